@@ -1,0 +1,76 @@
+"""The one channel-neutral message type: every channel converts to `Inbound` and from `Outbound`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+ChannelName = Literal["console", "web", "telegram", "slack", "wechat"]
+AttachmentKind = Literal["photo", "video", "document", "audio", "voice"]
+
+# Opens the attachment's bytes as a stream; called by the intake service only when the current flow step
+# accepts files, so nothing is downloaded that would be refused anyway.
+ByteStreamOpener = Callable[[], AsyncIterator[bytes]]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: AttachmentKind
+    open_stream: ByteStreamOpener
+    file_name: str | None = None
+    declared_media_type: str | None = None
+    # What the platform says about the size (checked before downloading when known).
+    declared_size: int | None = None
+    # Platform file id, kept for the transcript.
+    platform_file_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GeoPoint:
+    latitude: float
+    longitude: float
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a customer, already verified and converted by its channel."""
+
+    channel: ChannelName
+    # Who is talking, stable per platform (chat id, user id, openid, browser session id).
+    sender_id: str
+    # The platform's id of this message (update_id, event_id, MsgId...): the de-duplication key.
+    message_id: str
+    received_at: datetime
+    text: str | None = None
+    # Value of a pressed button.
+    choice: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    location: GeoPoint | None = None
+    # Platform language code ("en-US", "zh-hans"), when the platform tells.
+    locale: str | None = None
+    display_name: str | None = None
+    # The platform id of the earlier message this one edits (Telegram edited_message).
+    edits_message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message to a customer; `buttons` fall back to numbered options where a platform has none."""
+
+    channel: ChannelName
+    recipient_id: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+    # Outbox id once persisted; channels use it as an idempotency key where the platform supports one.
+    outbox_id: int | None = None
+    kind: Literal["reply", "agent_reply", "status_update"] = "reply"
+    metadata: tuple[tuple[str, str], ...] = field(default=())
