@@ -16,7 +16,7 @@ class InvalidAnswer:
 
 
 def parse_email(text: str) -> str | InvalidAnswer:
-    """The normalised address (domain lower-cased), or why it is not one. No DNS look-up: the engine is pure."""
+    """The normalised address (domain lower-cased), or why it is not one; no DNS look-up (pure)."""
     candidate = text.strip().strip("<>").strip()
     if candidate.lower().startswith("mailto:"):
         candidate = candidate[len("mailto:") :]

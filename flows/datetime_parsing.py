@@ -18,7 +18,20 @@ from flows.language import has_han
 
 _MAX_INPUT = 120
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百]+")
 
 
@@ -76,8 +89,20 @@ _TIME = re.compile(
 )
 _PERIOD_ONLY = re.compile(rf"({_PERIOD})")
 _PERIOD_DEFAULT_HOUR = {
-    "凌晨": 2, "清晨": 6, "早上": 8, "早晨": 8, "早": 8, "上午": 9, "中午": 12,
-    "下午": 15, "傍晚": 18, "晚上": 20, "晚": 20, "夜里": 22, "深夜": 23, "半夜": 0,
+    "凌晨": 2,
+    "清晨": 6,
+    "早上": 8,
+    "早晨": 8,
+    "早": 8,
+    "上午": 9,
+    "中午": 12,
+    "下午": 15,
+    "傍晚": 18,
+    "晚上": 20,
+    "晚": 20,
+    "夜里": 22,
+    "深夜": 23,
+    "半夜": 0,
 }
 _AFTERNOON = {"下午", "傍晚", "晚上", "晚", "夜里", "深夜"}
 
@@ -156,9 +181,7 @@ def _chinese_time(text: str) -> tuple[int, int] | None:
     if period is None:
         period = next((word for word in ("昨晚", "今晚") if word in text), None)
         period = "晚上" if period else None
-    if period in _AFTERNOON and hour < 12:
-        hour += 12
-    elif period == "中午" and hour < 6:
+    if (period in _AFTERNOON and hour < 12) or (period == "中午" and hour < 6):
         hour += 12
     elif period in ("凌晨", "半夜") and hour == 12:
         hour = 0
@@ -206,7 +229,7 @@ def parse_datetime(text: str, now: datetime) -> datetime | None:
         "PREFER_DATES_FROM": "past",
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
-    result = dateparser.parse(candidate, languages=languages, settings=settings)  # type: ignore[arg-type]
+    result = dateparser.parse(candidate, languages=languages, settings=settings)
     if result is None:
         return None
     if result.tzinfo is not None:

@@ -48,6 +48,7 @@ STANDARD_FIELDS: frozenset[str] = frozenset(
 
 _STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 MEBIBYTE = 1024 * 1024
+_EVIDENCE_KINDS: tuple[FileKind, ...] = ("photo", "video", "document")
 
 
 class _Frozen(BaseModel):
@@ -106,7 +107,7 @@ class _StepBase(_Frozen):
     id: str = Field(pattern=_STEP_ID)
     field: str | None = None
     prompt: LocalizedText
-    # Short name used in the confirmation summary and its "Edit ..." buttons; standard fields have one built in.
+    # Short name for the confirmation summary and its "Edit ..." buttons; standard fields have one built in.
     label: LocalizedText | None = None
     next: str | list[Branch] | None = None
     optional: bool = False
@@ -163,7 +164,7 @@ class FilesStep(_StepBase):
     kind: Literal["files"]
     min_files: int = Field(default=0, ge=0)
     max_files: int = Field(default=5, ge=1, le=50)
-    allowed_kinds: list[FileKind] = Field(default_factory=lambda: ["photo", "video", "document"], min_length=1)
+    allowed_kinds: list[FileKind] = Field(default_factory=lambda: [*_EVIDENCE_KINDS], min_length=1)
     max_bytes: int = Field(default=20 * MEBIBYTE, ge=1)
 
     @model_validator(mode="after")
@@ -217,7 +218,15 @@ class EndStep(_StepBase):
 
 
 Step = Annotated[
-    TextStep | ChoiceStep | EmailStep | PhoneStep | DatetimeStep | FilesStep | ProposalStep | ConfirmStep | EndStep,
+    TextStep
+    | ChoiceStep
+    | EmailStep
+    | PhoneStep
+    | DatetimeStep
+    | FilesStep
+    | ProposalStep
+    | ConfirmStep
+    | EndStep,
     Field(discriminator="kind"),
 ]
 # The steps that hold an answer the customer gave (everything but confirm and end).
@@ -358,9 +367,8 @@ class Flow(_Frozen):
         if not targets:
             raise StepProblem(step.id, f"next[{index}].when refers to unknown field '{condition.field}'")
         for target in targets:
-            options = target.options if isinstance(target, ChoiceStep) else None
-            if options is not None and not target.allow_text:
-                valid = {option.value for option in options}
+            if isinstance(target, ChoiceStep) and not target.allow_text:
+                valid = {option.value for option in target.options}
                 unknown = [value for value in condition.values() if value not in valid]
                 if unknown:
                     raise StepProblem(
@@ -417,14 +425,18 @@ def load_flow_text(text: str, source: str) -> Flow:
     except yaml.YAMLError as error:
         raise FlowDefinitionError(source, None, f"YAML syntax error: {error}") from error
     if not isinstance(data, dict):
-        raise FlowDefinitionError(source, None, "the file must contain a mapping with id, version, steps, ...")
+        raise FlowDefinitionError(
+            source, None, "the file must contain a mapping with id, version, steps, ..."
+        )
     try:
         return Flow.model_validate(data)
     except ValidationError as error:
         raise _definition_error(source, text, data, error) from error
 
 
-def _definition_error(source: str, text: str, data: dict[object, object], error: ValidationError) -> FlowDefinitionError:
+def _definition_error(
+    source: str, text: str, data: dict[object, object], error: ValidationError
+) -> FlowDefinitionError:
     first = error.errors(include_url=False)[0]
     context = first.get("ctx") or {}
     cause = context.get("error")
