@@ -907,7 +907,9 @@ def _prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
 
     if isinstance(step, ConfirmStep):
         lines = [
-            f"{_capitalize(flow.label(s, lang))}: {_display(flow, s, a, lang)}"
+            flow.message("summary_line", lang).format(
+                label=_capitalize(flow.label(s, lang)), value=_display(flow, s, a, lang)
+            )
             for s, a in _answered_path(flow, state)
         ]
         text = "\n".join([text, "", *lines]) if lines else text

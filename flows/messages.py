@@ -130,6 +130,7 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         'Please tap "Confirm and submit", or choose what to change.',
         "请点击“确认提交”，或选择需要修改的内容。",
     ),
+    "summary_line": ("{label}: {value}", "{label}：{value}"),
     "summary_skipped": ("(skipped)", "（已跳过）"),
     "summary_no_files": ("none", "无"),
     "summary_files": ("{count} file(s): {names}", "{count} 个文件：{names}"),
