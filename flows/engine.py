@@ -204,6 +204,7 @@ def _command(turn: Turn) -> Command | None:
 @dataclass(frozen=True)
 class _Accepted:
     answer: Answer
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -503,6 +504,8 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     if isinstance(result, _Jump):
         state = replace(state, editing=True)
         return _enter(flow, state, result.step_id, say, auto=False)
+    for note in result.notes:
+        say.text(note)
     state = _record(flow, state, step, result.answer, turn)
     history = (*state.history, step.id)[-_HISTORY_LIMIT:]
     state = replace(state, history=history)
@@ -756,7 +759,7 @@ def _interpret_files(flow: Flow, state: ConversationState, step: FilesStep, turn
             pending.append(file)
     received = len(pending) > len(state.pending_files)
     if received and len(pending) >= step.max_files:
-        return _Accepted(Answer(step.id, files=tuple(pending)))
+        return _Accepted(Answer(step.id, files=tuple(pending)), tuple(notes))
     pressed = turn.choice
     finishing = pressed in (_DONE, _KEEP, _SKIP) or any(_typed(turn, i) for i in (_DONE, _KEEP, _SKIP))
     if finishing and not received:

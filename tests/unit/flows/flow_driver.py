@@ -8,10 +8,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from flows import (
+    Answer,
     ConversationState,
     Effect,
     FileCase,
     FileInfo,
+    FileLimits,
     Flow,
     Location,
     Outcome,
@@ -19,6 +21,7 @@ from flows import (
     Reply,
     Turn,
     advance,
+    file_limits,
     pending_analysis,
     start,
 )
@@ -84,6 +87,24 @@ class Conversation:
     def step(self) -> str:
         assert self.state is not None
         return self.state.step_id
+
+    def answer(self, step_id: str) -> Answer:
+        assert self.state is not None
+        answer = self.state.answer(step_id)
+        assert answer is not None, f"no answer for {step_id}"
+        return answer
+
+    def limits(self) -> FileLimits | None:
+        assert self.state is not None
+        return file_limits(self.flow, self.state)
+
+    def lang(self) -> str:
+        assert self.state is not None
+        return self.state.lang
+
+    def status(self) -> str:
+        assert self.state is not None
+        return self.state.status
 
     @property
     def last(self) -> Reply:

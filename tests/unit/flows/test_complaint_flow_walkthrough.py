@@ -71,7 +71,7 @@ def test_english_complaint_end_to_end(conversation: Conversation) -> None:
     assert conversation.button_labels()[-1] == "Cancel"
     conversation.press("_confirm")
 
-    assert conversation.state is not None and conversation.state.status == "completed"
+    assert conversation.status() == "completed"
     assert "{case_number}" in conversation.text
     assert ConversationEnded("completed") in conversation.effects
     assert conversation.filed().draft == CaseDraft(
@@ -97,7 +97,7 @@ def test_english_complaint_end_to_end(conversation: Conversation) -> None:
 def test_chinese_complaint_end_to_end(complaint_flow: Flow) -> None:
     conversation = Conversation(complaint_flow, locale="zh-hans")
     conversation.say("/start")
-    assert conversation.state is not None and conversation.state.lang == "zh"
+    assert conversation.lang() == "zh"
     assert conversation.last.text == "首先，请问怎么称呼你？"
     conversation.say("王小明")
     assert conversation.button_labels() == ["电话", "邮箱", "电话和邮箱"]
@@ -154,15 +154,15 @@ def test_chinese_complaint_end_to_end(complaint_flow: Flow) -> None:
 def test_language_of_the_first_message_without_locale(complaint_flow: Flow, first: str, lang: str) -> None:
     conversation = Conversation(complaint_flow)
     conversation.say(first)
-    assert conversation.state is not None and conversation.state.lang == lang
+    assert conversation.lang() == lang
 
 
 def test_a_new_message_after_completion_starts_a_new_complaint(conversation: Conversation) -> None:
     conversation.say("hi")
     conversation.say("cancel")
-    assert conversation.state is not None and conversation.state.status == "cancelled"
+    assert conversation.status() == "cancelled"
     assert conversation.effects == (ConversationEnded("cancelled"),)
     conversation.say("I have another problem")
-    assert conversation.state.status == "active"
+    assert conversation.status() == "active"
     assert conversation.step == "name"
-    assert conversation.state.answers == ()
+    assert conversation.state is not None and conversation.state.answers == ()
