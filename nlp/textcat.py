@@ -18,10 +18,10 @@ from spacy.pipeline.textcat import TextCategorizer
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
-from thinc.api import Config, Model
+from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
 
-from nlp import text_features  # noqa: F401  (registers plaint.HashedNgramTextCat.v1)
+from nlp.text_features import LazyAdam  # importing also registers plaint.HashedNgramTextCat.v1
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -46,6 +46,22 @@ class PlaintTextCategorizer(TextCategorizer):  # type: ignore[misc]
 
     def set_class_weights(self, weights: dict[str, float]) -> None:
         self.cfg["class_weights"] = [float(weights.get(label, 1.0)) for label in self.labels]
+
+    def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd: Any = None,
+               losses: dict[str, float] | None = None) -> dict[str, float]:
+        """One training step; `sgd` must be a `LazyAdam` (the weight table's gradient is sparse)."""
+        if not isinstance(sgd, LazyAdam):
+            raise TypeError("plaint_textcat trains with nlp.text_features.LazyAdam")
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        sgd.update(self.model.get_ref("output_layer"))
+        losses[self.name] += loss
+        return losses
 
     def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> tuple[float, Floats2d]:
         examples = list(examples)
