@@ -140,9 +140,9 @@ class Catalog:
             latin = [n for n in (*entry.names, *entry.skus) if not _CJK.search(n)]
             chinese = [n for n in entry.names if _CJK.search(n)]
             if latin:
-                self._en_matcher.add(entry.id, list(self._en.tokenizer.pipe(latin)))
+                self._en_matcher.add(entry.id, [self._en.make_doc(n) for n in latin])
             if chinese:
-                self._zh_matcher.add(entry.id, list(self._zh.tokenizer.pipe(chinese)))
+                self._zh_matcher.add(entry.id, [self._zh.make_doc(n) for n in chinese])
                 self._zh_substrings += [(n, entry.id) for n in chinese]
             for name in latin:
                 squashed = re.sub(r"[\s\-_]+", "", name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,7 +21,7 @@ from spacy.attrs import IS_SPACE, LOWER
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model, chain
-from thinc.types import Floats2d
+from thinc.types import Floats1d, Floats2d
 
 # 64-bit FNV prime: with wrap-around uint64 arithmetic it gives a cheap, deterministic polynomial hash
 # (Python's str hash is salted per process, which would make trained weights useless after a restart).
@@ -29,6 +30,12 @@ _WORD_SALTS = tuple(np.uint64(s) for s in (0, 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4
 _CHAR_SALTS = tuple(np.uint64((0xD6E8FEB86659FD93 * (n + 7)) & 0xFFFFFFFFFFFFFFFF) for n in range(12))
 
 FeatureBatch = tuple[NDArray[np.uint64], NDArray[np.float32], NDArray[np.int32]]
+Matrix = NDArray[np.float32]
+
+
+def _param(model: Model[FeatureBatch, Floats2d], name: str) -> Matrix:
+    # thinc types params as its own array aliases; they are plain float32 numpy arrays on CPU.
+    return cast(Matrix, model.get_param(name))
 
 # Long inputs are cut before featurising: the first few thousand characters decide the class, and
 # the cap keeps a 100 KB paste from costing more than a few milliseconds.
@@ -67,7 +74,8 @@ def char_ngram_keys(text: str, n_min: int, n_max: int) -> NDArray[np.uint64]:
 
 def word_ngram_keys(doc: Doc, n_max: int) -> NDArray[np.uint64]:
     """Hash keys of lower-cased token 1..n_max-grams, whitespace tokens skipped."""
-    attrs = doc.to_array([LOWER, IS_SPACE])
+    attrs = doc[: MAX_FEATURE_CHARS // 2].as_doc().to_array([LOWER, IS_SPACE]) if len(doc) > MAX_FEATURE_CHARS // 2 \
+        else doc.to_array([LOWER, IS_SPACE])
     if attrs.shape[0] == 0:
         return np.zeros(0, dtype=np.uint64)
     lowers = attrs[attrs[:, 1] == 0, 0].astype(np.uint64)
@@ -85,7 +93,7 @@ def doc_features(doc: Doc, word_ngrams: int, char_min: int, char_max: int,
                  char_weight: float) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
     """Keys and values of one document: word group and char group, each L2-normalised."""
     text = doc.text[:MAX_FEATURE_CHARS].lower()
-    word_keys, word_values = _sublinear_l2(word_ngram_keys(doc[: MAX_FEATURE_CHARS // 2], word_ngrams), 1.0)
+    word_keys, word_values = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0)
     char_keys, char_values = _sublinear_l2(char_ngram_keys(f" {text} ", char_min, char_max), char_weight)
     return np.concatenate([word_keys, char_keys]), np.concatenate([word_values, char_values])
 
@@ -173,8 +181,8 @@ class SparseGradient:
 def _hashed_linear_forward(model: Model[FeatureBatch, Floats2d], batch: FeatureBatch,
                            is_train: bool) -> tuple[Floats2d, Callable[[Floats2d], FeatureBatch]]:
     keys, values, lengths = batch
-    weights = model.get_param("W")
-    bias = model.get_param("b")
+    weights = _param(model, "W")
+    bias = _param(model, "b")
     rows = bucket_of(keys, weights.shape[0])
     ends = np.cumsum(lengths, dtype=np.int64)
     starts = ends - lengths
@@ -197,10 +205,10 @@ def _hashed_linear_forward(model: Model[FeatureBatch, Floats2d], batch: FeatureB
             model.attrs["sparse_gradient"] = SparseGradient(sorted_rows[first], summed.astype(np.float32))
         else:
             model.attrs["sparse_gradient"] = SparseGradient(sorted_rows, np.zeros((0, weights.shape[1]), "f"))
-        model.inc_grad("b", np.asarray(d_scores, dtype=np.float32).sum(axis=0))
+        model.inc_grad("b", cast(Floats1d, np.asarray(d_scores, dtype=np.float32).sum(axis=0)))
         return batch
 
-    return scores, backprop
+    return cast(Floats2d, scores), backprop
 
 
 def _hashed_linear_init(model: Model[FeatureBatch, Floats2d], X: FeatureBatch | None = None,
@@ -208,8 +216,8 @@ def _hashed_linear_init(model: Model[FeatureBatch, Floats2d], X: FeatureBatch | 
     if Y is not None:
         model.set_dim("nO", Y.shape[1], force=True)
     n_out = model.get_dim("nO")
-    model.set_param("W", np.zeros((model.get_dim("length"), n_out), dtype=np.float32))
-    model.set_param("b", np.zeros((n_out,), dtype=np.float32))
+    model.set_param("W", cast(Floats2d, np.zeros((model.get_dim("length"), n_out), dtype=np.float32)))
+    model.set_param("b", cast(Floats1d, np.zeros((n_out,), dtype=np.float32)))
 
 
 def hashed_linear(n_out: int | None, length: int) -> Model[FeatureBatch, Floats2d]:
@@ -248,7 +256,7 @@ class LazyAdam:
         self.step += 1
         correction = np.sqrt(1.0 - self.beta2**self.step) / (1.0 - self.beta1**self.step)
         rate = self.learn_rate * correction
-        weights = layer.get_param("W")
+        weights = _param(layer, "W")
         m, v = self._moments_for("W", weights.shape)
         rows, grad = gradient.rows, gradient.values
         m_rows = m[rows]
@@ -260,15 +268,15 @@ class LazyAdam:
         m[rows] = m_rows
         v[rows] = v_rows
         weights[rows] -= rate * m_rows / (np.sqrt(v_rows) + self.eps)
-        bias = layer.get_param("b")
-        bias_grad = layer.get_grad("b")
+        bias = _param(layer, "b")
+        bias_grad = cast(Matrix, layer.get_grad("b"))
         mb, vb = self._moments_for("b", bias.shape)
         mb[:] = self.beta1 * mb + (1.0 - self.beta1) * bias_grad
         vb[:] = self.beta2 * vb + (1.0 - self.beta2) * bias_grad * bias_grad
         bias -= rate * mb / (np.sqrt(vb) + self.eps)
-        layer.set_param("W", weights)
-        layer.set_param("b", bias)
-        layer.set_grad("b", np.zeros_like(bias_grad))
+        layer.set_param("W", cast(Floats2d, weights))
+        layer.set_param("b", cast(Floats1d, bias))
+        layer.set_grad("b", cast(Floats1d, np.zeros_like(bias_grad)))
 
 
 def _textcat_forward(model: Model[list[Doc], Floats2d], docs: list[Doc],
@@ -288,7 +296,7 @@ def _textcat_init(model: Model[list[Doc], Floats2d], X: list[Doc] | None = None,
     linear.initialize()
 
 
-@registry.architectures("plaint.HashedNgramTextCat.v1")
+@registry.architectures("plaint.HashedNgramTextCat.v1")  # type: ignore[untyped-decorator]
 def build_hashed_ngram_textcat(
     length: int = 2**17,
     word_ngrams: int = 2,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from nlp.training import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FAST = {"hash_length": 2**14, "epochs": 8}
+FAST: dict[str, Any] = {"hash_length": 2**14, "epochs": 8}
 
 
 def test_english_classifier_learns_from_180_rows() -> None:
