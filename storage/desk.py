@@ -16,10 +16,12 @@ from storage.models import (
     AssignmentCursor,
     Case,
     CaseEvent,
+    ChannelIdentity,
     Evidence,
     InboundReceipt,
     NlpCorrection,
     OutboxItem,
+    TranscriptMessage,
 )
 
 # A JSON document as stored in JSON columns.
@@ -168,6 +170,22 @@ class DeskUnitOfWork:
             old_value=old_value,
             new_value=new_value,
             actor=actor,
+        )
+
+    async def add_agent_message(self, number: str, text: str, payload: Mapping[str, JsonValue]) -> None:
+        """The agent's words in the customer's transcript: the case history, and the web chat's mailbox."""
+        case = await Case.get(number=number)
+        identity = await ChannelIdentity.get_or_none(channel=case.channel, sender_id=case.sender_id)
+        if identity is None:
+            return
+        await TranscriptMessage.create(
+            conversation_id=getattr(case, "conversation_id", None),
+            case=case,
+            identity=identity,
+            direction="out",
+            author="agent",
+            text=text,
+            payload=dict(payload),
         )
 
     async def enqueue(self, row: OutboxRow) -> None:
