@@ -39,7 +39,9 @@ PluginFactory = Callable[[Settings], PlatformPlugin | None]
 
 
 def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
-    return []
+    from bot.channels.slack import slack_plugin
+
+    return [("slack", slack_plugin)]
 
 
 async def health(request: web.Request) -> web.Response:
@@ -66,15 +68,24 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
         app.router.add_routes(plugin.routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        async with open_services(settings, analyzer) as services, contextlib.AsyncExitStack() as stack:
+        # The intake queues "desk" notifications only when someone (the Slack desk) will deliver them.
+        desk_enabled = any(plugin.name == "slack" for plugin in plugins)
+        async with (
+            open_services(settings, analyzer, desk_enabled=desk_enabled) as services,
+            contextlib.AsyncExitStack() as stack,
+        ):
             app[SERVICES_KEY] = services
             services.channels["console"] = TranscriptChannel("console")
             for plugin in plugins:
                 services.channels[plugin.name] = await stack.enter_async_context(plugin.running(services))
             worker = services.build_worker()
             task = asyncio.create_task(worker.run(), name="outbox-worker")
-            log.info("Plaint is serving on http://%s:%s/chat; channels on: %s", settings.host, settings.port,
-                     ", ".join(plugin.name for plugin in plugins))
+            log.info(
+                "Plaint is serving on http://%s:%s/chat; channels on: %s",
+                settings.host,
+                settings.port,
+                ", ".join(plugin.name for plugin in plugins),
+            )
             try:
                 yield
             finally:

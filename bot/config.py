@@ -30,6 +30,18 @@ class Settings(BaseSettings):
     # How long a reply may wait in the outbox before the worker looks again (seconds).
     outbox_poll_interval: float = Field(default=0.5, gt=0)
     evidence_secret: SecretStr = Field(default=SecretStr(""), description="Signs evidence download links")
+    # Slack: the agent desk and a customer channel (on when the bot token and a signing secret or app token
+    # are set).
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = Field(default=None, description="Socket Mode instead of HTTP events")
+    slack_api_url: str = Field(default="https://slack.com/api/", description="Slack Web API base URL")
+    slack_customer_channels: str = Field(
+        default="", description="Comma-separated Slack channel ids where customers complain (DMs always work)"
+    )
+    slack_routing_file: Path = Field(
+        default=Path("config/routing.yaml"), description="Teams and routing rules"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -43,6 +55,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'plaint.sqlite3'}"
+
+    @property
+    def slack_customer_channel_ids(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.slack_customer_channels.split(",") if part.strip())
 
     @property
     def evidence_dir(self) -> Path:
@@ -61,9 +77,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the config file must be a mapping of setting: value")
         file_values = {
-            key: value
-            for key, value in loaded.items()
-            if f"PLAINT_{key.upper()}" not in os.environ
+            key: value for key, value in loaded.items() if f"PLAINT_{key.upper()}" not in os.environ
         }
     try:
         return Settings(**{**file_values, **overrides})

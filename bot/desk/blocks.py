@@ -55,7 +55,7 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def _escape(text: str) -> str:
+def escape_mrkdwn(text: str) -> str:
     # Slack mrkdwn needs only these three escaped; customer text must not ping @channel or forge links.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -68,8 +68,8 @@ def _with_confidence(value: str | None, confidence: float | None) -> str:
     if not value:
         return "_unknown_"
     if confidence is None:
-        return _escape(value)
-    return f"{_escape(value)} ({confidence:.0%})"
+        return escape_mrkdwn(value)
+    return f"{escape_mrkdwn(value)} ({confidence:.0%})"
 
 
 def status_label(status: str) -> str:
@@ -100,7 +100,7 @@ def case_blocks(case: CaseRecord, public_url: str) -> list[Block]:
     contact = [
         part
         for part in (
-            _escape(case.name) if case.name else None,
+            escape_mrkdwn(case.name) if case.name else None,
             mask_phone(case.phone) if case.phone else None,
             mask_email(case.email) if case.email else None,
         )
@@ -128,16 +128,24 @@ def case_blocks(case: CaseRecord, public_url: str) -> list[Block]:
         },
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": _clip(f"*What happened*\n{_escape(case.description or '-')}")},
+            "text": {
+                "type": "mrkdwn",
+                "text": _clip(f"*What happened*\n{escape_mrkdwn(case.description or '-')}"),
+            },
         },
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*When*\n{_escape(case.occurred_at or '-')}"},
-                {"type": "mrkdwn", "text": _clip(f"*Where*\n{_escape(case.occurred_where or '-')}", 1900)},
+                {"type": "mrkdwn", "text": f"*When*\n{escape_mrkdwn(case.occurred_at or '-')}"},
                 {
                     "type": "mrkdwn",
-                    "text": _clip(f"*Expected resolution*\n{_escape(case.expected_resolution or '-')}", 1900),
+                    "text": _clip(f"*Where*\n{escape_mrkdwn(case.occurred_where or '-')}", 1900),
+                },
+                {
+                    "type": "mrkdwn",
+                    "text": _clip(
+                        f"*Expected resolution*\n{escape_mrkdwn(case.expected_resolution or '-')}", 1900
+                    ),
                 },
             ],
         },
@@ -145,7 +153,8 @@ def case_blocks(case: CaseRecord, public_url: str) -> list[Block]:
     if case.evidence:
         base = public_url.rstrip("/")
         links = [
-            f"<{base}/evidence/{item.id}|{_escape(item.file_name)}> ({item.media_type}, {item.size} bytes)"
+            f"<{base}/evidence/{item.id}|{escape_mrkdwn(item.file_name)}>"
+            f" ({item.media_type}, {item.size} bytes)"
             for item in case.evidence
         ]
         blocks.append(
@@ -158,7 +167,8 @@ def case_blocks(case: CaseRecord, public_url: str) -> list[Block]:
                 "text": {
                     "type": "mrkdwn",
                     "text": _clip(
-                        f"*Resolution* ({case.resolution_code or '-'})\n{_escape(case.resolution_summary)}"
+                        f"*Resolution* ({case.resolution_code or '-'})\n"
+                        + escape_mrkdwn(case.resolution_summary)
                     ),
                 },
             }

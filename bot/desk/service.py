@@ -267,9 +267,7 @@ class DeskService:
             )
         )
 
-    async def _message_customer(
-        self, uow: DeskUnitOfWork, case: CaseRecord, text: str, kind: str
-    ) -> None:
+    async def _message_customer(self, uow: DeskUnitOfWork, case: CaseRecord, text: str, kind: str) -> None:
         channel: ChannelName = _channel_name(case.channel)
         message = Outbound(
             channel=channel,
@@ -295,4 +293,3 @@ def _channel_name(value: str) -> ChannelName:
     if value in get_args(ChannelName):
         return cast(ChannelName, value)
     raise ValueError(f"case channel {value!r} is not a known channel")
-
