@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Protocol
 
 from bot.channels.base import Channel, PermanentDeliveryError, RecipientUnreachable, RetryLater
-from bot.intake import outbound_from_queue
+from bot.messages import outbound_from_payload
 from storage.outbox import OutboxEntry, TortoiseOutbox
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class ChannelDelivery:
         channel = self._channels.get(entry.channel)
         if channel is None:
             raise RetryLater(f"channel {entry.channel} is not configured on this worker", retry_after=30)
-        await channel.deliver(outbound_from_queue(entry))
+        await channel.deliver(outbound_from_payload(entry.channel, entry.payload, entry.id))
 
 
 class OutboxWorker:
@@ -99,8 +100,6 @@ class OutboxWorker:
                 busy = 0
             if busy:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-            except TimeoutError:
-                pass
             self._wake.clear()

@@ -30,7 +30,10 @@ _TEXTS: dict[str, dict[Lang, str]] = {
         "en": "The file {name} is larger than {limit} and could not be received.",
         "zh": "文件 {name} 超过 {limit}，无法接收。",
     },
-    "agent_reply": {"en": "Reply from our team about case {number}:\n{text}", "zh": "关于投诉 {number} 的客服回复：\n{text}"},
+    "agent_reply": {
+        "en": "Reply from our team about case {number}:\n{text}",
+        "zh": "关于投诉 {number} 的客服回复：\n{text}",
+    },
     "case_resolved": {
         "en": "Your case {number} is resolved: {summary}",
         "zh": "您的投诉 {number} 已处理完毕：{summary}",

@@ -160,10 +160,9 @@ class WebChat:
 
     async def _spool(self, part: BodyPartReader) -> tuple[Path, str, str | None]:
         """Uploads go to disk chunk by chunk; the intake then streams them into the evidence store."""
-        handle = tempfile.NamedTemporaryFile(dir=self._spool_dir, delete=False, suffix=".upload")
-        path = Path(handle.name)
-        size = 0
-        with handle:
+        with tempfile.NamedTemporaryFile(dir=self._spool_dir, delete=False, suffix=".upload") as handle:
+            path = Path(handle.name)
+            size = 0
             while chunk := await part.read_chunk(_CHUNK):
                 size += len(chunk)
                 if size > self._max_upload_bytes:
