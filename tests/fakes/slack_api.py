@@ -24,6 +24,8 @@ class RecordedCall:
     method: str
     params: dict[str, Any]
     authorization: str | None
+    # The HTTP status the fake answered: 200 for a call that worked (or was refused with ok=false).
+    status: int = 200
 
 
 @dataclass
@@ -88,8 +90,15 @@ class FakeSlackApi:
         self.files[file_id] = fake
         return self._file_object(fake)
 
-    def calls_to(self, method: str) -> list[RecordedCall]:
-        return [call for call in self.calls if call.method == method]
+    def calls_to(self, method: str, channel: str | None = None) -> list[RecordedCall]:
+        """Calls that worked (HTTP 200), optionally only those for one channel."""
+        return [
+            call
+            for call in self.calls
+            if call.method == method
+            and call.status == 200
+            and (channel is None or call.params.get("channel") == channel)
+        ]
 
     # --- the server ----------------------------------------------------------------------------------
 
@@ -128,7 +137,11 @@ class FakeSlackApi:
         method = request.match_info["method"]
         params = await self._read_params(request)
         authorization = request.headers.get("Authorization")
-        self.calls.append(RecordedCall(method=method, params=params, authorization=authorization))
+        response = self._respond(method, params, authorization)
+        self.calls.append(RecordedCall(method, params, authorization, response.status))
+        return response
+
+    def _respond(self, method: str, params: dict[str, Any], authorization: str | None) -> web.Response:
         if authorization != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if method != "auth.test" and self._failures:
