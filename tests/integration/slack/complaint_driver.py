@@ -41,6 +41,10 @@ Send = Callable[[Answer], Awaitable[list[SeenReply]]]
 
 
 def next_answer(question: SeenReply) -> Answer:
+    # A summary to confirm quotes earlier questions' labels: confirming wins over typing.
+    for value in ("_confirm", "_yes"):
+        if value in question.button_values:
+            return Answer(choice=value)
     lowered = question.text.lower()
     for words, text in TYPED_ANSWERS:
         if words in lowered:

@@ -47,8 +47,8 @@ rules:
 """
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + within
     while True:
         if await check():
             return
@@ -72,12 +72,12 @@ class SlackHarness:
         return await self.cases.get(number)
 
     async def wait_for_case(
-        self, number: str, check: Callable[[CaseDetails], bool], what: str, timeout: float = 10.0
+        self, number: str, check: Callable[[CaseDetails], bool], what: str, within: float = 10.0
     ) -> CaseDetails:
         async def matches() -> bool:
             return check(await self.case(number))
 
-        await eventually(matches, timeout, what)
+        await eventually(matches, within, what)
         return await self.case(number)
 
     # --- the web chat customer ---------------------------------------------------------------------------
