@@ -188,6 +188,7 @@ async def test_case_from_web_chat_is_worked_from_slack(start_plaint: HarnessFact
     # Every step is an event with who did it.
     events = [(event.kind, event.actor) for event in case.events]
     assert events == [
+        ("filed", "customer"),
         ("routed", "plaint"),
         ("assigned", "plaint"),
         ("acknowledge", AGENT_TWO),
