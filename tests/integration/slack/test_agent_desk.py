@@ -14,44 +14,17 @@ from bot.desk.blocks import (
     RESOLVE_VIEW,
 )
 from storage.models import Case, NlpCorrection
-from tests.fakes.slack_api import RecordedCall
-from tests.integration.slack.complaint_driver import Answer, file_complaint
-from tests.integration.slack.conftest import (
+from tests.integration.slack.complaint_driver import Answer
+from tests.integration.slack.harness import (
     AGENT_ONE,
     AGENT_TWO,
     WEB_TEAM_CHANNEL,
     HarnessFactory,
-    SlackHarness,
+    block_texts,
     eventually,
+    file_web_case,
+    posted_case_message,
 )
-
-
-def block_texts(call: RecordedCall) -> str:
-    """Everything a person would read in a posted or updated message."""
-    parts: list[str] = [str(call.params.get("text", ""))]
-    for block in call.params.get("blocks") or []:
-        text = block.get("text")
-        if isinstance(text, dict):
-            parts.append(str(text.get("text", "")))
-        for field in block.get("fields") or []:
-            parts.append(str(field.get("text", "")))
-        for element in block.get("elements") or []:
-            label = element.get("text")
-            if isinstance(label, dict):
-                parts.append(f"[{label.get('text')}]")
-    return "\n".join(parts)
-
-
-async def file_web_case(plaint: SlackHarness, session: str) -> str:
-    return await file_complaint(plaint.web_sender(session), Answer(text="I want to complain"))
-
-
-async def posted_case_message(plaint: SlackHarness, number: str) -> RecordedCall:
-    async def posted() -> bool:
-        return any(number in str(call.params.get("text")) for call in plaint.api.calls_to("chat.postMessage"))
-
-    await eventually(posted, what=f"case {number} posted to Slack")
-    return next(call for call in plaint.api.calls_to("chat.postMessage") if number in str(call.params.get("text")))
 
 
 async def test_case_from_web_chat_is_worked_from_slack(start_plaint: HarnessFactory) -> None:
