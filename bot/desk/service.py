@@ -92,11 +92,14 @@ class DeskService:
                 team = route(self._routing, CaseFacts(case.category, case.product, case.channel, case.lang))
                 await uow.update_case(number, CaseUpdate(team=team.name))
                 await uow.add_event(number, "routed", SYSTEM_ACTOR, {"team": team.name})
-                await self._assign_waiting(uow, team.name)
+                await self._assign_waiting(uow, team.name, being_notified=number)
         return await self._store.get_case(number)
 
-    async def _assign_waiting(self, uow: DeskUnitOfWork, team_name: str) -> None:
-        """Hand the team's unassigned open cases, oldest first, to whoever has room (round-robin)."""
+    async def _assign_waiting(
+        self, uow: DeskUnitOfWork, team_name: str, being_notified: str | None = None
+    ) -> None:
+        """Hand the team's unassigned open cases, oldest first, to whoever has room (round-robin).
+        `being_notified` is the case whose Slack message is rendered right now: it needs no extra update."""
         team = self._routing.team(team_name)
         waiting = await uow.unassigned_cases(team_name, _OPEN)
         if not waiting or not team.members:
@@ -110,7 +113,8 @@ class DeskService:
             await uow.update_case(number, CaseUpdate(assignee=agent))
             await uow.add_event(number, "assigned", SYSTEM_ACTOR, {"assignee": agent, "by": "round_robin"})
             await uow.set_assignment_cursor(team_name, agent)
-            await self._enqueue_case_changed(uow, number)
+            if number != being_notified:
+                await self._enqueue_case_changed(uow, number)
             counts[agent] = counts.get(agent, 0) + 1
             last = agent
 

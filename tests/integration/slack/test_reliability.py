@@ -69,30 +69,35 @@ async def test_retried_events_and_actions_have_one_effect(start_plaint: HarnessF
     plaint = await start_plaint()
     session, number, ts = await filed_and_posted(plaint)
 
+    # The same button payload twice (a double click delivered twice, or a proxy retry): one acknowledgement,
+    # and the repeat is not refused as "already acknowledged" either.
+    button = plaint.button(AGENT_TWO, WEB_TEAM_CHANNEL, ts, ACKNOWLEDGE_ACTION, number)
+    assert (await plaint.post(button)).status == 200
+    assert (await plaint.post(button)).status == 200
+    await plaint.wait_for_case(number, lambda case: case.status == "acknowledged", "acknowledged")
+
+    # Slack retries an event it thinks timed out, with X-Slack-Retry-Num and the same event.
     event, event_id = plaint.thread_message(AGENT_TWO, WEB_TEAM_CHANNEL, ts, "Could you send a photo of the label?")
     for retry in (None, 1, 2):
         response = await plaint.post(plaint.signer.event(event, event_id, retry_num=retry))
         assert response.status == 200
-    button = plaint.button(AGENT_TWO, WEB_TEAM_CHANNEL, ts, ACKNOWLEDGE_ACTION, number)
-    assert (await plaint.post(button)).status == 200
-    assert (await plaint.post(button)).status == 200
-
-    async def relayed() -> bool:
-        transcript = await plaint.web_transcript(session)
-        return any("photo of the label" in message["text"] for message in transcript)
-
-    await eventually(relayed, what="agent reply relayed")
     await plaint.wait_for_case(number, lambda case: case.status == "waiting_for_customer", "agent reply applied")
-    # Give any duplicate a chance to show up before counting.
-    await plaint.services.worker.deliver_due() if plaint.services.worker else None
+
+    async def outbox_drained() -> bool:
+        return await OutboxItem.filter(status__in=("pending", "sending")).count() == 0
+
+    await eventually(outbox_drained, what="everything delivered")
     transcript = await plaint.web_transcript(session)
     assert sum("photo of the label" in message["text"] for message in transcript) == 1
     kinds = [event.kind for event in (await plaint.case(number)).events]
+    assert kinds.count("acknowledge") == 1
     assert kinds.count("agent_reply") == 1
-    # The second press of the same button is a retry: no second acknowledgement, no refusal notice.
-    assert kinds.count("acknowledge") == 0 or kinds.count("acknowledge") == 1
     assert not plaint.api.calls_to("chat.postEphemeral")
-    relays = await OutboxItem.filter(kind="message", channel="web", payload__contains={"kind": "agent_reply"})
+    relays = [
+        item
+        for item in await OutboxItem.filter(kind="message", channel="web")
+        if item.payload.get("kind") == "agent_reply"
+    ]
     assert len(relays) == 1
 
 
