@@ -351,10 +351,9 @@ class SlackListeners:
         await self._tell_agent(body, outcome)
 
     async def on_plaint_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        # A short read: answered in the acknowledgement itself, which Slack shows only to the agent.
-        await ack(
-            text=await answer_plaint_command(self._desk, str(command.get("text", "")), command["user_id"])
-        )
+        # A short read: answered in the acknowledgement itself, shown only to the agent who asked.
+        answer = await answer_plaint_command(self._desk, str(command.get("text", "")), str(command["user_id"]))
+        await ack(text=answer, response_type="ephemeral")
 
     # --- telling the agent what happened ----------------------------------------------------------------
 

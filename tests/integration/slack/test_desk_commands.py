@@ -21,8 +21,7 @@ async def plaint_command(plaint: SlackHarness, text: str, user: str) -> str:
     response = await plaint.post(plaint.signer.command("/plaint", text, user, WEB_TEAM_CHANNEL))
     assert response.status == 200
     body = await response.json()
-    # An answer in the acknowledgement is ephemeral unless it says otherwise.
-    assert body.get("response_type", "ephemeral") == "ephemeral"
+    assert body["response_type"] == "ephemeral"
     return str(body["text"])
 
 
