@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.desk.lifecycle import CaseAction, CaseStatus, allowed_actions, parse_status
+from bot.desk.lifecycle import CaseAction, CaseStatus, UnknownStatus, allowed_actions, parse_status
 from storage.desk import CaseRecord
 
 # Block Kit is JSON; these dicts go straight to slack_sdk and never leave the bot package.
@@ -75,7 +75,7 @@ def _with_confidence(value: str | None, confidence: float | None) -> str:
 def status_label(status: str) -> str:
     try:
         return STATUS_LABELS[parse_status(status)]
-    except ValueError:
+    except UnknownStatus:
         return status
 
 
@@ -182,7 +182,7 @@ def case_blocks(case: CaseRecord, public_url: str) -> list[Block]:
 def _buttons(case: CaseRecord) -> list[Block]:
     try:
         actions = allowed_actions(parse_status(case.status))
-    except ValueError:
+    except UnknownStatus:
         return []
     buttons: list[Block] = []
     if CaseAction.ACKNOWLEDGE in actions:

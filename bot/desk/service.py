@@ -20,8 +20,7 @@ from bot.desk.lifecycle import (
     transition,
 )
 from bot.desk.routing import CaseFacts, RoutingConfig, next_agent, route
-from bot.intake import outbound_to_payload
-from bot.messages import ChannelName, Outbound
+from bot.messages import ChannelName, Outbound, outbound_to_payload
 from storage.desk import CaseRecord, CaseUpdate, DeskUnitOfWork, OutboxRow, TortoiseDeskStore
 
 log = logging.getLogger(__name__)
