@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
@@ -44,6 +45,16 @@ def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
     return [("slack", slack_plugin)]
 
 
+async def home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/chat")
+
+
+def _reload_flows_on_sighup(services: Services) -> None:
+    """`kill -HUP` applies edited flow files; a broken one is logged and the last valid version stays."""
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, services.flows.reload)
+
+
 async def health(request: web.Request) -> web.Response:
     try:
         await connections.get("default").execute_query("SELECT 1")
@@ -56,7 +67,7 @@ async def health(request: web.Request) -> web.Response:
 def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
     app.router.add_get("/healthz", health)
-    app.router.add_get("/", lambda request: web.HTTPFound("/chat"))
+    app.router.add_get("/", home)
     plugins: list[PlatformPlugin] = [WebChat(settings.data_dir / "uploads", MAX_UPLOAD_BYTES)]
     for name, factory in platform_plugin_factories():
         plugin = factory(settings)
@@ -78,6 +89,7 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
             services.channels["console"] = TranscriptChannel("console")
             for plugin in plugins:
                 services.channels[plugin.name] = await stack.enter_async_context(plugin.running(services))
+            _reload_flows_on_sighup(services)
             worker = services.build_worker()
             task = asyncio.create_task(worker.run(), name="outbox-worker")
             log.info(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -27,6 +28,8 @@ class Settings(BaseSettings):
     catalog_path: Path | None = None
     public_url: str = Field(default="", description="Public base URL, for links in Slack messages")
     log_level: str = "INFO"
+    # The business's local time: "yesterday 3pm" from a customer means 3pm here.
+    timezone: str = "UTC"
     # How long a reply may wait in the outbox before the worker looks again (seconds).
     outbox_poll_interval: float = Field(default=0.5, gt=0)
     evidence_secret: SecretStr = Field(default=SecretStr(""), description="Signs evidence download links")
@@ -48,6 +51,15 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str) -> str:
         if value and not value.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
             raise ValueError("must start with sqlite:// or postgres://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from None
         return value
 
     @property
