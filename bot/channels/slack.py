@@ -37,8 +37,10 @@ from bot.config import Settings
 from bot.desk.blocks import (
     ACKNOWLEDGE_ACTION,
     ASSIGN_TO_ME_ACTION,
+    CLOSE_ACTION,
     RECLASSIFY_ACTION,
     RECLASSIFY_VIEW,
+    REOPEN_ACTION,
     RESOLVE_ACTION,
     RESOLVE_VIEW,
     reclassify_view,
@@ -74,9 +76,7 @@ async def translate_slack_errors() -> AsyncIterator[None]:
         status = error.response.status_code
         code = str(error.response.get("error", "")) if isinstance(error.response.data, dict) else ""
         if status == 429:
-            retry_after = error.response.headers.get("Retry-After") or error.response.headers.get(
-                "retry-after"
-            )
+            retry_after = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
             raise RetryLater("slack rate limited", float(retry_after) if retry_after else 30.0) from error
         if status >= 500 or code in {
             "internal_error",
@@ -196,6 +196,8 @@ class SlackListeners:
         app.action(ASSIGN_TO_ME_ACTION)(self.on_assign_to_me)
         app.action(RECLASSIFY_ACTION)(self.on_open_reclassify)
         app.action(RESOLVE_ACTION)(self.on_open_resolve)
+        app.action(CLOSE_ACTION)(self.on_close)
+        app.action(REOPEN_ACTION)(self.on_reopen)
         app.view(RECLASSIFY_VIEW)(self.on_reclassify_submitted)
         app.view(RESOLVE_VIEW)(self.on_resolve_submitted)
         app.command("/plaint")(self.on_plaint_command)
@@ -287,9 +289,19 @@ class SlackListeners:
     async def on_assign_to_me(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         user_id = str(body["user"]["id"])
-        outcome = await self._desk.assign_to(
-            str(action["value"]), user_id, user_id, self._action_key(body, action)
-        )
+        outcome = await self._desk.assign_to(str(action["value"]), user_id, user_id, self._action_key(body, action))
+        await self._tell_agent(body, outcome)
+
+    async def on_close(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user_id = str(body["user"]["id"])
+        outcome = await self._desk.close(str(action["value"]), user_id, self._action_key(body, action))
+        await self._tell_agent(body, outcome)
+
+    async def on_reopen(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user_id = str(body["user"]["id"])
+        outcome = await self._desk.reopen(str(action["value"]), user_id, self._action_key(body, action))
         await self._tell_agent(body, outcome)
 
     async def on_open_reclassify(
@@ -318,9 +330,7 @@ class SlackListeners:
             return str(selected.get("value") or "")
         return str(value.get("value") or "")
 
-    async def on_reclassify_submitted(
-        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
-    ) -> None:
+    async def on_reclassify_submitted(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         product, category = self._input(view, "product"), self._input(view, "category")
         if not product.strip() and not category.strip():
             await ack(response_action="errors", errors={"product": "Give a product or a category."})
@@ -368,9 +378,7 @@ class SlackListeners:
         channel_id = (body.get("channel") or {}).get("id")
         if channel_id:
             with contextlib.suppress(SlackApiError):
-                await self._client.chat_postEphemeral(
-                    channel=channel_id, user=body["user"]["id"], text=outcome.message
-                )
+                await self._client.chat_postEphemeral(channel=channel_id, user=body["user"]["id"], text=outcome.message)
 
 
 class SlackPlugin:
@@ -405,9 +413,7 @@ class SlackPlugin:
         store = TortoiseDeskStore()
         desk = DeskService(store, self._routing)
         services.handlers["desk"] = SlackDeskNotifier(client, desk, store, settings.public_url)
-        signing_secret = (
-            settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-        )
+        signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
         bolt = AsyncApp(
             client=client,
             signing_secret=signing_secret or None,
@@ -433,8 +439,6 @@ class SlackPlugin:
 
 def slack_plugin(settings: Settings) -> SlackPlugin | None:
     """On when a bot token and a way to receive events (signing secret or app token) are configured."""
-    if settings.slack_bot_token is None or (
-        settings.slack_signing_secret is None and settings.slack_app_token is None
-    ):
+    if settings.slack_bot_token is None or (settings.slack_signing_secret is None and settings.slack_app_token is None):
         return None
     return SlackPlugin(settings, load_routing(settings.slack_routing_file))

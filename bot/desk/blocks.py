@@ -16,6 +16,8 @@ ACKNOWLEDGE_ACTION = "desk_acknowledge"
 ASSIGN_TO_ME_ACTION = "desk_assign_to_me"
 RECLASSIFY_ACTION = "desk_reclassify"
 RESOLVE_ACTION = "desk_resolve"
+CLOSE_ACTION = "desk_close"
+REOPEN_ACTION = "desk_reopen"
 RECLASSIFY_VIEW = "desk_reclassify_view"
 RESOLVE_VIEW = "desk_resolve_view"
 
@@ -143,9 +145,7 @@ def case_blocks(case: CaseRecord, public_url: str) -> list[Block]:
                 },
                 {
                     "type": "mrkdwn",
-                    "text": _clip(
-                        f"*Expected resolution*\n{escape_mrkdwn(case.expected_resolution or '-')}", 1900
-                    ),
+                    "text": _clip(f"*Expected resolution*\n{escape_mrkdwn(case.expected_resolution or '-')}", 1900),
                 },
             ],
         },
@@ -153,13 +153,10 @@ def case_blocks(case: CaseRecord, public_url: str) -> list[Block]:
     if case.evidence:
         base = public_url.rstrip("/")
         links = [
-            f"<{base}/evidence/{item.id}|{escape_mrkdwn(item.file_name)}>"
-            f" ({item.media_type}, {item.size} bytes)"
+            f"<{base}/evidence/{item.id}|{escape_mrkdwn(item.file_name)}> ({item.media_type}, {item.size} bytes)"
             for item in case.evidence
         ]
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": _clip("*Evidence*\n" + "\n".join(links))}}
-        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip("*Evidence*\n" + "\n".join(links))}})
     if case.resolution_summary:
         blocks.append(
             {
@@ -167,8 +164,7 @@ def case_blocks(case: CaseRecord, public_url: str) -> list[Block]:
                 "text": {
                     "type": "mrkdwn",
                     "text": _clip(
-                        f"*Resolution* ({case.resolution_code or '-'})\n"
-                        + escape_mrkdwn(case.resolution_summary)
+                        f"*Resolution* ({case.resolution_code or '-'})\n" + escape_mrkdwn(case.resolution_summary)
                     ),
                 },
             }
@@ -193,6 +189,10 @@ def _buttons(case: CaseRecord) -> list[Block]:
         buttons.append(_button("Reclassify", RECLASSIFY_ACTION, case.number))
     if CaseAction.RESOLVE in actions:
         buttons.append(_button("Resolve", RESOLVE_ACTION, case.number, "danger"))
+    if CaseAction.CLOSE in actions:
+        buttons.append(_button("Close", CLOSE_ACTION, case.number))
+    if CaseAction.REOPEN in actions:
+        buttons.append(_button("Reopen", REOPEN_ACTION, case.number))
     return buttons
 
 
@@ -224,9 +224,7 @@ def reclassify_view(case: CaseRecord) -> Block:
 
 
 def resolve_view(case: CaseRecord) -> Block:
-    options = [
-        {"text": {"type": "plain_text", "text": label}, "value": code} for code, label in RESOLUTION_CODES
-    ]
+    options = [{"text": {"type": "plain_text", "text": label}, "value": code} for code, label in RESOLUTION_CODES]
     return {
         "type": "modal",
         "callback_id": RESOLVE_VIEW,

@@ -19,9 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class SlackDeskNotifier:
-    def __init__(
-        self, client: AsyncWebClient, desk: DeskService, store: TortoiseDeskStore, public_url: str
-    ) -> None:
+    def __init__(self, client: AsyncWebClient, desk: DeskService, store: TortoiseDeskStore, public_url: str) -> None:
         self._client = client
         self._desk = desk
         self._store = store
@@ -48,9 +46,7 @@ class SlackDeskNotifier:
             thread = (str(posted.get("channel") or channel), ts)
         else:
             async with translate_slack_errors():
-                await self._client.chat_update(
-                    channel=case.slack_channel, ts=case.slack_ts, text=text, blocks=blocks
-                )
+                await self._client.chat_update(channel=case.slack_channel, ts=case.slack_ts, text=text, blocks=blocks)
             thread = (case.slack_channel, case.slack_ts)
         if event == "customer_message":
             said = escape_mrkdwn(str(entry.payload.get("text", "")))

@@ -94,9 +94,7 @@ class DeskService:
                 await self._assign_waiting(uow, team.name, being_notified=number)
         return await self._store.get_case(number)
 
-    async def _assign_waiting(
-        self, uow: DeskUnitOfWork, team_name: str, being_notified: str | None = None
-    ) -> None:
+    async def _assign_waiting(self, uow: DeskUnitOfWork, team_name: str, being_notified: str | None = None) -> None:
         """Hand the team's unassigned open cases, oldest first, to whoever has room (round-robin).
         `being_notified` is the case whose Slack message is rendered right now: it needs no extra update."""
         team = self._routing.team(team_name)
@@ -173,6 +171,12 @@ class DeskService:
             before_update=tell_customer,
             after_update=free_capacity,
         )
+
+    async def close(self, number: str, actor: str, dedupe_key: str) -> DeskOutcome:
+        return await self._apply(number, CaseAction.CLOSE, actor, dedupe_key)
+
+    async def reopen(self, number: str, actor: str, dedupe_key: str) -> DeskOutcome:
+        return await self._apply(number, CaseAction.REOPEN, actor, dedupe_key)
 
     async def thread_reply(
         self, slack_channel: str, thread_ts: str, text: str, actor: str, dedupe_key: str

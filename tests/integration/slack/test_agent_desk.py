@@ -8,8 +8,10 @@ import uuid
 from bot.desk.blocks import (
     ACKNOWLEDGE_ACTION,
     ASSIGN_TO_ME_ACTION,
+    CLOSE_ACTION,
     RECLASSIFY_ACTION,
     RECLASSIFY_VIEW,
+    REOPEN_ACTION,
     RESOLVE_ACTION,
     RESOLVE_VIEW,
 )
@@ -158,6 +160,15 @@ async def test_case_from_web_chat_is_worked_from_slack(start_plaint: HarnessFact
     last_update = plaint.api.calls_to("chat.update", WEB_TEAM_CHANNEL)[-1]
     assert "[Resolve]" not in block_texts(last_update) and "[Acknowledge]" not in block_texts(last_update)
 
+    # Closing and reopening are buttons too.
+    response = await plaint.post(plaint.button(AGENT_ONE, WEB_TEAM_CHANNEL, thread_ts, CLOSE_ACTION, number))
+    assert response.status == 200
+    await plaint.wait_for_case(number, lambda case: case.status == "closed", "closed")
+    response = await plaint.post(plaint.button(AGENT_ONE, WEB_TEAM_CHANNEL, thread_ts, REOPEN_ACTION, number))
+    assert response.status == 200
+    case = await plaint.wait_for_case(number, lambda case: case.status == "in_progress", "reopened")
+    await eventually(lambda: updated_with("In progress"), what="message shows the reopened case")
+
     # Every step is an event with who did it.
     events = [(event.kind, event.actor) for event in case.events]
     assert events == [
@@ -171,5 +182,9 @@ async def test_case_from_web_chat_is_worked_from_slack(start_plaint: HarnessFact
         ("customer_reply", "customer"),
         ("reclassify", AGENT_TWO),
         ("resolve", AGENT_TWO),
+        ("close", AGENT_ONE),
+        ("reopen", AGENT_ONE),
     ]
+    reopened = case.events[-1]
+    assert (reopened.data["from"], reopened.data["to"]) == ("closed", "in_progress")
     assert all(event.created_at is not None for event in case.events)

@@ -88,8 +88,8 @@ def test_everything_an_agent_needs_without_raw_contact_details() -> None:
         ("new", ["desk_acknowledge", "desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
         ("acknowledged", ["desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
         ("waiting_for_customer", ["desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
-        ("resolved", ["desk_reclassify"]),
-        ("closed", []),
+        ("resolved", ["desk_reclassify", "desk_close", "desk_reopen"]),
+        ("closed", ["desk_reopen"]),
         ("something_else", []),
     ],
 )
