@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
 
 BOT_USER_ID = "UBOTPLAINT"
@@ -47,6 +47,10 @@ class FakeFile:
 @dataclass
 class FakeSlackApi:
     token: str = "xoxb-test-token"
+    # Socket Mode: the app-level token that may open a connection, the frames the app acknowledged.
+    app_token: str = "xapp-test-token"
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     calls: list[RecordedCall] = field(default_factory=list)
     file_downloads: list[tuple[str, str | None]] = field(default_factory=list)
     files: dict[str, FakeFile] = field(default_factory=dict)
@@ -64,6 +68,7 @@ class FakeSlackApi:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/files/{file_id}/{name}", self._download)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -74,6 +79,8 @@ class FakeSlackApi:
         self.root_url = f"http://127.0.0.1:{port}"
 
     async def close(self) -> None:
+        for socket in self._sockets:
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -89,6 +96,16 @@ class FakeSlackApi:
         fake = FakeFile(id=file_id, name=name, mimetype=mimetype, content=content, filetype=filetype)
         self.files[file_id] = fake
         return self._file_object(fake)
+
+    async def push_socket_event(self, body: dict[str, Any], envelope_id: str) -> None:
+        """Sends an Events API body over every open Socket Mode connection, as Slack does."""
+        frame = {"envelope_id": envelope_id, "type": "events_api", "payload": body, "accepts_response_payload": False}
+        for socket in self._sockets:
+            await socket.send_json(frame)
+
+    @property
+    def socket_connected(self) -> bool:
+        return any(not socket.closed for socket in self._sockets)
 
     def calls_to(self, method: str, channel: str | None = None) -> list[RecordedCall]:
         """Calls that worked (HTTP 200), optionally only those for one channel."""
@@ -142,6 +159,10 @@ class FakeSlackApi:
         return response
 
     def _respond(self, method: str, params: dict[str, Any], authorization: str | None) -> web.Response:
+        if method == "apps.connections.open":
+            if authorization != f"Bearer {self.app_token}":
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            return web.json_response({"ok": True, "url": self.root_url.replace("http", "ws", 1) + "/socket"})
         if authorization != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if method != "auth.test" and self._failures:
@@ -195,6 +216,16 @@ class FakeSlackApi:
             return {"ok": True, "channel": {"id": channel, "is_im": channel.startswith("D")}}
         return {"ok": False, "error": "unknown_method"}
 
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0PLAINT"}})
+        async for frame in socket:
+            if frame.type == WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(frame.data))
+        return socket
+
     async def _download(self, request: web.Request) -> web.Response:
         authorization = request.headers.get("Authorization")
         self.file_downloads.append((request.match_info["file_id"], authorization))
@@ -203,6 +234,20 @@ class FakeSlackApi:
             # Slack answers an HTML login page rather than an error when the token is missing
             return web.Response(status=200, text="<html>sign in</html>", content_type="text/html")
         return web.Response(body=fake.content, content_type=fake.mimetype)
+
+
+def event_envelope(event: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """The Events API body around one event, as sent over HTTP or Socket Mode."""
+    return {
+        "token": "unused",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0PLAINT",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": event,
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+    }
 
 
 @dataclass(frozen=True)
@@ -231,16 +276,7 @@ class SlackRequestSigner:
         )
 
     def event(self, event: dict[str, Any], event_id: str, retry_num: int | None = None) -> SignedRequest:
-        envelope = {
-            "token": "unused",
-            "team_id": TEAM_ID,
-            "api_app_id": "A0PLAINT",
-            "type": "event_callback",
-            "event_id": event_id,
-            "event_time": int(time.time()),
-            "event": event,
-            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
-        }
+        envelope = event_envelope(event, event_id)
         signed = self.sign(json.dumps(envelope).encode(), "application/json")
         if retry_num is not None:
             signed.headers["X-Slack-Retry-Num"] = str(retry_num)

@@ -38,13 +38,15 @@ async def start_plaint(
 ) -> AsyncIterator[HarnessFactory]:
     clients: list[TestClient[Any, Any]] = []
 
-    async def start(max_open: int = 5) -> SlackHarness:
+    async def start(max_open: int = 5, socket_mode: bool = False) -> SlackHarness:
         routing = tmp_path / "routing.yaml"
         routing.write_text(ROUTING.replace("{max_open}", str(max_open)), encoding="utf-8")
         configured = settings.model_copy(
             update={
                 "slack_bot_token": SecretStr(slack_api.token),
-                "slack_signing_secret": SecretStr(SIGNING_SECRET),
+                # Socket Mode alone: an app-level token and no signing secret (so no HTTP endpoint).
+                "slack_signing_secret": None if socket_mode else SecretStr(SIGNING_SECRET),
+                "slack_app_token": SecretStr(slack_api.app_token) if socket_mode else None,
                 "slack_api_url": slack_api.base_url,
                 "slack_routing_file": routing,
                 "slack_customer_channels": CUSTOMER_CHANNEL,

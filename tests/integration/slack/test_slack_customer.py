@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from storage.models import Case, Evidence, OutboxItem
+from tests.fakes.slack_api import event_envelope
 from tests.integration.slack.complaint_driver import Answer, SeenReply, file_complaint
 from tests.integration.slack.harness import (
     CUSTOMER_CHANNEL,
@@ -138,3 +139,23 @@ async def test_customers_in_a_shared_channel_are_answered_there_by_name(start_pl
     assert (await plaint.post(plaint.signer.event(event, event_id))).status == 200
     assert await Case.all().count() == 0
     assert not stranger.replies()
+
+
+async def test_socket_mode_instead_of_http_events(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint(socket_mode=True)
+    # Without a signing secret there is nothing to verify HTTP requests with: no endpoint at all.
+    customer = SlackCustomer(plaint, DM, CUSTOMER)
+    event, event_id = customer.message_event("hello")
+    assert (await plaint.post(plaint.signer.event(event, event_id))).status == 404
+
+    async def connected() -> bool:
+        return plaint.api.socket_connected
+
+    await eventually(connected, what="socket mode connection")
+    await plaint.api.push_socket_event(event_envelope(event, event_id), envelope_id="env-1")
+
+    async def answered() -> bool:
+        return any("name" in str(params.get("text")) for params in customer.replies())
+
+    await eventually(answered, what="the greeting over the Web API")
+    assert {"envelope_id": "env-1"} in plaint.api.socket_acks
