@@ -4,6 +4,7 @@ told to fail (500) or rate-limit (429 + Retry-After) for a number of calls."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -51,6 +52,8 @@ class FakeSlackApi:
     app_token: str = "xapp-test-token"
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    # Seconds a method takes to answer (a slow Slack), by method name.
+    delays: dict[str, float] = field(default_factory=dict)
     calls: list[RecordedCall] = field(default_factory=list)
     file_downloads: list[tuple[str, str | None]] = field(default_factory=list)
     files: dict[str, FakeFile] = field(default_factory=dict)
@@ -154,6 +157,8 @@ class FakeSlackApi:
         method = request.match_info["method"]
         params = await self._read_params(request)
         authorization = request.headers.get("Authorization")
+        if method in self.delays:
+            await asyncio.sleep(self.delays[method])
         response = self._respond(method, params, authorization)
         self.calls.append(RecordedCall(method, params, authorization, response.status))
         return response

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from bot.desk.blocks import ACKNOWLEDGE_ACTION
+from bot.desk.blocks import ACKNOWLEDGE_ACTION, RECLASSIFY_ACTION, RECLASSIFY_VIEW
 from storage.models import Case, CaseEvent, OutboxItem
 from tests.fakes.slack_api import SlackRequestSigner
 from tests.integration.slack.harness import (
@@ -130,3 +130,21 @@ async def test_notifications_wait_out_500_and_429_and_arrive_once_in_order(start
     assert plaint.api.calls.index(posts[0]) < plaint.api.calls.index(updates[0])
     assert "Acknowledged" in str(updates[0].params["blocks"])
     assert await OutboxItem.filter(kind="desk", status="dead").count() == 0
+
+
+async def test_slack_gets_its_answer_before_the_work_is_done(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint()
+    _, number, ts = await filed_and_posted(plaint)
+    plaint.api.delays["views.open"] = 3.5  # longer than Slack's 3-second patience
+
+    started = time.monotonic()
+    response = await plaint.post(plaint.button(AGENT_TWO, WEB_TEAM_CHANNEL, ts, RECLASSIFY_ACTION, number))
+    answered_after = time.monotonic() - started
+    assert response.status == 200
+    assert answered_after < 1.0
+    assert not plaint.api.calls_to("views.open")
+
+    async def modal_opened() -> bool:
+        return any(call.params["view"]["callback_id"] == RECLASSIFY_VIEW for call in plaint.api.calls_to("views.open"))
+
+    await eventually(modal_opened, what="the modal, opened after the acknowledgement")
