@@ -73,7 +73,7 @@ def callback_data_for(value: str) -> str:
     return _DIGEST_PREFIX + hashlib.sha256(value.encode("utf-8")).hexdigest()[:40]
 
 
-def _retry_after_seconds(error: RetryAfter) -> float:
+def retry_after_seconds(error: RetryAfter) -> float:
     # PTB 22 warns when retry_after is read as a number; both forms are accepted here.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
@@ -106,7 +106,7 @@ class TelegramChannel(Channel):
                 chat_id=int(message.recipient_id), text=part.text, reply_markup=markup
             )
         except RetryAfter as error:
-            raise RetryLater(str(error), _retry_after_seconds(error)) from error
+            raise RetryLater(str(error), retry_after_seconds(error)) from error
         except Forbidden as error:
             raise RecipientUnreachable(str(error)) from error
         except BadRequest as error:
@@ -364,13 +364,17 @@ def _command_without_bot_name(message: Message) -> str | None:
     return text
 
 
-async def acknowledge_button(bot: Bot, pressed: PressedButton) -> None:
-    """Stop the client's spinner and leave only a '✓ chosen' button, so an old question cannot be answered
-    twice by accident. Best effort: the answer was already taken, a failure here only affects the display."""
+async def answer_press(bot: Bot, pressed: PressedButton) -> None:
+    """Stop the client's spinner. Best effort: the press itself is handled either way."""
     try:
         await bot.answer_callback_query(pressed.query_id)
     except TelegramError as error:
         log.info("telegram: answerCallbackQuery failed: %s", error)
+
+
+async def mark_answered(bot: Bot, pressed: PressedButton) -> None:
+    """Leave only a '✓ chosen' button under the question, so an old question is not answered twice by
+    accident. Best effort: a failure here only affects the display."""
     if pressed.chat_id is None or pressed.message_id is None or pressed.label is None:
         return
     marked = InlineKeyboardMarkup(

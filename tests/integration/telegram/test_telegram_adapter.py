@@ -19,9 +19,10 @@ from bot.channels.telegram import (
     TelegramFiles,
     TelegramFileUnavailable,
     TelegramUpdateReader,
-    acknowledge_button,
+    answer_press,
     bot_api_urls,
     callback_data_for,
+    mark_answered,
 )
 from bot.messages import Button, Inbound, Outbound
 from tests.fakes.telegram_api import (
@@ -230,7 +231,8 @@ async def test_pressing_a_button_gives_its_value_and_marks_the_keyboard(
     assert read.inbound.choice == "product:kettle-2000"
     assert read.inbound.sender_id == "424242"
     assert read.pressed is not None
-    await acknowledge_button(harness.bot, read.pressed)
+    await answer_press(harness.bot, read.pressed)
+    await mark_answered(harness.bot, read.pressed)
     [answer] = harness.fake.calls_to("answerCallbackQuery")
     assert answer.params["callback_query_id"] == read.pressed.query_id
     [edit] = harness.fake.calls_to("editMessageReplyMarkup")
