@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.flow_registry import FlowRegistry
-from bot.messages import Attachment, Button, Inbound, Outbound
+from bot.messages import Attachment, Button, Inbound, Outbound, outbound_from_payload, outbound_to_payload
 from bot.texts import NEW_COMPLAINT_WORDS, say, status_label
 from flows import (
     ConversationState,
@@ -39,7 +39,6 @@ from storage.intake import (
     CaseSummary,
     DuplicateMessage,
     IntakeTransaction,
-    QueuedMessage,
     TortoiseIntakeStore,
 )
 
@@ -71,29 +70,6 @@ class _PreparedTurn:
 
 class _StateMoved(Exception):
     """Another worker advanced this conversation while we prepared: prepare again against the new state."""
-
-
-def outbound_to_payload(message: Outbound) -> dict[str, Any]:
-    return {
-        "recipient_id": message.recipient_id,
-        "text": message.text,
-        "buttons": [[button.value, button.label] for button in message.buttons],
-        "kind": message.kind,
-        "metadata": [list(pair) for pair in message.metadata],
-    }
-
-
-def outbound_from_queue(item: QueuedMessage | Any) -> Outbound:
-    payload: Mapping[str, Any] = item.payload
-    return Outbound(
-        channel=item.channel,
-        recipient_id=str(payload["recipient_id"]),
-        text=str(payload["text"]),
-        buttons=tuple(Button(str(value), str(label)) for value, label in payload.get("buttons", [])),
-        outbox_id=item.outbox_id if isinstance(item, QueuedMessage) else item.id,
-        kind=payload.get("kind", "reply"),
-        metadata=tuple((str(key), str(value)) for key, value in payload.get("metadata", [])),
-    )
 
 
 class IntakeService:
@@ -134,7 +110,8 @@ class IntakeService:
 
     async def _duplicate_result(self, inbound: Inbound) -> IntakeResult:
         queued = await self._store.replies_for(inbound.channel, inbound.message_id)
-        return IntakeResult(duplicate=True, replies=tuple(outbound_from_queue(item) for item in queued))
+        replies = tuple(outbound_from_payload(item.channel, item.payload, item.outbox_id) for item in queued)
+        return IntakeResult(duplicate=True, replies=replies)
 
     async def _handle_once(self, inbound: Inbound) -> IntakeResult:
         seen = await self._store.peek_state(inbound.channel, inbound.sender_id)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from bot.channels.base import Channel, PermanentDeliveryError, RecipientUnreachable, RetryLater
-from bot.intake import outbound_from_queue
+from bot.messages import outbound_from_payload
 from storage.outbox import OutboxEntry, TortoiseOutbox
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class ChannelDelivery:
         channel = self._channels.get(entry.channel)
         if channel is None:
             raise RetryLater(f"channel {entry.channel} is not configured on this worker", retry_after=30)
-        await channel.deliver(outbound_from_queue(entry))
+        await channel.deliver(outbound_from_payload(entry.channel, entry.payload, entry.id))
 
 
 class OutboxWorker:

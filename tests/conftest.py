@@ -7,14 +7,17 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
 import pytest_asyncio
 
-from bot.analysis import ThreadedAnalyzer
 from bot.config import Settings
 from storage.database import migrate_database
+
+if TYPE_CHECKING:
+    from bot.analysis import ThreadedAnalyzer
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
@@ -52,13 +55,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(database_url=database_url, data_dir=tmp_path / "data", outbox_poll_interval=0.05)
 
 
-_ANALYZER: ThreadedAnalyzer | None = None
-
-
-@pytest.fixture
+@pytest.fixture(scope="session")
 def analyzer() -> ThreadedAnalyzer:
-    """The shipped models, loaded once per test session (they are read-only)."""
-    global _ANALYZER
-    if _ANALYZER is None:
-        _ANALYZER = ThreadedAnalyzer.load_default()
-    return _ANALYZER
+    """The shipped models, loaded once per test session (they are read-only and thread-safe)."""
+    from bot.analysis import ThreadedAnalyzer
+
+    return ThreadedAnalyzer.load_default()
