@@ -58,13 +58,13 @@ class TelegramServer:
         await self.outbox_drained()
         return self.fake.sent_messages[already:]
 
-    async def outbox_drained(self, timeout: float = 10) -> None:
+    async def outbox_drained(self, within: float = 10) -> None:
         outbox = self.client.app[SERVICES_KEY].outbox
-        await eventually(lambda: outbox.pending_count(), lambda count: count == 0, timeout)
+        await eventually(lambda: outbox.pending_count(), lambda count: count == 0, within)
 
 
-async def eventually(probe: Callable[[], object], accept: Callable[[object], bool] = bool, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(probe: Callable[[], object], accept: Callable[[object], bool] = bool, within: float = 10) -> None:
+    deadline = time.monotonic() + within
     while True:
         value = probe()
         if asyncio.iscoroutine(value):
@@ -72,7 +72,7 @@ async def eventually(probe: Callable[[], object], accept: Callable[[object], boo
         if accept(value):
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
+            raise AssertionError(f"condition not met within {within}s (last value {value!r})")
         await asyncio.sleep(0.02)
 
 
