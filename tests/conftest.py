@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import pytest
 import pytest_asyncio
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bot.config import Settings
 from storage.database import migrate_database
@@ -29,6 +30,9 @@ DATABASE_KINDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 @pytest_asyncio.fixture(params=DATABASE_KINDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A new database with every migration applied (the schema production gets, not generate_schemas)."""
+    # Tortoise caches compiled INSERTs per connection name, not per dialect: a process that only ever talks
+    # to one database never notices, a test run that alternates SQLite and PostgreSQL must start clean.
+    EXECUTOR_CACHE.clear()
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'plaint.sqlite3'}"
         await migrate_database(url)

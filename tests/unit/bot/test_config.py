@@ -37,5 +37,5 @@ def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
 def test_unreadable_config_file_is_named(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("port: [\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="broken.yaml"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml"):
         load_settings(broken)
