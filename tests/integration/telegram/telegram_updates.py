@@ -62,9 +62,7 @@ class TelegramCustomer:
         message["edit_date"] = int(time.time())
         return self._update("edited_message", message)
 
-    def photo(
-        self, file_id: str, size: int, *, caption: str | None = None, media_group_id: str | None = None
-    ) -> JSON:
+    def photo(self, file_id: str, size: int, *, caption: str | None = None, media_group_id: str | None = None) -> JSON:
         # Telegram sends every resolution it made, smallest first; only the largest is the evidence.
         sizes = [
             {
@@ -96,9 +94,7 @@ class TelegramCustomer:
             content["media_group_id"] = media_group_id
         return self._update("message", self._message(**content))
 
-    def album(
-        self, media_group_id: str, photos: list[tuple[str, int]], caption: str | None = None
-    ) -> list[JSON]:
+    def album(self, media_group_id: str, photos: list[tuple[str, int]], caption: str | None = None) -> list[JSON]:
         """An album is one update per photo sharing a media_group_id; the caption rides on the first."""
         return [
             self.photo(file_id, size, caption=caption if index == 0 else None, media_group_id=media_group_id)
@@ -157,9 +153,7 @@ class TelegramCustomer:
         location = {"latitude": latitude, "longitude": longitude}
         return self._update(
             "message",
-            self._message(
-                location=location, venue={"location": location, "title": title, "address": address}
-            ),
+            self._message(location=location, venue={"location": location, "title": title, "address": address}),
         )
 
     def press(self, bot_message: JSON, callback_data: str) -> JSON:

@@ -82,16 +82,12 @@ async def test_text_becomes_inbound_keyed_by_update_id(harness: Harness, custome
     assert inbound.received_at.tzinfo is not None
 
 
-async def test_command_addressed_to_the_bot_loses_the_bot_name(
-    harness: Harness, customer: TelegramCustomer
-) -> None:
+async def test_command_addressed_to_the_bot_loses_the_bot_name(harness: Harness, customer: TelegramCustomer) -> None:
     assert harness.inbound(customer.text("/start@plaint_test_bot")).text == "/start"
     assert harness.inbound(customer.text("/cancel")).text == "/cancel"
 
 
-async def test_edited_message_names_the_message_it_edits(
-    harness: Harness, customer: TelegramCustomer
-) -> None:
+async def test_edited_message_names_the_message_it_edits(harness: Harness, customer: TelegramCustomer) -> None:
     original = customer.text("Tuesday")
     edit = customer.edit(original, "Wednesday")
     inbound = harness.inbound(edit)
@@ -100,9 +96,7 @@ async def test_edited_message_names_the_message_it_edits(
     assert inbound.message_id == str(edit["update_id"]) != str(original["update_id"])
 
 
-async def test_photo_keeps_only_the_largest_size_and_streams_it(
-    harness: Harness, customer: TelegramCustomer
-) -> None:
+async def test_photo_keeps_only_the_largest_size_and_streams_it(harness: Harness, customer: TelegramCustomer) -> None:
     content = os.urandom(200_000)
     harness.fake.host_file(content, file_id="photo-big", file_path="photos/file_1.jpg")
     inbound = harness.inbound(customer.photo("photo-big", len(content), caption="the crack"))
@@ -224,9 +218,7 @@ async def test_pressing_a_button_gives_its_value_and_marks_the_keyboard(
         )
     )
     [bot_message] = harness.fake.sent_messages
-    read = harness.reader.read(
-        Update.de_json(customer.press(bot_message, "product:kettle-2000"), harness.bot)
-    )
+    read = harness.reader.read(Update.de_json(customer.press(bot_message, "product:kettle-2000"), harness.bot))
     assert read.inbound is not None
     assert read.inbound.choice == "product:kettle-2000"
     assert read.inbound.sender_id == "424242"
@@ -252,17 +244,13 @@ async def test_a_value_too_long_for_callback_data_comes_back_as_its_label(
     value = "product:" + "超长的产品名称" * 5
     assert len(value.encode()) > MAX_CALLBACK_DATA_BYTES
     await harness.channel.deliver(
-        Outbound(
-            channel="telegram", recipient_id="424242", text="哪个产品？", buttons=(Button(value, "超长产品"),)
-        )
+        Outbound(channel="telegram", recipient_id="424242", text="哪个产品？", buttons=(Button(value, "超长产品"),))
     )
     [call] = harness.fake.calls_to("sendMessage")
     data = call.json_param("reply_markup")["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
     assert data == callback_data_for(value)
     assert len(data.encode()) <= MAX_CALLBACK_DATA_BYTES
-    read = harness.reader.read(
-        Update.de_json(customer.press(harness.fake.sent_messages[0], data), harness.bot)
-    )
+    read = harness.reader.read(Update.de_json(customer.press(harness.fake.sent_messages[0], data), harness.bot))
     assert read.inbound is not None
     assert (read.inbound.choice, read.inbound.text) == (None, "超长产品")
 

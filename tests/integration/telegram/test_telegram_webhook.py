@@ -20,7 +20,7 @@ from bot.app import SERVICES_KEY, build_app
 from bot.channels.telegram import ANSWERED_MARKER
 from bot.channels.telegram_server import SECRET_HEADER, WEBHOOK_PATH
 from bot.config import Settings
-from storage.models import Case, Evidence, InboundReceipt, OutboxItem, TranscriptMessage
+from storage.models import Case, Customer, Evidence, InboundReceipt, OutboxItem, TranscriptMessage
 from tests.fakes.telegram_api import FakeTelegramBotApi, InjectedFailure, running_fake_bot_api
 from tests.integration.telegram.telegram_updates import JSON, TelegramCustomer
 
@@ -289,3 +289,101 @@ async def test_a_complaint_in_chinese_with_typed_answers(telegram: TelegramServe
     case = await assert_one_case_with_evidence(telegram, customer, files, "zh")
     assert (case.name, case.phone, case.expected_resolution) == ("李娜", "+8613812345678", "refund")
     assert "编号" in str(telegram.fake.sent_messages[-1]["text"])
+
+
+async def reach_evidence_question(talk: Conversation) -> None:
+    await talk.say("/start")
+    await talk.say("Sam Fox")
+    await talk.press("email")
+    await talk.say("sam@example.com")
+    await talk.say("The Kettle 2000 I bought stopped heating after a week.")
+    await talk.press("_skip")
+    await talk.press("_skip")
+    await talk.through_nlp_questions("Kettle 2000")
+
+
+async def test_a_video_over_the_bot_api_limit_is_refused_with_the_limit_and_never_downloaded(
+    telegram: TelegramServer,
+) -> None:
+    customer = TelegramCustomer(2003, "Sam", "en")
+    talk = Conversation(telegram, customer)
+    await reach_evidence_question(talk)
+    telegram.fake.host_file(b"\x00" * 1024, file_id="huge-video", file_path="videos/huge.mp4")
+    [reply] = await talk.send(customer.video("huge-video", 21 * MB, file_name="dashcam.mp4"))
+    assert "dashcam.mp4" in str(reply["text"])
+    assert "20 MB" in str(reply["text"])
+    assert telegram.fake.calls_to("getFile") == []
+    assert telegram.fake.downloads == []
+    assert await Evidence.all().count() == 0
+    # The customer can still go on without it.
+    await talk.press("_skip")
+    assert talk.offers("refund")
+
+
+async def test_a_blocked_bot_marks_the_customer_unreachable_and_keeps_the_case(telegram: TelegramServer) -> None:
+    customer = TelegramCustomer(2004, "Kim", "en")
+    talk = Conversation(telegram, customer)
+    await reach_evidence_question(talk)
+    await talk.press("_skip")
+    await talk.press("refund")
+    telegram.fake.fail_next("sendMessage", InjectedFailure.blocked_by_user())
+    assert await talk.press("_confirm") == []
+    [case] = await Case.filter(channel="telegram", sender_id="2004")
+    assert case.expected_resolution == "refund"
+    customer_row = await Customer.get(id=case.customer_id)  # type: ignore[attr-defined]
+    assert customer_row.unreachable
+    last_item = await OutboxItem.filter(channel="telegram").order_by("-id").first()
+    assert last_item is not None and last_item.status == "dead"
+    assert case.number in str(last_item.payload["text"])
+
+
+async def test_editing_the_last_answer_replaces_it(telegram: TelegramServer) -> None:
+    customer = TelegramCustomer(2005, "Lu", "en")
+    talk = Conversation(telegram, customer)
+    await talk.say("/start")
+    name = customer.text("Lu Xun")
+    await talk.send(name)
+    [reply] = await talk.send(customer.edit(name, "Lu Xin"))
+    assert "Lu Xin" in str(reply["text"])
+    await talk.press("email")
+    await talk.say("lu@example.com")
+    await talk.say("The Kettle 2000 lid broke off on the first day.")
+    await talk.press("_skip")
+    await talk.press("_skip")
+    await talk.through_nlp_questions("Kettle 2000")
+    await talk.press("_skip")
+    await talk.press("apology")
+    assert "Lu Xin" in str(talk.last and talk.last["text"])
+    await talk.press("_confirm")
+    [case] = await Case.filter(sender_id="2005")
+    assert case.name == "Lu Xin"
+
+
+# ---- polling mode ----------------------------------------------------------------------------------------
+
+
+async def test_polling_mode_fetches_updates_and_confirms_them(settings: Settings, analyzer: ThreadedAnalyzer) -> None:
+    customer = TelegramCustomer(3001, "Pat", "en")
+    async with running_fake_bot_api(TOKEN) as (fake, url):
+        configured = settings.model_copy(
+            update={"telegram_token": SecretStr(TOKEN), "telegram_api_url": url, "telegram_mode": "polling"}
+        )
+        client = TestClient(TestServer(build_app(configured, analyzer), host="127.0.0.1"))
+        await client.start_server()
+        try:
+            # No webhook route in polling mode.
+            assert (await client.post(WEBHOOK_PATH, json=customer.text("hi"))).status in (404, 405)
+            first = customer.text("/start")
+            fake.queue_update(first)
+            await eventually(lambda: len(fake.sent_messages), lambda count: count >= 2)  # type: ignore[operator]
+            second = customer.text("Pat Doe")
+            fake.queue_update(second)
+            await eventually(lambda: fake.sent_texts()[-1], lambda text: "get back to you" in str(text))
+            offsets = [call.params.get("offset") for call in fake.calls_to("getUpdates")]
+            assert str(first["update_id"] + 1) in offsets  # type: ignore[operator]
+            assert str(second["update_id"] + 1) in offsets  # type: ignore[operator]
+            assert await InboundReceipt.filter(channel="telegram").count() == 2
+        finally:
+            await client.close()
+    methods = [call.method for call in fake.calls]
+    assert methods.index("deleteWebhook") < methods.index("getUpdates")
