@@ -264,8 +264,8 @@ async def test_a_complaint_in_english_with_an_album_and_a_document(telegram: Tel
     assert {"text": "✓ Email", "callback_data": ANSWERED_MARKER} in [
         button
         for mark in marks
-        for row in mark["inline_keyboard"]
-        for button in row  # type: ignore[index]
+        for row in mark["inline_keyboard"]  # type: ignore[index]
+        for button in row
     ]
 
 
