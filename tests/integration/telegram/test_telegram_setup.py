@@ -47,7 +47,7 @@ def test_the_channel_is_on_only_with_a_token(tmp_path: Path) -> None:
         Settings(data_dir=tmp_path, telegram_token=SecretStr(TOKEN), telegram_webhook_secret=SecretStr("s"))
     )
     assert webhook is not None
-    assert [route.path for route in webhook.routes()] == [WEBHOOK_PATH]  # type: ignore[attr-defined]
+    assert [route.path for route in webhook.routes()] == [WEBHOOK_PATH]
     polling = telegram_plugin(Settings(data_dir=tmp_path, telegram_token=SecretStr(TOKEN), telegram_mode="polling"))
     assert polling is not None and polling.routes() == []
 
