@@ -20,6 +20,7 @@ from bot.app import SERVICES_KEY, build_app
 from bot.channels.telegram import ANSWERED_MARKER
 from bot.channels.telegram_server import SECRET_HEADER, WEBHOOK_PATH
 from bot.config import Settings
+from bot.messages import Outbound, outbound_to_payload
 from storage.models import Case, Customer, Evidence, InboundReceipt, OutboxItem, TranscriptMessage
 from tests.fakes.telegram_api import FakeTelegramBotApi, InjectedFailure, running_fake_bot_api
 from tests.integration.telegram.telegram_updates import JSON, TelegramCustomer
@@ -387,3 +388,19 @@ async def test_polling_mode_fetches_updates_and_confirms_them(settings: Settings
             await client.close()
     methods = [call.method for call in fake.calls]
     assert methods.index("deleteWebhook") < methods.index("getUpdates")
+
+
+async def test_an_agent_reply_queued_for_a_telegram_customer_arrives_as_plain_text(telegram: TelegramServer) -> None:
+    # What the agent desk queues when an agent answers in the case thread: the same outbox, this channel.
+    text = "Hi Ana, we are sending a replacement <today>. Reply here if anything's wrong & thanks!"
+    outbox = telegram.client.app[SERVICES_KEY].outbox
+    await outbox.enqueue(
+        kind="message",
+        channel="telegram",
+        ordering_key="telegram:2006",
+        payload=outbound_to_payload(Outbound(channel="telegram", recipient_id="2006", text=text, kind="agent_reply")),
+    )
+    await telegram.outbox_drained()
+    [call] = telegram.fake.calls_to("sendMessage")
+    assert (call.params["chat_id"], call.params["text"]) == ("2006", text)
+    assert "parse_mode" not in call.params
