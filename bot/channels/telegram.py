@@ -116,6 +116,9 @@ class TelegramChannel(Channel):
         except NetworkError as error:
             # Timeouts, 5xx, connection failures: Telegram may be down for a moment.
             raise RetryLater(str(error)) from error
+        except TelegramError as error:
+            # A rejected token and the like: an operator must act; the message waits with back-off.
+            raise RetryLater(str(error)) from error
 
 
 class TelegramFiles:
