@@ -266,3 +266,15 @@ async def test_blocked_bot_means_the_customer_is_unreachable(harness: Harness) -
     harness.fake.fail_next("sendMessage", InjectedFailure.blocked_by_user())
     with pytest.raises(RecipientUnreachable):
         await harness.channel.deliver(Outbound(channel="telegram", recipient_id="424242", text="hi"))
+
+
+async def test_a_rejected_token_keeps_messages_waiting(harness: Harness) -> None:
+    base_url, base_file_url = bot_api_urls(str(harness.bot.base_url).removesuffix(f"/bot{TOKEN}"))
+    # Not initialised (that would call getMe and fail): the token is revoked after start-up.
+    revoked = Bot("999:REVOKED", base_url=base_url, base_file_url=base_file_url)
+    try:
+        with pytest.raises(RetryLater):
+            await TelegramChannel(revoked).deliver(Outbound(channel="telegram", recipient_id="424242", text="hi"))
+    finally:
+        await revoked.shutdown()
+    assert harness.fake.calls_to("sendMessage") == []
