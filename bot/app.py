@@ -13,6 +13,7 @@ from aiohttp import web
 from tortoise import connections
 
 from bot.channels.base import Channel
+from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import TranscriptChannel, WebChat
 from bot.config import Settings
 from bot.intake import ProposalSource
@@ -40,7 +41,9 @@ PluginFactory = Callable[[Settings], PlatformPlugin | None]
 
 
 def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
-    return []
+    return [
+        ("telegram", telegram_plugin),
+    ]
 
 
 async def home(request: web.Request) -> web.StreamResponse:
