@@ -13,6 +13,8 @@ from aiohttp import web
 from tortoise import connections
 
 from bot.channels.base import Channel
+from bot.channels.slack import slack_plugin
+from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import TranscriptChannel, WebChat
 from bot.config import Settings
 from bot.intake import ProposalSource
@@ -40,9 +42,10 @@ PluginFactory = Callable[[Settings], PlatformPlugin | None]
 
 
 def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
-    from bot.channels.slack import slack_plugin
-
-    return [("slack", slack_plugin)]
+    return [
+        ("telegram", telegram_plugin),
+        ("slack", slack_plugin),
+    ]
 
 
 async def home(request: web.Request) -> web.StreamResponse:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -45,6 +46,17 @@ class Settings(BaseSettings):
     slack_routing_file: Path = Field(
         default=Path("config/routing.yaml"), description="Teams and routing rules"
     )
+    # Telegram (issue #4): the channel is on when the token is set.
+    telegram_token: SecretStr | None = Field(default=None, description="Bot token from @BotFather")
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", description="Bot API root (a local Bot API server or a test fake)"
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, description="Checked against X-Telegram-Bot-Api-Secret-Token on POST /telegram/webhook"
+    )
+    telegram_mode: Literal["webhook", "polling"] = Field(
+        default="webhook", description="polling: `plaint serve` fetches updates itself (no public URL needed)"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -61,6 +73,21 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from None
         return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's setWebhook accepts only these characters; refuse at start-up, not at registration.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _telegram_api_url_scheme(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @property
     def effective_database_url(self) -> str:

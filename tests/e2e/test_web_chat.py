@@ -157,7 +157,9 @@ async def test_bad_answers_are_re_asked_with_the_reason(web_client: TestClient[A
 
 
 async def test_the_web_chat_refuses_malformed_requests(web_client: TestClient[Any, Any]) -> None:
-    response = await web_client.post("/chat/api/message", data=b"{not json", headers={"Content-Type": "application/json"})
+    response = await web_client.post(
+        "/chat/api/message", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status == 400
     response = await web_client.post("/chat/api/message", json={"session": "x", "text": "hi"})
     assert response.status == 400
