@@ -229,8 +229,6 @@ Step = Annotated[
     | EndStep,
     Field(discriminator="kind"),
 ]
-# The steps that hold an answer the customer gave (everything but confirm and end).
-AnswerStep = TextStep | ChoiceStep | EmailStep | PhoneStep | DatetimeStep | FilesStep | ProposalStep
 
 BUILTIN_FIELD_LABELS: dict[str, LocalizedText] = {
     "name": LocalizedText(en="name", zh="姓名"),

@@ -488,7 +488,7 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     if not isinstance(step, FilesStep) and (turn.files or turn.rejected_files) and turn.text is None:
         say.prompt(_prompt(flow, state, step))
         return Outcome(state, say.done())
-    result = _interpret(flow, state, step, turn, say)
+    result = _interpret(flow, state, step, turn)
     if isinstance(result, _Refused):
         say.text(result.message)
         say.prompt(_prompt(flow, state, step))
@@ -534,7 +534,7 @@ def _apply_edit(flow: Flow, state: ConversationState, turn: Turn, say: _Say) -> 
     current = flow.step(state.step_id)
     at_target = replace(state, step_id=target.id, pending_files=(), awaiting_other=False)
     result = (
-        _interpret(flow, at_target, target, turn, say)
+        _interpret(flow, at_target, target, turn)
         if not isinstance(target, FilesStep | ConfirmStep | EndStep)
         else None
     )
@@ -581,7 +581,7 @@ def _pressed(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> st
     return None
 
 
-def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn, say: _Say) -> _Interpretation:
+def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> _Interpretation:
     lang = state.lang
     if isinstance(step, FilesStep):
         return _interpret_files(flow, state, step, turn)
