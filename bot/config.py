@@ -1,0 +1,114 @@
+"""The one settings object: environment variables prefixed PLAINT_ and an optional config file, read once."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """Settings that cannot start Plaint; the message names the variable and the problem."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLAINT_", extra="ignore")
+
+    database_url: str = Field(default="", description="sqlite:///path or postgres://user@host:5432/db")
+    data_dir: Path = Field(default=Path("var"), description="SQLite file, evidence files, models")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    flows_dir: Path | None = Field(default=None, description="Extra flow YAML files (override the defaults)")
+    flow_id: str = "complaint"
+    catalog_path: Path | None = None
+    public_url: str = Field(default="", description="Public base URL, for links in Slack messages")
+    log_level: str = "INFO"
+    # The business's local time: "yesterday 3pm" from a customer means 3pm here.
+    timezone: str = "UTC"
+    # How long a reply may wait in the outbox before the worker looks again (seconds).
+    outbox_poll_interval: float = Field(default=0.5, gt=0)
+    evidence_secret: SecretStr = Field(default=SecretStr(""), description="Signs evidence download links")
+    # Telegram (issue #4): the channel is on when the token is set.
+    telegram_token: SecretStr | None = Field(default=None, description="Bot token from @BotFather")
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", description="Bot API root (a local Bot API server or a test fake)"
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, description="Checked against X-Telegram-Bot-Api-Secret-Token on POST /telegram/webhook"
+    )
+    telegram_mode: Literal["webhook", "polling"] = Field(
+        default="webhook", description="polling: `plaint serve` fetches updates itself (no public URL needed)"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+            raise ValueError("must start with sqlite:// or postgres://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from None
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's setWebhook accepts only these characters; refuse at start-up, not at registration.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _telegram_api_url_scheme(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'plaint.sqlite3'}"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.data_dir / "evidence"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Environment wins over the config file (PLAINT_CONFIG or `config_file`), overrides win over both."""
+    file_values: dict[str, Any] = {}
+    path = config_file or (Path(os.environ["PLAINT_CONFIG"]) if os.environ.get("PLAINT_CONFIG") else None)
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(f"{path}: cannot read config file: {error}") from error
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the config file must be a mapping of setting: value")
+        file_values = {
+            key: value
+            for key, value in loaded.items()
+            if f"PLAINT_{key.upper()}" not in os.environ
+        }
+    try:
+        return Settings(**{**file_values, **overrides})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"PLAINT_{'_'.join(str(part) for part in issue['loc']).upper()}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from error

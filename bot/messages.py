@@ -1,0 +1,99 @@
+"""The one channel-neutral message type: every channel converts to `Inbound` and from `Outbound`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, cast
+
+ChannelName = Literal["console", "web", "telegram", "slack", "wechat"]
+AttachmentKind = Literal["photo", "video", "document", "audio", "voice"]
+
+# Opens the attachment's bytes as a stream; called by the intake service only when the current flow step
+# accepts files, so nothing is downloaded that would be refused anyway.
+ByteStreamOpener = Callable[[], AsyncIterator[bytes]]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: AttachmentKind
+    open_stream: ByteStreamOpener
+    file_name: str | None = None
+    declared_media_type: str | None = None
+    # What the platform says about the size (checked before downloading when known).
+    declared_size: int | None = None
+    # Platform file id, kept for the transcript.
+    platform_file_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GeoPoint:
+    latitude: float
+    longitude: float
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a customer, already verified and converted by its channel."""
+
+    channel: ChannelName
+    # Who is talking, stable per platform (chat id, user id, openid, browser session id).
+    sender_id: str
+    # The platform's id of this message (update_id, event_id, MsgId...): the de-duplication key.
+    message_id: str
+    received_at: datetime
+    text: str | None = None
+    # Value of a pressed button.
+    choice: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    location: GeoPoint | None = None
+    # Platform language code ("en-US", "zh-hans"), when the platform tells.
+    locale: str | None = None
+    display_name: str | None = None
+    # The platform id of the earlier message this one edits (Telegram edited_message).
+    edits_message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message to a customer; `buttons` fall back to numbered options where a platform has none."""
+
+    channel: ChannelName
+    recipient_id: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+    # Outbox id once persisted; channels use it as an idempotency key where the platform supports one.
+    outbox_id: int | None = None
+    kind: Literal["reply", "agent_reply", "status_update"] = "reply"
+    metadata: tuple[tuple[str, str], ...] = field(default=())
+
+
+def outbound_to_payload(message: Outbound) -> dict[str, Any]:
+    """The JSON an outbox row keeps of a message (the channel and the outbox id live in their own columns)."""
+    return {
+        "recipient_id": message.recipient_id,
+        "text": message.text,
+        "buttons": [[button.value, button.label] for button in message.buttons],
+        "kind": message.kind,
+        "metadata": [list(pair) for pair in message.metadata],
+    }
+
+
+def outbound_from_payload(channel: str, payload: Mapping[str, Any], outbox_id: int | None) -> Outbound:
+    return Outbound(
+        channel=cast(ChannelName, channel),
+        recipient_id=str(payload["recipient_id"]),
+        text=str(payload["text"]),
+        buttons=tuple(Button(str(value), str(label)) for value, label in payload.get("buttons", [])),
+        outbox_id=outbox_id,
+        kind=payload.get("kind", "reply"),
+        metadata=tuple((str(key), str(value)) for key, value in payload.get("metadata", [])),
+    )
