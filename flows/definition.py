@@ -218,15 +218,7 @@ class EndStep(_StepBase):
 
 
 Step = Annotated[
-    TextStep
-    | ChoiceStep
-    | EmailStep
-    | PhoneStep
-    | DatetimeStep
-    | FilesStep
-    | ProposalStep
-    | ConfirmStep
-    | EndStep,
+    TextStep | ChoiceStep | EmailStep | PhoneStep | DatetimeStep | FilesStep | ProposalStep | ConfirmStep | EndStep,
     Field(discriminator="kind"),
 ]
 
@@ -423,9 +415,7 @@ def load_flow_text(text: str, source: str) -> Flow:
     except yaml.YAMLError as error:
         raise FlowDefinitionError(source, None, f"YAML syntax error: {error}") from error
     if not isinstance(data, dict):
-        raise FlowDefinitionError(
-            source, None, "the file must contain a mapping with id, version, steps, ..."
-        )
+        raise FlowDefinitionError(source, None, "the file must contain a mapping with id, version, steps, ...")
     try:
         return Flow.model_validate(data)
     except ValidationError as error:

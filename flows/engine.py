@@ -315,9 +315,7 @@ def file_limits(flow: Flow, state: ConversationState) -> FileLimits | None:
     if not isinstance(step, FilesStep):
         return None
     remaining = max(step.max_files - len(state.pending_files), 0)
-    return FileLimits(
-        max_bytes=step.max_bytes, allowed_kinds=frozenset(step.allowed_kinds), max_files=remaining
-    )
+    return FileLimits(max_bytes=step.max_bytes, allowed_kinds=frozenset(step.allowed_kinds), max_files=remaining)
 
 
 def build_draft(flow: Flow, state: ConversationState) -> CaseDraft:
@@ -430,9 +428,7 @@ def _run_command(flow: Flow, state: ConversationState, command: Command, say: _S
         say.note("cancelled")
         return Outcome(cancelled, say.done(), (ConversationEnded("cancelled"),))
     if command == "restart":
-        fresh = ConversationState(
-            flow_id=flow.id, flow_version=flow.version, step_id=flow.start, lang=state.lang
-        )
+        fresh = ConversationState(flow_id=flow.id, flow_version=flow.version, step_id=flow.start, lang=state.lang)
         say.note("restarted")
         return _enter(flow, fresh, flow.start, say)
     if command == "back":
@@ -506,7 +502,7 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
         return _enter(flow, state, result.step_id, say, auto=False)
     for note in result.notes:
         say.text(note)
-    state = _record(flow, state, step, result.answer, turn)
+    state = replace(_record(flow, state, step, result.answer, turn), pending_files=(), awaiting_other=False)
     history = (*state.history, step.id)[-_HISTORY_LIMIT:]
     state = replace(state, history=history)
     target = _next_id(flow, state, step)
@@ -515,10 +511,8 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     return _enter(flow, state, target, say)
 
 
-def _record(
-    flow: Flow, state: ConversationState, step: Step, answer: Answer, turn: Turn
-) -> ConversationState:
-    state = replace(state.with_answer(answer), pending_files=(), awaiting_other=False)
+def _record(flow: Flow, state: ConversationState, step: Step, answer: Answer, turn: Turn) -> ConversationState:
+    state = state.with_answer(answer)
     if isinstance(step, TextStep) and step.analyze:
         # A new description means new proposals; values the NLP chose on its own are no longer valid.
         state = replace(state, proposals=turn.proposals)
@@ -534,20 +528,18 @@ def _apply_edit(flow: Flow, state: ConversationState, turn: Turn, say: _Say) -> 
     current = flow.step(state.step_id)
     at_target = replace(state, step_id=target.id, pending_files=(), awaiting_other=False)
     result = (
-        _interpret(flow, at_target, target, turn)
-        if not isinstance(target, FilesStep | ConfirmStep | EndStep)
-        else None
+        _interpret(flow, at_target, target, turn) if not isinstance(target, FilesStep | ConfirmStep | EndStep) else None
     )
     label = flow.label(target, state.lang)
     if isinstance(result, _Accepted):
+        # The current step keeps its own progress (files received, "something else" chosen).
         state = _record(flow, state, target, result.answer, turn)
-        state = replace(state, awaiting_other=state.awaiting_other and state.step_id != target.id)
         say.note("edit_applied", label=label, value=_display(flow, target, result.answer, state.lang))
         path = _path(flow, state)
         if state.step_id in path:
             say.prompt(_prompt(flow, state, current))
             return Outcome(state, say.done())
-        return _enter(flow, state, path[-1], say)
+        return _enter(flow, _keep_pending_files(flow, state), path[-1], say)
     if isinstance(result, _Refused):
         say.note("edit_rejected", label=label)
         say.text(result.message)
@@ -648,9 +640,7 @@ def _interpret_choice(
     text = (turn.text or "").strip()
     if step.allow_text and turn.choice is None and text:
         if len(text) > step.max_text_length:
-            return _Refused(
-                flow.message("too_long", state.lang).format(max=step.max_text_length, length=len(text))
-            )
+            return _Refused(flow.message("too_long", state.lang).format(max=step.max_text_length, length=len(text)))
         return _Accepted(Answer(step.id, value=text))
     return _Refused(flow.message("invalid_choice", state.lang))
 
@@ -693,9 +683,7 @@ def _proposal_label(step: ProposalStep, proposal: Proposal, lang: Lang) -> str:
 
 def _accept_proposal(step: ProposalStep, proposal: Proposal) -> _Accepted:
     return _Accepted(
-        Answer(
-            step.id, value=proposal.value, source="nlp", confidence=proposal.confidence, label=proposal.label
-        )
+        Answer(step.id, value=proposal.value, source="nlp", confidence=proposal.confidence, label=proposal.label)
     )
 
 
@@ -743,9 +731,7 @@ def _interpret_files(flow: Flow, state: ConversationState, step: FilesStep, turn
         elif rejected.reason == "type":
             notes.append(flow.message("file_type", lang).format(name=rejected.file_name, kinds=kinds))
         elif rejected.reason == "too_many":
-            notes.append(
-                flow.message("file_too_many", lang).format(name=rejected.file_name, max=step.max_files)
-            )
+            notes.append(flow.message("file_too_many", lang).format(name=rejected.file_name, max=step.max_files))
         else:
             notes.append(flow.message("file_not_expected", lang).format(name=rejected.file_name))
     for file in turn.files:
@@ -874,12 +860,7 @@ def _enter(
                 continue
             proposal = best_proposal(state, step)
             threshold = step.auto_accept_confidence
-            if (
-                existing is None
-                and proposal is not None
-                and threshold is not None
-                and proposal.confidence >= threshold
-            ):
+            if existing is None and proposal is not None and threshold is not None and proposal.confidence >= threshold:
                 answer = Answer(step.id, value=proposal.value, source="nlp", confidence=proposal.confidence)
                 state = state.with_answer(answer)
                 say.note(
@@ -918,9 +899,7 @@ def _prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
         text = "\n".join([text, "", *lines]) if lines else text
         choices.append(button(_CONFIRM, "button_confirm"))
         for s, _ in _answered_path(flow, state):
-            choices.append(
-                Choice(_EDIT + s.id, flow.message("button_edit", lang).format(label=flow.label(s, lang)))
-            )
+            choices.append(Choice(_EDIT + s.id, flow.message("button_edit", lang).format(label=flow.label(s, lang))))
         choices.append(button("_cancel", "button_cancel"))
         return Reply(text, tuple(choices))
     if isinstance(step, EndStep):

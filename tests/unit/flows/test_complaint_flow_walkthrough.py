@@ -30,9 +30,7 @@ def test_english_complaint_end_to_end(conversation: Conversation) -> None:
     assert conversation.step == "email"
     conversation.say("Alice@Example.com")
     conversation.say("My new phone stopped charging after two days and the shop refused to help.")
-    assert conversation.analyzed == [
-        "My new phone stopped charging after two days and the shop refused to help."
-    ]
+    assert conversation.analyzed == ["My new phone stopped charging after two days and the shop refused to help."]
     assert conversation.step == "occurred_at"
     conversation.say("yesterday 3pm")
     assert conversation.step == "occurred_where"

@@ -149,9 +149,7 @@ turns = st.builds(
     Turn,
     now=st.integers(min_value=0, max_value=10_000).map(lambda minutes: NOW + timedelta(minutes=minutes)),
     # Braces excluded so that any "{" in a reply is an engine placeholder left unfilled.
-    text=st.one_of(
-        st.none(), st.sampled_from(TEXTS), st.text(st.characters(exclude_characters="{}"), max_size=20)
-    ),
+    text=st.one_of(st.none(), st.sampled_from(TEXTS), st.text(st.characters(exclude_characters="{}"), max_size=20)),
     choice=st.one_of(st.none(), st.none(), st.sampled_from(CHOICES)),
     files=st.lists(files, max_size=3).map(tuple),
     rejected_files=st.lists(rejected, max_size=1).map(tuple),
@@ -245,9 +243,7 @@ def plausible_turns(flow: Flow, state: ConversationState) -> list[Turn]:
     analyzed = (Proposal("product", "phone_x", "Phone X", 0.8), Proposal("category", "other", "Other", 0.9))
     candidates = [Turn(now=NOW, text=text, proposals=analyzed) for text in texts]
     candidates += [Turn(now=NOW, choice=choice) for choice in choices]
-    candidates += [
-        Turn(now=NOW, files=(FileInfo(f"ev-{n}", f"{n}.jpg", "image/jpeg", 1000 * n),)) for n in range(3)
-    ]
+    candidates += [Turn(now=NOW, files=(FileInfo(f"ev-{n}", f"{n}.jpg", "image/jpeg", 1000 * n),)) for n in range(3)]
     return candidates
 
 
