@@ -13,7 +13,10 @@ Protocol with the orchestrator, per inbound message:
    conversation (except for ``status``/``help``, and edits of old messages, which are ignored), so the
    orchestrator never has to call ``start`` again for a known customer.
 4. Carry out the effects first (``FileCase``: store the case; ``ShowStatus``: send the status reply), then
-   send ``outcome.replies`` in order, filling ``{case_number}`` in them.
+   send ``outcome.replies`` in order. ``{case_number}`` is the only placeholder in them: fill it with
+   ``str.replace``, never ``str.format`` (replies quote customer text, which may contain braces).
+5. Before accepting a file upload ask ``file_limits(flow, state)``: None means no files are expected now;
+   refuse what breaks the limits early and pass it as ``Turn.rejected_files`` so the customer hears why.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from flows.contact_parsing import InvalidAnswer, parse_email, parse_phone
+from flows.contact_parsing import InvalidAnswer, format_phone, parse_email, parse_phone
 from flows.conversation import (
     Answer,
     CaseDraft,
@@ -954,6 +957,8 @@ def _display(flow: Flow, step: Step, answer: Answer, lang: Lang) -> str:
         if option is not None:
             return option.label.get(lang)
         return answer.label or value
+    if isinstance(step, PhoneStep):
+        return format_phone(value)
     if isinstance(step, DatetimeStep):
         try:
             return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")

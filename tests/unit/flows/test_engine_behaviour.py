@@ -218,7 +218,7 @@ def test_back_re_asks_the_previous_step_keeping_the_answer(conversation: Convers
     walk_to(conversation, "description")
     conversation.say("back")
     assert conversation.step == "phone"
-    assert "Your current answer: +8613812345678" in conversation.last.text
+    assert "Your current answer: +86 138 1234 5678" in conversation.last.text
     assert "Keep" in conversation.button_labels()
     conversation.say("上一步")
     assert conversation.step == "contact_method"
