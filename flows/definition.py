@@ -186,6 +186,8 @@ class ProposalStep(_StepBase):
     kind: Literal["proposal"]
     field: ProposalField
     confirm_prompt: LocalizedText
+    # Asked after "Something else" (defaults to the built-in "please type it in your own words").
+    other_prompt: LocalizedText | None = None
     options: list[Option] = Field(default_factory=list)
     propose_min_confidence: float = Field(default=0.3, ge=0.0, le=1.0)
     auto_accept_confidence: float | None = Field(default=None, ge=0.0, le=1.0)

@@ -918,7 +918,7 @@ def _prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
     if isinstance(step, ProposalStep):
         proposal = best_proposal(state, step)
         if state.awaiting_other:
-            text = flow.message("other_prompt", lang)
+            text = step.other_prompt.get(lang) if step.other_prompt else flow.message("other_prompt", lang)
             choices.extend(Choice(option.value, option.label.get(lang)) for option in step.options)
         elif proposal is not None:
             text = step.confirm_prompt.get(lang).replace("{value}", _proposal_label(step, proposal, lang))

@@ -425,7 +425,7 @@ def test_location_answers_where_and_is_refused_elsewhere(conversation: Conversat
 def test_product_something_else_lets_the_customer_type_it(conversation: Conversation) -> None:
     walk_to(conversation, "product")
     conversation.press("_other")
-    assert conversation.last.text == "No problem, please type it in your own words."
+    assert conversation.last.text == "No problem. Which product or service is it?"
     conversation.say("Phone X Pro Max")
     assert conversation.state is not None
     product = conversation.state.answer("product")
