@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, cast
 
 ChannelName = Literal["console", "web", "telegram", "slack", "wechat"]
 AttachmentKind = Literal["photo", "video", "document", "audio", "voice"]
@@ -74,3 +74,26 @@ class Outbound:
     outbox_id: int | None = None
     kind: Literal["reply", "agent_reply", "status_update"] = "reply"
     metadata: tuple[tuple[str, str], ...] = field(default=())
+
+
+def outbound_to_payload(message: Outbound) -> dict[str, Any]:
+    """The JSON an outbox row keeps of a message (the channel and the outbox id live in their own columns)."""
+    return {
+        "recipient_id": message.recipient_id,
+        "text": message.text,
+        "buttons": [[button.value, button.label] for button in message.buttons],
+        "kind": message.kind,
+        "metadata": [list(pair) for pair in message.metadata],
+    }
+
+
+def outbound_from_payload(channel: str, payload: Mapping[str, Any], outbox_id: int | None) -> Outbound:
+    return Outbound(
+        channel=cast(ChannelName, channel),
+        recipient_id=str(payload["recipient_id"]),
+        text=str(payload["text"]),
+        buttons=tuple(Button(str(value), str(label)) for value, label in payload.get("buttons", [])),
+        outbox_id=outbox_id,
+        kind=payload.get("kind", "reply"),
+        metadata=tuple((str(key), str(value)) for key, value in payload.get("metadata", [])),
+    )

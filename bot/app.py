@@ -1,0 +1,86 @@
+"""The aiohttp application: health check, web chat, platform webhooks, the outbox worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+from aiohttp import web
+from tortoise import connections
+
+from bot.channels.base import Channel
+from bot.channels.web import TranscriptChannel, WebChat
+from bot.config import Settings
+from bot.intake import ProposalSource
+from bot.services import Services, open_services
+
+log = logging.getLogger(__name__)
+
+SERVICES_KEY = web.AppKey("services", Services)
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+
+class PlatformPlugin(Protocol):
+    """A channel as the server sees it: routes registered at build time (aiohttp freezes its router at
+    start-up), and a running phase, entered once the ORM is open, that yields the delivery Channel."""
+
+    name: str
+
+    def routes(self) -> list[web.RouteDef]: ...
+
+    def running(self, services: Services) -> contextlib.AbstractAsyncContextManager[Channel]: ...
+
+
+# Each platform module offers a factory: Settings -> plugin, or None when its credentials are missing.
+PluginFactory = Callable[[Settings], PlatformPlugin | None]
+
+
+def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
+    return []
+
+
+async def health(request: web.Request) -> web.Response:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception as error:
+        log.warning("health check: database down: %s", error)
+        return web.json_response({"status": "database unavailable"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web.Application:
+    app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/", lambda request: web.HTTPFound("/chat"))
+    plugins: list[PlatformPlugin] = [WebChat(settings.data_dir / "uploads", MAX_UPLOAD_BYTES)]
+    for name, factory in platform_plugin_factories():
+        plugin = factory(settings)
+        if plugin is None:
+            log.info("channel %s is off (no credentials configured)", name)
+            continue
+        plugins.append(plugin)
+    for plugin in plugins:
+        app.router.add_routes(plugin.routes())
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        async with open_services(settings, analyzer) as services, contextlib.AsyncExitStack() as stack:
+            app[SERVICES_KEY] = services
+            services.channels["console"] = TranscriptChannel("console")
+            for plugin in plugins:
+                services.channels[plugin.name] = await stack.enter_async_context(plugin.running(services))
+            worker = services.build_worker()
+            task = asyncio.create_task(worker.run(), name="outbox-worker")
+            log.info("Plaint is serving on http://%s:%s/chat; channels on: %s", settings.host, settings.port,
+                     ", ".join(plugin.name for plugin in plugins))
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

@@ -1,0 +1,200 @@
+"""The `plaint` command."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _print_json(document: object) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=_json_default))
+
+
+@click.group()
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Optional YAML config file (environment variables PLAINT_* win over it).")
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None) -> None:
+    """Plaint: complaint intake for chat."""
+    try:
+        ctx.obj = load_settings(config_file)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    logging.basicConfig(
+        level=ctx.obj.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default PLAINT_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default PLAINT_PORT or 8080).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the web server: web chat at /chat, platform webhooks, the outbox worker."""
+    from aiohttp import web
+
+    from bot.app import build_app
+
+    settings = _settings(ctx)
+    settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
+    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("migrate")
+@click.pass_context
+def db_migrate(ctx: click.Context) -> None:
+    """Apply Tortoise migrations to PLAINT_DATABASE_URL (SQLite under PLAINT_DATA_DIR by default)."""
+    from storage.database import migrate_database
+
+    settings = _settings(ctx)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(migrate_database(settings.effective_database_url))
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Conversation language.")
+@click.option("--session", default=None, help="Continue a conversation by its console session id.")
+@click.pass_context
+def chat(ctx: click.Context, lang: str | None, session: str | None) -> None:
+    """Talk to the complaint flow on stdin/stdout; pipe one answer per line, `/file PATH` attaches a file."""
+    from bot.channels.console import run_console
+    from bot.services import open_services
+    from storage.database import migrate_database
+
+    settings = _settings(ctx)
+
+    async def run() -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await migrate_database(settings.effective_database_url)
+        async with open_services(settings) as services:
+            await run_console(services.intake, lang=lang, session=session)
+
+    asyncio.run(run())
+
+
+@main.group()
+def flows() -> None:
+    """Flow definitions."""
+
+
+@flows.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def flows_validate(files: tuple[Path, ...]) -> None:
+    """Check flow YAML files; errors name the file, the step and the problem."""
+    from flows import FlowError, load_flow
+
+    failed = False
+    for path in files:
+        try:
+            flow = load_flow(path)
+        except FlowError as error:
+            failed = True
+            click.echo(f"INVALID {error}", err=True)
+            continue
+        click.echo(f"OK {path}: flow {flow.id!r} version {flow.version}, {len(flow.steps)} steps")
+    if failed:
+        sys.exit(1)
+
+
+@main.group()
+def cases() -> None:
+    """Stored complaint cases."""
+
+
+def _case_json(details: Any) -> dict[str, Any]:
+    document: dict[str, Any] = dataclasses.asdict(details)
+    return document
+
+
+@cases.command("list")
+@click.option("--status", default=None, help="Only cases in this status.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.pass_context
+def cases_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
+    """List the newest cases."""
+    from storage.cases import TortoiseCaseRepository
+    from storage.database import open_database
+
+    async def run() -> list[Any]:
+        async with open_database(_settings(ctx).effective_database_url):
+            return await TortoiseCaseRepository().list(status=status)
+
+    rows = asyncio.run(run())
+    if as_json:
+        _print_json({"cases": [_case_json(row) for row in rows]})
+        return
+    for row in rows:
+        click.echo(f"{row.number}  {row.status:<22} {row.channel:<9} {row.product or '-':<20} "
+                   f"{row.category or '-':<20} {row.created_at:%Y-%m-%d %H:%M}")
+
+
+@cases.command("show")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.pass_context
+def cases_show(ctx: click.Context, number: str, as_json: bool) -> None:
+    """Every field of one case, its evidence with hashes, and its transcript."""
+    from storage.cases import TortoiseCaseRepository
+    from storage.database import open_database
+    from storage.errors import CaseNotFound
+
+    async def run() -> Any:
+        async with open_database(_settings(ctx).effective_database_url):
+            return await TortoiseCaseRepository().get(number)
+
+    try:
+        details = asyncio.run(run())
+    except CaseNotFound as error:
+        raise click.ClickException(f"no case numbered {error.number}") from error
+    if as_json:
+        _print_json(_case_json(details))
+        return
+    for key, value in _case_json(details).items():
+        if key in ("evidence", "transcript", "events"):
+            continue
+        click.echo(f"{key:>20}: {value}")
+    click.echo("evidence:")
+    for item in details.evidence:
+        click.echo(f"  {item.file_name} {item.media_type} {item.size} bytes sha256={item.sha256}")
+    click.echo("transcript:")
+    for entry in details.transcript:
+        click.echo(f"  [{entry.created_at:%H:%M:%S}] {entry.author}: {entry.text}")
+
+
+def _mount_nlp() -> None:
+    from nlp.cli import nlp_cli
+
+    main.add_command(nlp_cli)
+
+
+_mount_nlp()

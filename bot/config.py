@@ -1,0 +1,75 @@
+"""The one settings object: environment variables prefixed PLAINT_ and an optional config file, read once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """Settings that cannot start Plaint; the message names the variable and the problem."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLAINT_", extra="ignore")
+
+    database_url: str = Field(default="", description="sqlite:///path or postgres://user@host:5432/db")
+    data_dir: Path = Field(default=Path("var"), description="SQLite file, evidence files, models")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    flows_dir: Path | None = Field(default=None, description="Extra flow YAML files (override the defaults)")
+    flow_id: str = "complaint"
+    catalog_path: Path | None = None
+    public_url: str = Field(default="", description="Public base URL, for links in Slack messages")
+    log_level: str = "INFO"
+    # How long a reply may wait in the outbox before the worker looks again (seconds).
+    outbox_poll_interval: float = Field(default=0.5, gt=0)
+    evidence_secret: SecretStr = Field(default=SecretStr(""), description="Signs evidence download links")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+            raise ValueError("must start with sqlite:// or postgres://")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'plaint.sqlite3'}"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.data_dir / "evidence"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Environment wins over the config file (PLAINT_CONFIG or `config_file`), overrides win over both."""
+    file_values: dict[str, Any] = {}
+    path = config_file or (Path(os.environ["PLAINT_CONFIG"]) if os.environ.get("PLAINT_CONFIG") else None)
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(f"{path}: cannot read config file: {error}") from error
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the config file must be a mapping of setting: value")
+        file_values = {
+            key: value
+            for key, value in loaded.items()
+            if f"PLAINT_{key.upper()}" not in os.environ
+        }
+    try:
+        return Settings(**{**file_values, **overrides})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"PLAINT_{'_'.join(str(part) for part in issue['loc']).upper()}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from error

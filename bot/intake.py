@@ -1,0 +1,319 @@
+"""The intake service: the only orchestrator. One inbound message becomes one transaction.
+
+de-duplicate by platform message id -> per-conversation serialisation -> files and NLP prepared outside
+the transaction -> flows.advance -> state, transcript, evidence, case and outbox written together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bot.flow_registry import FlowRegistry
+from bot.messages import Attachment, Button, Inbound, Outbound, outbound_from_payload, outbound_to_payload
+from bot.texts import NEW_COMPLAINT_WORDS, say, status_label
+from flows import (
+    ConversationState,
+    FileCase,
+    FileInfo,
+    Flow,
+    Location,
+    Outcome,
+    Proposal,
+    RejectedFile,
+    Reply,
+    ShowStatus,
+    Turn,
+    advance,
+    file_limits,
+    pending_analysis,
+    start,
+)
+from storage.errors import EvidenceTooLarge
+from storage.evidence import LocalEvidenceStore, StoredBlob
+from storage.intake import (
+    CaseSummary,
+    DuplicateMessage,
+    IntakeTransaction,
+    TortoiseIntakeStore,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ProposalSource(Protocol):
+    async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]: ...
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    duplicate: bool
+    replies: tuple[Outbound, ...]
+    case_number: str | None = None
+
+
+@dataclass(frozen=True)
+class _PreparedFile:
+    file_name: str
+    blob: StoredBlob
+
+
+@dataclass(frozen=True)
+class _PreparedTurn:
+    turn: Turn
+    files: tuple[_PreparedFile, ...]
+
+
+class _StateMoved(Exception):
+    """Another worker advanced this conversation while we prepared: prepare again against the new state."""
+
+
+class IntakeService:
+    def __init__(
+        self,
+        *,
+        flows: FlowRegistry,
+        store: TortoiseIntakeStore,
+        evidence: LocalEvidenceStore,
+        analyzer: ProposalSource,
+        desk_enabled: bool = False,
+    ) -> None:
+        self._flows = flows
+        self._store = store
+        self._evidence = evidence
+        self._analyzer = analyzer
+        self._desk_enabled = desk_enabled
+        # In-process serialisation per conversation avoids preparing the same turn twice; the row lock in
+        # the transaction is what makes it correct across workers.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def handle(self, inbound: Inbound) -> IntakeResult:
+        if await self._store.is_duplicate(inbound.channel, inbound.message_id):
+            return await self._duplicate_result(inbound)
+        key = (inbound.channel, inbound.sender_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            for _ in range(5):
+                try:
+                    return await self._handle_once(inbound)
+                except _StateMoved:
+                    continue
+                except DuplicateMessage:
+                    return await self._duplicate_result(inbound)
+            raise RuntimeError(f"conversation {key} kept moving; giving up on {inbound.message_id}")
+
+    async def _duplicate_result(self, inbound: Inbound) -> IntakeResult:
+        queued = await self._store.replies_for(inbound.channel, inbound.message_id)
+        replies = tuple(outbound_from_payload(item.channel, item.payload, item.outbox_id) for item in queued)
+        return IntakeResult(duplicate=True, replies=replies)
+
+    async def _handle_once(self, inbound: Inbound) -> IntakeResult:
+        seen = await self._store.peek_state(inbound.channel, inbound.sender_id)
+        seen_state = seen.state if seen is not None else None
+        flow = self._flows.for_state(seen_state)
+        prepared = await self._prepare(inbound, flow, seen_state)
+        async with self._store.transaction(
+            inbound.channel, inbound.sender_id, inbound.message_id, inbound.locale
+        ) as tx:
+            current = await tx.active_conversation()
+            if (current.state if current else None) != seen_state:
+                raise _StateMoved()
+            await tx.touch_identity(inbound.locale, inbound.display_name, inbound.received_at)
+            conversation_id = current.id if current else None
+            evidence_ids = [
+                await tx.add_evidence(item.blob, item.file_name, conversation_id) for item in prepared.files
+            ]
+            turn = _with_evidence_ids(prepared, evidence_ids)
+            if current is None:
+                follow_up = await self._follow_up(tx, inbound)
+                if follow_up is not None:
+                    return follow_up
+                outcome = start(flow, turn)
+            else:
+                outcome = advance(flow, current.state, turn)
+            conversation_id = await tx.save_conversation(conversation_id, outcome.state)
+            await tx.link_evidence(evidence_ids, conversation_id)
+            await tx.add_transcript(
+                direction="in",
+                author="customer",
+                text=inbound.text or inbound.choice or "",
+                payload=_inbound_payload(inbound, prepared),
+                conversation_id=conversation_id,
+            )
+            return await self._carry_out(tx, inbound, outcome, conversation_id)
+
+    async def _carry_out(
+        self, tx: IntakeTransaction, inbound: Inbound, outcome: Outcome, conversation_id: int
+    ) -> IntakeResult:
+        lang = outcome.state.lang
+        case: CaseSummary | None = None
+        extra_replies: list[Reply] = []
+        for effect in outcome.effects:
+            if isinstance(effect, FileCase):
+                case = await tx.file_case(effect.draft, conversation_id, lang)
+                if self._desk_enabled:
+                    await tx.enqueue(
+                        kind="desk",
+                        channel="slack",
+                        ordering_key=f"desk:{case.number}",
+                        payload={"event": "case_filed", "case_number": case.number},
+                    )
+            elif isinstance(effect, ShowStatus):
+                extra_replies.append(Reply(self._status_text(await tx.recent_cases(), lang)))
+        replies = [
+            Reply(reply.text.replace("{case_number}", case.number if case else ""), reply.choices)
+            for reply in outcome.replies
+        ]
+        # Status first: it answers what was asked; the re-asked question follows.
+        outbound = await self._queue_replies(tx, inbound, [*extra_replies, *replies], conversation_id)
+        return IntakeResult(False, outbound, case.number if case else None)
+
+    async def _queue_replies(
+        self, tx: IntakeTransaction, inbound: Inbound, replies: list[Reply], conversation_id: int | None,
+        case_id: int | None = None,
+    ) -> tuple[Outbound, ...]:
+        queued: list[Outbound] = []
+        for reply in replies:
+            message = Outbound(
+                channel=inbound.channel,
+                recipient_id=inbound.sender_id,
+                text=reply.text,
+                buttons=tuple(Button(choice.value, choice.label) for choice in reply.choices),
+            )
+            payload = outbound_to_payload(message)
+            outbox_id = await tx.enqueue(
+                kind="message",
+                channel=inbound.channel,
+                ordering_key=f"{inbound.channel}:{inbound.sender_id}",
+                payload=payload,
+            )
+            await tx.add_transcript(
+                direction="out", author="bot", text=reply.text, payload=payload,
+                conversation_id=conversation_id, case_id=case_id,
+            )
+            queued.append(replace(message, outbox_id=outbox_id))
+        return tuple(queued)
+
+    async def _follow_up(self, tx: IntakeTransaction, inbound: Inbound) -> IntakeResult | None:
+        """A message to a case waiting for the customer's answer belongs to that case, not a new flow."""
+        text = (inbound.text or "").strip()
+        if text.lower() in NEW_COMPLAINT_WORDS or text.startswith("/"):
+            return None
+        waiting = [case for case in await tx.open_cases() if case.status == "waiting_for_customer"]
+        if not waiting:
+            return None
+        case = waiting[0]
+        await tx.add_transcript(
+            direction="in", author="customer", text=text, payload={"message_id": inbound.message_id},
+            case_id=case.id,
+        )
+        if self._desk_enabled:
+            await tx.enqueue(
+                kind="desk",
+                channel="slack",
+                ordering_key=f"desk:{case.number}",
+                payload={"event": "customer_message", "case_number": case.number, "text": text},
+            )
+        replies = [Reply(say("follow_up_added", case.lang, number=case.number))]
+        outbound = await self._queue_replies(tx, inbound, replies, None, case.id)
+        return IntakeResult(False, outbound, None)
+
+    def _status_text(self, cases: list[CaseSummary], lang: str) -> str:
+        if not cases:
+            return say("status_none", lang)
+        lines = [say("status_header", lang)]
+        lines += [say("status_line", lang, number=case.number, status=status_label(case.status, lang))
+                  for case in cases]
+        return "\n".join(lines)
+
+    async def _prepare(self, inbound: Inbound, flow: Flow, state: ConversationState | None) -> _PreparedTurn:
+        now = inbound.received_at if inbound.received_at.tzinfo else inbound.received_at.replace(tzinfo=UTC)
+        location = (
+            Location(inbound.location.latitude, inbound.location.longitude, inbound.location.label)
+            if inbound.location
+            else None
+        )
+        turn = Turn(
+            now=now,
+            text=inbound.text,
+            choice=inbound.choice,
+            location=location,
+            locale=inbound.locale,
+            edit=inbound.edits_message_id is not None,
+        )
+        files, rejected = await self._store_files(inbound.attachments, flow, state)
+        turn = replace(turn, rejected_files=rejected)
+        if state is not None:
+            text = pending_analysis(flow, state, turn)
+            if text:
+                proposals = await self._analyzer.propose(text, state.lang)
+                turn = replace(turn, proposals=proposals)
+        return _PreparedTurn(turn, files)
+
+    async def _store_files(
+        self, attachments: tuple[Attachment, ...], flow: Flow, state: ConversationState | None
+    ) -> tuple[tuple[_PreparedFile, ...], tuple[RejectedFile, ...]]:
+        if not attachments:
+            return (), ()
+        limits = file_limits(flow, state) if state is not None else None
+        stored: list[_PreparedFile] = []
+        rejected: list[RejectedFile] = []
+        for index, attachment in enumerate(attachments, start=1):
+            name = attachment.file_name or f"{attachment.kind}-{index}"
+            if limits is None:
+                rejected.append(RejectedFile(name, "not_expected"))
+                continue
+            if attachment.declared_size is not None and attachment.declared_size > limits.max_bytes:
+                rejected.append(RejectedFile(name, "too_large", limits.max_bytes))
+                continue
+            try:
+                blob = await self._evidence.put(
+                    _stream(attachment),
+                    max_bytes=limits.max_bytes,
+                    declared_media_type=attachment.declared_media_type,
+                )
+            except EvidenceTooLarge as error:
+                rejected.append(RejectedFile(name, "too_large", error.limit_bytes))
+                continue
+            stored.append(_PreparedFile(name, blob))
+        return tuple(stored), tuple(rejected)
+
+
+async def _stream(attachment: Attachment) -> AsyncIterator[bytes]:
+    async for chunk in attachment.open_stream():
+        yield chunk
+
+
+def _with_evidence_ids(prepared: _PreparedTurn, evidence_ids: list[int]) -> Turn:
+    files = tuple(
+        FileInfo(str(evidence_id), item.file_name, item.blob.media_type, item.blob.size)
+        for evidence_id, item in zip(evidence_ids, prepared.files, strict=True)
+    )
+    return replace(prepared.turn, files=files)
+
+
+def _inbound_payload(inbound: Inbound, prepared: _PreparedTurn) -> dict[str, Any]:
+    payload: dict[str, Any] = {"message_id": inbound.message_id}
+    if inbound.choice:
+        payload["choice"] = inbound.choice
+    if prepared.files:
+        payload["files"] = [
+            {"name": item.file_name, "sha256": item.blob.sha256, "size": item.blob.size} for item in prepared.files
+        ]
+    if prepared.turn.rejected_files:
+        payload["rejected_files"] = [item.file_name for item in prepared.turn.rejected_files]
+    if inbound.location:
+        payload["location"] = [inbound.location.latitude, inbound.location.longitude]
+    if inbound.edits_message_id:
+        payload["edits"] = inbound.edits_message_id
+    return payload
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,96 @@
+"""Reading cases for the CLI, the admin and the agent desk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.errors import CaseNotFound
+from storage.models import Case, CaseEvent, Evidence, TranscriptMessage
+from storage.transcript import TranscriptEntry, transcript_entry
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    id: int
+    file_name: str
+    media_type: str
+    size: int
+    sha256: str
+    storage_key: str
+
+
+@dataclass(frozen=True)
+class CaseEventItem:
+    kind: str
+    actor: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseDetails:
+    number: str
+    status: str
+    channel: str
+    sender_id: str
+    lang: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    description: str | None
+    occurred_at: str | None
+    occurred_where: str | None
+    product: str | None
+    product_confidence: float | None
+    category: str | None
+    category_confidence: float | None
+    expected_resolution: str | None
+    extra: dict[str, Any]
+    team: str | None
+    assignee: str | None
+    resolution_summary: str | None
+    resolution_code: str | None
+    created_at: datetime
+    updated_at: datetime
+    evidence: tuple[EvidenceItem, ...] = ()
+    transcript: tuple[TranscriptEntry, ...] = ()
+    events: tuple[CaseEventItem, ...] = ()
+
+
+_SCALAR_FIELDS = (
+    "number", "status", "channel", "sender_id", "lang", "name", "phone", "email", "description", "occurred_at",
+    "occurred_where", "product", "product_confidence", "category", "category_confidence",
+    "expected_resolution", "extra", "team", "assignee", "resolution_summary", "resolution_code",
+    "created_at", "updated_at",
+)
+
+
+def _details(case: Case, **related: Any) -> CaseDetails:
+    return CaseDetails(**{name: getattr(case, name) for name in _SCALAR_FIELDS}, **related)
+
+
+class TortoiseCaseRepository:
+    async def list(self, status: str | None = None, limit: int = 100) -> list[CaseDetails]:
+        query = Case.all().order_by("-id").limit(limit)
+        if status:
+            query = query.filter(status=status)
+        return [_details(case) for case in await query]
+
+    async def get(self, number: str) -> CaseDetails:
+        case = await Case.get_or_none(number=number.strip().upper())
+        if case is None:
+            raise CaseNotFound(number)
+        evidence = await Evidence.filter(case_id=case.id).order_by("id")
+        messages = await TranscriptMessage.filter(case_id=case.id).order_by("id")
+        events = await CaseEvent.filter(case_id=case.id).order_by("id")
+        return _details(
+            case,
+            evidence=tuple(
+                EvidenceItem(row.id, row.file_name, row.media_type, row.size, row.sha256, row.storage_key)
+                for row in evidence
+            ),
+            transcript=tuple(transcript_entry(row) for row in messages),
+            events=tuple(CaseEventItem(row.kind, row.actor, row.data, row.created_at) for row in events),
+        )

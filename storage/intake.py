@@ -1,0 +1,328 @@
+"""Everything one inbound message changes, written in one transaction (the intake unit of work)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from flows import CaseDraft, ConversationState
+from storage.errors import StorageError
+from storage.evidence import StoredBlob
+from storage.models import (
+    Case,
+    CaseEvent,
+    ChannelIdentity,
+    Conversation,
+    Customer,
+    Evidence,
+    InboundReceipt,
+    OutboxItem,
+    TranscriptMessage,
+)
+
+OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_for_customer")
+# No 0/O, 1/I: customers read case numbers aloud and type them on phones.
+_CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class IdentityRecord:
+    id: int
+    customer_id: int
+    channel: str
+    sender_id: str
+    locale: str | None
+    unreachable: bool
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    id: int
+    state: ConversationState
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    id: int
+    file_name: str
+    media_type: str
+    size: int
+    sha256: str
+    storage_key: str
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    id: int
+    number: str
+    status: str
+    product: str | None
+    category: str | None
+    channel: str
+    sender_id: str
+    lang: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """A customer message as it sits in the outbox (storage cannot know bot's message type)."""
+
+    outbox_id: int
+    kind: str
+    channel: str
+    payload: Mapping[str, Any]
+
+
+def new_case_number() -> str:
+    return "PL-" + "".join(secrets.choice(_CASE_ALPHABET) for _ in range(6))
+
+
+def _case_summary(case: Case) -> CaseSummary:
+    return CaseSummary(
+        id=case.id,
+        number=case.number,
+        status=case.status,
+        product=case.product,
+        category=case.category,
+        channel=case.channel,
+        sender_id=case.sender_id,
+        lang=case.lang,
+        created_at=case.created_at,
+    )
+
+
+class IntakeTransaction:
+    """Operations valid inside one intake transaction; the identity row is locked for its duration."""
+
+    def __init__(self, identity: ChannelIdentity, customer: Customer, receipt: InboundReceipt) -> None:
+        self._identity = identity
+        self._customer = customer
+        self._receipt = receipt
+
+    @property
+    def identity(self) -> IdentityRecord:
+        return IdentityRecord(
+            id=self._identity.id,
+            customer_id=self._customer.id,
+            channel=self._identity.channel,
+            sender_id=self._identity.sender_id,
+            locale=self._identity.locale,
+            unreachable=self._customer.unreachable,
+        )
+
+    async def touch_identity(self, locale: str | None, display_name: str | None, at: datetime) -> None:
+        self._identity.last_inbound_at = at
+        if locale:
+            self._identity.locale = locale
+        await self._identity.save(update_fields=["last_inbound_at", "locale"])
+        changed = []
+        if display_name and not self._customer.display_name:
+            self._customer.display_name = display_name
+            changed.append("display_name")
+        # Writing to us again means they can be reached again.
+        if self._customer.unreachable:
+            self._customer.unreachable = False
+            changed.append("unreachable")
+        if changed:
+            await self._customer.save(update_fields=changed)
+
+    async def active_conversation(self) -> ConversationRecord | None:
+        row = (
+            await Conversation.filter(identity_id=self._identity.id, status="active")
+            .order_by("-id")
+            .first()
+        )
+        if row is None:
+            return None
+        return ConversationRecord(row.id, ConversationState.from_json(row.state))
+
+    async def save_conversation(self, conversation_id: int | None, state: ConversationState) -> int:
+        values = {
+            "flow_id": state.flow_id,
+            "flow_version": state.flow_version,
+            "step_id": state.step_id,
+            "status": state.status,
+            "lang": state.lang,
+            "state": state.to_json(),
+        }
+        if conversation_id is None:
+            row = await Conversation.create(identity_id=self._identity.id, **values)
+            self._receipt.conversation_id = row.id
+            await self._receipt.save(update_fields=["conversation_id"])
+            return row.id
+        await Conversation.filter(id=conversation_id).update(**values, updated_at=datetime.now(UTC))
+        if self._receipt.conversation_id != conversation_id:
+            self._receipt.conversation_id = conversation_id
+            await self._receipt.save(update_fields=["conversation_id"])
+        return conversation_id
+
+    async def add_transcript(
+        self,
+        *,
+        direction: str,
+        author: str,
+        text: str,
+        payload: Mapping[str, Any] | None = None,
+        conversation_id: int | None = None,
+        case_id: int | None = None,
+    ) -> None:
+        await TranscriptMessage.create(
+            identity_id=self._identity.id,
+            receipt_id=self._receipt.id,
+            conversation_id=conversation_id,
+            case_id=case_id,
+            direction=direction,
+            author=author,
+            text=text,
+            payload=dict(payload or {}),
+        )
+
+    async def add_evidence(self, blob: StoredBlob, file_name: str, conversation_id: int | None) -> int:
+        row = await Evidence.create(
+            conversation_id=conversation_id,
+            file_name=file_name[:255],
+            media_type=blob.media_type,
+            size=blob.size,
+            sha256=blob.sha256,
+            storage_key=blob.storage_key,
+        )
+        return row.id
+
+    async def link_evidence(self, evidence_ids: Sequence[int], conversation_id: int) -> None:
+        if evidence_ids:
+            await Evidence.filter(id__in=list(evidence_ids)).update(conversation_id=conversation_id)
+
+    async def file_case(self, draft: CaseDraft, conversation_id: int, lang: str) -> CaseSummary:
+        extra = {key: value for key, value in draft.extra}
+        for _ in range(10):
+            number = new_case_number()
+            if not await Case.exists(number=number):
+                break
+        case = await Case.create(
+            number=number,
+            status="new",
+            customer_id=self._customer.id,
+            conversation_id=conversation_id,
+            channel=self._identity.channel,
+            sender_id=self._identity.sender_id,
+            lang=lang,
+            name=draft.name,
+            phone=draft.phone,
+            email=draft.email,
+            description=draft.description,
+            occurred_at=draft.occurred_at,
+            occurred_where=draft.occurred_where,
+            product=draft.product,
+            product_confidence=draft.product_confidence,
+            category=draft.category,
+            category_confidence=draft.category_confidence,
+            expected_resolution=draft.expected_resolution,
+            extra=extra,
+        )
+        evidence_ids = [int(item.evidence_id) for item in draft.evidence if item.evidence_id.isdigit()]
+        if evidence_ids:
+            await Evidence.filter(id__in=evidence_ids).update(case_id=case.id)
+        await TranscriptMessage.filter(conversation_id=conversation_id).update(case_id=case.id)
+        await CaseEvent.create(case_id=case.id, kind="filed", actor="customer", data={"channel": case.channel})
+        return _case_summary(case)
+
+    async def open_cases(self) -> list[CaseSummary]:
+        rows = await Case.filter(customer_id=self._customer.id, status__in=OPEN_STATUSES).order_by("-id")
+        return [_case_summary(row) for row in rows]
+
+    async def recent_cases(self, limit: int = 5) -> list[CaseSummary]:
+        rows = await Case.filter(customer_id=self._customer.id).order_by("-id").limit(limit)
+        return [_case_summary(row) for row in rows]
+
+    async def enqueue(
+        self,
+        *,
+        kind: str,
+        channel: str,
+        ordering_key: str,
+        payload: Mapping[str, Any],
+        available_at: datetime | None = None,
+    ) -> int:
+        row = await OutboxItem.create(
+            ordering_key=ordering_key,
+            kind=kind,
+            channel=channel,
+            payload=dict(payload),
+            status="pending",
+            available_at=available_at or datetime.now(UTC),
+            receipt_id=self._receipt.id,
+        )
+        return row.id
+
+
+class TortoiseIntakeStore:
+    """Opens intake transactions and answers the questions asked before one (duplicates, replies)."""
+
+    def __init__(self, *, lock_rows: bool) -> None:
+        # Row locks serialise one customer's messages across workers on PostgreSQL; SQLite has one writer.
+        self._lock_rows = lock_rows
+
+    async def is_duplicate(self, channel: str, message_id: str) -> bool:
+        return await InboundReceipt.exists(channel=channel, message_id=message_id)
+
+    async def replies_for(self, channel: str, message_id: str) -> list[QueuedMessage]:
+        receipt = await InboundReceipt.get_or_none(channel=channel, message_id=message_id)
+        if receipt is None:
+            return []
+        rows = await OutboxItem.filter(receipt_id=receipt.id, kind="message").order_by("id")
+        return [QueuedMessage(row.id, row.kind, row.channel, row.payload) for row in rows]
+
+    async def peek_state(self, channel: str, sender_id: str) -> ConversationRecord | None:
+        identity = await ChannelIdentity.get_or_none(channel=channel, sender_id=sender_id)
+        if identity is None:
+            return None
+        row = await Conversation.filter(identity_id=identity.id, status="active").order_by("-id").first()
+        return None if row is None else ConversationRecord(row.id, ConversationState.from_json(row.state))
+
+    async def _ensure_identity(self, channel: str, sender_id: str, locale: str | None) -> None:
+        if await ChannelIdentity.exists(channel=channel, sender_id=sender_id):
+            return
+        try:
+            async with in_transaction():
+                customer = await Customer.create()
+                await ChannelIdentity.create(
+                    customer_id=customer.id, channel=channel, sender_id=sender_id, locale=locale
+                )
+        except IntegrityError:
+            # Another worker created it first: that is the row we want.
+            pass
+
+    @asynccontextmanager
+    async def transaction(
+        self, channel: str, sender_id: str, message_id: str, locale: str | None = None
+    ) -> AsyncIterator[IntakeTransaction]:
+        """Raises DuplicateMessage when (channel, message_id) was already recorded."""
+        await self._ensure_identity(channel, sender_id, locale)
+        try:
+            async with in_transaction():
+                query = ChannelIdentity.filter(channel=channel, sender_id=sender_id)
+                if self._lock_rows:
+                    query = query.select_for_update()
+                identity = await query.get()
+                customer = await Customer.get(id=identity.customer_id)
+                receipt = await InboundReceipt.create(channel=channel, message_id=message_id)
+                yield IntakeTransaction(identity, customer, receipt)
+        except IntegrityError as error:
+            if await self.is_duplicate(channel, message_id):
+                raise DuplicateMessage(channel, message_id) from error
+            raise
+
+
+class DuplicateMessage(StorageError):
+    def __init__(self, channel: str, message_id: str) -> None:
+        super().__init__(f"{channel} message {message_id} was already handled")
+        self.channel = channel
+        self.message_id = message_id
