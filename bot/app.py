@@ -13,6 +13,7 @@ from tortoise import connections
 
 from bot.channels.base import Channel
 from bot.channels.web import TranscriptChannel, WebChat
+from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
 from bot.intake import ProposalSource
 from bot.services import Services, open_services
@@ -39,7 +40,7 @@ PluginFactory = Callable[[Settings], PlatformPlugin | None]
 
 
 def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
-    return []
+    return [("wechat", wechat_plugin)]
 
 
 async def health(request: web.Request) -> web.Response:

@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     # How long a reply may wait in the outbox before the worker looks again (seconds).
     outbox_poll_interval: float = Field(default=0.5, gt=0)
     evidence_secret: SecretStr = Field(default=SecretStr(""), description="Signs evidence download links")
+    # WeChat Official Account (on when token, app id and app secret are set; the AES key turns on safe mode).
+    wechat_token: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = Field(default=None, description="EncodingAESKey, 43 characters")
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    # WeChat gives up on an answer after 5 s; past this many seconds the reply goes by custom/send instead.
+    wechat_reply_deadline: float = Field(default=4.5, gt=0, lt=5)
 
     @field_validator("database_url")
     @classmethod
