@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     wechat_api_url: str = "https://api.weixin.qq.com"
     # WeChat gives up on an answer after 5 s; past this many seconds the reply goes by custom/send instead.
     wechat_reply_deadline: float = Field(default=4.5, gt=0, lt=5)
+    # WeChat does not say the customer's language; events (subscribe, menu) have no text to detect it from.
+    wechat_locale: str | None = "zh-CN"
 
     @field_validator("database_url")
     @classmethod

@@ -82,6 +82,8 @@ class WeChatConfig:
     aes_key: str | None
     api_url: str
     reply_deadline: float
+    # Locale assumed for events, which carry no text to detect the language from.
+    event_locale: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WeChatConfig | None:
@@ -94,6 +96,7 @@ class WeChatConfig:
             aes_key=settings.wechat_aes_key.get_secret_value() if settings.wechat_aes_key else None,
             api_url=settings.wechat_api_url,
             reply_deadline=settings.wechat_reply_deadline,
+            event_locale=settings.wechat_locale,
         )
 
 
@@ -157,7 +160,7 @@ def media_opener(api: WeChatApiClient, media_id: str) -> ByteStreamOpener:
     return open_stream
 
 
-def inbound_from_fields(fields: WeChatFields, api: WeChatApiClient) -> Inbound | None:
+def inbound_from_fields(fields: WeChatFields, api: WeChatApiClient, event_locale: str | None = None) -> Inbound | None:
     """The neutral message for one decrypted push, or None for pushes that ask nothing of us."""
     open_id = fields.require("FromUserName")
     create_time = fields.require("CreateTime")
@@ -167,7 +170,7 @@ def inbound_from_fields(fields: WeChatFields, api: WeChatApiClient) -> Inbound |
         raise MalformedXml("CreateTime is not a timestamp") from error
     kind = fields.require("MsgType")
     if kind == "event":
-        return _event_inbound(fields, open_id, create_time, received_at)
+        return _event_inbound(fields, open_id, create_time, received_at, event_locale)
     message_id = fields.require("MsgId")
     base = Inbound(channel="wechat", sender_id=open_id, message_id=message_id, received_at=received_at)
 
@@ -212,7 +215,9 @@ def inbound_from_fields(fields: WeChatFields, api: WeChatApiClient) -> Inbound |
     return None
 
 
-def _event_inbound(fields: WeChatFields, open_id: str, create_time: str, received_at: datetime) -> Inbound | None:
+def _event_inbound(
+    fields: WeChatFields, open_id: str, create_time: str, received_at: datetime, locale: str | None
+) -> Inbound | None:
     event = (fields.get("Event") or "").lower()
     command: str | None = None
     if event == "subscribe":
@@ -231,6 +236,7 @@ def _event_inbound(fields: WeChatFields, open_id: str, create_time: str, receive
         message_id=f"event:{open_id}:{create_time}",
         received_at=received_at,
         text=command,
+        locale=locale,
     )
 
 
@@ -320,7 +326,7 @@ class WeChatWebhook:
                 raise web.HTTPForbidden(text="safe mode required")
             if safe_mode:
                 fields = self._decrypt(fields, timestamp, nonce, query.get("msg_signature"))
-            inbound = inbound_from_fields(fields, running.api)
+            inbound = inbound_from_fields(fields, running.api, self._config.event_locale)
         except MalformedXml as error:
             log.warning("wechat push refused: %s", error)
             raise web.HTTPBadRequest(text="malformed XML") from None
