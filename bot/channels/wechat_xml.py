@@ -40,9 +40,7 @@ class WeChatFields:
 
 def parse_fields(document: bytes | str) -> WeChatFields:
     try:
-        root = defusedxml.ElementTree.fromstring(
-            document, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
+        root = defusedxml.ElementTree.fromstring(document, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ParseError, defusedxml.DefusedXmlException) as error:
         raise MalformedXml(str(error)) from error
     if root.tag != "xml":

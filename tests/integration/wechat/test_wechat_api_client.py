@@ -75,9 +75,7 @@ async def test_token_is_refreshed_before_it_expires(
     fake_api.rotate_token()
     await make_client(session, fake_api).send_text("oCustomer", "hi")
     assert len(fake_api.calls_to("/cgi-bin/stable_token")) == 1
-    assert [call.query["access_token"] for call in fake_api.calls_to("/cgi-bin/message/custom/send")] == [
-        "TOKEN-2"
-    ]
+    assert [call.query["access_token"] for call in fake_api.calls_to("/cgi-bin/message/custom/send")] == ["TOKEN-2"]
     stored = await store.load(f"wechat:{APP_ID}")
     assert stored is not None and stored.value == "TOKEN-2" and stored.expires_at > soon
 
@@ -105,9 +103,7 @@ async def test_40001_with_the_current_token_forces_a_new_one_and_retries_once(
     await client.send_text("oCustomer", "retry me")
     tokens_used = [call.query["access_token"] for call in fake_api.calls_to("/cgi-bin/message/custom/send")]
     assert tokens_used == ["TOKEN-1", "TOKEN-2"]
-    assert [
-        call.body["force_refresh"] for call in fake_api.calls_to("/cgi-bin/stable_token") if call.body
-    ] == [
+    assert [call.body["force_refresh"] for call in fake_api.calls_to("/cgi-bin/stable_token") if call.body] == [
         False,
         False,
         True,
