@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Protocol
 
 import aiohttp
 from aiohttp import web
@@ -153,7 +154,11 @@ class WeChatChannel(Channel):
             raise RetryLater(f"WeChat API unreachable: {error!r}") from error
 
 
-def media_opener(api: WeChatApiClient, media_id: str) -> ByteStreamOpener:
+class MediaSource(Protocol):
+    def stream_media(self, media_id: str) -> AsyncIterator[bytes]: ...
+
+
+def media_opener(api: MediaSource, media_id: str) -> ByteStreamOpener:
     def open_stream() -> AsyncIterator[bytes]:
         return api.stream_media(media_id)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bot.channels.wechat_api import WeChatApiClient, WeChatApiError
-from storage.database import migrate_database, open_database
+from storage.database import open_database
 from storage.tokens import StoredToken, TortoiseSharedTokenStore
 from tests.fakes.wechat_api import FakeWeChatApi
 
@@ -20,10 +19,8 @@ SECRET = "s3cret"
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[None]:
-    url = f"sqlite:///{tmp_path / 'plaint.sqlite3'}"
-    await migrate_database(url)
-    async with open_database(url):
+async def database(database_url: str) -> AsyncIterator[None]:
+    async with open_database(database_url):
         yield
 
 

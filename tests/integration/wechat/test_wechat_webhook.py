@@ -9,7 +9,6 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -229,8 +228,9 @@ async def test_plaintext_mode_replies_in_plain_xml_and_voice_recognition_is_text
 async def test_compatible_mode_uses_the_signed_ciphertext_and_answers_encrypted(wechat: WeChatServer) -> None:
     wechat.platform.mode = "compatible"
     customer = wechat.customer("oCompat")
-    # The plaintext beside Encrypt is not trusted: a tampered plaintext copy changes nothing.
+    # The plaintext beside Encrypt is not signed: a tampered plaintext copy changes nothing.
     inner = customer.text("你好，我要投诉")
+    wechat.platform.plaintext_copy = inner.replace("你好，我要投诉", "I withdraw everything")
     reply = await say(customer, inner)
     assert "首先，请问怎么称呼你？" in reply
     transcript = await TranscriptMessage.filter(direction="in").first()

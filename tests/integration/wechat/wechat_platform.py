@@ -53,6 +53,8 @@ class WeChatPlatform:
     url: str
     mode: Mode = "aes"
     crypto: WeChatCrypto = field(default_factory=lambda: WeChatCrypto(TOKEN, AES_KEY, APP_ID))
+    # Compatible mode: the plaintext WeChat puts beside Encrypt (a copy of the message unless set).
+    plaintext_copy: str | None = None
     _ids: count[int] = field(default_factory=lambda: count(24_000_000_000_000_001))
 
     def next_msg_id(self) -> int:
@@ -71,7 +73,8 @@ class WeChatPlatform:
             envelope = parse_message_fields(self.crypto.encrypt_message(inner_xml, nonce, timestamp))
             encrypted = envelope["Encrypt"]
             query |= {"encrypt_type": "aes", "msg_signature": envelope["MsgSignature"]}
-            plaintext_part = inner_xml[len("<xml>") : -len("</xml>")] if self.mode == "compatible" else ""
+            copy = self.plaintext_copy or inner_xml
+            plaintext_part = copy[len("<xml>") : -len("</xml>")] if self.mode == "compatible" else ""
             body = (
                 f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>{plaintext_part}"
                 f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
