@@ -165,7 +165,7 @@ def media_opener(api: MediaSource, media_id: str) -> ByteStreamOpener:
     return open_stream
 
 
-def inbound_from_fields(fields: WeChatFields, api: WeChatApiClient, event_locale: str | None = None) -> Inbound | None:
+def inbound_from_fields(fields: WeChatFields, api: MediaSource, event_locale: str | None = None) -> Inbound | None:
     """The neutral message for one decrypted push, or None for pushes that ask nothing of us."""
     open_id = fields.require("FromUserName")
     create_time = fields.require("CreateTime")

@@ -434,9 +434,7 @@ async def test_truncated_ciphertext_and_wrong_app_id_are_refused_cleanly(wechat:
     assert await nothing_stored()
 
 
-async def test_channel_is_off_without_credentials(
-    settings: Settings, analyzer: ThreadedAnalyzer, tmp_path: Path
-) -> None:
+async def test_channel_is_off_without_credentials(settings: Settings, analyzer: ThreadedAnalyzer) -> None:
     client: TestClient[web.Request, web.Application] = TestClient(
         TestServer(build_app(settings, analyzer), host="127.0.0.1")
     )
