@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
@@ -12,6 +13,7 @@ from aiohttp import web
 from tortoise import connections
 
 from bot.channels.base import Channel
+from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import TranscriptChannel, WebChat
 from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
@@ -40,7 +42,20 @@ PluginFactory = Callable[[Settings], PlatformPlugin | None]
 
 
 def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
-    return [("wechat", wechat_plugin)]
+    return [
+        ("telegram", telegram_plugin),
+        ("wechat", wechat_plugin),
+    ]
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/chat")
+
+
+def _reload_flows_on_sighup(services: Services) -> None:
+    """`kill -HUP` applies edited flow files; a broken one is logged and the last valid version stays."""
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, services.flows.reload)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -55,7 +70,7 @@ async def health(request: web.Request) -> web.Response:
 def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
     app.router.add_get("/healthz", health)
-    app.router.add_get("/", lambda request: web.HTTPFound("/chat"))
+    app.router.add_get("/", home)
     plugins: list[PlatformPlugin] = [WebChat(settings.data_dir / "uploads", MAX_UPLOAD_BYTES)]
     for name, factory in platform_plugin_factories():
         plugin = factory(settings)
@@ -72,6 +87,7 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
             services.channels["console"] = TranscriptChannel("console")
             for plugin in plugins:
                 services.channels[plugin.name] = await stack.enter_async_context(plugin.running(services))
+            _reload_flows_on_sighup(services)
             worker = services.build_worker()
             task = asyncio.create_task(worker.run(), name="outbox-worker")
             log.info("Plaint is serving on http://%s:%s/chat; channels on: %s", settings.host, settings.port,

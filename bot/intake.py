@@ -10,7 +10,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from bot.flow_registry import FlowRegistry
@@ -81,7 +81,9 @@ class IntakeService:
         evidence: LocalEvidenceStore,
         analyzer: ProposalSource,
         desk_enabled: bool = False,
+        timezone: tzinfo = UTC,
     ) -> None:
+        self._timezone = timezone
         self._flows = flows
         self._store = store
         self._evidence = evidence
@@ -233,7 +235,8 @@ class IntakeService:
         return "\n".join(lines)
 
     async def _prepare(self, inbound: Inbound, flow: Flow, state: ConversationState | None) -> _PreparedTurn:
-        now = inbound.received_at if inbound.received_at.tzinfo else inbound.received_at.replace(tzinfo=UTC)
+        received = inbound.received_at if inbound.received_at.tzinfo else inbound.received_at.replace(tzinfo=UTC)
+        now = received.astimezone(self._timezone)
         location = (
             Location(inbound.location.latitude, inbound.location.longitude, inbound.location.label)
             if inbound.location

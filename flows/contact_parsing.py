@@ -1,0 +1,50 @@
+"""E-mail and phone answers, validated with email-validator and phonenumbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+
+@dataclass(frozen=True)
+class InvalidAnswer:
+    """Why an answer was refused; ``detail`` is a library message shown next to our own text."""
+
+    detail: str = ""
+
+
+def parse_email(text: str) -> str | InvalidAnswer:
+    """The normalised address (domain lower-cased), or why it is not one; no DNS look-up (pure)."""
+    candidate = text.strip().strip("<>").strip()
+    if candidate.lower().startswith("mailto:"):
+        candidate = candidate[len("mailto:") :]
+    try:
+        result = validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError as error:
+        return InvalidAnswer(str(error))
+    return result.normalized
+
+
+def parse_phone(text: str, default_region: str | None) -> str | InvalidAnswer:
+    """The number in E.164 (+8613812345678), or why it is not a valid number.
+
+    A number with a country code is taken as is. Without one it is tried in ``default_region``, then as a
+    Chinese number, so "13812345678" and "138 1234 5678" are understood in either language.
+    """
+    candidate = text.strip()
+    if not candidate or len(candidate) > 40:
+        return InvalidAnswer()
+    regions: list[str | None] = [None] if candidate.startswith(("+", "＋", "00")) else []
+    if candidate.startswith("00"):
+        candidate = "+" + candidate[2:]
+    regions += [region for region in (default_region, "CN") if region is not None]
+    for region in regions:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return InvalidAnswer()

@@ -1,0 +1,237 @@
+"""When something happened: natural phrases in English and Chinese, relative to the turn's clock.
+
+English goes to dateparser. dateparser does not understand Chinese phrases with a time of day
+("昨天下午三点", "上周五上午10点"), so Chinese is read here first: a day part (今天, 前天, 3天前, 上周五,
+11月3日, 5号 ...) and a time part (下午三点半, 晚上8:30 ...), each optional but not both missing; what this
+reader does not recognise falls back to dateparser.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timedelta
+
+import dateparser
+
+from flows.language import has_han
+
+_MAX_INPUT = 120
+
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百]+")
+
+
+def _chinese_number(token: str) -> int | None:
+    """三 -> 3, 十一 -> 11, 二十三 -> 23, 一百零五 -> 105, 二〇二六 -> 2026 (digit by digit)."""
+    if "十" not in token and "百" not in token:
+        digits = [_CN_DIGITS.get(char) for char in token]
+        if any(digit is None for digit in digits):
+            return None
+        return int("".join(str(digit) for digit in digits))
+    total = 0
+    current = 0
+    for char in token:
+        if char in _CN_DIGITS:
+            current = _CN_DIGITS[char]
+        elif char == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif char == "百":
+            total += (current or 1) * 100
+            current = 0
+    return total + current
+
+
+def _numerals_to_digits(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        value = _chinese_number(match.group(0))
+        return match.group(0) if value is None else str(value)
+
+    return _CN_NUMERAL.sub(replace, text)
+
+
+_WEEKDAY = re.compile(r"(上上|上|这|本|下)?个?(?:周|星期|礼拜)([1-7日天])")
+_DAYS_AGO = re.compile(r"(\d+)\s*(?:天|日)(?:以)?前")
+_WEEKS_AGO = re.compile(r"(\d+)\s*(?:周|个?星期|个?礼拜)(?:以)?前")
+_HOURS_AGO = re.compile(r"(\d+|半)\s*(?:个)?(?:小时|钟头)(?:以)?前")
+_MINUTES_AGO = re.compile(r"(\d+)\s*分钟(?:以)?前")
+_DATE = re.compile(r"(?:(\d{4})\s*年)?\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
+_DAY_OF_MONTH = re.compile(r"(?<![\d月])(\d{1,2})\s*[日号]")
+_RELATIVE_DAYS = (
+    ("大前天", -3),
+    ("前天", -2),
+    ("昨天", -1),
+    ("昨日", -1),
+    ("昨晚", -1),
+    ("昨早", -1),
+    ("今天", 0),
+    ("今日", 0),
+    ("今早", 0),
+    ("今晚", 0),
+)
+_PERIOD = r"凌晨|清晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜里|半夜|深夜|晚|早"
+_TIME = re.compile(
+    rf"({_PERIOD})?\s*(\d{{1,2}})\s*(?:[点時时]\s*(?:(1|3)\s*刻|(半)|(\d{{1,2}})\s*分?)?|[:：](\d{{2}}))"
+)
+_PERIOD_ONLY = re.compile(rf"({_PERIOD})")
+_PERIOD_DEFAULT_HOUR = {
+    "凌晨": 2,
+    "清晨": 6,
+    "早上": 8,
+    "早晨": 8,
+    "早": 8,
+    "上午": 9,
+    "中午": 12,
+    "下午": 15,
+    "傍晚": 18,
+    "晚上": 20,
+    "晚": 20,
+    "夜里": 22,
+    "深夜": 23,
+    "半夜": 0,
+}
+_AFTERNOON = {"下午", "傍晚", "晚上", "晚", "夜里", "深夜"}
+
+
+def _chinese_day(text: str, now: datetime) -> tuple[datetime, bool] | None:
+    """The day a phrase names, and whether it carries a time already (relative phrases keep now's time)."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if match := _WEEKDAY.search(text):
+        prefix, day = match.group(1) or "", match.group(2)
+        weekday = 6 if day in ("日", "天") else int(day) - 1
+        monday = today - timedelta(days=now.weekday())
+        weeks = {"上上": -2, "上": -1, "下": 1}.get(prefix, 0)
+        result = monday + timedelta(weeks=weeks, days=weekday)
+        # A bare weekday ("周五") that is still ahead this week means last week's.
+        if not prefix and result > today:
+            result -= timedelta(weeks=1)
+        return result, False
+    if match := _DAYS_AGO.search(text):
+        return now - timedelta(days=int(match.group(1))), True
+    if match := _WEEKS_AGO.search(text):
+        return now - timedelta(weeks=int(match.group(1))), True
+    if match := _HOURS_AGO.search(text):
+        hours = 0.5 if match.group(1) == "半" else float(match.group(1))
+        return now - timedelta(hours=hours), True
+    if match := _MINUTES_AGO.search(text):
+        return now - timedelta(minutes=int(match.group(1))), True
+    if "刚才" in text or "刚刚" in text:
+        return now, True
+    if match := _DATE.search(text):
+        year = int(match.group(1)) if match.group(1) else now.year
+        try:
+            result = today.replace(year=year, month=int(match.group(2)), day=int(match.group(3)))
+        except ValueError:
+            return None
+        if not match.group(1) and result > today:
+            result = result.replace(year=year - 1)
+        return result, False
+    for word, offset in _RELATIVE_DAYS:
+        if word in text:
+            return now + timedelta(days=offset), True
+    if match := _DAY_OF_MONTH.search(text):
+        try:
+            result = today.replace(day=int(match.group(1)))
+        except ValueError:
+            return None
+        if result > today:
+            previous_month_end = today.replace(day=1) - timedelta(days=1)
+            try:
+                result = previous_month_end.replace(day=int(match.group(1)))
+            except ValueError:
+                return None
+        return result, False
+    return None
+
+
+def _chinese_time(text: str) -> tuple[int, int] | None:
+    period: str | None
+    if match := _TIME.search(text):
+        period = match.group(1)
+        hour = int(match.group(2))
+        if match.group(6):
+            minute = int(match.group(6))
+        elif match.group(3):
+            minute = 15 * int(match.group(3))
+        elif match.group(4):
+            minute = 30
+        elif match.group(5):
+            minute = int(match.group(5))
+        else:
+            minute = 0
+    elif match := _PERIOD_ONLY.search(text):
+        period = match.group(1)
+        hour, minute = _PERIOD_DEFAULT_HOUR[period], 0
+    else:
+        return None
+    if period is None:
+        period = next((word for word in ("昨晚", "今晚") if word in text), None)
+        period = "晚上" if period else None
+    if (period in _AFTERNOON and hour < 12) or (period == "中午" and hour < 6):
+        hour += 12
+    elif period in ("凌晨", "半夜") and hour == 12:
+        hour = 0
+    if not (0 <= hour <= 24 and 0 <= minute < 60):
+        return None
+    return hour % 24, minute
+
+
+def parse_chinese_datetime(text: str, now: datetime) -> datetime | None:
+    """Read a Chinese time phrase relative to ``now`` (timezone-aware); None when it names no time."""
+    normalized = _numerals_to_digits(unicodedata.normalize("NFKC", text))
+    day = _chinese_day(normalized, now)
+    time_of_day = _chinese_time(normalized)
+    if day is None and time_of_day is None:
+        return None
+    if day is None:
+        base = now
+        has_time = False
+    else:
+        base, has_time = day
+    if time_of_day is None:
+        return base if has_time else base.replace(hour=0, minute=0, second=0, microsecond=0)
+    hour, minute = time_of_day
+    result = base.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    # "下午三点" alone: today, unless that is still to come, then yesterday.
+    if day is None and result > now:
+        result -= timedelta(days=1)
+    return result
+
+
+def parse_datetime(text: str, now: datetime) -> datetime | None:
+    """When something happened, relative to ``now``; the result has now's timezone. None if unreadable."""
+    candidate = text.strip()
+    if not candidate or len(candidate) > _MAX_INPUT:
+        return None
+    if has_han(candidate):
+        parsed = parse_chinese_datetime(candidate, now)
+        if parsed is not None:
+            return parsed
+        languages = ["zh", "en"]
+    else:
+        languages = ["en"]
+    settings: dict[str, object] = {
+        "RELATIVE_BASE": now.replace(tzinfo=None),
+        "PREFER_DATES_FROM": "past",
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
+    result = dateparser.parse(candidate, languages=languages, settings=settings)
+    if result is None:
+        return None
+    if result.tzinfo is not None:
+        return result.astimezone(now.tzinfo)
+    return result.replace(tzinfo=now.tzinfo)

@@ -1,0 +1,152 @@
+"""The engine's built-in texts in both languages; a flow may override any of them by key.
+
+Placeholders are ``str.format`` names filled by the engine ({limit}, {label}, ...); flow authors overriding
+a message must keep the same placeholders (checked when the flow loads).
+"""
+
+from __future__ import annotations
+
+import string
+
+from flows.language import Lang
+
+BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
+    "help": (
+        "You can type these at any time:\n"
+        "• back – go back and change your previous answer\n"
+        "• restart – start again from the beginning\n"
+        "• cancel – stop without filing anything\n"
+        "• status – see your open cases\n"
+        "• help – show this message\n"
+        "• 中文 – 切换到中文",
+        "你随时可以发送以下指令：\n"
+        "• 返回 – 回到上一步修改答案\n"
+        "• 重新开始 – 从头再来\n"
+        "• 取消 – 结束，不提交任何内容\n"
+        "• 进度 – 查看你的投诉处理进度\n"
+        "• 帮助 – 显示本说明\n"
+        "• English – switch to English",
+    ),
+    "unknown_command": ("Sorry, I don't know that command.", "抱歉，我不认识这个指令。"),
+    "cancelled": (
+        "Okay, I've cancelled this complaint and nothing was filed. "
+        "Send me a message any time to start a new one.",
+        "好的，本次投诉已取消，没有提交任何内容。随时给我发消息即可重新开始。",
+    ),
+    "restarted": ("No problem, let's start again from the top.", "没问题，我们从头开始。"),
+    "back_at_first": ("This is already the first question.", "这已经是第一个问题了。"),
+    "current_answer": ("Your current answer: {value}", "你目前的回答：{value}"),
+    "finished_help": (
+        "This complaint is already closed. Send me a message any time to start a new one.",
+        "这次对话已经结束。随时给我发消息即可开始新的投诉。",
+    ),
+    "language_switched": ("Sure, let's continue in English.", "好的，我们用中文继续。"),
+    "flow_updated": (
+        "Our form changed since we last spoke, so I may ask one or two things again.",
+        "我们的表单刚刚更新过，可能需要你补充一两个问题。",
+    ),
+    "button_keep": ("Keep", "保留"),
+    "button_skip": ("Skip", "跳过"),
+    "button_done": ("Done", "完成"),
+    "button_yes": ("Yes", "是的"),
+    "button_other": ("Something else", "其他"),
+    "button_confirm": ("Confirm and submit", "确认提交"),
+    "button_cancel": ("Cancel", "取消"),
+    "button_edit": ("Edit {label}", "修改{label}"),
+    "need_answer": ("I didn't catch an answer there.", "我没有收到你的回答。"),
+    "not_optional": ("This one can't be skipped, sorry.", "抱歉，这一项不能跳过。"),
+    "too_short": (
+        "That's a bit short: please write at least {min} characters.",
+        "内容有点短，请至少写 {min} 个字。",
+    ),
+    "too_long": (
+        "That's too long: please keep it under {max} characters (yours has {length}).",
+        "内容太长了，请控制在 {max} 个字以内（目前 {length} 个字）。",
+    ),
+    "invalid_email": (
+        "That doesn't look like a valid email address ({detail}). Please check it and try again.",
+        "这个邮箱地址好像不正确，请检查后重新输入（例如 name@example.com）。",
+    ),
+    "invalid_phone": (
+        "I couldn't recognise that phone number. Please include the country code, e.g. +44 20 7946 0958, "
+        "or send an 11-digit Chinese mobile number such as 13812345678.",
+        "无法识别这个电话号码。请输入11位手机号（如 13812345678），"
+        "或带国家区号的号码（如 +44 20 7946 0958）。",
+    ),
+    "invalid_date": (
+        'Sorry, I couldn\'t work out that date. Try something like "yesterday 3pm", "2 days ago" '
+        'or "2026-11-03 14:00".',
+        "抱歉，我没看懂这个时间。可以这样写：“昨天下午三点”、“两天前”或“2026-11-03 14:00”。",
+    ),
+    "future_date": (
+        "That time is in the future. When did it happen?",
+        "这个时间还没到哦。请告诉我事情是什么时候发生的？",
+    ),
+    "invalid_choice": (
+        "Please pick one of the options (tap a button or send its number).",
+        "请从选项中选择一个（点击按钮或发送序号）。",
+    ),
+    "location_not_expected": (
+        "Thanks, but I don't need a location for this question.",
+        "谢谢，不过这个问题不需要位置信息。",
+    ),
+    "file_not_expected": (
+        "I'm not collecting files right now, so I couldn't keep {name}. "
+        "You can send evidence a little later.",
+        "现在还不需要上传文件，所以 {name} 没有保存。稍后会请你上传证据。",
+    ),
+    "file_too_large": (
+        "{name} is too large (limit {limit} per file).",
+        "{name} 太大了（每个文件不能超过 {limit}）。",
+    ),
+    "file_type": (
+        "I can't accept {name}: allowed are {kinds}.",
+        "无法接收 {name}：只接受{kinds}。",
+    ),
+    "file_too_many": (
+        "I can take at most {max} files, so I couldn't keep {name}.",
+        "最多只能上传 {max} 个文件，所以 {name} 没有保存。",
+    ),
+    "files_received": (
+        "Got it: {count} of at most {max} file(s) so far. Send more, or tap Done.",
+        "收到，目前共 {count} 个文件（最多 {max} 个）。可以继续发送，或点击“完成”。",
+    ),
+    "files_need_more": (
+        "Please send at least {min} file(s) before finishing.",
+        "请至少上传 {min} 个文件后再完成。",
+    ),
+    "files_hint": (
+        "Please send photos, videos or documents here, or tap Done when you're finished.",
+        "请在这里发送照片、视频或文件，发完后点击“完成”。",
+    ),
+    "other_prompt": ("No problem, please type it in your own words.", "好的，请直接输入。"),
+    "auto_accepted": (
+        "I've noted {label}: {value}. You can change it before you submit.",
+        "已为你记录{label}：{value}。提交前可以修改。",
+    ),
+    "edit_applied": ("Updated {label}: {value}.", "已更新{label}：{value}。"),
+    "edit_rejected": ("I couldn't use your edited answer for {label}.", "修改后的{label}无法使用。"),
+    "confirm_hint": (
+        'Please tap "Confirm and submit", or choose what to change.',
+        "请点击“确认提交”，或选择需要修改的内容。",
+    ),
+    "summary_line": ("{label}: {value}", "{label}：{value}"),
+    "summary_skipped": ("(skipped)", "（已跳过）"),
+    "summary_no_files": ("none", "无"),
+    "summary_files": ("{count} file(s): {names}", "{count} 个文件：{names}"),
+    "kind_photo": ("photos", "照片"),
+    "kind_video": ("videos", "视频"),
+    "kind_document": ("documents", "文档"),
+    "kind_audio": ("audio", "音频"),
+    "kinds_separator": (", ", "、"),
+}
+
+
+def placeholders(template: str) -> frozenset[str]:
+    """The ``str.format`` field names a template uses."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
+
+
+def builtin_message(key: str, lang: Lang) -> str:
+    en, zh = BUILTIN_MESSAGES[key]
+    return zh if lang == "zh" else en

@@ -1,0 +1,126 @@
+"""The Analyzer: product (catalog first, classifier second), category and language of one message."""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from spacy.language import Language
+
+from nlp.analysis import Analysis, Lang
+from nlp.catalog import Catalog
+from nlp.errors import ModelLoadError
+from nlp.language import detect_language
+from nlp.taxonomy import DEFAULT_TAXONOMY_PATH, Taxonomy
+from nlp.text_features import normalize_text
+from nlp.training import COMPONENT, load_model
+
+PACKAGE_DIR = Path(__file__).parent
+DEFAULT_MODELS_DIR = PACKAGE_DIR / "models"
+DEFAULT_CATALOG_PATH = PACKAGE_DIR / "data" / "catalog.yaml"
+# The classifiers read the beginning of a message; a 100 KB paste costs no more than 8 KB.
+MAX_ANALYZED_CHARS = 8000
+
+
+@dataclass(frozen=True)
+class _Prediction:
+    label: str
+    confidence: float
+
+
+def _has_readable_text(text: str) -> bool:
+    # Letters or digits in any script; emoji, symbols and punctuation alone say nothing.
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
+class Analyzer:
+    """Holds the loaded pipelines; `analyze` may be called from several threads."""
+
+    def __init__(self, *, category_models: Mapping[Lang, Language],
+                 product_models: Mapping[Lang, Language] | None = None,
+                 catalog: Catalog | None = None, taxonomy: Taxonomy | None = None,
+                 min_product_confidence: float = 0.5) -> None:
+        self._category_models = dict(category_models)
+        self._product_models = dict(product_models or {})
+        self.catalog = catalog
+        self.taxonomy = taxonomy or Taxonomy.load(DEFAULT_TAXONOMY_PATH)
+        self.min_product_confidence = min_product_confidence
+        # spaCy adds unseen words to the shared vocab while tokenising: serialise pipeline calls.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load_default(cls, catalog_path: Path | None = None) -> Analyzer:
+        """The shipped English and Chinese models with the default (or the given) catalog."""
+        return cls.load(
+            category_dirs={"en": DEFAULT_MODELS_DIR / "en_category", "zh": DEFAULT_MODELS_DIR / "zh_category"},
+            product_dirs={"en": DEFAULT_MODELS_DIR / "en_product", "zh": DEFAULT_MODELS_DIR / "zh_product"},
+            catalog_path=catalog_path or DEFAULT_CATALOG_PATH,
+        )
+
+    @classmethod
+    def load(cls, *, category_dirs: Mapping[Lang, Path], product_dirs: Mapping[Lang, Path] | None = None,
+             catalog_path: Path | None = None, taxonomy_path: Path | None = None) -> Analyzer:
+        return cls(
+            category_models={lang: load_model(path) for lang, path in category_dirs.items()},
+            product_models={lang: load_model(path) for lang, path in (product_dirs or {}).items()},
+            catalog=Catalog.load(catalog_path) if catalog_path else None,
+            taxonomy=Taxonomy.load(taxonomy_path or DEFAULT_TAXONOMY_PATH),
+        )
+
+    @classmethod
+    def from_model_dir(cls, model_dir: Path, catalog_path: Path | None = None) -> Analyzer:
+        """One custom category model (its language from its meta) for `plaint nlp analyze --model`."""
+        nlp = load_model(model_dir)
+        lang = nlp.lang
+        if lang not in ("en", "zh"):
+            raise ModelLoadError(f"unsupported language {lang!r}", path=model_dir)
+        return cls(category_models={lang: nlp}, catalog=Catalog.load(catalog_path) if catalog_path else None)
+
+    def analyze(self, text: str | bytes, lang: Lang | None = None) -> Analysis:
+        """Analyse one message; never raises for bad text, answers low confidence instead."""
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError:
+                return Analysis.nothing(lang or "en")
+        # Lone surrogates (from broken JSON) cannot be encoded; replace them rather than fail later.
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        text = normalize_text(text[: MAX_ANALYZED_CHARS * 2])[:MAX_ANALYZED_CHARS]
+        lang = lang or detect_language(text)
+        if not _has_readable_text(text):
+            return Analysis.nothing(lang)
+        with self._lock:
+            match = self.catalog.match(text) if self.catalog else None
+            category = self._classify(self._category_models, text, lang)
+            product = None if match else self._classify(self._product_models, text, lang)
+        category_id = category.label if category else None
+        category_fields = (category_id, self.taxonomy.label(category_id, lang) if category_id else None,
+                           category.confidence if category else 0.0)
+        if match is not None:
+            return Analysis(lang, match.product_id, self._product_label(match.product_id, lang),
+                            match.confidence, "catalog", match.span, *category_fields)
+        if product is not None and product.confidence >= self.min_product_confidence:
+            return Analysis(lang, product.label, self._product_label(product.label, lang),
+                            product.confidence, "classifier", None, *category_fields)
+        return Analysis(lang, None, None, 0.0, "none", None, *category_fields)
+
+    def _product_label(self, product_id: str, lang: Lang) -> str:
+        entry = self.catalog.entries.get(product_id) if self.catalog else None
+        return entry.label(lang) if entry else product_id
+
+    @staticmethod
+    def _classify(models: Mapping[Lang, Language], text: str, lang: Lang) -> _Prediction | None:
+        nlp = models.get(lang)
+        if nlp is None:
+            return None
+        doc = nlp(text)
+        if not doc.cats or not len(doc):
+            return None
+        best = max(doc.cats, key=doc.cats.__getitem__)
+        return _Prediction(best, float(doc.cats[best]))
+
+
+__all__ = ["COMPONENT", "Analyzer"]

@@ -1,0 +1,116 @@
+"""`plaint nlp ...`: train, evaluate and try Plaint text classifiers from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import cast
+
+import click
+
+from nlp.analysis import Lang
+from nlp.errors import NlpError
+from nlp.training import TrainingConfig, evaluate, load_labelled_csv, load_model, save_model, train
+
+_LANGS = click.Choice(["en", "zh"])
+
+
+def _fail(error: Exception) -> None:
+    raise click.ClickException(str(error)) from error
+
+
+@click.group(name="nlp")
+def nlp_cli() -> None:
+    """Train, evaluate and try the complaint classifiers."""
+
+
+@nlp_cli.command("train")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True, help="Labelled CSV.")
+@click.option("--text-col", default="text", show_default=True)
+@click.option("--label-col", default="label", show_default=True)
+@click.option("--lang", type=_LANGS, required=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Model directory.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0.0, 0.9),
+              help="Fraction scored (and used for calibration) before the final refit on everything.")
+@click.option("--epochs", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option("--hash-length", default=None, type=click.IntRange(1024, 2**20),
+              help="Hashed feature buckets per class (model size); default scales with the label count.")
+@click.option("--from-corrections", "corrections_path", type=click.Path(path_type=Path), default=None,
+              help="CSV of agent corrections (same text/label columns, optional lang) added to training.")
+def train_command(data_path: Path, text_col: str, label_col: str, lang: str, out_dir: Path, seed: int,
+                  holdout: float, epochs: int, hash_length: int | None, corrections_path: Path | None) -> None:
+    """Train a classifier on a labelled CSV and print the held-out scores."""
+    language = cast(Lang, lang)
+    try:
+        rows = load_labelled_csv(data_path, text_col, label_col)
+        corrections = (load_labelled_csv(corrections_path, text_col, label_col, lang=language,
+                                         allow_one_class=True) if corrections_path else [])
+        config = TrainingConfig(lang=language, seed=seed, holdout=holdout, epochs=epochs,
+                                hash_length=hash_length or TrainingConfig.hash_length_for(
+                                    len({r.label for r in [*rows, *corrections]})))
+        result = train(rows, config, corrections)
+        save_model(result, out_dir, sources=[data_path.name] + ([corrections_path.name] if corrections_path else []))
+    except NlpError as error:
+        _fail(error)
+        return
+    click.echo(f"trained on {result.n_train} examples ({len(corrections)} corrections), "
+               f"{len(result.labels)} labels -> {out_dir}", err=True)
+    if result.heldout is not None:
+        click.echo(json.dumps({"heldout": result.heldout.to_json(), "temperature": result.temperature},
+                              ensure_ascii=False))
+
+
+@nlp_cli.command("eval")
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True)
+@click.option("--text-col", default="text", show_default=True)
+@click.option("--label-col", default="label", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (default: a short summary).")
+def eval_command(model_dir: Path, data_path: Path, text_col: str, label_col: str, as_json: bool) -> None:
+    """Score a trained model on a labelled CSV: accuracy, macro-F1, per-label scores, ms/doc."""
+    try:
+        nlp = load_model(model_dir)
+        report = evaluate(nlp, load_labelled_csv(data_path, text_col, label_col, allow_one_class=True))
+    except NlpError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    click.echo(f"n={report.n} accuracy={report.accuracy:.4f} macro_f1={report.macro_f1:.4f} "
+               f"ms_per_doc={report.ms_per_doc:.3f}")
+    for label, scores in report.per_label.items():
+        click.echo(f"  {label:40s} p={scores.precision:.3f} r={scores.recall:.3f} f1={scores.f1:.3f} "
+                   f"n={scores.support}")
+
+
+@nlp_cli.command("analyze")
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
+              help="A category model from `plaint nlp train` (default: the shipped models).")
+@click.option("--catalog", "catalog_path", type=click.Path(path_type=Path), default=None)
+@click.option("--lang", type=_LANGS, default=None, help="Skip language detection.")
+@click.argument("text", required=False)
+def analyze_command(model_dir: Path | None, catalog_path: Path | None, lang: str | None,
+                    text: str | None) -> None:
+    """Print the analysis of TEXT (or of standard input) as JSON."""
+    from nlp.analyzer import DEFAULT_CATALOG_PATH, Analyzer
+
+    if text is None:
+        raw = sys.stdin.buffer.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise click.ClickException(f"input is not UTF-8 text (bad byte at offset {error.start})") from error
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        # click passes undecodable argv bytes through as surrogate escapes.
+        raise click.ClickException("input is not UTF-8 text")
+    try:
+        analyzer = (Analyzer.from_model_dir(model_dir, catalog_path or DEFAULT_CATALOG_PATH) if model_dir
+                    else Analyzer.load_default(catalog_path))
+        analysis = analyzer.analyze(text, cast(Lang | None, lang))
+    except NlpError as error:
+        _fail(error)
+        return
+    click.echo(json.dumps(analysis.to_json(), ensure_ascii=False))

@@ -1,0 +1,320 @@
+"""Train and evaluate Plaint text classifiers from labelled CSV files.
+
+This is the code behind `plaint nlp train` / `plaint nlp eval`, the shipped-model script and the
+benchmark, so all of them measure the same thing. A model directory is a plain spaCy pipeline
+(`spacy.load`-able once `nlp.textcat` is imported) with Plaint's training record in `meta.json`.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import spacy
+from spacy.language import Language
+from spacy.training import Example
+from spacy.util import minibatch
+from thinc.api import Adam, fix_random_seed
+from tqdm import tqdm
+
+from nlp.errors import ModelLoadError, TrainingDataError
+from nlp.text_features import normalize_text
+from nlp.textcat import PlaintTextCategorizer
+
+Lang = Literal["en", "zh"]
+COMPONENT = "plaint_textcat"
+MODEL_FORMAT = "plaint-textcat/1"
+# An agent's correction is one example among thousands; repeating it lets a retrain actually learn it.
+CORRECTION_REPEATS = 3
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    text: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    lang: Lang
+    seed: int = 0
+    holdout: float = 0.2
+    epochs: int = 10
+    learn_rate: float = 0.002
+    dropout: float = 0.1
+    batch_size: int = 32
+    # weight of class c = (n / (k * n_c)) ** power: 0 = unweighted, 1 = fully balanced.
+    class_weight_power: float = 1.0
+    hash_length: int = 2**17
+    word_ngrams: int = 2
+    refit_on_all: bool = True
+
+    @staticmethod
+    def hash_length_for(n_labels: int) -> int:
+        """Buckets per class so that the weight table stays near 2M floats (8 MB): training cost and
+        model size grow with buckets x labels, accuracy saturates well before."""
+        budget = 2**21 // max(n_labels, 2)
+        return int(min(2**17, max(2**14, 2 ** (budget.bit_length() - 1))))
+
+    @property
+    def char_range(self) -> tuple[int, int]:
+        # Chinese characters are words already; short char n-grams stand in for segmentation.
+        return (1, 3) if self.lang == "zh" else (2, 5)
+
+
+@dataclass(frozen=True)
+class LabelScores:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    accuracy: float
+    macro_f1: float
+    n: int
+    per_label: dict[str, LabelScores]
+    ms_per_doc: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "accuracy": round(self.accuracy, 4),
+            "macro_f1": round(self.macro_f1, 4),
+            "n": self.n,
+            "ms_per_doc": round(self.ms_per_doc, 4),
+            "per_label": {label: {k: (round(v, 4) if isinstance(v, float) else v)
+                                  for k, v in asdict(s).items()}
+                          for label, s in self.per_label.items()},
+        }
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    nlp: Language
+    heldout: EvalReport | None
+    temperature: float
+    n_train: int
+    labels: tuple[str, ...] = field(default_factory=tuple)
+
+
+def load_labelled_csv(path: Path, text_col: str, label_col: str, *, lang: Lang | None = None,
+                      allow_one_class: bool = False) -> list[LabelledText]:
+    """Read (text, label) rows; every problem is reported with its line or column.
+
+    If the file has a `lang` column and `lang` is given, rows in another language are skipped (the
+    corrections export holds both languages).
+    """
+    if not path.is_file():
+        raise TrainingDataError("file not found", path=path)
+    rows: list[LabelledText] = []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            for column in (text_col, label_col):
+                if column not in header:
+                    raise TrainingDataError(f"missing column (header has {header})", path=path,
+                                            column=column)
+            for row in reader:
+                line = reader.line_num
+                if lang is not None and (row.get("lang") or lang).strip() not in ("", lang):
+                    continue
+                text = (row.get(text_col) or "").strip()
+                label = (row.get(label_col) or "").strip()
+                if not label:
+                    raise TrainingDataError("empty label", path=path, row=line, column=label_col)
+                if not text:
+                    raise TrainingDataError("empty text", path=path, row=line, column=text_col)
+                rows.append(LabelledText(text, label))
+    except UnicodeDecodeError as exc:
+        raise TrainingDataError(f"not UTF-8 ({exc.reason} at byte {exc.start})", path=path) from exc
+    except csv.Error as exc:
+        raise TrainingDataError(f"malformed CSV: {exc}", path=path) from exc
+    if not rows:
+        raise TrainingDataError("no rows", path=path)
+    if not allow_one_class and len({r.label for r in rows}) < 2:
+        raise TrainingDataError(f"only one class ({rows[0].label!r}); need at least two", path=path,
+                                column=label_col)
+    return rows
+
+
+def blank_pipeline(lang: Lang) -> Language:
+    if lang == "zh":
+        return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+    return spacy.blank("en")
+
+
+def _build_pipeline(config: TrainingConfig) -> Language:
+    nlp = blank_pipeline(config.lang)
+    char_min, char_max = config.char_range
+    nlp.add_pipe(COMPONENT, config={"model": {
+        "@architectures": "plaint.HashedNgramTextCat.v1", "length": config.hash_length,
+        "word_ngrams": config.word_ngrams, "char_min": char_min, "char_max": char_max,
+        "char_weight": 1.0, "nO": None}})
+    return nlp
+
+
+def split_holdout(rows: Sequence[LabelledText], fraction: float,
+                  seed: int) -> tuple[list[LabelledText], list[LabelledText]]:
+    """Seeded split that keeps at least one example of every label on the training side."""
+    shuffled = list(rows)
+    random.Random(seed).shuffle(shuffled)
+    cut = round(len(shuffled) * (1.0 - fraction))
+    train, held = shuffled[:cut], shuffled[cut:]
+    seen = {r.label for r in train}
+    moved = [r for r in held if r.label not in seen and not seen.add(r.label)]  # type: ignore[func-returns-value]
+    return train + moved, [r for r in held if r not in moved]
+
+
+def _fit(config: TrainingConfig, rows: Sequence[LabelledText], labels: Sequence[str],
+         progress_label: str) -> Language:
+    fix_random_seed(config.seed)
+    nlp = _build_pipeline(config)
+    component = nlp.get_pipe(COMPONENT)
+    assert isinstance(component, PlaintTextCategorizer)
+    docs = list(nlp.tokenizer.pipe(normalize_text(r.text) for r in rows))
+    examples = [Example.from_dict(doc, {"cats": {lab: float(lab == r.label) for lab in labels}})
+                for doc, r in zip(docs, rows, strict=True)]
+    nlp.initialize(lambda: examples)
+    counts = Counter(r.label for r in rows)
+    component.set_class_weights({lab: (len(rows) / (len(labels) * counts[lab])) ** config.class_weight_power
+                                 if counts[lab] else 1.0 for lab in labels})
+    optimizer = Adam(config.learn_rate, L2=0.0, grad_clip=0.0)
+    shuffler = random.Random(config.seed)
+    batches_per_epoch = -(-len(examples) // config.batch_size)
+    with tqdm(total=config.epochs * batches_per_epoch, desc=progress_label, unit="batch",
+              leave=False) as bar:
+        for epoch in range(config.epochs):
+            shuffler.shuffle(examples)
+            losses: dict[str, float] = {}
+            for batch in minibatch(examples, config.batch_size):
+                nlp.update(batch, sgd=optimizer, drop=config.dropout, losses=losses)
+                bar.update(1)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{losses.get(COMPONENT, 0.0) / len(examples):.3f}")
+    return nlp
+
+
+def fit_temperature(probs: np.ndarray, gold: np.ndarray) -> float:
+    """Temperature minimising held-out negative log-likelihood (grid search, robust and cheap)."""
+    logp = np.log(np.clip(probs, 1e-12, 1.0))
+    best_t, best_nll = 1.0, float("inf")
+    for temperature in np.exp(np.linspace(np.log(0.25), np.log(8.0), 61)):
+        z = logp / temperature
+        z -= z.max(axis=1, keepdims=True)
+        nll = float(-(z[np.arange(len(gold)), gold] - np.log(np.exp(z).sum(axis=1))).mean())
+        if nll < best_nll:
+            best_t, best_nll = float(temperature), nll
+    return best_t
+
+
+def train(rows: Sequence[LabelledText], config: TrainingConfig,
+          corrections: Sequence[LabelledText] = ()) -> TrainingResult:
+    """Train on `rows` (+ agent corrections), report held-out scores, calibrate, refit on everything.
+
+    The held-out part is never trained on before it is scored; the temperature is fitted on it; then
+    (unless `refit_on_all` is off) the model is retrained on all rows with the same settings so no
+    labelled data is wasted, and keeps the fitted temperature.
+    """
+    corrected = [r for r in corrections for _ in range(CORRECTION_REPEATS)]
+    labels = sorted({r.label for r in rows} | {r.label for r in corrections})
+    if len(labels) < 2:
+        raise TrainingDataError("only one class in the training data; need at least two")
+    heldout: EvalReport | None = None
+    temperature = 1.0
+    if config.holdout > 0.0 and len(rows) >= 10:
+        train_rows, held_rows = split_holdout(rows, config.holdout, config.seed)
+        nlp = _fit(config, [*train_rows, *corrected], labels, "train (held-out run)")
+        probs, gold = predict_proba(nlp, held_rows, labels)
+        temperature = fit_temperature(probs, gold)
+        _component(nlp).cfg["temperature"] = temperature
+        heldout = evaluate(nlp, held_rows)
+        if not config.refit_on_all:
+            return TrainingResult(nlp, heldout, temperature, len(train_rows) + len(corrected), tuple(labels))
+    nlp = _fit(config, [*rows, *corrected], labels, "train")
+    _component(nlp).cfg["temperature"] = temperature
+    return TrainingResult(nlp, heldout, temperature, len(rows) + len(corrected), tuple(labels))
+
+
+def _component(nlp: Language) -> PlaintTextCategorizer:
+    component = nlp.get_pipe(COMPONENT)
+    assert isinstance(component, PlaintTextCategorizer)
+    return component
+
+
+def predict_proba(nlp: Language, rows: Sequence[LabelledText],
+                  labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    component = _component(nlp)
+    order = [component.labels.index(lab) for lab in labels]
+    docs = list(nlp.pipe(normalize_text(r.text) for r in rows))
+    probs = np.array([[doc.cats[component.labels[i]] for i in order] for doc in docs], dtype="f")
+    index = {lab: i for i, lab in enumerate(labels)}
+    gold = np.array([index.get(r.label, -1) for r in rows])
+    keep = gold >= 0
+    return probs[keep], gold[keep]
+
+
+def evaluate(nlp: Language, rows: Sequence[LabelledText]) -> EvalReport:
+    """Accuracy, macro-F1 over the gold labels present, per-label scores and prediction speed."""
+    if not rows:
+        raise TrainingDataError("nothing to evaluate")
+    texts = [normalize_text(r.text) for r in rows]
+    start = time.perf_counter()
+    docs = list(nlp.pipe(texts, batch_size=256))
+    elapsed = time.perf_counter() - start
+    predicted = [max(doc.cats, key=doc.cats.__getitem__) if doc.cats else "" for doc in docs]
+    gold = [r.label for r in rows]
+    per_label: dict[str, LabelScores] = {}
+    for label in sorted(set(gold) | (set(predicted) - {""})):
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p == label)
+        n_pred = predicted.count(label)
+        n_gold = gold.count(label)
+        precision = tp / n_pred if n_pred else 0.0
+        recall = tp / n_gold if n_gold else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_label[label] = LabelScores(precision, recall, f1, n_gold)
+    gold_labels = set(gold)
+    macro = sum(s.f1 for lab, s in per_label.items() if lab in gold_labels) / len(gold_labels)
+    accuracy = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p) / len(rows)
+    return EvalReport(accuracy, macro, len(rows), per_label, 1000.0 * elapsed / len(rows))
+
+
+def save_model(result: TrainingResult, out: Path, *, kind: str = "custom",
+               sources: Iterable[str] = ()) -> None:
+    nlp = result.nlp
+    nlp.meta["name"] = f"plaint_{kind}"
+    nlp.meta["plaint"] = {
+        "format": MODEL_FORMAT,
+        "kind": kind,
+        "labels": list(result.labels),
+        "temperature": result.temperature,
+        "n_train": result.n_train,
+        "heldout": result.heldout.to_json() if result.heldout else None,
+        "sources": list(sources),
+    }
+    nlp.to_disk(out)
+
+
+def load_model(path: Path) -> Language:
+    """Load a model directory written by `save_model` (raises ModelLoadError with the reason)."""
+    if not (path / "meta.json").is_file():
+        raise ModelLoadError("not a model directory (no meta.json)", path=path)
+    try:
+        nlp = spacy.load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"cannot load spaCy pipeline: {exc}", path=path) from exc
+    if nlp.meta.get("plaint", {}).get("format") != MODEL_FORMAT or COMPONENT not in nlp.pipe_names:
+        raise ModelLoadError("not a Plaint text classifier", path=path)
+    return nlp
+
+
+def with_overrides(config: TrainingConfig, **overrides: object) -> TrainingConfig:
+    return replace(config, **overrides)  # type: ignore[arg-type]

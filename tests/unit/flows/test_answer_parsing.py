@@ -1,0 +1,118 @@
+"""Validators behind the email, phone and datetime steps, and language detection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from flows import detect_language, language_from_locale
+from flows.contact_parsing import InvalidAnswer, parse_email, parse_phone
+from flows.datetime_parsing import parse_datetime
+from tests.unit.flows.flow_driver import NOW
+
+
+@pytest.mark.parametrize(
+    ("typed", "region", "e164"),
+    [
+        ("13812345678", None, "+8613812345678"),
+        ("138 1234 5678", None, "+8613812345678"),
+        ("+86 138-1234-5678", None, "+8613812345678"),
+        ("0086 13812345678", None, "+8613812345678"),
+        ("+44 20 7946 0958", None, "+442079460958"),
+        ("+1 (415) 555-2671", None, "+14155552671"),
+        ("(415) 555-2671", "US", "+14155552671"),
+        ("020 7946 0958", "GB", "+442079460958"),
+        ("＋86 13812345678", None, "+8613812345678"),
+    ],
+)
+def test_valid_phone_numbers_become_e164(typed: str, region: str | None, e164: str) -> None:
+    assert parse_phone(typed, region) == e164
+
+
+@pytest.mark.parametrize("typed", ["12345", "abc", "", "+1 555", "1381234567", "phone: call me", "9" * 50])
+def test_invalid_phone_numbers(typed: str) -> None:
+    assert isinstance(parse_phone(typed, None), InvalidAnswer)
+
+
+def test_email_is_normalised_and_errors_say_why() -> None:
+    assert parse_email("  Alice@Example.COM ") == "Alice@example.com"
+    assert parse_email("mailto:bob@example.cn") == "bob@example.cn"
+    assert parse_email("<wang@163.com>") == "wang@163.com"
+    missing_at = parse_email("alice.example.com")
+    assert isinstance(missing_at, InvalidAnswer) and "@" in missing_at.detail
+    assert isinstance(parse_email("alice@localhost"), InvalidAnswer)
+    assert isinstance(parse_email("two@@example.com"), InvalidAnswer)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("yesterday 3pm", "2026-11-19T15:00"),
+        ("2 days ago", "2026-11-18T14:00"),
+        ("last friday 10am", "2026-11-13T10:00"),
+        ("2026-11-03 14:00", "2026-11-03T14:00"),
+        ("3 hours ago", "2026-11-20T11:00"),
+        ("昨天下午三点", "2026-11-19T15:00"),
+        ("上周五上午10点", "2026-11-13T10:00"),
+        ("昨天下午3点半", "2026-11-19T15:30"),
+        ("前天晚上8:30", "2026-11-18T20:30"),
+        ("三天前", "2026-11-17T14:00"),
+        ("两小时前", "2026-11-20T12:00"),
+        ("周三下午两点", "2026-11-18T14:00"),
+        ("十一月三日下午四点", "2026-11-03T16:00"),
+        ("2026年10月1日", "2026-10-01T00:00"),
+        ("今天上午十点一刻", "2026-11-20T10:15"),
+        ("昨晚", "2026-11-19T20:00"),
+        ("下午三点", "2026-11-19T15:00"),  # today 15:00 has not come yet at 14:00
+        ("中午12点", "2026-11-20T12:00"),
+        ("上上周一", "2026-11-02T00:00"),
+    ],
+)
+def test_natural_date_phrases_relative_to_now(phrase: str, expected: str) -> None:
+    parsed = parse_datetime(phrase, NOW)
+    assert parsed is not None
+    assert parsed.isoformat().startswith(expected)
+    assert parsed.utcoffset() == timedelta(hours=8)
+
+
+def test_dates_follow_the_turns_timezone() -> None:
+    london = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    parsed = parse_datetime("yesterday 3pm", london)
+    assert parsed is not None and parsed.isoformat() == "2026-11-19T15:00:00+00:00"
+
+
+@pytest.mark.parametrize("phrase", ["my phone broke", "我的手机坏了", "", "x" * 500, "???"])
+def test_text_without_a_date(phrase: str) -> None:
+    assert parse_datetime(phrase, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("我的手机坏了", "zh"),
+        ("iPhone 屏幕碎了", "zh"),
+        ("My phone broke", "en"),
+        ("13812345678", None),
+        ("alice@example.com", None),
+        ("!!", None),
+    ],
+)
+def test_detect_language_by_script(text: str, lang: str | None) -> None:
+    assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize(
+    ("locale", "lang"),
+    [
+        ("zh-hans", "zh"),
+        ("zh_CN", "zh"),
+        ("zh-TW", "zh"),
+        ("en-US", "en"),
+        ("EN", "en"),
+        ("fr", None),
+        (None, None),
+    ],
+)
+def test_language_from_platform_locale(locale: str | None, lang: str | None) -> None:
+    assert language_from_locale(locale) == lang
