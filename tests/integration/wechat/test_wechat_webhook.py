@@ -249,6 +249,17 @@ async def test_menu_clicks_start_a_complaint_or_show_the_status_and_unsubscribe_
     assert (answer.status, answer.body) == (200, "success")
 
 
+async def test_a_photo_over_the_limit_is_refused_while_streaming_and_not_stored(wechat: WeChatServer) -> None:
+    huge = b"\xff\xd8\xff\xe0" + b"\x00" * (20 * 1024 * 1024)
+    wechat.fake.media["HUGE"] = huge
+    customer = wechat.customer("oHuge")
+    await walk_to_evidence(customer)
+    reply = await say(customer, customer.image("HUGE"))
+    assert "wechat-photo-" in reply and "20" in reply
+    assert await Evidence.all().count() == 0
+    assert list(LocalEvidenceStore(wechat.settings.evidence_dir).root.rglob("*.*")) == []
+
+
 # ---- the 5-second rule ---------------------------------------------------------------------------------
 
 
