@@ -319,7 +319,11 @@ async def test_expired_token_is_refreshed_once_on_40001(wechat: WeChatServer) ->
 
 async def test_the_same_msg_id_three_times_has_one_effect(wechat: WeChatServer) -> None:
     customer = wechat.customer("oRetry")
-    await say(customer, customer.event("subscribe"))
+    # Events have no MsgId: their retries are recognised by sender and CreateTime.
+    subscribe = customer.event("subscribe", create_time=1732370000)
+    greeting = await say(customer, subscribe)
+    assert await say(customer, subscribe) == greeting
+    assert await InboundReceipt.filter(message_id="event:oRetry:1732370000").count() == 1
     msg_id = wechat.platform.next_msg_id()
     push = customer.text("张伟", msg_id=msg_id)
     first = await say(customer, push)
@@ -379,6 +383,9 @@ async def test_forged_signatures_are_refused_and_nothing_stored(wechat: WeChatSe
     # With safe mode configured, an unencrypted push is refused too (its signature does not cover the body).
     answer = await wechat.platform.post_raw(customer.text("我要投诉").encode(), query | {"encrypt_type": "raw"})
     assert answer.status == 403
+    # Nothing WeChat sends is this big: refused before parsing.
+    answer = await wechat.platform.post_raw(b"<xml>" + b" " * 70_000 + b"</xml>", query)
+    assert answer.status == 413
     assert await nothing_stored()
 
 
