@@ -29,7 +29,13 @@ from bot.channels.base import (
     RetryLater,
     webhook_boundary,
 )
-from bot.channels.wechat_api import INVALID_TOKEN_ERRCODES, WeChatApiClient, WeChatApiError
+from bot.channels.wechat_api import (
+    INVALID_TOKEN_ERRCODES,
+    SYSTEM_BUSY,
+    UNEXPECTED_ANSWER,
+    WeChatApiClient,
+    WeChatApiError,
+)
 from bot.channels.wechat_crypto import (
     InvalidAppId,
     InvalidCiphertext,
@@ -69,7 +75,7 @@ MAX_TEXT_BYTES = 2048
 # (45015), unsubscribed (43004), 20 messages without an answer (45047), unknown openid (40003).
 UNREACHABLE_ERRCODES = frozenset({45015, 43004, 45047, 40003})
 # System busy, rate limits, our own "not a WeChat answer": worth trying again later.
-TRANSIENT_ERRCODES = frozenset({-1, -2, 45009, 45011})
+TRANSIENT_ERRCODES = frozenset({SYSTEM_BUSY, UNEXPECTED_ANSWER, 45009, 45011})
 # Menu keys configured in the Official Account's custom menu, and the command each one stands for.
 MENU_COMMANDS = {"COMPLAINT": "/start", "STATUS": "status"}
 SUCCESS = "success"

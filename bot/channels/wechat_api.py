@@ -17,6 +17,10 @@ log = logging.getLogger(__name__)
 
 # errcodes meaning "this access token is not valid (any more)": refresh once and retry.
 INVALID_TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
+# WeChat's own "system busy", also used for HTTP 5xx answers.
+SYSTEM_BUSY = -1
+# Not an errcode of WeChat's: the answer was not the API's JSON at all (a proxy page, a truncated body).
+UNEXPECTED_ANSWER = -2
 _MEDIA_CHUNK = 64 * 1024
 # A JSON error answer from media/get is tiny; never read more than this as JSON.
 _MAX_JSON_ANSWER = 64 * 1024
@@ -84,7 +88,7 @@ class WeChatApiClient:
         token = answer.get("access_token")
         expires_in = answer.get("expires_in")
         if not isinstance(token, str) or not isinstance(expires_in, int):
-            raise WeChatApiError(-2, "stable_token answer has no access_token/expires_in")
+            raise WeChatApiError(UNEXPECTED_ANSWER, "stable_token answer has no access_token/expires_in")
         expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
         await self._tokens.save(self._token_name, StoredToken(value=token, expires_at=expires_at))
         log.info("wechat access token refreshed (force=%s), valid for %s s", force_refresh, expires_in)
@@ -134,7 +138,7 @@ class WeChatApiClient:
                 continue
             video_url = answer.get("video_url")
             if not isinstance(video_url, str):
-                raise WeChatApiError(-2, "media/get answered JSON without video_url")
+                raise WeChatApiError(UNEXPECTED_ANSWER, "media/get answered JSON without video_url")
             async with self._session.get(video_url) as video:
                 video.raise_for_status()
                 async for chunk in video.content.iter_chunked(_MEDIA_CHUNK):
@@ -149,15 +153,17 @@ def _is_json(response: aiohttp.ClientResponse) -> bool:
 
 async def _json_answer(response: aiohttp.ClientResponse) -> dict[str, object]:
     if response.status >= 500:
-        raise WeChatApiError(-1, f"HTTP {response.status}")
+        raise WeChatApiError(SYSTEM_BUSY, f"HTTP {response.status}")
     raw = await response.content.read(_MAX_JSON_ANSWER)
     try:
         answer = json.loads(raw)
     except ValueError as error:
-        raise WeChatApiError(-2, f"HTTP {response.status}, not JSON") from error
+        raise WeChatApiError(UNEXPECTED_ANSWER, f"HTTP {response.status}, not JSON") from error
     if not isinstance(answer, dict):
-        raise WeChatApiError(-2, "answer is not a JSON object")
+        raise WeChatApiError(UNEXPECTED_ANSWER, "answer is not a JSON object")
     errcode = answer.get("errcode", 0)
     if errcode:
-        raise WeChatApiError(int(errcode) if isinstance(errcode, int) else -2, str(answer.get("errmsg", "")))
+        raise WeChatApiError(
+            int(errcode) if isinstance(errcode, int) else UNEXPECTED_ANSWER, str(answer.get("errmsg", ""))
+        )
     return answer

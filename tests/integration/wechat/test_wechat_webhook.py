@@ -268,6 +268,7 @@ async def test_slow_media_answers_success_in_time_and_replies_by_custom_send(wec
     customer = wechat.customer("oSlow")
     await walk_to_evidence(customer)
     wechat.fake.media_delay = DEADLINE + 0.8
+    wechat.fake.send_failures = [-1]  # "system busy" once: the outbox tries again
     answer = await customer.send(customer.image("SLOW"))
     assert (answer.status, answer.body) == (200, "success")
     assert answer.seconds < DEADLINE + 0.3
@@ -275,6 +276,7 @@ async def test_slow_media_answers_success_in_time_and_replies_by_custom_send(wec
     assert isinstance(sent, list) and len(sent) == 1
     open_id, text = sent[0]
     assert open_id == "oSlow" and ("1" in text or "完成" in text)
+    assert len(wechat.fake.calls_to("/cgi-bin/message/custom/send")) == 2
     evidence = await Evidence.all()
     assert [item.sha256 for item in evidence] == [hashlib.sha256(PHOTO_A).hexdigest()]
     await wechat.outbox_drained()
