@@ -273,6 +273,7 @@ class WeChatWebhook:
         # Intake tasks that outlived their request (slow path): kept so they are not garbage collected
         # mid-flight and can be awaited at shutdown.
         self._late_tasks: set[asyncio.Task[IntakeResult]] = set()
+        self._in_flight: dict[str, asyncio.Task[IntakeResult]] = {}
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -374,7 +375,7 @@ class WeChatWebhook:
         """The passive answer's text, or None to answer "success" and leave the replies to the worker."""
         self._windows.open(inbound.sender_id, deadline)
         try:
-            task = asyncio.create_task(running.intake.handle(inbound), name=f"wechat-{inbound.message_id}")
+            task = self._intake_task(running, inbound)
             done, _ = await asyncio.wait({task}, timeout=max(deadline - time.monotonic(), 0))
             if not done:
                 log.info("wechat %s: intake still busy at the deadline, replies go by custom/send", inbound.message_id)
@@ -393,6 +394,16 @@ class WeChatWebhook:
             return self._passive_text(running, messages)
         finally:
             self._windows.close(inbound.sender_id, deadline)
+
+    def _intake_task(self, running: _Running, inbound: Inbound) -> asyncio.Task[IntakeResult]:
+        """WeChat's retry of a push still being handled here joins that work instead of starting it again
+        (which would download the media twice); a retry reaching another worker is the intake's duplicate."""
+        task = self._in_flight.get(inbound.message_id)
+        if task is None:
+            task = asyncio.create_task(running.intake.handle(inbound), name=f"wechat-{inbound.message_id}")
+            self._in_flight[inbound.message_id] = task
+            task.add_done_callback(lambda _: self._in_flight.pop(inbound.message_id, None))
+        return task
 
     async def _claim(
         self, running: _Running, message_id: str, result: IntakeResult, deadline: float
