@@ -74,9 +74,9 @@ class Analyzer:
     def from_model_dir(cls, model_dir: Path, catalog_path: Path | None = None) -> Analyzer:
         """One custom category model (its language from its meta) for `plaint nlp analyze --model`."""
         nlp = load_model(model_dir)
-        lang = nlp.lang
-        if lang not in ("en", "zh"):
-            raise ModelLoadError(f"unsupported language {lang!r}", path=model_dir)
+        if nlp.lang not in ("en", "zh"):
+            raise ModelLoadError(f"unsupported language {nlp.lang!r}", path=model_dir)
+        lang: Lang = "zh" if nlp.lang == "zh" else "en"
         return cls(category_models={lang: nlp}, catalog=Catalog.load(catalog_path) if catalog_path else None)
 
     def analyze(self, text: str | bytes, lang: Lang | None = None) -> Analysis:

@@ -140,9 +140,9 @@ class Catalog:
             latin = [n for n in (*entry.names, *entry.skus) if not _CJK.search(n)]
             chinese = [n for n in entry.names if _CJK.search(n)]
             if latin:
-                self._en_matcher.add(entry.id, list(self._en.tokenizer.pipe(latin)))
+                self._en_matcher.add(entry.id, [self._en.make_doc(n) for n in latin])
             if chinese:
-                self._zh_matcher.add(entry.id, list(self._zh.tokenizer.pipe(chinese)))
+                self._zh_matcher.add(entry.id, [self._zh.make_doc(n) for n in chinese])
                 self._zh_substrings += [(n, entry.id) for n in chinese]
             for name in latin:
                 squashed = re.sub(r"[\s\-_]+", "", name)
@@ -150,6 +150,12 @@ class Catalog:
                 for key in keys:
                     self._fuzzy_index.setdefault(key, set()).add((squashed, entry.id))
         self._zh_substrings.sort(key=lambda pair: -len(pair[0]))
+        # In Chinese text Latin names have no spaces around them ("我的iphone坏了"), so the English
+        # tokenizer sees one long token: find them by letter boundaries instead.
+        latin_names = sorted({(n, e.id) for e in self.entries.values() for n in (*e.names, *e.skus)
+                              if not _CJK.search(n)}, key=lambda pair: -len(pair[0]))
+        self._latin_in_cjk = [(re.compile(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])"), n, pid)
+                              for n, pid in latin_names]
 
     @classmethod
     def load(cls, path: Path) -> Catalog:
@@ -192,8 +198,15 @@ class Catalog:
         if _CJK.search(text):
             zh_doc = self._zh.make_doc(text.lower())
             found += self._phrase_matches(self._zh, self._zh_matcher, zh_doc)
+            lowered = text.lower()
             if not found:
-                lowered = text.lower()
+                for pattern, _name, product_id in self._latin_in_cjk:
+                    hit = pattern.search(lowered)
+                    if hit:
+                        found.append((len(hit.group()), -hit.start(), CatalogMatch(
+                            product_id, text[hit.start() : hit.end()], "exact", _CONFIDENCE["exact"])))
+                        break
+            if not found:
                 for name, product_id in self._zh_substrings:
                     start = lowered.find(name)
                     if start >= 0:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 from spacy.attrs import IS_SPACE, LOWER
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Model, SparseLinear_v2, chain, with_cpu
-from thinc.types import Floats2d
+from thinc.api import Model, chain
+from thinc.types import Floats1d, Floats2d
 
 # 64-bit FNV prime: with wrap-around uint64 arithmetic it gives a cheap, deterministic polynomial hash
 # (Python's str hash is salted per process, which would make trained weights useless after a restart).
@@ -28,6 +30,12 @@ _WORD_SALTS = tuple(np.uint64(s) for s in (0, 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4
 _CHAR_SALTS = tuple(np.uint64((0xD6E8FEB86659FD93 * (n + 7)) & 0xFFFFFFFFFFFFFFFF) for n in range(12))
 
 FeatureBatch = tuple[NDArray[np.uint64], NDArray[np.float32], NDArray[np.int32]]
+Matrix = NDArray[np.float32]
+
+
+def _param(model: Model[FeatureBatch, Floats2d], name: str) -> Matrix:
+    # thinc types params as its own array aliases; they are plain float32 numpy arrays on CPU.
+    return cast(Matrix, model.get_param(name))
 
 # Long inputs are cut before featurising: the first few thousand characters decide the class, and
 # the cap keeps a 100 KB paste from costing more than a few milliseconds.
@@ -66,7 +74,8 @@ def char_ngram_keys(text: str, n_min: int, n_max: int) -> NDArray[np.uint64]:
 
 def word_ngram_keys(doc: Doc, n_max: int) -> NDArray[np.uint64]:
     """Hash keys of lower-cased token 1..n_max-grams, whitespace tokens skipped."""
-    attrs = doc.to_array([LOWER, IS_SPACE])
+    attrs = doc[: MAX_FEATURE_CHARS // 2].as_doc().to_array([LOWER, IS_SPACE]) if len(doc) > MAX_FEATURE_CHARS // 2 \
+        else doc.to_array([LOWER, IS_SPACE])
     if attrs.shape[0] == 0:
         return np.zeros(0, dtype=np.uint64)
     lowers = attrs[attrs[:, 1] == 0, 0].astype(np.uint64)
@@ -84,7 +93,7 @@ def doc_features(doc: Doc, word_ngrams: int, char_min: int, char_max: int,
                  char_weight: float) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
     """Keys and values of one document: word group and char group, each L2-normalised."""
     text = doc.text[:MAX_FEATURE_CHARS].lower()
-    word_keys, word_values = _sublinear_l2(word_ngram_keys(doc[: MAX_FEATURE_CHARS // 2], word_ngrams), 1.0)
+    word_keys, word_values = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0)
     char_keys, char_values = _sublinear_l2(char_ngram_keys(f" {text} ", char_min, char_max), char_weight)
     return np.concatenate([word_keys, char_keys]), np.concatenate([word_values, char_values])
 
@@ -147,6 +156,129 @@ def softmax_cross_entropy_output() -> Model[Floats2d, Floats2d]:
     return Model("softmax_ce", _softmax_ce_forward)
 
 
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def bucket_of(keys: NDArray[np.uint64], length: int) -> NDArray[np.int64]:
+    """Weight row of each key: splitmix64's finaliser spreads the polynomial hashes over all bits."""
+    x = keys ^ (keys >> np.uint64(30))
+    x = x * _MIX1
+    x ^= x >> np.uint64(27)
+    x = x * _MIX2
+    x ^= x >> np.uint64(31)
+    return (x & np.uint64(length - 1)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class SparseGradient:
+    """Gradient of the weight table restricted to the rows a batch touched (sorted, unique)."""
+
+    rows: NDArray[np.int64]
+    values: NDArray[np.float32]
+
+
+def _hashed_linear_forward(model: Model[FeatureBatch, Floats2d], batch: FeatureBatch,
+                           is_train: bool) -> tuple[Floats2d, Callable[[Floats2d], FeatureBatch]]:
+    keys, values, lengths = batch
+    weights = _param(model, "W")
+    bias = _param(model, "b")
+    rows = bucket_of(keys, weights.shape[0])
+    ends = np.cumsum(lengths, dtype=np.int64)
+    starts = ends - lengths
+    # One zero row at the end so that every start index is valid for reduceat, even for trailing
+    # empty documents; reduceat gives an empty segment the row at its start, so those are reset.
+    contributions = np.zeros((keys.shape[0] + 1, weights.shape[1]), dtype=np.float32)
+    np.multiply(weights[rows], values[:, None], out=contributions[:-1])
+    scores = np.add.reduceat(contributions, starts, axis=0) if starts.shape[0] else contributions[:0]
+    scores[lengths == 0] = 0.0
+    scores += bias
+
+    def backprop(d_scores: Floats2d) -> FeatureBatch:
+        doc_of_feature = np.repeat(np.arange(lengths.shape[0]), lengths)
+        per_feature = np.asarray(d_scores, dtype=np.float32)[doc_of_feature] * values[:, None]
+        order = np.argsort(rows, kind="stable")
+        sorted_rows = rows[order]
+        if sorted_rows.shape[0]:
+            first = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+            summed = np.add.reduceat(per_feature[order], first, axis=0)
+            model.attrs["sparse_gradient"] = SparseGradient(sorted_rows[first], summed.astype(np.float32))
+        else:
+            model.attrs["sparse_gradient"] = SparseGradient(sorted_rows, np.zeros((0, weights.shape[1]), "f"))
+        model.inc_grad("b", cast(Floats1d, np.asarray(d_scores, dtype=np.float32).sum(axis=0)))
+        return batch
+
+    return cast(Floats2d, scores), backprop
+
+
+def _hashed_linear_init(model: Model[FeatureBatch, Floats2d], X: FeatureBatch | None = None,
+                        Y: Floats2d | None = None) -> None:
+    if Y is not None:
+        model.set_dim("nO", Y.shape[1], force=True)
+    n_out = model.get_dim("nO")
+    model.set_param("W", cast(Floats2d, np.zeros((model.get_dim("length"), n_out), dtype=np.float32)))
+    model.set_param("b", cast(Floats1d, np.zeros((n_out,), dtype=np.float32)))
+
+
+def hashed_linear(n_out: int | None, length: int) -> Model[FeatureBatch, Floats2d]:
+    """Linear layer over hashed sparse features whose gradient is kept sparse (see LazyAdam).
+
+    thinc's SparseLinear hands the optimiser a dense gradient as large as the whole weight table for
+    every batch; with 77 classes that made training take minutes. Here the table is feature-major
+    (length x classes) and only the touched rows are updated.
+    """
+    return Model("hashed_linear", _hashed_linear_forward, init=_hashed_linear_init,
+                 dims={"nO": n_out, "length": length}, params={"W": None, "b": None})
+
+
+class LazyAdam:
+    """Adam that updates only the weight rows a batch touched (the bias densely).
+
+    Rows a batch does not touch keep their moments untouched ("lazy" Adam, as in TensorFlow's
+    LazyAdamOptimizer): for sparse n-gram features this is both much faster and a little better.
+    """
+
+    def __init__(self, learn_rate: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+        self.learn_rate = learn_rate
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.step = 0
+        self._moments: dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]] = {}
+
+    def _moments_for(self, name: str, shape: tuple[int, ...]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        if name not in self._moments:
+            self._moments[name] = (np.zeros(shape, dtype=np.float32), np.zeros(shape, dtype=np.float32))
+        return self._moments[name]
+
+    def update(self, layer: Model[FeatureBatch, Floats2d]) -> None:
+        gradient = layer.attrs.pop("sparse_gradient", None)
+        if not isinstance(gradient, SparseGradient):
+            return
+        self.step += 1
+        correction = np.sqrt(1.0 - self.beta2**self.step) / (1.0 - self.beta1**self.step)
+        rate = self.learn_rate * correction
+        weights = _param(layer, "W")
+        m, v = self._moments_for("W", weights.shape)
+        rows, grad = gradient.rows, gradient.values
+        m_rows = m[rows]
+        m_rows *= self.beta1
+        m_rows += (1.0 - self.beta1) * grad
+        v_rows = v[rows]
+        v_rows *= self.beta2
+        v_rows += (1.0 - self.beta2) * grad * grad
+        m[rows] = m_rows
+        v[rows] = v_rows
+        weights[rows] -= rate * m_rows / (np.sqrt(v_rows) + self.eps)
+        bias = _param(layer, "b")
+        bias_grad = cast(Matrix, layer.get_grad("b"))
+        mb, vb = self._moments_for("b", bias.shape)
+        mb[:] = self.beta1 * mb + (1.0 - self.beta1) * bias_grad
+        vb[:] = self.beta2 * vb + (1.0 - self.beta2) * bias_grad * bias_grad
+        bias -= rate * mb / (np.sqrt(vb) + self.eps)
+        layer.set_param("W", cast(Floats2d, weights))
+        layer.set_param("b", cast(Floats1d, bias))
+        layer.set_grad("b", cast(Floats1d, np.zeros_like(bias_grad)))
+
+
 def _textcat_forward(model: Model[list[Doc], Floats2d], docs: list[Doc],
                      is_train: bool) -> tuple[Floats2d, Callable[[Floats2d], list[Doc]]]:
     inner: Model[list[Doc], Floats2d] = model.layers[0]
@@ -164,7 +296,7 @@ def _textcat_init(model: Model[list[Doc], Floats2d], X: list[Doc] | None = None,
     linear.initialize()
 
 
-@registry.architectures("plaint.HashedNgramTextCat.v1")
+@registry.architectures("plaint.HashedNgramTextCat.v1")  # type: ignore[untyped-decorator]
 def build_hashed_ngram_textcat(
     length: int = 2**17,
     word_ngrams: int = 2,
@@ -175,10 +307,9 @@ def build_hashed_ngram_textcat(
 ) -> Model[list[Doc], Floats2d]:
     """Linear softmax classifier over hashed word and char n-grams (exclusive classes)."""
     length = 2 ** (length - 1).bit_length()
-    linear: Model[FeatureBatch, Floats2d] = SparseLinear_v2(nO=nO, length=length)
+    linear = hashed_linear(nO, length)
     featurizer = hashed_ngram_featurizer(word_ngrams, char_min, char_max, char_weight)
-    inner: Model[list[Doc], Floats2d] = chain(with_cpu(chain(featurizer, linear), linear.ops),
-                                             softmax_cross_entropy_output())
+    inner: Model[list[Doc], Floats2d] = chain(featurizer, linear, softmax_cross_entropy_output())
     model: Model[list[Doc], Floats2d] = Model(
         "plaint_hashed_ngram_textcat", _textcat_forward, init=_textcat_init, layers=[inner],
         refs={"output_layer": linear}, dims={"nO": nO}, attrs={"multi_label": False},

@@ -10,18 +10,19 @@ and `temperature` (fitted on held-out data so that confidences mean what they sa
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import NDArray
 from spacy.language import Language
 from spacy.pipeline.textcat import TextCategorizer
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
-from thinc.api import Config, Model
+from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
 
-from nlp import text_features  # noqa: F401  (registers plaint.HashedNgramTextCat.v1)
+from nlp.text_features import LazyAdam  # importing also registers plaint.HashedNgramTextCat.v1
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -36,9 +37,9 @@ nO = null
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
 def _score_cats(examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
-    return Scorer.score_cats(examples, "cats", multi_label=False, **kwargs)  # type: ignore[no-any-return]
+    return Scorer.score_cats(examples, "cats", multi_label=False, **kwargs)
 
-class PlaintTextCategorizer(TextCategorizer):  # type: ignore[misc]
+class PlaintTextCategorizer(TextCategorizer):
     def __init__(self, vocab: Any, model: Model[list[Doc], Floats2d], name: str = "plaint_textcat") -> None:
         super().__init__(vocab, model, name, threshold=0.0, scorer=_score_cats)
         self.cfg["class_weights"] = None
@@ -47,35 +48,57 @@ class PlaintTextCategorizer(TextCategorizer):  # type: ignore[misc]
     def set_class_weights(self, weights: dict[str, float]) -> None:
         self.cfg["class_weights"] = [float(weights.get(label, 1.0)) for label in self.labels]
 
-    def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> tuple[float, Floats2d]:
+    def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd: Any = None,
+               losses: dict[str, float] | None = None) -> dict[str, float]:
+        """One training step; `sgd` must be a `LazyAdam` (the weight table's gradient is sparse)."""
+        if not isinstance(sgd, LazyAdam):
+            raise TypeError("plaint_textcat trains with nlp.text_features.LazyAdam")
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
         examples = list(examples)
-        truths, _ = self._examples_to_truth(examples)
-        truths = self.model.ops.asarray(truths)
-        d_scores = scores - truths
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        sgd.update(self.model.get_ref("output_layer"))
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> tuple[float, Floats2d]:  # type: ignore[override]
+        """Class-weighted cross-entropy; the gradient w.r.t. the logits is weight * (p - y)."""
+        examples = list(examples)
+        truth_array, _ = self._examples_to_truth(examples)
+        truths = np.asarray(truth_array, dtype="f")
+        probs = np.asarray(scores, dtype="f")
+        d_scores = probs - truths
         weights = self.cfg.get("class_weights")
         row_weights = np.ones(len(examples), dtype="f")
         if weights is not None:
             row_weights = (truths @ np.asarray(weights, dtype="f")).astype("f")
             d_scores *= row_weights[:, None]
-        picked = np.clip((scores * truths).sum(axis=1), 1e-9, 1.0)
+        picked = np.clip((probs * truths).sum(axis=1), 1e-9, 1.0)
         loss = float((-np.log(picked) * row_weights).sum())
-        return loss, d_scores
+        return loss, cast(Floats2d, d_scores)
 
     def predict(self, docs: Iterable[Doc]) -> Floats2d:
         docs = list(docs)
+        n_labels = len(self.labels)
         if not any(len(doc) for doc in docs):
-            return self.model.ops.alloc2f(len(docs), len(self.labels)) + 1.0 / max(1, len(self.labels))
-        probs = self.model.predict(docs)
-        return apply_temperature(np.asarray(probs), float(self.cfg.get("temperature", 1.0)))
+            return cast(Floats2d, np.full((len(docs), n_labels), 1.0 / max(1, n_labels), dtype="f"))
+        probs = np.asarray(self.model.predict(docs), dtype="f")
+        return cast(Floats2d, apply_temperature(probs, float(self.cfg.get("temperature", 1.0))))
 
-def apply_temperature(probs: Floats2d, temperature: float) -> Floats2d:
+
+def apply_temperature(probs: NDArray[np.float32], temperature: float) -> NDArray[np.float32]:
     """Re-scale probabilities as softmax(log(p) / T); T > 1 softens over-confident outputs."""
     if temperature == 1.0:
         return probs
     logits = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
     logits -= logits.max(axis=1, keepdims=True)
     exp = np.exp(logits)
-    return (exp / exp.sum(axis=1, keepdims=True)).astype("f")
+    normalised: NDArray[np.float32] = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+    return normalised
+
 
 @Language.factory("plaint_textcat", default_config={"model": DEFAULT_MODEL})
 def make_plaint_textcat(nlp: Language, name: str, model: Model[list[Doc], Floats2d]) -> PlaintTextCategorizer:
