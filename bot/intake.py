@@ -173,7 +173,9 @@ class IntakeService:
             for reply in outcome.replies
         ]
         # Status first: it answers what was asked; the re-asked question follows.
-        outbound = await self._queue_replies(tx, inbound, [*extra_replies, *replies], conversation_id)
+        outbound = await self._queue_replies(
+            tx, inbound, [*extra_replies, *replies], conversation_id, case.id if case else None
+        )
         return IntakeResult(False, outbound, case.number if case else None)
 
     async def _queue_replies(
