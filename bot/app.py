@@ -15,6 +15,7 @@ from tortoise import connections
 from bot.channels.base import Channel
 from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import TranscriptChannel, WebChat
+from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
 from bot.intake import ProposalSource
 from bot.services import Services, open_services
@@ -43,6 +44,7 @@ PluginFactory = Callable[[Settings], PlatformPlugin | None]
 def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
     return [
         ("telegram", telegram_plugin),
+        ("wechat", wechat_plugin),
     ]
 
 
