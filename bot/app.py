@@ -16,6 +16,7 @@ from bot.channels.base import Channel
 from bot.channels.slack import slack_plugin
 from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import TranscriptChannel, WebChat
+from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
 from bot.intake import ProposalSource
 from bot.services import Services, open_services
@@ -45,6 +46,7 @@ def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
     return [
         ("telegram", telegram_plugin),
         ("slack", slack_plugin),
+        ("wechat", wechat_plugin),
     ]
 
 

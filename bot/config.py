@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     telegram_mode: Literal["webhook", "polling"] = Field(
         default="webhook", description="polling: `plaint serve` fetches updates itself (no public URL needed)"
     )
+    # WeChat Official Account (on when token, app id and app secret are set; the AES key turns on safe mode).
+    wechat_token: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = Field(default=None, description="EncodingAESKey, 43 characters")
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    # WeChat gives up on an answer after 5 s; past this many seconds the reply goes by custom/send instead.
+    wechat_reply_deadline: float = Field(default=4.5, gt=0, lt=5)
+    # WeChat does not say the customer's language; events (subscribe, menu) have no text to detect it from.
+    wechat_locale: str | None = "zh-CN"
 
     @field_validator("database_url")
     @classmethod
