@@ -6,11 +6,11 @@ import asyncio
 from typing import Protocol
 
 from flows import Proposal
-from nlp import Analysis, Analyzer
+from nlp import Analysis, Analyzer, Lang
 
 
 class TextAnalyzer(Protocol):
-    def analyze(self, text: str, lang: str | None = None) -> Analysis: ...
+    def analyze(self, text: str, lang: Lang | None = None) -> Analysis: ...
 
 
 def proposals_from(analysis: Analysis) -> tuple[Proposal, ...]:
@@ -37,5 +37,6 @@ class ThreadedAnalyzer:
         return cls(Analyzer.load_default())
 
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
-        analysis = await asyncio.to_thread(self._analyzer.analyze, text, lang)  # type: ignore[arg-type]
+        language: Lang | None = "zh" if lang == "zh" else "en" if lang == "en" else None
+        analysis = await asyncio.to_thread(self._analyzer.analyze, text, language)
         return proposals_from(analysis)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
@@ -12,7 +13,10 @@ from aiohttp import web
 from tortoise import connections
 
 from bot.channels.base import Channel
+from bot.channels.slack import slack_plugin
+from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import TranscriptChannel, WebChat
+from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
 from bot.intake import ProposalSource
 from bot.services import Services, open_services
@@ -39,7 +43,21 @@ PluginFactory = Callable[[Settings], PlatformPlugin | None]
 
 
 def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
-    return []
+    return [
+        ("telegram", telegram_plugin),
+        ("slack", slack_plugin),
+        ("wechat", wechat_plugin),
+    ]
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/chat")
+
+
+def _reload_flows_on_sighup(services: Services) -> None:
+    """`kill -HUP` applies edited flow files; a broken one is logged and the last valid version stays."""
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, services.flows.reload)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -54,7 +72,7 @@ async def health(request: web.Request) -> web.Response:
 def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
     app.router.add_get("/healthz", health)
-    app.router.add_get("/", lambda request: web.HTTPFound("/chat"))
+    app.router.add_get("/", home)
     plugins: list[PlatformPlugin] = [WebChat(settings.data_dir / "uploads", MAX_UPLOAD_BYTES)]
     for name, factory in platform_plugin_factories():
         plugin = factory(settings)
@@ -66,15 +84,25 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
         app.router.add_routes(plugin.routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        async with open_services(settings, analyzer) as services, contextlib.AsyncExitStack() as stack:
+        # The intake queues "desk" notifications only when someone (the Slack desk) will deliver them.
+        desk_enabled = any(plugin.name == "slack" for plugin in plugins)
+        async with (
+            open_services(settings, analyzer, desk_enabled=desk_enabled) as services,
+            contextlib.AsyncExitStack() as stack,
+        ):
             app[SERVICES_KEY] = services
             services.channels["console"] = TranscriptChannel("console")
             for plugin in plugins:
                 services.channels[plugin.name] = await stack.enter_async_context(plugin.running(services))
+            _reload_flows_on_sighup(services)
             worker = services.build_worker()
             task = asyncio.create_task(worker.run(), name="outbox-worker")
-            log.info("Plaint is serving on http://%s:%s/chat; channels on: %s", settings.host, settings.port,
-                     ", ".join(plugin.name for plugin in plugins))
+            log.info(
+                "Plaint is serving on http://%s:%s/chat; channels on: %s",
+                settings.host,
+                settings.port,
+                ", ".join(plugin.name for plugin in plugins),
+            )
             try:
                 yield
             finally:

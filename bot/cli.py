@@ -191,6 +191,72 @@ def cases_show(ctx: click.Context, number: str, as_json: bool) -> None:
         click.echo(f"  [{entry.created_at:%H:%M:%S}] {entry.author}: {entry.text}")
 
 
+@main.group()
+def telegram() -> None:
+    """The Telegram channel (PLAINT_TELEGRAM_TOKEN, PLAINT_TELEGRAM_WEBHOOK_SECRET, PLAINT_TELEGRAM_API_URL)."""
+
+
+def _telegram_settings(ctx: click.Context) -> Settings:
+    settings = _settings(ctx)
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        raise click.ClickException("PLAINT_TELEGRAM_TOKEN is not set")
+    return settings
+
+
+@telegram.command("set-webhook")
+@click.argument("url")
+@click.pass_context
+def telegram_set_webhook(ctx: click.Context, url: str) -> None:
+    """Tell Telegram to POST updates to URL (this server's https://.../telegram/webhook)."""
+    from telegram.error import TelegramError
+
+    from bot.channels.telegram_server import WEBHOOK_PATH, set_webhook
+
+    settings = _telegram_settings(ctx)
+    if not url.startswith("https://"):
+        raise click.ClickException("Telegram only delivers webhooks to https:// URLs")
+    if not url.rstrip("/").endswith(WEBHOOK_PATH):
+        click.echo(f"note: Plaint listens on {WEBHOOK_PATH}; {url} does not end with it", err=True)
+    try:
+        asyncio.run(set_webhook(settings, url))
+    except (ValueError, TelegramError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"webhook set: {url}")
+
+
+@telegram.command("delete-webhook")
+@click.pass_context
+def telegram_delete_webhook(ctx: click.Context) -> None:
+    """Stop webhook delivery (polling mode needs this; `plaint telegram poll` does it itself)."""
+    from telegram.error import TelegramError
+
+    from bot.channels.telegram_server import delete_webhook
+
+    try:
+        asyncio.run(delete_webhook(_telegram_settings(ctx)))
+    except TelegramError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo("webhook deleted")
+
+
+@telegram.command("poll")
+@click.option("--host", default=None, help="Interface for the web chat and health check.")
+@click.option("--port", type=int, default=None, help="Port (default PLAINT_PORT or 8080).")
+@click.pass_context
+def telegram_poll(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the server fetching Telegram updates with getUpdates: for development without a public URL.
+    Same as `plaint serve` with PLAINT_TELEGRAM_MODE=polling."""
+    from aiohttp import web
+
+    from bot.app import build_app
+
+    settings = _telegram_settings(ctx)
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port, "telegram_mode": "polling"}
+    )
+    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None)
+
+
 def _mount_nlp() -> None:
     from nlp.cli import nlp_cli
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -27,9 +29,44 @@ class Settings(BaseSettings):
     catalog_path: Path | None = None
     public_url: str = Field(default="", description="Public base URL, for links in Slack messages")
     log_level: str = "INFO"
+    # The business's local time: "yesterday 3pm" from a customer means 3pm here.
+    timezone: str = "UTC"
     # How long a reply may wait in the outbox before the worker looks again (seconds).
     outbox_poll_interval: float = Field(default=0.5, gt=0)
     evidence_secret: SecretStr = Field(default=SecretStr(""), description="Signs evidence download links")
+    # Slack: the agent desk and a customer channel (on when the bot token and a signing secret or app token
+    # are set).
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = Field(default=None, description="Socket Mode instead of HTTP events")
+    slack_api_url: str = Field(default="https://slack.com/api/", description="Slack Web API base URL")
+    slack_customer_channels: str = Field(
+        default="", description="Comma-separated Slack channel ids where customers complain (DMs always work)"
+    )
+    slack_routing_file: Path = Field(
+        default=Path("config/routing.yaml"), description="Teams and routing rules"
+    )
+    # Telegram (issue #4): the channel is on when the token is set.
+    telegram_token: SecretStr | None = Field(default=None, description="Bot token from @BotFather")
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", description="Bot API root (a local Bot API server or a test fake)"
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, description="Checked against X-Telegram-Bot-Api-Secret-Token on POST /telegram/webhook"
+    )
+    telegram_mode: Literal["webhook", "polling"] = Field(
+        default="webhook", description="polling: `plaint serve` fetches updates itself (no public URL needed)"
+    )
+    # WeChat Official Account (on when token, app id and app secret are set; the AES key turns on safe mode).
+    wechat_token: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = Field(default=None, description="EncodingAESKey, 43 characters")
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    # WeChat gives up on an answer after 5 s; past this many seconds the reply goes by custom/send instead.
+    wechat_reply_deadline: float = Field(default=4.5, gt=0, lt=5)
+    # WeChat does not say the customer's language; events (subscribe, menu) have no text to detect it from.
+    wechat_locale: str | None = "zh-CN"
 
     @field_validator("database_url")
     @classmethod
@@ -38,11 +75,39 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgres://")
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from None
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's setWebhook accepts only these characters; refuse at start-up, not at registration.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _telegram_api_url_scheme(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'plaint.sqlite3'}"
+
+    @property
+    def slack_customer_channel_ids(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.slack_customer_channels.split(",") if part.strip())
 
     @property
     def evidence_dir(self) -> Path:
@@ -61,9 +126,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the config file must be a mapping of setting: value")
         file_values = {
-            key: value
-            for key, value in loaded.items()
-            if f"PLAINT_{key.upper()}" not in os.environ
+            key: value for key, value in loaded.items() if f"PLAINT_{key.upper()}" not in os.environ
         }
     try:
         return Settings(**{**file_values, **overrides})

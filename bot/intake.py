@@ -10,7 +10,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from bot.flow_registry import FlowRegistry
@@ -81,7 +81,9 @@ class IntakeService:
         evidence: LocalEvidenceStore,
         analyzer: ProposalSource,
         desk_enabled: bool = False,
+        timezone: tzinfo = UTC,
     ) -> None:
+        self._timezone = timezone
         self._flows = flows
         self._store = store
         self._evidence = evidence
@@ -99,6 +101,9 @@ class IntakeService:
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         async with lock:
+            # A retry may have waited on the lock while the first delivery was being handled.
+            if await self._store.is_duplicate(inbound.channel, inbound.message_id):
+                return await self._duplicate_result(inbound)
             for _ in range(5):
                 try:
                     return await self._handle_once(inbound)
@@ -171,7 +176,9 @@ class IntakeService:
             for reply in outcome.replies
         ]
         # Status first: it answers what was asked; the re-asked question follows.
-        outbound = await self._queue_replies(tx, inbound, [*extra_replies, *replies], conversation_id)
+        outbound = await self._queue_replies(
+            tx, inbound, [*extra_replies, *replies], conversation_id, case.id if case else None
+        )
         return IntakeResult(False, outbound, case.number if case else None)
 
     async def _queue_replies(
@@ -233,7 +240,8 @@ class IntakeService:
         return "\n".join(lines)
 
     async def _prepare(self, inbound: Inbound, flow: Flow, state: ConversationState | None) -> _PreparedTurn:
-        now = inbound.received_at if inbound.received_at.tzinfo else inbound.received_at.replace(tzinfo=UTC)
+        received = inbound.received_at if inbound.received_at.tzinfo else inbound.received_at.replace(tzinfo=UTC)
+        now = received.astimezone(self._timezone)
         location = (
             Location(inbound.location.latitude, inbound.location.longitude, inbound.location.label)
             if inbound.location
@@ -269,6 +277,9 @@ class IntakeService:
             if limits is None:
                 rejected.append(RejectedFile(name, "not_expected"))
                 continue
+            if len(stored) >= limits.max_files:
+                rejected.append(RejectedFile(name, "too_many"))
+                continue
             if attachment.declared_size is not None and attachment.declared_size > limits.max_bytes:
                 rejected.append(RejectedFile(name, "too_large", limits.max_bytes))
                 continue
@@ -280,6 +291,11 @@ class IntakeService:
                 )
             except EvidenceTooLarge as error:
                 rejected.append(RejectedFile(name, "too_large", error.limit_bytes))
+                continue
+            except Exception:
+                # The platform's file server failed: tell the customer to resend rather than lose the message.
+                log.warning("could not fetch %s from %s", name, attachment.platform_file_id, exc_info=True)
+                rejected.append(RejectedFile(name, "unavailable"))
                 continue
             stored.append(_PreparedFile(name, blob))
         return tuple(stored), tuple(rejected)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from bot.analysis import ThreadedAnalyzer
 from bot.channels.base import Channel
@@ -53,5 +54,6 @@ async def open_services(
             evidence=evidence,
             analyzer=analyzer or ThreadedAnalyzer.load_default(),
             desk_enabled=desk_enabled,
+            timezone=ZoneInfo(settings.timezone),
         )
         yield Services(settings, flows, evidence, intake, TortoiseOutbox(skip_locked=postgres))

@@ -48,3 +48,12 @@ def parse_phone(text: str, default_region: str | None) -> str | InvalidAnswer:
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return InvalidAnswer()
+
+
+def format_phone(e164: str) -> str:
+    """A stored E.164 number the way people read it: "+44 20 7946 0958", "+86 138 1234 5678"."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -186,6 +186,8 @@ class ProposalStep(_StepBase):
     kind: Literal["proposal"]
     field: ProposalField
     confirm_prompt: LocalizedText
+    # Asked after "Something else" (defaults to the built-in "please type it in your own words").
+    other_prompt: LocalizedText | None = None
     options: list[Option] = Field(default_factory=list)
     propose_min_confidence: float = Field(default=0.3, ge=0.0, le=1.0)
     auto_accept_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -218,19 +220,9 @@ class EndStep(_StepBase):
 
 
 Step = Annotated[
-    TextStep
-    | ChoiceStep
-    | EmailStep
-    | PhoneStep
-    | DatetimeStep
-    | FilesStep
-    | ProposalStep
-    | ConfirmStep
-    | EndStep,
+    TextStep | ChoiceStep | EmailStep | PhoneStep | DatetimeStep | FilesStep | ProposalStep | ConfirmStep | EndStep,
     Field(discriminator="kind"),
 ]
-# The steps that hold an answer the customer gave (everything but confirm and end).
-AnswerStep = TextStep | ChoiceStep | EmailStep | PhoneStep | DatetimeStep | FilesStep | ProposalStep
 
 BUILTIN_FIELD_LABELS: dict[str, LocalizedText] = {
     "name": LocalizedText(en="name", zh="姓名"),
@@ -425,9 +417,7 @@ def load_flow_text(text: str, source: str) -> Flow:
     except yaml.YAMLError as error:
         raise FlowDefinitionError(source, None, f"YAML syntax error: {error}") from error
     if not isinstance(data, dict):
-        raise FlowDefinitionError(
-            source, None, "the file must contain a mapping with id, version, steps, ..."
-        )
+        raise FlowDefinitionError(source, None, "the file must contain a mapping with id, version, steps, ...")
     try:
         return Flow.model_validate(data)
     except ValidationError as error:

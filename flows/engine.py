@@ -13,7 +13,10 @@ Protocol with the orchestrator, per inbound message:
    conversation (except for ``status``/``help``, and edits of old messages, which are ignored), so the
    orchestrator never has to call ``start`` again for a known customer.
 4. Carry out the effects first (``FileCase``: store the case; ``ShowStatus``: send the status reply), then
-   send ``outcome.replies`` in order, filling ``{case_number}`` in them.
+   send ``outcome.replies`` in order. ``{case_number}`` is the only placeholder in them: fill it with
+   ``str.replace``, never ``str.format`` (replies quote customer text, which may contain braces).
+5. Before accepting a file upload ask ``file_limits(flow, state)``: None means no files are expected now;
+   refuse what breaks the limits early and pass it as ``Turn.rejected_files`` so the customer hears why.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from flows.contact_parsing import InvalidAnswer, parse_email, parse_phone
+from flows.contact_parsing import InvalidAnswer, format_phone, parse_email, parse_phone
 from flows.conversation import (
     Answer,
     CaseDraft,
@@ -315,9 +318,7 @@ def file_limits(flow: Flow, state: ConversationState) -> FileLimits | None:
     if not isinstance(step, FilesStep):
         return None
     remaining = max(step.max_files - len(state.pending_files), 0)
-    return FileLimits(
-        max_bytes=step.max_bytes, allowed_kinds=frozenset(step.allowed_kinds), max_files=remaining
-    )
+    return FileLimits(max_bytes=step.max_bytes, allowed_kinds=frozenset(step.allowed_kinds), max_files=remaining)
 
 
 def build_draft(flow: Flow, state: ConversationState) -> CaseDraft:
@@ -430,9 +431,7 @@ def _run_command(flow: Flow, state: ConversationState, command: Command, say: _S
         say.note("cancelled")
         return Outcome(cancelled, say.done(), (ConversationEnded("cancelled"),))
     if command == "restart":
-        fresh = ConversationState(
-            flow_id=flow.id, flow_version=flow.version, step_id=flow.start, lang=state.lang
-        )
+        fresh = ConversationState(flow_id=flow.id, flow_version=flow.version, step_id=flow.start, lang=state.lang)
         say.note("restarted")
         return _enter(flow, fresh, flow.start, say)
     if command == "back":
@@ -488,7 +487,7 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     if not isinstance(step, FilesStep) and (turn.files or turn.rejected_files) and turn.text is None:
         say.prompt(_prompt(flow, state, step))
         return Outcome(state, say.done())
-    result = _interpret(flow, state, step, turn, say)
+    result = _interpret(flow, state, step, turn)
     if isinstance(result, _Refused):
         say.text(result.message)
         say.prompt(_prompt(flow, state, step))
@@ -506,7 +505,7 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
         return _enter(flow, state, result.step_id, say, auto=False)
     for note in result.notes:
         say.text(note)
-    state = _record(flow, state, step, result.answer, turn)
+    state = replace(_record(flow, state, step, result.answer, turn), pending_files=(), awaiting_other=False)
     history = (*state.history, step.id)[-_HISTORY_LIMIT:]
     state = replace(state, history=history)
     target = _next_id(flow, state, step)
@@ -515,10 +514,8 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     return _enter(flow, state, target, say)
 
 
-def _record(
-    flow: Flow, state: ConversationState, step: Step, answer: Answer, turn: Turn
-) -> ConversationState:
-    state = replace(state.with_answer(answer), pending_files=(), awaiting_other=False)
+def _record(flow: Flow, state: ConversationState, step: Step, answer: Answer, turn: Turn) -> ConversationState:
+    state = state.with_answer(answer)
     if isinstance(step, TextStep) and step.analyze:
         # A new description means new proposals; values the NLP chose on its own are no longer valid.
         state = replace(state, proposals=turn.proposals)
@@ -534,20 +531,18 @@ def _apply_edit(flow: Flow, state: ConversationState, turn: Turn, say: _Say) -> 
     current = flow.step(state.step_id)
     at_target = replace(state, step_id=target.id, pending_files=(), awaiting_other=False)
     result = (
-        _interpret(flow, at_target, target, turn, say)
-        if not isinstance(target, FilesStep | ConfirmStep | EndStep)
-        else None
+        _interpret(flow, at_target, target, turn) if not isinstance(target, FilesStep | ConfirmStep | EndStep) else None
     )
     label = flow.label(target, state.lang)
     if isinstance(result, _Accepted):
+        # The current step keeps its own progress (files received, "something else" chosen).
         state = _record(flow, state, target, result.answer, turn)
-        state = replace(state, awaiting_other=state.awaiting_other and state.step_id != target.id)
         say.note("edit_applied", label=label, value=_display(flow, target, result.answer, state.lang))
         path = _path(flow, state)
         if state.step_id in path:
             say.prompt(_prompt(flow, state, current))
             return Outcome(state, say.done())
-        return _enter(flow, state, path[-1], say)
+        return _enter(flow, _keep_pending_files(flow, state), path[-1], say)
     if isinstance(result, _Refused):
         say.note("edit_rejected", label=label)
         say.text(result.message)
@@ -581,7 +576,7 @@ def _pressed(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> st
     return None
 
 
-def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn, say: _Say) -> _Interpretation:
+def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> _Interpretation:
     lang = state.lang
     if isinstance(step, FilesStep):
         return _interpret_files(flow, state, step, turn)
@@ -648,9 +643,7 @@ def _interpret_choice(
     text = (turn.text or "").strip()
     if step.allow_text and turn.choice is None and text:
         if len(text) > step.max_text_length:
-            return _Refused(
-                flow.message("too_long", state.lang).format(max=step.max_text_length, length=len(text))
-            )
+            return _Refused(flow.message("too_long", state.lang).format(max=step.max_text_length, length=len(text)))
         return _Accepted(Answer(step.id, value=text))
     return _Refused(flow.message("invalid_choice", state.lang))
 
@@ -693,9 +686,7 @@ def _proposal_label(step: ProposalStep, proposal: Proposal, lang: Lang) -> str:
 
 def _accept_proposal(step: ProposalStep, proposal: Proposal) -> _Accepted:
     return _Accepted(
-        Answer(
-            step.id, value=proposal.value, source="nlp", confidence=proposal.confidence, label=proposal.label
-        )
+        Answer(step.id, value=proposal.value, source="nlp", confidence=proposal.confidence, label=proposal.label)
     )
 
 
@@ -743,9 +734,9 @@ def _interpret_files(flow: Flow, state: ConversationState, step: FilesStep, turn
         elif rejected.reason == "type":
             notes.append(flow.message("file_type", lang).format(name=rejected.file_name, kinds=kinds))
         elif rejected.reason == "too_many":
-            notes.append(
-                flow.message("file_too_many", lang).format(name=rejected.file_name, max=step.max_files)
-            )
+            notes.append(flow.message("file_too_many", lang).format(name=rejected.file_name, max=step.max_files))
+        elif rejected.reason == "unavailable":
+            notes.append(flow.message("file_unavailable", lang).format(name=rejected.file_name))
         else:
             notes.append(flow.message("file_not_expected", lang).format(name=rejected.file_name))
     for file in turn.files:
@@ -874,12 +865,7 @@ def _enter(
                 continue
             proposal = best_proposal(state, step)
             threshold = step.auto_accept_confidence
-            if (
-                existing is None
-                and proposal is not None
-                and threshold is not None
-                and proposal.confidence >= threshold
-            ):
+            if existing is None and proposal is not None and threshold is not None and proposal.confidence >= threshold:
                 answer = Answer(step.id, value=proposal.value, source="nlp", confidence=proposal.confidence)
                 state = state.with_answer(answer)
                 say.note(
@@ -918,9 +904,7 @@ def _prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
         text = "\n".join([text, "", *lines]) if lines else text
         choices.append(button(_CONFIRM, "button_confirm"))
         for s, _ in _answered_path(flow, state):
-            choices.append(
-                Choice(_EDIT + s.id, flow.message("button_edit", lang).format(label=flow.label(s, lang)))
-            )
+            choices.append(Choice(_EDIT + s.id, flow.message("button_edit", lang).format(label=flow.label(s, lang))))
         choices.append(button("_cancel", "button_cancel"))
         return Reply(text, tuple(choices))
     if isinstance(step, EndStep):
@@ -936,7 +920,7 @@ def _prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
     if isinstance(step, ProposalStep):
         proposal = best_proposal(state, step)
         if state.awaiting_other:
-            text = flow.message("other_prompt", lang)
+            text = step.other_prompt.get(lang) if step.other_prompt else flow.message("other_prompt", lang)
             choices.extend(Choice(option.value, option.label.get(lang)) for option in step.options)
         elif proposal is not None:
             text = step.confirm_prompt.get(lang).replace("{value}", _proposal_label(step, proposal, lang))
@@ -975,6 +959,8 @@ def _display(flow: Flow, step: Step, answer: Answer, lang: Lang) -> str:
         if option is not None:
             return option.label.get(lang)
         return answer.label or value
+    if isinstance(step, PhoneStep):
+        return format_phone(value)
     if isinstance(step, DatetimeStep):
         try:
             return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")

@@ -6,7 +6,6 @@ import re
 from typing import Literal
 
 Lang = Literal["en", "zh"]
-LANGS: tuple[Lang, ...] = ("en", "zh")
 
 # CJK Unified Ideographs and extension A: enough to tell Chinese from Latin script.
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")

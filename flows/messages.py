@@ -29,8 +29,7 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "unknown_command": ("Sorry, I don't know that command.", "抱歉，我不认识这个指令。"),
     "cancelled": (
-        "Okay, I've cancelled this complaint and nothing was filed. "
-        "Send me a message any time to start a new one.",
+        "Okay, I've cancelled this complaint and nothing was filed. Send me a message any time to start a new one.",
         "好的，本次投诉已取消，没有提交任何内容。随时给我发消息即可重新开始。",
     ),
     "restarted": ("No problem, let's start again from the top.", "没问题，我们从头开始。"),
@@ -70,8 +69,7 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_phone": (
         "I couldn't recognise that phone number. Please include the country code, e.g. +44 20 7946 0958, "
         "or send an 11-digit Chinese mobile number such as 13812345678.",
-        "无法识别这个电话号码。请输入11位手机号（如 13812345678），"
-        "或带国家区号的号码（如 +44 20 7946 0958）。",
+        "无法识别这个电话号码。请输入11位手机号（如 13812345678），或带国家区号的号码（如 +44 20 7946 0958）。",
     ),
     "invalid_date": (
         'Sorry, I couldn\'t work out that date. Try something like "yesterday 3pm", "2 days ago" '
@@ -91,8 +89,7 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "谢谢，不过这个问题不需要位置信息。",
     ),
     "file_not_expected": (
-        "I'm not collecting files right now, so I couldn't keep {name}. "
-        "You can send evidence a little later.",
+        "I'm not collecting files right now, so I couldn't keep {name}. You can send evidence a little later.",
         "现在还不需要上传文件，所以 {name} 没有保存。稍后会请你上传证据。",
     ),
     "file_too_large": (
@@ -102,6 +99,10 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
     "file_type": (
         "I can't accept {name}: allowed are {kinds}.",
         "无法接收 {name}：只接受{kinds}。",
+    ),
+    "file_unavailable": (
+        "I couldn't fetch {name} from the chat app. Please send it again.",
+        "没能从聊天应用获取 {name}，请重新发送。",
     ),
     "file_too_many": (
         "I can take at most {max} files, so I couldn't keep {name}.",

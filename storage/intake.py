@@ -145,7 +145,7 @@ class IntakeTransaction:
         return ConversationRecord(row.id, ConversationState.from_json(row.state))
 
     async def save_conversation(self, conversation_id: int | None, state: ConversationState) -> int:
-        values = {
+        values: dict[str, Any] = {
             "flow_id": state.flow_id,
             "flow_version": state.flow_version,
             "step_id": state.step_id,

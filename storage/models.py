@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -22,6 +24,7 @@ class ChannelIdentity(Model):
     # A customer's address on one platform; its row is the per-conversation lock on PostgreSQL.
 
     id = fields.IntField(primary_key=True)
+    customer_id: int
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "plaint.Customer", related_name="identities", on_delete=fields.CASCADE
     )
@@ -39,6 +42,7 @@ class ChannelIdentity(Model):
 
 class Conversation(Model):
     id = fields.IntField(primary_key=True)
+    identity_id: int
     identity: fields.ForeignKeyRelation[ChannelIdentity] = fields.ForeignKeyField(
         "plaint.ChannelIdentity", related_name="conversations", on_delete=fields.CASCADE
     )
@@ -47,7 +51,7 @@ class Conversation(Model):
     step_id = fields.CharField(max_length=100)
     status = fields.CharField(max_length=16, db_index=True)
     lang = fields.CharField(max_length=8)
-    state = fields.JSONField()
+    state: Any = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -57,6 +61,8 @@ class Conversation(Model):
 
 class Case(Model):
     id = fields.IntField(primary_key=True)
+    customer_id: int
+    conversation_id: int | None
     number = fields.CharField(max_length=32, unique=True)
     status = fields.CharField(max_length=32, db_index=True)
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
@@ -79,7 +85,7 @@ class Case(Model):
     category = fields.CharField(max_length=100, null=True)
     category_confidence = fields.FloatField(null=True)
     expected_resolution = fields.TextField(null=True)
-    extra = fields.JSONField(default=dict)
+    extra: Any = fields.JSONField(default=dict)
     team = fields.CharField(max_length=100, null=True)
     assignee = fields.CharField(max_length=100, null=True)
     slack_channel = fields.CharField(max_length=64, null=True)
@@ -95,6 +101,8 @@ class Case(Model):
 
 class Evidence(Model):
     id = fields.IntField(primary_key=True)
+    conversation_id: int | None
+    case_id: int | None
     conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
         "plaint.Conversation", related_name="evidence", null=True, on_delete=fields.SET_NULL
     )
@@ -116,6 +124,7 @@ class InboundReceipt(Model):
     # One row per platform message: the unique key is what makes every webhook idempotent.
 
     id = fields.IntField(primary_key=True)
+    conversation_id: int | None
     channel = fields.CharField(max_length=16)
     message_id = fields.CharField(max_length=255)
     conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
@@ -130,6 +139,10 @@ class InboundReceipt(Model):
 
 class TranscriptMessage(Model):
     id = fields.IntField(primary_key=True)
+    conversation_id: int | None
+    case_id: int | None
+    identity_id: int
+    receipt_id: int | None
     conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
         "plaint.Conversation", related_name="messages", null=True, on_delete=fields.SET_NULL
     )
@@ -145,7 +158,7 @@ class TranscriptMessage(Model):
     direction = fields.CharField(max_length=8)  # "in" | "out"
     author = fields.CharField(max_length=16)  # "customer" | "bot" | "agent"
     text = fields.TextField(default="")
-    payload = fields.JSONField(default=dict)
+    payload: Any = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -154,12 +167,13 @@ class TranscriptMessage(Model):
 
 class CaseEvent(Model):
     id = fields.IntField(primary_key=True)
+    case_id: int
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "plaint.Case", related_name="events", on_delete=fields.CASCADE
     )
     kind = fields.CharField(max_length=64)
     actor = fields.CharField(max_length=100)
-    data = fields.JSONField(default=dict)
+    data: Any = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -170,11 +184,12 @@ class OutboxItem(Model):
     # A message waiting to leave: written in the same transaction as the change that caused it.
 
     id = fields.IntField(primary_key=True)
+    receipt_id: int | None
     # Items with the same ordering key leave in id order: a failing one holds back the ones behind it.
     ordering_key = fields.CharField(max_length=255, db_index=True)
     kind = fields.CharField(max_length=32)
     channel = fields.CharField(max_length=16)
-    payload = fields.JSONField()
+    payload: Any = fields.JSONField()
     status = fields.CharField(max_length=16, db_index=True)  # pending | sending | sent | dead
     attempts = fields.IntField(default=0)
     available_at = fields.DatetimeField()
@@ -194,6 +209,7 @@ class NlpCorrection(Model):
     # An agent's correction of a product or category: a labelled example for retraining.
 
     id = fields.IntField(primary_key=True)
+    case_id: int | None
     case: fields.ForeignKeyNullableRelation[Case] = fields.ForeignKeyField(
         "plaint.Case", related_name="corrections", null=True, on_delete=fields.SET_NULL
     )

@@ -121,11 +121,13 @@ class WebChat:
                         fields[part.name] = await part.text()
                         continue
                     spooled.append(await self._spool(part))
+            elif request.content_type == "application/x-www-form-urlencoded":
+                fields = {key: str(value) for key, value in (await request.post()).items()}
             else:
                 try:
                     body = await request.json()
                 except (json.JSONDecodeError, UnicodeDecodeError):
-                    raise web.HTTPBadRequest(text="body must be JSON or multipart/form-data") from None
+                    raise web.HTTPBadRequest(text="body must be JSON, a form or multipart/form-data") from None
                 if not isinstance(body, dict):
                     raise web.HTTPBadRequest(text="body must be a JSON object")
                 fields = {key: str(value) for key, value in body.items() if value is not None}
@@ -169,7 +171,8 @@ class WebChat:
                     handle.close()
                     path.unlink(missing_ok=True)
                     raise web.HTTPRequestEntityTooLarge(
-                        max_size=self._max_upload_bytes, actual_size=size,
+                        max_size=self._max_upload_bytes,
+                        actual_size=size,
                         text=f"a file may be at most {self._max_upload_bytes // (1024 * 1024)} MB",
                     )
                 handle.write(chunk)

@@ -30,9 +30,7 @@ def test_english_complaint_end_to_end(conversation: Conversation) -> None:
     assert conversation.step == "email"
     conversation.say("Alice@Example.com")
     conversation.say("My new phone stopped charging after two days and the shop refused to help.")
-    assert conversation.analyzed == [
-        "My new phone stopped charging after two days and the shop refused to help."
-    ]
+    assert conversation.analyzed == ["My new phone stopped charging after two days and the shop refused to help."]
     assert conversation.step == "occurred_at"
     conversation.say("yesterday 3pm")
     assert conversation.step == "occurred_where"
@@ -56,7 +54,7 @@ def test_english_complaint_end_to_end(conversation: Conversation) -> None:
     summary = conversation.last.text
     for line in (
         "Name: Alice Wong",
-        "Phone: +442079460958",
+        "Phone: +44 20 7946 0958",
         "Email: Alice@example.com",
         "When: 2026-11-19 15:00",
         "Where: Oxford Street store, London",
@@ -123,7 +121,7 @@ def test_chinese_complaint_end_to_end(complaint_flow: Flow) -> None:
     summary = conversation.last.text
     for line in (
         "姓名：王小明",
-        "电话：+8613812345678",
+        "电话：+86 138 1234 5678",
         "时间：2026-11-13 10:00",
         "地点：上海市静安区",
         "产品：电饭煲",

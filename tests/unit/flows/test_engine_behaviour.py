@@ -149,9 +149,7 @@ def test_wrong_email_in_english_says_why(conversation: Conversation) -> None:
     walk_to(conversation, "contact_method")
     conversation.say("email")
     conversation.say("alice.example.com")
-    assert (
-        "doesn't look like a valid email address (An email address must have an @-sign)" in conversation.text
-    )
+    assert "doesn't look like a valid email address (An email address must have an @-sign)" in conversation.text
 
 
 def test_optional_step_can_be_skipped_required_cannot(conversation: Conversation) -> None:
@@ -220,7 +218,7 @@ def test_back_re_asks_the_previous_step_keeping_the_answer(conversation: Convers
     walk_to(conversation, "description")
     conversation.say("back")
     assert conversation.step == "phone"
-    assert "Your current answer: +8613812345678" in conversation.last.text
+    assert "Your current answer: +86 138 1234 5678" in conversation.last.text
     assert "Keep" in conversation.button_labels()
     conversation.say("上一步")
     assert conversation.step == "contact_method"
@@ -318,9 +316,7 @@ def test_file_checks_state_the_limit(conversation: Conversation) -> None:
     assert "1 of at most 5" in conversation.text
     limits = conversation.limits()
     assert limits is not None and limits.max_files == 4
-    conversation.send(
-        Turn(now=NOW, rejected_files=(RejectedFile("huge.mov", "too_large", 20 * 1024 * 1024),))
-    )
+    conversation.send(Turn(now=NOW, rejected_files=(RejectedFile("huge.mov", "too_large", 20 * 1024 * 1024),)))
     assert "huge.mov is too large (limit 20 MB per file)" in conversation.text
     assert conversation.step == "evidence"
 
@@ -355,6 +351,20 @@ def test_text_while_collecting_files_gets_a_hint_and_done_finishes(conversation:
     # The file sent before going back is still there.
     assert "Done" in conversation.button_labels()
     conversation.say("done")
+    assert conversation.answer("evidence").files == (photo("ev-1"),)
+
+
+def test_editing_an_earlier_answer_keeps_the_files_received_so_far(conversation: Conversation) -> None:
+    walk_to(conversation, "product")
+    conversation.press("_other")
+    conversation.say("Phone X Pro")
+    assert conversation.step == "evidence"
+    conversation.upload(photo("ev-1"))
+    conversation.say("Phone X Pro Max", edit=True)
+    assert "Updated product: Phone X Pro Max." in conversation.text
+    assert conversation.step == "evidence"
+    assert conversation.state is not None and conversation.state.pending_files == (photo("ev-1"),)
+    conversation.press("_done")
     assert conversation.answer("evidence").files == (photo("ev-1"),)
 
 
@@ -406,9 +416,7 @@ def test_location_answers_where_and_is_refused_elsewhere(conversation: Conversat
     walk_to(conversation, "occurred_where")
     conversation.share_location(51.51432, -0.14199)
     assert conversation.step == "product"
-    assert (
-        conversation.state is not None and conversation.answer("occurred_where").value == "51.51432, -0.14199"
-    )
+    assert conversation.state is not None and conversation.answer("occurred_where").value == "51.51432, -0.14199"
 
 
 # ---- proposals -------------------------------------------------------------------------------------------
@@ -417,7 +425,7 @@ def test_location_answers_where_and_is_refused_elsewhere(conversation: Conversat
 def test_product_something_else_lets_the_customer_type_it(conversation: Conversation) -> None:
     walk_to(conversation, "product")
     conversation.press("_other")
-    assert conversation.last.text == "No problem, please type it in your own words."
+    assert conversation.last.text == "No problem. Which product or service is it?"
     conversation.say("Phone X Pro Max")
     assert conversation.state is not None
     product = conversation.state.answer("product")

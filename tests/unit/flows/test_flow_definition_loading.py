@@ -155,9 +155,7 @@ def test_unknown_step_kind(tmp_path: Path) -> None:
 
 
 def test_field_level_validation_names_the_step(tmp_path: Path) -> None:
-    error = refused(
-        tmp_path, VALID.replace("    field: description\n", "    field: description\n    min_length: -1\n")
-    )
+    error = refused(tmp_path, VALID.replace("    field: description\n", "    field: description\n    min_length: -1\n"))
     assert error.step == "why"
     assert error.reason.startswith("min_length: ")
 

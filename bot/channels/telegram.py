@@ -1,0 +1,385 @@
+"""The Telegram channel: Bot API updates in, `Outbound` messages out, through python-telegram-bot's Bot.
+
+This module only converts. Update JSON becomes `Inbound` (the intake service decides what it means);
+`Outbound` becomes sendMessage with an inline keyboard. Replies are never sent from the webhook: the
+outbox worker calls `TelegramChannel.deliver()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import warnings
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.channels.base import (
+    Channel,
+    PermanentDeliveryError,
+    RecipientUnreachable,
+    RenderedPart,
+    RetryLater,
+)
+from bot.messages import Attachment, AttachmentKind, GeoPoint, Inbound, Outbound
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.telegram.org"
+# Telegram's limits: message text length and callback_data size (in UTF-8 bytes).
+MAX_TEXT_LENGTH = 4096
+MAX_CALLBACK_DATA_BYTES = 64
+# callback_data of the single "✓ chosen" button left on an answered keyboard: pressing it again does nothing.
+ANSWERED_MARKER = "plaint:answered"
+# Prefix of callback_data standing in for a button value too long for Telegram; see `callback_data_for`.
+_DIGEST_PREFIX = "plaint:h:"
+DOWNLOAD_CHUNK_BYTES = 64 * 1024
+
+
+class TelegramFileUnavailable(Exception):
+    """Telegram would not hand out a file (expired, too big for the Bot API, download failed)."""
+
+    def __init__(self, file_id: str, reason: str) -> None:
+        super().__init__(f"telegram file {file_id}: {reason}")
+        self.file_id = file_id
+        self.reason = reason
+
+
+def bot_api_urls(api_url: str) -> tuple[str, str]:
+    """Bot API method and file base URLs for an API root (public, a local Bot API server, or a fake)."""
+    root = api_url.rstrip("/")
+    return f"{root}/bot", f"{root}/file/bot"
+
+
+def callback_data_for(value: str) -> str:
+    """Telegram allows 1-64 bytes of callback_data. A longer value is replaced by a digest; the pressed
+    button is then recognised by its label on the keyboard (see `TelegramUpdateReader`)."""
+    if value and len(value.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES and value != ANSWERED_MARKER:
+        return value
+    return _DIGEST_PREFIX + hashlib.sha256(value.encode("utf-8")).hexdigest()[:40]
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    # PTB 22 warns when retry_after is read as a number; both forms are accepted here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel(Channel):
+    """Sends rendered parts with sendMessage as plain text: no parse_mode, so nothing a customer or agent
+    typed can be read as markup or break the message."""
+
+    name = "telegram"
+    max_text_length = MAX_TEXT_LENGTH
+    supports_buttons = True
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send_part(self, message: Outbound, part: RenderedPart) -> None:
+        markup = None
+        if part.buttons:
+            markup = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(button.label, callback_data=callback_data_for(button.value))]
+                    for button in part.buttons
+                ]
+            )
+        try:
+            await self._bot.send_message(chat_id=int(message.recipient_id), text=part.text, reply_markup=markup)
+        except RetryAfter as error:
+            raise RetryLater(str(error), retry_after_seconds(error)) from error
+        except Forbidden as error:
+            raise RecipientUnreachable(str(error)) from error
+        except BadRequest as error:
+            if "chat not found" in error.message.lower():
+                raise RecipientUnreachable(str(error)) from error
+            raise PermanentDeliveryError(str(error)) from error
+        except NetworkError as error:
+            # Timeouts, 5xx, connection failures: Telegram may be down for a moment.
+            raise RetryLater(str(error)) from error
+        except TelegramError as error:
+            # A rejected token and the like: an operator must act; the message waits with back-off.
+            raise RetryLater(str(error)) from error
+
+
+class TelegramFiles:
+    """Downloads files the way the Bot API allows: getFile for a short-lived path, then the file URL,
+    streamed in chunks so a 20 MB video never sits in memory whole."""
+
+    def __init__(self, bot: Bot, http: aiohttp.ClientSession) -> None:
+        self._bot = bot
+        self._http = http
+
+    async def stream(self, file_id: str) -> AsyncIterator[bytes]:
+        try:
+            telegram_file = await self._bot.get_file(file_id)
+        except TelegramError as error:
+            raise TelegramFileUnavailable(file_id, str(error)) from error
+        if not telegram_file.file_path:
+            raise TelegramFileUnavailable(file_id, "no file_path in getFile answer")
+        # PTB already prefixed the file base URL (token included) to the relative file_path.
+        async with self._http.get(telegram_file.file_path) as response:
+            if response.status != 200:
+                raise TelegramFileUnavailable(file_id, f"download answered HTTP {response.status}")
+            async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES):
+                yield chunk
+
+
+@dataclass(frozen=True)
+class PressedButton:
+    """A callback query to answer (so the spinner stops) and whose keyboard to mark as answered."""
+
+    query_id: str
+    chat_id: int | None
+    message_id: int | None
+    label: str | None
+
+
+@dataclass(frozen=True)
+class TelegramInput:
+    """What one update amounts to: a message for the intake (None when there is nothing to say), and a
+    button press to acknowledge."""
+
+    inbound: Inbound | None
+    pressed: PressedButton | None = None
+
+
+class TelegramUpdateReader:
+    """Update -> Inbound. Private chats only: a complaint is between one customer and the company."""
+
+    def __init__(self, files: TelegramFiles) -> None:
+        self._files = files
+
+    def read(self, update: Update) -> TelegramInput:
+        update_id = str(update.update_id)
+        if update.callback_query is not None:
+            return self._read_callback(update_id, update.callback_query)
+        if update.message is not None:
+            return TelegramInput(self._read_message(update_id, update.message, edited=False))
+        if update.edited_message is not None:
+            return TelegramInput(self._read_message(update_id, update.edited_message, edited=True))
+        return TelegramInput(None)
+
+    def _read_message(self, update_id: str, message: Message, *, edited: bool) -> Inbound | None:
+        user = message.from_user
+        if message.chat.type != ChatType.PRIVATE or user is None or user.is_bot:
+            return None
+        location = None
+        if message.venue is not None:
+            venue = message.venue
+            label = ", ".join(part for part in (venue.title, venue.address) if part)
+            location = GeoPoint(venue.location.latitude, venue.location.longitude, label or None)
+        elif message.location is not None:
+            location = GeoPoint(message.location.latitude, message.location.longitude)
+        attachments = self._attachments(message)
+        text = _command_without_bot_name(message)
+        if text is None and not attachments and location is None:
+            return None  # stickers, polls, service messages: nothing the intake can use
+        sent_at = (message.edit_date if edited else None) or message.date
+        return Inbound(
+            channel="telegram",
+            sender_id=str(message.chat.id),
+            # The update_id, not the message_id: an edit is a new update of the same message, and a
+            # redelivered update must have exactly one effect.
+            message_id=update_id,
+            received_at=sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=UTC),
+            text=text,
+            attachments=attachments,
+            location=location,
+            locale=user.language_code,
+            display_name=user.full_name,
+            edits_message_id=str(message.message_id) if edited else None,
+        )
+
+    def _attachments(self, message: Message) -> tuple[Attachment, ...]:
+        found: list[Attachment] = []
+        if message.photo:
+            largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+            found.append(
+                self._attachment(
+                    "photo",
+                    largest.file_id,
+                    f"photo-{largest.file_unique_id}.jpg",
+                    "image/jpeg",
+                    largest.file_size,
+                )
+            )
+        if message.video is not None:
+            video = message.video
+            found.append(
+                self._attachment(
+                    "video",
+                    video.file_id,
+                    video.file_name or f"video-{video.file_unique_id}.mp4",
+                    video.mime_type or "video/mp4",
+                    video.file_size,
+                )
+            )
+        if message.video_note is not None:
+            note = message.video_note
+            found.append(
+                self._attachment(
+                    "video",
+                    note.file_id,
+                    f"video-note-{note.file_unique_id}.mp4",
+                    "video/mp4",
+                    note.file_size,
+                )
+            )
+        if message.animation is not None:
+            animation = message.animation
+            found.append(
+                self._attachment(
+                    "video",
+                    animation.file_id,
+                    animation.file_name or f"animation-{animation.file_unique_id}.mp4",
+                    animation.mime_type or "video/mp4",
+                    animation.file_size,
+                )
+            )
+        elif message.document is not None:
+            # An animation also fills `document` for old clients; it was taken above.
+            document = message.document
+            found.append(
+                self._attachment(
+                    "document",
+                    document.file_id,
+                    document.file_name or f"document-{document.file_unique_id}",
+                    document.mime_type,
+                    document.file_size,
+                )
+            )
+        if message.voice is not None:
+            voice = message.voice
+            found.append(
+                self._attachment(
+                    "voice",
+                    voice.file_id,
+                    f"voice-{voice.file_unique_id}.ogg",
+                    voice.mime_type or "audio/ogg",
+                    voice.file_size,
+                )
+            )
+        if message.audio is not None:
+            audio = message.audio
+            found.append(
+                self._attachment(
+                    "audio",
+                    audio.file_id,
+                    audio.file_name or f"audio-{audio.file_unique_id}",
+                    audio.mime_type,
+                    audio.file_size,
+                )
+            )
+        return tuple(found)
+
+    def _attachment(
+        self, kind: AttachmentKind, file_id: str, file_name: str, media_type: str | None, size: int | None
+    ) -> Attachment:
+        return Attachment(
+            kind=kind,
+            open_stream=lambda: self._files.stream(file_id),
+            file_name=file_name,
+            declared_media_type=media_type,
+            declared_size=size,
+            platform_file_id=file_id,
+        )
+
+    def _read_callback(self, update_id: str, query: CallbackQuery) -> TelegramInput:
+        message = query.message
+        # An inaccessible message (older than 48 hours) still tells the chat but not the keyboard.
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        keyboard = message.reply_markup if isinstance(message, Message) else None
+        data = query.data or ""
+        label = _label_for(keyboard, data)
+        if data == ANSWERED_MARKER:
+            # Only the spinner to stop: the keyboard is already marked.
+            return TelegramInput(None, PressedButton(query.id, None, None, None))
+        pressed = PressedButton(
+            query_id=query.id,
+            chat_id=chat_id if isinstance(message, Message) else None,
+            message_id=message.message_id if isinstance(message, Message) else None,
+            label=label,
+        )
+        if not data:
+            return TelegramInput(None, pressed)
+        if message is not None and message.chat.type != ChatType.PRIVATE:
+            return TelegramInput(None, pressed)
+        choice: str | None = data
+        text: str | None = None
+        if data.startswith(_DIGEST_PREFIX):
+            # The value did not fit in callback_data: answer with the button's label, as if typed.
+            choice, text = None, label
+            if text is None:
+                return TelegramInput(None, pressed)
+        inbound = Inbound(
+            channel="telegram",
+            sender_id=str(chat_id),
+            message_id=update_id,
+            received_at=datetime.now(UTC),
+            text=text,
+            choice=choice,
+            locale=query.from_user.language_code,
+            display_name=query.from_user.full_name,
+        )
+        return TelegramInput(inbound, pressed)
+
+
+def _label_for(keyboard: InlineKeyboardMarkup | None, data: str) -> str | None:
+    if keyboard is None:
+        return None
+    for row in keyboard.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return None
+
+
+def _command_without_bot_name(message: Message) -> str | None:
+    """'/start@plaint_bot more' -> '/start more': the @name only says which bot a command is for."""
+    text = message.text or message.caption
+    if text is None:
+        return None
+    entities: Sequence[MessageEntity] = message.entities or message.caption_entities
+    for entity in entities:
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            command = text[: entity.length]
+            return command.split("@", 1)[0] + text[entity.length :]
+    return text
+
+
+async def answer_press(bot: Bot, pressed: PressedButton) -> None:
+    """Stop the client's spinner. Best effort: the press itself is handled either way."""
+    try:
+        await bot.answer_callback_query(pressed.query_id)
+    except TelegramError as error:
+        log.info("telegram: answerCallbackQuery failed: %s", error)
+
+
+async def mark_answered(bot: Bot, pressed: PressedButton) -> None:
+    """Leave only a '✓ chosen' button under the question, so an old question is not answered twice by
+    accident. Best effort: a failure here only affects the display."""
+    if pressed.chat_id is None or pressed.message_id is None or pressed.label is None:
+        return
+    marked = InlineKeyboardMarkup([[InlineKeyboardButton(f"✓ {pressed.label}", callback_data=ANSWERED_MARKER)]])
+    try:
+        await bot.edit_message_reply_markup(chat_id=pressed.chat_id, message_id=pressed.message_id, reply_markup=marked)
+    except TelegramError as error:
+        log.info("telegram: editMessageReplyMarkup failed: %s", error)

@@ -1,0 +1,19 @@
+"""A real Plaint server on 127.0.0.1 (the application `plaint serve` runs), driven over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.analysis import ThreadedAnalyzer
+from bot.app import build_app
+from bot.config import Settings
+
+
+@pytest_asyncio.fixture
+async def web_client(settings: Settings, analyzer: ThreadedAnalyzer) -> AsyncIterator[TestClient[object, object]]:
+    server = TestServer(build_app(settings, analyzer), host="127.0.0.1")
+    async with TestClient(server) as client:
+        yield client

@@ -1,0 +1,108 @@
+"""A customer on the web chat: posts what a browser posts and reads what it gets back."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestClient
+
+from storage.models import ChannelIdentity, Conversation
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(range(256)) * 20 + b"\xff\xd9"
+PDF = b"%PDF-1.4\n1 0 obj<< /Type /Catalog >>endobj\ntrailer<< /Root 1 0 R >>\n%%EOF\n"
+EVIDENCE = {"crack.jpg": JPEG, "receipt.pdf": PDF}
+EVIDENCE_SHA256 = {name: hashlib.sha256(data).hexdigest() for name, data in EVIDENCE.items()}
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+
+
+@dataclass(frozen=True)
+class Press:
+    value: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    files: dict[str, bytes]
+
+
+Action = Say | Press | Upload
+
+
+@dataclass
+class WebCustomer:
+    client: TestClient[Any, Any]
+    locale: str
+    session: str = field(default_factory=lambda: uuid.uuid4().hex)
+    replies: list[dict[str, Any]] = field(default_factory=list)
+    case_number: str | None = None
+
+    async def post(self, action: Action, message_id: str | None = None) -> dict[str, Any]:
+        form = aiohttp.FormData()
+        form.add_field("session", self.session)
+        form.add_field("message_id", message_id or uuid.uuid4().hex)
+        form.add_field("locale", self.locale)
+        if isinstance(action, Say):
+            form.add_field("text", action.text)
+        elif isinstance(action, Press):
+            form.add_field("choice", action.value)
+        else:
+            for name, data in action.files.items():
+                form.add_field("file", data, filename=name, content_type="application/octet-stream")
+        response = await self.client.post("/chat/api/message", data=form)
+        assert response.status == 200, await response.text()
+        result: dict[str, Any] = await response.json()
+        self.replies = result["replies"]
+        self.case_number = self.case_number or result["case_number"]
+        return result
+
+    def buttons(self) -> list[str]:
+        return [button["value"] for reply in self.replies for button in reply["buttons"]]
+
+    def text(self) -> str:
+        return "\n".join(reply["text"] for reply in self.replies)
+
+    async def step(self) -> str | None:
+        """Where the conversation stands (the test's oracle for choosing the next answer)."""
+        identity = await ChannelIdentity.get(channel="web", sender_id=self.session)
+        row = await Conversation.filter(identity_id=identity.id).order_by("-id").first()
+        assert row is not None
+        return row.step_id if row.status == "active" else None
+
+
+Policy = Callable[["WebCustomer"], Action]
+
+
+def accept_proposal_or(answer: Action) -> Policy:
+    """Confirm the NLP's proposal with one tap when there is one, else answer in words."""
+
+    def choose(customer: WebCustomer) -> Action:
+        return Press("_yes") if "_yes" in customer.buttons() else answer
+
+    return choose
+
+
+async def complete_flow(customer: WebCustomer, answers: dict[str, Action | Policy], first: str) -> str:
+    await customer.post(Say(first))
+    uploaded = False
+    for _ in range(40):
+        step = await customer.step()
+        if step is None:
+            break
+        if step == "evidence":
+            action: Action = Press("_done") if uploaded else Upload(EVIDENCE)
+            uploaded = True
+        else:
+            answer = answers[step]
+            action = answer(customer) if callable(answer) else answer
+        await customer.post(action)
+    assert customer.case_number, customer.text()
+    return customer.case_number

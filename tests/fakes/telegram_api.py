@@ -1,0 +1,253 @@
+"""A fake Telegram Bot API server on 127.0.0.1 that records every call it receives.
+
+It speaks the wire format python-telegram-bot uses (form-encoded or multipart parameters, JSON-encoded
+non-string values, `{"ok": ..., "result": ...}` answers), serves file downloads, and fails on demand
+(429 with retry_after, 403 blocked) so the channel's error mapping is exercised for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+BOT_USER_ID = 7000001
+BOT_USERNAME = "plaint_test_bot"
+# Served in pieces so a client that buffers the whole body and one that streams behave differently.
+DOWNLOAD_CHUNK_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class BotApiCall:
+    method: str
+    params: Mapping[str, str]
+
+    def json_param(self, name: str) -> object:
+        """A parameter PTB JSON-encoded because it is not a string (reply_markup, allowed_updates...)."""
+        return json.loads(self.params[name])
+
+
+@dataclass(frozen=True)
+class InjectedFailure:
+    status: int
+    description: str
+    retry_after: int | None = None
+
+    @classmethod
+    def too_many_requests(cls, retry_after: int) -> InjectedFailure:
+        return cls(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+
+    @classmethod
+    def blocked_by_user(cls) -> InjectedFailure:
+        return cls(403, "Forbidden: bot was blocked by the user")
+
+
+@dataclass(frozen=True)
+class HostedFile:
+    file_id: str
+    file_unique_id: str
+    file_path: str
+    content: bytes
+
+
+@dataclass
+class FakeTelegramBotApi:
+    token: str
+    calls: list[BotApiCall] = field(default_factory=list)
+    # File paths fetched through the download URL, in order.
+    downloads: list[str] = field(default_factory=list)
+    # What sendMessage answered, in order: the bot's messages as Telegram would show them (a test presses
+    # their buttons by quoting them in a callback_query).
+    sent_messages: list[dict[str, object]] = field(default_factory=list)
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    _files: dict[str, HostedFile] = field(default_factory=dict)
+    _failures: dict[str, deque[InjectedFailure]] = field(default_factory=dict)
+    _pending_updates: list[dict[str, object]] = field(default_factory=list)
+    _updates_arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
+
+    # -- what tests arrange ----------------------------------------------------------------------------
+
+    def host_file(self, content: bytes, *, file_id: str, file_path: str) -> HostedFile:
+        hosted = HostedFile(file_id, f"u-{file_id}", file_path, content)
+        self._files[file_id] = hosted
+        return hosted
+
+    def fail_next(self, method: str, failure: InjectedFailure, times: int = 1) -> None:
+        self._failures.setdefault(method.lower(), deque()).extend([failure] * times)
+
+    def queue_update(self, update: dict[str, object]) -> None:
+        """An update for getUpdates (polling mode)."""
+        self._pending_updates.append(update)
+        self._updates_arrived.set()
+
+    # -- what tests assert -------------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[BotApiCall]:
+        return [call for call in self.calls if call.method.lower() == method.lower()]
+
+    def sent_texts(self, chat_id: int | None = None) -> list[str]:
+        return [
+            call.params["text"]
+            for call in self.calls_to("sendMessage")
+            if chat_id is None or call.params["chat_id"] == str(chat_id)
+        ]
+
+    # -- the server --------------------------------------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{file_path:.+}", self._download)
+        return app
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await _read_params(request)
+        self.calls.append(BotApiCall(method, params))
+        queued = self._failures.get(method.lower())
+        if queued:
+            failure = queued.popleft()
+            return _error(failure.status, failure.description, failure.retry_after)
+        answer = getattr(self, f"_answer_{method.lower()}", None)
+        if answer is None:
+            return _error(404, "Not Found: method not found")
+        result: object = await answer(params)
+        if isinstance(result, web.Response):
+            return result
+        return web.json_response({"ok": True, "result": result})
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["file_path"]
+        hosted = next((item for item in self._files.values() if item.file_path == path), None)
+        if hosted is None:
+            return web.Response(status=404)
+        self.downloads.append(path)
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.content_length = len(hosted.content)
+        await response.prepare(request)
+        for start in range(0, len(hosted.content), DOWNLOAD_CHUNK_BYTES):
+            await response.write(hosted.content[start : start + DOWNLOAD_CHUNK_BYTES])
+        await response.write_eof()
+        return response
+
+    async def _answer_getme(self, params: Mapping[str, str]) -> object:
+        return {
+            "id": BOT_USER_ID,
+            "is_bot": True,
+            "first_name": "Plaint",
+            "username": BOT_USERNAME,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _answer_sendmessage(self, params: Mapping[str, str]) -> object:
+        message: dict[str, object] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "from": {"id": BOT_USER_ID, "is_bot": True, "first_name": "Plaint"},
+            "text": params["text"],
+        }
+        if "reply_markup" in params:
+            message["reply_markup"] = json.loads(params["reply_markup"])
+        self.sent_messages.append(message)
+        return message
+
+    async def _answer_editmessagereplymarkup(self, params: Mapping[str, str]) -> object:
+        message: dict[str, object] = {
+            "message_id": int(params["message_id"]),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "text": "",
+        }
+        if "reply_markup" in params:
+            message["reply_markup"] = json.loads(params["reply_markup"])
+        return message
+
+    async def _answer_answercallbackquery(self, params: Mapping[str, str]) -> object:
+        return True
+
+    async def _answer_getfile(self, params: Mapping[str, str]) -> object:
+        hosted = self._files.get(params["file_id"])
+        if hosted is None:
+            return _error(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": hosted.file_id,
+            "file_unique_id": hosted.file_unique_id,
+            "file_size": len(hosted.content),
+            "file_path": hosted.file_path,
+        }
+
+    async def _answer_setwebhook(self, params: Mapping[str, str]) -> object:
+        self.webhook_url = params["url"]
+        self.webhook_secret = params.get("secret_token", "")
+        return True
+
+    async def _answer_deletewebhook(self, params: Mapping[str, str]) -> object:
+        self.webhook_url = ""
+        self.webhook_secret = ""
+        return True
+
+    async def _answer_getupdates(self, params: Mapping[str, str]) -> object:
+        offset = int(params.get("offset", "0"))
+        # Confirmed updates (below the offset) are forgotten, as Telegram does.
+        self._pending_updates = [item for item in self._pending_updates if _update_id(item) >= offset]
+        if not self._pending_updates:
+            self._updates_arrived.clear()
+            # Long polling, kept short so tests stay fast.
+            wait = min(float(params.get("timeout", "0")), 1.0)
+            if wait > 0:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._updates_arrived.wait(), wait)
+        limit = int(params.get("limit", "100"))
+        return self._pending_updates[:limit]
+
+
+@asynccontextmanager
+async def running_fake_bot_api(token: str) -> AsyncIterator[tuple[FakeTelegramBotApi, str]]:
+    """Start the fake on a free port of 127.0.0.1; yields it and its base URL (PLAINT_TELEGRAM_API_URL)."""
+    fake = FakeTelegramBotApi(token)
+    server = TestServer(fake.make_app(), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield fake, str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+async def _read_params(request: web.Request) -> dict[str, str]:
+    if request.content_type == "application/json":
+        body = await request.json()
+        return {key: value if isinstance(value, str) else json.dumps(value) for key, value in body.items()}
+    if request.method == "GET":
+        return dict(request.query)
+    form = await request.post()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def _update_id(update: Mapping[str, object]) -> int:
+    value = update["update_id"]
+    assert isinstance(value, int)
+    return value
+
+
+def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, object] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=status)
