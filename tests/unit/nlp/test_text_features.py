@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import spacy
+from thinc.types import Floats2d
 
 from nlp.text_features import (
     LazyAdam,
@@ -39,22 +42,23 @@ def test_sparse_layer_matches_dense_arithmetic_and_learns() -> None:
     layer = hashed_linear(3, 64)
     layer.initialize()
     rng = np.random.default_rng(0)
-    layer.set_param("W", rng.normal(size=(64, 3)).astype("f"))
+    layer.set_param("W", cast(Floats2d, rng.normal(size=(64, 3)).astype("f")))
     keys = np.array([1, 2, 3, 4, 4], dtype=np.uint64)
     values = np.array([0.5, 1.0, -1.0, 2.0, 1.0], dtype="f")
     lengths = np.array([2, 0, 3], dtype=np.int32)  # an empty document in the middle
-    scores, backprop = layer.begin_update((keys, values, lengths))
-    weights = layer.get_param("W")
+    first, backprop = layer.begin_update((keys, values, lengths))
+    weights = np.asarray(layer.get_param("W"))
     rows = bucket_of(keys, 64)
     expected = np.stack([values[:2] @ weights[rows[:2]], np.zeros(3), values[2:] @ weights[rows[2:]]])
-    assert np.allclose(scores, expected, atol=1e-5)
+    assert np.allclose(np.asarray(first), expected, atol=1e-5)
     target = np.array([0, 1, 2])
     optimizer = LazyAdam(0.1)
     for _ in range(50):
         scores, backprop = layer.begin_update((keys, values, lengths))
-        probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+        logits = np.asarray(scores)
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
-        backprop((probs - np.eye(3, dtype="f")[target]).astype("f"))
+        backprop(cast(Floats2d, (probs - np.eye(3, dtype="f")[target]).astype("f")))
         optimizer.update(layer)
-    final = layer.predict((keys, values, lengths))
+    final = np.asarray(layer.predict((keys, values, lengths)))
     assert final.argmax(axis=1).tolist() == [0, 1, 2]
