@@ -179,7 +179,7 @@ class DeskUnitOfWork:
         if identity is None:
             return
         await TranscriptMessage.create(
-            conversation_id=getattr(case, "conversation_id", None),
+            conversation_id=case.conversation_id,
             case=case,
             identity=identity,
             direction="out",
