@@ -410,7 +410,7 @@ class SlackPlugin:
         client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
         store = TortoiseDeskStore()
         desk = DeskService(store, self._routing)
-        services.handlers["desk"] = SlackDeskNotifier(client, desk, store, settings.public_url)
+        services.handlers["desk"] = SlackDeskNotifier(client, desk, store, services.evidence_links.url)
         signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
         bolt = AsyncApp(
             client=client,
