@@ -72,7 +72,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets-dir", type=Path, default=ROOT / "data")
     parser.add_argument("--only", default=",".join(d.name for d in DATASETS))
-    parser.add_argument("--seed", type=int, default=13)
+    # 13 is the split the training defaults were chosen on; the published table uses a fresh one.
+    parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     lines = ["| dataset | n_train | n_test | baseline macro-F1 | baseline acc | Plaint macro-F1 | Plaint acc "
              "| Plaint ms/doc | baseline fit s | Plaint train s |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -88,9 +89,8 @@ def main() -> None:
         base = baseline(train_rows, test_rows, dataset.lang)
         base_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        result = train(train_rows, TrainingConfig(lang=dataset.lang, seed=0, holdout=0.0,
-                                                  hash_length=TrainingConfig.hash_length_for(
-                                                      len({r.label for r in train_rows}))))
+        config = TrainingConfig.for_task(dataset.lang, len({r.label for r in train_rows}), seed=0, holdout=0.0)
+        result = train(train_rows, config)
         plaint_seconds = time.perf_counter() - start
         ours = evaluate(result.nlp, test_rows)
         line = (f"| {dataset.name} | {len(train_rows)} | {len(test_rows)} | {base.macro_f1:.4f} | "

@@ -42,7 +42,7 @@ class Analyzer:
     def __init__(self, *, category_models: Mapping[Lang, Language],
                  product_models: Mapping[Lang, Language] | None = None,
                  catalog: Catalog | None = None, taxonomy: Taxonomy | None = None,
-                 min_product_confidence: float = 0.5) -> None:
+                 min_product_confidence: float = 0.7) -> None:
         self._category_models = dict(category_models)
         self._product_models = dict(product_models or {})
         self.catalog = catalog

@@ -34,22 +34,27 @@ def nlp_cli() -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0.0, 0.9),
               help="Fraction scored (and used for calibration) before the final refit on everything.")
-@click.option("--epochs", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option("--epochs", default=None, type=click.IntRange(1, 200),
+              help="Passes over the data (default: 10, or 15 for 30+ labels).")
 @click.option("--hash-length", default=None, type=click.IntRange(1024, 2**20),
               help="Hashed feature buckets per class (model size); default scales with the label count.")
 @click.option("--from-corrections", "corrections_path", type=click.Path(path_type=Path), default=None,
               help="CSV of agent corrections (same text/label columns, optional lang) added to training.")
 def train_command(data_path: Path, text_col: str, label_col: str, lang: str, out_dir: Path, seed: int,
-                  holdout: float, epochs: int, hash_length: int | None, corrections_path: Path | None) -> None:
+                  holdout: float, epochs: int | None, hash_length: int | None, corrections_path: Path | None) -> None:
     """Train a classifier on a labelled CSV and print the held-out scores."""
     language = cast(Lang, lang)
     try:
         rows = load_labelled_csv(data_path, text_col, label_col)
         corrections = (load_labelled_csv(corrections_path, text_col, label_col, lang=language,
                                          allow_one_class=True) if corrections_path else [])
-        config = TrainingConfig(lang=language, seed=seed, holdout=holdout, epochs=epochs,
-                                hash_length=hash_length or TrainingConfig.hash_length_for(
-                                    len({r.label for r in [*rows, *corrections]})))
+        n_labels = len({r.label for r in [*rows, *corrections]})
+        overrides: dict[str, object] = {"seed": seed, "holdout": holdout}
+        if epochs is not None:
+            overrides["epochs"] = epochs
+        if hash_length is not None:
+            overrides["hash_length"] = hash_length
+        config = TrainingConfig.for_task(language, n_labels, **overrides)
         result = train(rows, config, corrections)
         save_model(result, out_dir, sources=[data_path.name] + ([corrections_path.name] if corrections_path else []))
     except NlpError as error:

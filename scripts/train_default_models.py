@@ -86,7 +86,8 @@ def main() -> None:
     for name in args.only.split(","):
         lang, build, sources = BUILDERS[name]
         rows = build()
-        config = TrainingConfig(lang=lang, seed=0, hash_length=SHIPPED_HASH_LENGTH)  # type: ignore[arg-type]
+        config = TrainingConfig.for_task(lang, len({r.label for r in rows}), seed=0,  # type: ignore[arg-type]
+                                         hash_length=SHIPPED_HASH_LENGTH)
         result = train(rows, config)
         save_model(result, MODELS / name, kind=name, sources=sources)
         heldout = result.heldout.to_json() if result.heldout else {}

@@ -60,8 +60,9 @@ def test_lone_surrogates_do_not_crash(analyzer: Analyzer) -> None:
 
 
 def test_mixed_language_text_is_analysed(analyzer: Analyzer) -> None:
+    # Mostly English letters: English pipeline, but the Latin name inside the Chinese part is found.
     result = analyzer.analyze("我的iPhone屏幕坏了 and support never answered")
-    assert result.lang == "zh" and result.product == "phone"
+    assert result.lang == "en" and result.product == "phone" and result.product_span == "iPhone"
     assert result.category is not None and 0.0 < result.category_confidence <= 1.0
 
 
