@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,23 +32,14 @@ PNG = (
 )
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
-# One complete English complaint through the default flow: (text, choice, files).
-Turn = tuple[str | None, str | None, Sequence[tuple[str, bytes]]]
-COMPLAINT: list[Turn] = [
-    ("Hello", None, ()),
-    ("Ada Lovelace", None, ()),
-    ("ada@example.com", None, ()),
-    ("+44 20 7946 0958", None, ()),
-    ("My new phone's screen cracked two days after I bought it and the shop refused to replace it.", None, ()),
-    ("yesterday 3pm", None, ()),
-    ("Oxford Street store, London", None, ()),
-    (None, "yes", ()),
-    (None, "yes", ()),
-    (None, None, (("screen.png", PNG), ("receipt.pdf", PDF))),
-    ("done", None, ()),
-    (None, "replacement", ()),
-    (None, "confirm", ()),
-]
+DESCRIPTION = "My new phone's screen cracked two days after I bought it and the shop refused to replace it."
+# What a customer types when the question has no buttons, in the order the default flow asks.
+TYPED_ANSWERS = ["Ada Lovelace", "ada@example.com", DESCRIPTION, "yesterday 3pm", "Oxford Street store, London",
+                 "phone"]
+# Which button a customer presses when one of these is offered (first match wins).
+PRESSED = ["_confirm", "_yes", "email", "product_quality", "replacement"]
+FILES = (("screen.png", PNG), ("receipt.pdf", PDF))
+MAX_TURNS = 30
 
 
 @dataclass
@@ -57,13 +47,15 @@ class Result:
     latencies: list[float]
     elapsed: float
     errors: int
+    cases_filed: int
 
     def line(self, label: str) -> str:
         ordered = sorted(self.latencies)
         p50 = statistics.median(ordered) * 1000
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
         rate = len(ordered) / self.elapsed
-        return f"{label:<34} {len(ordered):>8} {rate:>10.1f} {p50:>9.1f} {p99:>9.1f} {self.errors:>7}"
+        return (f"{label:<36} {len(ordered):>8} {rate:>8.1f} {p50:>8.1f} {p99:>8.1f} {self.errors:>6} "
+                f"{self.cases_filed:>6}")
 
 
 def free_port() -> int:
@@ -86,10 +78,28 @@ async def wait_ready(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-async def customer(http: aiohttp.ClientSession, base: str, script: list[Turn], latencies: list[float]) -> int:
+def next_answer(
+    question: str, buttons: list[str], typed: list[str], uploaded: bool
+) -> tuple[str | None, str | None, bool]:
+    """(text, choice, upload) a customer sends after reading `question` and its `buttons`."""
+    if "_done" in buttons:
+        return None, "_done", False
+    if "photos" in question and not uploaded:
+        return None, None, True
+    for value in PRESSED:
+        if value in buttons:
+            return None, value, False
+    return (typed.pop(0) if typed else "ok"), None, False
+
+
+async def customer(http: aiohttp.ClientSession, base: str, latencies: list[float]) -> tuple[int, bool]:
     session = uuid.uuid4().hex
     errors = 0
-    for text, choice, files in script:
+    typed = list(TYPED_ANSWERS)
+    text: str | None = "Hello"
+    choice: str | None = None
+    upload = uploaded = False
+    for _ in range(MAX_TURNS):
         form = aiohttp.FormData()
         form.add_field("session", session)
         form.add_field("message_id", uuid.uuid4().hex)
@@ -98,25 +108,54 @@ async def customer(http: aiohttp.ClientSession, base: str, script: list[Turn], l
             form.add_field("text", text)
         if choice:
             form.add_field("choice", choice)
-        for name, data in files:
-            form.add_field("file", data, filename=name)
+        if upload:
+            for name, data in FILES:
+                form.add_field("file", data, filename=name)
+            uploaded = True
         started = time.perf_counter()
         async with http.post(f"{base}/chat/api/message", data=form) as response:
-            await response.read()
+            result = await response.json() if response.status == 200 else {}
             if response.status != 200:
                 errors += 1
+        latencies.append(time.perf_counter() - started)
+        if result.get("case_number"):
+            return errors, True
+        replies = result.get("replies", [])
+        buttons = [button["value"] for reply in replies for button in reply["buttons"]]
+        question = replies[-1]["text"] if replies else ""
+        text, choice, upload = next_answer(question, buttons, typed, uploaded)
+    return errors, False
+
+
+async def floor_customer(http: aiohttp.ClientSession, base: str, turns: int, latencies: list[float]) -> int:
+    session = uuid.uuid4().hex
+    errors = 0
+    for index in range(turns):
+        started = time.perf_counter()
+        body = {"session": session, "text": f"turn {index}"}
+        async with http.post(f"{base}/chat/api/message", json=body) as response:
+            await response.read()
+            errors += response.status != 200
         latencies.append(time.perf_counter() - started)
     return errors
 
 
-async def drive(base: str, customers: int, script: list[Turn]) -> Result:
+async def drive(base: str, customers: int) -> Result:
     latencies: list[float] = []
-    connector = aiohttp.TCPConnector(limit=customers)
-    async with aiohttp.ClientSession(connector=connector) as http:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=customers)) as http:
         started = time.perf_counter()
-        errors = await asyncio.gather(*(customer(http, base, script, latencies) for _ in range(customers)))
+        outcomes = await asyncio.gather(*(customer(http, base, latencies) for _ in range(customers)))
         elapsed = time.perf_counter() - started
-    return Result(latencies, elapsed, sum(errors))
+    return Result(latencies, elapsed, sum(errors for errors, _ in outcomes), sum(filed for _, filed in outcomes))
+
+
+async def drive_floor(base: str, customers: int, turns: int) -> Result:
+    latencies: list[float] = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=customers)) as http:
+        started = time.perf_counter()
+        errors = await asyncio.gather(*(floor_customer(http, base, turns, latencies) for _ in range(customers)))
+        elapsed = time.perf_counter() - started
+    return Result(latencies, elapsed, sum(errors), 0)
 
 
 async def fresh_database(server_url: str | None, directory: Path, label: str) -> str:
@@ -169,7 +208,7 @@ async def main() -> None:
         server = start([python, "-m", "bot", "serve", "--port", str(port)], env)
         try:
             await wait_ready(f"http://127.0.0.1:{port}/healthz")
-            plaint = await drive(f"http://127.0.0.1:{port}", arguments.customers, COMPLAINT)
+            plaint = await drive(f"http://127.0.0.1:{port}", arguments.customers)
         finally:
             stop(server)
 
@@ -178,14 +217,14 @@ async def main() -> None:
                        "--port", str(floor_port)], floor_env)
         try:
             await wait_ready(f"http://127.0.0.1:{floor_port}/chat/api/message")
-            floor_script: list[Turn] = [(f"message {index}", None, ()) for index in range(len(COMPLAINT))]
-            bare = await drive(f"http://127.0.0.1:{floor_port}", arguments.customers, floor_script)
+            turns = len(plaint.latencies) // max(arguments.customers, 1)
+            bare = await drive_floor(f"http://127.0.0.1:{floor_port}", arguments.customers, turns)
         finally:
             stop(floor)
 
     database = "PostgreSQL" if server_url else "SQLite"
-    print(f"intake benchmark: {arguments.customers} concurrent customers x {len(COMPLAINT)} turns, {database}")
-    print(f"{'':<34} {'messages':>8} {'msg/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
+    print(f"intake benchmark: {arguments.customers} concurrent customers, one whole complaint each, {database}")
+    print(f"{'':<36} {'messages':>8} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'cases':>6}")
     print(plaint.line("plaint web chat (whole flow)"))
     print(bare.line("floor: bare aiohttp + 1 transaction"))
 

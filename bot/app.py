@@ -13,9 +13,12 @@ from aiohttp import web
 from tortoise import connections
 
 from bot.channels.base import Channel
+from bot.channels.slack import slack_plugin
 from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import TranscriptChannel, WebChat
+from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
+from bot.evidence_links import EvidenceDownloads
 from bot.intake import ProposalSource
 from bot.services import Services, open_services
 
@@ -43,7 +46,14 @@ PluginFactory = Callable[[Settings], PlatformPlugin | None]
 def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
     return [
         ("telegram", telegram_plugin),
+        ("slack", slack_plugin),
+        ("wechat", wechat_plugin),
     ]
+
+
+async def evidence_download(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES_KEY]
+    return await EvidenceDownloads(services.evidence_links, services.evidence).download(request)
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -69,6 +79,7 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
     app.router.add_get("/healthz", health)
     app.router.add_get("/", home)
+    app.router.add_get("/evidence/{evidence_id}", evidence_download)
     plugins: list[PlatformPlugin] = [WebChat(settings.data_dir / "uploads", MAX_UPLOAD_BYTES)]
     for name, factory in platform_plugin_factories():
         plugin = factory(settings)
@@ -80,7 +91,12 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
         app.router.add_routes(plugin.routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        async with open_services(settings, analyzer) as services, contextlib.AsyncExitStack() as stack:
+        # The intake queues "desk" notifications only when someone (the Slack desk) will deliver them.
+        desk_enabled = any(plugin.name == "slack" for plugin in plugins)
+        async with (
+            open_services(settings, analyzer, desk_enabled=desk_enabled) as services,
+            contextlib.AsyncExitStack() as stack,
+        ):
             app[SERVICES_KEY] = services
             services.channels["console"] = TranscriptChannel("console")
             for plugin in plugins:
@@ -88,8 +104,12 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
             _reload_flows_on_sighup(services)
             worker = services.build_worker()
             task = asyncio.create_task(worker.run(), name="outbox-worker")
-            log.info("Plaint is serving on http://%s:%s/chat; channels on: %s", settings.host, settings.port,
-                     ", ".join(plugin.name for plugin in plugins))
+            log.info(
+                "Plaint is serving on http://%s:%s/chat; channels on: %s",
+                settings.host,
+                settings.port,
+                ", ".join(plugin.name for plugin in plugins),
+            )
             try:
                 yield
             finally:

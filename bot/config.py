@@ -34,6 +34,18 @@ class Settings(BaseSettings):
     # How long a reply may wait in the outbox before the worker looks again (seconds).
     outbox_poll_interval: float = Field(default=0.5, gt=0)
     evidence_secret: SecretStr = Field(default=SecretStr(""), description="Signs evidence download links")
+    # Slack: the agent desk and a customer channel (on when the bot token and a signing secret or app token
+    # are set).
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = Field(default=None, description="Socket Mode instead of HTTP events")
+    slack_api_url: str = Field(default="https://slack.com/api/", description="Slack Web API base URL")
+    slack_customer_channels: str = Field(
+        default="", description="Comma-separated Slack channel ids where customers complain (DMs always work)"
+    )
+    slack_routing_file: Path = Field(
+        default=Path("config/routing.yaml"), description="Teams and routing rules"
+    )
     # Telegram (issue #4): the channel is on when the token is set.
     telegram_token: SecretStr | None = Field(default=None, description="Bot token from @BotFather")
     telegram_api_url: str = Field(
@@ -45,6 +57,16 @@ class Settings(BaseSettings):
     telegram_mode: Literal["webhook", "polling"] = Field(
         default="webhook", description="polling: `plaint serve` fetches updates itself (no public URL needed)"
     )
+    # WeChat Official Account (on when token, app id and app secret are set; the AES key turns on safe mode).
+    wechat_token: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = Field(default=None, description="EncodingAESKey, 43 characters")
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    # WeChat gives up on an answer after 5 s; past this many seconds the reply goes by custom/send instead.
+    wechat_reply_deadline: float = Field(default=4.5, gt=0, lt=5)
+    # WeChat does not say the customer's language; events (subscribe, menu) have no text to detect it from.
+    wechat_locale: str | None = "zh-CN"
 
     @field_validator("database_url")
     @classmethod
@@ -84,6 +106,10 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'plaint.sqlite3'}"
 
     @property
+    def slack_customer_channel_ids(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.slack_customer_channels.split(",") if part.strip())
+
+    @property
     def evidence_dir(self) -> Path:
         return self.data_dir / "evidence"
 
@@ -100,9 +126,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the config file must be a mapping of setting: value")
         file_values = {
-            key: value
-            for key, value in loaded.items()
-            if f"PLAINT_{key.upper()}" not in os.environ
+            key: value for key, value in loaded.items() if f"PLAINT_{key.upper()}" not in os.environ
         }
     try:
         return Settings(**{**file_values, **overrides})

@@ -101,6 +101,9 @@ class IntakeService:
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         async with lock:
+            # A retry may have waited on the lock while the first delivery was being handled.
+            if await self._store.is_duplicate(inbound.channel, inbound.message_id):
+                return await self._duplicate_result(inbound)
             for _ in range(5):
                 try:
                     return await self._handle_once(inbound)
@@ -274,6 +277,9 @@ class IntakeService:
             if limits is None:
                 rejected.append(RejectedFile(name, "not_expected"))
                 continue
+            if len(stored) >= limits.max_files:
+                rejected.append(RejectedFile(name, "too_many"))
+                continue
             if attachment.declared_size is not None and attachment.declared_size > limits.max_bytes:
                 rejected.append(RejectedFile(name, "too_large", limits.max_bytes))
                 continue
@@ -285,6 +291,11 @@ class IntakeService:
                 )
             except EvidenceTooLarge as error:
                 rejected.append(RejectedFile(name, "too_large", error.limit_bytes))
+                continue
+            except Exception:
+                # The platform's file server failed: tell the customer to resend rather than lose the message.
+                log.warning("could not fetch %s from %s", name, attachment.platform_file_id, exc_info=True)
+                rejected.append(RejectedFile(name, "unavailable"))
                 continue
             stored.append(_PreparedFile(name, blob))
         return tuple(stored), tuple(rejected)

@@ -35,7 +35,7 @@ class RejectedFile:
     """A file the orchestrator refused before storing it (e.g. over FileLimits.max_bytes)."""
 
     file_name: str
-    reason: Literal["too_large", "type", "not_expected", "too_many"]
+    reason: Literal["too_large", "type", "not_expected", "too_many", "unavailable"]
     limit_bytes: int | None = None
 
 

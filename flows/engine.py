@@ -735,6 +735,8 @@ def _interpret_files(flow: Flow, state: ConversationState, step: FilesStep, turn
             notes.append(flow.message("file_type", lang).format(name=rejected.file_name, kinds=kinds))
         elif rejected.reason == "too_many":
             notes.append(flow.message("file_too_many", lang).format(name=rejected.file_name, max=step.max_files))
+        elif rejected.reason == "unavailable":
+            notes.append(flow.message("file_unavailable", lang).format(name=rejected.file_name))
         else:
             notes.append(flow.message("file_not_expected", lang).format(name=rejected.file_name))
     for file in turn.files:

@@ -100,6 +100,10 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "I can't accept {name}: allowed are {kinds}.",
         "无法接收 {name}：只接受{kinds}。",
     ),
+    "file_unavailable": (
+        "I couldn't fetch {name} from the chat app. Please send it again.",
+        "没能从聊天应用获取 {name}，请重新发送。",
+    ),
     "file_too_many": (
         "I can take at most {max} files, so I couldn't keep {name}.",
         "最多只能上传 {max} 个文件，所以 {name} 没有保存。",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.errors import CaseNotFound
+from storage.errors import CaseNotFound, EvidenceNotFound
 from storage.models import Case, CaseEvent, Evidence, TranscriptMessage
 from storage.transcript import TranscriptEntry, transcript_entry
 
@@ -94,3 +94,9 @@ class TortoiseCaseRepository:
             transcript=tuple(transcript_entry(row) for row in messages),
             events=tuple(CaseEventItem(row.kind, row.actor, row.data, row.created_at) for row in events),
         )
+
+    async def evidence(self, evidence_id: int) -> EvidenceItem:
+        row = await Evidence.get_or_none(id=evidence_id)
+        if row is None:
+            raise EvidenceNotFound(evidence_id)
+        return EvidenceItem(row.id, row.file_name, row.media_type, row.size, row.sha256, row.storage_key)

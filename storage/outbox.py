@@ -14,6 +14,8 @@ from storage.models import ChannelIdentity, Customer, InboundReceipt, OutboxItem
 
 # A claim older than this belongs to a worker that died mid-delivery: the item is taken again.
 CLAIM_LEASE = timedelta(minutes=2)
+# last_error of a reply that left in a passive HTTP answer (WeChat) rather than through a platform API.
+ANSWERED_PASSIVELY = "answered passively"
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,23 @@ class TortoiseOutbox:
         claimed = []
         for row in rows:
             won = await OutboxItem.filter(id=row.id, status="pending").update(
-                status="sent", sent_at=datetime.now(UTC), last_error="answered passively"
+                status="sent", sent_at=datetime.now(UTC), last_error=ANSWERED_PASSIVELY
             )
             if won:
                 claimed.append(_entry(row))
         return claimed
+
+    async def answered_passively(self, channel: str, message_id: str) -> list[OutboxEntry]:
+        """The replies of one inbound message that already left in a passive answer. A platform retry of
+        that message means the answer never arrived, so the retry must carry them again."""
+        rows = await OutboxItem.filter(
+            receipt__channel=channel,
+            receipt__message_id=message_id,
+            kind="message",
+            status="sent",
+            last_error=ANSWERED_PASSIVELY,
+        ).order_by("id")
+        return [_entry(row) for row in rows]
 
     async def pending_count(self) -> int:
         return await OutboxItem.filter(status__in=("pending", "sending")).count()

@@ -52,8 +52,12 @@ async def _lines(source: TextIO) -> AsyncIterator[str]:
 
 
 async def run_console(
-    intake: IntakeService, *, lang: str | None, session: str | None = None,
-    source: TextIO = sys.stdin, output: TextIO = sys.stdout,
+    intake: IntakeService,
+    *,
+    lang: str | None,
+    session: str | None = None,
+    source: TextIO = sys.stdin,
+    output: TextIO = sys.stdout,
 ) -> int:
     """Returns the number of lines handled. Replies are printed as they are produced: the console is
     synchronous by nature; the outbox still records them as delivered through the transcript."""
@@ -67,15 +71,20 @@ async def run_console(
     async def answer(text: str, index: int) -> None:
         attachments: tuple[Attachment, ...] = ()
         if text.startswith(FILE_PREFIX):
-            path = Path(text[len(FILE_PREFIX):].strip()).expanduser()
+            path = Path(text[len(FILE_PREFIX) :].strip()).expanduser()
             if not path.is_file():
                 output.write(f"(no such file: {path})\n\n")
                 return
             attachments = (file_attachment(path),)
             text = ""
         inbound = Inbound(
-            channel="console", sender_id=sender, message_id=f"{sender}-{index}", received_at=datetime.now(UTC),
-            text=text or None, attachments=attachments, locale=lang,
+            channel="console",
+            sender_id=sender,
+            message_id=f"{sender}-{index}",
+            received_at=datetime.now(UTC),
+            text=text or None,
+            attachments=attachments,
+            locale=lang,
         )
         result = await intake.handle(inbound)
         for reply in result.replies:

@@ -102,9 +102,7 @@ class TelegramChannel(Channel):
                 ]
             )
         try:
-            await self._bot.send_message(
-                chat_id=int(message.recipient_id), text=part.text, reply_markup=markup
-            )
+            await self._bot.send_message(chat_id=int(message.recipient_id), text=part.text, reply_markup=markup)
         except RetryAfter as error:
             raise RetryLater(str(error), retry_after_seconds(error)) from error
         except Forbidden as error:
@@ -380,12 +378,8 @@ async def mark_answered(bot: Bot, pressed: PressedButton) -> None:
     accident. Best effort: a failure here only affects the display."""
     if pressed.chat_id is None or pressed.message_id is None or pressed.label is None:
         return
-    marked = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(f"✓ {pressed.label}", callback_data=ANSWERED_MARKER)]]
-    )
+    marked = InlineKeyboardMarkup([[InlineKeyboardButton(f"✓ {pressed.label}", callback_data=ANSWERED_MARKER)]])
     try:
-        await bot.edit_message_reply_markup(
-            chat_id=pressed.chat_id, message_id=pressed.message_id, reply_markup=marked
-        )
+        await bot.edit_message_reply_markup(chat_id=pressed.chat_id, message_id=pressed.message_id, reply_markup=marked)
     except TelegramError as error:
         log.info("telegram: editMessageReplyMarkup failed: %s", error)

@@ -171,7 +171,8 @@ class WebChat:
                     handle.close()
                     path.unlink(missing_ok=True)
                     raise web.HTTPRequestEntityTooLarge(
-                        max_size=self._max_upload_bytes, actual_size=size,
+                        max_size=self._max_upload_bytes,
+                        actual_size=size,
                         text=f"a file may be at most {self._max_upload_bytes // (1024 * 1024)} MB",
                     )
                 handle.write(chunk)

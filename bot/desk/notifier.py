@@ -1,0 +1,56 @@
+"""Outbox kind "desk": keeps the team channel telling the truth. On any desk event the case is routed and
+assigned if it is not yet, posted once (its ts stored on the case) and afterwards updated in place; a
+customer's follow-up also goes into the case thread. Slack being down or rate-limited raises RetryLater,
+so the item waits in the outbox and the ones behind it (same case) keep their order."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.slack import translate_slack_errors
+from bot.desk.blocks import case_blocks, case_text, escape_mrkdwn
+from bot.desk.service import DeskService
+from storage.desk import TortoiseDeskStore
+from storage.outbox import OutboxEntry
+
+log = logging.getLogger(__name__)
+
+
+class SlackDeskNotifier:
+    def __init__(self, client: AsyncWebClient, desk: DeskService, store: TortoiseDeskStore, public_url: str) -> None:
+        self._client = client
+        self._desk = desk
+        self._store = store
+        self._public_url = public_url
+
+    async def handle(self, entry: OutboxEntry) -> None:
+        event = str(entry.payload.get("event", ""))
+        number = str(entry.payload.get("case_number", ""))
+        if event == "customer_message":
+            # Keyed on the outbox item, so a redelivery does not record the reply twice.
+            await self._desk.customer_replied(number, f"outbox:{entry.id}")
+        case = await self._desk.route_and_assign(number)
+        if case is None or case.team is None:
+            log.warning("desk event %s for unknown case %r dropped", event, number)
+            return
+        blocks = case_blocks(case, self._public_url)
+        text = case_text(case)
+        if case.slack_ts is None or case.slack_channel is None:
+            channel = self._desk.routing.team(case.team).slack_channel
+            async with translate_slack_errors():
+                posted = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            ts = str(posted["ts"])
+            await self._store.set_slack_message(case.number, str(posted.get("channel") or channel), ts)
+            thread = (str(posted.get("channel") or channel), ts)
+        else:
+            async with translate_slack_errors():
+                await self._client.chat_update(channel=case.slack_channel, ts=case.slack_ts, text=text, blocks=blocks)
+            thread = (case.slack_channel, case.slack_ts)
+        if event == "customer_message":
+            said = escape_mrkdwn(str(entry.payload.get("text", "")))
+            async with translate_slack_errors():
+                await self._client.chat_postMessage(
+                    channel=thread[0], thread_ts=thread[1], text=f":speech_balloon: *Customer:* {said}"
+                )

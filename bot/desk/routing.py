@@ -1,0 +1,181 @@
+"""Teams and routing rules (YAML that admins edit), validated at load, and the pure decisions made with
+them: which team gets a case (first matching rule, else the default team) and which member is next in the
+round-robin."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class RoutingConfigError(Exception):
+    """The routing file cannot be used; says which file, which rule (when one is at fault) and why."""
+
+    def __init__(self, source: str, reason: str, rule_index: int | None = None) -> None:
+        where = f"{source}: rules[{rule_index}]" if rule_index is not None else source
+        super().__init__(f"{where}: {reason}")
+        self.source = source
+        self.reason = reason
+        self.rule_index = rule_index
+
+
+def _lowered(values: list[str]) -> list[str]:
+    return [value.strip().lower() for value in values]
+
+
+class Team(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    # The Slack channel id (C..., G...) where the team's cases are posted.
+    slack_channel: str = Field(pattern=r"^[CG][A-Z0-9]{2,}$")
+    # Slack user ids, in round-robin order.
+    members: tuple[str, ...] = ()
+    max_open_per_agent: int = Field(default=10, ge=1)
+
+    @field_validator("members")
+    @classmethod
+    def _members_are_unique_user_ids(cls, members: tuple[str, ...]) -> tuple[str, ...]:
+        for member in members:
+            if not member.startswith(("U", "W")):
+                raise ValueError(f"member {member!r} is not a Slack user id (U... or W...)")
+        if len(set(members)) != len(members):
+            raise ValueError("a member is listed twice")
+        return members
+
+
+class RuleConditions(BaseModel):
+    """Every condition given must match (AND); within one condition any listed value matches (OR);
+    comparisons ignore case."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    category: list[str] | None = None
+    product: list[str] | None = None
+    channel: list[str] | None = None
+    language: list[str] | None = None
+
+    @field_validator("category", "product", "channel", "language")
+    @classmethod
+    def _normalise(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _lowered(values)
+
+    @model_validator(mode="after")
+    def _at_least_one_condition(self) -> RuleConditions:
+        if all(value is None for value in (self.category, self.product, self.channel, self.language)):
+            raise ValueError("a rule needs at least one condition (category, product, channel or language)")
+        return self
+
+
+class RoutingRule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    team: str
+    when: RuleConditions
+
+
+class RoutingConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default_team: str
+    teams: tuple[Team, ...] = Field(min_length=1)
+    rules: tuple[RoutingRule, ...] = ()
+
+    def team(self, name: str) -> Team:
+        for team in self.teams:
+            if team.name == name:
+                return team
+        raise KeyError(name)
+
+    def team_for_slack_channel(self, slack_channel: str) -> Team | None:
+        return next((team for team in self.teams if team.slack_channel == slack_channel), None)
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What routing looks at; `None` never matches a condition."""
+
+    category: str | None
+    product: str | None
+    channel: str | None
+    language: str | None
+
+
+def _matches(allowed: list[str] | None, value: str | None) -> bool:
+    if allowed is None:
+        return True
+    return value is not None and value.strip().lower() in allowed
+
+
+def route(config: RoutingConfig, facts: CaseFacts) -> Team:
+    """The team of the first rule whose conditions all match, else the default team."""
+    for rule in config.rules:
+        when = rule.when
+        if (
+            _matches(when.category, facts.category)
+            and _matches(when.product, facts.product)
+            and _matches(when.channel, facts.channel)
+            and _matches(when.language, facts.language)
+        ):
+            return config.team(rule.team)
+    return config.team(config.default_team)
+
+
+def next_agent(
+    members: Sequence[str], last_agent: str | None, open_cases: Mapping[str, int], max_open: int
+) -> str | None:
+    """Round-robin: the first member after `last_agent` (wrapping around) with fewer than `max_open` open
+    cases; None when everyone is full, so the case waits unassigned."""
+    if not members:
+        return None
+    start = members.index(last_agent) + 1 if last_agent in members else 0
+    for offset in range(len(members)):
+        candidate = members[(start + offset) % len(members)]
+        if open_cases.get(candidate, 0) < max_open:
+            return candidate
+    return None
+
+
+def parse_routing(text: str, source: str) -> RoutingConfig:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise RoutingConfigError(source, f"not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise RoutingConfigError(source, "expected a mapping with default_team, teams and rules")
+    try:
+        config = RoutingConfig.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = first["loc"]
+        rule_index = location[1] if len(location) > 1 and location[0] == "rules" else None
+        path = ".".join(str(part) for part in location)
+        raise RoutingConfigError(
+            source, f"{path}: {first['msg']}", rule_index if isinstance(rule_index, int) else None
+        ) from None
+    _check_references(config, source)
+    return config
+
+
+def _check_references(config: RoutingConfig, source: str) -> None:
+    names = [team.name for team in config.teams]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise RoutingConfigError(source, f"team names must be unique: {', '.join(duplicates)}")
+    if config.default_team not in names:
+        raise RoutingConfigError(source, f"default_team {config.default_team!r} is not one of the teams")
+    for index, rule in enumerate(config.rules):
+        if rule.team not in names:
+            raise RoutingConfigError(source, f"unknown team {rule.team!r}", rule_index=index)
+
+
+def load_routing(path: Path) -> RoutingConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RoutingConfigError(str(path), f"cannot read: {error.strerror}") from None
+    return parse_routing(text, str(path))

@@ -1,0 +1,302 @@
+"""The desk service: applies what agents do (and what the desk learns about a case) in one transaction each:
+the lifecycle decides, the case row changes, the transition is stored as a CaseEvent with actor and time,
+and the outbox gets the Slack update and anything the customer must hear. Slack-free: the Slack adapter
+converts payloads into these calls."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import cast, get_args
+
+from bot.desk.lifecycle import (
+    OPEN_STATUSES,
+    CaseAction,
+    LifecycleError,
+    Transition,
+    parse_status,
+    transition,
+)
+from bot.desk.routing import CaseFacts, RoutingConfig, next_agent, route
+from bot.messages import ChannelName, Outbound, outbound_to_payload
+from storage.desk import CaseRecord, CaseUpdate, DeskUnitOfWork, OutboxRow, TortoiseDeskStore
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "plaint"
+# Agent events get their own receipt namespace so they never collide with customer message ids.
+RECEIPT_SOURCE = "slack_desk"
+NOTE_PREFIX = "note:"
+_OPEN = [status.value for status in OPEN_STATUSES]
+
+# An extra step run inside an action's transaction, given the case as it was before the change.
+_CaseStep = Callable[[DeskUnitOfWork, CaseRecord], Awaitable[None]]
+
+_CUSTOMER_TEXTS: dict[str, dict[str, str]] = {
+    "agent_reply": {
+        "en": "Message from our support team about case {number}:\n{text}",
+        "zh": "关于投诉 {number}，客服回复：\n{text}",
+    },
+    "resolved": {
+        "en": "Your case {number} has been resolved ({code}).\n{summary}",
+        "zh": "您的投诉 {number} 已处理完毕（{code}）。\n{summary}",
+    },
+}
+
+
+def customer_text(key: str, lang: str, **values: str) -> str:
+    return _CUSTOMER_TEXTS[key]["zh" if lang.startswith("zh") else "en"].format(**values)
+
+
+class DeskOutcomeKind(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # a retry of something already applied: nothing changed
+    REFUSED = "refused"  # the lifecycle does not allow it in the case's status
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class DeskOutcome:
+    kind: DeskOutcomeKind
+    case_number: str | None = None
+    message: str = ""
+
+
+class DeskService:
+    def __init__(self, store: TortoiseDeskStore, routing: RoutingConfig) -> None:
+        self._store = store
+        self._routing = routing
+
+    @property
+    def routing(self) -> RoutingConfig:
+        return self._routing
+
+    async def get_case(self, number: str) -> CaseRecord | None:
+        return await self._store.get_case(number.strip().upper())
+
+    async def open_cases(self, assignee: str | None = None) -> list[CaseRecord]:
+        return await self._store.list_cases(_OPEN, assignee=assignee)
+
+    # --- routing and assignment ----------------------------------------------------------------------
+
+    async def route_and_assign(self, number: str) -> CaseRecord | None:
+        """Give a newly filed case its team and, capacity permitting, an agent; idempotent."""
+        async with self._store.unit_of_work() as uow:
+            case = await uow.lock_case(number)
+            if case is None:
+                return None
+            if case.team is None:
+                team = route(self._routing, CaseFacts(case.category, case.product, case.channel, case.lang))
+                await uow.update_case(number, CaseUpdate(team=team.name))
+                await uow.add_event(number, "routed", SYSTEM_ACTOR, {"team": team.name})
+                await self._assign_waiting(uow, team.name, being_notified=number)
+        return await self._store.get_case(number)
+
+    async def _assign_waiting(self, uow: DeskUnitOfWork, team_name: str, being_notified: str | None = None) -> None:
+        """Hand the team's unassigned open cases, oldest first, to whoever has room (round-robin).
+        `being_notified` is the case whose Slack message is rendered right now: it needs no extra update."""
+        team = self._routing.team(team_name)
+        waiting = await uow.unassigned_cases(team_name, _OPEN)
+        if not waiting or not team.members:
+            return
+        last = await uow.lock_assignment_cursor(team_name)
+        counts = await uow.open_case_counts(team_name, _OPEN)
+        for number in waiting:
+            agent = next_agent(team.members, last, counts, team.max_open_per_agent)
+            if agent is None:
+                break
+            await uow.update_case(number, CaseUpdate(assignee=agent))
+            await uow.add_event(number, "assigned", SYSTEM_ACTOR, {"assignee": agent, "by": "round_robin"})
+            await uow.set_assignment_cursor(team_name, agent)
+            if number != being_notified:
+                await self._enqueue_case_changed(uow, number)
+            counts[agent] = counts.get(agent, 0) + 1
+            last = agent
+
+    # --- agent actions -------------------------------------------------------------------------------
+
+    async def acknowledge(self, number: str, actor: str, dedupe_key: str) -> DeskOutcome:
+        return await self._apply(number, CaseAction.ACKNOWLEDGE, actor, dedupe_key)
+
+    async def assign_to(self, number: str, agent: str, actor: str, dedupe_key: str) -> DeskOutcome:
+        return await self._apply(number, CaseAction.ASSIGN, actor, dedupe_key, CaseUpdate(assignee=agent))
+
+    async def reclassify(
+        self, number: str, product: str | None, category: str | None, actor: str, dedupe_key: str
+    ) -> DeskOutcome:
+        product = (product or "").strip() or None
+        category = (category or "").strip() or None
+
+        async def store_corrections(uow: DeskUnitOfWork, case: CaseRecord) -> None:
+            # Each changed field is one labelled example for retraining the NLP.
+            if product is not None and product != case.product:
+                await uow.add_correction(case.number, "product", case.product, product, actor)
+            if category is not None and category != case.category:
+                await uow.add_correction(case.number, "category", case.category, category, actor)
+
+        update = CaseUpdate(
+            product=product,
+            product_confidence=1.0 if product else None,
+            category=category,
+            category_confidence=1.0 if category else None,
+        )
+        return await self._apply(
+            number,
+            CaseAction.RECLASSIFY,
+            actor,
+            dedupe_key,
+            update,
+            {"product": product, "category": category},
+            before_update=store_corrections,
+        )
+
+    async def resolve(self, number: str, summary: str, code: str, actor: str, dedupe_key: str) -> DeskOutcome:
+        async def tell_customer(uow: DeskUnitOfWork, case: CaseRecord) -> None:
+            text = customer_text("resolved", case.lang, number=case.number, code=code, summary=summary)
+            await self._message_customer(uow, case, text, "status_update")
+
+        async def free_capacity(uow: DeskUnitOfWork, case: CaseRecord) -> None:
+            if case.team is not None:
+                await self._assign_waiting(uow, case.team)
+
+        return await self._apply(
+            number,
+            CaseAction.RESOLVE,
+            actor,
+            dedupe_key,
+            CaseUpdate(resolution_summary=summary, resolution_code=code),
+            {"summary": summary, "code": code},
+            before_update=tell_customer,
+            after_update=free_capacity,
+        )
+
+    async def close(self, number: str, actor: str, dedupe_key: str) -> DeskOutcome:
+        return await self._apply(number, CaseAction.CLOSE, actor, dedupe_key)
+
+    async def reopen(self, number: str, actor: str, dedupe_key: str) -> DeskOutcome:
+        return await self._apply(number, CaseAction.REOPEN, actor, dedupe_key)
+
+    async def thread_reply(
+        self, slack_channel: str, thread_ts: str, text: str, actor: str, dedupe_key: str
+    ) -> DeskOutcome:
+        """An agent wrote in a case thread: relayed to the customer, or kept internal when it is a note."""
+        async with self._store.unit_of_work() as uow:
+            case = await uow.lock_case_by_thread(slack_channel, thread_ts)
+            if case is None:
+                return DeskOutcome(DeskOutcomeKind.NOT_FOUND)
+            if not await uow.claim_receipt(RECEIPT_SOURCE, dedupe_key):
+                return DeskOutcome(DeskOutcomeKind.DUPLICATE, case.number)
+            if text.strip().lower().startswith(NOTE_PREFIX):
+                note = text.strip()[len(NOTE_PREFIX) :].strip()
+                await uow.add_event(case.number, "note", actor, {"text": note})
+                return DeskOutcome(DeskOutcomeKind.APPLIED, case.number, "note kept internal")
+            try:
+                step = transition(parse_status(case.status), CaseAction.AGENT_REPLY)
+            except LifecycleError as error:
+                return DeskOutcome(DeskOutcomeKind.REFUSED, case.number, str(error))
+            relayed = customer_text("agent_reply", case.lang, number=case.number, text=text)
+            await self._message_customer(uow, case, relayed, "agent_reply")
+            await self._record(uow, case.number, step, actor, CaseUpdate(), {"text": text})
+            return DeskOutcome(DeskOutcomeKind.APPLIED, case.number)
+
+    async def customer_replied(self, number: str, dedupe_key: str) -> DeskOutcome:
+        """The customer answered a case waiting for them: back to the agent's court."""
+        async with self._store.unit_of_work() as uow:
+            case = await uow.lock_case(number)
+            if case is None:
+                return DeskOutcome(DeskOutcomeKind.NOT_FOUND)
+            if not await uow.claim_receipt(RECEIPT_SOURCE, dedupe_key):
+                return DeskOutcome(DeskOutcomeKind.DUPLICATE, number)
+            try:
+                step = transition(parse_status(case.status), CaseAction.CUSTOMER_REPLY)
+            except LifecycleError as error:
+                return DeskOutcome(DeskOutcomeKind.REFUSED, number, str(error))
+            await uow.update_case(number, CaseUpdate(status=step.target.value))
+            await uow.add_event(
+                number, "customer_reply", "customer", {"from": step.source.value, "to": step.target.value}
+            )
+            return DeskOutcome(DeskOutcomeKind.APPLIED, number)
+
+    # --- the one way an agent action is applied ------------------------------------------------------
+
+    async def _apply(
+        self,
+        number: str,
+        action: CaseAction,
+        actor: str,
+        dedupe_key: str,
+        update: CaseUpdate | None = None,
+        details: dict[str, str | None] | None = None,
+        before_update: _CaseStep | None = None,
+        after_update: _CaseStep | None = None,
+    ) -> DeskOutcome:
+        number = number.strip().upper()
+        async with self._store.unit_of_work() as uow:
+            case = await uow.lock_case(number)
+            if case is None:
+                return DeskOutcome(DeskOutcomeKind.NOT_FOUND, number, f"no case {number}")
+            if not await uow.claim_receipt(RECEIPT_SOURCE, dedupe_key):
+                return DeskOutcome(DeskOutcomeKind.DUPLICATE, number)
+            try:
+                step = transition(parse_status(case.status), action)
+            except LifecycleError as error:
+                return DeskOutcome(DeskOutcomeKind.REFUSED, number, f"{number}: {error}")
+            if before_update is not None:
+                await before_update(uow, case)
+            await self._record(uow, number, step, actor, update or CaseUpdate(), details or {})
+            if after_update is not None:
+                await after_update(uow, case)
+        return DeskOutcome(DeskOutcomeKind.APPLIED, number)
+
+    async def _record(
+        self,
+        uow: DeskUnitOfWork,
+        number: str,
+        step: Transition,
+        actor: str,
+        update: CaseUpdate,
+        details: dict[str, str | None],
+    ) -> None:
+        await uow.update_case(number, CaseUpdate(**{**vars(update), "status": step.target.value}))
+        data: dict[str, str | None] = {"from": step.source.value, "to": step.target.value, **details}
+        await uow.add_event(number, step.action.value, actor, dict(data))
+        await self._enqueue_case_changed(uow, number)
+
+    async def _enqueue_case_changed(self, uow: DeskUnitOfWork, number: str) -> None:
+        await uow.enqueue(
+            OutboxRow(
+                kind="desk",
+                channel="slack",
+                ordering_key=f"desk:{number}",
+                payload={"event": "case_changed", "case_number": number},
+            )
+        )
+
+    async def _message_customer(self, uow: DeskUnitOfWork, case: CaseRecord, text: str, kind: str) -> None:
+        channel: ChannelName = _channel_name(case.channel)
+        message = Outbound(
+            channel=channel,
+            recipient_id=case.sender_id,
+            text=text,
+            kind="agent_reply" if kind == "agent_reply" else "status_update",
+            metadata=(("case_number", case.number),),
+        )
+        payload = outbound_to_payload(message)
+        await uow.enqueue(
+            OutboxRow(
+                kind="message",
+                channel=case.channel,
+                # The intake's key for this customer: agent words queue behind the bot's own replies.
+                ordering_key=f"{case.channel}:{case.sender_id}",
+                payload=payload,
+            )
+        )
+        await uow.add_agent_message(case.number, text, payload)
+
+
+def _channel_name(value: str) -> ChannelName:
+    if value in get_args(ChannelName):
+        return cast(ChannelName, value)
+    raise ValueError(f"case channel {value!r} is not a known channel")

@@ -1,0 +1,262 @@
+"""What the agent desk reads and writes: cases as value objects, case events, NLP corrections, agent-event
+receipts, assignment cursors and outbox rows, all changed together inside one unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from storage.models import (
+    AssignmentCursor,
+    Case,
+    CaseEvent,
+    ChannelIdentity,
+    Evidence,
+    InboundReceipt,
+    NlpCorrection,
+    OutboxItem,
+    TranscriptMessage,
+)
+
+# A JSON document as stored in JSON columns.
+JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    id: int
+    file_name: str
+    media_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    number: str
+    status: str
+    channel: str
+    sender_id: str
+    lang: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    description: str | None
+    occurred_at: str | None
+    occurred_where: str | None
+    product: str | None
+    product_confidence: float | None
+    category: str | None
+    category_confidence: float | None
+    expected_resolution: str | None
+    team: str | None
+    assignee: str | None
+    slack_channel: str | None
+    slack_ts: str | None
+    resolution_summary: str | None
+    resolution_code: str | None
+    created_at: datetime
+    evidence: tuple[EvidenceRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseEventRecord:
+    kind: str
+    actor: str
+    data: Mapping[str, JsonValue]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseUpdate:
+    """Fields to change; None leaves a field as it is."""
+
+    status: str | None = None
+    team: str | None = None
+    assignee: str | None = None
+    product: str | None = None
+    product_confidence: float | None = None
+    category: str | None = None
+    category_confidence: float | None = None
+    resolution_summary: str | None = None
+    resolution_code: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    kind: str
+    channel: str
+    ordering_key: str
+    payload: Mapping[str, JsonValue]
+
+
+async def _record(case: Case, with_evidence: bool) -> CaseRecord:
+    evidence: tuple[EvidenceRecord, ...] = ()
+    if with_evidence:
+        rows = await Evidence.filter(case_id=case.id).order_by("id")
+        evidence = tuple(EvidenceRecord(row.id, row.file_name, row.media_type, row.size) for row in rows)
+    return CaseRecord(
+        number=case.number,
+        status=case.status,
+        channel=case.channel,
+        sender_id=case.sender_id,
+        lang=case.lang,
+        name=case.name,
+        phone=case.phone,
+        email=case.email,
+        description=case.description,
+        occurred_at=case.occurred_at,
+        occurred_where=case.occurred_where,
+        product=case.product,
+        product_confidence=case.product_confidence,
+        category=case.category,
+        category_confidence=case.category_confidence,
+        expected_resolution=case.expected_resolution,
+        team=case.team,
+        assignee=case.assignee,
+        slack_channel=case.slack_channel,
+        slack_ts=case.slack_ts,
+        resolution_summary=case.resolution_summary,
+        resolution_code=case.resolution_code,
+        created_at=case.created_at,
+        evidence=evidence,
+    )
+
+
+class DeskUnitOfWork:
+    """Operations inside one transaction; cases and cursors read here are locked on PostgreSQL so two
+    workers applying agent actions or assigning in the same team take turns."""
+
+    async def claim_receipt(self, source: str, message_id: str) -> bool:
+        """False when this platform event was handled before (a retry): the caller must change nothing."""
+        try:
+            async with in_transaction():
+                await InboundReceipt.create(channel=source, message_id=message_id)
+        except IntegrityError:
+            return False
+        return True
+
+    async def lock_case(self, number: str) -> CaseRecord | None:
+        case = await Case.filter(number=number).select_for_update().first()
+        return None if case is None else await _record(case, with_evidence=False)
+
+    async def lock_case_by_thread(self, slack_channel: str, thread_ts: str) -> CaseRecord | None:
+        case = await Case.filter(slack_channel=slack_channel, slack_ts=thread_ts).select_for_update().first()
+        return None if case is None else await _record(case, with_evidence=False)
+
+    async def update_case(self, number: str, update: CaseUpdate) -> None:
+        changes = {name: value for name, value in vars(update).items() if value is not None}
+        if changes:
+            await Case.filter(number=number).update(**changes, updated_at=datetime.now(UTC))
+
+    async def add_event(self, number: str, kind: str, actor: str, data: Mapping[str, JsonValue]) -> None:
+        case = await Case.get(number=number)
+        await CaseEvent.create(case=case, kind=kind, actor=actor, data=dict(data))
+
+    async def add_correction(
+        self, number: str, field: str, old_value: str | None, new_value: str, actor: str
+    ) -> None:
+        case = await Case.get(number=number)
+        await NlpCorrection.create(
+            case=case,
+            field=field,
+            text=case.description or "",
+            lang=case.lang,
+            old_value=old_value,
+            new_value=new_value,
+            actor=actor,
+        )
+
+    async def add_agent_message(self, number: str, text: str, payload: Mapping[str, JsonValue]) -> None:
+        """The agent's words in the customer's transcript: the case history, and the web chat's mailbox."""
+        case = await Case.get(number=number)
+        identity = await ChannelIdentity.get_or_none(channel=case.channel, sender_id=case.sender_id)
+        if identity is None:
+            return
+        await TranscriptMessage.create(
+            conversation_id=getattr(case, "conversation_id", None),
+            case=case,
+            identity=identity,
+            direction="out",
+            author="agent",
+            text=text,
+            payload=dict(payload),
+        )
+
+    async def enqueue(self, row: OutboxRow) -> None:
+        await OutboxItem.create(
+            ordering_key=row.ordering_key,
+            kind=row.kind,
+            channel=row.channel,
+            payload=dict(row.payload),
+            status="pending",
+            available_at=datetime.now(UTC),
+        )
+
+    async def lock_assignment_cursor(self, team: str) -> str | None:
+        """The team's round-robin position, locked until the transaction ends."""
+        cursor = await AssignmentCursor.filter(team=team).select_for_update().first()
+        if cursor is None:
+            try:
+                async with in_transaction():
+                    await AssignmentCursor.create(team=team)
+            except IntegrityError:
+                pass  # another worker created it first; lock theirs
+            cursor = await AssignmentCursor.filter(team=team).select_for_update().first()
+        return None if cursor is None else cursor.last_agent
+
+    async def set_assignment_cursor(self, team: str, last_agent: str) -> None:
+        await AssignmentCursor.filter(team=team).update(last_agent=last_agent)
+
+    async def open_case_counts(self, team: str, open_statuses: Collection[str]) -> dict[str, int]:
+        rows = (
+            await Case.filter(team=team, status__in=list(open_statuses), assignee__isnull=False)
+            .annotate(open_cases=Count("id"))
+            .group_by("assignee")
+            .values("assignee", "open_cases")
+        )
+        return {str(row["assignee"]): int(row["open_cases"]) for row in rows}
+
+    async def unassigned_cases(self, team: str, open_statuses: Collection[str]) -> list[str]:
+        """Numbers of the team's open cases nobody has, oldest first."""
+        rows = (
+            await Case.filter(team=team, status__in=list(open_statuses), assignee__isnull=True)
+            .order_by("id")
+            .values_list("number", flat=True)
+        )
+        return [str(number) for number in rows]
+
+
+class TortoiseDeskStore:
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[DeskUnitOfWork]:
+        async with in_transaction():
+            yield DeskUnitOfWork()
+
+    async def get_case(self, number: str) -> CaseRecord | None:
+        case = await Case.filter(number=number).first()
+        return None if case is None else await _record(case, with_evidence=True)
+
+    async def list_cases(
+        self, statuses: Collection[str], assignee: str | None = None, limit: int = 20
+    ) -> list[CaseRecord]:
+        query = Case.filter(status__in=list(statuses))
+        if assignee is not None:
+            query = query.filter(assignee=assignee)
+        cases = await query.order_by("-id").limit(limit)
+        return [await _record(case, with_evidence=False) for case in cases]
+
+    async def events(self, number: str) -> list[CaseEventRecord]:
+        rows = await CaseEvent.filter(case__number=number).order_by("id")
+        return [CaseEventRecord(row.kind, row.actor, dict(row.data), row.created_at) for row in rows]
+
+    async def set_slack_message(self, number: str, slack_channel: str, slack_ts: str) -> None:
+        await Case.filter(number=number).update(slack_channel=slack_channel, slack_ts=slack_ts)
+
+    async def set_team(self, number: str, team: str) -> None:
+        await Case.filter(number=number).update(team=team)

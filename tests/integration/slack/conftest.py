@@ -1,0 +1,66 @@
+"""Plaint's real server on 127.0.0.1 with Slack configured against the fake Slack Web API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+
+from bot.analysis import ThreadedAnalyzer
+from bot.app import SERVICES_KEY, build_app
+from bot.config import Settings
+from storage.cases import TortoiseCaseRepository
+from tests.fakes.slack_api import FakeSlackApi, SlackRequestSigner
+from tests.integration.slack.harness import (
+    CUSTOMER_CHANNEL,
+    ROUTING,
+    SIGNING_SECRET,
+    HarnessFactory,
+    SlackHarness,
+)
+
+
+@pytest_asyncio.fixture
+async def slack_api() -> AsyncIterator[FakeSlackApi]:
+    api = FakeSlackApi()
+    await api.start()
+    yield api
+    await api.close()
+
+
+@pytest_asyncio.fixture
+async def start_plaint(
+    settings: Settings, analyzer: ThreadedAnalyzer, slack_api: FakeSlackApi, tmp_path: Path
+) -> AsyncIterator[HarnessFactory]:
+    clients: list[TestClient[Any, Any]] = []
+
+    async def start(max_open: int = 5, socket_mode: bool = False) -> SlackHarness:
+        routing = tmp_path / "routing.yaml"
+        routing.write_text(ROUTING.replace("{max_open}", str(max_open)), encoding="utf-8")
+        configured = settings.model_copy(
+            update={
+                "slack_bot_token": SecretStr(slack_api.token),
+                # Socket Mode alone: an app-level token and no signing secret (so no HTTP endpoint).
+                "slack_signing_secret": None if socket_mode else SecretStr(SIGNING_SECRET),
+                "slack_app_token": SecretStr(slack_api.app_token) if socket_mode else None,
+                "slack_api_url": slack_api.base_url,
+                "slack_routing_file": routing,
+                "slack_customer_channels": CUSTOMER_CHANNEL,
+                "public_url": "https://plaint.example",
+            }
+        )
+        app = build_app(configured, analyzer)
+        client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
+        await client.start_server()
+        clients.append(client)
+        return SlackHarness(
+            client, slack_api, SlackRequestSigner(SIGNING_SECRET), app[SERVICES_KEY], TortoiseCaseRepository()
+        )
+
+    yield start
+    for client in clients:
+        await client.close()

@@ -1,0 +1,189 @@
+"""What the Slack tests share: the harness around Plaint's real server, payload builders, waiting helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+
+from bot.services import Services
+from storage.cases import CaseDetails, TortoiseCaseRepository
+from tests.fakes.slack_api import FakeSlackApi, RecordedCall, SignedRequest, SlackRequestSigner
+from tests.integration.slack.complaint_driver import Answer, SeenReply, file_complaint
+
+SIGNING_SECRET = "e3b0c44298fc1c149afbf4c8996fb924"
+WEB_TEAM_CHANNEL = "C0WEBDESK"
+DEFAULT_TEAM_CHANNEL = "C0GENERAL"
+CHINA_TEAM_CHANNEL = "C0CHINA"
+CUSTOMER_CHANNEL = "C0CUSTOMERS"
+AGENT_ONE, AGENT_TWO, AGENT_THREE = "UAGENT0001", "UAGENT0002", "UAGENT0003"
+
+ROUTING = f"""
+default_team: general
+teams:
+  - {{name: general, slack_channel: {DEFAULT_TEAM_CHANNEL}, members: [{AGENT_THREE}]}}
+  - {{name: china, slack_channel: {CHINA_TEAM_CHANNEL}, members: [{AGENT_THREE}]}}
+  - name: webdesk
+    slack_channel: {WEB_TEAM_CHANNEL}
+    members: [{AGENT_ONE}, {AGENT_TWO}]
+    max_open_per_agent: {{max_open}}
+rules:
+  - team: china
+    when: {{language: [zh]}}
+  - team: webdesk
+    when: {{channel: [web]}}
+"""
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + within
+    while True:
+        if await check():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class SlackHarness:
+    client: TestClient[Any, Any]
+    api: FakeSlackApi
+    signer: SlackRequestSigner
+    services: Services
+    cases: TortoiseCaseRepository
+
+    async def post(self, signed: SignedRequest) -> ClientResponse:
+        return await self.client.post("/slack/events", data=signed.body, headers=signed.headers)
+
+    async def case(self, number: str) -> CaseDetails:
+        return await self.cases.get(number)
+
+    async def wait_for_case(
+        self, number: str, check: Callable[[CaseDetails], bool], what: str, within: float = 10.0
+    ) -> CaseDetails:
+        async def matches() -> bool:
+            return check(await self.case(number))
+
+        await eventually(matches, within, what)
+        return await self.case(number)
+
+    # --- the web chat customer ---------------------------------------------------------------------------
+
+    def web_sender(self, session: str) -> Callable[[Answer], Awaitable[list[SeenReply]]]:
+        async def send(answer: Answer) -> list[SeenReply]:
+            body = {"session": session, "message_id": uuid.uuid4().hex, "text": answer.text, "choice": answer.choice}
+            response = await self.client.post("/chat/api/message", json=body)
+            assert response.status == 200, await response.text()
+            result = await response.json()
+            return [
+                SeenReply(reply["text"], tuple(button["value"] for button in reply["buttons"]))
+                for reply in result["replies"]
+            ]
+
+        return send
+
+    async def web_transcript(self, session: str) -> list[dict[str, Any]]:
+        response = await self.client.get("/chat/api/messages", params={"session": session})
+        assert response.status == 200, await response.text()
+        document = await response.json()
+        messages = document["messages"] if isinstance(document, dict) else document
+        assert isinstance(messages, list)
+        return messages
+
+    # --- agent payloads ------------------------------------------------------------------------------------
+
+    def button(self, user: str, channel: str, message_ts: str, action_id: str, value: str) -> SignedRequest:
+        return self.signer.interaction(
+            {
+                "type": "block_actions",
+                "team": {"id": "T0PLAINT"},
+                "user": {"id": user, "name": user.lower()},
+                "api_app_id": "A0PLAINT",
+                "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+                "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+                "channel": {"id": channel},
+                "message": {"ts": message_ts, "type": "message"},
+                "actions": [
+                    {
+                        "type": "button",
+                        "action_id": action_id,
+                        "block_id": "case",
+                        "value": value,
+                        "action_ts": f"{time.time():.6f}",
+                    }
+                ],
+            }
+        )
+
+    def view_submission(
+        self, user: str, callback_id: str, case_number: str, values: dict[str, dict[str, Any]]
+    ) -> SignedRequest:
+        return self.signer.interaction(
+            {
+                "type": "view_submission",
+                "team": {"id": "T0PLAINT"},
+                "user": {"id": user, "name": user.lower()},
+                "api_app_id": "A0PLAINT",
+                "view": {
+                    "id": f"V{uuid.uuid4().hex[:10].upper()}",
+                    "type": "modal",
+                    "callback_id": callback_id,
+                    "private_metadata": case_number,
+                    "state": {"values": {block: {"value": value} for block, value in values.items()}},
+                },
+            }
+        )
+
+    def thread_message(self, user: str, channel: str, thread_ts: str, text: str) -> tuple[dict[str, Any], str]:
+        ts = f"{time.time():.6f}"
+        event = {
+            "type": "message",
+            "channel": channel,
+            "channel_type": "channel",
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "thread_ts": thread_ts,
+        }
+        return event, f"Ev{uuid.uuid4().hex[:10].upper()}"
+
+
+HarnessFactory = Callable[..., Awaitable[SlackHarness]]
+
+
+def block_texts(call: RecordedCall) -> str:
+    """Everything a person would read in a posted or updated message."""
+    parts: list[str] = [str(call.params.get("text", ""))]
+    for block in call.params.get("blocks") or []:
+        text = block.get("text")
+        if isinstance(text, dict):
+            parts.append(str(text.get("text", "")))
+        for field in block.get("fields") or []:
+            parts.append(str(field.get("text", "")))
+        for element in block.get("elements") or []:
+            label = element.get("text")
+            if isinstance(label, dict):
+                parts.append(f"[{label.get('text')}]")
+    return "\n".join(parts)
+
+
+async def file_web_case(plaint: SlackHarness, session: str) -> str:
+    return await file_complaint(plaint.web_sender(session), Answer(text="I want to complain"))
+
+
+async def posted_case_message(plaint: SlackHarness, number: str) -> RecordedCall:
+    def matching() -> list[RecordedCall]:
+        return [call for call in plaint.api.calls_to("chat.postMessage") if number in str(call.params.get("text"))]
+
+    async def posted() -> bool:
+        return bool(matching())
+
+    await eventually(posted, what=f"case {number} posted to Slack")
+    return matching()[0]

@@ -1,0 +1,114 @@
+"""`/plaint`, refusals shown only to the agent, and assignment that waits for capacity."""
+
+from __future__ import annotations
+
+import uuid
+
+from bot.desk.blocks import ACKNOWLEDGE_ACTION, RESOLVE_VIEW
+from tests.integration.slack.harness import (
+    AGENT_ONE,
+    AGENT_TWO,
+    WEB_TEAM_CHANNEL,
+    HarnessFactory,
+    SlackHarness,
+    eventually,
+    file_web_case,
+    posted_case_message,
+)
+
+
+async def plaint_command(plaint: SlackHarness, text: str, user: str) -> str:
+    response = await plaint.post(plaint.signer.command("/plaint", text, user, WEB_TEAM_CHANNEL))
+    assert response.status == 200
+    body = await response.json()
+    assert body["response_type"] == "ephemeral"
+    return str(body["text"])
+
+
+async def test_plaint_case_mine_and_open(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint()
+    number = await file_web_case(plaint, f"web-{uuid.uuid4().hex[:12]}")
+    await plaint.wait_for_case(number, lambda case: case.assignee == AGENT_ONE, "assigned")
+
+    answer = await plaint_command(plaint, f"case {number.lower()}", AGENT_TWO)
+    assert number in answer and "leaking" in answer and f"<@{AGENT_ONE}>" in answer
+    assert "No case" in await plaint_command(plaint, "case PL-NOPE00", AGENT_TWO)
+    assert number in await plaint_command(plaint, "mine", AGENT_ONE)
+    assert "no open cases" in await plaint_command(plaint, "mine", AGENT_TWO)
+    assert number in await plaint_command(plaint, "open", AGENT_TWO)
+    assert "Usage" in await plaint_command(plaint, "", AGENT_TWO)
+
+
+async def test_a_refused_action_is_explained_to_the_agent_only(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint()
+    number = await file_web_case(plaint, f"web-{uuid.uuid4().hex[:12]}")
+    await posted_case_message(plaint, number)
+    for _ in range(2):  # two separate clicks, not a retry
+        response = await plaint.post(plaint.button(AGENT_TWO, WEB_TEAM_CHANNEL, "1.0", ACKNOWLEDGE_ACTION, number))
+        assert response.status == 200
+
+    async def told() -> bool:
+        return bool(plaint.api.calls_to("chat.postEphemeral", WEB_TEAM_CHANNEL))
+
+    await eventually(told, what="ephemeral refusal")
+    notice = plaint.api.calls_to("chat.postEphemeral", WEB_TEAM_CHANNEL)[0].params
+    assert notice["user"] == AGENT_TWO
+    assert "cannot acknowledge a case that is acknowledged" in notice["text"]
+    events = [event.kind for event in (await plaint.case(number)).events]
+    assert events.count("acknowledge") == 1
+
+
+async def test_cases_wait_unassigned_until_an_agent_has_room(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint(max_open=1)
+    first = await file_web_case(plaint, f"web-{uuid.uuid4().hex[:12]}")
+    second = await file_web_case(plaint, f"web-{uuid.uuid4().hex[:12]}")
+    third = await file_web_case(plaint, f"web-{uuid.uuid4().hex[:12]}")
+    await plaint.wait_for_case(first, lambda case: case.assignee == AGENT_ONE, "first to agent one")
+    await plaint.wait_for_case(second, lambda case: case.assignee == AGENT_TWO, "second to agent two")
+    waiting = await plaint.wait_for_case(third, lambda case: case.team == "webdesk", "third routed")
+    assert waiting.assignee is None
+    message = await posted_case_message(plaint, third)
+    assert "_unassigned_" in str(message.params["blocks"])
+
+    # Agent one resolves their case: the waiting one is theirs now, and its Slack message says so.
+    response = await plaint.post(
+        plaint.view_submission(
+            AGENT_ONE,
+            RESOLVE_VIEW,
+            first,
+            {
+                "summary": {"type": "plain_text_input", "value": "Refunded in full."},
+                "code": {"type": "static_select", "selected_option": {"value": "refunded"}},
+            },
+        )
+    )
+    assert response.status == 200
+    await plaint.wait_for_case(third, lambda case: case.assignee == AGENT_ONE, "picked up when capacity freed")
+
+    async def updated() -> bool:
+        return any(
+            third in str(call.params.get("text")) and f"<@{AGENT_ONE}>" in str(call.params.get("blocks"))
+            for call in plaint.api.calls_to("chat.update", WEB_TEAM_CHANNEL)
+        )
+
+    await eventually(updated, what="the waiting case's message shows its new assignee")
+
+
+async def test_resolve_needs_a_summary(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint()
+    number = await file_web_case(plaint, f"web-{uuid.uuid4().hex[:12]}")
+    response = await plaint.post(
+        plaint.view_submission(
+            AGENT_ONE,
+            RESOLVE_VIEW,
+            number,
+            {
+                "summary": {"type": "plain_text_input", "value": "  "},
+                "code": {"type": "static_select", "selected_option": {"value": "refunded"}},
+            },
+        )
+    )
+    assert response.status == 200
+    body = await response.json()
+    assert body["response_action"] == "errors" and "summary" in body["errors"]
+    assert (await plaint.case(number)).status == "new"

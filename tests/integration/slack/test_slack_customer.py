@@ -1,0 +1,161 @@
+"""Slack as a customer channel: a complaint in a direct message to the app, with Block Kit buttons and a
+file share downloaded with the bot token into the evidence store."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from typing import Any
+
+from storage.models import Case, Evidence, OutboxItem
+from tests.fakes.slack_api import event_envelope
+from tests.integration.slack.complaint_driver import Answer, SeenReply, file_complaint
+from tests.integration.slack.harness import (
+    CUSTOMER_CHANNEL,
+    DEFAULT_TEAM_CHANNEL,
+    HarnessFactory,
+    SlackHarness,
+    eventually,
+    posted_case_message,
+)
+
+CUSTOMER = "UCUSTOMER01"
+DM = "D0CUSTOMER1"
+PHOTO = b"\x89PNG\r\n\x1a\n" + b"kettle-label" * 200
+
+
+def seen(call_params: dict[str, Any]) -> SeenReply:
+    values: list[str] = []
+    for block in call_params.get("blocks") or []:
+        if block.get("type") == "actions":
+            values += [element["value"] for element in block["elements"]]
+    return SeenReply(str(call_params.get("text", "")), tuple(values))
+
+
+class SlackCustomer:
+    def __init__(self, plaint: SlackHarness, channel: str, user: str) -> None:
+        self.plaint = plaint
+        self.channel = channel
+        self.user = user
+
+    def replies(self) -> list[dict[str, Any]]:
+        return [call.params for call in self.plaint.api.calls_to("chat.postMessage", self.channel)]
+
+    def message_event(self, text: str | None, files: tuple[dict[str, Any], ...] = ()) -> tuple[dict[str, Any], str]:
+        event: dict[str, Any] = {
+            "type": "message",
+            "channel": self.channel,
+            "channel_type": "im" if self.channel.startswith("D") else "channel",
+            "user": self.user,
+            "text": text or "",
+            "ts": f"{time.time():.6f}",
+        }
+        if files:
+            event["subtype"] = "file_share"
+            event["files"] = list(files)
+        return event, f"Ev{uuid.uuid4().hex[:10].upper()}"
+
+    async def send(self, answer: Answer) -> list[SeenReply]:
+        before = len(self.replies())
+        if answer.choice is not None:
+            signed = self.plaint.signer.interaction(
+                {
+                    "type": "block_actions",
+                    "user": {"id": self.user},
+                    "channel": {"id": self.channel},
+                    "container": {"type": "message", "channel_id": self.channel},
+                    "trigger_id": "t",
+                    "actions": [
+                        {"action_id": "plaint_choice_0", "value": answer.choice, "action_ts": f"{time.time():.6f}"}
+                    ],
+                }
+            )
+        else:
+            event, event_id = self.message_event(answer.text, answer.files)
+            signed = self.plaint.signer.event(event, event_id)
+        response = await self.plaint.post(signed)
+        assert response.status == 200
+
+        async def answered() -> bool:
+            pending = await OutboxItem.filter(kind="message", status__in=("pending", "sending")).count()
+            return pending == 0 and len(self.replies()) > before
+
+        await eventually(answered, what="the bot's answer in Slack")
+        return [seen(params) for params in self.replies()[before:]]
+
+
+async def test_complaint_in_a_direct_message_with_buttons_and_a_file(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint()
+    customer = SlackCustomer(plaint, DM, CUSTOMER)
+    photo = plaint.api.add_file("label.png", "image/png", PHOTO, filetype="png")
+
+    number = await file_complaint(
+        customer.send, Answer(text="hello, I have a complaint"), once={"photos": Answer(files=(photo,))}
+    )
+
+    case = await Case.get(number=number)
+    assert (case.channel, case.sender_id) == ("slack", f"{DM}:{CUSTOMER}")
+    # The file was fetched with the bot token and stored as evidence of this case.
+    assert plaint.api.file_downloads == [(photo["id"], f"Bearer {plaint.api.token}")]
+    evidence = await Evidence.filter(case_id=case.id)
+    assert [(item.file_name, item.sha256) for item in evidence] == [("label.png", hashlib.sha256(PHOTO).hexdigest())]
+    # Questions with choices were posted as Block Kit buttons.
+    assert any(
+        block["type"] == "actions" and block["elements"][0]["action_id"] == "plaint_choice_0"
+        for params in customer.replies()
+        for block in params["blocks"]
+    )
+    # No rule matches an English Slack complaint: the default team gets it, with the evidence link.
+    message = await posted_case_message(plaint, number)
+    assert message.params["channel"] == DEFAULT_TEAM_CHANNEL
+    assert f"https://plaint.example/evidence/{evidence[0].id}" in str(message.params["blocks"])
+
+
+async def test_a_retried_direct_message_is_answered_once(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint()
+    customer = SlackCustomer(plaint, DM, CUSTOMER)
+    event, event_id = customer.message_event("hello")
+    for retry in (None, 1):
+        assert (await plaint.post(plaint.signer.event(event, event_id, retry_num=retry))).status == 200
+
+    async def drained() -> bool:
+        return await OutboxItem.filter(status__in=("pending", "sending")).count() == 0 and bool(customer.replies())
+
+    await eventually(drained, what="the greeting")
+    greetings = [params for params in customer.replies() if "name" in str(params.get("text"))]
+    assert len(greetings) == 1
+
+
+async def test_customers_in_a_shared_channel_are_answered_there_by_name(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint()
+    customer = SlackCustomer(plaint, CUSTOMER_CHANNEL, CUSTOMER)
+    replies = await customer.send(Answer(text="hi"))
+    assert replies
+    assert all(params["text"].startswith(f"<@{CUSTOMER}>") for params in customer.replies())
+    # Messages in other channels (a team channel, not a thread) are not complaints.
+    stranger = SlackCustomer(plaint, DEFAULT_TEAM_CHANNEL, "USTRANGER1")
+    event, event_id = stranger.message_event("lunch anyone?")
+    assert (await plaint.post(plaint.signer.event(event, event_id))).status == 200
+    assert await Case.all().count() == 0
+    assert not stranger.replies()
+
+
+async def test_socket_mode_instead_of_http_events(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint(socket_mode=True)
+    # Without a signing secret there is nothing to verify HTTP requests with: no endpoint at all.
+    customer = SlackCustomer(plaint, DM, CUSTOMER)
+    event, event_id = customer.message_event("hello")
+    assert (await plaint.post(plaint.signer.event(event, event_id))).status == 404
+
+    async def connected() -> bool:
+        return plaint.api.socket_connected
+
+    await eventually(connected, what="socket mode connection")
+    await plaint.api.push_socket_event(event_envelope(event, event_id), envelope_id="env-1")
+
+    async def answered() -> bool:
+        return any("name" in str(params.get("text")) for params in customer.replies())
+
+    await eventually(answered, what="the greeting over the Web API")
+    assert {"envelope_id": "env-1"} in plaint.api.socket_acks

@@ -1,0 +1,114 @@
+"""The case message: masked contact details, escaped customer text, buttons that follow the lifecycle."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.desk.blocks import case_blocks, mask_email, mask_phone, reclassify_view, resolve_view
+from storage.desk import CaseRecord, EvidenceRecord
+
+CASE = CaseRecord(
+    number="PL-ABC234",
+    status="new",
+    channel="telegram",
+    sender_id="42",
+    lang="zh",
+    name="王小明",
+    phone="+86 138 1234 5678",
+    email="xiaoming@example.cn",
+    description="水壶漏水 <!channel> & 烫伤",
+    occurred_at="2026-11-20 15:00",
+    occurred_where="上海 南京路店",
+    product="电水壶",
+    product_confidence=0.87,
+    category="product_quality",
+    category_confidence=0.6,
+    expected_resolution="refund",
+    team="china",
+    assignee=None,
+    slack_channel=None,
+    slack_ts=None,
+    resolution_summary=None,
+    resolution_code=None,
+    created_at=datetime(2026, 11, 21, tzinfo=UTC),
+    evidence=(EvidenceRecord(7, "photo.jpg", "image/jpeg", 2048),),
+)
+
+
+def rendered(case: CaseRecord) -> str:
+    return json.dumps(case_blocks(case, "https://plaint.example/"), ensure_ascii=False)
+
+
+def button_ids(case: CaseRecord) -> list[str]:
+    actions = [block for block in case_blocks(case, "") if block["type"] == "actions"]
+    return [element["action_id"] for block in actions for element in block["elements"]]
+
+
+@pytest.mark.parametrize(
+    ("phone", "masked"), [("+86 138 1234 5678", "*********5678"), ("020 7946", "***7946"), ("123", "***")]
+)
+def test_phone_keeps_only_the_last_four_digits(phone: str, masked: str) -> None:
+    assert mask_phone(phone) == masked
+
+
+def test_email_keeps_the_first_letter_and_domain() -> None:
+    assert mask_email("xiaoming@example.cn") == "x***@example.cn"
+    assert mask_email("not-an-email") == "***"
+
+
+def test_everything_an_agent_needs_without_raw_contact_details() -> None:
+    shown = rendered(CASE)
+    for expected in (
+        "PL-ABC234",
+        "电水壶 (87%)",
+        "product_quality (60%)",
+        "上海 南京路店",
+        "2026-11-20 15:00",
+        "refund",
+        "telegram / zh",
+        "王小明",
+        "*********5678",
+        "x***@example.cn",
+        "<https://plaint.example/evidence/7|photo.jpg>",
+        "_unassigned_",
+    ):
+        assert expected in shown, expected
+    assert "1234 5678" not in shown and "xiaoming@" not in shown
+    # Customer text cannot ping the channel or forge links.
+    assert "<!channel>" not in shown and "&lt;!channel&gt; &amp; 烫伤" in shown
+
+
+@pytest.mark.parametrize(
+    ("status", "buttons"),
+    [
+        ("new", ["desk_acknowledge", "desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
+        ("acknowledged", ["desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
+        ("waiting_for_customer", ["desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
+        ("resolved", ["desk_reclassify", "desk_close", "desk_reopen"]),
+        ("closed", ["desk_reopen"]),
+        ("something_else", []),
+    ],
+)
+def test_buttons_offer_only_what_the_lifecycle_allows(status: str, buttons: list[str]) -> None:
+    assert button_ids(replace(CASE, status=status)) == buttons
+
+
+def test_resolution_and_assignee_are_shown() -> None:
+    shown = rendered(
+        replace(CASE, status="resolved", assignee="UAGENT1", resolution_summary="退款完成", resolution_code="refunded")
+    )
+    assert "<@UAGENT1>" in shown and "退款完成" in shown and "(refunded)" in shown
+
+
+def test_modals_carry_the_case_number_and_prefill_the_current_values() -> None:
+    reclassify = reclassify_view(CASE)
+    assert reclassify["private_metadata"] == "PL-ABC234"
+    assert [block["element"].get("initial_value") for block in reclassify["blocks"]] == ["电水壶", "product_quality"]
+    resolve = resolve_view(CASE)
+    assert resolve["private_metadata"] == "PL-ABC234"
+    assert {block["block_id"] for block in resolve["blocks"]} == {"summary", "code"}
+    assert len(resolve["title"]["text"]) <= 24

@@ -1,0 +1,116 @@
+"""Routing rules, team validation errors and round-robin assignment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.desk.routing import CaseFacts, RoutingConfigError, load_routing, next_agent, parse_routing, route
+
+CONFIG = """
+default_team: general
+teams:
+  - {name: general, slack_channel: C0GENERAL, members: [U1, U2]}
+  - {name: quality, slack_channel: C0QUALITY, members: [U3], max_open_per_agent: 2}
+  - {name: china, slack_channel: C0CHINA}
+rules:
+  - team: quality
+    when: {category: [Product_Defect, safety], channel: [web, telegram]}
+  - team: china
+    when: {language: [zh]}
+  - team: quality
+    when: {product: [kettle]}
+"""
+
+
+def facts(
+    category: str | None = None, product: str | None = None, channel: str = "web", language: str = "en"
+) -> CaseFacts:
+    return CaseFacts(category=category, product=product, channel=channel, language=language)
+
+
+def test_first_matching_rule_wins_and_conditions_combine() -> None:
+    config = parse_routing(CONFIG, "routing.yaml")
+    assert route(config, facts(category="product_defect", language="zh")).name == "quality"
+    # channel does not match rule 0, so the language rule picks the team
+    assert route(config, facts(category="product_defect", channel="slack", language="zh")).name == "china"
+    assert route(config, facts(category="billing", product="KETTLE ")).name == "quality"
+
+
+def test_default_team_when_nothing_matches_or_facts_are_missing() -> None:
+    config = parse_routing(CONFIG, "routing.yaml")
+    assert route(config, facts(category="billing")).name == "general"
+    assert route(config, CaseFacts(None, None, None, None)).name == "general"
+
+
+def test_team_lookup_by_slack_channel() -> None:
+    config = parse_routing(CONFIG, "routing.yaml")
+    found = config.team_for_slack_channel("C0QUALITY")
+    assert found is not None
+    assert (found.name, found.max_open_per_agent) == ("quality", 2)
+    assert config.team_for_slack_channel("C0NOPE") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "rule_index", "reason"),
+    [
+        (CONFIG.replace("team: china\n", "team: chinaa\n"), 1, "unknown team 'chinaa'"),
+        (CONFIG.replace("{language: [zh]}", "{}"), 1, "at least one condition"),
+        (CONFIG.replace("{product: [kettle]}", "{colour: [red]}"), 2, "rules.2.when.colour"),
+        (CONFIG.replace("default_team: general", "default_team: nobody"), None, "default_team 'nobody'"),
+        (CONFIG.replace("C0CHINA", "c0china"), None, "teams.2.slack_channel"),
+        (CONFIG.replace("[U1, U2]", "[U1, U1]"), None, "listed twice"),
+        (CONFIG.replace("[U1, U2]", "[alice]"), None, "'alice' is not a Slack user id"),
+        (CONFIG.replace("name: china", "name: general"), None, "unique: general"),
+        (CONFIG.replace("max_open_per_agent: 2", "max_open_per_agent: 0"), None, "max_open_per_agent"),
+        ("teams: [", None, "not valid YAML"),
+        ("- just a list", None, "expected a mapping"),
+    ],
+)
+def test_clear_errors_name_file_rule_and_reason(text: str, rule_index: int | None, reason: str) -> None:
+    with pytest.raises(RoutingConfigError) as raised:
+        parse_routing(text, "routing.yaml")
+    assert raised.value.rule_index == rule_index
+    assert reason in str(raised.value)
+    assert str(raised.value).startswith("routing.yaml")
+    if rule_index is not None:
+        assert f"rules[{rule_index}]" in str(raised.value)
+
+
+def test_shipped_routing_file_is_valid() -> None:
+    config = load_routing(Path(__file__).parents[3] / "config" / "routing.yaml")
+    assert config.team(config.default_team).name == config.default_team
+
+
+def test_missing_file_is_a_routing_error(tmp_path: Path) -> None:
+    with pytest.raises(RoutingConfigError, match="cannot read"):
+        load_routing(tmp_path / "absent.yaml")
+
+
+def test_round_robin_continues_after_the_last_agent_and_wraps() -> None:
+    members = ["U1", "U2", "U3"]
+    assert next_agent(members, None, {}, 5) == "U1"
+    assert next_agent(members, "U1", {}, 5) == "U2"
+    assert next_agent(members, "U3", {}, 5) == "U1"
+    # someone who left the team no longer anchors the cursor
+    assert next_agent(members, "U9", {}, 5) == "U1"
+
+
+def test_round_robin_skips_agents_at_capacity_and_waits_when_all_are_full() -> None:
+    members = ["U1", "U2", "U3"]
+    assert next_agent(members, "U1", {"U2": 2}, 2) == "U3"
+    assert next_agent(members, "U2", {"U3": 2, "U1": 3}, 2) == "U2"
+    assert next_agent(members, "U1", {"U1": 2, "U2": 2, "U3": 2}, 2) is None
+    assert next_agent([], None, {}, 2) is None
+
+
+def test_round_robin_is_fair_over_many_cases() -> None:
+    members = ["U1", "U2", "U3"]
+    last: str | None = None
+    counts = {member: 0 for member in members}
+    for _ in range(30):
+        last = next_agent(members, last, {}, 100)
+        assert last is not None
+        counts[last] += 1
+    assert counts == {"U1": 10, "U2": 10, "U3": 10}
