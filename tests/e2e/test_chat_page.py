@@ -73,3 +73,13 @@ async def test_the_language_switch_mid_conversation_asks_the_same_question_in_ch
     await customer.post(Press("phone"))
     assert await customer.step() == "phone"
     assert re.search(r"[\u4e00-\u9fff]", customer.text())
+
+
+async def test_a_reload_shows_uploads_by_their_file_names(web_client: TestClient[Any, Any]) -> None:
+    from tests.e2e.test_web_chat import ENGLISH
+    from tests.e2e.web_chat_driver import EVIDENCE, complete_flow
+
+    customer = WebCustomer(web_client, locale="en")
+    await complete_flow(customer, ENGLISH, first="Hello")
+    uploads = [entry for entry in await transcript(customer) if entry["files"]]
+    assert [sorted(entry["files"]) for entry in uploads] == [sorted(EVIDENCE)]
