@@ -35,7 +35,9 @@ CASE = CaseRecord(
     resolution_summary=None,
     resolution_code=None,
     created_at=datetime(2026, 11, 21, tzinfo=UTC),
-    evidence=(EvidenceRecord(7, "photo.jpg", "image/jpeg", 2048),),
+    updated_at=datetime(2026, 11, 21, tzinfo=UTC),
+    extra={},
+    evidence=(EvidenceRecord(7, "photo.jpg", "image/jpeg", 2048, "0" * 64, "00/00/" + "0" * 64),),
 )
 
 
