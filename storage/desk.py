@@ -21,9 +21,9 @@ from storage.models import (
     Evidence,
     InboundReceipt,
     NlpCorrection,
-    OutboxItem,
     TranscriptMessage,
 )
+from storage.outbox import add_outbox_item
 
 # The desk speaks of the same case value objects as the rest of storage.
 CaseRecord = CaseDetails
@@ -132,14 +132,7 @@ class DeskUnitOfWork:
         )
 
     async def enqueue(self, row: OutboxRow) -> None:
-        await OutboxItem.create(
-            ordering_key=row.ordering_key,
-            kind=row.kind,
-            channel=row.channel,
-            payload=dict(row.payload),
-            status="pending",
-            available_at=datetime.now(UTC),
-        )
+        await add_outbox_item(kind=row.kind, channel=row.channel, ordering_key=row.ordering_key, payload=row.payload)
 
     async def lock_assignment_cursor(self, team: str) -> str | None:
         """The team's round-robin position, locked until the transaction ends."""

@@ -26,6 +26,7 @@ from storage.models import (
     OutboxItem,
     TranscriptMessage,
 )
+from storage.outbox import add_outbox_item
 
 OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_for_customer")
 # No 0/O, 1/I: customers read case numbers aloud and type them on phones.
@@ -240,25 +241,10 @@ class IntakeTransaction:
         rows = await Case.filter(customer_id=self._customer.id).order_by("-id").limit(limit)
         return [_case_summary(row) for row in rows]
 
-    async def enqueue(
-        self,
-        *,
-        kind: str,
-        channel: str,
-        ordering_key: str,
-        payload: Mapping[str, Any],
-        available_at: datetime | None = None,
-    ) -> int:
-        row = await OutboxItem.create(
-            ordering_key=ordering_key,
-            kind=kind,
-            channel=channel,
-            payload=dict(payload),
-            status="pending",
-            available_at=available_at or datetime.now(UTC),
-            receipt_id=self._receipt.id,
+    async def enqueue(self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any]) -> int:
+        return await add_outbox_item(
+            kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=self._receipt.id
         )
-        return row.id
 
 
 class TortoiseIntakeStore:
