@@ -18,6 +18,7 @@ from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import TranscriptChannel, WebChat
 from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
+from bot.evidence_links import EvidenceDownloads
 from bot.intake import ProposalSource
 from bot.services import Services, open_services
 
@@ -50,6 +51,11 @@ def platform_plugin_factories() -> list[tuple[str, PluginFactory]]:
     ]
 
 
+async def evidence_download(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES_KEY]
+    return await EvidenceDownloads(services.evidence_links, services.evidence).download(request)
+
+
 async def home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/chat")
 
@@ -73,6 +79,7 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
     app.router.add_get("/healthz", health)
     app.router.add_get("/", home)
+    app.router.add_get("/evidence/{evidence_id}", evidence_download)
     plugins: list[PlatformPlugin] = [WebChat(settings.data_dir / "uploads", MAX_UPLOAD_BYTES)]
     for name, factory in platform_plugin_factories():
         plugin = factory(settings)

@@ -257,9 +257,34 @@ def telegram_poll(ctx: click.Context, host: str | None, port: int | None) -> Non
     web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None)
 
 
+@click.command("export-corrections")
+@click.option("--field", type=click.Choice(["category", "product"]), default="category", show_default=True)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Only corrections in this language.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.pass_context
+def export_corrections(ctx: click.Context, field: str, lang: str | None, out_path: Path) -> None:
+    """Write agents' corrections as a CSV (text,label,lang) for `plaint nlp train --from-corrections FILE`."""
+    import csv
+
+    from storage.corrections import TortoiseCorrections
+    from storage.database import open_database
+
+    async def run() -> list[Any]:
+        async with open_database(_settings(ctx.find_root()).effective_database_url):
+            return await TortoiseCorrections().examples(field, lang)
+
+    examples = asyncio.run(run())
+    with out_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label", "lang"])
+        writer.writerows([example.text, example.label, example.lang] for example in examples)
+    click.echo(f"wrote {len(examples)} {field} corrections to {out_path}")
+
+
 def _mount_nlp() -> None:
     from nlp.cli import nlp_cli
 
+    nlp_cli.add_command(export_corrections)
     main.add_command(nlp_cli)
 
 

@@ -100,9 +100,10 @@ class IntakeService:
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
+        contended = lock.locked()
         async with lock:
-            # A retry may have waited on the lock while the first delivery was being handled.
-            if await self._store.is_duplicate(inbound.channel, inbound.message_id):
+            # A retry that waited on the lock may find its first delivery handled by now.
+            if contended and await self._store.is_duplicate(inbound.channel, inbound.message_id):
                 return await self._duplicate_result(inbound)
             for _ in range(5):
                 try:
@@ -126,7 +127,7 @@ class IntakeService:
         async with self._store.transaction(
             inbound.channel, inbound.sender_id, inbound.message_id, inbound.locale
         ) as tx:
-            current = await tx.active_conversation()
+            current = tx.active_conversation()
             if (current.state if current else None) != seen_state:
                 raise _StateMoved()
             await tx.touch_identity(inbound.locale, inbound.display_name, inbound.received_at)

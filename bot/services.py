@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.analysis import ThreadedAnalyzer
 from bot.channels.base import Channel
 from bot.config import Settings
+from bot.evidence_links import EvidenceLinks, evidence_secret
 from bot.flow_registry import FlowRegistry
 from bot.intake import IntakeService, ProposalSource
 from bot.outbox import ChannelDelivery, OutboxHandler, OutboxWorker
@@ -26,6 +27,7 @@ class Services:
     evidence: LocalEvidenceStore
     intake: IntakeService
     outbox: TortoiseOutbox
+    evidence_links: EvidenceLinks
     channels: dict[str, Channel] = field(default_factory=dict)
     handlers: dict[str, OutboxHandler] = field(default_factory=dict)
     worker: OutboxWorker | None = None
@@ -56,4 +58,7 @@ async def open_services(
             desk_enabled=desk_enabled,
             timezone=ZoneInfo(settings.timezone),
         )
-        yield Services(settings, flows, evidence, intake, TortoiseOutbox(skip_locked=postgres))
+        links = EvidenceLinks(
+            evidence_secret(settings.evidence_secret.get_secret_value(), settings.data_dir), settings.public_url
+        )
+        yield Services(settings, flows, evidence, intake, TortoiseOutbox(skip_locked=postgres), links)

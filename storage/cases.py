@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.errors import CaseNotFound
+from storage.errors import CaseNotFound, EvidenceNotFound
 from storage.models import Case, CaseEvent, Evidence, TranscriptMessage
 from storage.transcript import TranscriptEntry, transcript_entry
 
@@ -19,6 +19,10 @@ class EvidenceItem:
     size: int
     sha256: str
     storage_key: str
+
+
+def evidence_item(row: Evidence) -> EvidenceItem:
+    return EvidenceItem(row.id, row.file_name, row.media_type, row.size, row.sha256, row.storage_key)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class CaseDetails:
     extra: dict[str, Any]
     team: str | None
     assignee: str | None
+    slack_channel: str | None
+    slack_ts: str | None
     resolution_summary: str | None
     resolution_code: str | None
     created_at: datetime
@@ -62,12 +68,13 @@ class CaseDetails:
 _SCALAR_FIELDS = (
     "number", "status", "channel", "sender_id", "lang", "name", "phone", "email", "description", "occurred_at",
     "occurred_where", "product", "product_confidence", "category", "category_confidence",
-    "expected_resolution", "extra", "team", "assignee", "resolution_summary", "resolution_code",
+    "expected_resolution", "extra", "team", "assignee", "slack_channel", "slack_ts", "resolution_summary",
+    "resolution_code",
     "created_at", "updated_at",
 )
 
 
-def _details(case: Case, **related: Any) -> CaseDetails:
+def case_details(case: Case, **related: Any) -> CaseDetails:
     return CaseDetails(**{name: getattr(case, name) for name in _SCALAR_FIELDS}, **related)
 
 
@@ -76,7 +83,7 @@ class TortoiseCaseRepository:
         query = Case.all().order_by("-id").limit(limit)
         if status:
             query = query.filter(status=status)
-        return [_details(case) for case in await query]
+        return [case_details(case) for case in await query]
 
     async def get(self, number: str) -> CaseDetails:
         case = await Case.get_or_none(number=number.strip().upper())
@@ -85,12 +92,15 @@ class TortoiseCaseRepository:
         evidence = await Evidence.filter(case_id=case.id).order_by("id")
         messages = await TranscriptMessage.filter(case_id=case.id).order_by("id")
         events = await CaseEvent.filter(case_id=case.id).order_by("id")
-        return _details(
+        return case_details(
             case,
-            evidence=tuple(
-                EvidenceItem(row.id, row.file_name, row.media_type, row.size, row.sha256, row.storage_key)
-                for row in evidence
-            ),
+            evidence=tuple(evidence_item(row) for row in evidence),
             transcript=tuple(transcript_entry(row) for row in messages),
             events=tuple(CaseEventItem(row.kind, row.actor, row.data, row.created_at) for row in events),
         )
+
+    async def evidence(self, evidence_id: int) -> EvidenceItem:
+        row = await Evidence.get_or_none(id=evidence_id)
+        if row is None:
+            raise EvidenceNotFound(evidence_id)
+        return evidence_item(row)

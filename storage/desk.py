@@ -12,6 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from storage.cases import CaseDetails, EvidenceItem, case_details, evidence_item
 from storage.models import (
     AssignmentCursor,
     Case,
@@ -20,48 +21,16 @@ from storage.models import (
     Evidence,
     InboundReceipt,
     NlpCorrection,
-    OutboxItem,
     TranscriptMessage,
 )
+from storage.outbox import add_outbox_item
+
+# The desk speaks of the same case value objects as the rest of storage.
+CaseRecord = CaseDetails
+EvidenceRecord = EvidenceItem
 
 # A JSON document as stored in JSON columns.
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
-
-
-@dataclass(frozen=True)
-class EvidenceRecord:
-    id: int
-    file_name: str
-    media_type: str
-    size: int
-
-
-@dataclass(frozen=True)
-class CaseRecord:
-    number: str
-    status: str
-    channel: str
-    sender_id: str
-    lang: str
-    name: str | None
-    phone: str | None
-    email: str | None
-    description: str | None
-    occurred_at: str | None
-    occurred_where: str | None
-    product: str | None
-    product_confidence: float | None
-    category: str | None
-    category_confidence: float | None
-    expected_resolution: str | None
-    team: str | None
-    assignee: str | None
-    slack_channel: str | None
-    slack_ts: str | None
-    resolution_summary: str | None
-    resolution_code: str | None
-    created_at: datetime
-    evidence: tuple[EvidenceRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,34 +67,8 @@ class OutboxRow:
 async def _record(case: Case, with_evidence: bool) -> CaseRecord:
     evidence: tuple[EvidenceRecord, ...] = ()
     if with_evidence:
-        rows = await Evidence.filter(case_id=case.id).order_by("id")
-        evidence = tuple(EvidenceRecord(row.id, row.file_name, row.media_type, row.size) for row in rows)
-    return CaseRecord(
-        number=case.number,
-        status=case.status,
-        channel=case.channel,
-        sender_id=case.sender_id,
-        lang=case.lang,
-        name=case.name,
-        phone=case.phone,
-        email=case.email,
-        description=case.description,
-        occurred_at=case.occurred_at,
-        occurred_where=case.occurred_where,
-        product=case.product,
-        product_confidence=case.product_confidence,
-        category=case.category,
-        category_confidence=case.category_confidence,
-        expected_resolution=case.expected_resolution,
-        team=case.team,
-        assignee=case.assignee,
-        slack_channel=case.slack_channel,
-        slack_ts=case.slack_ts,
-        resolution_summary=case.resolution_summary,
-        resolution_code=case.resolution_code,
-        created_at=case.created_at,
-        evidence=evidence,
-    )
+        evidence = tuple(evidence_item(row) for row in await Evidence.filter(case_id=case.id).order_by("id"))
+    return case_details(case, evidence=evidence)
 
 
 class DeskUnitOfWork:
@@ -179,7 +122,7 @@ class DeskUnitOfWork:
         if identity is None:
             return
         await TranscriptMessage.create(
-            conversation_id=getattr(case, "conversation_id", None),
+            conversation_id=case.conversation_id,
             case=case,
             identity=identity,
             direction="out",
@@ -189,14 +132,7 @@ class DeskUnitOfWork:
         )
 
     async def enqueue(self, row: OutboxRow) -> None:
-        await OutboxItem.create(
-            ordering_key=row.ordering_key,
-            kind=row.kind,
-            channel=row.channel,
-            payload=dict(row.payload),
-            status="pending",
-            available_at=datetime.now(UTC),
-        )
+        await add_outbox_item(kind=row.kind, channel=row.channel, ordering_key=row.ordering_key, payload=row.payload)
 
     async def lock_assignment_cursor(self, team: str) -> str | None:
         """The team's round-robin position, locked until the transaction ends."""

@@ -17,3 +17,9 @@ class CaseNotFound(StorageError):
     def __init__(self, number: str) -> None:
         super().__init__(f"no case {number}")
         self.number = number
+
+
+class EvidenceNotFound(StorageError):
+    def __init__(self, evidence_id: int) -> None:
+        super().__init__(f"no evidence {evidence_id}")
+        self.evidence_id = evidence_id

@@ -26,6 +26,7 @@ from storage.models import (
     OutboxItem,
     TranscriptMessage,
 )
+from storage.outbox import add_outbox_item
 
 OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_for_customer")
 # No 0/O, 1/I: customers read case numbers aloud and type them on phones.
@@ -102,10 +103,13 @@ def _case_summary(case: Case) -> CaseSummary:
 class IntakeTransaction:
     """Operations valid inside one intake transaction; the identity row is locked for its duration."""
 
-    def __init__(self, identity: ChannelIdentity, customer: Customer, receipt: InboundReceipt) -> None:
+    def __init__(
+        self, identity: ChannelIdentity, customer: Customer, receipt: InboundReceipt, active: Conversation | None
+    ) -> None:
         self._identity = identity
         self._customer = customer
         self._receipt = receipt
+        self._active = active
 
     @property
     def identity(self) -> IdentityRecord:
@@ -134,15 +138,10 @@ class IntakeTransaction:
         if changed:
             await self._customer.save(update_fields=changed)
 
-    async def active_conversation(self) -> ConversationRecord | None:
-        row = (
-            await Conversation.filter(identity_id=self._identity.id, status="active")
-            .order_by("-id")
-            .first()
-        )
-        if row is None:
-            return None
-        return ConversationRecord(row.id, ConversationState.from_json(row.state))
+    def active_conversation(self) -> ConversationRecord | None:
+        """The conversation as it was when the identity row was locked."""
+        row = self._active
+        return None if row is None else ConversationRecord(row.id, ConversationState.from_json(row.state))
 
     async def save_conversation(self, conversation_id: int | None, state: ConversationState) -> int:
         values: dict[str, Any] = {
@@ -242,25 +241,10 @@ class IntakeTransaction:
         rows = await Case.filter(customer_id=self._customer.id).order_by("-id").limit(limit)
         return [_case_summary(row) for row in rows]
 
-    async def enqueue(
-        self,
-        *,
-        kind: str,
-        channel: str,
-        ordering_key: str,
-        payload: Mapping[str, Any],
-        available_at: datetime | None = None,
-    ) -> int:
-        row = await OutboxItem.create(
-            ordering_key=ordering_key,
-            kind=kind,
-            channel=channel,
-            payload=dict(payload),
-            status="pending",
-            available_at=available_at or datetime.now(UTC),
-            receipt_id=self._receipt.id,
+    async def enqueue(self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any]) -> int:
+        return await add_outbox_item(
+            kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=self._receipt.id
         )
-        return row.id
 
 
 class TortoiseIntakeStore:
@@ -281,10 +265,11 @@ class TortoiseIntakeStore:
         return [QueuedMessage(row.id, row.kind, row.channel, row.payload) for row in rows]
 
     async def peek_state(self, channel: str, sender_id: str) -> ConversationRecord | None:
-        identity = await ChannelIdentity.get_or_none(channel=channel, sender_id=sender_id)
-        if identity is None:
-            return None
-        row = await Conversation.filter(identity_id=identity.id, status="active").order_by("-id").first()
+        row = (
+            await Conversation.filter(identity__channel=channel, identity__sender_id=sender_id, status="active")
+            .order_by("-id")
+            .first()
+        )
         return None if row is None else ConversationRecord(row.id, ConversationState.from_json(row.state))
 
     async def _ensure_identity(self, channel: str, sender_id: str, locale: str | None) -> None:
@@ -308,13 +293,17 @@ class TortoiseIntakeStore:
         await self._ensure_identity(channel, sender_id, locale)
         try:
             async with in_transaction():
-                query = ChannelIdentity.filter(channel=channel, sender_id=sender_id)
+                query = ChannelIdentity.filter(channel=channel, sender_id=sender_id).select_related("customer")
                 if self._lock_rows:
                     query = query.select_for_update()
                 identity = await query.get()
-                customer = await Customer.get(id=identity.customer_id)
-                receipt = await InboundReceipt.create(channel=channel, message_id=message_id)
-                yield IntakeTransaction(identity, customer, receipt)
+                active = (
+                    await Conversation.filter(identity_id=identity.id, status="active").order_by("-id").first()
+                )
+                receipt = await InboundReceipt.create(
+                    channel=channel, message_id=message_id, conversation_id=active.id if active else None
+                )
+                yield IntakeTransaction(identity, identity.customer, receipt, active)
         except IntegrityError as error:
             if await self.is_duplicate(channel, message_id):
                 raise DuplicateMessage(channel, message_id) from error

@@ -32,6 +32,22 @@ def _entry(row: OutboxItem) -> OutboxEntry:
     return OutboxEntry(row.id, row.kind, row.channel, row.ordering_key, row.payload, row.attempts)
 
 
+async def add_outbox_item(
+    *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any], receipt_id: int | None = None
+) -> int:
+    """The one way rows enter the outbox; call it inside the transaction of the change that caused it."""
+    row = await OutboxItem.create(
+        kind=kind,
+        channel=channel,
+        ordering_key=ordering_key,
+        payload=dict(payload),
+        status="pending",
+        available_at=datetime.now(UTC),
+        receipt_id=receipt_id,
+    )
+    return row.id
+
+
 class TortoiseOutbox:
     def __init__(self, *, skip_locked: bool) -> None:
         self._skip_locked = skip_locked
@@ -39,15 +55,7 @@ class TortoiseOutbox:
     async def enqueue(
         self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any]
     ) -> int:
-        row = await OutboxItem.create(
-            kind=kind,
-            channel=channel,
-            ordering_key=ordering_key,
-            payload=dict(payload),
-            status="pending",
-            available_at=datetime.now(UTC),
-        )
-        return row.id
+        return await add_outbox_item(kind=kind, channel=channel, ordering_key=ordering_key, payload=payload)
 
     async def claim_due(self, limit: int = 20) -> list[OutboxEntry]:
         """Claim the first due item of each ordering key; later items of a key wait for the earlier ones."""

@@ -262,9 +262,7 @@ class SlackListeners:
 
     async def on_customer_choice(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        channel_id = str((body.get("channel") or body.get("container") or {}).get("id", ""))
-        if not channel_id:
-            channel_id = str(body.get("container", {}).get("channel_id", ""))
+        channel_id = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
         user_id = str(body["user"]["id"])
         await self._to_customer_intake(
             Inbound(
@@ -412,7 +410,7 @@ class SlackPlugin:
         client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
         store = TortoiseDeskStore()
         desk = DeskService(store, self._routing)
-        services.handlers["desk"] = SlackDeskNotifier(client, desk, store, settings.public_url)
+        services.handlers["desk"] = SlackDeskNotifier(client, desk, store, services.evidence_links.url)
         signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
         bolt = AsyncApp(
             client=client,

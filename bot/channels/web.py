@@ -196,6 +196,7 @@ class WebChat:
                         "direction": entry.direction,
                         "author": entry.author,
                         "text": entry.text,
+                        "files": [str(item.get("name", "")) for item in entry.payload.get("files", [])],
                         "buttons": [
                             {"value": value, "label": label} for value, label in entry.payload.get("buttons", [])
                         ],

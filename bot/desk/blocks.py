@@ -4,6 +4,7 @@ resolve modals, and the short texts answered to `/plaint`. Pure functions of a c
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from bot.desk.lifecycle import CaseAction, CaseStatus, UnknownStatus, allowed_actions, parse_status
@@ -98,7 +99,7 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
-def case_blocks(case: CaseRecord, public_url: str) -> list[Block]:
+def case_blocks(case: CaseRecord, evidence_url: Callable[[int], str]) -> list[Block]:
     contact = [
         part
         for part in (
@@ -151,9 +152,8 @@ def case_blocks(case: CaseRecord, public_url: str) -> list[Block]:
         },
     ]
     if case.evidence:
-        base = public_url.rstrip("/")
         links = [
-            f"<{base}/evidence/{item.id}|{escape_mrkdwn(item.file_name)}> ({item.media_type}, {item.size} bytes)"
+            f"<{evidence_url(item.id)}|{escape_mrkdwn(item.file_name)}> ({item.media_type}, {item.size} bytes)"
             for item in case.evidence
         ]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip("*Evidence*\n" + "\n".join(links))}})

@@ -6,6 +6,7 @@ so the item waits in the outbox and the ones behind it (same case) keep their or
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -19,11 +20,13 @@ log = logging.getLogger(__name__)
 
 
 class SlackDeskNotifier:
-    def __init__(self, client: AsyncWebClient, desk: DeskService, store: TortoiseDeskStore, public_url: str) -> None:
+    def __init__(
+        self, client: AsyncWebClient, desk: DeskService, store: TortoiseDeskStore, evidence_url: Callable[[int], str]
+    ) -> None:
         self._client = client
         self._desk = desk
         self._store = store
-        self._public_url = public_url
+        self._evidence_url = evidence_url
 
     async def handle(self, entry: OutboxEntry) -> None:
         event = str(entry.payload.get("event", ""))
@@ -35,7 +38,7 @@ class SlackDeskNotifier:
         if case is None or case.team is None:
             log.warning("desk event %s for unknown case %r dropped", event, number)
             return
-        blocks = case_blocks(case, self._public_url)
+        blocks = case_blocks(case, self._evidence_url)
         text = case_text(case)
         if case.slack_ts is None or case.slack_channel is None:
             channel = self._desk.routing.team(case.team).slack_channel

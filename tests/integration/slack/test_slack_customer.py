@@ -109,7 +109,7 @@ async def test_complaint_in_a_direct_message_with_buttons_and_a_file(start_plain
     # No rule matches an English Slack complaint: the default team gets it, with the evidence link.
     message = await posted_case_message(plaint, number)
     assert message.params["channel"] == DEFAULT_TEAM_CHANNEL
-    assert f"https://plaint.example/evidence/{evidence[0].id}" in str(message.params["blocks"])
+    assert f"https://plaint.example/evidence/{evidence[0].id}?expires=" in str(message.params["blocks"])
 
 
 async def test_a_retried_direct_message_is_answered_once(start_plaint: HarnessFactory) -> None:

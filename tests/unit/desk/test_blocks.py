@@ -35,16 +35,19 @@ CASE = CaseRecord(
     resolution_summary=None,
     resolution_code=None,
     created_at=datetime(2026, 11, 21, tzinfo=UTC),
-    evidence=(EvidenceRecord(7, "photo.jpg", "image/jpeg", 2048),),
+    updated_at=datetime(2026, 11, 21, tzinfo=UTC),
+    extra={},
+    evidence=(EvidenceRecord(7, "photo.jpg", "image/jpeg", 2048, "0" * 64, "00/00/" + "0" * 64),),
 )
 
 
 def rendered(case: CaseRecord) -> str:
-    return json.dumps(case_blocks(case, "https://plaint.example/"), ensure_ascii=False)
+    blocks = case_blocks(case, lambda evidence_id: f"https://plaint.example/evidence/{evidence_id}?sig=x")
+    return json.dumps(blocks, ensure_ascii=False)
 
 
 def button_ids(case: CaseRecord) -> list[str]:
-    actions = [block for block in case_blocks(case, "") if block["type"] == "actions"]
+    actions = [block for block in case_blocks(case, str) if block["type"] == "actions"]
     return [element["action_id"] for block in actions for element in block["elements"]]
 
 
@@ -73,7 +76,7 @@ def test_everything_an_agent_needs_without_raw_contact_details() -> None:
         "王小明",
         "*********5678",
         "x***@example.cn",
-        "<https://plaint.example/evidence/7|photo.jpg>",
+        "<https://plaint.example/evidence/7?sig=x|photo.jpg>",
         "_unassigned_",
     ):
         assert expected in shown, expected

@@ -1,0 +1,85 @@
+"""Links to evidence files that agents open from Slack: signed and expiring, since Slack messages get
+forwarded and the files are customers' private photos and documents."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from aiohttp import web
+
+from storage.cases import TortoiseCaseRepository
+from storage.errors import EvidenceNotFound
+from storage.evidence import LocalEvidenceStore
+
+LINK_LIFETIME_SECONDS = 30 * 24 * 3600
+
+
+def evidence_secret(configured: str, data_dir: Path) -> bytes:
+    """PLAINT_EVIDENCE_SECRET when set (several workers must share it); else one kept in the data directory."""
+    if configured:
+        return configured.encode()
+    key_file = data_dir / "evidence-link.key"
+    if not key_file.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32), encoding="ascii")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="ascii").strip().encode()
+
+
+class EvidenceLinks:
+    def __init__(self, secret: bytes, public_url: str) -> None:
+        self._secret = secret
+        self._base = public_url.rstrip("/")
+
+    def _signature(self, evidence_id: int, expires: int) -> str:
+        message = f"{evidence_id}:{expires}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def url(self, evidence_id: int, now: float | None = None) -> str:
+        expires = int((now if now is not None else time.time()) + LINK_LIFETIME_SECONDS)
+        return f"{self._base}/evidence/{evidence_id}?expires={expires}&sig={self._signature(evidence_id, expires)}"
+
+    def verify(self, evidence_id: int, expires: str, signature: str, now: float | None = None) -> bool:
+        if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
+            return False
+        return hmac.compare_digest(self._signature(evidence_id, int(expires)), signature)
+
+
+class EvidenceDownloads:
+    """GET /evidence/{id}: streams the stored file to whoever holds a valid link."""
+
+    def __init__(self, links: EvidenceLinks, store: LocalEvidenceStore) -> None:
+        self._links = links
+        self._store = store
+        self._cases = TortoiseCaseRepository()
+
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        raw_id = request.match_info["evidence_id"]
+        if not raw_id.isdigit() or not self._links.verify(
+            int(raw_id), request.query.get("expires", ""), request.query.get("sig", "")
+        ):
+            raise web.HTTPForbidden(text="this evidence link is invalid or has expired")
+        try:
+            item = await self._cases.evidence(int(raw_id))
+        except EvidenceNotFound:
+            raise web.HTTPNotFound(text="no such evidence") from None
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": item.media_type,
+                "Content-Length": str(item.size),
+                "Content-Disposition": f"inline; filename*=UTF-8''{quote(item.file_name, safe='')}",
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, no-store",
+            }
+        )
+        await response.prepare(request)
+        async for chunk in self._store.read(item.storage_key):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+
