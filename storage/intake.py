@@ -295,7 +295,7 @@ class TortoiseIntakeStore:
             async with in_transaction():
                 query = ChannelIdentity.filter(channel=channel, sender_id=sender_id).select_related("customer")
                 if self._lock_rows:
-                    query = query.select_for_update()
+                    query = query.select_for_update(of=("channel_identity",))
                 identity = await query.get()
                 active = (
                     await Conversation.filter(identity_id=identity.id, status="active").order_by("-id").first()
