@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 
 from bot.messages import Button, ChannelName, Outbound
 
 log = logging.getLogger(__name__)
+
+
+# Evidence moves in pieces of this size: never a whole video in memory.
+CHUNK_BYTES = 64 * 1024
+
+
+async def response_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """A platform's file download, chunk by chunk, for Attachment.open_stream."""
+    async for chunk in response.content.iter_chunked(CHUNK_BYTES):
+        yield chunk
 
 
 class DeliveryError(Exception):

@@ -30,6 +30,7 @@ from bot.channels.base import (
     RecipientUnreachable,
     RenderedPart,
     RetryLater,
+    response_chunks,
     webhook_boundary,
 )
 from bot.channels.web import attachment_kind
@@ -64,7 +65,6 @@ _PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
 _FIXABLE_ERRORS = {"not_in_channel", "invalid_auth", "token_revoked", "account_inactive", "not_authed"}
 _UNREACHABLE_ERRORS = {"user_not_found", "cannot_dm_bot", "user_disabled", "channel_not_found", "is_archived"}
 _OUTAGE_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-_DOWNLOAD_CHUNK = 64 * 1024
 
 
 @contextlib.asynccontextmanager
@@ -168,7 +168,7 @@ class SlackFileDownloader:
             # Slack answers a sign-in page (200, HTML) when the token lacks files:read.
             if response.status != 200 or response.content_type == "text/html":
                 raise PermissionError(f"slack file download refused ({response.status})")
-            async for chunk in response.content.iter_chunked(_DOWNLOAD_CHUNK):
+            async for chunk in response_chunks(response):
                 yield chunk
 
 

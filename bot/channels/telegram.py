@@ -34,6 +34,7 @@ from bot.channels.base import (
     RecipientUnreachable,
     RenderedPart,
     RetryLater,
+    response_chunks,
 )
 from bot.messages import Attachment, AttachmentKind, GeoPoint, Inbound, Outbound
 
@@ -47,7 +48,6 @@ MAX_CALLBACK_DATA_BYTES = 64
 ANSWERED_MARKER = "plaint:answered"
 # Prefix of callback_data standing in for a button value too long for Telegram; see `callback_data_for`.
 _DIGEST_PREFIX = "plaint:h:"
-DOWNLOAD_CHUNK_BYTES = 64 * 1024
 
 
 class TelegramFileUnavailable(Exception):
@@ -138,7 +138,7 @@ class TelegramFiles:
         async with self._http.get(telegram_file.file_path) as response:
             if response.status != 200:
                 raise TelegramFileUnavailable(file_id, f"download answered HTTP {response.status}")
-            async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES):
+            async for chunk in response_chunks(response):
                 yield chunk
 
 

@@ -17,14 +17,13 @@ from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 
-from bot.channels.base import Channel, RenderedPart, webhook_boundary
+from bot.channels.base import CHUNK_BYTES, Channel, RenderedPart, webhook_boundary
 from bot.intake import IntakeResult, IntakeService
 from bot.messages import Attachment, AttachmentKind, ChannelName, Inbound, Outbound
 from bot.services import Services
 from storage.transcript import TortoiseTranscript
 
 _SESSION_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_CHUNK = 64 * 1024
 
 
 class TranscriptChannel(Channel):
@@ -52,7 +51,7 @@ def attachment_kind(media_type: str | None) -> AttachmentKind:
 def spooled_file_opener(path: Path) -> AsyncIterator[bytes]:
     async def chunks() -> AsyncIterator[bytes]:
         with path.open("rb") as source:
-            while chunk := source.read(_CHUNK):
+            while chunk := source.read(CHUNK_BYTES):
                 yield chunk
 
     return chunks()
@@ -165,7 +164,7 @@ class WebChat:
         with tempfile.NamedTemporaryFile(dir=self._spool_dir, delete=False, suffix=".upload") as handle:
             path = Path(handle.name)
             size = 0
-            while chunk := await part.read_chunk(_CHUNK):
+            while chunk := await part.read_chunk(CHUNK_BYTES):
                 size += len(chunk)
                 if size > self._max_upload_bytes:
                     handle.close()

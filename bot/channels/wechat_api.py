@@ -11,6 +11,7 @@ from typing import Protocol
 
 import aiohttp
 
+from bot.channels.base import response_chunks
 from storage.tokens import StoredToken
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,6 @@ INVALID_TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
 SYSTEM_BUSY = -1
 # Not an errcode of WeChat's: the answer was not the API's JSON at all (a proxy page, a truncated body).
 UNEXPECTED_ANSWER = -2
-_MEDIA_CHUNK = 64 * 1024
 # A JSON error answer from media/get is tiny; never read more than this as JSON.
 _MAX_JSON_ANSWER = 64 * 1024
 
@@ -124,7 +124,7 @@ class WeChatApiClient:
             ) as response:
                 if not _is_json(response):
                     response.raise_for_status()
-                    async for chunk in response.content.iter_chunked(_MEDIA_CHUNK):
+                    async for chunk in response_chunks(response):
                         yield chunk
                     return
                 try:
@@ -141,7 +141,7 @@ class WeChatApiClient:
                 raise WeChatApiError(UNEXPECTED_ANSWER, "media/get answered JSON without video_url")
             async with self._session.get(video_url) as video:
                 video.raise_for_status()
-                async for chunk in video.content.iter_chunked(_MEDIA_CHUNK):
+                async for chunk in response_chunks(video):
                     yield chunk
             return
 
