@@ -47,6 +47,8 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     logging.basicConfig(
         level=ctx.obj.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # jieba narrates its dictionary loading at DEBUG on its own handler.
+    logging.getLogger("jieba").setLevel(logging.WARNING)
 
 
 @main.command()

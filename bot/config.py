@@ -103,7 +103,8 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{self.data_dir / 'plaint.sqlite3'}"
+        # Tortoise reads sqlite://<path>; an absolute path keeps the file under PLAINT_DATA_DIR wherever we run.
+        return f"sqlite://{(self.data_dir / 'plaint.sqlite3').resolve()}"
 
     @property
     def slack_customer_channel_ids(self) -> frozenset[str]:

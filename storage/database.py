@@ -49,4 +49,4 @@ async def open_database(database_url: str) -> AsyncIterator[None]:
 
 # For Tortoise's own CLI when the schema changes:
 #   .venv/bin/tortoise -c storage.database.TORTOISE_ORM makemigrations --name what_changed
-TORTOISE_ORM = tortoise_config("sqlite:///var/plaint.sqlite3")
+TORTOISE_ORM = tortoise_config("sqlite://var/plaint.sqlite3")

@@ -12,8 +12,15 @@ def test_environment_and_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.setenv("PLAINT_DATA_DIR", str(tmp_path))
     settings = load_settings()
     assert settings.port == 9090
-    assert settings.effective_database_url == f"sqlite:///{tmp_path / 'plaint.sqlite3'}"
+    assert settings.effective_database_url == f"sqlite://{tmp_path.resolve() / 'plaint.sqlite3'}"
     assert settings.evidence_dir == tmp_path / "evidence"
+
+
+def test_the_default_database_lives_under_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PLAINT_DATA_DIR", raising=False)
+    monkeypatch.delenv("PLAINT_DATABASE_URL", raising=False)
+    assert load_settings().effective_database_url == f"sqlite://{tmp_path.resolve()}/var/plaint.sqlite3"
 
 
 def test_config_file_loses_to_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
