@@ -129,6 +129,31 @@ def flows_validate(files: tuple[Path, ...]) -> None:
 
 
 @main.group()
+def routing() -> None:
+    """Teams and routing rules of the agent desk."""
+
+
+@routing.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+def routing_validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Check routing files (default: PLAINT_SLACK_ROUTING_FILE); errors name the file, the rule and the problem."""
+    from bot.desk.routing import RoutingConfigError, parse_routing
+
+    failed = False
+    for path in files or (_settings(ctx).slack_routing_file,):
+        try:
+            config = parse_routing(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, RoutingConfigError) as error:
+            failed = True
+            click.echo(f"INVALID {error}", err=True)
+            continue
+        click.echo(f"OK {path}: {len(config.teams)} teams, {len(config.rules)} rules, default {config.default_team!r}")
+    if failed:
+        sys.exit(1)
+
+
+@main.group()
 def cases() -> None:
     """Stored complaint cases."""
 

@@ -47,3 +47,17 @@ def test_flows_validate_names_the_file_and_the_step(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"INVALID {broken}" in result.output
     assert "'email'" in result.output
+
+
+def test_routing_validate_checks_the_shipped_file_and_names_a_broken_rule(tmp_path: Path) -> None:
+    shipped = Path(__file__).parents[3] / "config" / "routing.yaml"
+    result = CliRunner().invoke(main, ["routing", "validate", str(shipped)])
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.output and "teams" in result.output
+
+    broken = tmp_path / "routing.yaml"
+    broken.write_text(shipped.read_text(encoding="utf-8").replace("- team: quality", "- team: qualty", 1),
+                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["routing", "validate", str(broken)])
+    assert result.exit_code == 1
+    assert "qualty" in result.output and str(broken) in result.output
