@@ -11,10 +11,15 @@ from thinc.types import Floats2d
 from nlp.text_features import (
     LazyAdam,
     bucket_of,
+    build_hashed_ngram_textcat,
     char_ngram_keys,
     doc_features,
+    fit_naive_bayes,
     hashed_linear,
+    heads_of,
+    is_naive_bayes,
     normalize_text,
+    output_layer_of,
 )
 
 
@@ -62,3 +67,30 @@ def test_sparse_layer_matches_dense_arithmetic_and_learns() -> None:
         optimizer.update(layer)
     final = np.asarray(layer.predict((keys, values, lengths)))
     assert final.argmax(axis=1).tolist() == [0, 1, 2]
+
+
+def test_naive_bayes_head_counts_complements_and_the_ensemble_averages_its_heads() -> None:
+    make = spacy.blank("en").make_doc
+    train_docs = [make(t) for t in ("my card never arrived", "card still not delivered",
+                                    "what exchange rate do you use", "euro exchange rate is bad")]
+    truths = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype="f")
+    model = build_hashed_ngram_textcat(length=2**12, views="combined,nb", nO=2)
+    model.initialize()
+    combined, naive_bayes = heads_of(model)
+    assert not is_naive_bayes(combined) and is_naive_bayes(naive_bayes)
+    fit_naive_bayes(naive_bayes, train_docs, truths, alpha=0.3, temperature=0.3)
+    table = np.asarray(output_layer_of(naive_bayes).get_param("W"))
+    touched = np.zeros(table.shape[0], dtype=bool)
+    for doc in train_docs:
+        keys, _ = doc_features(doc, word_ngrams=2, char_min=2, char_max=5, char_weight=1.0)
+        touched[bucket_of(keys, table.shape[0])] = True
+    assert not table[~touched].any()  # unseen features carry no evidence
+    assert (table[touched] > 0).all()  # -log of a share < 1
+    # "card" occurs only in class 0, so it is rarer among class 1's complement (= class 0's texts).
+    card = bucket_of(char_ngram_keys(" card ", 5, 5)[:1], table.shape[0])[0]
+    assert table[card, 0] > table[card, 1]
+    probe = [make("my card has not arrived"), make("bad exchange rate for euro")]
+    nb_probs = np.asarray(naive_bayes.predict(probe))
+    assert nb_probs.argmax(axis=1).tolist() == [0, 1]
+    # The combined head is untrained (all-zero weights: uniform), so the mean is (uniform + nb) / 2.
+    assert np.allclose(np.asarray(model.predict(probe)), (nb_probs + 0.5) / 2.0, atol=1e-6)

@@ -101,3 +101,19 @@ def test_non_utf8_csv_is_a_clear_error(tmp_path: Path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TrainingDataError, match="file not found"):
         load_labelled_csv(tmp_path / "nope.csv", "text", "label")
+
+
+def test_many_label_tasks_get_the_three_head_ensemble_and_it_round_trips(tmp_path: Path) -> None:
+    assert TrainingConfig.for_task("en", 77).views == "combined,char,nb"
+    assert TrainingConfig.for_task("en", 6).views == "combined"
+    rows = load_labelled_csv(FIXTURES / "banking_small_train.csv", "text", "label")
+    result = train(rows, TrainingConfig(lang="en", holdout=0.0, views="combined,char,nb", **FAST))
+    report = evaluate(result.nlp, load_labelled_csv(FIXTURES / "banking_small_test.csv", "text", "label"))
+    assert report.accuracy >= 0.85 and report.macro_f1 >= 0.85
+    save_model(result, tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    labels = list(result.labels)
+    probe = [LabelledText("I lost my card yesterday", "lost_or_stolen_card")]
+    original = predict_proba(result.nlp, probe, labels)[0]
+    assert np.allclose(original, predict_proba(loaded, probe, labels)[0])
+    assert labels[int(original.argmax())] == "lost_or_stolen_card"
