@@ -10,7 +10,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 from typing import Any, Protocol
 
 from bot.flow_registry import FlowRegistry
@@ -330,7 +330,3 @@ def _inbound_payload(inbound: Inbound, prepared: _PreparedTurn) -> dict[str, Any
     if inbound.edits_message_id:
         payload["edits"] = inbound.edits_message_id
     return payload
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
