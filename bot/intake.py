@@ -10,7 +10,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 from typing import Any, Protocol
 
 from bot.flow_registry import FlowRegistry
@@ -33,10 +33,10 @@ from flows import (
     pending_analysis,
     start,
 )
+from storage.cases import CaseDetails
 from storage.errors import EvidenceTooLarge
 from storage.evidence import LocalEvidenceStore, StoredBlob
 from storage.intake import (
-    CaseSummary,
     DuplicateMessage,
     IntakeTransaction,
     TortoiseIntakeStore,
@@ -158,7 +158,7 @@ class IntakeService:
         self, tx: IntakeTransaction, inbound: Inbound, outcome: Outcome, conversation_id: int
     ) -> IntakeResult:
         lang = outcome.state.lang
-        case: CaseSummary | None = None
+        case: CaseDetails | None = None
         extra_replies: list[Reply] = []
         for effect in outcome.effects:
             if isinstance(effect, FileCase):
@@ -232,7 +232,7 @@ class IntakeService:
         outbound = await self._queue_replies(tx, inbound, replies, None, case.id)
         return IntakeResult(False, outbound, None)
 
-    def _status_text(self, cases: list[CaseSummary], lang: str) -> str:
+    def _status_text(self, cases: list[CaseDetails], lang: str) -> str:
         if not cases:
             return say("status_none", lang)
         lines = [say("status_header", lang)]
@@ -330,7 +330,3 @@ def _inbound_payload(inbound: Inbound, prepared: _PreparedTurn) -> dict[str, Any
     if inbound.edits_message_id:
         payload["edits"] = inbound.edits_message_id
     return payload
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -26,17 +26,14 @@ _TEXTS: dict[str, dict[Lang, str]] = {
         "en": "Thank you, we added your message to case {number}. To file a new complaint, send \"new\".",
         "zh": "谢谢，您的消息已补充到投诉 {number}。如需提交新的投诉，请发送“新投诉”。",
     },
-    "file_too_large": {
-        "en": "The file {name} is larger than {limit} and could not be received.",
-        "zh": "文件 {name} 超过 {limit}，无法接收。",
-    },
+    # Relayed from the agent desk.
     "agent_reply": {
-        "en": "Reply from our team about case {number}:\n{text}",
-        "zh": "关于投诉 {number} 的客服回复：\n{text}",
+        "en": "Message from our support team about case {number}:\n{text}",
+        "zh": "关于投诉 {number}，客服回复：\n{text}",
     },
     "case_resolved": {
-        "en": "Your case {number} is resolved: {summary}",
-        "zh": "您的投诉 {number} 已处理完毕：{summary}",
+        "en": "Your case {number} has been resolved ({code}).\n{summary}",
+        "zh": "您的投诉 {number} 已处理完毕（{code}）。\n{summary}",
     },
 }
 
@@ -44,7 +41,7 @@ NEW_COMPLAINT_WORDS = frozenset({"new", "/new", "new complaint", "新投诉", "�
 
 
 def say(key: str, lang: str, **values: object) -> str:
-    language: Lang = "zh" if lang == "zh" else "en"
+    language: Lang = "zh" if lang.startswith("zh") else "en"
     return _TEXTS[key][language].format(**values)
 
 

@@ -35,6 +35,7 @@ class CaseEventItem:
 
 @dataclass(frozen=True)
 class CaseDetails:
+    id: int
     number: str
     status: str
     channel: str
@@ -66,7 +67,7 @@ class CaseDetails:
 
 
 _SCALAR_FIELDS = (
-    "number", "status", "channel", "sender_id", "lang", "name", "phone", "email", "description", "occurred_at",
+    "id", "number", "status", "channel", "sender_id", "lang", "name", "phone", "email", "description", "occurred_at",
     "occurred_where", "product", "product_confidence", "category", "category_confidence",
     "expected_resolution", "extra", "team", "assignee", "slack_channel", "slack_ts", "resolution_summary",
     "resolution_code",

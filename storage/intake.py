@@ -13,6 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from flows import CaseDraft, ConversationState
+from storage.cases import CaseDetails, case_details
 from storage.errors import StorageError
 from storage.evidence import StoredBlob
 from storage.models import (
@@ -60,19 +61,6 @@ class EvidenceRecord:
 
 
 @dataclass(frozen=True)
-class CaseSummary:
-    id: int
-    number: str
-    status: str
-    product: str | None
-    category: str | None
-    channel: str
-    sender_id: str
-    lang: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
 class QueuedMessage:
     """A customer message as it sits in the outbox (storage cannot know bot's message type)."""
 
@@ -84,20 +72,6 @@ class QueuedMessage:
 
 def new_case_number() -> str:
     return "PL-" + "".join(secrets.choice(_CASE_ALPHABET) for _ in range(6))
-
-
-def _case_summary(case: Case) -> CaseSummary:
-    return CaseSummary(
-        id=case.id,
-        number=case.number,
-        status=case.status,
-        product=case.product,
-        category=case.category,
-        channel=case.channel,
-        sender_id=case.sender_id,
-        lang=case.lang,
-        created_at=case.created_at,
-    )
 
 
 class IntakeTransaction:
@@ -199,7 +173,7 @@ class IntakeTransaction:
         if evidence_ids:
             await Evidence.filter(id__in=list(evidence_ids)).update(conversation_id=conversation_id)
 
-    async def file_case(self, draft: CaseDraft, conversation_id: int, lang: str) -> CaseSummary:
+    async def file_case(self, draft: CaseDraft, conversation_id: int, lang: str) -> CaseDetails:
         extra = {key: value for key, value in draft.extra}
         for _ in range(10):
             number = new_case_number()
@@ -231,15 +205,15 @@ class IntakeTransaction:
             await Evidence.filter(id__in=evidence_ids).update(case_id=case.id)
         await TranscriptMessage.filter(conversation_id=conversation_id).update(case_id=case.id)
         await CaseEvent.create(case_id=case.id, kind="filed", actor="customer", data={"channel": case.channel})
-        return _case_summary(case)
+        return case_details(case)
 
-    async def open_cases(self) -> list[CaseSummary]:
+    async def open_cases(self) -> list[CaseDetails]:
         rows = await Case.filter(customer_id=self._customer.id, status__in=OPEN_STATUSES).order_by("-id")
-        return [_case_summary(row) for row in rows]
+        return [case_details(row) for row in rows]
 
-    async def recent_cases(self, limit: int = 5) -> list[CaseSummary]:
+    async def recent_cases(self, limit: int = 5) -> list[CaseDetails]:
         rows = await Case.filter(customer_id=self._customer.id).order_by("-id").limit(limit)
-        return [_case_summary(row) for row in rows]
+        return [case_details(row) for row in rows]
 
     async def enqueue(self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any]) -> int:
         return await add_outbox_item(

@@ -21,6 +21,7 @@ from bot.desk.lifecycle import (
 )
 from bot.desk.routing import CaseFacts, RoutingConfig, next_agent, route
 from bot.messages import ChannelName, Outbound, outbound_to_payload
+from bot.texts import say
 from storage.desk import CaseRecord, CaseUpdate, DeskUnitOfWork, OutboxRow, TortoiseDeskStore
 
 log = logging.getLogger(__name__)
@@ -33,22 +34,6 @@ _OPEN = [status.value for status in OPEN_STATUSES]
 
 # An extra step run inside an action's transaction, given the case as it was before the change.
 _CaseStep = Callable[[DeskUnitOfWork, CaseRecord], Awaitable[None]]
-
-_CUSTOMER_TEXTS: dict[str, dict[str, str]] = {
-    "agent_reply": {
-        "en": "Message from our support team about case {number}:\n{text}",
-        "zh": "关于投诉 {number}，客服回复：\n{text}",
-    },
-    "resolved": {
-        "en": "Your case {number} has been resolved ({code}).\n{summary}",
-        "zh": "您的投诉 {number} 已处理完毕（{code}）。\n{summary}",
-    },
-}
-
-
-def customer_text(key: str, lang: str, **values: str) -> str:
-    return _CUSTOMER_TEXTS[key]["zh" if lang.startswith("zh") else "en"].format(**values)
-
 
 class DeskOutcomeKind(StrEnum):
     APPLIED = "applied"
@@ -154,7 +139,7 @@ class DeskService:
 
     async def resolve(self, number: str, summary: str, code: str, actor: str, dedupe_key: str) -> DeskOutcome:
         async def tell_customer(uow: DeskUnitOfWork, case: CaseRecord) -> None:
-            text = customer_text("resolved", case.lang, number=case.number, code=code, summary=summary)
+            text = say("case_resolved", case.lang, number=case.number, code=code, summary=summary)
             await self._message_customer(uow, case, text, "status_update")
 
         async def free_capacity(uow: DeskUnitOfWork, case: CaseRecord) -> None:
@@ -196,7 +181,7 @@ class DeskService:
                 step = transition(parse_status(case.status), CaseAction.AGENT_REPLY)
             except LifecycleError as error:
                 return DeskOutcome(DeskOutcomeKind.REFUSED, case.number, str(error))
-            relayed = customer_text("agent_reply", case.lang, number=case.number, text=text)
+            relayed = say("agent_reply", case.lang, number=case.number, text=text)
             await self._message_customer(uow, case, relayed, "agent_reply")
             await self._record(uow, case.number, step, actor, CaseUpdate(), {"text": text})
             return DeskOutcome(DeskOutcomeKind.APPLIED, case.number)

@@ -12,6 +12,7 @@ from bot.desk.blocks import case_blocks, mask_email, mask_phone, reclassify_view
 from storage.desk import CaseRecord, EvidenceRecord
 
 CASE = CaseRecord(
+    id=1,
     number="PL-ABC234",
     status="new",
     channel="telegram",
