@@ -12,7 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from storage.cases import CaseDetails, EvidenceItem, case_details, evidence_item
+from storage.cases import CaseDetails, CaseEventItem, EvidenceItem, case_details, evidence_item
 from storage.models import (
     AssignmentCursor,
     Case,
@@ -25,20 +25,8 @@ from storage.models import (
 )
 from storage.outbox import add_outbox_item
 
-# The desk speaks of the same case value objects as the rest of storage.
-CaseRecord = CaseDetails
-EvidenceRecord = EvidenceItem
-
 # A JSON document as stored in JSON columns.
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
-
-
-@dataclass(frozen=True)
-class CaseEventRecord:
-    kind: str
-    actor: str
-    data: Mapping[str, JsonValue]
-    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -64,8 +52,8 @@ class OutboxRow:
     payload: Mapping[str, JsonValue]
 
 
-async def _record(case: Case, with_evidence: bool) -> CaseRecord:
-    evidence: tuple[EvidenceRecord, ...] = ()
+async def _record(case: Case, with_evidence: bool) -> CaseDetails:
+    evidence: tuple[EvidenceItem, ...] = ()
     if with_evidence:
         evidence = tuple(evidence_item(row) for row in await Evidence.filter(case_id=case.id).order_by("id"))
     return case_details(case, evidence=evidence)
@@ -84,11 +72,11 @@ class DeskUnitOfWork:
             return False
         return True
 
-    async def lock_case(self, number: str) -> CaseRecord | None:
+    async def lock_case(self, number: str) -> CaseDetails | None:
         case = await Case.filter(number=number).select_for_update().first()
         return None if case is None else await _record(case, with_evidence=False)
 
-    async def lock_case_by_thread(self, slack_channel: str, thread_ts: str) -> CaseRecord | None:
+    async def lock_case_by_thread(self, slack_channel: str, thread_ts: str) -> CaseDetails | None:
         case = await Case.filter(slack_channel=slack_channel, slack_ts=thread_ts).select_for_update().first()
         return None if case is None else await _record(case, with_evidence=False)
 
@@ -174,22 +162,22 @@ class TortoiseDeskStore:
         async with in_transaction():
             yield DeskUnitOfWork()
 
-    async def get_case(self, number: str) -> CaseRecord | None:
+    async def get_case(self, number: str) -> CaseDetails | None:
         case = await Case.filter(number=number).first()
         return None if case is None else await _record(case, with_evidence=True)
 
     async def list_cases(
         self, statuses: Collection[str], assignee: str | None = None, limit: int = 20
-    ) -> list[CaseRecord]:
+    ) -> list[CaseDetails]:
         query = Case.filter(status__in=list(statuses))
         if assignee is not None:
             query = query.filter(assignee=assignee)
         cases = await query.order_by("-id").limit(limit)
         return [await _record(case, with_evidence=False) for case in cases]
 
-    async def events(self, number: str) -> list[CaseEventRecord]:
+    async def events(self, number: str) -> list[CaseEventItem]:
         rows = await CaseEvent.filter(case__number=number).order_by("id")
-        return [CaseEventRecord(row.kind, row.actor, dict(row.data), row.created_at) for row in rows]
+        return [CaseEventItem(row.kind, row.actor, dict(row.data), row.created_at) for row in rows]
 
     async def set_slack_message(self, number: str, slack_channel: str, slack_ts: str) -> None:
         await Case.filter(number=number).update(slack_channel=slack_channel, slack_ts=slack_ts)

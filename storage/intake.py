@@ -51,16 +51,6 @@ class ConversationRecord:
 
 
 @dataclass(frozen=True)
-class EvidenceRecord:
-    id: int
-    file_name: str
-    media_type: str
-    size: int
-    sha256: str
-    storage_key: str
-
-
-@dataclass(frozen=True)
 class QueuedMessage:
     """A customer message as it sits in the outbox (storage cannot know bot's message type)."""
 

@@ -142,6 +142,18 @@ class TelegramFiles:
                 yield chunk
 
 
+# Telegram's file-carrying message fields besides photos:
+# (field, attachment kind, file name prefix, extension, media type when Telegram does not say).
+_FILE_FIELDS: tuple[tuple[str, AttachmentKind, str, str, str | None], ...] = (
+    ("video", "video", "video", ".mp4", "video/mp4"),
+    ("video_note", "video", "video-note", ".mp4", "video/mp4"),
+    ("animation", "video", "animation", ".mp4", "video/mp4"),
+    ("document", "document", "document", "", None),
+    ("voice", "voice", "voice", ".ogg", "audio/ogg"),
+    ("audio", "audio", "audio", "", None),
+)
+
+
 @dataclass(frozen=True)
 class PressedButton:
     """A callback query to answer (so the spinner stops) and whose keyboard to mark as answered."""
@@ -214,78 +226,21 @@ class TelegramUpdateReader:
             largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
             found.append(
                 self._attachment(
-                    "photo",
-                    largest.file_id,
-                    f"photo-{largest.file_unique_id}.jpg",
-                    "image/jpeg",
-                    largest.file_size,
+                    "photo", largest.file_id, f"photo-{largest.file_unique_id}.jpg", "image/jpeg", largest.file_size
                 )
             )
-        if message.video is not None:
-            video = message.video
+        for field, kind, prefix, extension, default_media_type in _FILE_FIELDS:
+            item = getattr(message, field)
+            # An animation also fills `document` for old clients: one file, not two.
+            if item is None or (field == "document" and message.animation is not None):
+                continue
             found.append(
                 self._attachment(
-                    "video",
-                    video.file_id,
-                    video.file_name or f"video-{video.file_unique_id}.mp4",
-                    video.mime_type or "video/mp4",
-                    video.file_size,
-                )
-            )
-        if message.video_note is not None:
-            note = message.video_note
-            found.append(
-                self._attachment(
-                    "video",
-                    note.file_id,
-                    f"video-note-{note.file_unique_id}.mp4",
-                    "video/mp4",
-                    note.file_size,
-                )
-            )
-        if message.animation is not None:
-            animation = message.animation
-            found.append(
-                self._attachment(
-                    "video",
-                    animation.file_id,
-                    animation.file_name or f"animation-{animation.file_unique_id}.mp4",
-                    animation.mime_type or "video/mp4",
-                    animation.file_size,
-                )
-            )
-        elif message.document is not None:
-            # An animation also fills `document` for old clients; it was taken above.
-            document = message.document
-            found.append(
-                self._attachment(
-                    "document",
-                    document.file_id,
-                    document.file_name or f"document-{document.file_unique_id}",
-                    document.mime_type,
-                    document.file_size,
-                )
-            )
-        if message.voice is not None:
-            voice = message.voice
-            found.append(
-                self._attachment(
-                    "voice",
-                    voice.file_id,
-                    f"voice-{voice.file_unique_id}.ogg",
-                    voice.mime_type or "audio/ogg",
-                    voice.file_size,
-                )
-            )
-        if message.audio is not None:
-            audio = message.audio
-            found.append(
-                self._attachment(
-                    "audio",
-                    audio.file_id,
-                    audio.file_name or f"audio-{audio.file_unique_id}",
-                    audio.mime_type,
-                    audio.file_size,
+                    kind,
+                    item.file_id,
+                    getattr(item, "file_name", None) or f"{prefix}-{item.file_unique_id}{extension}",
+                    getattr(item, "mime_type", None) or default_media_type,
+                    item.file_size,
                 )
             )
         return tuple(found)

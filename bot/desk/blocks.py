@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.desk.lifecycle import CaseAction, CaseStatus, UnknownStatus, allowed_actions, parse_status
-from storage.desk import CaseRecord
+from storage.cases import CaseDetails
 
 # Block Kit is JSON; these dicts go straight to slack_sdk and never leave the bot package.
 Block = dict[str, Any]
@@ -82,7 +82,7 @@ def status_label(status: str) -> str:
         return status
 
 
-def case_text(case: CaseRecord) -> str:
+def case_text(case: CaseDetails) -> str:
     """The notification's plain text (what Slack shows in alerts and where blocks cannot be rendered)."""
     return f"Case {case.number} ({case.status}): {case.product or 'unknown product'} / {case.category or '?'}"
 
@@ -99,7 +99,7 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
-def case_blocks(case: CaseRecord, evidence_url: Callable[[int], str]) -> list[Block]:
+def case_blocks(case: CaseDetails, evidence_url: Callable[[int], str]) -> list[Block]:
     contact = [
         part
         for part in (
@@ -175,7 +175,7 @@ def case_blocks(case: CaseRecord, evidence_url: Callable[[int], str]) -> list[Bl
     return blocks
 
 
-def _buttons(case: CaseRecord) -> list[Block]:
+def _buttons(case: CaseDetails) -> list[Block]:
     try:
         actions = allowed_actions(parse_status(case.status))
     except UnknownStatus:
@@ -208,7 +208,7 @@ def _plain_input(block_id: str, label: str, initial: str | None, multiline: bool
     }
 
 
-def reclassify_view(case: CaseRecord) -> Block:
+def reclassify_view(case: CaseDetails) -> Block:
     return {
         "type": "modal",
         "callback_id": RECLASSIFY_VIEW,
@@ -223,7 +223,7 @@ def reclassify_view(case: CaseRecord) -> Block:
     }
 
 
-def resolve_view(case: CaseRecord) -> Block:
+def resolve_view(case: CaseDetails) -> Block:
     options = [{"text": {"type": "plain_text", "text": label}, "value": code} for code, label in RESOLUTION_CODES]
     return {
         "type": "modal",
@@ -244,7 +244,7 @@ def resolve_view(case: CaseRecord) -> Block:
     }
 
 
-def case_line(case: CaseRecord) -> str:
+def case_line(case: CaseDetails) -> str:
     assignee = f"<@{case.assignee}>" if case.assignee else "unassigned"
     return (
         f"*{case.number}* · {status_label(case.status)} · {case.product or '?'} / {case.category or '?'}"

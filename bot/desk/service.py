@@ -22,7 +22,8 @@ from bot.desk.lifecycle import (
 from bot.desk.routing import CaseFacts, RoutingConfig, next_agent, route
 from bot.messages import ChannelName, Outbound, outbound_to_payload
 from bot.texts import say
-from storage.desk import CaseRecord, CaseUpdate, DeskUnitOfWork, OutboxRow, TortoiseDeskStore
+from storage.cases import CaseDetails
+from storage.desk import CaseUpdate, DeskUnitOfWork, OutboxRow, TortoiseDeskStore
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ NOTE_PREFIX = "note:"
 _OPEN = [status.value for status in OPEN_STATUSES]
 
 # An extra step run inside an action's transaction, given the case as it was before the change.
-_CaseStep = Callable[[DeskUnitOfWork, CaseRecord], Awaitable[None]]
+_CaseStep = Callable[[DeskUnitOfWork, CaseDetails], Awaitable[None]]
 
 class DeskOutcomeKind(StrEnum):
     APPLIED = "applied"
@@ -58,15 +59,15 @@ class DeskService:
     def routing(self) -> RoutingConfig:
         return self._routing
 
-    async def get_case(self, number: str) -> CaseRecord | None:
+    async def get_case(self, number: str) -> CaseDetails | None:
         return await self._store.get_case(number.strip().upper())
 
-    async def open_cases(self, assignee: str | None = None) -> list[CaseRecord]:
+    async def open_cases(self, assignee: str | None = None) -> list[CaseDetails]:
         return await self._store.list_cases(_OPEN, assignee=assignee)
 
     # --- routing and assignment ----------------------------------------------------------------------
 
-    async def route_and_assign(self, number: str) -> CaseRecord | None:
+    async def route_and_assign(self, number: str) -> CaseDetails | None:
         """Give a newly filed case its team and, capacity permitting, an agent; idempotent."""
         async with self._store.unit_of_work() as uow:
             case = await uow.lock_case(number)
@@ -114,7 +115,7 @@ class DeskService:
         product = (product or "").strip() or None
         category = (category or "").strip() or None
 
-        async def store_corrections(uow: DeskUnitOfWork, case: CaseRecord) -> None:
+        async def store_corrections(uow: DeskUnitOfWork, case: CaseDetails) -> None:
             # Each changed field is one labelled example for retraining the NLP.
             if product is not None and product != case.product:
                 await uow.add_correction(case.number, "product", case.product, product, actor)
@@ -138,11 +139,11 @@ class DeskService:
         )
 
     async def resolve(self, number: str, summary: str, code: str, actor: str, dedupe_key: str) -> DeskOutcome:
-        async def tell_customer(uow: DeskUnitOfWork, case: CaseRecord) -> None:
+        async def tell_customer(uow: DeskUnitOfWork, case: CaseDetails) -> None:
             text = say("case_resolved", case.lang, number=case.number, code=code, summary=summary)
             await self._message_customer(uow, case, text, "status_update")
 
-        async def free_capacity(uow: DeskUnitOfWork, case: CaseRecord) -> None:
+        async def free_capacity(uow: DeskUnitOfWork, case: CaseDetails) -> None:
             if case.team is not None:
                 await self._assign_waiting(uow, case.team)
 
@@ -259,7 +260,7 @@ class DeskService:
             )
         )
 
-    async def _message_customer(self, uow: DeskUnitOfWork, case: CaseRecord, text: str, kind: str) -> None:
+    async def _message_customer(self, uow: DeskUnitOfWork, case: CaseDetails, text: str, kind: str) -> None:
         channel: ChannelName = _channel_name(case.channel)
         message = Outbound(
             channel=channel,

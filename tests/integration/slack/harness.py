@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from bot.desk.blocks import RESOLVE_VIEW
 from bot.services import Services
 from storage.cases import CaseDetails, TortoiseCaseRepository
 from tests.fakes.slack_api import FakeSlackApi, RecordedCall, SignedRequest, SlackRequestSigner
@@ -139,6 +140,18 @@ class SlackHarness:
                     "state": {"values": {block: {"value": value} for block, value in values.items()}},
                 },
             }
+        )
+
+    def resolve_submission(self, user: str, case_number: str, summary: str, code: str) -> SignedRequest:
+        """What Slack posts when an agent submits the Resolve modal."""
+        return self.view_submission(
+            user,
+            RESOLVE_VIEW,
+            case_number,
+            {
+                "summary": {"type": "plain_text_input", "value": summary},
+                "code": {"type": "static_select", "selected_option": {"value": code}},
+            },
         )
 
     def thread_message(self, user: str, channel: str, thread_ts: str, text: str) -> tuple[dict[str, Any], str]:

@@ -145,15 +145,7 @@ async def test_case_from_web_chat_is_worked_from_slack(start_plaint: HarnessFact
     assert response.status == 200
     await eventually(lambda: modal_opened(RESOLVE_VIEW), what="resolve modal")
     response = await plaint.post(
-        plaint.view_submission(
-            AGENT_TWO,
-            RESOLVE_VIEW,
-            number,
-            {
-                "summary": {"type": "plain_text_input", "value": "A replacement kettle is on its way."},
-                "code": {"type": "static_select", "selected_option": {"value": "replaced"}},
-            },
-        )
+        plaint.resolve_submission(AGENT_TWO, number, "A replacement kettle is on its way.", "replaced")
     )
     assert response.status == 200
     case = await plaint.wait_for_case(number, lambda case: case.status == "resolved", "resolved")

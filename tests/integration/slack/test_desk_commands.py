@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from bot.desk.blocks import ACKNOWLEDGE_ACTION, RESOLVE_VIEW
+from bot.desk.blocks import ACKNOWLEDGE_ACTION
 from tests.integration.slack.harness import (
     AGENT_ONE,
     AGENT_TWO,
@@ -72,15 +72,7 @@ async def test_cases_wait_unassigned_until_an_agent_has_room(start_plaint: Harne
 
     # Agent one resolves their case: the waiting one is theirs now, and its Slack message says so.
     response = await plaint.post(
-        plaint.view_submission(
-            AGENT_ONE,
-            RESOLVE_VIEW,
-            first,
-            {
-                "summary": {"type": "plain_text_input", "value": "Refunded in full."},
-                "code": {"type": "static_select", "selected_option": {"value": "refunded"}},
-            },
-        )
+        plaint.resolve_submission(AGENT_ONE, first, "Refunded in full.", "refunded")
     )
     assert response.status == 200
     await plaint.wait_for_case(third, lambda case: case.assignee == AGENT_ONE, "picked up when capacity freed")
@@ -98,15 +90,7 @@ async def test_resolve_needs_a_summary(start_plaint: HarnessFactory) -> None:
     plaint = await start_plaint()
     number = await file_web_case(plaint, f"web-{uuid.uuid4().hex[:12]}")
     response = await plaint.post(
-        plaint.view_submission(
-            AGENT_ONE,
-            RESOLVE_VIEW,
-            number,
-            {
-                "summary": {"type": "plain_text_input", "value": "  "},
-                "code": {"type": "static_select", "selected_option": {"value": "refunded"}},
-            },
-        )
+        plaint.resolve_submission(AGENT_ONE, number, "  ", "refunded")
     )
     assert response.status == 200
     body = await response.json()

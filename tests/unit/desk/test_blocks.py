@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.desk.blocks import case_blocks, mask_email, mask_phone, reclassify_view, resolve_view
-from storage.desk import CaseRecord, EvidenceRecord
+from storage.cases import CaseDetails, EvidenceItem
 
-CASE = CaseRecord(
+CASE = CaseDetails(
     id=1,
     number="PL-ABC234",
     status="new",
@@ -38,16 +38,16 @@ CASE = CaseRecord(
     created_at=datetime(2026, 11, 21, tzinfo=UTC),
     updated_at=datetime(2026, 11, 21, tzinfo=UTC),
     extra={},
-    evidence=(EvidenceRecord(7, "photo.jpg", "image/jpeg", 2048, "0" * 64, "00/00/" + "0" * 64),),
+    evidence=(EvidenceItem(7, "photo.jpg", "image/jpeg", 2048, "0" * 64, "00/00/" + "0" * 64),),
 )
 
 
-def rendered(case: CaseRecord) -> str:
+def rendered(case: CaseDetails) -> str:
     blocks = case_blocks(case, lambda evidence_id: f"https://plaint.example/evidence/{evidence_id}?sig=x")
     return json.dumps(blocks, ensure_ascii=False)
 
 
-def button_ids(case: CaseRecord) -> list[str]:
+def button_ids(case: CaseDetails) -> list[str]:
     actions = [block for block in case_blocks(case, str) if block["type"] == "actions"]
     return [element["action_id"] for block in actions for element in block["elements"]]
 
