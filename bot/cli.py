@@ -7,13 +7,25 @@ import dataclasses
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, load_settings
+from bot.errors import ConfigurationError
+
+T = TypeVar("T")
+
+
+def _checked(build: Callable[[], T]) -> T:
+    """A configuration error stops the command with its one line ("Error: source: reason"), no traceback."""
+    try:
+        return build()
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -34,16 +46,27 @@ def _print_json(document: object) -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=_json_default))
 
 
-@click.group()
+class PlaintCommands(click.Group):
+    """Sub-commands from other packages are mounted when asked for, inside a function: importing bot.cli
+    runs nothing (and does not load the NLP stack for `plaint serve`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in _LAZY_COMMANDS:
+            command = _LAZY_COMMANDS[name]()
+        return command
+
+
+@click.group(cls=PlaintCommands)
 @click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Optional YAML config file (environment variables PLAINT_* win over it).")
 @click.pass_context
 def main(ctx: click.Context, config_file: Path | None) -> None:
     """Plaint: complaint intake for chat."""
-    try:
-        ctx.obj = load_settings(config_file)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from error
+    ctx.obj = _checked(lambda: load_settings(config_file))
     logging.basicConfig(
         level=ctx.obj.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -63,7 +86,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     settings = _settings(ctx)
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
-    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None)
+    app = _checked(lambda: build_app(settings))
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
 
 
 @main.group()
@@ -90,16 +114,17 @@ def db_migrate(ctx: click.Context) -> None:
 def chat(ctx: click.Context, lang: str | None, session: str | None) -> None:
     """Talk to the complaint flow on stdin/stdout; pipe one answer per line, `/file PATH` attaches a file."""
     from bot.channels.console import run_console
-    from bot.services import open_services
+    from bot.composition import build_application, plan_application
     from storage.database import migrate_database
 
     settings = _settings(ctx)
+    blueprint = _checked(lambda: plan_application(settings, with_channels=False))
 
     async def run() -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await migrate_database(settings.effective_database_url)
-        async with open_services(settings) as services:
-            await run_console(services.intake, lang=lang, session=session)
+        async with build_application(settings, blueprint=blueprint) as application:
+            await run_console(application.intake, lang=lang, session=session)
 
     asyncio.run(run())
 
@@ -138,10 +163,10 @@ def routing() -> None:
 @click.pass_context
 def routing_validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
     """Check routing files (default: PLAINT_SLACK_ROUTING_FILE); errors name the file, the rule and the problem."""
-    from bot.desk.routing import RoutingConfigError, parse_routing
+    from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfigError, parse_routing
 
     failed = False
-    for path in files or (_settings(ctx).slack_routing_file,):
+    for path in files or (_settings(ctx).slack_routing_file or SHIPPED_ROUTING_FILE,):
         try:
             config = parse_routing(path.read_text(encoding="utf-8"), str(path))
         except (OSError, RoutingConfigError) as error:
@@ -281,7 +306,8 @@ def telegram_poll(ctx: click.Context, host: str | None, port: int | None) -> Non
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port, "telegram_mode": "polling"}
     )
-    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None)
+    app = _checked(lambda: build_app(settings))
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
 
 
 @click.command("export-corrections")
@@ -308,11 +334,12 @@ def export_corrections(ctx: click.Context, field: str, lang: str | None, out_pat
     click.echo(f"wrote {len(examples)} {field} corrections to {out_path}")
 
 
-def _mount_nlp() -> None:
+def _nlp_commands() -> click.Command:
     from nlp.cli import nlp_cli
 
-    nlp_cli.add_command(export_corrections)
-    main.add_command(nlp_cli)
+    if "export-corrections" not in nlp_cli.commands:
+        nlp_cli.add_command(export_corrections)
+    return nlp_cli
 
 
-_mount_nlp()
+_LAZY_COMMANDS: dict[str, Callable[[], click.Command]] = {"nlp": _nlp_commands}

@@ -12,9 +12,11 @@ import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.errors import ConfigurationError
 
-class ConfigError(Exception):
-    """Settings that cannot start Plaint; the message names the variable and the problem."""
+
+class ConfigError(ConfigurationError):
+    """Settings that cannot start Plaint; the message names the variable (or the config file) and the problem."""
 
 
 class Settings(BaseSettings):
@@ -43,9 +45,8 @@ class Settings(BaseSettings):
     slack_customer_channels: str = Field(
         default="", description="Comma-separated Slack channel ids where customers complain (DMs always work)"
     )
-    slack_routing_file: Path = Field(
-        default=Path("config/routing.yaml"), description="Teams and routing rules"
-    )
+    # None: the routing file shipped inside the package (bot/desk/routing.yaml), wherever Plaint runs from.
+    slack_routing_file: Path | None = Field(default=None, description="Teams and routing rules")
     # Telegram (issue #4): the channel is on when the token is set.
     telegram_token: SecretStr | None = Field(default=None, description="Bot token from @BotFather")
     telegram_api_url: str = Field(
@@ -123,17 +124,21 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as error:
-            raise ConfigError(f"{path}: cannot read config file: {error}") from error
+            raise ConfigError(str(path), f"cannot read config file: {error}") from error
         if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: the config file must be a mapping of setting: value")
+            raise ConfigError(str(path), "the config file must be a mapping of setting: value")
         file_values = {
             key: value for key, value in loaded.items() if f"PLAINT_{key.upper()}" not in os.environ
         }
     try:
         return Settings(**{**file_values, **overrides})
     except ValidationError as error:
-        problems = "; ".join(
-            f"PLAINT_{'_'.join(str(part) for part in issue['loc']).upper()}: {issue['msg']}"
+        problems = [
+            (f"PLAINT_{'_'.join(str(part) for part in issue['loc']).upper()}", str(issue["msg"]))
             for issue in error.errors()
-        )
-        raise ConfigError(f"invalid configuration: {problems}") from error
+        ]
+        if len(problems) == 1:
+            raise ConfigError(*problems[0]) from error
+        raise ConfigError(
+            "invalid configuration", "; ".join(f"{name}: {reason}" for name, reason in problems)
+        ) from error

@@ -8,13 +8,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from typing import Any, Protocol
 
+from bot.desk.events import (
+    DESK_OUTBOX_CHANNEL,
+    DESK_OUTBOX_KIND,
+    CaseFiled,
+    CustomerMessage,
+    DeskEvent,
+    desk_event_key,
+    desk_event_to_payload,
+)
+from bot.desk.lifecycle import CaseAction, transition
+from bot.errors import PlaintError
 from bot.flow_registry import FlowRegistry
-from bot.messages import Attachment, Button, Inbound, Outbound, outbound_from_payload, outbound_to_payload
+from bot.messages import (
+    Attachment,
+    Button,
+    Inbound,
+    IntakeResult,
+    Outbound,
+    outbound_from_payload,
+    outbound_to_payload,
+)
+from bot.ordering import customer_key
 from bot.texts import NEW_COMPLAINT_WORDS, say, status_label
 from flows import (
     ConversationState,
@@ -33,7 +53,7 @@ from flows import (
     pending_analysis,
     start,
 )
-from storage.cases import CaseDetails
+from storage.cases import CaseDetails, CaseStatus
 from storage.errors import EvidenceTooLarge
 from storage.evidence import LocalEvidenceStore, StoredBlob
 from storage.intake import (
@@ -49,11 +69,15 @@ class ProposalSource(Protocol):
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]: ...
 
 
-@dataclass(frozen=True)
-class IntakeResult:
-    duplicate: bool
-    replies: tuple[Outbound, ...]
-    case_number: str | None = None
+__all__ = ["ConversationKeptMoving", "IntakeResult", "IntakeService", "ProposalSource"]
+
+
+class ConversationKeptMoving(PlaintError):
+    """Other workers kept advancing this conversation while we prepared the turn; the platform retries."""
+
+
+def _nothing_to_wake() -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -82,8 +106,12 @@ class IntakeService:
         analyzer: ProposalSource,
         desk_enabled: bool = False,
         timezone: tzinfo = UTC,
+        wake_outbox: Callable[[], None] = _nothing_to_wake,
     ) -> None:
         self._timezone = timezone
+        # Called after every commit that queued something, whatever the channel: replies leave at once
+        # instead of at the outbox worker's next poll.
+        self._wake_outbox = wake_outbox
         self._flows = flows
         self._store = store
         self._evidence = evidence
@@ -107,12 +135,14 @@ class IntakeService:
                 return await self._duplicate_result(inbound)
             for _ in range(5):
                 try:
-                    return await self._handle_once(inbound)
+                    result = await self._handle_once(inbound)
                 except _StateMoved:
                     continue
                 except DuplicateMessage:
                     return await self._duplicate_result(inbound)
-            raise RuntimeError(f"conversation {key} kept moving; giving up on {inbound.message_id}")
+                self._wake_outbox()
+                return result
+            raise ConversationKeptMoving(f"conversation {key} kept moving; giving up on {inbound.message_id}")
 
     async def _duplicate_result(self, inbound: Inbound) -> IntakeResult:
         queued = await self._store.replies_for(inbound.channel, inbound.message_id)
@@ -163,17 +193,11 @@ class IntakeService:
         for effect in outcome.effects:
             if isinstance(effect, FileCase):
                 case = await tx.file_case(effect.draft, conversation_id, lang)
-                if self._desk_enabled:
-                    await tx.enqueue(
-                        kind="desk",
-                        channel="slack",
-                        ordering_key=f"desk:{case.number}",
-                        payload={"event": "case_filed", "case_number": case.number},
-                    )
+                await self._tell_desk(tx, CaseFiled(case.number))
             elif isinstance(effect, ShowStatus):
                 extra_replies.append(Reply(self._status_text(await tx.recent_cases(), lang)))
         replies = [
-            Reply(reply.text.replace("{case_number}", case.number if case else ""), reply.choices)
+            replace(reply, text=reply.text.replace("{case_number}", case.number if case else ""))
             for reply in outcome.replies
         ]
         # Status first: it answers what was asked; the re-asked question follows.
@@ -192,13 +216,13 @@ class IntakeService:
                 channel=inbound.channel,
                 recipient_id=inbound.sender_id,
                 text=reply.text,
-                buttons=tuple(Button(choice.value, choice.label) for choice in reply.choices),
+                buttons=tuple(Button(choice.value, choice.label, choice.role) for choice in reply.choices),
             )
             payload = outbound_to_payload(message)
             outbox_id = await tx.enqueue(
                 kind="message",
                 channel=inbound.channel,
-                ordering_key=f"{inbound.channel}:{inbound.sender_id}",
+                ordering_key=customer_key(inbound.channel, inbound.sender_id),
                 payload=payload,
             )
             await tx.add_transcript(
@@ -213,7 +237,7 @@ class IntakeService:
         text = (inbound.text or "").strip()
         if text.lower() in NEW_COMPLAINT_WORDS or text.startswith("/"):
             return None
-        waiting = [case for case in await tx.open_cases() if case.status == "waiting_for_customer"]
+        waiting = [case for case in await tx.open_cases() if case.status is CaseStatus.WAITING_FOR_CUSTOMER]
         if not waiting:
             return None
         case = waiting[0]
@@ -221,16 +245,23 @@ class IntakeService:
             direction="in", author="customer", text=text, payload={"message_id": inbound.message_id},
             case_id=case.id,
         )
-        if self._desk_enabled:
-            await tx.enqueue(
-                kind="desk",
-                channel="slack",
-                ordering_key=f"desk:{case.number}",
-                payload={"event": "customer_message", "case_number": case.number, "text": text},
-            )
+        # The ball is back in the agent's court, in the same transaction as the message that put it there.
+        step = transition(case.status, CaseAction.CUSTOMER_REPLY)
+        await tx.record_customer_reply(case, step.target)
+        await self._tell_desk(tx, CustomerMessage(case.number, text))
         replies = [Reply(say("follow_up_added", case.lang, number=case.number))]
         outbound = await self._queue_replies(tx, inbound, replies, None, case.id)
         return IntakeResult(False, outbound, None)
+
+    async def _tell_desk(self, tx: IntakeTransaction, event: DeskEvent) -> None:
+        # Queued only when a desk notifier will deliver them (the Slack desk is on).
+        if self._desk_enabled:
+            await tx.enqueue(
+                kind=DESK_OUTBOX_KIND,
+                channel=DESK_OUTBOX_CHANNEL,
+                ordering_key=desk_event_key(event),
+                payload=desk_event_to_payload(event),
+            )
 
     def _status_text(self, cases: list[CaseDetails], lang: str) -> str:
         if not cases:

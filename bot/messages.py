@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 ChannelName = Literal["console", "web", "telegram", "slack", "wechat"]
+# What a button does, so a channel can style it without knowing the flow engine's values (mirrors
+# flows.ChoiceRole: the intake copies one into the other).
+ButtonRole = Literal["answer", "yes", "no", "done", "skip", "keep", "confirm", "edit", "cancel", "new_complaint"]
+BUTTON_ROLES: frozenset[str] = frozenset(get_args(ButtonRole))
 AttachmentKind = Literal["photo", "video", "document", "audio", "voice"]
 
 # Opens the attachment's bytes as a stream; called by the intake service only when the current flow step
@@ -60,6 +64,7 @@ class Inbound:
 class Button:
     value: str
     label: str
+    role: ButtonRole = "answer"
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,34 @@ class Outbound:
     metadata: tuple[tuple[str, str], ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class IntakeResult:
+    """What the intake made of one `Inbound`: the replies it queued (with their outbox ids), and the case
+    filed by this message, if any. `duplicate` is a platform retry answered from the outbox."""
+
+    duplicate: bool
+    replies: tuple[Outbound, ...]
+    case_number: str | None = None
+
+
+@dataclass(frozen=True)
+class MailboxMessage:
+    """One line of a customer's transcript, as a channel whose customers read it (web chat) shows it."""
+
+    id: int
+    direction: str
+    author: str
+    text: str
+    files: tuple[str, ...] = ()
+    buttons: tuple[Button, ...] = ()
+
+
 def outbound_to_payload(message: Outbound) -> dict[str, Any]:
     """The JSON an outbox row keeps of a message (the channel and the outbox id live in their own columns)."""
     return {
         "recipient_id": message.recipient_id,
         "text": message.text,
-        "buttons": [[button.value, button.label] for button in message.buttons],
+        "buttons": [[button.value, button.label, button.role] for button in message.buttons],
         "kind": message.kind,
         "metadata": [list(pair) for pair in message.metadata],
     }
@@ -92,8 +119,15 @@ def outbound_from_payload(channel: str, payload: Mapping[str, Any], outbox_id: i
         channel=cast(ChannelName, channel),
         recipient_id=str(payload["recipient_id"]),
         text=str(payload["text"]),
-        buttons=tuple(Button(str(value), str(label)) for value, label in payload.get("buttons", [])),
+        buttons=tuple(button_from_payload(item) for item in payload.get("buttons", [])),
         outbox_id=outbox_id,
         kind=payload.get("kind", "reply"),
         metadata=tuple((str(key), str(value)) for key, value in payload.get("metadata", [])),
     )
+
+
+def button_from_payload(item: Any) -> Button:
+    """A stored button: [value, label, role], or [value, label] as rows written before roles existed."""
+    value, label, *rest = item
+    role = str(rest[0]) if rest and str(rest[0]) in BUTTON_ROLES else "answer"
+    return Button(str(value), str(label), cast(ButtonRole, role))

@@ -18,6 +18,7 @@ from flows.language import Lang
 
 ConversationStatus = Literal["active", "completed", "cancelled"]
 AnswerSource = Literal["customer", "nlp"]
+ChoiceRole = Literal["answer", "yes", "no", "done", "skip", "keep", "confirm", "edit", "cancel", "new_complaint"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Turn:
 class Choice:
     value: str
     label: str
+    role: ChoiceRole = "answer"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from flows.conversation import (
     Answer,
     CaseDraft,
     Choice,
+    ChoiceRole,
     ConversationEnded,
     ConversationState,
     Effect,
@@ -891,8 +892,8 @@ def _prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
     choices: list[Choice] = []
     existing = state.answer(step.id)
 
-    def button(value: str, key: str) -> Choice:
-        return Choice(value, flow.message(key, lang))
+    def button(value: str, key: str, role: ChoiceRole) -> Choice:
+        return Choice(value, flow.message(key, lang), role)
 
     if isinstance(step, ConfirmStep):
         lines = [
@@ -902,18 +903,19 @@ def _prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
             for s, a in _answered_path(flow, state)
         ]
         text = "\n".join([text, "", *lines]) if lines else text
-        choices.append(button(_CONFIRM, "button_confirm"))
+        choices.append(button(_CONFIRM, "button_confirm", "confirm"))
         for s, _ in _answered_path(flow, state):
-            choices.append(Choice(_EDIT + s.id, flow.message("button_edit", lang).format(label=flow.label(s, lang))))
-        choices.append(button("_cancel", "button_cancel"))
+            label = flow.message("button_edit", lang).format(label=flow.label(s, lang))
+            choices.append(Choice(_EDIT + s.id, label, "edit"))
+        choices.append(button("_cancel", "button_cancel", "cancel"))
         return Reply(text, tuple(choices))
     if isinstance(step, EndStep):
         return Reply(text)
     if isinstance(step, FilesStep):
         if state.pending_files or step.min_files > 0:
-            choices.append(button(_DONE, "button_done"))
+            choices.append(button(_DONE, "button_done", "done"))
         else:
-            choices.append(button(_SKIP, "button_skip"))
+            choices.append(button(_SKIP, "button_skip", "skip"))
         return Reply(text, tuple(choices))
     if isinstance(step, ChoiceStep):
         choices.extend(Choice(option.value, option.label.get(lang)) for option in step.options)
@@ -924,7 +926,7 @@ def _prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
             choices.extend(Choice(option.value, option.label.get(lang)) for option in step.options)
         elif proposal is not None:
             text = step.confirm_prompt.get(lang).replace("{value}", _proposal_label(step, proposal, lang))
-            choices.append(button(_YES, "button_yes"))
+            choices.append(button(_YES, "button_yes", "yes"))
             if step.options:
                 choices.extend(
                     Choice(option.value, option.label.get(lang))
@@ -932,15 +934,15 @@ def _prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
                     if option.value != proposal.value
                 )
             else:
-                choices.append(button(_OTHER, "button_other"))
+                choices.append(button(_OTHER, "button_other", "no"))
         else:
             choices.extend(Choice(option.value, option.label.get(lang)) for option in step.options)
     if existing is not None and not existing.skipped:
         current = flow.message("current_answer", lang).format(value=_display(flow, step, existing, lang))
         text = f"{text}\n{current}"
-        choices.append(button(_KEEP, "button_keep"))
+        choices.append(button(_KEEP, "button_keep", "keep"))
     if step.optional:
-        choices.append(button(_SKIP, "button_skip"))
+        choices.append(button(_SKIP, "button_skip", "skip"))
     return Reply(text, tuple(choices))
 
 

@@ -4,11 +4,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from storage.errors import CaseNotFound, EvidenceNotFound
 from storage.models import Case, CaseEvent, Evidence, TranscriptMessage
 from storage.transcript import TranscriptEntry, transcript_entry
+
+
+class CaseStatus(StrEnum):
+    """The one vocabulary of case statuses: stored as these values, used by the desk's lifecycle."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    WAITING_FOR_CUSTOMER = "waiting_for_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+# Open cases count against an agent's capacity and answer a customer's "status".
+OPEN_STATUSES: frozenset[CaseStatus] = frozenset(
+    {CaseStatus.NEW, CaseStatus.ACKNOWLEDGED, CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_CUSTOMER}
+)
+
+
+def case_status(value: str) -> CaseStatus:
+    """A stored status as the vocabulary; raises ValueError for a value no version ever wrote."""
+    return CaseStatus(value)
 
 
 @dataclass(frozen=True)
@@ -37,7 +60,7 @@ class CaseEventItem:
 class CaseDetails:
     id: int
     number: str
-    status: str
+    status: CaseStatus
     channel: str
     sender_id: str
     lang: str
@@ -76,11 +99,13 @@ _SCALAR_FIELDS = (
 
 
 def case_details(case: Case, **related: Any) -> CaseDetails:
-    return CaseDetails(**{name: getattr(case, name) for name in _SCALAR_FIELDS}, **related)
+    fields = {name: getattr(case, name) for name in _SCALAR_FIELDS}
+    fields["status"] = case_status(case.status)
+    return CaseDetails(**fields, **related)
 
 
 class TortoiseCaseRepository:
-    async def list(self, status: str | None = None, limit: int = 100) -> list[CaseDetails]:
+    async def list(self, status: CaseStatus | str | None = None, limit: int = 100) -> list[CaseDetails]:
         query = Case.all().order_by("-id").limit(limit)
         if status:
             query = query.filter(status=status)

@@ -12,7 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from storage.cases import CaseDetails, CaseEventItem, EvidenceItem, case_details, evidence_item
+from storage.cases import CaseDetails, CaseEventItem, CaseStatus, EvidenceItem, case_details, evidence_item
 from storage.models import (
     AssignmentCursor,
     Case,
@@ -33,7 +33,7 @@ JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "Jso
 class CaseUpdate:
     """Fields to change; None leaves a field as it is."""
 
-    status: str | None = None
+    status: CaseStatus | None = None
     team: str | None = None
     assignee: str | None = None
     product: str | None = None
@@ -137,7 +137,7 @@ class DeskUnitOfWork:
     async def set_assignment_cursor(self, team: str, last_agent: str) -> None:
         await AssignmentCursor.filter(team=team).update(last_agent=last_agent)
 
-    async def open_case_counts(self, team: str, open_statuses: Collection[str]) -> dict[str, int]:
+    async def open_case_counts(self, team: str, open_statuses: Collection[CaseStatus]) -> dict[str, int]:
         rows = (
             await Case.filter(team=team, status__in=list(open_statuses), assignee__isnull=False)
             .annotate(open_cases=Count("id"))
@@ -146,7 +146,7 @@ class DeskUnitOfWork:
         )
         return {str(row["assignee"]): int(row["open_cases"]) for row in rows}
 
-    async def unassigned_cases(self, team: str, open_statuses: Collection[str]) -> list[str]:
+    async def unassigned_cases(self, team: str, open_statuses: Collection[CaseStatus]) -> list[str]:
         """Numbers of the team's open cases nobody has, oldest first."""
         rows = (
             await Case.filter(team=team, status__in=list(open_statuses), assignee__isnull=True)
@@ -167,7 +167,7 @@ class TortoiseDeskStore:
         return None if case is None else await _record(case, with_evidence=True)
 
     async def list_cases(
-        self, statuses: Collection[str], assignee: str | None = None, limit: int = 20
+        self, statuses: Collection[CaseStatus], assignee: str | None = None, limit: int = 20
     ) -> list[CaseDetails]:
         query = Case.filter(status__in=list(statuses))
         if assignee is not None:

@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from flows import CaseDraft, ConversationState
-from storage.cases import CaseDetails, case_details
+from storage.cases import OPEN_STATUSES, CaseDetails, CaseStatus, case_details
 from storage.errors import StorageError
 from storage.evidence import StoredBlob
 from storage.models import (
@@ -29,7 +29,6 @@ from storage.models import (
 )
 from storage.outbox import add_outbox_item
 
-OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_for_customer")
 # No 0/O, 1/I: customers read case numbers aloud and type them on phones.
 _CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -171,7 +170,7 @@ class IntakeTransaction:
                 break
         case = await Case.create(
             number=number,
-            status="new",
+            status=CaseStatus.NEW,
             customer_id=self._customer.id,
             conversation_id=conversation_id,
             channel=self._identity.channel,
@@ -198,12 +197,22 @@ class IntakeTransaction:
         return case_details(case)
 
     async def open_cases(self) -> list[CaseDetails]:
-        rows = await Case.filter(customer_id=self._customer.id, status__in=OPEN_STATUSES).order_by("-id")
+        rows = await Case.filter(customer_id=self._customer.id, status__in=list(OPEN_STATUSES)).order_by("-id")
         return [case_details(row) for row in rows]
 
     async def recent_cases(self, limit: int = 5) -> list[CaseDetails]:
         rows = await Case.filter(customer_id=self._customer.id).order_by("-id").limit(limit)
         return [case_details(row) for row in rows]
+
+    async def record_customer_reply(self, case: CaseDetails, target: CaseStatus) -> None:
+        """The customer answered a case waiting for them: its new status and the event, in this transaction."""
+        await Case.filter(id=case.id).update(status=target, updated_at=datetime.now(UTC))
+        await CaseEvent.create(
+            case_id=case.id,
+            kind="customer_reply",
+            actor="customer",
+            data={"from": case.status.value, "to": target.value},
+        )
 
     async def enqueue(self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any]) -> int:
         return await add_outbox_item(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from tortoise.exceptions import IntegrityError
 
@@ -17,6 +18,14 @@ class StoredToken:
     expires_at: datetime
 
 
+class TokenValue(Protocol):
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def expires_at(self) -> datetime: ...
+
+
 class TortoiseSharedTokenStore:
     async def load(self, name: str) -> StoredToken | None:
         row = await SharedToken.get_or_none(name=name)
@@ -24,7 +33,7 @@ class TortoiseSharedTokenStore:
             return None
         return StoredToken(value=row.value, expires_at=row.expires_at)
 
-    async def save(self, name: str, token: StoredToken) -> None:
+    async def save(self, name: str, token: TokenValue) -> None:
         updated = await SharedToken.filter(name=name).update(value=token.value, expires_at=token.expires_at)
         if updated:
             return

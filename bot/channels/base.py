@@ -1,19 +1,119 @@
-"""What every channel shares: rendering (text splitting, button fallback), delivery errors, the webhook
-error boundary. A channel subclass converts payloads and calls its platform; nothing else."""
+"""What every channel shares: the ports a channel is handed (`InboundSink`, `PassiveReplies`), the plugin
+shape the composition root builds channels from, rendering (text splitting, button fallback), delivery
+errors, the "starting up" guard and the webhook error boundary. A channel converts payloads and calls its
+platform; nothing else. Channels import this module and bot.messages, never the intake, the desk or storage."""
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 from aiohttp import web
 
-from bot.messages import Button, ChannelName, Outbound
+from bot.delivery import DeliveryError, PermanentDeliveryError, RecipientUnreachable, RetryLater
+from bot.messages import AttachmentKind, Button, ChannelName, Inbound, IntakeResult, MailboxMessage, Outbound
+from bot.webhooks import RunningState, webhook_boundary
+
+__all__ = [
+    "CHUNK_BYTES",
+    "Channel",
+    "ChannelContext",
+    "ChannelPlugin",
+    "DeliveryError",
+    "InboundSink",
+    "Mailbox",
+    "PassiveReplies",
+    "PermanentDeliveryError",
+    "RecipientUnreachable",
+    "RenderedPart",
+    "RetryLater",
+    "RunningState",
+    "attachment_kind",
+    "numbered_options",
+    "response_chunks",
+    "split_text",
+    "spooled_file_opener",
+    "webhook_boundary",
+]
 
 log = logging.getLogger(__name__)
+
+
+class InboundSink(Protocol):
+    """Where a channel hands what a customer sent (the intake service, built by the composition root). The
+    sink commits the turn and wakes the outbox worker; the result carries the replies it queued."""
+
+    async def handle(self, inbound: Inbound) -> IntakeResult: ...
+
+
+class PassiveReplies(Protocol):
+    """Replies that may leave in the platform's HTTP answer instead of through its API (WeChat's passive
+    reply). While a window is open for a customer, delivery through the API waits; `claim` takes the queued
+    replies of one inbound message so the outbox worker never sends them too."""
+
+    def open_window(self, sender_id: str, deadline: float) -> AbstractContextManager[None]: ...
+
+    def seconds_left(self, sender_id: str) -> float: ...
+
+    async def claim(self, channel: ChannelName, result: IntakeResult, message_id: str, deadline: float) -> (
+        tuple[Outbound, ...]
+    ): ...
+
+
+class Mailbox(Protocol):
+    """A customer's transcript, for channels whose customers read it rather than receive pushes (web chat)."""
+
+    async def messages_after(
+        self, channel: ChannelName, sender_id: str, after_id: int
+    ) -> Sequence[MailboxMessage]: ...
+
+
+@dataclass(frozen=True)
+class ChannelContext:
+    """Everything a running channel may use, handed over by the composition root."""
+
+    sink: InboundSink
+    passive_replies: PassiveReplies
+    mailbox: Mailbox
+
+
+class ChannelPlugin(Protocol):
+    """A channel as the server sees it: routes registered at build time (aiohttp freezes its router at
+    start-up), and a running phase, entered once the application is built, that yields the delivery
+    `Channel`. A plugin mutates nothing outside itself."""
+
+    name: ChannelName
+
+    def routes(self) -> Sequence[web.RouteDef]: ...
+
+    def running(self, context: ChannelContext) -> AbstractAsyncContextManager[Channel]: ...
+
+
+def attachment_kind(media_type: str | None) -> AttachmentKind:
+    if media_type and media_type.startswith("image/"):
+        return "photo"
+    if media_type and media_type.startswith("video/"):
+        return "video"
+    if media_type and media_type.startswith("audio/"):
+        return "audio"
+    return "document"
+
+
+def spooled_file_opener(path: Path) -> AsyncIterator[bytes]:
+    """A local file's bytes, chunk by chunk, for Attachment.open_stream (uploads spooled to disk, console files)."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        with path.open("rb") as source:
+            while chunk := source.read(CHUNK_BYTES):
+                yield chunk
+
+    return chunks()
 
 
 # Evidence moves in pieces of this size: never a whole video in memory.
@@ -24,26 +124,6 @@ async def response_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[byt
     """A platform's file download, chunk by chunk, for Attachment.open_stream."""
     async for chunk in response.content.iter_chunked(CHUNK_BYTES):
         yield chunk
-
-
-class DeliveryError(Exception):
-    """Root of what a channel raises when a platform refuses a message."""
-
-
-class RetryLater(DeliveryError):
-    """Rate limited or the platform is down: the outbox tries again after `retry_after` seconds."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-
-
-class RecipientUnreachable(DeliveryError):
-    """The customer blocked the bot or left: stop sending, keep the case."""
-
-
-class PermanentDeliveryError(DeliveryError):
-    """The platform will never accept this message (bad request): retrying cannot help."""
 
 
 @dataclass(frozen=True)
@@ -103,22 +183,3 @@ class Channel(ABC):
     @abstractmethod
     async def send_part(self, message: Outbound, part: RenderedPart) -> None:
         """Send one rendered part; raise a `DeliveryError` subclass on refusal."""
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def webhook_boundary(channel: str, handler: Handler) -> Handler:
-    """The one error boundary of a webhook: log the failure and answer 500 so the platform retries later,
-    without leaking details; HTTP errors raised on purpose (400, 401, 403) pass through."""
-
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except web.HTTPException:
-            raise
-        except Exception:
-            log.exception("%s webhook failed", channel)
-            return web.json_response({"ok": False, "error": "internal error"}, status=500)
-
-    return guarded

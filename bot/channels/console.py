@@ -11,16 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.channels.base import Channel, RenderedPart
-from bot.channels.web import attachment_kind, spooled_file_opener
-from bot.intake import IntakeService
-from bot.messages import Attachment, Inbound, Outbound
+from bot.channels.base import Channel, InboundSink, RenderedPart, attachment_kind, spooled_file_opener
+from bot.messages import Attachment, ChannelName, Inbound, Outbound
 
 FILE_PREFIX = "/file "
 
 
 class ConsoleChannel(Channel):
-    name = "console"
+    name: ChannelName = "console"
     max_text_length = 100_000
     supports_buttons = False
 
@@ -52,7 +50,7 @@ async def _lines(source: TextIO) -> AsyncIterator[str]:
 
 
 async def run_console(
-    intake: IntakeService,
+    sink: InboundSink,
     *,
     lang: str | None,
     session: str | None = None,
@@ -86,7 +84,7 @@ async def run_console(
             attachments=attachments,
             locale=lang,
         )
-        result = await intake.handle(inbound)
+        result = await sink.handle(inbound)
         for reply in result.replies:
             await channel.deliver(reply)
 

@@ -16,19 +16,12 @@ from aiohttp import web
 from telegram import Bot, Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
-from bot.channels.base import Channel, webhook_boundary
-from bot.channels.telegram import (
-    TelegramChannel,
-    TelegramFiles,
-    TelegramUpdateReader,
-    answer_press,
-    bot_api_urls,
-    mark_answered,
-    retry_after_seconds,
-)
+from bot.channels.base import Channel, ChannelContext, InboundSink, RunningState, webhook_boundary
+from bot.channels.telegram import TelegramChannel, bot_api_urls, retry_after_seconds
+from bot.channels.telegram_updates import TelegramFiles, TelegramUpdateReader, answer_press, mark_answered
 from bot.config import Settings
-from bot.intake import IntakeResult, IntakeService
-from bot.services import Services
+from bot.errors import ConfigurationError
+from bot.messages import ChannelName, IntakeResult
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +36,8 @@ DOWNLOAD_READ_TIMEOUT_SECONDS = 60
 
 
 def new_bot(settings: Settings) -> Bot:
-    assert settings.telegram_token is not None
+    if settings.telegram_token is None:
+        raise ConfigurationError("PLAINT_TELEGRAM_TOKEN", "is not set")
     base_url, base_file_url = bot_api_urls(settings.telegram_api_url)
     return Bot(settings.telegram_token.get_secret_value(), base_url=base_url, base_file_url=base_file_url)
 
@@ -51,16 +45,16 @@ def new_bot(settings: Settings) -> Bot:
 class TelegramUpdateIntake:
     """One update, from the webhook or from polling: convert, stop the spinner, hand to the intake."""
 
-    def __init__(self, bot: Bot, reader: TelegramUpdateReader, intake: IntakeService) -> None:
+    def __init__(self, bot: Bot, reader: TelegramUpdateReader, sink: InboundSink) -> None:
         self.bot = bot
         self._reader = reader
-        self._intake = intake
+        self._sink = sink
 
     async def process(self, update: Update) -> IntakeResult | None:
         read = self._reader.read(update)
         if read.pressed is not None:
             await answer_press(self.bot, read.pressed)
-        result = await self._intake.handle(read.inbound) if read.inbound is not None else None
+        result = await self._sink.handle(read.inbound) if read.inbound is not None else None
         if read.pressed is not None and read.inbound is not None:
             # Marked only once the press is stored: if storing fails, Telegram retries and the keyboard
             # still offers the choice.
@@ -71,13 +65,13 @@ class TelegramUpdateIntake:
 class TelegramPlugin:
     """The Telegram channel as the server sees it (bot.app.PlatformPlugin)."""
 
-    name = "telegram"
+    name: ChannelName = "telegram"
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         secret = settings.telegram_webhook_secret
         self._secret = secret.get_secret_value().encode() if secret is not None else None
-        self._updates: TelegramUpdateIntake | None = None
+        self._updates: RunningState[TelegramUpdateIntake] = RunningState()
 
     def routes(self) -> list[web.RouteDef]:
         if self._settings.telegram_mode != "webhook":
@@ -85,21 +79,20 @@ class TelegramPlugin:
         return [web.post(WEBHOOK_PATH, webhook_boundary("telegram", self.webhook))]
 
     @asynccontextmanager
-    async def running(self, services: Services) -> AsyncIterator[Channel]:
+    async def running(self, context: ChannelContext) -> AsyncIterator[Channel]:
         bot = new_bot(self._settings)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=DOWNLOAD_READ_TIMEOUT_SECONDS)
         async with aiohttp.ClientSession(timeout=timeout) as http, contextlib.AsyncExitStack() as stack:
             await _start_bot(bot)
             stack.push_async_callback(bot.shutdown)
-            updates = TelegramUpdateIntake(bot, TelegramUpdateReader(TelegramFiles(bot, http)), services.intake)
-            self._updates = updates
+            updates = TelegramUpdateIntake(bot, TelegramUpdateReader(TelegramFiles(bot, http)), context.sink)
             poller: asyncio.Task[None] | None = None
             if self._settings.telegram_mode == "polling":
                 poller = asyncio.create_task(poll_updates(updates), name="telegram-poller")
             try:
-                yield TelegramChannel(bot)
+                with self._updates.holding(updates):
+                    yield TelegramChannel(bot)
             finally:
-                self._updates = None
                 if poller is not None:
                     poller.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -110,9 +103,7 @@ class TelegramPlugin:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if self._secret is None or not hmac.compare_digest(given, self._secret):
             raise web.HTTPForbidden(text="wrong or missing secret token")
-        updates = self._updates
-        if updates is None:
-            raise web.HTTPServiceUnavailable(text="starting up")
+        updates = self._updates.get()
         try:
             body = json.loads(await request.read())
         except (json.JSONDecodeError, UnicodeDecodeError):

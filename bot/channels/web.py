@@ -17,13 +17,21 @@ from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 
-from bot.channels.base import CHUNK_BYTES, Channel, RenderedPart, webhook_boundary
-from bot.intake import IntakeResult, IntakeService
-from bot.messages import Attachment, AttachmentKind, ChannelName, Inbound, Outbound
-from bot.services import Services
-from storage.transcript import TortoiseTranscript
+from bot.channels.base import (
+    CHUNK_BYTES,
+    Channel,
+    ChannelContext,
+    RenderedPart,
+    RunningState,
+    attachment_kind,
+    spooled_file_opener,
+    webhook_boundary,
+)
+from bot.messages import Attachment, Button, ChannelName, Inbound, IntakeResult, MailboxMessage, Outbound
 
 _SESSION_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# The largest file a customer may upload through the page.
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
 
 class TranscriptChannel(Channel):
@@ -38,29 +46,26 @@ class TranscriptChannel(Channel):
         return None
 
 
-def attachment_kind(media_type: str | None) -> AttachmentKind:
-    if media_type and media_type.startswith("image/"):
-        return "photo"
-    if media_type and media_type.startswith("video/"):
-        return "video"
-    if media_type and media_type.startswith("audio/"):
-        return "audio"
-    return "document"
+def button_json(button: Button) -> dict[str, str]:
+    # The role lets the page style a button without knowing what the flow engine's values mean.
+    return {"value": button.value, "label": button.label, "role": button.role}
 
 
-def spooled_file_opener(path: Path) -> AsyncIterator[bytes]:
-    async def chunks() -> AsyncIterator[bytes]:
-        with path.open("rb") as source:
-            while chunk := source.read(CHUNK_BYTES):
-                yield chunk
-
-    return chunks()
+def mailbox_json(message: MailboxMessage) -> dict[str, object]:
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "author": message.author,
+        "text": message.text,
+        "files": list(message.files),
+        "buttons": [button_json(button) for button in message.buttons],
+    }
 
 
 def reply_json(message: Outbound) -> dict[str, object]:
     return {
         "text": message.text,
-        "buttons": [{"value": button.value, "label": button.label} for button in message.buttons],
+        "buttons": [button_json(button) for button in message.buttons],
     }
 
 
@@ -73,27 +78,17 @@ def result_json(result: IntakeResult) -> dict[str, object]:
 
 
 class WebChat:
-    name = "web"
+    name: ChannelName = "web"
 
     def __init__(self, spool_dir: Path, max_upload_bytes: int) -> None:
         self._spool_dir = spool_dir
         self._max_upload_bytes = max_upload_bytes
-        self._transcript = TortoiseTranscript()
-        self._intake: IntakeService | None = None
+        self._context: RunningState[ChannelContext] = RunningState()
 
     @asynccontextmanager
-    async def running(self, services: Services) -> AsyncIterator[Channel]:
-        self._intake = services.intake
-        try:
+    async def running(self, context: ChannelContext) -> AsyncIterator[Channel]:
+        with self._context.holding(context):
             yield TranscriptChannel("web")
-        finally:
-            self._intake = None
-
-    @property
-    def intake(self) -> IntakeService:
-        if self._intake is None:
-            raise web.HTTPServiceUnavailable(text="starting up")
-        return self._intake
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -153,7 +148,7 @@ class WebChat:
                     for path, name, media_type in spooled
                 ),
             )
-            result = await self.intake.handle(inbound)
+            result = await self._context.get().sink.handle(inbound)
             return web.json_response(result_json(result))
         finally:
             for path, _, _ in spooled:
@@ -186,21 +181,5 @@ class WebChat:
             after = int(request.query.get("after", "0"))
         except ValueError:
             raise web.HTTPBadRequest(text="after must be a number") from None
-        entries = await self._transcript.for_sender("web", session, after_id=after)
-        return web.json_response(
-            {
-                "messages": [
-                    {
-                        "id": entry.id,
-                        "direction": entry.direction,
-                        "author": entry.author,
-                        "text": entry.text,
-                        "files": [str(item.get("name", "")) for item in entry.payload.get("files", [])],
-                        "buttons": [
-                            {"value": value, "label": label} for value, label in entry.payload.get("buttons", [])
-                        ],
-                    }
-                    for entry in entries
-                ]
-            }
-        )
+        messages = await self._context.get().mailbox.messages_after("web", session, after)
+        return web.json_response({"messages": [mailbox_json(message) for message in messages]})

@@ -12,27 +12,29 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Protocol
+from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
 
 from bot.channels.base import (
     Channel,
+    ChannelContext,
+    PassiveReplies,
     PermanentDeliveryError,
     RecipientUnreachable,
     RenderedPart,
     RetryLater,
+    RunningState,
     webhook_boundary,
 )
 from bot.channels.wechat_api import (
     INVALID_TOKEN_ERRCODES,
     SYSTEM_BUSY,
     UNEXPECTED_ANSWER,
+    TokenCache,
     WeChatApiClient,
     WeChatApiError,
 )
@@ -43,6 +45,7 @@ from bot.channels.wechat_crypto import (
     WeChatCipher,
     check_signature,
 )
+from bot.channels.wechat_inbound import inbound_from_fields
 from bot.channels.wechat_xml import (
     MalformedXml,
     WeChatFields,
@@ -51,19 +54,7 @@ from bot.channels.wechat_xml import (
     text_reply_xml,
 )
 from bot.config import Settings
-from bot.intake import IntakeResult, IntakeService
-from bot.messages import (
-    Attachment,
-    AttachmentKind,
-    ByteStreamOpener,
-    GeoPoint,
-    Inbound,
-    Outbound,
-    outbound_from_payload,
-)
-from bot.services import Services
-from storage.outbox import OutboxEntry, TortoiseOutbox
-from storage.tokens import TortoiseSharedTokenStore
+from bot.messages import ChannelName, Inbound, IntakeResult, Outbound
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +67,6 @@ MAX_TEXT_BYTES = 2048
 UNREACHABLE_ERRCODES = frozenset({45015, 43004, 45047, 40003})
 # System busy, rate limits, our own "not a WeChat answer": worth trying again later.
 TRANSIENT_ERRCODES = frozenset({SYSTEM_BUSY, UNEXPECTED_ANSWER, 45009, 45011})
-# Menu keys configured in the Official Account's custom menu, and the command each one stands for.
-MENU_COMMANDS = {"COMPLAINT": "/start", "STATUS": "status"}
 SUCCESS = "success"
 
 
@@ -107,40 +96,18 @@ class WeChatConfig:
         )
 
 
-class PassiveWindows:
-    """Customers whose HTTP request is still waiting for its passive answer, in this process. The outbox
-    worker holds their replies back meanwhile, so it does not snatch what the answer is about to carry."""
-
-    def __init__(self) -> None:
-        self._deadlines: dict[str, list[float]] = {}
-
-    def open(self, open_id: str, deadline: float) -> None:
-        self._deadlines.setdefault(open_id, []).append(deadline)
-
-    def close(self, open_id: str, deadline: float) -> None:
-        deadlines = self._deadlines.get(open_id, [])
-        if deadline in deadlines:
-            deadlines.remove(deadline)
-        if not deadlines:
-            self._deadlines.pop(open_id, None)
-
-    def seconds_left(self, open_id: str) -> float:
-        deadlines = self._deadlines.get(open_id)
-        return max(deadlines) - time.monotonic() if deadlines else 0.0
-
-
 class WeChatChannel(Channel):
-    name = "wechat"
+    name: ChannelName = "wechat"
     supports_buttons = False
     # Characters, not bytes: 500 CJK characters stay under the 2048-byte message limit.
     max_text_length = 500
 
-    def __init__(self, api: WeChatApiClient, windows: PassiveWindows) -> None:
+    def __init__(self, api: WeChatApiClient, passive: PassiveReplies) -> None:
         self._api = api
-        self._windows = windows
+        self._passive = passive
 
     async def deliver(self, message: Outbound) -> None:
-        waiting = self._windows.seconds_left(message.recipient_id)
+        waiting = self._passive.seconds_left(message.recipient_id)
         if waiting > 0:
             raise RetryLater("a passive answer to this customer is being prepared", retry_after=waiting + 0.05)
         await super().deliver(message)
@@ -160,116 +127,23 @@ class WeChatChannel(Channel):
             raise RetryLater(f"WeChat API unreachable: {error!r}") from error
 
 
-class MediaSource(Protocol):
-    def stream_media(self, media_id: str) -> AsyncIterator[bytes]: ...
-
-
-def media_opener(api: MediaSource, media_id: str) -> ByteStreamOpener:
-    def open_stream() -> AsyncIterator[bytes]:
-        return api.stream_media(media_id)
-
-    return open_stream
-
-
-def inbound_from_fields(fields: WeChatFields, api: MediaSource, event_locale: str | None = None) -> Inbound | None:
-    """The neutral message for one decrypted push, or None for pushes that ask nothing of us."""
-    open_id = fields.require("FromUserName")
-    create_time = fields.require("CreateTime")
-    try:
-        received_at = datetime.fromtimestamp(int(create_time), UTC)
-    except (ValueError, OverflowError) as error:
-        raise MalformedXml("CreateTime is not a timestamp") from error
-    kind = fields.require("MsgType")
-    if kind == "event":
-        return _event_inbound(fields, open_id, create_time, received_at, event_locale)
-    message_id = fields.require("MsgId")
-    base = Inbound(channel="wechat", sender_id=open_id, message_id=message_id, received_at=received_at)
-
-    def media(kind: AttachmentKind, file_name: str, size: str | None = None) -> tuple[Attachment]:
-        media_id = fields.require("MediaId")
-        return (
-            Attachment(
-                kind=kind,
-                open_stream=media_opener(api, media_id),
-                file_name=file_name,
-                declared_size=int(size) if size and size.isdigit() else None,
-                platform_file_id=media_id,
-            ),
-        )
-
-    if kind == "text":
-        return replace(base, text=fields.require("Content"))
-    if kind == "image":
-        return replace(base, attachments=media("photo", f"wechat-photo-{message_id}.jpg"))
-    if kind == "voice":
-        recognition = fields.get("Recognition")
-        if recognition:
-            return replace(base, text=recognition)
-        voice_format = fields.get("Format") or "amr"
-        return replace(base, attachments=media("voice", f"wechat-voice-{message_id}.{voice_format}"))
-    if kind in ("video", "shortvideo"):
-        return replace(base, attachments=media("video", f"wechat-video-{message_id}.mp4"))
-    if kind == "file":
-        name = fields.get("Title") or f"wechat-file-{message_id}"
-        return replace(base, attachments=media("document", name, fields.get("FileTotalLen")))
-    if kind == "location":
-        try:
-            point = GeoPoint(
-                float(fields.require("Location_X")), float(fields.require("Location_Y")), fields.get("Label")
-            )
-        except ValueError as error:
-            raise MalformedXml("location is not numeric") from error
-        return replace(base, location=point)
-    if kind == "link":
-        return replace(base, text=" ".join(part for part in (fields.get("Title"), fields.get("Url")) if part))
-    log.info("wechat message type %s ignored", kind)
-    return None
-
-
-def _event_inbound(
-    fields: WeChatFields, open_id: str, create_time: str, received_at: datetime, locale: str | None
-) -> Inbound | None:
-    event = (fields.get("Event") or "").lower()
-    command: str | None = None
-    if event == "subscribe":
-        command = "/start"
-    elif event == "click":
-        command = MENU_COMMANDS.get(fields.get("EventKey") or "")
-    if command is None:
-        # unsubscribe, VIEW, LOCATION reports, scans: nothing to answer (after unsubscribe WeChat would
-        # refuse anything we send; custom/send then answers 43004 and the customer is marked unreachable).
-        log.info("wechat event %s from a customer ignored", event or "?")
-        return None
-    # Events carry no MsgId: WeChat's own de-duplication key is FromUserName + CreateTime.
-    return Inbound(
-        channel="wechat",
-        sender_id=open_id,
-        message_id=f"event:{open_id}:{create_time}",
-        received_at=received_at,
-        text=command,
-        locale=locale,
-    )
-
-
-@dataclass
+@dataclass(frozen=True)
 class _Running:
-    intake: IntakeService
-    outbox: TortoiseOutbox
+    context: ChannelContext
     channel: WeChatChannel
     api: WeChatApiClient
-    wake_worker: Callable[[], None]
 
 
 class WeChatWebhook:
     """The platform plugin: routes at build time, API session and delivery channel while running."""
 
-    name = "wechat"
+    name: ChannelName = "wechat"
 
-    def __init__(self, config: WeChatConfig) -> None:
+    def __init__(self, config: WeChatConfig, tokens: TokenCache) -> None:
         self._config = config
+        self._tokens = tokens
         self._cipher = WeChatCipher(config.aes_key, config.app_id) if config.aes_key else None
-        self._windows = PassiveWindows()
-        self._running: _Running | None = None
+        self._running: RunningState[_Running] = RunningState()
         # Intake tasks that outlived their request (slow path): kept so they are not garbage collected
         # mid-flight and can be awaited at shutdown.
         self._late_tasks: set[asyncio.Task[IntakeResult]] = set()
@@ -282,27 +156,17 @@ class WeChatWebhook:
         ]
 
     @asynccontextmanager
-    async def running(self, services: Services) -> AsyncIterator[Channel]:
+    async def running(self, context: ChannelContext) -> AsyncIterator[Channel]:
         timeout = aiohttp.ClientTimeout(total=None, connect=10, sock_read=30)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             api = WeChatApiClient(
-                session,
-                self._config.api_url,
-                self._config.app_id,
-                self._config.app_secret,
-                TortoiseSharedTokenStore(),
+                session, self._config.api_url, self._config.app_id, self._config.app_secret, self._tokens
             )
-            channel = WeChatChannel(api, self._windows)
-
-            def wake_worker() -> None:
-                if services.worker is not None:
-                    services.worker.wake()
-
-            self._running = _Running(services.intake, services.outbox, channel, api, wake_worker)
+            channel = WeChatChannel(api, context.passive_replies)
             try:
-                yield channel
+                with self._running.holding(_Running(context, channel, api)):
+                    yield channel
             finally:
-                self._running = None
                 if self._late_tasks:
                     await asyncio.gather(*self._late_tasks, return_exceptions=True)
 
@@ -319,9 +183,7 @@ class WeChatWebhook:
 
     async def receive(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
-        running = self._running
-        if running is None:
-            raise web.HTTPServiceUnavailable(text="starting up")
+        running = self._running.get()
         query = request.query
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         try:
@@ -373,70 +235,43 @@ class WeChatWebhook:
 
     async def _answer(self, running: _Running, inbound: Inbound, deadline: float) -> str | None:
         """The passive answer's text, or None to answer "success" and leave the replies to the worker."""
-        self._windows.open(inbound.sender_id, deadline)
-        try:
+        passive = running.context.passive_replies
+        with passive.open_window(inbound.sender_id, deadline):
             task = self._intake_task(running, inbound)
             done, _ = await asyncio.wait({task}, timeout=max(deadline - time.monotonic(), 0))
             if not done:
                 log.info("wechat %s: intake still busy at the deadline, replies go by custom/send", inbound.message_id)
                 self._late_tasks.add(task)
-                task.add_done_callback(lambda finished: self._late_done(finished, running))
+                task.add_done_callback(self._late_done)
                 return None
             result = task.result()
             if not result.replies:
                 return None
             if len(self._passive_text(running, result.replies).encode("utf-8")) > MAX_TEXT_BYTES:
                 return None  # more than one message can carry: the worker sends them in parts
-            entries = await self._claim(running, inbound.message_id, result, deadline)
-            if not entries:
-                return None
-            messages = [outbound_from_payload(entry.channel, entry.payload, entry.id) for entry in entries]
-            return self._passive_text(running, messages)
-        finally:
-            self._windows.close(inbound.sender_id, deadline)
+            messages = await passive.claim("wechat", result, inbound.message_id, deadline)
+            return self._passive_text(running, messages) if messages else None
 
     def _intake_task(self, running: _Running, inbound: Inbound) -> asyncio.Task[IntakeResult]:
         """WeChat's retry of a push still being handled here joins that work instead of starting it again
         (which would download the media twice); a retry reaching another worker is the intake's duplicate."""
         task = self._in_flight.get(inbound.message_id)
         if task is None:
-            task = asyncio.create_task(running.intake.handle(inbound), name=f"wechat-{inbound.message_id}")
+            task = asyncio.create_task(running.context.sink.handle(inbound), name=f"wechat-{inbound.message_id}")
             self._in_flight[inbound.message_id] = task
             task.add_done_callback(lambda _: self._in_flight.pop(inbound.message_id, None))
         return task
-
-    async def _claim(
-        self, running: _Running, message_id: str, result: IntakeResult, deadline: float
-    ) -> list[OutboxEntry]:
-        entries = await running.outbox.claim_passive("wechat", message_id)
-        if result.duplicate:
-            # A retry means WeChat never got our first answer: what it carried must be carried again.
-            entries += await running.outbox.answered_passively("wechat", message_id)
-        else:
-            # The worker may hold one of these replies for the instant it takes to see the open passive
-            # window and put it back: look again briefly rather than split the answer.
-            wanted = {message.outbox_id for message in result.replies}
-            for _ in range(5):
-                if wanted <= {entry.id for entry in entries} or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.02)
-                entries += await running.outbox.claim_passive("wechat", message_id)
-        return sorted(entries, key=lambda entry: entry.id)
 
     @staticmethod
     def _passive_text(running: _Running, messages: Sequence[Outbound]) -> str:
         # One passive answer per push: several replies become one text, options numbered as in custom/send.
         return "\n\n".join(part.text for message in messages for part in running.channel.render(message))
 
-    def _late_done(self, task: asyncio.Task[IntakeResult], running: _Running) -> None:
+    def _late_done(self, task: asyncio.Task[IntakeResult]) -> None:
+        # The intake woke the outbox worker when it committed: nothing to hand over here.
         self._late_tasks.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is not None:
-            log.error("wechat intake failed after the passive deadline", exc_info=error)
-            return
-        running.wake_worker()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("wechat intake failed after the passive deadline", exc_info=task.exception())
 
 
 async def _read_body(request: web.Request) -> bytes:
@@ -448,6 +283,7 @@ async def _read_body(request: web.Request) -> bytes:
     return body
 
 
-def wechat_plugin(settings: Settings) -> WeChatWebhook | None:
+def wechat_plugin(settings: Settings, tokens: TokenCache) -> WeChatWebhook | None:
+    """On when token, app id and app secret are set; `tokens` is the access-token cache every worker shares."""
     config = WeChatConfig.from_settings(settings)
-    return None if config is None else WeChatWebhook(config)
+    return None if config is None else WeChatWebhook(config, tokens)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import aiohttp
 
 from bot.channels.base import response_chunks
-from storage.tokens import StoredToken
+from bot.errors import PlaintError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ UNEXPECTED_ANSWER = -2
 _MAX_JSON_ANSWER = 64 * 1024
 
 
-class WeChatApiError(Exception):
+class WeChatApiError(PlaintError):
     """WeChat answered with a non-zero errcode (or something that is not its API)."""
 
     def __init__(self, errcode: int, errmsg: str) -> None:
@@ -35,10 +36,26 @@ class WeChatApiError(Exception):
         self.errmsg = errmsg
 
 
-class TokenCache(Protocol):
-    async def load(self, name: str) -> StoredToken | None: ...
+class CachedToken(Protocol):
+    @property
+    def value(self) -> str: ...
 
-    async def save(self, name: str, token: StoredToken) -> None: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: str
+    expires_at: datetime
+
+
+class TokenCache(Protocol):
+    """The access token shared by every worker (the composition root hands the database's store)."""
+
+    async def load(self, name: str) -> CachedToken | None: ...
+
+    async def save(self, name: str, token: AccessToken) -> None: ...
 
 
 class WeChatApiClient:
@@ -90,7 +107,7 @@ class WeChatApiClient:
         if not isinstance(token, str) or not isinstance(expires_in, int):
             raise WeChatApiError(UNEXPECTED_ANSWER, "stable_token answer has no access_token/expires_in")
         expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
-        await self._tokens.save(self._token_name, StoredToken(value=token, expires_at=expires_at))
+        await self._tokens.save(self._token_name, AccessToken(value=token, expires_at=expires_at))
         log.info("wechat access token refreshed (force=%s), valid for %s s", force_refresh, expires_in)
         return token
 

@@ -1,1 +1,1 @@
-"""The agent desk: case lifecycle, routing and assignment, and the Slack side where agents work cases."""
+"""The agent desk: case lifecycle, routing and assignment, desk events, and the Slack side where agents work cases."""

@@ -1,19 +1,28 @@
-"""The case lifecycle as a pure state machine: no Slack, no database. The desk service asks it whether an
-action is allowed and what the new status is, then stores the transition as a CaseEvent."""
+"""The case lifecycle as a pure state machine: no Slack, no database (the status vocabulary is storage's).
+The desk service asks it whether an action is allowed and what the new status is, then stores the
+transition as a CaseEvent."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.errors import PlaintError
+from storage.cases import OPEN_STATUSES, CaseStatus
 
-class CaseStatus(StrEnum):
-    NEW = "new"
-    ACKNOWLEDGED = "acknowledged"
-    IN_PROGRESS = "in_progress"
-    WAITING_FOR_CUSTOMER = "waiting_for_customer"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
+__all__ = [
+    "OPEN_STATUSES",
+    "CaseAction",
+    "CaseStatus",
+    "LifecycleError",
+    "Transition",
+    "TransitionNotAllowed",
+    "UnknownStatus",
+    "allowed_actions",
+    "is_open",
+    "parse_status",
+    "transition",
+]
 
 
 class CaseAction(StrEnum):
@@ -27,10 +36,6 @@ class CaseAction(StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
 
-
-OPEN_STATUSES: frozenset[CaseStatus] = frozenset(
-    {CaseStatus.NEW, CaseStatus.ACKNOWLEDGED, CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_CUSTOMER}
-)
 
 _S = CaseStatus
 _A = CaseAction
@@ -72,7 +77,7 @@ _TRANSITIONS: dict[tuple[CaseStatus, CaseAction], CaseStatus] = {
 }
 
 
-class LifecycleError(Exception):
+class LifecycleError(PlaintError):
     """Root of the lifecycle's errors."""
 
 

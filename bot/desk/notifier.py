@@ -10,9 +10,11 @@ from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.slack import translate_slack_errors
+from bot.delivery import PermanentDeliveryError
 from bot.desk.blocks import case_blocks, case_text, escape_mrkdwn
+from bot.desk.events import CustomerMessage, UnknownDeskEvent, desk_event_from_payload
 from bot.desk.service import DeskService
+from bot.slack_app import translate_slack_errors
 from storage.desk import TortoiseDeskStore
 from storage.outbox import OutboxEntry
 
@@ -29,14 +31,13 @@ class SlackDeskNotifier:
         self._evidence_url = evidence_url
 
     async def handle(self, entry: OutboxEntry) -> None:
-        event = str(entry.payload.get("event", ""))
-        number = str(entry.payload.get("case_number", ""))
-        if event == "customer_message":
-            # Keyed on the outbox item, so a redelivery does not record the reply twice.
-            await self._desk.customer_replied(number, f"outbox:{entry.id}")
-        case = await self._desk.route_and_assign(number)
+        try:
+            event = desk_event_from_payload(entry.payload)
+        except UnknownDeskEvent as error:
+            raise PermanentDeliveryError(str(error)) from error
+        case = await self._desk.route_and_assign(event.case_number)
         if case is None or case.team is None:
-            log.warning("desk event %s for unknown case %r dropped", event, number)
+            log.warning("desk event %s for unknown case %r dropped", event.name, event.case_number)
             return
         blocks = case_blocks(case, self._evidence_url)
         text = case_text(case)
@@ -51,8 +52,8 @@ class SlackDeskNotifier:
             async with translate_slack_errors():
                 await self._client.chat_update(channel=case.slack_channel, ts=case.slack_ts, text=text, blocks=blocks)
             thread = (case.slack_channel, case.slack_ts)
-        if event == "customer_message":
-            said = escape_mrkdwn(str(entry.payload.get("text", "")))
+        if isinstance(event, CustomerMessage):
+            said = escape_mrkdwn(event.text)
             async with translate_slack_errors():
                 await self._client.chat_postMessage(
                     channel=thread[0], thread_ts=thread[1], text=f":speech_balloon: *Customer:* {said}"

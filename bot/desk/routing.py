@@ -11,15 +11,19 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.errors import ConfigurationError
 
-class RoutingConfigError(Exception):
+# Shipped inside the package, so `plaint serve` finds it from any working directory.
+SHIPPED_ROUTING_FILE = Path(__file__).with_name("routing.yaml")
+
+
+class RoutingConfigError(ConfigurationError):
     """The routing file cannot be used; says which file, which rule (when one is at fault) and why."""
 
     def __init__(self, source: str, reason: str, rule_index: int | None = None) -> None:
         where = f"{source}: rules[{rule_index}]" if rule_index is not None else source
-        super().__init__(f"{where}: {reason}")
+        super().__init__(where, reason)
         self.source = source
-        self.reason = reason
         self.rule_index = rule_index
 
 
@@ -173,7 +177,9 @@ def _check_references(config: RoutingConfig, source: str) -> None:
             raise RoutingConfigError(source, f"unknown team {rule.team!r}", rule_index=index)
 
 
-def load_routing(path: Path) -> RoutingConfig:
+def load_routing(path: Path | None = None) -> RoutingConfig:
+    """PLAINT_SLACK_ROUTING_FILE when set, else the shipped file."""
+    path = path or SHIPPED_ROUTING_FILE
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:

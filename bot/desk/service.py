@@ -1,7 +1,8 @@
 """The desk service: applies what agents do (and what the desk learns about a case) in one transaction each:
 the lifecycle decides, the case row changes, the transition is stored as a CaseEvent with actor and time,
-and the outbox gets the Slack update and anything the customer must hear. Slack-free: the Slack adapter
-converts payloads into these calls."""
+and the outbox gets the desk event and anything the customer must hear. Slack-free: built by the
+composition root whether or not Slack is on, so the CLI, an admin page or a timer can use it; the Slack
+listeners convert payloads into these calls."""
 
 from __future__ import annotations
 
@@ -9,18 +10,26 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import cast, get_args
+from typing import Literal, cast, get_args
 
+from bot.desk.events import (
+    DESK_OUTBOX_CHANNEL,
+    DESK_OUTBOX_KIND,
+    CaseChanged,
+    DeskEvent,
+    desk_event_key,
+    desk_event_to_payload,
+)
 from bot.desk.lifecycle import (
     OPEN_STATUSES,
     CaseAction,
     LifecycleError,
     Transition,
-    parse_status,
     transition,
 )
 from bot.desk.routing import CaseFacts, RoutingConfig, next_agent, route
 from bot.messages import ChannelName, Outbound, outbound_to_payload
+from bot.ordering import customer_key
 from bot.texts import say
 from storage.cases import CaseDetails
 from storage.desk import CaseUpdate, DeskUnitOfWork, OutboxRow, TortoiseDeskStore
@@ -31,7 +40,7 @@ SYSTEM_ACTOR = "plaint"
 # Agent events get their own receipt namespace so they never collide with customer message ids.
 RECEIPT_SOURCE = "slack_desk"
 NOTE_PREFIX = "note:"
-_OPEN = [status.value for status in OPEN_STATUSES]
+_OPEN = sorted(OPEN_STATUSES)
 
 # An extra step run inside an action's transaction, given the case as it was before the change.
 _CaseStep = Callable[[DeskUnitOfWork, CaseDetails], Awaitable[None]]
@@ -50,10 +59,18 @@ class DeskOutcome:
     message: str = ""
 
 
+def _nothing_to_wake() -> None:
+    return None
+
+
 class DeskService:
-    def __init__(self, store: TortoiseDeskStore, routing: RoutingConfig) -> None:
+    def __init__(
+        self, store: TortoiseDeskStore, routing: RoutingConfig, wake_outbox: Callable[[], None] = _nothing_to_wake
+    ) -> None:
         self._store = store
         self._routing = routing
+        # Called after a commit that queued something: the outbox worker sends it now, not at its next poll.
+        self._wake_outbox = wake_outbox
 
     @property
     def routing(self) -> RoutingConfig:
@@ -78,6 +95,7 @@ class DeskService:
                 await uow.update_case(number, CaseUpdate(team=team.name))
                 await uow.add_event(number, "routed", SYSTEM_ACTOR, {"team": team.name})
                 await self._assign_waiting(uow, team.name, being_notified=number)
+        self._wake_outbox()
         return await self._store.get_case(number)
 
     async def _assign_waiting(self, uow: DeskUnitOfWork, team_name: str, being_notified: str | None = None) -> None:
@@ -168,6 +186,14 @@ class DeskService:
         self, slack_channel: str, thread_ts: str, text: str, actor: str, dedupe_key: str
     ) -> DeskOutcome:
         """An agent wrote in a case thread: relayed to the customer, or kept internal when it is a note."""
+        outcome = await self._thread_reply(slack_channel, thread_ts, text, actor, dedupe_key)
+        if outcome.kind is DeskOutcomeKind.APPLIED:
+            self._wake_outbox()
+        return outcome
+
+    async def _thread_reply(
+        self, slack_channel: str, thread_ts: str, text: str, actor: str, dedupe_key: str
+    ) -> DeskOutcome:
         async with self._store.unit_of_work() as uow:
             case = await uow.lock_case_by_thread(slack_channel, thread_ts)
             if case is None:
@@ -179,31 +205,13 @@ class DeskService:
                 await uow.add_event(case.number, "note", actor, {"text": note})
                 return DeskOutcome(DeskOutcomeKind.APPLIED, case.number, "note kept internal")
             try:
-                step = transition(parse_status(case.status), CaseAction.AGENT_REPLY)
+                step = transition(case.status, CaseAction.AGENT_REPLY)
             except LifecycleError as error:
                 return DeskOutcome(DeskOutcomeKind.REFUSED, case.number, str(error))
             relayed = say("agent_reply", case.lang, number=case.number, text=text)
             await self._message_customer(uow, case, relayed, "agent_reply")
             await self._record(uow, case.number, step, actor, CaseUpdate(), {"text": text})
             return DeskOutcome(DeskOutcomeKind.APPLIED, case.number)
-
-    async def customer_replied(self, number: str, dedupe_key: str) -> DeskOutcome:
-        """The customer answered a case waiting for them: back to the agent's court."""
-        async with self._store.unit_of_work() as uow:
-            case = await uow.lock_case(number)
-            if case is None:
-                return DeskOutcome(DeskOutcomeKind.NOT_FOUND)
-            if not await uow.claim_receipt(RECEIPT_SOURCE, dedupe_key):
-                return DeskOutcome(DeskOutcomeKind.DUPLICATE, number)
-            try:
-                step = transition(parse_status(case.status), CaseAction.CUSTOMER_REPLY)
-            except LifecycleError as error:
-                return DeskOutcome(DeskOutcomeKind.REFUSED, number, str(error))
-            await uow.update_case(number, CaseUpdate(status=step.target.value))
-            await uow.add_event(
-                number, "customer_reply", "customer", {"from": step.source.value, "to": step.target.value}
-            )
-            return DeskOutcome(DeskOutcomeKind.APPLIED, number)
 
     # --- the one way an agent action is applied ------------------------------------------------------
 
@@ -226,7 +234,7 @@ class DeskService:
             if not await uow.claim_receipt(RECEIPT_SOURCE, dedupe_key):
                 return DeskOutcome(DeskOutcomeKind.DUPLICATE, number)
             try:
-                step = transition(parse_status(case.status), action)
+                step = transition(case.status, action)
             except LifecycleError as error:
                 return DeskOutcome(DeskOutcomeKind.REFUSED, number, f"{number}: {error}")
             if before_update is not None:
@@ -234,6 +242,7 @@ class DeskService:
             await self._record(uow, number, step, actor, update or CaseUpdate(), details or {})
             if after_update is not None:
                 await after_update(uow, case)
+        self._wake_outbox()
         return DeskOutcome(DeskOutcomeKind.APPLIED, number)
 
     async def _record(
@@ -245,28 +254,23 @@ class DeskService:
         update: CaseUpdate,
         details: dict[str, str | None],
     ) -> None:
-        await uow.update_case(number, CaseUpdate(**{**vars(update), "status": step.target.value}))
+        await uow.update_case(number, CaseUpdate(**{**vars(update), "status": step.target}))
         data: dict[str, str | None] = {"from": step.source.value, "to": step.target.value, **details}
         await uow.add_event(number, step.action.value, actor, dict(data))
         await self._enqueue_case_changed(uow, number)
 
     async def _enqueue_case_changed(self, uow: DeskUnitOfWork, number: str) -> None:
-        await uow.enqueue(
-            OutboxRow(
-                kind="desk",
-                channel="slack",
-                ordering_key=f"desk:{number}",
-                payload={"event": "case_changed", "case_number": number},
-            )
-        )
+        await _enqueue_desk_event(uow, CaseChanged(number))
 
-    async def _message_customer(self, uow: DeskUnitOfWork, case: CaseDetails, text: str, kind: str) -> None:
+    async def _message_customer(
+        self, uow: DeskUnitOfWork, case: CaseDetails, text: str, kind: Literal["agent_reply", "status_update"]
+    ) -> None:
         channel: ChannelName = _channel_name(case.channel)
         message = Outbound(
             channel=channel,
             recipient_id=case.sender_id,
             text=text,
-            kind="agent_reply" if kind == "agent_reply" else "status_update",
+            kind=kind,
             metadata=(("case_number", case.number),),
         )
         payload = outbound_to_payload(message)
@@ -275,7 +279,7 @@ class DeskService:
                 kind="message",
                 channel=case.channel,
                 # The intake's key for this customer: agent words queue behind the bot's own replies.
-                ordering_key=f"{case.channel}:{case.sender_id}",
+                ordering_key=customer_key(case.channel, case.sender_id),
                 payload=payload,
             )
         )
@@ -286,3 +290,14 @@ def _channel_name(value: str) -> ChannelName:
     if value in get_args(ChannelName):
         return cast(ChannelName, value)
     raise ValueError(f"case channel {value!r} is not a known channel")
+
+
+async def _enqueue_desk_event(uow: DeskUnitOfWork, event: DeskEvent) -> None:
+    await uow.enqueue(
+        OutboxRow(
+            kind=DESK_OUTBOX_KIND,
+            channel=DESK_OUTBOX_CHANNEL,
+            ordering_key=desk_event_key(event),
+            payload=desk_event_to_payload(event),
+        )
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from bot.app import SERVICES_KEY
+from bot.app import APPLICATION_KEY
 from storage.models import Evidence
 from tests.e2e.test_web_chat import ENGLISH
 from tests.e2e.web_chat_driver import EVIDENCE, WebCustomer, complete_flow
@@ -16,7 +16,7 @@ async def test_a_signed_link_serves_the_exact_bytes_and_a_forged_one_is_refused(
     web_client: TestClient[Any, Any],
 ) -> None:
     await complete_flow(WebCustomer(web_client, locale="en"), ENGLISH, first="Hello")
-    links = web_client.app[SERVICES_KEY].evidence_links
+    links = web_client.app[APPLICATION_KEY].evidence_links
     for row in await Evidence.all():
         url = links.url(row.id).split("/evidence/", 1)[1]
         response = await web_client.get(f"/evidence/{url}")

@@ -9,17 +9,17 @@ from datetime import UTC, datetime
 import pytest_asyncio
 
 from bot.analysis import ThreadedAnalyzer
+from bot.composition import build_application
 from bot.config import Settings
 from bot.intake import IntakeService
 from bot.messages import Attachment, Inbound
-from bot.services import open_services
 from storage.models import Conversation, Evidence, InboundReceipt, OutboxItem, TranscriptMessage
 
 
 @pytest_asyncio.fixture
 async def intake(settings: Settings, analyzer: ThreadedAnalyzer) -> AsyncIterator[IntakeService]:
-    async with open_services(settings, analyzer) as services:
-        yield services.intake
+    async with build_application(settings, analyzer=analyzer) as application:
+        yield application.intake
 
 
 class Customer:

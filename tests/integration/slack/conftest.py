@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from bot.analysis import ThreadedAnalyzer
-from bot.app import SERVICES_KEY, build_app
+from bot.app import APPLICATION_KEY, build_app
 from bot.config import Settings
 from storage.cases import TortoiseCaseRepository
 from tests.fakes.slack_api import FakeSlackApi, SlackRequestSigner
@@ -58,7 +58,7 @@ async def start_plaint(
         await client.start_server()
         clients.append(client)
         return SlackHarness(
-            client, slack_api, SlackRequestSigner(SIGNING_SECRET), app[SERVICES_KEY], TortoiseCaseRepository()
+            client, slack_api, SlackRequestSigner(SIGNING_SECRET), app[APPLICATION_KEY], TortoiseCaseRepository()
         )
 
     yield start

@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from bot.composition import Application
 from bot.desk.blocks import RESOLVE_VIEW
-from bot.services import Services
 from storage.cases import CaseDetails, TortoiseCaseRepository
 from tests.fakes.slack_api import FakeSlackApi, RecordedCall, SignedRequest, SlackRequestSigner
 from tests.integration.slack.complaint_driver import Answer, SeenReply, file_complaint
@@ -57,7 +57,7 @@ class SlackHarness:
     client: TestClient[Any, Any]
     api: FakeSlackApi
     signer: SlackRequestSigner
-    services: Services
+    application: Application
     cases: TortoiseCaseRepository
 
     async def post(self, signed: SignedRequest) -> ClientResponse:

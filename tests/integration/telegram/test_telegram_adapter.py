@@ -16,14 +16,11 @@ from bot.channels.telegram import (
     ANSWERED_MARKER,
     MAX_CALLBACK_DATA_BYTES,
     TelegramChannel,
-    TelegramFiles,
     TelegramFileUnavailable,
-    TelegramUpdateReader,
-    answer_press,
     bot_api_urls,
     callback_data_for,
-    mark_answered,
 )
+from bot.channels.telegram_updates import TelegramFiles, TelegramUpdateReader, answer_press, mark_answered
 from bot.messages import Button, Inbound, Outbound
 from tests.fakes.telegram_api import (
     FakeTelegramBotApi,

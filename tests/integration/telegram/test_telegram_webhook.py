@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from bot.analysis import ThreadedAnalyzer
-from bot.app import SERVICES_KEY, build_app
+from bot.app import APPLICATION_KEY, build_app
 from bot.channels.telegram import ANSWERED_MARKER
 from bot.channels.telegram_server import SECRET_HEADER, WEBHOOK_PATH
 from bot.config import Settings
@@ -60,7 +60,7 @@ class TelegramServer:
         return self.fake.sent_messages[already:]
 
     async def outbox_drained(self, within: float = 10) -> None:
-        outbox = self.client.app[SERVICES_KEY].outbox
+        outbox = self.client.app[APPLICATION_KEY].outbox
         await eventually(lambda: outbox.pending_count(), lambda count: count == 0, within)
 
 
@@ -393,7 +393,7 @@ async def test_polling_mode_fetches_updates_and_confirms_them(settings: Settings
 async def test_an_agent_reply_queued_for_a_telegram_customer_arrives_as_plain_text(telegram: TelegramServer) -> None:
     # What the agent desk queues when an agent answers in the case thread: the same outbox, this channel.
     text = "Hi Ana, we are sending a replacement <today>. Reply here if anything's wrong & thanks!"
-    outbox = telegram.client.app[SERVICES_KEY].outbox
+    outbox = telegram.client.app[APPLICATION_KEY].outbox
     await outbox.enqueue(
         kind="message",
         channel="telegram",
@@ -404,3 +404,33 @@ async def test_an_agent_reply_queued_for_a_telegram_customer_arrives_as_plain_te
     [call] = telegram.fake.calls_to("sendMessage")
     assert (call.params["chat_id"], call.params["text"]) == ("2006", text)
     assert "parse_mode" not in call.params
+
+
+async def test_the_intake_wakes_the_outbox_so_a_reply_does_not_wait_for_the_next_poll(
+    settings: Settings, analyzer: ThreadedAnalyzer
+) -> None:
+    # The worker looks for due rows only once a minute here: a reply arriving well before that was sent
+    # because the intake rang the outbox after its commit, not because the worker polled.
+    poll_interval = 60.0
+    async with running_fake_bot_api(TOKEN) as (fake, url):
+        configured = settings.model_copy(
+            update={
+                "telegram_token": SecretStr(TOKEN),
+                "telegram_webhook_secret": SecretStr(SECRET),
+                "telegram_api_url": url,
+                "outbox_poll_interval": poll_interval,
+            }
+        )
+        client = TestClient(TestServer(build_app(configured, analyzer), host="127.0.0.1"))
+        await client.start_server()
+        try:
+            server = TelegramServer(fake, client)
+            # Let the worker's first pass (at start-up) finish and go to sleep for the poll interval.
+            await asyncio.sleep(0.5)
+            started = time.monotonic()
+            response = await server.post(TelegramCustomer(1501, "Quinn", "en").text("/start"))
+            assert response.status == 200
+            await eventually(lambda: len(fake.sent_messages), lambda count: count >= 1, within=poll_interval / 4)
+            assert time.monotonic() - started < poll_interval / 4
+        finally:
+            await client.close()

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from wechatpy.crypto import WeChatCrypto
 
 from bot.analysis import ThreadedAnalyzer
-from bot.app import SERVICES_KEY, build_app
+from bot.app import APPLICATION_KEY, build_app
 from bot.config import Settings
 from storage.evidence import LocalEvidenceStore
 from storage.models import (
@@ -61,7 +61,7 @@ class WeChatServer:
         return WeChatCustomer(self.platform, open_id)
 
     async def outbox_drained(self, within: float = 10) -> None:
-        outbox = self.client.app[SERVICES_KEY].outbox
+        outbox = self.client.app[APPLICATION_KEY].outbox
         await eventually(outbox.pending_count, lambda count: count == 0, within)
 
 
@@ -467,6 +467,6 @@ async def test_channel_is_off_without_credentials(settings: Settings, analyzer: 
     try:
         response = await client.post("/wechat", data=b"<xml/>")
         assert response.status in (404, 405)
-        assert "wechat" not in client.app[SERVICES_KEY].channels
+        assert "wechat" not in client.app[APPLICATION_KEY].channels
     finally:
         await client.close()

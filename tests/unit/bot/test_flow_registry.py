@@ -5,6 +5,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.desk.routing import SHIPPED_ROUTING_FILE
 from bot.flow_registry import FlowRegistry, shipped_flow_files
 
 SHIPPED = next(path for path in shipped_flow_files() if path.name == "complaint.yaml")
@@ -50,7 +51,7 @@ def test_flows_validate_names_the_file_and_the_step(tmp_path: Path) -> None:
 
 
 def test_routing_validate_checks_the_shipped_file_and_names_a_broken_rule(tmp_path: Path) -> None:
-    shipped = Path(__file__).parents[3] / "config" / "routing.yaml"
+    shipped = SHIPPED_ROUTING_FILE
     result = CliRunner().invoke(main, ["routing", "validate", str(shipped)])
     assert result.exit_code == 0, result.output
     assert "OK" in result.output and "teams" in result.output

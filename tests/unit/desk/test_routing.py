@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.desk.routing import CaseFacts, RoutingConfigError, load_routing, next_agent, parse_routing, route
+from bot.desk.routing import (
+    SHIPPED_ROUTING_FILE,
+    CaseFacts,
+    RoutingConfigError,
+    load_routing,
+    next_agent,
+    parse_routing,
+    route,
+)
 
 CONFIG = """
 default_team: general
@@ -79,7 +87,7 @@ def test_clear_errors_name_file_rule_and_reason(text: str, rule_index: int | Non
 
 
 def test_shipped_routing_file_is_valid() -> None:
-    config = load_routing(Path(__file__).parents[3] / "config" / "routing.yaml")
+    config = load_routing(SHIPPED_ROUTING_FILE)
     assert config.team(config.default_team).name == config.default_team
 
 

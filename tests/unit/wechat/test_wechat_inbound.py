@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.channels.wechat import inbound_from_fields
+from bot.channels.wechat_inbound import inbound_from_fields
 from bot.channels.wechat_xml import MalformedXml, parse_fields
 from bot.messages import GeoPoint, Inbound
 

@@ -1,0 +1,263 @@
+"""The composition root: the one place that builds and wires Plaint. Nothing else constructs a store, a
+service or a channel for the running application.
+
+Two phases, because aiohttp freezes its routes before the event loop serves anything:
+- `plan_application(settings)` (synchronous, no I/O beyond reading configuration files): checks the
+  configuration, decides which channels are on and collects every route. A broken configuration stops
+  here with one `ConfigurationError` line.
+- `build_application(...)` (an async context manager): builds, in order, the database, the stores, the flow
+  registry, the intake, the desk service, the notifiers, the channels, the outbox handlers and the worker,
+  lets Slack events in last, and yields one immutable `Application`. `running_workers(application)` then
+  runs the outbox worker and every extra background worker.
+
+The server (bot/app.py) and the CLI (bot/cli.py) both use this module.
+
+Extending: a room adds ONE line to `EXTENSIONS` below: a route provider (admin pages, /metrics, webhooks
+in), an outbox handler provider (webhooks out, connectors) or a background worker (lifecycle timers)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.analysis import ThreadedAnalyzer
+from bot.channels.base import Channel, ChannelContext, ChannelPlugin
+from bot.channels.slack import SlackCustomers
+from bot.channels.telegram_server import telegram_plugin
+from bot.channels.web import MAX_UPLOAD_BYTES, TranscriptChannel, WebChat
+from bot.channels.wechat import wechat_plugin
+from bot.config import Settings
+from bot.desk.notifier import SlackDeskNotifier
+from bot.desk.routing import RoutingConfig, load_routing
+from bot.desk.service import DeskService
+from bot.desk.slack_listeners import SlackDeskListeners
+from bot.evidence_links import EvidenceLinks, evidence_secret
+from bot.flow_registry import FlowRegistry
+from bot.intake import IntakeService, ProposalSource
+from bot.mailbox import TranscriptMailbox
+from bot.outbox import ChannelDelivery, OutboxHandler, OutboxWorker
+from bot.passive_replies import PassiveReplyService
+from bot.slack_app import SlackApp, SlackListenerSet
+from storage.database import is_postgres, open_database
+from storage.desk import TortoiseDeskStore
+from storage.evidence import LocalEvidenceStore
+from storage.intake import TortoiseIntakeStore
+from storage.outbox import TortoiseOutbox
+from storage.tokens import TortoiseSharedTokenStore
+from storage.transcript import TortoiseTranscript
+
+log = logging.getLogger(__name__)
+
+
+class OutboxBell:
+    """Wakes this process's outbox worker after a commit that queued something. The intake and the desk
+    are built before the worker and ring it; the worker is connected to it once it exists."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def connect(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def ring(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+
+@dataclass(frozen=True)
+class Core:
+    """The application before its channels: what an extra outbox handler may be built from."""
+
+    settings: Settings
+    flows: FlowRegistry
+    evidence: LocalEvidenceStore
+    evidence_links: EvidenceLinks
+    outbox: TortoiseOutbox
+    intake: IntakeService
+    desk: DeskService
+
+
+@dataclass(frozen=True)
+class Application:
+    """Everything running, built once by `build_application` and never changed afterwards."""
+
+    settings: Settings
+    flows: FlowRegistry
+    evidence: LocalEvidenceStore
+    evidence_links: EvidenceLinks
+    outbox: TortoiseOutbox
+    intake: IntakeService
+    desk: DeskService
+    channels: Mapping[str, Channel]
+    handlers: Mapping[str, OutboxHandler]
+    worker: OutboxWorker
+    extensions: Extensions
+
+
+# Extension points, one typed callable per kind.
+# Routes: built before start-up (aiohttp freezes its router); handlers reach the running application with
+# `request.app[APPLICATION_KEY]` (bot/app.py).
+RouteProvider = Callable[[Settings], Sequence[web.RouteDef]]
+# Outbox handlers: {outbox kind: handler}, built from the core once the database is open.
+OutboxHandlerProvider = Callable[[Core], Mapping[str, OutboxHandler]]
+# Background workers: run as tasks for the life of the server, cancelled at shutdown. Anything that must
+# happen later is a row with a due time claimed by whichever worker is free (DESIGN.md), never a sleep.
+BackgroundWorker = Callable[[Application], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class Extensions:
+    route_providers: tuple[RouteProvider, ...] = ()
+    outbox_handlers: tuple[OutboxHandlerProvider, ...] = ()
+    background_workers: tuple[BackgroundWorker, ...] = ()
+
+
+# Rooms plug in here, one line each (e.g. `route_providers=(admin_routes,)`).
+EXTENSIONS = Extensions(
+    route_providers=(),
+    outbox_handlers=(),
+    background_workers=(),
+)
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    """What is decided before the server starts: the configuration, checked, and which channels are on."""
+
+    settings: Settings
+    routing: RoutingConfig
+    slack: SlackApp | None
+    slack_customers: SlackCustomers | None
+    plugins: tuple[ChannelPlugin, ...]
+    extensions: Extensions = field(default=EXTENSIONS)
+
+    def routes(self) -> list[web.RouteDef]:
+        routes: list[web.RouteDef] = []
+        if self.slack is not None:
+            routes += self.slack.routes()
+        for plugin in self.plugins:
+            routes += plugin.routes()
+        for provider in self.extensions.route_providers:
+            routes += provider(self.settings)
+        return routes
+
+
+def plan_application(
+    settings: Settings, *, with_channels: bool = True, extensions: Extensions = EXTENSIONS
+) -> Blueprint:
+    """Raises ConfigurationError (one line: the variable or file, and why) when Plaint cannot start."""
+    routing = load_routing(settings.slack_routing_file)
+    if not with_channels:
+        return Blueprint(settings, routing, None, None, (), extensions)
+    slack = SlackApp.from_settings(settings)
+    slack_customers = SlackCustomers(slack, settings.slack_customer_channel_ids) if slack is not None else None
+    candidates: list[tuple[str, ChannelPlugin | None]] = [
+        ("telegram", telegram_plugin(settings)),
+        ("slack", slack_customers),
+        ("wechat", wechat_plugin(settings, TortoiseSharedTokenStore())),
+    ]
+    plugins: list[ChannelPlugin] = [WebChat(settings.data_dir / "uploads", MAX_UPLOAD_BYTES)]
+    for name, plugin in candidates:
+        if plugin is None:
+            log.info("channel %s is off (no credentials configured)", name)
+        else:
+            plugins.append(plugin)
+    return Blueprint(settings, routing, slack, slack_customers, tuple(plugins), extensions)
+
+
+@contextlib.asynccontextmanager
+async def build_application(
+    settings: Settings, *, analyzer: ProposalSource | None = None, blueprint: Blueprint | None = None
+) -> AsyncIterator[Application]:
+    """The whole application, wired; closed in reverse order on exit."""
+    blueprint = blueprint or plan_application(settings)
+    database_url = settings.effective_database_url
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The ORM is opened first: tasks started before it cannot use it (LIBRARY-NOTES).
+    async with open_database(database_url), contextlib.AsyncExitStack() as stack:
+        postgres = is_postgres(database_url)
+        bell = OutboxBell()
+        # Stores.
+        evidence = LocalEvidenceStore(settings.evidence_dir)
+        outbox = TortoiseOutbox(skip_locked=postgres)
+        desk_store = TortoiseDeskStore()
+        # Flow registry.
+        flows = FlowRegistry(settings.flow_id, settings.flows_dir)
+        flows.reload()
+        # The intake: desk events are queued only when a desk notifier will deliver them.
+        intake = IntakeService(
+            flows=flows,
+            store=TortoiseIntakeStore(lock_rows=postgres),
+            evidence=evidence,
+            analyzer=analyzer or ThreadedAnalyzer.load_default(),
+            desk_enabled=blueprint.slack is not None,
+            timezone=ZoneInfo(settings.timezone),
+            wake_outbox=bell.ring,
+        )
+        # The desk service exists with or without Slack (the CLI, admin pages and timers use it).
+        desk = DeskService(desk_store, blueprint.routing, wake_outbox=bell.ring)
+        links = EvidenceLinks(
+            evidence_secret(settings.evidence_secret.get_secret_value(), settings.data_dir), settings.public_url
+        )
+        core = Core(settings, flows, evidence, links, outbox, intake, desk)
+        # Notifiers.
+        handlers: dict[str, OutboxHandler] = {}
+        if blueprint.slack is not None:
+            handlers["desk"] = SlackDeskNotifier(blueprint.slack.client, desk, desk_store, links.url)
+        # Channels.
+        context = ChannelContext(
+            sink=intake,
+            passive_replies=PassiveReplyService(outbox),
+            mailbox=TranscriptMailbox(TortoiseTranscript()),
+        )
+        channels: dict[str, Channel] = {"console": TranscriptChannel("console")}
+        for plugin in blueprint.plugins:
+            channels[plugin.name] = await stack.enter_async_context(plugin.running(context))
+        # Outbox handlers and worker.
+        handlers["message"] = ChannelDelivery(MappingProxyType(channels))
+        for provider in blueprint.extensions.outbox_handlers:
+            handlers.update(provider(core))
+        worker = OutboxWorker(outbox, MappingProxyType(handlers), settings.outbox_poll_interval)
+        bell.connect(worker.wake)
+        # Slack events get in last, once everything their listeners call exists.
+        if blueprint.slack is not None:
+            # Customers first: a message in a DM or a customer channel is theirs, even in a thread.
+            listeners: list[SlackListenerSet] = [SlackDeskListeners(desk, blueprint.slack.client)]
+            if blueprint.slack_customers is not None:
+                listeners.insert(0, blueprint.slack_customers)
+            await stack.enter_async_context(blueprint.slack.serving(listeners))
+        yield Application(
+            settings=settings,
+            flows=flows,
+            evidence=evidence,
+            evidence_links=links,
+            outbox=outbox,
+            intake=intake,
+            desk=desk,
+            channels=MappingProxyType(channels),
+            handlers=MappingProxyType(handlers),
+            worker=worker,
+            extensions=blueprint.extensions,
+        )
+
+
+@contextlib.asynccontextmanager
+async def running_workers(application: Application) -> AsyncIterator[None]:
+    """The outbox worker and every extra background worker, as tasks, cancelled on exit."""
+    tasks = [asyncio.create_task(application.worker.run(), name="outbox-worker")]
+    for worker in application.extensions.background_workers:
+        tasks.append(asyncio.create_task(worker(application), name=getattr(worker, "__name__", "background")))
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

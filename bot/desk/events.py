@@ -1,0 +1,72 @@
+"""What the agent desk is told about a case, as typed events carried by outbox rows of kind "desk".
+The intake and the desk service queue them; a desk notifier (Slack today) turns them into messages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from bot.errors import PlaintError
+from bot.ordering import desk_case_key
+
+# Outbox kind and channel of desk events.
+DESK_OUTBOX_KIND = "desk"
+DESK_OUTBOX_CHANNEL = "slack"
+
+
+class UnknownDeskEvent(PlaintError):
+    """An outbox row whose payload is no desk event this version knows."""
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        super().__init__(f"unknown desk event {payload.get('event')!r}")
+        self.payload = dict(payload)
+
+
+@dataclass(frozen=True)
+class CaseFiled:
+    name: ClassVar[str] = "case_filed"
+    case_number: str
+
+
+@dataclass(frozen=True)
+class CaseChanged:
+    name: ClassVar[str] = "case_changed"
+    case_number: str
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    """A customer's follow-up to a case waiting for them; the notifier posts it in the case thread."""
+
+    name: ClassVar[str] = "customer_message"
+    case_number: str
+    text: str
+
+
+DeskEvent = CaseFiled | CaseChanged | CustomerMessage
+
+
+def desk_event_to_payload(event: DeskEvent) -> dict[str, str]:
+    payload = {"event": event.name, "case_number": event.case_number}
+    if isinstance(event, CustomerMessage):
+        payload["text"] = event.text
+    return payload
+
+
+def desk_event_from_payload(payload: Mapping[str, Any]) -> DeskEvent:
+    name = payload.get("event")
+    number = str(payload.get("case_number", ""))
+    if not number:
+        raise UnknownDeskEvent(payload)
+    if name == CaseFiled.name:
+        return CaseFiled(number)
+    if name == CaseChanged.name:
+        return CaseChanged(number)
+    if name == CustomerMessage.name:
+        return CustomerMessage(number, str(payload.get("text", "")))
+    raise UnknownDeskEvent(payload)
+
+
+def desk_event_key(event: DeskEvent) -> str:
+    return desk_case_key(event.case_number)

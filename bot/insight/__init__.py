@@ -1,0 +1,1 @@
+"""Insight: aggregates, drop-off, spike detection and exports, read from what the other rooms stored."""

@@ -1,0 +1,1 @@
+"""Operations: what operators connect and watch: webhooks, helpdesk connectors, /metrics, /readyz, doctor."""

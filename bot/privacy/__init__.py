@@ -1,0 +1,1 @@
+"""Privacy: encryption of personal data, masking, subject export and erasure, retention."""

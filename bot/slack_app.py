@@ -1,0 +1,127 @@
+"""One Slack app serves two rooms: the Slack customer channel (bot/channels/slack.py) and the agent desk
+(bot/desk/slack_*.py). They share one Bolt app, one events endpoint (POST /slack/events, or Socket Mode), one
+Web API client and one translation of Slack's errors into the outbox's delivery errors. Neutral ground:
+both rooms import this module, neither imports the other.
+
+Bolt verifies the signature (401 otherwise) and acknowledges before a listener works
+(process_before_response=False), so Slack's 3-second limit never depends on our database."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.delivery import PermanentDeliveryError, RecipientUnreachable, RetryLater
+from bot.webhooks import RunningState, webhook_boundary
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+# Slack keeps errors that a person must fix (reinstall, invite the bot) apart from bad requests: those wait
+# in the outbox until fixed instead of being thrown away.
+_FIXABLE_ERRORS = {"not_in_channel", "invalid_auth", "token_revoked", "account_inactive", "not_authed"}
+_UNREACHABLE_ERRORS = {"user_not_found", "cannot_dm_bot", "user_disabled", "channel_not_found", "is_archived"}
+_OUTAGE_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+@contextlib.asynccontextmanager
+async def translate_slack_errors() -> AsyncIterator[None]:
+    """Slack API failures as the outbox's delivery errors: 429 and 5xx wait, bad requests die."""
+    try:
+        yield
+    except SlackApiError as error:
+        status = error.response.status_code
+        code = str(error.response.get("error", "")) if isinstance(error.response.data, dict) else ""
+        if status == 429:
+            retry_after = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
+            raise RetryLater("slack rate limited", float(retry_after) if retry_after else 30.0) from error
+        if status >= 500 or code in _OUTAGE_ERRORS:
+            raise RetryLater(f"slack unavailable ({status} {code})") from error
+        if code in _FIXABLE_ERRORS:
+            raise RetryLater(f"slack refused: {code} (needs an admin)", retry_after=300) from error
+        if code in _UNREACHABLE_ERRORS:
+            raise RecipientUnreachable(code) from error
+        raise PermanentDeliveryError(f"slack refused: {status} {code}") from error
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise RetryLater(f"slack unreachable: {error!r}") from error
+
+
+class SlackListenerSet(Protocol):
+    """One room's Bolt listeners. Slack sends every message event to one listener, so messages are offered
+    to each set in turn (`on_message` answers True when it took the message) instead of registered."""
+
+    def register(self, bolt: AsyncApp) -> None: ...
+
+    async def on_message(self, event: dict[str, Any]) -> bool: ...
+
+
+class SlackApp:
+    """The Slack app as the server sees it: the events route at build time; at run time a Bolt app with the
+    listeners of every room that uses Slack, reached over HTTP or Socket Mode."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        self.api_url = settings.slack_api_url
+        self.client = AsyncWebClient(token=self.token, base_url=settings.slack_api_url)
+        self._bolt: RunningState[AsyncApp] = RunningState()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SlackApp | None:
+        """On when a bot token and a way to receive events (signing secret or app token) are configured."""
+        if settings.slack_bot_token is None:
+            return None
+        if settings.slack_signing_secret is None and settings.slack_app_token is None:
+            return None
+        return cls(settings)
+
+    def routes(self) -> list[web.RouteDef]:
+        # Without a signing secret nothing over HTTP can be verified: events come by Socket Mode only.
+        if self._settings.slack_signing_secret is None:
+            return []
+        return [web.post(EVENTS_PATH, webhook_boundary("slack", self.events))]
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        bolt = self._bolt.get()
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    @contextlib.asynccontextmanager
+    async def serving(self, listener_sets: Sequence[SlackListenerSet]) -> AsyncIterator[None]:
+        """Entered last, once everything the listeners call exists: only then do events get in."""
+        settings = self._settings
+        signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+        bolt = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret or None,
+            process_before_response=False,
+            # Socket Mode alone needs no signing secret; with one, every HTTP request is verified.
+            request_verification_enabled=bool(signing_secret),
+        )
+        for listeners in listener_sets:
+            listeners.register(bolt)
+
+        async def on_message(event: dict[str, Any]) -> None:
+            for listeners in listener_sets:
+                if await listeners.on_message(event):
+                    return
+
+        bolt.event("message")(on_message)
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.slack_app_token is not None:
+                from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+                socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+                await socket.connect_async()  # type: ignore[no-untyped-call]
+                stack.push_async_callback(socket.close_async)
+            with self._bolt.holding(bolt):
+                yield
