@@ -7,12 +7,13 @@ import logging
 from importlib import resources
 from pathlib import Path
 
+from bot.errors import PlaintError
 from flows import ConversationState, Flow, FlowError, load_flow
 
 log = logging.getLogger(__name__)
 
 
-class UnknownFlow(Exception):
+class UnknownFlow(PlaintError):
     def __init__(self, flow_id: str) -> None:
         super().__init__(f"no flow named {flow_id!r}")
         self.flow_id = flow_id

@@ -92,7 +92,7 @@ class _PreparedTurn:
     files: tuple[_PreparedFile, ...]
 
 
-class _StateMoved(Exception):
+class _StateMoved(PlaintError):
     """Another worker advanced this conversation while we prepared: prepare again against the new state."""
 
 

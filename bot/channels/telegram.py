@@ -27,6 +27,7 @@ from bot.channels.base import (
     RenderedPart,
     RetryLater,
 )
+from bot.errors import PlaintError
 from bot.messages import Outbound
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ ANSWERED_MARKER = "plaint:answered"
 DIGEST_PREFIX = "plaint:h:"
 
 
-class TelegramFileUnavailable(Exception):
+class TelegramFileUnavailable(PlaintError):
     """Telegram would not hand out a file (expired, too big for the Bot API, download failed)."""
 
     def __init__(self, file_id: str, reason: str) -> None:

@@ -16,6 +16,8 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from bot.errors import PlaintError
+
 # WeChat pads to 32 bytes although AES blocks are 16: `cryptography`'s PKCS7(128) unpadder refuses pads
 # above 16, so padding is done here by hand.
 _PAD_BLOCK = 32
@@ -23,7 +25,7 @@ _RANDOM_PREFIX = 16
 _LENGTH_FIELD = 4
 
 
-class WeChatSecurityError(Exception):
+class WeChatSecurityError(PlaintError):
     """Root of what the security layer refuses; the webhook turns these into 400/403 answers."""
 
 

@@ -15,9 +15,10 @@ import defusedxml
 import defusedxml.ElementTree
 
 from bot.channels.wechat_crypto import WeChatCipher, signature_of
+from bot.errors import PlaintError
 
 
-class MalformedXml(ValueError):
+class MalformedXml(PlaintError, ValueError):
     """Not a flat WeChat XML document, or one carrying a DTD/entities (refused, never expanded)."""
 
 

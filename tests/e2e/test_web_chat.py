@@ -164,3 +164,33 @@ async def test_the_web_chat_refuses_malformed_requests(web_client: TestClient[An
     response = await web_client.post("/chat/api/message", json={"session": "x", "text": "hi"})
     assert response.status == 400
     assert await TranscriptMessage.all().count() == 0
+
+
+async def test_buttons_carry_their_role_so_the_page_never_reads_engine_values(
+    web_client: TestClient[Any, Any],
+) -> None:
+    customer = WebCustomer(web_client, locale="en")
+    seen: dict[str, str] = {}
+
+    def remember_then(action: Action) -> Policy:
+        def choose(customer: WebCustomer) -> Action:
+            for reply in customer.replies:
+                seen.update({button["value"]: button["role"] for button in reply["buttons"]})
+            return action
+
+        return choose
+
+    answers = {step: remember_then(action) if not callable(action) else action for step, action in ENGLISH.items()}
+    await complete_flow(customer, answers, first="Hi")
+    # The confirmation offers confirm, edit and cancel; plain options are answers.
+    assert seen["_confirm"] == "confirm" and seen["_cancel"] == "cancel"
+    assert {role for value, role in seen.items() if value.startswith("_edit:")} == {"edit"}
+    assert seen["replacement"] == "answer"
+    # The mailbox (what the page polls) keeps the roles too.
+    response = await web_client.get("/chat/api/messages", params={"session": customer.session})
+    stored = [button for message in (await response.json())["messages"] for button in message["buttons"]]
+    assert any(button["value"] == "_confirm" and button["role"] == "confirm" for button in stored)
+    assert all(button["role"] == "answer" for button in stored if not button["value"].startswith("_"))
+    page = await (await web_client.get("/chat")).text()
+    for engine_value in ('"_yes"', '"_done"', '"_confirm"', '"_edit:"', '"_cancel"'):
+        assert engine_value not in page

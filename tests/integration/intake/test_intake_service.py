@@ -13,7 +13,8 @@ from bot.composition import build_application
 from bot.config import Settings
 from bot.intake import IntakeService
 from bot.messages import Attachment, Inbound
-from storage.models import Conversation, Evidence, InboundReceipt, OutboxItem, TranscriptMessage
+from storage.cases import CaseStatus
+from storage.models import Case, CaseEvent, Conversation, Evidence, InboundReceipt, OutboxItem, TranscriptMessage
 
 
 @pytest_asyncio.fixture
@@ -84,3 +85,36 @@ async def test_status_lists_the_customers_cases(intake: IntakeService) -> None:
     customer = Customer(intake)
     await customer.say("Hello")
     assert "no open cases" in await customer.say("status")
+
+
+async def file_case(customer: Customer) -> str:
+    """Walk the rest of the flow by the buttons' roles (skip, done, confirm), answering anything else in words."""
+    await reach_evidence(customer)
+    for _ in range(10):
+        result = await customer.intake.handle(customer.inbound("refund"))
+        for _ in range(5):
+            if result.case_number:
+                return result.case_number
+            roles = {button.role: button.value for reply in result.replies for button in reply.buttons}
+            pressed = next((roles[role] for role in ("confirm", "done", "skip") if role in roles), None)
+            if pressed is None:
+                break
+            result = await customer.intake.handle(customer.inbound(choice=pressed))
+    raise AssertionError("no case was filed")
+
+
+async def test_a_customer_answering_a_case_waiting_for_them_moves_it_back_to_the_agent(
+    settings: Settings, analyzer: ThreadedAnalyzer
+) -> None:
+    # No Slack here: the transition belongs to the intake's transaction, not to a Slack notifier.
+    async with build_application(settings, analyzer=analyzer) as application:
+        customer = Customer(application.intake)
+        number = await file_case(customer)
+        await Case.filter(number=number).update(status=CaseStatus.WAITING_FOR_CUSTOMER)
+        reply = await customer.say("The replacement never came either.")
+        assert number in reply
+        case = await Case.get(number=number)
+        assert case.status == CaseStatus.IN_PROGRESS
+        event = await CaseEvent.filter(case_id=case.id, kind="customer_reply").get()
+        assert (event.actor, event.data) == ("customer", {"from": "waiting_for_customer", "to": "in_progress"})
+        assert await TranscriptMessage.filter(case_id=case.id, text="The replacement never came either.").exists()

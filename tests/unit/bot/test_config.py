@@ -46,3 +46,11 @@ def test_unreadable_config_file_is_named(tmp_path: Path) -> None:
     broken.write_text("port: [\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"broken\.yaml"):
         load_settings(broken)
+
+
+def test_a_configuration_error_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAINT_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert raised.value.source == "PLAINT_TIMEZONE"
+    assert "\n" not in str(raised.value) and str(raised.value).startswith("PLAINT_TIMEZONE: ")

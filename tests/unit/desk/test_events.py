@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.desk.events import (
+    CaseChanged,
+    CaseFiled,
+    CustomerMessage,
+    UnknownDeskEvent,
+    desk_event_from_payload,
+    desk_event_key,
+    desk_event_to_payload,
+)
+from bot.messages import Button, Outbound, outbound_from_payload, outbound_to_payload
+from bot.ordering import customer_key, desk_case_key
+
+
+@pytest.mark.parametrize(
+    "event", [CaseFiled("PL-ABC234"), CaseChanged("PL-ABC234"), CustomerMessage("PL-ABC234", "还没收到 <b>")]
+)
+def test_desk_events_round_trip_through_the_outbox_payload(event: CaseFiled | CaseChanged | CustomerMessage) -> None:
+    assert desk_event_from_payload(desk_event_to_payload(event)) == event
+    assert desk_event_key(event) == desk_case_key("PL-ABC234")
+
+
+def test_payloads_written_before_the_types_still_read() -> None:
+    assert desk_event_from_payload({"event": "case_filed", "case_number": "PL-X"}) == CaseFiled("PL-X")
+
+
+@pytest.mark.parametrize("payload", [{"event": "case_exploded", "case_number": "PL-X"}, {"event": "case_filed"}, {}])
+def test_an_unknown_desk_event_is_refused_with_its_payload(payload: dict[str, str]) -> None:
+    with pytest.raises(UnknownDeskEvent) as raised:
+        desk_event_from_payload(payload)
+    assert raised.value.payload == payload
+
+
+def test_ordering_keys_keep_channels_and_cases_apart() -> None:
+    assert customer_key("web", "abc") != customer_key("telegram", "abc")
+    assert desk_case_key("PL-1") != desk_case_key("PL-2")
+
+
+def test_button_roles_survive_the_outbox_and_old_rows_default_to_answer() -> None:
+    message = Outbound("web", "s1", "Submit?", (Button("_confirm", "Confirm", "confirm"), Button("x", "X")))
+    assert outbound_from_payload("web", outbound_to_payload(message), None).buttons == message.buttons
+    old = {"recipient_id": "s1", "text": "Submit?", "buttons": [["_confirm", "Confirm"]]}
+    assert outbound_from_payload("web", old, 7).buttons == (Button("_confirm", "Confirm", "answer"),)
