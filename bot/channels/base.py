@@ -1,11 +1,10 @@
-"""What every channel shares: the ports a channel is handed (`InboundSink`, `PassiveReplies`), the plugin
+"""What every channel shares: the ports a channel is handed (`InboundSink`, `PassiveReplies`, `Mailbox`), the plugin
 shape the composition root builds channels from, rendering (text splitting, button fallback), delivery
 errors, the "starting up" guard and the webhook error boundary. A channel converts payloads and calls its
 platform; nothing else. Channels import this module and bot.messages, never the intake, the desk or storage."""
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
@@ -42,9 +41,6 @@ __all__ = [
     "webhook_boundary",
 ]
 
-log = logging.getLogger(__name__)
-
-
 class InboundSink(Protocol):
     """Where a channel hands what a customer sent (the intake service, built by the composition root). The
     sink commits the turn and wakes the outbox worker; the result carries the replies it queued."""
@@ -61,9 +57,9 @@ class PassiveReplies(Protocol):
 
     def seconds_left(self, sender_id: str) -> float: ...
 
-    async def claim(self, channel: ChannelName, result: IntakeResult, message_id: str, deadline: float) -> (
-        tuple[Outbound, ...]
-    ): ...
+    async def claim(
+        self, channel: ChannelName, result: IntakeResult, message_id: str, deadline: float
+    ) -> tuple[Outbound, ...]: ...
 
 
 class Mailbox(Protocol):

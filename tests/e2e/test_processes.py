@@ -129,7 +129,8 @@ async def start_server(settings: Settings, port: int) -> asyncio.subprocess.Proc
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
     async with aiohttp.ClientSession() as http:
-        for _ in range(300):
+        # Loading the NLP models takes a while on a busy machine: wait up to a minute.
+        for _ in range(600):
             try:
                 async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
                     if response.status == 200:
