@@ -71,10 +71,16 @@ class Turn:
     edit: bool = False  # this turn REPLACES the answer to the previous step (an edited message)
 
 
+ChoiceRole = Literal["answer", "yes", "no", "done", "skip", "keep", "confirm", "edit", "cancel", "new_complaint"]
+
+
 @dataclass(frozen=True)
 class Choice:
+    """A button. ``role`` says what it does, so a channel can style it without knowing engine values."""
+
     value: str
     label: str
+    role: ChoiceRole = "answer"
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,12 @@ def _chinese_time(text: str) -> tuple[int, int] | None:
 
 
 def parse_chinese_datetime(text: str, now: datetime) -> datetime | None:
-    """Read a Chinese time phrase relative to ``now`` (timezone-aware); None when it names no time."""
+    """Read a Chinese time phrase relative to ``now`` (timezone-aware); None when it names no time.
+
+    Longer input than a time phrase is refused unread: a whitespace run before a digit backtracks.
+    """
+    if len(text) > _MAX_INPUT:
+        return None
     normalized = _numerals_to_digits(unicodedata.normalize("NFKC", text))
     day = _chinese_day(normalized, now)
     time_of_day = _chinese_time(normalized)
@@ -214,6 +219,8 @@ def parse_chinese_datetime(text: str, now: datetime) -> datetime | None:
 
 def parse_datetime(text: str, now: datetime) -> datetime | None:
     """When something happened, relative to ``now``; the result has now's timezone. None if unreadable."""
+    if len(text) > _MAX_INPUT * 4:
+        return None
     candidate = text.strip()
     if not candidate or len(candidate) > _MAX_INPUT:
         return None

@@ -48,6 +48,8 @@ STANDARD_FIELDS: frozenset[str] = frozenset(
 
 _STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 MEBIBYTE = 1024 * 1024
+DEFAULT_MAX_MESSAGE_LENGTH = 4000
+MAX_MESSAGE_LENGTH_CEILING = 100_000
 _EVIDENCE_KINDS: tuple[FileKind, ...] = ("photo", "video", "document")
 
 
@@ -259,6 +261,9 @@ class Flow(_Frozen):
     default_lang: Lang = "en"
     # Overrides of the engine's built-in texts, by key (see flows.messages.BUILTIN_MESSAGES).
     messages: dict[str, LocalizedText] = Field(default_factory=dict)
+    # The longest message the engine reads; a longer one is refused (message_too_long) before any parsing,
+    # so no customer can make one turn expensive.
+    max_message_length: int = Field(default=DEFAULT_MAX_MESSAGE_LENGTH, ge=1, le=MAX_MESSAGE_LENGTH_CEILING)
 
     _by_id: dict[str, Step] = PrivateAttr(default_factory=dict)
 

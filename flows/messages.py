@@ -58,6 +58,10 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "That's a bit short: please write at least {min} characters.",
         "内容有点短，请至少写 {min} 个字。",
     ),
+    "message_too_long": (
+        "That message is too long for me to read: please keep it under {max} characters (yours has {length}).",
+        "这条消息太长了，我无法读取：请控制在 {max} 个字以内（目前 {length} 个字）。",
+    ),
     "too_long": (
         "That's too long: please keep it under {max} characters (yours has {length}).",
         "内容太长了，请控制在 {max} 个字以内（目前 {length} 个字）。",
