@@ -21,12 +21,13 @@ Protocol with the orchestrator, per inbound message:
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from flows.commands import SKIP, Command, command_of, typed
+from flows.commands import NEW_COMPLAINT, PICK, SKIP, Command, button, case_number_asked, command_of, normalize, typed
 from flows.conversation import (
     Answer,
     CaseDraft,
+    Conflict,
     ConversationEnded,
     ConversationState,
     Effect,
@@ -40,6 +41,7 @@ from flows.conversation import (
 )
 from flows.definition import (
     STANDARD_FIELDS,
+    ChoiceStep,
     ConfirmStep,
     EmailStep,
     EndStep,
@@ -52,12 +54,34 @@ from flows.definition import (
 )
 from flows.language import Lang, detect_language, language_from_locale, latin_word_count
 from flows.navigation import answered_path, first_open, next_id, path
-from flows.prompts import Say, pressed, prompt
-from flows.step_kinds import Accepted, Jump, Refused, Stay, best_proposal, display, kind_of, proposal_label
+from flows.prompts import Say, bare_number, pressed, prompt
+from flows.step_kinds import (
+    Accepted,
+    Interpretation,
+    Jump,
+    Refused,
+    Stay,
+    best_proposal,
+    display,
+    kind_of,
+    proposal_label,
+)
 
 __all__ = ["advance", "build_draft", "file_limits", "pending_analysis", "start"]
 
 _HISTORY_LIMIT = 64
+# More values than any message carries; the rest of a flood of "extracted" values is not looked at.
+_EXTRACTED_LIMIT = 32
+_EXTRACTED_TEXT_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A value found in the message that answers ``step``; ``kind`` None: implied option or the story."""
+
+    step: Step
+    answer: Answer
+    kind: str | None
 
 
 # ---- public API --------------------------------------------------------------------------------------
@@ -85,26 +109,37 @@ def advance(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
     say.lang = state.lang
     command = command_of(turn)
     if command is not None:
-        return _run_command(flow, state, command, say)
+        return _run_command(flow, state, command, turn, say)
     if turn.edit and state.history and flow.has_step(state.history[-1]):
         return _apply_edit(flow, state, turn, say)
+    if state.conflict is not None:
+        return _resolve_conflict(flow, state, turn, say)
     return _answer_current(flow, state, step, turn, say)
 
 
-def pending_analysis(flow: Flow, state: ConversationState, turn: Turn) -> str | None:
-    """The text to run NLP on before ``advance`` (this turn answers a step with ``analyze: true``)."""
-    if state.status != "active" or state.flow_id != flow.id or turn.text is None or turn.choice is not None:
+def pending_analysis(flow: Flow, state: ConversationState | None, turn: Turn) -> str | None:
+    """The text to run NLP on before ``advance`` or ``start`` (state None), with ``Turn.extracted`` set.
+
+    Not None when this turn answers a step with ``analyze: true``: the step asked, or a story step the
+    message fills on its own (it tells everything at once, the first message included).
+    """
+    if turn.text is None or turn.choice is not None or _too_long(flow, turn):
         return None
-    if _too_long(flow, turn) or command_of(turn) is not None:
+    if state is None or state.status != "active" or state.flow_id != flow.id:
+        fresh = _fresh_state(flow, state.lang if state is not None else flow.default_lang)
+        if command_of(turn, ended=True) is not None:
+            return None
+        return _story_text(flow, fresh, turn, current=None)
+    if command_of(turn) is not None or state.conflict is not None:
         return None
     step_id = state.history[-1] if turn.edit and state.history else state.step_id
     if not flow.has_step(step_id):
         return None
     step = flow.step(step_id)
     if not isinstance(step, TextStep) or not step.analyze:
-        return None
+        return None if turn.edit else _story_text(flow, state, turn, current=step_id)
     text = turn.text.strip()
-    if not step.min_length <= len(text) <= step.max_length:
+    if not step.min_length <= len(text) <= step.max_length or bare_number(text):
         return None
     if step.optional and typed(turn, SKIP):
         return None
@@ -184,6 +219,10 @@ def _refuse_too_long(flow: Flow, state: ConversationState, turn: Turn) -> Outcom
     return Outcome(state, say.done())
 
 
+def _fresh_state(flow: Flow, lang: Lang) -> ConversationState:
+    return ConversationState(flow_id=flow.id, flow_version=flow.version, step_id=flow.start, lang=lang)
+
+
 def _start(flow: Flow, turn: Turn, fallback: Lang | None) -> Outcome:
     # Of an over-long opener only the language is read (detect_language looks at a bounded sample).
     too_long = _too_long(flow, turn)
@@ -193,7 +232,12 @@ def _start(flow: Flow, turn: Turn, fallback: Lang | None) -> Outcome:
         or fallback
         or flow.default_lang
     )
-    state = ConversationState(flow_id=flow.id, flow_version=flow.version, step_id=flow.start, lang=lang)
+    command = None if too_long else command_of(turn, ended=True)
+    if command == "status":
+        return _status_only(flow, _fresh_state(flow, lang), turn)
+    if command == "new_complaint":
+        turn = replace(turn, text=None, choice=None, extracted=())
+    state = _fresh_state(flow, lang)
     say = Say(flow, lang)
     if flow.greeting is not None:
         say.replies.append(Reply(flow.greeting.get(lang)))
@@ -201,20 +245,39 @@ def _start(flow: Flow, turn: Turn, fallback: Lang | None) -> Outcome:
         say.note("file_not_expected", name=file.file_name)
     if too_long:
         say.note("message_too_long", max=flow.max_message_length, length=len(turn.text or ""))
-    effects: tuple[Effect, ...] = (ShowStatus(),) if not too_long and command_of(turn) == "status" else ()
-    return _enter(flow, state, flow.start, say, effects=effects)
+    elif command is None and turn.choice is None:
+        # The first message counts too: whatever it already tells is not asked again.
+        state = _fill(flow, state, turn, say, _found_values(flow, state, turn, current=None), current=None)
+    return _enter(flow, state, flow.start, say)
+
+
+def _status_only(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
+    """Status asked outside a conversation: the orchestrator shows it; a new complaint is one tap away.
+
+    The state is an ended conversation (at an end step, nothing filed), so nothing is asked meanwhile.
+    """
+    ends = [step.id for step in flow.steps if isinstance(step, EndStep)]
+    ended = replace(state, step_id=ends[0], status="completed")
+    lang = state.lang
+    offer = Reply(
+        flow.message("status_offer", lang),
+        (button(NEW_COMPLAINT, flow.message("button_new_complaint", lang)),),
+    )
+    return Outcome(ended, (offer,), (ShowStatus(case_number_asked(turn)),))
 
 
 def _after_end(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
     if turn.edit:
         # An edited message from a finished conversation changes nothing.
         return Outcome(state, ())
-    command = command_of(turn)
+    command = command_of(turn, ended=True)
+    lang = _follow_language(state, turn, None).lang
+    new = (button(NEW_COMPLAINT, flow.message("button_new_complaint", lang)),)
     if command == "status":
-        return Outcome(state, (), (ShowStatus(),))
+        offer = Reply(flow.message("status_offer", lang), new)
+        return Outcome(replace(state, lang=lang), (offer,), (ShowStatus(case_number_asked(turn)),))
     if command == "help":
-        lang = _follow_language(state, turn, None).lang
-        return Outcome(state, (Reply(flow.message("finished_help", lang)),))
+        return Outcome(state, (Reply(flow.message("finished_help", lang), new),))
     return _start(flow, turn, state.lang)
 
 
@@ -222,8 +285,10 @@ def _reconcile(flow: Flow, state: ConversationState, say: Say) -> ConversationSt
     """Carry a conversation over to an edited flow: keep the answers whose steps still exist."""
     if state.flow_version == flow.version and flow.has_step(state.step_id):
         return state
+    conflict = state.conflict if state.conflict is not None and flow.has_step(state.conflict.step_id) else None
     state = replace(
         state,
+        conflict=conflict,
         flow_version=flow.version,
         answers=tuple(answer for answer in state.answers if flow.has_step(answer.step_id)),
         history=tuple(step_id for step_id in state.history if flow.has_step(step_id)),
@@ -248,17 +313,18 @@ def _follow_language(state: ConversationState, turn: Turn, step: Step | None) ->
     return state
 
 
-def _run_command(flow: Flow, state: ConversationState, command: Command, say: Say) -> Outcome:
+def _run_command(flow: Flow, state: ConversationState, command: Command, turn: Turn, say: Say) -> Outcome:
     if command == "cancel":
-        cancelled = replace(state, status="cancelled", pending_files=(), editing=False, awaiting_other=False)
+        cancelled = replace(
+            state, status="cancelled", pending_files=(), editing=False, awaiting_other=False, conflict=None
+        )
         say.note("cancelled")
         return Outcome(cancelled, say.done(), (ConversationEnded("cancelled"),))
     if command == "restart":
-        fresh = ConversationState(flow_id=flow.id, flow_version=flow.version, step_id=flow.start, lang=state.lang)
         say.note("restarted")
-        return _enter(flow, fresh, flow.start, say)
+        return _enter(flow, _fresh_state(flow, state.lang), flow.start, say)
     if command == "back":
-        return _go_back(flow, state, say)
+        return _go_back(flow, replace(state, conflict=None), say)
     if command in ("lang_en", "lang_zh"):
         state = replace(state, lang="en" if command == "lang_en" else "zh")
         say.lang = state.lang
@@ -268,7 +334,10 @@ def _run_command(flow: Flow, state: ConversationState, command: Command, say: Sa
         say.note("help")
     elif command == "help":
         say.note("help")
-    effects: tuple[Effect, ...] = (ShowStatus(),) if command == "status" else ()
+    # "new_complaint" (an old button, "/new"): this conversation already is one, so it is asked again.
+    effects: tuple[Effect, ...] = ()
+    if command == "status":
+        effects = (ShowStatus(case_number_asked(turn)),)
     say.prompt(prompt(flow, state, flow.step(state.step_id)))
     return Outcome(state, say.done(), effects)
 
@@ -296,8 +365,17 @@ def _keep_pending_files(flow: Flow, state: ConversationState) -> ConversationSta
 # ---- answering ------------------------------------------------------------------------------------------
 
 
-def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> Accepted | Refused | Stay | Jump:
-    return kind_of(step).interpret(flow, state, step, turn, pressed(flow, state, step, turn))
+def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> Interpretation:
+    chosen = pressed(flow, state, step, turn)
+    kind = kind_of(step)
+    if chosen is None and turn.text is not None and not kind.numbers_are_values and bare_number(turn.text):
+        # A number is a button's number, never a date, a place or a name.
+        count = len(prompt(flow, state, step).choices)
+        if count:
+            number = normalize(turn.text)[:6]
+            return Refused(flow.message("number_not_an_option", state.lang).format(number=number, count=count))
+        return Refused(flow.message("number_not_an_answer", state.lang))
+    return kind.interpret(flow, state, step, turn, chosen)
 
 
 def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn, say: Say) -> Outcome:
@@ -315,7 +393,10 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
         say.prompt(prompt(flow, state, step))
         return Outcome(state, say.done())
     result = _interpret(flow, state, step, turn)
+    found = _found_values(flow, state, turn, current=step.id)
+    result = _prefer_found(step, turn, result, found)
     if isinstance(result, Refused):
+        state = _fill(flow, state, turn, say, found, current=step.id)
         say.text(result.message)
         say.prompt(prompt(flow, state, step))
         return Outcome(state, say.done())
@@ -335,6 +416,7 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     state = replace(_record(flow, state, step, result.answer, turn), pending_files=(), awaiting_other=False)
     history = (*state.history, step.id)[-_HISTORY_LIMIT:]
     state = replace(state, history=history)
+    state = _fill(flow, state, turn, say, found, current=step.id)
     target = next_id(flow, state, step)
     if state.editing:
         target = first_open(flow, state, target)
@@ -405,6 +487,10 @@ def _enter(
             return Outcome(state, say.done(), tuple(finished))
         if isinstance(step, ConfirmStep):
             state = replace(state, editing=False)
+        if auto and existing is not None and existing.source == "extracted":
+            # Told in an earlier message and already confirmed in one line: not asked again.
+            step_id = next_id(flow, state, step)
+            continue
         if auto and isinstance(step, ProposalStep):
             if existing is not None and existing.source == "nlp":
                 step_id = next_id(flow, state, step)
@@ -426,3 +512,136 @@ def _enter(
     # A validated flow cannot loop through auto-accepted steps forever; ask where we are.
     say.prompt(prompt(flow, state, flow.step(state.step_id)))
     return Outcome(state, say.done(), effects)
+
+
+# ---- values found in a message (slot filling) ----------------------------------------------------------
+
+
+def _found_values(flow: Flow, state: ConversationState, turn: Turn, *, current: str | None) -> list[_Found]:
+    """Values of ``turn.extracted`` that steps take (``extract``), each checked by its step's parser.
+
+    Then the options they imply (``implied_by``) and the story step, when the message tells everything.
+    Nothing is found at a confirmation, in an edited message, or in a button press.
+    """
+    if not turn.extracted or turn.edit or turn.choice is not None:
+        return []
+    if current is not None and isinstance(flow.step(current), ConfirmStep | EndStep):
+        return []
+    found: list[_Found] = []
+    taken: set[str] = set()
+    for value in turn.extracted[:_EXTRACTED_LIMIT]:
+        if len(value.text) > _EXTRACTED_TEXT_LIMIT or len(value.value) > _EXTRACTED_TEXT_LIMIT:
+            continue
+        for step in flow.steps:
+            if value.kind not in step.extract or step.id in taken:
+                continue
+            answer = kind_of(step).extracted_answer(flow, state, step, value, turn.now)
+            if answer is not None:
+                found.append(_Found(step, answer, value.kind))
+                taken.add(step.id)
+    kinds = {item.kind for item in found}
+    for step in flow.steps:
+        if not isinstance(step, ChoiceStep) or step.id in taken:
+            continue
+        implied = [option for option in step.options if option.implied_by and set(option.implied_by) <= kinds]
+        if implied:
+            option = max(implied, key=lambda option: len(option.implied_by))
+            found.append(_Found(step, Answer(step.id, value=option.value, source="extracted"), None))
+    story = _story_step(flow, state, turn, found, current)
+    if story is not None:
+        found.append(story)
+    order = {step.id: index for index, step in enumerate(flow.steps)}
+    return sorted(found, key=lambda item: order[item.step.id])
+
+
+def _story_step(
+    flow: Flow, state: ConversationState, turn: Turn, found: list[_Found], current: str | None
+) -> _Found | None:
+    """The message itself as the answer to a ``fill_from_story`` step, when it carries two values or more."""
+    if turn.text is None or sum(1 for item in found if item.kind is not None) < 2:
+        return None
+    text = turn.text.strip()
+    for step in flow.steps:
+        if not isinstance(step, TextStep) or not step.fill_from_story or step.id == current:
+            continue
+        if state.answer(step.id) is None and step.min_length <= len(text) <= step.max_length:
+            return _Found(step, Answer(step.id, value=text, source="extracted"), None)
+    return None
+
+
+def _story_text(flow: Flow, state: ConversationState, turn: Turn, *, current: str | None) -> str | None:
+    found = _found_values(flow, state, turn, current=current)
+    story = next((item for item in found if item.kind is None and isinstance(item.step, TextStep)), None)
+    if story is None or not isinstance(story.step, TextStep) or not story.step.analyze:
+        return None
+    return story.answer.value
+
+
+def _prefer_found(step: Step, turn: Turn, result: Interpretation, found: list[_Found]) -> Interpretation:
+    """The current step's own value found in the message beats reading the whole message as the answer.
+
+    "I'm Maria Lopez" answers "what's your name?" with "Maria Lopez"; a phone number answers "phone or
+    email?" (an implied option) only when the message names no option itself.
+    """
+    own = next((item for item in found if item.step.id == step.id), None)
+    if own is None or isinstance(result, Stay | Jump):
+        return result
+    if own.kind is None and not isinstance(result, Refused):
+        return result
+    if isinstance(result, Accepted) and result.answer.value == own.answer.value:
+        return result
+    if isinstance(result, Accepted) and result.answer.skipped:
+        return result
+    return Accepted(replace(own.answer, source="customer"))
+
+
+def _fill(
+    flow: Flow, state: ConversationState, turn: Turn, say: Say, found: list[_Found], *, current: str | None
+) -> ConversationState:
+    """Record what was found for other steps and confirm it in one line; a contradiction is asked about."""
+    noted: list[str] = []
+    lang = state.lang
+    for item in found:
+        if item.step.id == current:
+            continue
+        existing = state.answer(item.step.id)
+        if existing is None or existing.skipped:
+            state = _record(flow, state, item.step, item.answer, turn)
+            if item.kind is not None or isinstance(item.step, ChoiceStep):
+                value = display(flow, item.step, item.answer, lang)
+                noted.append(flow.message("noted_item", lang).format(label=flow.label(item.step, lang), value=value))
+        elif existing.value != item.answer.value and item.kind is not None and state.conflict is None:
+            state = replace(state, conflict=Conflict(item.step.id, replace(item.answer, source="customer")))
+    if noted:
+        say.note("noted", values=flow.message("noted_separator", lang).join(noted))
+    return state
+
+
+def _resolve_conflict(flow: Flow, state: ConversationState, turn: Turn, say: Say) -> Outcome:
+    """The answer to "which one is right?": a button, its number or label, or the value typed again."""
+    assert state.conflict is not None
+    conflict = state.conflict
+    step = flow.step(conflict.step_id)
+    current = flow.step(state.step_id)
+    chosen = pressed(flow, state, current, turn)
+    answer: Answer | None = None
+    if chosen == PICK + "0":
+        answer = state.answer(step.id)
+    elif chosen == PICK + "1":
+        answer = conflict.offered
+    elif turn.text is not None and turn.choice is None:
+        at_step = replace(state, step_id=step.id, conflict=None, pending_files=(), awaiting_other=False)
+        result = kind_of(step).interpret(flow, at_step, step, turn, None)
+        if isinstance(result, Accepted) and not result.answer.skipped:
+            answer = result.answer
+    if answer is None:
+        say.note("conflict_hint")
+        say.prompt(prompt(flow, state, current))
+        return Outcome(state, say.done())
+    state = replace(_record(flow, state, step, answer, turn), conflict=None)
+    say.note("edit_applied", label=flow.label(step, state.lang), value=display(flow, step, answer, state.lang))
+    answered = path(flow, state)
+    if state.step_id in answered:
+        say.prompt(prompt(flow, state, current))
+        return Outcome(state, say.done())
+    return _enter(flow, _keep_pending_files(flow, state), answered[-1], say)

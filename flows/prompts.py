@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from flows.commands import KEEP, SKIP, button, normalize
+from flows.commands import KEEP, PICK, SKIP, button, normalize
 from flows.conversation import Choice, ConversationState, Reply, Turn
 from flows.definition import Flow, Step
 from flows.language import Lang
@@ -40,6 +40,8 @@ class Say:
 def prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
     """The step's question in the conversation's language, with every button it understands."""
     lang = state.lang
+    if state.conflict is not None and flow.has_step(state.conflict.step_id):
+        return conflict_question(flow, state)
     kind = kind_of(step)
     question = kind.question(flow, state, step)
     if not kind.common_buttons:
@@ -66,7 +68,7 @@ def pressed(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> str
     if not typed:
         return None
     shown = prompt(flow, state, step).choices
-    if kind_of(step).numbers_pick_buttons and typed.isascii() and typed.isdigit():
+    if typed.isascii() and typed.isdigit():
         # int() of a 5,000-digit string raises; no menu has more than 999 entries.
         number = int(typed) if len(typed) <= 3 else 0
         return shown[number - 1].value if 1 <= number <= len(shown) else None
@@ -76,3 +78,23 @@ def pressed(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> str
             if typed == normalize(choice.label):
                 return choice.value
     return None
+
+
+def conflict_question(flow: Flow, state: ConversationState) -> Reply:
+    """Two values for one step: which is right? The earlier one first, then the new one."""
+    assert state.conflict is not None
+    lang = state.lang
+    step = flow.step(state.conflict.step_id)
+    earlier = state.answer(step.id)
+    text = flow.message("conflict", lang).format(label=flow.label(step, lang))
+    choices = []
+    if earlier is not None and not earlier.skipped:
+        choices.append(Choice(PICK + "0", display(flow, step, earlier, lang)))
+    choices.append(Choice(PICK + "1", display(flow, step, state.conflict.offered, lang)))
+    return Reply(text, tuple(choices))
+
+
+def bare_number(text: str) -> bool:
+    """A message that is only a number ("2", "１２", "7 "): never a date, a place or a name."""
+    typed = normalize(text).replace(" ", "")
+    return bool(typed) and typed.isdigit()

@@ -13,8 +13,17 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from flows.commands import CONFIRM, DONE, EDIT, KEEP, OTHER, SKIP, YES, button, normalize, typed
 from flows.contact_parsing import InvalidAnswer, format_phone, parse_email, parse_phone
-from flows.conversation import Answer, Choice, ConversationState, Location, Proposal, Turn, media_kind
-from flows.datetime_parsing import parse_datetime
+from flows.conversation import (
+    Answer,
+    Choice,
+    ConversationState,
+    ExtractedValue,
+    Location,
+    Proposal,
+    Turn,
+    media_kind,
+)
+from flows.datetime_parsing import parse_when
 from flows.definition import (
     MEBIBYTE,
     ChoiceStep,
@@ -87,8 +96,8 @@ class StepKind(Generic[S]):
 
     # Keep (when answered) and Skip (when optional) buttons are offered and understood.
     common_buttons: ClassVar[bool] = True
-    # A typed number picks the shown button with that number.
-    numbers_pick_buttons: ClassVar[bool] = False
+    # A bare number is a value here (a phone number), not a wrong button number.
+    numbers_are_values: ClassVar[bool] = False
 
     def question(self, flow: Flow, state: ConversationState, step: S) -> Question:
         return Question(step.prompt.get(state.lang))
@@ -124,6 +133,18 @@ class StepKind(Generic[S]):
         """An answer as the customer reads it in the summary (skipped answers are handled by the caller)."""
         return answer.value or ""
 
+    def extracted_answer(
+        self, flow: Flow, state: ConversationState, step: S, value: ExtractedValue, now: datetime
+    ) -> Answer | None:
+        """The answer a value found in a message gives this step, checked with the step's own parser."""
+        for candidate in dict.fromkeys((value.value.strip(), value.text.strip())):
+            if not candidate:
+                continue
+            result = self.read(flow, state, step, Turn(now=now, text=candidate), candidate)
+            if isinstance(result, Accepted):
+                return replace(result.answer, source="extracted")
+        return None
+
 
 class TextKind(StepKind[TextStep]):
     def answer(
@@ -150,6 +171,8 @@ class EmailKind(StepKind[EmailStep]):
 
 
 class PhoneKind(StepKind[PhoneStep]):
+    numbers_are_values = True
+
     def read(self, flow: Flow, state: ConversationState, step: PhoneStep, turn: Turn, text: str) -> Interpretation:
         phone = parse_phone(text, step.default_region)
         if isinstance(phone, InvalidAnswer):
@@ -162,19 +185,18 @@ class PhoneKind(StepKind[PhoneStep]):
 
 class DatetimeKind(StepKind[DatetimeStep]):
     def read(self, flow: Flow, state: ConversationState, step: DatetimeStep, turn: Turn, text: str) -> Interpretation:
-        when = parse_datetime(text, turn.now)
+        when = parse_when(text, turn.now)
         if when is None:
             return Refused(flow.message("invalid_date", state.lang))
-        if not step.allow_future and when > turn.now + _FUTURE_TOLERANCE:
+        future = (
+            when.moment > turn.now + _FUTURE_TOLERANCE if when.has_time else when.moment.date() > turn.now.date()
+        )
+        if not step.allow_future and future:
             return Refused(flow.message("future_date", state.lang))
-        return Accepted(Answer(step.id, value=when.isoformat()))
+        return Accepted(Answer(step.id, value=when.iso()))
 
     def display(self, flow: Flow, step: DatetimeStep, answer: Answer, lang: Lang) -> str:
-        value = answer.value or ""
-        try:
-            return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")
-        except ValueError:
-            return value
+        return format_when(answer.value or "", lang)
 
 
 def _option_choices(options: Sequence[Option], lang: Lang, leave_out: str | None = None) -> tuple[Choice, ...]:
@@ -190,7 +212,6 @@ def _option_label(options: Sequence[Option], answer: Answer, lang: Lang) -> str:
 
 
 class ChoiceKind(StepKind[ChoiceStep]):
-    numbers_pick_buttons = True
     def question(self, flow: Flow, state: ConversationState, step: ChoiceStep) -> Question:
         return Question(step.prompt.get(state.lang), _option_choices(step.options, state.lang))
 
@@ -237,7 +258,6 @@ def _accept_proposal(step: ProposalStep, proposal: Proposal) -> Accepted:
 
 
 class ProposalKind(StepKind[ProposalStep]):
-    numbers_pick_buttons = True
     def question(self, flow: Flow, state: ConversationState, step: ProposalStep) -> Question:
         lang = state.lang
         proposal = best_proposal(state, step)
@@ -284,6 +304,20 @@ class ProposalKind(StepKind[ProposalStep]):
 
     def display(self, flow: Flow, step: ProposalStep, answer: Answer, lang: Lang) -> str:
         return _option_label(step.options, answer, lang)
+
+    def extracted_answer(
+        self, flow: Flow, state: ConversationState, step: ProposalStep, value: ExtractedValue, now: datetime
+    ) -> Answer | None:
+        if step.options:
+            for candidate in (value.value, value.text):
+                option = typed_option(step.options, Turn(now=now, text=candidate))
+                if option is not None:
+                    return Answer(step.id, value=option.value, source="extracted", confidence=1.0)
+            return None
+        text = value.text.strip()
+        if not text or len(value.value) > step.max_text_length or len(text) > step.max_text_length:
+            return None
+        return Answer(step.id, value=value.value.strip() or text, source="extracted", confidence=1.0, label=text)
 
 
 class FilesKind(StepKind[FilesStep]):
@@ -349,7 +383,6 @@ class FilesKind(StepKind[FilesStep]):
 
 class ConfirmKind(StepKind[ConfirmStep]):
     common_buttons = False
-    numbers_pick_buttons = True
 
     def question(self, flow: Flow, state: ConversationState, step: ConfirmStep) -> Question:
         lang = state.lang
@@ -431,6 +464,28 @@ def typed_option(options: Sequence[Option], turn: Turn) -> Option | None:
         if typed_text in (normalize(option.value), normalize(option.label.en), normalize(option.label.zh)):
             return option
     return None
+
+
+_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+def format_when(value: str, lang: Lang) -> str:
+    """A stored date or datetime in the customer's locale: "Sat 28 Nov, 15:00" / "11月28日（周六）15:00".
+
+    A date without a time is shown without one ("Sat 28 Nov" / "11月28日（周六）").
+    """
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    has_time = "T" in value
+    if lang == "zh":
+        day = f"{moment.month}月{moment.day}日（{_WEEKDAYS_ZH[moment.weekday()]}）"
+        return f"{day}{moment:%H:%M}" if has_time else day
+    day = f"{_WEEKDAYS_EN[moment.weekday()]} {moment.day} {_MONTHS_EN[moment.month - 1]}"
+    return f"{day}, {moment:%H:%M}" if has_time else day
 
 
 def location_text(location: Location) -> str:
