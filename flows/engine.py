@@ -607,6 +607,9 @@ def _fill(
         existing = state.answer(item.step.id)
         if existing is None or existing.skipped:
             state = _record(flow, state, item.step, item.answer, turn)
+            # "back" walks through filled steps too, so a wrong value is one "back" away.
+            history = (*(step_id for step_id in state.history if step_id != item.step.id), item.step.id)
+            state = replace(state, history=history[-_HISTORY_LIMIT:])
             if item.kind is not None or isinstance(item.step, ChoiceStep):
                 value = display(flow, item.step, item.answer, lang)
                 noted.append(flow.message("noted_item", lang).format(label=flow.label(item.step, lang), value=value))

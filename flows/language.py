@@ -60,12 +60,12 @@ def detect_language(text: str) -> Lang | None:
     han = 0
     latin = 0
     for token in text[:LANGUAGE_SAMPLE].split():
-        if "@" in token:
-            continue
+        # A token with an address in it ("邮箱lina@example.cn") counts for its Chinese, not its letters.
+        address = "@" in token
         for char in token:
             if _is_han(char):
                 han += 1
-            elif _is_latin_letter(char) or "\u00c0" <= char <= "\u024f":
+            elif not address and (_is_latin_letter(char) or "\u00c0" <= char <= "\u024f"):
                 latin += 1
     if han and han * 3 >= latin:
         return "zh"
