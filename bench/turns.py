@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flows import (  # noqa: E402
+from flows import (
     ConversationState,
     ExtractedValue,
     ExtractKind,

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from flows import (
     ChoiceStep,
     ConfirmStep,
-    ExtractedValue,
     ConversationState,
     DatetimeStep,
     EmailStep,
     EndStep,
+    ExtractedValue,
     FileCase,
     FileInfo,
     FilesStep,
