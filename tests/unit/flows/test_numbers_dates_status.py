@@ -11,7 +11,9 @@ from tests.unit.flows.test_engine_behaviour import walk_to
 # ---- numbers and words on every step ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("locale", "skip_word"), [(None, "skip"), ("zh-CN", "跳过"), (None, "跳过"), ("zh-CN", "Skip")])
+@pytest.mark.parametrize(
+    ("locale", "skip_word"), [(None, "skip"), ("zh-CN", "跳过"), (None, "跳过"), ("zh-CN", "Skip")]
+)
 def test_skip_by_number_or_word_at_the_date_and_place(
     complaint_flow: Flow, locale: str | None, skip_word: str
 ) -> None:
