@@ -166,3 +166,11 @@ def typed(turn: Turn, intent: str) -> bool:
     if turn.choice is not None or turn.text is None or len(turn.text) > _LONGEST_COMMAND:
         return False
     return normalize(turn.text) in TYPED_INTENTS[intent]
+
+
+def bare_number(text: str) -> bool:
+    """A message that is only a number ("2", "１２", "7 "): never a date, a place or a name."""
+    if len(text) > _LONGEST_COMMAND:
+        return text.strip().isdigit()
+    typed = normalize(text).replace(" ", "")
+    return bool(typed) and typed.isdigit()

@@ -23,7 +23,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from flows.commands import NEW_COMPLAINT, PICK, SKIP, Command, button, case_number_asked, command_of, normalize, typed
+from flows.commands import (
+    NEW_COMPLAINT,
+    PICK,
+    SKIP,
+    Command,
+    bare_number,
+    button,
+    case_number_asked,
+    command_of,
+    normalize,
+    typed,
+)
 from flows.conversation import (
     Answer,
     CaseDraft,
@@ -54,7 +65,7 @@ from flows.definition import (
 )
 from flows.language import Lang, detect_language, language_from_locale, latin_word_count
 from flows.navigation import answered_path, first_open, next_id, path
-from flows.prompts import Say, bare_number, pressed, prompt
+from flows.prompts import Say, pressed, prompt
 from flows.step_kinds import (
     Accepted,
     Interpretation,
@@ -586,11 +597,11 @@ def _prefer_found(step: Step, turn: Turn, result: Interpretation, found: list[_F
     own = next((item for item in found if item.step.id == step.id), None)
     if own is None or isinstance(result, Stay | Jump):
         return result
-    if own.kind is None and not isinstance(result, Refused):
+    # An accepted typed answer stands ("Oxford Street store, London" is a better place than "London"),
+    # except a name said in a sentence: the sentence is not the name.
+    if isinstance(result, Accepted) and own.kind != "name":
         return result
-    if isinstance(result, Accepted) and result.answer.value == own.answer.value:
-        return result
-    if isinstance(result, Accepted) and result.answer.skipped:
+    if isinstance(result, Accepted) and (result.answer.skipped or result.answer.value == own.answer.value):
         return result
     return Accepted(replace(own.answer, source="customer"))
 

@@ -92,9 +92,3 @@ def conflict_question(flow: Flow, state: ConversationState) -> Reply:
         choices.append(Choice(PICK + "0", display(flow, step, earlier, lang)))
     choices.append(Choice(PICK + "1", display(flow, step, state.conflict.offered, lang)))
     return Reply(text, tuple(choices))
-
-
-def bare_number(text: str) -> bool:
-    """A message that is only a number ("2", "１２", "7 "): never a date, a place or a name."""
-    typed = normalize(text).replace(" ", "")
-    return bool(typed) and typed.isdigit()

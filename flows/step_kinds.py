@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
-from flows.commands import CONFIRM, DONE, EDIT, KEEP, OTHER, SKIP, YES, button, normalize, typed
+from flows.commands import CONFIRM, DONE, EDIT, KEEP, OTHER, SKIP, YES, bare_number, button, normalize, typed
 from flows.contact_parsing import InvalidAnswer, format_phone, parse_email, parse_phone
 from flows.conversation import (
     Answer,
@@ -42,6 +42,8 @@ from flows.definition import (
 from flows.language import Lang
 from flows.navigation import answered_path
 
+# Kinds whose values may be digits only (an order number is a fine answer to "where?").
+_NUMERIC_KINDS = frozenset({"order_number", "amount"})
 # A little slack for clocks: "just now" typed a minute after the turn's timestamp is not "the future".
 _FUTURE_TOLERANCE = timedelta(minutes=10)
 
@@ -139,6 +141,8 @@ class StepKind(Generic[S]):
         """The answer a value found in a message gives this step, checked with the step's own parser."""
         for candidate in dict.fromkeys((value.value.strip(), value.text.strip())):
             if not candidate:
+                continue
+            if bare_number(candidate) and not self.numbers_are_values and value.kind not in _NUMERIC_KINDS:
                 continue
             result = self.read(flow, state, step, Turn(now=now, text=candidate), candidate)
             if isinstance(result, Accepted):

@@ -168,3 +168,17 @@ def test_a_flow_without_extract_ignores_extracted_values() -> None:
     conversation.say("hi")
     conversation.say("I'm Maria Lopez", found=(("name", "Maria Lopez", "Maria Lopez"),))
     assert conversation.filed().draft.name == "I'm Maria Lopez"
+
+
+def test_a_typed_answer_stands_when_a_value_inside_it_is_found(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "occurred_where")
+    conversation.say("Oxford Street store, London", found=(("location", "London", "London"),))
+    assert conversation.answer("occurred_where").value == "Oxford Street store, London"
+
+
+def test_a_bare_number_found_as_a_name_is_not_a_name(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    conversation.say("2", found=(("name", "2", "2"),))
+    assert conversation.step == "name"
+    assert conversation.state is not None and conversation.state.answer("name") is None
