@@ -2,21 +2,30 @@
 
 The engine reads no clock, touches no file or network, and never raises on customer input: every turn
 yields a valid state, the replies to send and the effects (file the case, show status, conversation
-ended) for the orchestrator to carry out.
+ended) for the orchestrator to carry out. How each kind of step asks and reads answers is in
+``flows.step_kinds``; the words and buttons that work everywhere in ``flows.commands``; where a
+conversation goes next in ``flows.navigation``; what the customer sees in ``flows.prompts``.
 
 Protocol with the orchestrator, per inbound message:
 
-1. No conversation yet: ``start(flow, turn)``. Otherwise:
-2. ``text = pending_analysis(flow, state, turn)``; when not None run the NLP on it and pass the results as
-   ``Turn.proposals``.
-3. ``advance(flow, state, turn)``. On a completed or cancelled state ``advance`` itself starts a new
-   conversation (except for ``status``/``help``, and edits of old messages, which are ignored), so the
-   orchestrator never has to call ``start`` again for a known customer.
-4. Carry out the effects first (``FileCase``: store the case; ``ShowStatus``: send the status reply), then
-   send ``outcome.replies`` in order. ``{case_number}`` is the only placeholder in them: fill it with
-   ``str.replace``, never ``str.format`` (replies quote customer text, which may contain braces).
+1. Fill ``Turn.extracted`` with the values the extractor finds in the text (names, phones, dates, ...):
+   the engine checks each with the parser of the step that takes it, so the extractor may over-report.
+2. ``text = pending_analysis(flow, state, turn)`` (state None when there is no conversation yet); when
+   not None run the NLP on it and pass the results as ``Turn.proposals``.
+3. No conversation yet: ``start(flow, turn)``; otherwise ``advance(flow, state, turn)``. On a completed or
+   cancelled state ``advance`` itself starts a new conversation (except for ``status``/``help``, and edits
+   of old messages, which are ignored), so the orchestrator never has to call ``start`` again for a known
+   customer. ``status`` as a first message gives an ended state with the status effect and a "new
+   complaint" button, not a new complaint.
+4. Carry out the effects first (``FileCase``: store the case; ``ShowStatus``: send the status reply, of
+   ``case_number`` when the customer named one), then send ``outcome.replies`` in order.
+   ``{case_number}`` is the only placeholder in them: fill it with ``str.replace``, never ``str.format``
+   (replies quote customer text, which may contain braces).
 5. Before accepting a file upload ask ``file_limits(flow, state)``: None means no files are expected now;
    refuse what breaks the limits early and pass it as ``Turn.rejected_files`` so the customer hears why.
+
+A message longer than ``flow.max_message_length`` is refused (in the customer's language) before
+anything else reads it; its length is the only thing of it the replies mention.
 """
 
 from __future__ import annotations
@@ -84,6 +93,8 @@ _HISTORY_LIMIT = 64
 # More values than any message carries; the rest of a flood of "extracted" values is not looked at.
 _EXTRACTED_LIMIT = 32
 _EXTRACTED_TEXT_LIMIT = 300
+# Values that tell what happened; a message with only a name and a phone number is no story.
+_STORY_KINDS = frozenset({"product", "datetime", "order_number", "amount"})
 
 
 @dataclass(frozen=True)
@@ -568,8 +579,10 @@ def _found_values(flow: Flow, state: ConversationState, turn: Turn, *, current: 
 def _story_step(
     flow: Flow, state: ConversationState, turn: Turn, found: list[_Found], current: str | None
 ) -> _Found | None:
-    """The message itself as the answer to a ``fill_from_story`` step, when it carries two values or more."""
-    if turn.text is None or sum(1 for item in found if item.kind is not None) < 2:
+    """The message itself as the answer to a ``fill_from_story`` step: it carries two values or more, one of
+    them about what happened (a product, a time, an order, an amount), not only who the customer is."""
+    kinds = [item.kind for item in found if item.kind is not None]
+    if turn.text is None or len(kinds) < 2 or not _STORY_KINDS.intersection(kinds):
         return None
     text = turn.text.strip()
     for step in flow.steps:

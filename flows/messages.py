@@ -16,14 +16,14 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "• back – go back and change your previous answer\n"
         "• restart – start again from the beginning\n"
         "• cancel – stop without filing anything\n"
-        "• status – see your open cases\n"
+        "• status – see your open cases (\"status\" and a case number for one case)\n"
         "• help – show this message\n"
         "• 中文 – 切换到中文",
         "你随时可以发送以下指令：\n"
         "• 返回 – 回到上一步修改答案\n"
         "• 重新开始 – 从头再来\n"
         "• 取消 – 结束，不提交任何内容\n"
-        "• 进度 – 查看你的投诉处理进度\n"
+        "• 进度 – 查看你的投诉处理进度（“进度”加编号可查询某一件）\n"
         "• 帮助 – 显示本说明\n"
         "• English – switch to English",
     ),

@@ -182,3 +182,13 @@ def test_a_bare_number_found_as_a_name_is_not_a_name(complaint_flow: Flow) -> No
     conversation.say("2", found=(("name", "2", "2"),))
     assert conversation.step == "name"
     assert conversation.state is not None and conversation.state.answer("name") is None
+
+
+def test_a_name_and_a_phone_are_no_story(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    text = "I'm Maria Lopez, call me on 13800138000"
+    conversation.say(text, found=(("name", "Maria Lopez", "Maria Lopez"), ("phone", "13800138000", "13800138000")))
+    assert conversation.answer("name").value == "Maria Lopez"
+    assert conversation.answer("phone").value == "+8613800138000"
+    assert conversation.state is not None and conversation.state.answer("description") is None
+    assert conversation.step == "description"
