@@ -58,6 +58,12 @@ def prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
     return Reply(text, tuple(choices))
 
 
+# "二", "第二个", "第2项" pick the second button like "2" does.
+_CHINESE_ORDINALS = {char: str(number) for number, char in enumerate("一二三四五六七八九十", start=1)} | {
+    str(number): str(number) for number in range(1, 100)
+}
+
+
 def pressed(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> str | None:
     """The button this turn selects: pressed, its label typed in either language, or its number."""
     if turn.choice is not None:
@@ -68,6 +74,7 @@ def pressed(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> str
     if not typed:
         return None
     shown = prompt(flow, state, step).choices
+    typed = _CHINESE_ORDINALS.get(typed.removeprefix("第").removesuffix("个").removesuffix("项"), typed)
     if typed.isascii() and typed.isdigit():
         # int() of a 5,000-digit string raises; no menu has more than 999 entries.
         number = int(typed) if len(typed) <= 3 else 0

@@ -178,3 +178,11 @@ def test_an_old_new_complaint_button_mid_conversation_loses_nothing(complaint_fl
     assert conversation.state == before and conversation.step == "description"
     assert conversation.effects == ()
     assert ConversationEnded("cancelled") not in conversation.effects
+
+
+@pytest.mark.parametrize("typed", ["2", "２", "二", "第二个", "第2项"])
+def test_chinese_ordinals_pick_buttons(complaint_flow: Flow, typed: str) -> None:
+    conversation = Conversation(complaint_flow, locale="zh-CN")
+    walk_to(conversation, "contact_method")
+    conversation.say(typed)
+    assert conversation.answer("contact_method").value == "email"
