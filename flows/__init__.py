@@ -52,6 +52,7 @@ from flows.definition import (
 from flows.engine import advance, build_draft, file_limits, pending_analysis, start
 from flows.errors import ConversationStateError, FlowDefinitionError, FlowError
 from flows.language import Lang, detect_language, language_from_locale
+from flows.step_kinds import format_when
 
 __all__ = [
     "Answer",
@@ -100,6 +101,7 @@ __all__ = [
     "detect_language",
     "file_limits",
     "flow_json_schema",
+    "format_when",
     "language_from_locale",
     "load_flow",
     "load_flow_text",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flows import detect_language, language_from_locale
+from flows import Lang, detect_language, format_when, language_from_locale
 from flows.contact_parsing import InvalidAnswer, parse_email, parse_phone
 from flows.datetime_parsing import parse_datetime, parse_when
 from tests.unit.flows.flow_driver import NOW
@@ -126,3 +126,17 @@ def test_detect_language_by_script(text: str, lang: str | None) -> None:
 )
 def test_language_from_platform_locale(locale: str | None, lang: str | None) -> None:
     assert language_from_locale(locale) == lang
+
+
+@pytest.mark.parametrize(
+    ("stored", "lang", "shown"),
+    [
+        ("2026-11-28", "en", "Sat 28 Nov"),
+        ("2026-11-28", "zh", "11月28日（周六）"),
+        ("2026-11-28T15:00:00+08:00", "en", "Sat 28 Nov, 15:00"),
+        ("2026-11-28T15:00:00+08:00", "zh", "11月28日（周六）15:00"),
+        ("not a date", "en", "not a date"),
+    ],
+)
+def test_stored_dates_are_shown_in_the_customers_locale(stored: str, lang: Lang, shown: str) -> None:
+    assert format_when(stored, lang) == shown
