@@ -10,10 +10,13 @@ from flows.conversation import (
     CaseDraft,
     Choice,
     ChoiceRole,
+    Conflict,
     ConversationEnded,
     ConversationState,
     ConversationStatus,
     Effect,
+    ExtractedValue,
+    ExtractKind,
     FileCase,
     FileInfo,
     FileLimits,
@@ -49,6 +52,7 @@ from flows.definition import (
 from flows.engine import advance, build_draft, file_limits, pending_analysis, start
 from flows.errors import ConversationStateError, FlowDefinitionError, FlowError
 from flows.language import Lang, detect_language, language_from_locale
+from flows.step_kinds import format_when
 
 __all__ = [
     "Answer",
@@ -59,6 +63,7 @@ __all__ = [
     "ChoiceStep",
     "Condition",
     "ConfirmStep",
+    "Conflict",
     "ConversationEnded",
     "ConversationState",
     "ConversationStateError",
@@ -67,6 +72,8 @@ __all__ = [
     "Effect",
     "EmailStep",
     "EndStep",
+    "ExtractKind",
+    "ExtractedValue",
     "FileCase",
     "FileInfo",
     "FileLimits",
@@ -94,6 +101,7 @@ __all__ = [
     "detect_language",
     "file_limits",
     "flow_json_schema",
+    "format_when",
     "language_from_locale",
     "load_flow",
     "load_flow_text",

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+# RFC 5321 caps an address at 254 characters; anything longer is refused before the validator reads it.
+MAX_EMAIL_LENGTH = 254
+# The longest way people write a phone number (spaces, dashes, an extension) stays well under this.
+MAX_PHONE_LENGTH = 40
 
 @dataclass(frozen=True)
 class InvalidAnswer:
@@ -17,6 +21,8 @@ class InvalidAnswer:
 
 def parse_email(text: str) -> str | InvalidAnswer:
     """The normalised address (domain lower-cased), or why it is not one; no DNS look-up (pure)."""
+    if len(text) > MAX_EMAIL_LENGTH + 16:
+        return InvalidAnswer(f"an email address has at most {MAX_EMAIL_LENGTH} characters")
     candidate = text.strip().strip("<>").strip()
     if candidate.lower().startswith("mailto:"):
         candidate = candidate[len("mailto:") :]
@@ -33,8 +39,10 @@ def parse_phone(text: str, default_region: str | None) -> str | InvalidAnswer:
     A number with a country code is taken as is. Without one it is tried in ``default_region``, then as a
     Chinese number, so "13812345678" and "138 1234 5678" are understood in either language.
     """
+    if len(text) > MAX_PHONE_LENGTH * 4:
+        return InvalidAnswer()
     candidate = text.strip()
-    if not candidate or len(candidate) > 40:
+    if not candidate or len(candidate) > MAX_PHONE_LENGTH:
         return InvalidAnswer()
     regions: list[str | None] = [None] if candidate.startswith(("+", "＋", "00")) else []
     if candidate.startswith("00"):

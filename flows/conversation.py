@@ -17,8 +17,9 @@ from flows.errors import ConversationStateError
 from flows.language import Lang
 
 ConversationStatus = Literal["active", "completed", "cancelled"]
-AnswerSource = Literal["customer", "nlp"]
-ChoiceRole = Literal["answer", "yes", "no", "done", "skip", "keep", "confirm", "edit", "cancel", "new_complaint"]
+# "extracted": found in a message by the orchestrator's extractor (Turn.extracted), not asked for.
+AnswerSource = Literal["customer", "nlp", "extracted"]
+ExtractKind = Literal["name", "phone", "email", "datetime", "order_number", "amount", "product", "location"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,22 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class ExtractedValue:
+    """A value the orchestrator's extractor found in the message (the port is filled before ``advance``).
+
+    ``text`` is the span as written, ``value`` its normalised form when the extractor could normalise it
+    (else the text), ``start``/``end`` the span's offsets in ``Turn.text``. The engine trusts none of it:
+    each value is checked with the parser of the step it would fill.
+    """
+
+    kind: ExtractKind
+    text: str
+    value: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Turn:
     """One inbound message, already converted by the channel."""
 
@@ -70,10 +87,16 @@ class Turn:
     locale: str | None = None  # platform language code, e.g. "zh-hans", "en-US"
     proposals: tuple[Proposal, ...] = ()  # NLP results for pending_analysis(...) text
     edit: bool = False  # this turn REPLACES the answer to the previous step (an edited message)
+    extracted: tuple[ExtractedValue, ...] = ()  # values found in ``text`` (names, phones, dates ...)
+
+
+ChoiceRole = Literal["answer", "yes", "no", "done", "skip", "keep", "confirm", "edit", "cancel", "new_complaint"]
 
 
 @dataclass(frozen=True)
 class Choice:
+    """A button. ``role`` says what it does, so a channel can style it without knowing engine values."""
+
     value: str
     label: str
     role: ChoiceRole = "answer"
@@ -97,7 +120,8 @@ class CaseDraft:
     phone: str | None = None
     email: str | None = None
     description: str | None = None
-    occurred_at: str | None = None  # ISO 8601 with offset
+    # ISO 8601: a date ("2026-11-28") when the customer named no time, else a datetime with offset.
+    occurred_at: str | None = None
     occurred_where: str | None = None
     product: str | None = None
     product_confidence: float | None = None
@@ -120,7 +144,12 @@ class FileCase:
 
 @dataclass(frozen=True)
 class ShowStatus:
-    """The customer asked for the status of their cases; the orchestrator answers it."""
+    """The customer asked for the status of their cases (or of the one numbered ``case_number``).
+
+    The orchestrator answers it from storage, before the replies of the same outcome.
+    """
+
+    case_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +176,14 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """A message gave a value that contradicts an earlier answer: the customer is asked which is right."""
+
+    step_id: str
+    offered: Answer
+
+
+@dataclass(frozen=True)
 class ConversationState:
     """Where a conversation stands. Persisted by storage as ``to_json()``; read back with ``from_json``."""
 
@@ -165,6 +202,8 @@ class ConversationState:
     editing: bool = False
     # The customer said the proposal is wrong and is now typing the value.
     awaiting_other: bool = False
+    # Asked "which is right?" about two values for one step; the current step is asked after the answer.
+    conflict: Conflict | None = None
 
     def answer(self, step_id: str) -> Answer | None:
         return next((answer for answer in self.answers if answer.step_id == step_id), None)

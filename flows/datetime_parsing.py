@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import dateparser
+from dateparser.date import DateDataParser
 
 from flows.language import has_han
 
@@ -87,28 +88,14 @@ _PERIOD = r"凌晨|清晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜�
 _TIME = re.compile(
     rf"({_PERIOD})?\s*(\d{{1,2}})\s*(?:[点時时]\s*(?:(1|3)\s*刻|(半)|(\d{{1,2}})\s*分?)?|[:：](\d{{2}}))"
 )
-_PERIOD_ONLY = re.compile(rf"({_PERIOD})")
-_PERIOD_DEFAULT_HOUR = {
-    "凌晨": 2,
-    "清晨": 6,
-    "早上": 8,
-    "早晨": 8,
-    "早": 8,
-    "上午": 9,
-    "中午": 12,
-    "下午": 15,
-    "傍晚": 18,
-    "晚上": 20,
-    "晚": 20,
-    "夜里": 22,
-    "深夜": 23,
-    "半夜": 0,
-}
 _AFTERNOON = {"下午", "傍晚", "晚上", "晚", "夜里", "深夜"}
 
 
 def _chinese_day(text: str, now: datetime) -> tuple[datetime, bool] | None:
-    """The day a phrase names, and whether it carries a time already (relative phrases keep now's time)."""
+    """The day a phrase names, and whether it names a time too ("3小时前", "刚才": now's clock moved back).
+
+    Days without a time ("两天前", "昨天") come back at midnight with False: the time is not invented.
+    """
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     if match := _WEEKDAY.search(text):
         prefix, day = match.group(1) or "", match.group(2)
@@ -121,9 +108,9 @@ def _chinese_day(text: str, now: datetime) -> tuple[datetime, bool] | None:
             result -= timedelta(weeks=1)
         return result, False
     if match := _DAYS_AGO.search(text):
-        return now - timedelta(days=int(match.group(1))), True
+        return today - timedelta(days=int(match.group(1))), False
     if match := _WEEKS_AGO.search(text):
-        return now - timedelta(weeks=int(match.group(1))), True
+        return today - timedelta(weeks=int(match.group(1))), False
     if match := _HOURS_AGO.search(text):
         hours = 0.5 if match.group(1) == "半" else float(match.group(1))
         return now - timedelta(hours=hours), True
@@ -142,7 +129,7 @@ def _chinese_day(text: str, now: datetime) -> tuple[datetime, bool] | None:
         return result, False
     for word, offset in _RELATIVE_DAYS:
         if word in text:
-            return now + timedelta(days=offset), True
+            return today + timedelta(days=offset), False
     if match := _DAY_OF_MONTH.search(text):
         try:
             result = today.replace(day=int(match.group(1)))
@@ -173,10 +160,8 @@ def _chinese_time(text: str) -> tuple[int, int] | None:
             minute = int(match.group(5))
         else:
             minute = 0
-    elif match := _PERIOD_ONLY.search(text):
-        period = match.group(1)
-        hour, minute = _PERIOD_DEFAULT_HOUR[period], 0
     else:
+        # "昨晚", "上午" alone name a part of the day, not a time: the answer stays a date.
         return None
     if period is None:
         period = next((word for word in ("昨晚", "今晚") if word in text), None)
@@ -190,8 +175,25 @@ def _chinese_time(text: str) -> tuple[int, int] | None:
     return hour % 24, minute
 
 
-def parse_chinese_datetime(text: str, now: datetime) -> datetime | None:
-    """Read a Chinese time phrase relative to ``now`` (timezone-aware); None when it names no time."""
+@dataclass(frozen=True)
+class When:
+    """A moment the customer named, and whether they named a time of day or only a date."""
+
+    moment: datetime
+    has_time: bool
+
+    def iso(self) -> str:
+        """ISO 8601: a date ("2026-11-28") or a date and time with offset ("2026-11-28T15:00:00+08:00")."""
+        return self.moment.isoformat() if self.has_time else self.moment.date().isoformat()
+
+
+def parse_chinese_when(text: str, now: datetime) -> When | None:
+    """Read a Chinese time phrase relative to ``now`` (timezone-aware); None when it names no time.
+
+    Longer input than a time phrase is refused unread: a whitespace run before a digit backtracks.
+    """
+    if len(text) > _MAX_INPUT:
+        return None
     normalized = _numerals_to_digits(unicodedata.normalize("NFKC", text))
     day = _chinese_day(normalized, now)
     time_of_day = _chinese_time(normalized)
@@ -203,22 +205,35 @@ def parse_chinese_datetime(text: str, now: datetime) -> datetime | None:
     else:
         base, has_time = day
     if time_of_day is None:
-        return base if has_time else base.replace(hour=0, minute=0, second=0, microsecond=0)
+        if has_time:
+            return When(base, True)
+        return When(base.replace(hour=0, minute=0, second=0, microsecond=0), False)
     hour, minute = time_of_day
     result = base.replace(hour=hour, minute=minute, second=0, microsecond=0)
     # "下午三点" alone: today, unless that is still to come, then yesterday.
     if day is None and result > now:
         result -= timedelta(days=1)
-    return result
+    return When(result, True)
 
 
-def parse_datetime(text: str, now: datetime) -> datetime | None:
-    """When something happened, relative to ``now``; the result has now's timezone. None if unreadable."""
+def parse_chinese_datetime(text: str, now: datetime) -> datetime | None:
+    """The moment of a Chinese time phrase (midnight when it names only a day); None when it names none."""
+    when = parse_chinese_when(text, now)
+    return when.moment if when is not None else None
+
+
+def parse_when(text: str, now: datetime) -> When | None:
+    """When something happened, relative to ``now``, with its precision; now's timezone. None if unreadable.
+
+    Only a clock time the customer gave counts as a time: "yesterday", "两天前", "this morning" are dates.
+    """
+    if len(text) > _MAX_INPUT * 4:
+        return None
     candidate = text.strip()
     if not candidate or len(candidate) > _MAX_INPUT:
         return None
     if has_han(candidate):
-        parsed = parse_chinese_datetime(candidate, now)
+        parsed = parse_chinese_when(candidate, now)
         if parsed is not None:
             return parsed
         languages = ["zh", "en"]
@@ -228,10 +243,19 @@ def parse_datetime(text: str, now: datetime) -> datetime | None:
         "RELATIVE_BASE": now.replace(tzinfo=None),
         "PREFER_DATES_FROM": "past",
         "RETURN_AS_TIMEZONE_AWARE": False,
+        "RETURN_TIME_AS_PERIOD": True,
     }
-    result = dateparser.parse(candidate, languages=languages, settings=settings)
+    data = DateDataParser(languages=languages, settings=settings).get_date_data(candidate)
+    result = data.date_obj
     if result is None:
         return None
-    if result.tzinfo is not None:
-        return result.astimezone(now.tzinfo)
-    return result.replace(tzinfo=now.tzinfo)
+    result = result.astimezone(now.tzinfo) if result.tzinfo is not None else result.replace(tzinfo=now.tzinfo)
+    if data.period == "time":
+        return When(result, True)
+    return When(result.replace(hour=0, minute=0, second=0, microsecond=0), False)
+
+
+def parse_datetime(text: str, now: datetime) -> datetime | None:
+    """The moment of ``parse_when`` (midnight for a date without a time); None if unreadable."""
+    when = parse_when(text, now)
+    return when.moment if when is not None else None

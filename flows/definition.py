@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from flows.conversation import ExtractKind
 from flows.errors import FlowDefinitionError
 from flows.language import Lang
 from flows.messages import BUILTIN_MESSAGES, placeholders
@@ -48,6 +49,8 @@ STANDARD_FIELDS: frozenset[str] = frozenset(
 
 _STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 MEBIBYTE = 1024 * 1024
+DEFAULT_MAX_MESSAGE_LENGTH = 4000
+MAX_MESSAGE_LENGTH_CEILING = 100_000
 _EVIDENCE_KINDS: tuple[FileKind, ...] = ("photo", "video", "document")
 
 
@@ -101,6 +104,14 @@ class Branch(_Frozen):
 class Option(_Frozen):
     value: str = Field(pattern=r"^[^_\s][^\s]*$", max_length=64)
     label: LocalizedText
+    # Values found in a message that mean this option without naming it: a phone number answers
+    # "phone or email?" with phone. The option whose kinds were ALL found wins (the one with most kinds).
+    implied_by: list[ExtractKind] = Field(default_factory=list)
+
+    @field_validator("implied_by", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
 
 
 class _StepBase(_Frozen):
@@ -111,6 +122,14 @@ class _StepBase(_Frozen):
     label: LocalizedText | None = None
     next: str | list[Branch] | None = None
     optional: bool = False
+    # Values of these kinds found in any message fill this step without asking it (see Turn.extracted);
+    # each is checked with this step's own parser first.
+    extract: list[ExtractKind] = Field(default_factory=list)
+
+    @field_validator("extract", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
 
 
 class TextStep(_StepBase):
@@ -121,6 +140,9 @@ class TextStep(_StepBase):
     analyze: bool = False
     # A shared location (latitude/longitude) is a valid answer, e.g. for "where did it happen?".
     accepts_location: bool = False
+    # The customer's story: a message long enough for this step that also carries two or more values for
+    # other steps (the customer told everything at once) answers this step too, even when not asked.
+    fill_from_story: bool = False
 
     @model_validator(mode="after")
     def _range(self) -> Self:
@@ -224,6 +246,18 @@ Step = Annotated[
     Field(discriminator="kind"),
 ]
 
+# Which step kinds can check a value of each extracted kind with their own parser.
+_EXTRACT_FITS: dict[str, tuple[type, ...]] = {
+    "phone": (PhoneStep,),
+    "email": (EmailStep,),
+    "datetime": (DatetimeStep,),
+    "name": (TextStep,),
+    "order_number": (TextStep, ChoiceStep),
+    "amount": (TextStep, ChoiceStep),
+    "location": (TextStep,),
+    "product": (TextStep, ProposalStep),
+}
+
 BUILTIN_FIELD_LABELS: dict[str, LocalizedText] = {
     "name": LocalizedText(en="name", zh="姓名"),
     "phone": LocalizedText(en="phone", zh="电话"),
@@ -259,6 +293,9 @@ class Flow(_Frozen):
     default_lang: Lang = "en"
     # Overrides of the engine's built-in texts, by key (see flows.messages.BUILTIN_MESSAGES).
     messages: dict[str, LocalizedText] = Field(default_factory=dict)
+    # The longest message the engine reads; a longer one is refused (message_too_long) before any parsing,
+    # so no customer can make one turn expensive.
+    max_message_length: int = Field(default=DEFAULT_MAX_MESSAGE_LENGTH, ge=1, le=MAX_MESSAGE_LENGTH_CEILING)
 
     _by_id: dict[str, Step] = PrivateAttr(default_factory=dict)
 
@@ -320,6 +357,7 @@ class Flow(_Frozen):
         return self
 
     def _check_step(self, step: Step, known: set[str]) -> None:
+        self._check_extract(step)
         if isinstance(step, EndStep):
             if step.next is not None:
                 raise StepProblem(step.id, "an end step cannot have 'next'")
@@ -353,6 +391,20 @@ class Flow(_Frozen):
                 raise StepProblem(step.id, "next: the last branch must be a default without 'when'")
             if branch.when is not None:
                 self._check_condition(step, index, branch.when)
+
+    def _check_extract(self, step: Step) -> None:
+        """Each extracted kind fills at most one step, and only a step whose parser can read it."""
+        for kind in step.extract:
+            fitting = _EXTRACT_FITS.get(kind, ())
+            if not isinstance(step, fitting) or (isinstance(step, ChoiceStep) and not step.allow_text):
+                raise StepProblem(step.id, f"extract: a {step.kind} step cannot take '{kind}' values")
+            if isinstance(step, ProposalStep) and step.field != "product":
+                raise StepProblem(step.id, f"extract: only the product step can take '{kind}' values")
+            others = [other.id for other in self.steps if other is not step and kind in other.extract]
+            if others:
+                raise StepProblem(step.id, f"extract: '{kind}' is already filled by step '{others[0]}'")
+        if isinstance(step, TextStep) and step.fill_from_story and step.extract:
+            raise StepProblem(step.id, "a step filled from the story cannot also take extracted values")
 
     def _check_condition(self, step: Step, index: int, condition: Condition) -> None:
         targets = self.steps_for(condition.field)

@@ -2,264 +2,108 @@
 
 The engine reads no clock, touches no file or network, and never raises on customer input: every turn
 yields a valid state, the replies to send and the effects (file the case, show status, conversation
-ended) for the orchestrator to carry out.
+ended) for the orchestrator to carry out. How each kind of step asks and reads answers is in
+``flows.step_kinds``; the words and buttons that work everywhere in ``flows.commands``; where a
+conversation goes next in ``flows.navigation``; what the customer sees in ``flows.prompts``.
 
 Protocol with the orchestrator, per inbound message:
 
-1. No conversation yet: ``start(flow, turn)``. Otherwise:
-2. ``text = pending_analysis(flow, state, turn)``; when not None run the NLP on it and pass the results as
-   ``Turn.proposals``.
-3. ``advance(flow, state, turn)``. On a completed or cancelled state ``advance`` itself starts a new
-   conversation (except for ``status``/``help``, and edits of old messages, which are ignored), so the
-   orchestrator never has to call ``start`` again for a known customer.
-4. Carry out the effects first (``FileCase``: store the case; ``ShowStatus``: send the status reply), then
-   send ``outcome.replies`` in order. ``{case_number}`` is the only placeholder in them: fill it with
-   ``str.replace``, never ``str.format`` (replies quote customer text, which may contain braces).
+1. Fill ``Turn.extracted`` with the values the extractor finds in the text (names, phones, dates, ...):
+   the engine checks each with the parser of the step that takes it, so the extractor may over-report.
+2. ``text = pending_analysis(flow, state, turn)`` (state None when there is no conversation yet); when
+   not None run the NLP on it and pass the results as ``Turn.proposals``.
+3. No conversation yet: ``start(flow, turn)``; otherwise ``advance(flow, state, turn)``. On a completed or
+   cancelled state ``advance`` itself starts a new conversation (except for ``status``/``help``, and edits
+   of old messages, which are ignored), so the orchestrator never has to call ``start`` again for a known
+   customer. ``status`` as a first message gives an ended state with the status effect and a "new
+   complaint" button, not a new complaint.
+4. Carry out the effects first (``FileCase``: store the case; ``ShowStatus``: send the status reply, of
+   ``case_number`` when the customer named one), then send ``outcome.replies`` in order.
+   ``{case_number}`` is the only placeholder in them: fill it with ``str.replace``, never ``str.format``
+   (replies quote customer text, which may contain braces).
 5. Before accepting a file upload ask ``file_limits(flow, state)``: None means no files are expected now;
    refuse what breaks the limits early and pass it as ``Turn.rejected_files`` so the customer hears why.
+
+A message longer than ``flow.max_message_length`` is refused (in the customer's language) before
+anything else reads it; its length is the only thing of it the replies mention.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Literal
+from dataclasses import dataclass, replace
 
-from flows.contact_parsing import InvalidAnswer, format_phone, parse_email, parse_phone
+from flows.commands import (
+    NEW_COMPLAINT,
+    PICK,
+    SKIP,
+    Command,
+    bare_number,
+    button,
+    case_number_asked,
+    command_of,
+    normalize,
+    typed,
+)
 from flows.conversation import (
     Answer,
     CaseDraft,
-    Choice,
-    ChoiceRole,
+    Conflict,
     ConversationEnded,
     ConversationState,
     Effect,
     FileCase,
     FileInfo,
     FileLimits,
-    Location,
     Outcome,
-    Proposal,
-    RejectedFile,
     Reply,
     ShowStatus,
     Turn,
-    media_kind,
 )
-from flows.datetime_parsing import parse_datetime
 from flows.definition import (
-    MEBIBYTE,
     STANDARD_FIELDS,
     ChoiceStep,
-    Condition,
     ConfirmStep,
-    DatetimeStep,
     EmailStep,
     EndStep,
     FilesStep,
     Flow,
-    Option,
     PhoneStep,
     ProposalStep,
     Step,
     TextStep,
 )
 from flows.language import Lang, detect_language, language_from_locale, latin_word_count
+from flows.navigation import answered_path, first_open, next_id, path
+from flows.prompts import Say, pressed, prompt
+from flows.step_kinds import (
+    Accepted,
+    Interpretation,
+    Jump,
+    Refused,
+    Stay,
+    best_proposal,
+    display,
+    kind_of,
+    proposal_label,
+)
 
-__all__ = [
-    "CaseDraft",
-    "Choice",
-    "ConversationEnded",
-    "ConversationState",
-    "Effect",
-    "FileCase",
-    "FileInfo",
-    "FileLimits",
-    "Location",
-    "Outcome",
-    "Proposal",
-    "RejectedFile",
-    "Reply",
-    "ShowStatus",
-    "Turn",
-    "advance",
-    "build_draft",
-    "file_limits",
-    "pending_analysis",
-    "start",
-]
+__all__ = ["advance", "build_draft", "file_limits", "pending_analysis", "start"]
 
 _HISTORY_LIMIT = 64
-# A little slack for clocks: "just now" typed a minute after the turn's timestamp is not "the future".
-_FUTURE_TOLERANCE = timedelta(minutes=10)
-
-Command = Literal["cancel", "restart", "back", "status", "help", "unknown", "lang_en", "lang_zh"]
-
-_COMMAND_WORDS: dict[str, Command] = {
-    "cancel": "cancel",
-    "取消": "cancel",
-    "restart": "restart",
-    "重新开始": "restart",
-    "重来": "restart",
-    "back": "back",
-    "返回": "back",
-    "上一步": "back",
-    "status": "status",
-    "进度": "status",
-    "查询": "status",
-    "help": "help",
-    "帮助": "help",
-    "english": "lang_en",
-    "英文": "lang_en",
-    "中文": "lang_zh",
-    "chinese": "lang_zh",
-    "简体中文": "lang_zh",
-}
-# Only as slash commands, since a bare word could be an answer.
-_SLASH_ONLY: dict[str, Command] = {"start": "restart", "en": "lang_en", "zh": "lang_zh"}
-_BUTTON_COMMANDS: dict[str, Command] = {
-    "_cancel": "cancel",
-    "_restart": "restart",
-    "_back": "back",
-    "_status": "status",
-    "_help": "help",
-}
-
-_KEEP = "_keep"
-_SKIP = "_skip"
-_DONE = "_done"
-_YES = "_yes"
-_OTHER = "_other"
-_CONFIRM = "_confirm"
-_EDIT = "_edit:"
-
-_TYPED_INTENTS: dict[str, frozenset[str]] = {
-    _KEEP: frozenset({"keep", "keep it", "same", "保留", "不变", "不用改"}),
-    _SKIP: frozenset({"skip", "跳过", "略过"}),
-    _DONE: frozenset(
-        {
-            "done",
-            "finished",
-            "finish",
-            "no more",
-            "that's all",
-            "thats all",
-            "完成",
-            "好了",
-            "没有了",
-            "就这些",
-        }
-    ),
-    _YES: frozenset(
-        {
-            "yes",
-            "y",
-            "yeah",
-            "yep",
-            "correct",
-            "right",
-            "ok",
-            "okay",
-            "sure",
-            "是",
-            "是的",
-            "对",
-            "对的",
-            "没错",
-            "正确",
-            "好",
-            "好的",
-            "嗯",
-        }
-    ),
-    _OTHER: frozenset(
-        {"no", "n", "nope", "wrong", "other", "something else", "不是", "不对", "错", "其他", "其它", "别的"}
-    ),
-    _CONFIRM: frozenset(
-        {"confirm", "submit", "yes", "ok", "okay", "确认", "提交", "确认提交", "是", "是的", "好", "好的"}
-    ),
-}
-
-
-def _normalize(text: str) -> str:
-    """Case-, width- and punctuation-insensitive form for matching commands, labels and intents."""
-    folded = unicodedata.normalize("NFKC", text).casefold().strip()
-    return folded.strip(" \t\r\n.!?,;:。！？，；：~'\"“”‘’").strip()
-
-
-def _command(turn: Turn) -> Command | None:
-    if turn.choice is not None:
-        return _BUTTON_COMMANDS.get(turn.choice)
-    if turn.text is None:
-        return None
-    word = _normalize(turn.text)
-    if word.startswith("/"):
-        # "/cancel@PlaintBot" is how Telegram groups address a bot.
-        name = word[1:].split("@", 1)[0].strip()
-        return _COMMAND_WORDS.get(name) or _SLASH_ONLY.get(name) or "unknown"
-    return _COMMAND_WORDS.get(word)
-
-
-# ---- results of interpreting one turn at one step ----------------------------------------------------
+# More values than any message carries; the rest of a flood of "extracted" values is not looked at.
+_EXTRACTED_LIMIT = 32
+_EXTRACTED_TEXT_LIMIT = 300
+# Values that tell what happened; a message with only a name and a phone number is no story.
+_STORY_KINDS = frozenset({"product", "datetime", "order_number", "amount"})
 
 
 @dataclass(frozen=True)
-class _Accepted:
+class _Found:
+    """A value found in the message that answers ``step``; ``kind`` None: implied option or the story."""
+
+    step: Step
     answer: Answer
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class _Refused:
-    message: str
-
-
-@dataclass(frozen=True)
-class _Stay:
-    """The step is not finished yet (files still coming, proposal rejected): new state and what to say."""
-
-    state: ConversationState
-    notes: tuple[str, ...]
-    # Files arriving one by one: acknowledge with the buttons instead of repeating the whole question.
-    repeat_prompt: bool = True
-
-
-@dataclass(frozen=True)
-class _Jump:
-    """Go to another step to change its answer (Edit <field> on the confirmation)."""
-
-    step_id: str
-
-
-_Interpretation = _Accepted | _Refused | _Stay | _Jump
-
-
-@dataclass
-class _Say:
-    """Replies being collected for one outcome: notes are joined with the prompt into one message."""
-
-    flow: Flow
-    lang: Lang
-    notes: list[str] = field(default_factory=list)
-    replies: list[Reply] = field(default_factory=list)
-
-    def note(self, key: str, **values: object) -> None:
-        self.notes.append(self.flow.message(key, self.lang).format(**values))
-
-    def text(self, text: str) -> None:
-        self.notes.append(text)
-
-    def prompt(self, reply: Reply) -> None:
-        self.replies.append(Reply("\n\n".join([*self.notes, reply.text]), reply.choices))
-        self.notes.clear()
-
-    def done(self) -> tuple[Reply, ...]:
-        if self.notes:
-            self.replies.append(Reply("\n\n".join(self.notes)))
-            self.notes.clear()
-        return tuple(self.replies)
+    kind: str | None
 
 
 # ---- public API --------------------------------------------------------------------------------------
@@ -272,41 +116,54 @@ def start(flow: Flow, turn: Turn) -> Outcome:
 
 def advance(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
     """Apply one inbound turn to a conversation. Pure: the same inputs always give the same outcome."""
+    if _too_long(flow, turn):
+        return _refuse_too_long(flow, state, turn)
     if state.flow_id != flow.id:
         return _start(flow, turn, state.lang)
     if state.status != "active":
         return _after_end(flow, state, turn)
-    say = _Say(flow, state.lang)
+    say = Say(flow, state.lang)
     state = _reconcile(flow, state, say)
     step = flow.step(state.step_id)
     if isinstance(step, EndStep):
         return _start(flow, turn, state.lang)
     state = _follow_language(state, turn, step)
     say.lang = state.lang
-    command = _command(turn)
+    command = command_of(turn)
     if command is not None:
-        return _run_command(flow, state, command, say)
+        return _run_command(flow, state, command, turn, say)
     if turn.edit and state.history and flow.has_step(state.history[-1]):
         return _apply_edit(flow, state, turn, say)
+    if state.conflict is not None:
+        return _resolve_conflict(flow, state, turn, say)
     return _answer_current(flow, state, step, turn, say)
 
 
-def pending_analysis(flow: Flow, state: ConversationState, turn: Turn) -> str | None:
-    """The text to run NLP on before ``advance`` (this turn answers a step with ``analyze: true``)."""
-    if state.status != "active" or state.flow_id != flow.id or turn.text is None or turn.choice is not None:
+def pending_analysis(flow: Flow, state: ConversationState | None, turn: Turn) -> str | None:
+    """The text to run NLP on before ``advance`` or ``start`` (state None), with ``Turn.extracted`` set.
+
+    Not None when this turn answers a step with ``analyze: true``: the step asked, or a story step the
+    message fills on its own (it tells everything at once, the first message included).
+    """
+    if turn.text is None or turn.choice is not None or _too_long(flow, turn):
         return None
-    if _command(turn) is not None:
+    if state is None or state.status != "active" or state.flow_id != flow.id:
+        fresh = _fresh_state(flow, state.lang if state is not None else flow.default_lang)
+        if command_of(turn, ended=True) is not None:
+            return None
+        return _story_text(flow, fresh, turn, current=None)
+    if command_of(turn) is not None or state.conflict is not None:
         return None
     step_id = state.history[-1] if turn.edit and state.history else state.step_id
     if not flow.has_step(step_id):
         return None
     step = flow.step(step_id)
     if not isinstance(step, TextStep) or not step.analyze:
-        return None
+        return None if turn.edit else _story_text(flow, state, turn, current=step_id)
     text = turn.text.strip()
-    if not step.min_length <= len(text) <= step.max_length:
+    if not step.min_length <= len(text) <= step.max_length or bare_number(text):
         return None
-    if step.optional and _typed(turn, _SKIP):
+    if step.optional and typed(turn, SKIP):
         return None
     return text
 
@@ -328,7 +185,7 @@ def build_draft(flow: Flow, state: ConversationState) -> CaseDraft:
     confidences: dict[str, float | None] = {}
     evidence: list[FileInfo] = []
     extra: list[tuple[str, str]] = []
-    for step, answer in _answered_path(flow, state):
+    for step, answer in answered_path(flow, state):
         name = step.field or step.id
         if isinstance(step, FilesStep):
             evidence.extend(answer.files)
@@ -366,42 +223,94 @@ def build_draft(flow: Flow, state: ConversationState) -> CaseDraft:
 # ---- conversation lifecycle ----------------------------------------------------------------------------
 
 
+def _too_long(flow: Flow, turn: Turn) -> bool:
+    return turn.text is not None and len(turn.text) > flow.max_message_length
+
+
+def _refuse_too_long(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
+    """A message over the flow's limit is not read at all: say so and ask the current question again."""
+    if state.flow_id != flow.id or state.status != "active":
+        return _start(flow, turn, state.lang)
+    say = Say(flow, state.lang)
+    state = _reconcile(flow, state, say)
+    step = flow.step(state.step_id)
+    if isinstance(step, EndStep):
+        return _start(flow, turn, state.lang)
+    say.note("message_too_long", max=flow.max_message_length, length=len(turn.text or ""))
+    say.prompt(prompt(flow, state, step))
+    return Outcome(state, say.done())
+
+
+def _fresh_state(flow: Flow, lang: Lang) -> ConversationState:
+    return ConversationState(flow_id=flow.id, flow_version=flow.version, step_id=flow.start, lang=lang)
+
+
 def _start(flow: Flow, turn: Turn, fallback: Lang | None) -> Outcome:
+    # Of an over-long opener only the language is read (detect_language looks at a bounded sample).
+    too_long = _too_long(flow, turn)
     lang = (
         language_from_locale(turn.locale)
         or (detect_language(turn.text) if turn.text else None)
         or fallback
         or flow.default_lang
     )
-    state = ConversationState(flow_id=flow.id, flow_version=flow.version, step_id=flow.start, lang=lang)
-    say = _Say(flow, lang)
+    command = None if too_long else command_of(turn, ended=True)
+    if command == "status":
+        return _status_only(flow, _fresh_state(flow, lang), turn)
+    if command == "new_complaint":
+        turn = replace(turn, text=None, choice=None, extracted=())
+    state = _fresh_state(flow, lang)
+    say = Say(flow, lang)
     if flow.greeting is not None:
         say.replies.append(Reply(flow.greeting.get(lang)))
     for file in turn.files:
         say.note("file_not_expected", name=file.file_name)
-    effects: tuple[Effect, ...] = (ShowStatus(),) if _command(turn) == "status" else ()
-    return _enter(flow, state, flow.start, say, effects=effects)
+    if too_long:
+        say.note("message_too_long", max=flow.max_message_length, length=len(turn.text or ""))
+    elif command is None and turn.choice is None:
+        # The first message counts too: whatever it already tells is not asked again.
+        state = _fill(flow, state, turn, say, _found_values(flow, state, turn, current=None), current=None)
+    return _enter(flow, state, flow.start, say)
+
+
+def _status_only(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
+    """Status asked outside a conversation: the orchestrator shows it; a new complaint is one tap away.
+
+    The state is an ended conversation (at an end step, nothing filed), so nothing is asked meanwhile.
+    """
+    ends = [step.id for step in flow.steps if isinstance(step, EndStep)]
+    ended = replace(state, step_id=ends[0], status="completed")
+    lang = state.lang
+    offer = Reply(
+        flow.message("status_offer", lang),
+        (button(NEW_COMPLAINT, flow.message("button_new_complaint", lang)),),
+    )
+    return Outcome(ended, (offer,), (ShowStatus(case_number_asked(turn)),))
 
 
 def _after_end(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
     if turn.edit:
         # An edited message from a finished conversation changes nothing.
         return Outcome(state, ())
-    command = _command(turn)
+    command = command_of(turn, ended=True)
+    lang = _follow_language(state, turn, None).lang
+    new = (button(NEW_COMPLAINT, flow.message("button_new_complaint", lang)),)
     if command == "status":
-        return Outcome(state, (), (ShowStatus(),))
+        offer = Reply(flow.message("status_offer", lang), new)
+        return Outcome(replace(state, lang=lang), (offer,), (ShowStatus(case_number_asked(turn)),))
     if command == "help":
-        lang = _follow_language(state, turn, None).lang
-        return Outcome(state, (Reply(flow.message("finished_help", lang)),))
+        return Outcome(state, (Reply(flow.message("finished_help", lang), new),))
     return _start(flow, turn, state.lang)
 
 
-def _reconcile(flow: Flow, state: ConversationState, say: _Say) -> ConversationState:
+def _reconcile(flow: Flow, state: ConversationState, say: Say) -> ConversationState:
     """Carry a conversation over to an edited flow: keep the answers whose steps still exist."""
     if state.flow_version == flow.version and flow.has_step(state.step_id):
         return state
+    conflict = state.conflict if state.conflict is not None and flow.has_step(state.conflict.step_id) else None
     state = replace(
         state,
+        conflict=conflict,
         flow_version=flow.version,
         answers=tuple(answer for answer in state.answers if flow.has_step(answer.step_id)),
         history=tuple(step_id for step_id in state.history if flow.has_step(step_id)),
@@ -409,7 +318,7 @@ def _reconcile(flow: Flow, state: ConversationState, say: _Say) -> ConversationS
     if flow.has_step(state.step_id):
         return state
     say.note("flow_updated")
-    resume = _path(flow, state)[-1]
+    resume = path(flow, state)[-1]
     return replace(state, step_id=resume, pending_files=(), editing=False, awaiting_other=False)
 
 
@@ -426,17 +335,18 @@ def _follow_language(state: ConversationState, turn: Turn, step: Step | None) ->
     return state
 
 
-def _run_command(flow: Flow, state: ConversationState, command: Command, say: _Say) -> Outcome:
+def _run_command(flow: Flow, state: ConversationState, command: Command, turn: Turn, say: Say) -> Outcome:
     if command == "cancel":
-        cancelled = replace(state, status="cancelled", pending_files=(), editing=False, awaiting_other=False)
+        cancelled = replace(
+            state, status="cancelled", pending_files=(), editing=False, awaiting_other=False, conflict=None
+        )
         say.note("cancelled")
         return Outcome(cancelled, say.done(), (ConversationEnded("cancelled"),))
     if command == "restart":
-        fresh = ConversationState(flow_id=flow.id, flow_version=flow.version, step_id=flow.start, lang=state.lang)
         say.note("restarted")
-        return _enter(flow, fresh, flow.start, say)
+        return _enter(flow, _fresh_state(flow, state.lang), flow.start, say)
     if command == "back":
-        return _go_back(flow, state, say)
+        return _go_back(flow, replace(state, conflict=None), say)
     if command in ("lang_en", "lang_zh"):
         state = replace(state, lang="en" if command == "lang_en" else "zh")
         say.lang = state.lang
@@ -446,17 +356,20 @@ def _run_command(flow: Flow, state: ConversationState, command: Command, say: _S
         say.note("help")
     elif command == "help":
         say.note("help")
-    effects: tuple[Effect, ...] = (ShowStatus(),) if command == "status" else ()
-    say.prompt(_prompt(flow, state, flow.step(state.step_id)))
+    # "new_complaint" (an old button, "/new"): this conversation already is one, so it is asked again.
+    effects: tuple[Effect, ...] = ()
+    if command == "status":
+        effects = (ShowStatus(case_number_asked(turn)),)
+    say.prompt(prompt(flow, state, flow.step(state.step_id)))
     return Outcome(state, say.done(), effects)
 
 
-def _go_back(flow: Flow, state: ConversationState, say: _Say) -> Outcome:
+def _go_back(flow: Flow, state: ConversationState, say: Say) -> Outcome:
     state = _keep_pending_files(flow, state)
     history = [step_id for step_id in state.history if flow.has_step(step_id)]
     if not history:
         say.note("back_at_first")
-        say.prompt(_prompt(flow, state, flow.step(state.step_id)))
+        say.prompt(prompt(flow, state, flow.step(state.step_id)))
         return Outcome(state, say.done())
     previous = history.pop()
     state = replace(state, history=tuple(history), editing=False)
@@ -474,7 +387,20 @@ def _keep_pending_files(flow: Flow, state: ConversationState) -> ConversationSta
 # ---- answering ------------------------------------------------------------------------------------------
 
 
-def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn, say: _Say) -> Outcome:
+def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> Interpretation:
+    chosen = pressed(flow, state, step, turn)
+    kind = kind_of(step)
+    if chosen is None and turn.text is not None and not kind.numbers_are_values and bare_number(turn.text):
+        # A number is a button's number, never a date, a place or a name.
+        count = len(prompt(flow, state, step).choices)
+        if count:
+            number = normalize(turn.text)[:6]
+            return Refused(flow.message("number_not_an_option", state.lang).format(number=number, count=count))
+        return Refused(flow.message("number_not_an_answer", state.lang))
+    return kind.interpret(flow, state, step, turn, chosen)
+
+
+def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn, say: Say) -> Outcome:
     if not isinstance(step, FilesStep):
         for file in turn.files:
             say.note("file_not_expected", name=file.file_name)
@@ -483,25 +409,28 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     if turn.location is not None and not (isinstance(step, TextStep) and step.accepts_location):
         say.note("location_not_expected")
         if turn.text is None and turn.choice is None:
-            say.prompt(_prompt(flow, state, step))
+            say.prompt(prompt(flow, state, step))
             return Outcome(state, say.done())
     if not isinstance(step, FilesStep) and (turn.files or turn.rejected_files) and turn.text is None:
-        say.prompt(_prompt(flow, state, step))
+        say.prompt(prompt(flow, state, step))
         return Outcome(state, say.done())
     result = _interpret(flow, state, step, turn)
-    if isinstance(result, _Refused):
+    found = _found_values(flow, state, turn, current=step.id)
+    result = _prefer_found(step, turn, result, found)
+    if isinstance(result, Refused):
+        state = _fill(flow, state, turn, say, found, current=step.id)
         say.text(result.message)
-        say.prompt(_prompt(flow, state, step))
+        say.prompt(prompt(flow, state, step))
         return Outcome(state, say.done())
-    if isinstance(result, _Stay):
+    if isinstance(result, Stay):
         for note in result.notes:
             say.text(note)
-        prompt = _prompt(flow, result.state, step)
+        reply = prompt(flow, result.state, step)
         if not result.repeat_prompt and say.notes:
-            prompt = Reply(say.notes.pop(), prompt.choices)
-        say.prompt(prompt)
+            reply = Reply(say.notes.pop(), reply.choices)
+        say.prompt(reply)
         return Outcome(result.state, say.done())
-    if isinstance(result, _Jump):
+    if isinstance(result, Jump):
         state = replace(state, editing=True)
         return _enter(flow, state, result.step_id, say, auto=False)
     for note in result.notes:
@@ -509,9 +438,10 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     state = replace(_record(flow, state, step, result.answer, turn), pending_files=(), awaiting_other=False)
     history = (*state.history, step.id)[-_HISTORY_LIMIT:]
     state = replace(state, history=history)
-    target = _next_id(flow, state, step)
+    state = _fill(flow, state, turn, say, found, current=step.id)
+    target = next_id(flow, state, step)
     if state.editing:
-        target = _first_open(flow, state, target)
+        target = first_open(flow, state, target)
     return _enter(flow, state, target, say)
 
 
@@ -526,7 +456,7 @@ def _record(flow: Flow, state: ConversationState, step: Step, answer: Answer, tu
     return state
 
 
-def _apply_edit(flow: Flow, state: ConversationState, turn: Turn, say: _Say) -> Outcome:
+def _apply_edit(flow: Flow, state: ConversationState, turn: Turn, say: Say) -> Outcome:
     """An edited message replaces the answer to the step it answered (the last one in history)."""
     target = flow.step(state.history[-1])
     current = flow.step(state.step_id)
@@ -535,311 +465,30 @@ def _apply_edit(flow: Flow, state: ConversationState, turn: Turn, say: _Say) -> 
         _interpret(flow, at_target, target, turn) if not isinstance(target, FilesStep | ConfirmStep | EndStep) else None
     )
     label = flow.label(target, state.lang)
-    if isinstance(result, _Accepted):
+    if isinstance(result, Accepted):
         # The current step keeps its own progress (files received, "something else" chosen).
         state = _record(flow, state, target, result.answer, turn)
-        say.note("edit_applied", label=label, value=_display(flow, target, result.answer, state.lang))
-        path = _path(flow, state)
-        if state.step_id in path:
-            say.prompt(_prompt(flow, state, current))
+        say.note("edit_applied", label=label, value=display(flow, target, result.answer, state.lang))
+        answered = path(flow, state)
+        if state.step_id in answered:
+            say.prompt(prompt(flow, state, current))
             return Outcome(state, say.done())
-        return _enter(flow, _keep_pending_files(flow, state), path[-1], say)
-    if isinstance(result, _Refused):
+        return _enter(flow, _keep_pending_files(flow, state), answered[-1], say)
+    if isinstance(result, Refused):
         say.note("edit_rejected", label=label)
         say.text(result.message)
-    say.prompt(_prompt(flow, state, current))
+    say.prompt(prompt(flow, state, current))
     return Outcome(state, say.done())
 
 
-def _typed(turn: Turn, intent: str) -> bool:
-    """The customer typed one of the words for an intent (e.g. "skip", "跳过")."""
-    return turn.choice is None and turn.text is not None and _normalize(turn.text) in _TYPED_INTENTS[intent]
-
-
-def _pressed(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> str | None:
-    """The button this turn selects: pressed, its label typed in either language, or its number."""
-    if turn.choice is not None:
-        return turn.choice
-    if turn.text is None:
-        return None
-    typed = _normalize(turn.text)
-    if not typed:
-        return None
-    shown = _prompt(flow, state, step).choices
-    if isinstance(step, ChoiceStep | ProposalStep | ConfirmStep) and typed.isdigit():
-        number = int(typed)
-        return shown[number - 1].value if 1 <= number <= len(shown) else None
-    other: Lang = "zh" if state.lang == "en" else "en"
-    for choices in (shown, _prompt(flow, replace(state, lang=other), step).choices):
-        for choice in choices:
-            if typed == _normalize(choice.label):
-                return choice.value
-    return None
-
-
-def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> _Interpretation:
-    lang = state.lang
-    if isinstance(step, FilesStep):
-        return _interpret_files(flow, state, step, turn)
-    if isinstance(step, EndStep):
-        return _Refused(flow.message("need_answer", lang))
-    pressed = _pressed(flow, state, step, turn)
-    if isinstance(step, ConfirmStep):
-        return _interpret_confirm(flow, state, step, turn, pressed)
-    existing = state.answer(step.id)
-    if existing is not None and (pressed == _KEEP or _typed(turn, _KEEP)):
-        return _Accepted(existing)
-    if pressed == _SKIP or _typed(turn, _SKIP):
-        if step.optional:
-            return _Accepted(Answer(step.id, skipped=True))
-        return _Refused(flow.message("not_optional", lang))
-    if isinstance(step, ChoiceStep):
-        return _interpret_choice(flow, state, step, turn, pressed)
-    if isinstance(step, ProposalStep):
-        return _interpret_proposal(flow, state, step, turn, pressed)
-    if isinstance(step, TextStep) and step.accepts_location and turn.location is not None:
-        return _Accepted(Answer(step.id, value=_location_text(turn.location), location=turn.location))
-    if turn.choice is not None:
-        # A button from an earlier question.
-        return _Refused(flow.message("invalid_choice", lang))
-    text = (turn.text or "").strip()
-    if not text:
-        return _Refused(flow.message("need_answer", lang))
-    if isinstance(step, TextStep):
-        if len(text) < step.min_length:
-            return _Refused(flow.message("too_short", lang).format(min=step.min_length))
-        if len(text) > step.max_length:
-            return _Refused(flow.message("too_long", lang).format(max=step.max_length, length=len(text)))
-        return _Accepted(Answer(step.id, value=text))
-    if isinstance(step, EmailStep):
-        email = parse_email(text)
-        if isinstance(email, InvalidAnswer):
-            return _Refused(flow.message("invalid_email", lang).format(detail=email.detail.rstrip(".")))
-        return _Accepted(Answer(step.id, value=email))
-    if isinstance(step, PhoneStep):
-        phone = parse_phone(text, step.default_region)
-        if isinstance(phone, InvalidAnswer):
-            return _Refused(flow.message("invalid_phone", lang))
-        return _Accepted(Answer(step.id, value=phone))
-    return _interpret_datetime(flow, state, step, turn, text)
-
-
-def _interpret_datetime(
-    flow: Flow, state: ConversationState, step: DatetimeStep, turn: Turn, text: str
-) -> _Interpretation:
-    when = parse_datetime(text, turn.now)
-    if when is None:
-        return _Refused(flow.message("invalid_date", state.lang))
-    if not step.allow_future and when > turn.now + _FUTURE_TOLERANCE:
-        return _Refused(flow.message("future_date", state.lang))
-    return _Accepted(Answer(step.id, value=when.isoformat()))
-
-
-def _interpret_choice(
-    flow: Flow, state: ConversationState, step: ChoiceStep, turn: Turn, pressed: str | None
-) -> _Interpretation:
-    option = step_option(step.options, pressed) or _typed_option(step.options, turn)
-    if option is not None:
-        return _Accepted(Answer(step.id, value=option.value))
-    text = (turn.text or "").strip()
-    if step.allow_text and turn.choice is None and text:
-        if len(text) > step.max_text_length:
-            return _Refused(flow.message("too_long", state.lang).format(max=step.max_text_length, length=len(text)))
-        return _Accepted(Answer(step.id, value=text))
-    return _Refused(flow.message("invalid_choice", state.lang))
-
-
-def step_option(options: Sequence[Option], value: str | None) -> Option | None:
-    return next((option for option in options if option.value == value), None) if value else None
-
-
-def _typed_option(options: Sequence[Option], turn: Turn) -> Option | None:
-    """An option named by its value or its label in either language, even when not shown as a button."""
-    if turn.choice is not None or turn.text is None:
-        return None
-    typed = _normalize(turn.text)
-    for option in options:
-        if typed and typed in (
-            _normalize(option.value),
-            _normalize(option.label.en),
-            _normalize(option.label.zh),
-        ):
-            return option
-    return None
-
-
-def best_proposal(state: ConversationState, step: ProposalStep) -> Proposal | None:
-    """The most confident NLP proposal for the step's field, if it clears ``propose_min_confidence``."""
-    candidates = [
-        proposal
-        for proposal in state.proposals
-        if proposal.field == step.field
-        and proposal.confidence >= step.propose_min_confidence
-        and (not step.options or step.option(proposal.value) is not None)
-    ]
-    return max(candidates, key=lambda proposal: proposal.confidence, default=None)
-
-
-def _proposal_label(step: ProposalStep, proposal: Proposal, lang: Lang) -> str:
-    option = step.option(proposal.value)
-    return option.label.get(lang) if option is not None else proposal.label
-
-
-def _accept_proposal(step: ProposalStep, proposal: Proposal) -> _Accepted:
-    return _Accepted(
-        Answer(step.id, value=proposal.value, source="nlp", confidence=proposal.confidence, label=proposal.label)
-    )
-
-
-def _interpret_proposal(
-    flow: Flow, state: ConversationState, step: ProposalStep, turn: Turn, pressed: str | None
-) -> _Interpretation:
-    lang = state.lang
-    proposal = best_proposal(state, step) if not state.awaiting_other else None
-    if proposal is not None and (pressed == _YES or _typed(turn, _YES)):
-        return _accept_proposal(step, proposal)
-    wants_other = proposal is not None and (pressed == _OTHER or _typed(turn, _OTHER))
-    if step.options:
-        option = step_option(step.options, pressed) or _typed_option(step.options, turn)
-        if option is not None:
-            if proposal is not None and option.value == proposal.value:
-                return _accept_proposal(step, proposal)
-            return _Accepted(Answer(step.id, value=option.value, confidence=1.0))
-        if wants_other:
-            return _Stay(replace(state, awaiting_other=True), ())
-        return _Refused(flow.message("invalid_choice", lang))
-    if wants_other:
-        return _Stay(replace(state, awaiting_other=True), ())
-    if turn.choice is not None:
-        return _Refused(flow.message("invalid_choice", lang))
-    text = (turn.text or "").strip()
-    if not text:
-        return _Refused(flow.message("need_answer", lang))
-    if len(text) > step.max_text_length:
-        return _Refused(flow.message("too_long", lang).format(max=step.max_text_length, length=len(text)))
-    if proposal is not None and _normalize(text) in (_normalize(proposal.label), _normalize(proposal.value)):
-        return _accept_proposal(step, proposal)
-    return _Accepted(Answer(step.id, value=text, confidence=1.0))
-
-
-def _interpret_files(flow: Flow, state: ConversationState, step: FilesStep, turn: Turn) -> _Interpretation:
-    lang = state.lang
-    notes: list[str] = []
-    pending = list(state.pending_files)
-    limit = _format_size(step.max_bytes)
-    kinds = _kinds_text(flow, step, lang)
-    for rejected in turn.rejected_files:
-        if rejected.reason == "too_large":
-            size = _format_size(rejected.limit_bytes or step.max_bytes)
-            notes.append(flow.message("file_too_large", lang).format(name=rejected.file_name, limit=size))
-        elif rejected.reason == "type":
-            notes.append(flow.message("file_type", lang).format(name=rejected.file_name, kinds=kinds))
-        elif rejected.reason == "too_many":
-            notes.append(flow.message("file_too_many", lang).format(name=rejected.file_name, max=step.max_files))
-        elif rejected.reason == "unavailable":
-            notes.append(flow.message("file_unavailable", lang).format(name=rejected.file_name))
-        else:
-            notes.append(flow.message("file_not_expected", lang).format(name=rejected.file_name))
-    for file in turn.files:
-        if media_kind(file.media_type) not in step.allowed_kinds:
-            notes.append(flow.message("file_type", lang).format(name=file.file_name, kinds=kinds))
-        elif file.size > step.max_bytes:
-            notes.append(flow.message("file_too_large", lang).format(name=file.file_name, limit=limit))
-        elif len(pending) >= step.max_files:
-            notes.append(flow.message("file_too_many", lang).format(name=file.file_name, max=step.max_files))
-        elif all(existing.evidence_id != file.evidence_id for existing in pending):
-            pending.append(file)
-    received = len(pending) > len(state.pending_files)
-    if received and len(pending) >= step.max_files:
-        return _Accepted(Answer(step.id, files=tuple(pending)), tuple(notes))
-    pressed = turn.choice
-    finishing = pressed in (_DONE, _KEEP, _SKIP) or any(_typed(turn, i) for i in (_DONE, _KEEP, _SKIP))
-    if finishing and not received:
-        if len(pending) < step.min_files:
-            return _Refused(flow.message("files_need_more", lang).format(min=step.min_files))
-        if not pending:
-            return _Accepted(Answer(step.id, skipped=True))
-        return _Accepted(Answer(step.id, files=tuple(pending)))
-    if received:
-        notes.append(flow.message("files_received", lang).format(count=len(pending), max=step.max_files))
-    elif not notes:
-        notes.append(flow.message("files_hint", lang))
-    return _Stay(replace(state, pending_files=tuple(pending)), tuple(notes), repeat_prompt=not received)
-
-
-def _interpret_confirm(
-    flow: Flow, state: ConversationState, step: ConfirmStep, turn: Turn, pressed: str | None
-) -> _Interpretation:
-    if pressed == _CONFIRM or (pressed is None and _typed(turn, _CONFIRM)):
-        return _Accepted(Answer(step.id, value="confirmed"))
-    if pressed is not None and pressed.startswith(_EDIT):
-        target = pressed[len(_EDIT) :]
-        if target in {answered.id for answered, _ in _answered_path(flow, state)}:
-            return _Jump(target)
-    return _Refused(flow.message("confirm_hint", state.lang))
-
-
 # ---- moving between steps ---------------------------------------------------------------------------------
-
-
-def _holds(flow: Flow, state: ConversationState, condition: Condition) -> bool:
-    for step in flow.steps_for(condition.field):
-        answer = state.answer(step.id)
-        if answer is not None and not answer.skipped and answer.value in condition.values():
-            return True
-    return False
-
-
-def _next_id(flow: Flow, state: ConversationState, step: Step) -> str:
-    if isinstance(step.next, str):
-        return step.next
-    for branch in step.next or ():
-        if branch.when is None or _holds(flow, state, branch.when):
-            return branch.goto
-    # Unreachable for a validated flow (the last branch is a default); stay put rather than crash.
-    return step.id
-
-
-def _path(flow: Flow, state: ConversationState) -> list[str]:
-    """Step ids from the start along the answers, up to the first unanswered step (or confirm/end)."""
-    ids: list[str] = []
-    step_id = flow.start
-    while step_id not in ids:
-        ids.append(step_id)
-        step = flow.step(step_id)
-        if isinstance(step, ConfirmStep | EndStep) or state.answer(step_id) is None:
-            break
-        step_id = _next_id(flow, state, step)
-    return ids
-
-
-def _answered_path(flow: Flow, state: ConversationState) -> list[tuple[Step, Answer]]:
-    pairs: list[tuple[Step, Answer]] = []
-    for step_id in _path(flow, state):
-        step = flow.step(step_id)
-        answer = state.answer(step_id)
-        if answer is not None and not isinstance(step, ConfirmStep | EndStep):
-            pairs.append((step, answer))
-    return pairs
-
-
-def _first_open(flow: Flow, state: ConversationState, step_id: str) -> str:
-    """From ``step_id`` on, the first step still without an answer (or the confirmation)."""
-    seen: set[str] = set()
-    while step_id not in seen:
-        seen.add(step_id)
-        step = flow.step(step_id)
-        if isinstance(step, ConfirmStep | EndStep) or state.answer(step_id) is None:
-            return step_id
-        step_id = _next_id(flow, state, step)
-    return step_id
 
 
 def _enter(
     flow: Flow,
     state: ConversationState,
     step_id: str,
-    say: _Say,
+    say: Say,
     *,
     auto: bool = True,
     effects: tuple[Effect, ...] = (),
@@ -860,9 +509,13 @@ def _enter(
             return Outcome(state, say.done(), tuple(finished))
         if isinstance(step, ConfirmStep):
             state = replace(state, editing=False)
+        if auto and existing is not None and existing.source == "extracted":
+            # Told in an earlier message and already confirmed in one line: not asked again.
+            step_id = next_id(flow, state, step)
+            continue
         if auto and isinstance(step, ProposalStep):
             if existing is not None and existing.source == "nlp":
-                step_id = _next_id(flow, state, step)
+                step_id = next_id(flow, state, step)
                 continue
             proposal = best_proposal(state, step)
             threshold = step.auto_accept_confidence
@@ -872,121 +525,150 @@ def _enter(
                 say.note(
                     "auto_accepted",
                     label=flow.label(step, state.lang),
-                    value=_proposal_label(step, proposal, state.lang),
+                    value=proposal_label(step, proposal, state.lang),
                 )
-                step_id = _next_id(flow, state, step)
+                step_id = next_id(flow, state, step)
                 continue
-        say.prompt(_prompt(flow, state, step))
+        say.prompt(prompt(flow, state, step))
         return Outcome(state, say.done(), effects)
     # A validated flow cannot loop through auto-accepted steps forever; ask where we are.
-    say.prompt(_prompt(flow, state, flow.step(state.step_id)))
+    say.prompt(prompt(flow, state, flow.step(state.step_id)))
     return Outcome(state, say.done(), effects)
 
 
-# ---- what the customer sees -----------------------------------------------------------------------------
+# ---- values found in a message (slot filling) ----------------------------------------------------------
 
 
-def _prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:
+def _found_values(flow: Flow, state: ConversationState, turn: Turn, *, current: str | None) -> list[_Found]:
+    """Values of ``turn.extracted`` that steps take (``extract``), each checked by its step's parser.
+
+    Then the options they imply (``implied_by``) and the story step, when the message tells everything.
+    Nothing is found at a confirmation, in an edited message, or in a button press.
+    """
+    if not turn.extracted or turn.edit or turn.choice is not None:
+        return []
+    if current is not None and isinstance(flow.step(current), ConfirmStep | EndStep):
+        return []
+    found: list[_Found] = []
+    taken: set[str] = set()
+    for value in turn.extracted[:_EXTRACTED_LIMIT]:
+        if len(value.text) > _EXTRACTED_TEXT_LIMIT or len(value.value) > _EXTRACTED_TEXT_LIMIT:
+            continue
+        for step in flow.steps:
+            if value.kind not in step.extract or step.id in taken:
+                continue
+            answer = kind_of(step).extracted_answer(flow, state, step, value, turn.now)
+            if answer is not None:
+                found.append(_Found(step, answer, value.kind))
+                taken.add(step.id)
+    kinds = {item.kind for item in found}
+    for step in flow.steps:
+        if not isinstance(step, ChoiceStep) or step.id in taken:
+            continue
+        implied = [option for option in step.options if option.implied_by and set(option.implied_by) <= kinds]
+        if implied:
+            option = max(implied, key=lambda option: len(option.implied_by))
+            found.append(_Found(step, Answer(step.id, value=option.value, source="extracted"), None))
+    story = _story_step(flow, state, turn, found, current)
+    if story is not None:
+        found.append(story)
+    order = {step.id: index for index, step in enumerate(flow.steps)}
+    return sorted(found, key=lambda item: order[item.step.id])
+
+
+def _story_step(
+    flow: Flow, state: ConversationState, turn: Turn, found: list[_Found], current: str | None
+) -> _Found | None:
+    """The message itself as the answer to a ``fill_from_story`` step: it carries two values or more, one of
+    them about what happened (a product, a time, an order, an amount), not only who the customer is."""
+    kinds = [item.kind for item in found if item.kind is not None]
+    if turn.text is None or len(kinds) < 2 or not _STORY_KINDS.intersection(kinds):
+        return None
+    text = turn.text.strip()
+    for step in flow.steps:
+        if not isinstance(step, TextStep) or not step.fill_from_story or step.id == current:
+            continue
+        if state.answer(step.id) is None and step.min_length <= len(text) <= step.max_length:
+            return _Found(step, Answer(step.id, value=text, source="extracted"), None)
+    return None
+
+
+def _story_text(flow: Flow, state: ConversationState, turn: Turn, *, current: str | None) -> str | None:
+    found = _found_values(flow, state, turn, current=current)
+    story = next((item for item in found if item.kind is None and isinstance(item.step, TextStep)), None)
+    if story is None or not isinstance(story.step, TextStep) or not story.step.analyze:
+        return None
+    return story.answer.value
+
+
+def _prefer_found(step: Step, turn: Turn, result: Interpretation, found: list[_Found]) -> Interpretation:
+    """The current step's own value found in the message beats reading the whole message as the answer.
+
+    "I'm Maria Lopez" answers "what's your name?" with "Maria Lopez"; a phone number answers "phone or
+    email?" (an implied option) only when the message names no option itself.
+    """
+    own = next((item for item in found if item.step.id == step.id), None)
+    if own is None or isinstance(result, Stay | Jump):
+        return result
+    # An accepted typed answer stands ("Oxford Street store, London" is a better place than "London"),
+    # except a name said in a sentence: the sentence is not the name.
+    if isinstance(result, Accepted) and own.kind != "name":
+        return result
+    if isinstance(result, Accepted) and (result.answer.skipped or result.answer.value == own.answer.value):
+        return result
+    return Accepted(replace(own.answer, source="customer"))
+
+
+def _fill(
+    flow: Flow, state: ConversationState, turn: Turn, say: Say, found: list[_Found], *, current: str | None
+) -> ConversationState:
+    """Record what was found for other steps and confirm it in one line; a contradiction is asked about."""
+    noted: list[str] = []
     lang = state.lang
-    text = step.prompt.get(lang)
-    choices: list[Choice] = []
-    existing = state.answer(step.id)
-
-    def button(value: str, key: str, role: ChoiceRole) -> Choice:
-        return Choice(value, flow.message(key, lang), role)
-
-    if isinstance(step, ConfirmStep):
-        lines = [
-            flow.message("summary_line", lang).format(
-                label=_capitalize(flow.label(s, lang)), value=_display(flow, s, a, lang)
-            )
-            for s, a in _answered_path(flow, state)
-        ]
-        text = "\n".join([text, "", *lines]) if lines else text
-        choices.append(button(_CONFIRM, "button_confirm", "confirm"))
-        for s, _ in _answered_path(flow, state):
-            label = flow.message("button_edit", lang).format(label=flow.label(s, lang))
-            choices.append(Choice(_EDIT + s.id, label, "edit"))
-        choices.append(button("_cancel", "button_cancel", "cancel"))
-        return Reply(text, tuple(choices))
-    if isinstance(step, EndStep):
-        return Reply(text)
-    if isinstance(step, FilesStep):
-        if state.pending_files or step.min_files > 0:
-            choices.append(button(_DONE, "button_done", "done"))
-        else:
-            choices.append(button(_SKIP, "button_skip", "skip"))
-        return Reply(text, tuple(choices))
-    if isinstance(step, ChoiceStep):
-        choices.extend(Choice(option.value, option.label.get(lang)) for option in step.options)
-    if isinstance(step, ProposalStep):
-        proposal = best_proposal(state, step)
-        if state.awaiting_other:
-            text = step.other_prompt.get(lang) if step.other_prompt else flow.message("other_prompt", lang)
-            choices.extend(Choice(option.value, option.label.get(lang)) for option in step.options)
-        elif proposal is not None:
-            text = step.confirm_prompt.get(lang).replace("{value}", _proposal_label(step, proposal, lang))
-            choices.append(button(_YES, "button_yes", "yes"))
-            if step.options:
-                choices.extend(
-                    Choice(option.value, option.label.get(lang))
-                    for option in step.options
-                    if option.value != proposal.value
-                )
-            else:
-                choices.append(button(_OTHER, "button_other", "no"))
-        else:
-            choices.extend(Choice(option.value, option.label.get(lang)) for option in step.options)
-    if existing is not None and not existing.skipped:
-        current = flow.message("current_answer", lang).format(value=_display(flow, step, existing, lang))
-        text = f"{text}\n{current}"
-        choices.append(button(_KEEP, "button_keep", "keep"))
-    if step.optional:
-        choices.append(button(_SKIP, "button_skip", "skip"))
-    return Reply(text, tuple(choices))
+    for item in found:
+        if item.step.id == current:
+            continue
+        existing = state.answer(item.step.id)
+        if existing is None or existing.skipped:
+            state = _record(flow, state, item.step, item.answer, turn)
+            # "back" walks through filled steps too, so a wrong value is one "back" away.
+            history = (*(step_id for step_id in state.history if step_id != item.step.id), item.step.id)
+            state = replace(state, history=history[-_HISTORY_LIMIT:])
+            if item.kind is not None or isinstance(item.step, ChoiceStep):
+                value = display(flow, item.step, item.answer, lang)
+                noted.append(flow.message("noted_item", lang).format(label=flow.label(item.step, lang), value=value))
+        elif existing.value != item.answer.value and item.kind is not None and state.conflict is None:
+            state = replace(state, conflict=Conflict(item.step.id, replace(item.answer, source="customer")))
+    if noted:
+        say.note("noted", values=flow.message("noted_separator", lang).join(noted))
+    return state
 
 
-def _display(flow: Flow, step: Step, answer: Answer, lang: Lang) -> str:
-    """An answer as the customer reads it in the summary."""
-    if answer.skipped:
-        return flow.message("summary_skipped", lang)
-    if isinstance(step, FilesStep):
-        if not answer.files:
-            return flow.message("summary_no_files", lang)
-        names = ", ".join(file.file_name for file in answer.files)
-        return flow.message("summary_files", lang).format(count=len(answer.files), names=names)
-    value = answer.value or ""
-    if isinstance(step, ChoiceStep | ProposalStep):
-        option = next((o for o in step.options if o.value == value), None)
-        if option is not None:
-            return option.label.get(lang)
-        return answer.label or value
-    if isinstance(step, PhoneStep):
-        return format_phone(value)
-    if isinstance(step, DatetimeStep):
-        try:
-            return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")
-        except ValueError:
-            return value
-    return value
-
-
-def _capitalize(label: str) -> str:
-    return label[:1].upper() + label[1:]
-
-
-def _format_size(size: int) -> str:
-    if size >= MEBIBYTE:
-        return f"{size / MEBIBYTE:.3g} MB"
-    if size >= 1024:
-        return f"{size / 1024:.3g} KB"
-    return f"{size} bytes"
-
-
-def _kinds_text(flow: Flow, step: FilesStep, lang: Lang) -> str:
-    names = [flow.message(f"kind_{kind}", lang) for kind in step.allowed_kinds]
-    return flow.message("kinds_separator", lang).join(names)
-
-
-def _location_text(location: Location) -> str:
-    return location.label or f"{location.latitude:.5f}, {location.longitude:.5f}"
+def _resolve_conflict(flow: Flow, state: ConversationState, turn: Turn, say: Say) -> Outcome:
+    """The answer to "which one is right?": a button, its number or label, or the value typed again."""
+    assert state.conflict is not None
+    conflict = state.conflict
+    step = flow.step(conflict.step_id)
+    current = flow.step(state.step_id)
+    chosen = pressed(flow, state, current, turn)
+    answer: Answer | None = None
+    if chosen == PICK + "0":
+        answer = state.answer(step.id)
+    elif chosen == PICK + "1":
+        answer = conflict.offered
+    elif turn.text is not None and turn.choice is None:
+        at_step = replace(state, step_id=step.id, conflict=None, pending_files=(), awaiting_other=False)
+        result = kind_of(step).interpret(flow, at_step, step, turn, None)
+        if isinstance(result, Accepted) and not result.answer.skipped:
+            answer = result.answer
+    if answer is None:
+        say.note("conflict_hint")
+        say.prompt(prompt(flow, state, current))
+        return Outcome(state, say.done())
+    state = replace(_record(flow, state, step, answer, turn), conflict=None)
+    say.note("edit_applied", label=flow.label(step, state.lang), value=display(flow, step, answer, state.lang))
+    answered = path(flow, state)
+    if state.step_id in answered:
+        say.prompt(prompt(flow, state, current))
+        return Outcome(state, say.done())
+    return _enter(flow, _keep_pending_files(flow, state), answered[-1], say)

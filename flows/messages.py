@@ -16,14 +16,14 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "• back – go back and change your previous answer\n"
         "• restart – start again from the beginning\n"
         "• cancel – stop without filing anything\n"
-        "• status – see your open cases\n"
+        "• status – see your open cases (\"status\" and a case number for one case)\n"
         "• help – show this message\n"
         "• 中文 – 切换到中文",
         "你随时可以发送以下指令：\n"
         "• 返回 – 回到上一步修改答案\n"
         "• 重新开始 – 从头再来\n"
         "• 取消 – 结束，不提交任何内容\n"
-        "• 进度 – 查看你的投诉处理进度\n"
+        "• 进度 – 查看你的投诉处理进度（“进度”加编号可查询某一件）\n"
         "• 帮助 – 显示本说明\n"
         "• English – switch to English",
     ),
@@ -58,6 +58,37 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "That's a bit short: please write at least {min} characters.",
         "内容有点短，请至少写 {min} 个字。",
     ),
+    "message_too_long": (
+        "That message is too long for me to read: please keep it under {max} characters (yours has {length}).",
+        "这条消息太长了，我无法读取：请控制在 {max} 个字以内（目前 {length} 个字）。",
+    ),
+    "number_not_an_option": (
+        "There's no option {number} here: send a number from 1 to {count}, or answer in words.",
+        "没有第 {number} 项：请发送 1 到 {count} 之间的数字，或直接用文字回答。",
+    ),
+    "number_not_an_answer": (
+        "A number on its own doesn't answer this question: please answer in words.",
+        "只有一个数字无法回答这个问题，请用文字说明。",
+    ),
+    "noted": (
+        "I noted {values} — right? If anything is wrong, just send me the right one.",
+        "我记下了{values}，对吗？如有不对，直接发给我正确的即可。",
+    ),
+    "noted_item": ("your {label} {value}", "{label}：{value}"),
+    "noted_separator": (", ", "；"),
+    "conflict": (
+        "You've given me two different answers for {label}. Which one is right?",
+        "你给了两个不同的{label}，哪个是对的？",
+    ),
+    "conflict_hint": (
+        "Please tap the right one (or send its number), or type it again.",
+        "请点击正确的一项（或发送序号），也可以重新输入。",
+    ),
+    "status_offer": (
+        "Anything else? To file a new complaint, tap the button below.",
+        "还有其他需要吗？如需提交新的投诉，请点击下方按钮。",
+    ),
+    "button_new_complaint": ("New complaint", "新投诉"),
     "too_long": (
         "That's too long: please keep it under {max} characters (yours has {length}).",
         "内容太长了，请控制在 {max} 个字以内（目前 {length} 个字）。",

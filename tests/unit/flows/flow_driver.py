@@ -11,6 +11,8 @@ from flows import (
     Answer,
     ConversationState,
     Effect,
+    ExtractedValue,
+    ExtractKind,
     FileCase,
     FileInfo,
     FileLimits,
@@ -56,14 +58,11 @@ class Conversation:
 
     def send(self, turn: Turn) -> Outcome:
         turn = replace(turn, locale=turn.locale or self.locale)
-        if self.state is None:
-            outcome = start(self.flow, turn)
-        else:
-            text = pending_analysis(self.flow, self.state, turn)
-            if text is not None:
-                self.analyzed.append(text)
-                turn = replace(turn, proposals=self.analyzer(text))
-            outcome = advance(self.flow, self.state, turn)
+        text = pending_analysis(self.flow, self.state, turn)
+        if text is not None:
+            self.analyzed.append(text)
+            turn = replace(turn, proposals=self.analyzer(text))
+        outcome = start(self.flow, turn) if self.state is None else advance(self.flow, self.state, turn)
         # Every state must survive the trip through storage unchanged.
         encoded = json.dumps(outcome.state.to_json())
         assert ConversationState.from_json(json.loads(encoded)) == outcome.state
@@ -71,8 +70,9 @@ class Conversation:
         self.outcomes.append(outcome)
         return outcome
 
-    def say(self, text: str, *, edit: bool = False) -> Outcome:
-        return self.send(Turn(now=self.now, text=text, edit=edit))
+    def say(self, text: str, *, edit: bool = False, found: tuple[tuple[ExtractKind, str, str], ...] = ()) -> Outcome:
+        """Send ``text``; ``found`` is what the extractor port would report: (kind, span as written, value)."""
+        return self.send(Turn(now=self.now, text=text, edit=edit, extracted=extracted(text, *found)))
 
     def press(self, value: str) -> Outcome:
         return self.send(Turn(now=self.now, choice=value))
@@ -136,3 +136,12 @@ def photo(evidence_id: str, name: str = "photo.jpg", size: int = 150_000) -> Fil
 
 def document(evidence_id: str, name: str = "receipt.pdf", size: int = 80_000) -> FileInfo:
     return FileInfo(evidence_id=evidence_id, file_name=name, media_type="application/pdf", size=size)
+
+
+def extracted(text: str, *found: tuple[ExtractKind, str, str]) -> tuple[ExtractedValue, ...]:
+    """ExtractedValues for spans of ``text``, built by hand the way the intake's extractor reports them."""
+    values = []
+    for kind, span, value in found:
+        start = text.index(span)
+        values.append(ExtractedValue(kind=kind, text=span, value=value, start=start, end=start + len(span)))
+    return tuple(values)

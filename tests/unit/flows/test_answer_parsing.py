@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flows import detect_language, language_from_locale
+from flows import Lang, detect_language, format_when, language_from_locale
 from flows.contact_parsing import InvalidAnswer, parse_email, parse_phone
-from flows.datetime_parsing import parse_datetime
+from flows.datetime_parsing import parse_datetime, parse_when
 from tests.unit.flows.flow_driver import NOW
 
 
@@ -49,7 +49,7 @@ def test_email_is_normalised_and_errors_say_why() -> None:
     ("phrase", "expected"),
     [
         ("yesterday 3pm", "2026-11-19T15:00"),
-        ("2 days ago", "2026-11-18T14:00"),
+        ("2 days ago", "2026-11-18"),
         ("last friday 10am", "2026-11-13T10:00"),
         ("2026-11-03 14:00", "2026-11-03T14:00"),
         ("3 hours ago", "2026-11-20T11:00"),
@@ -57,23 +57,33 @@ def test_email_is_normalised_and_errors_say_why() -> None:
         ("上周五上午10点", "2026-11-13T10:00"),
         ("昨天下午3点半", "2026-11-19T15:30"),
         ("前天晚上8:30", "2026-11-18T20:30"),
-        ("三天前", "2026-11-17T14:00"),
+        ("三天前", "2026-11-17"),
         ("两小时前", "2026-11-20T12:00"),
         ("周三下午两点", "2026-11-18T14:00"),
         ("十一月三日下午四点", "2026-11-03T16:00"),
-        ("2026年10月1日", "2026-10-01T00:00"),
+        ("2026年10月1日", "2026-10-01"),
         ("今天上午十点一刻", "2026-11-20T10:15"),
-        ("昨晚", "2026-11-19T20:00"),
+        ("昨晚", "2026-11-19"),
         ("下午三点", "2026-11-19T15:00"),  # today 15:00 has not come yet at 14:00
         ("中午12点", "2026-11-20T12:00"),
-        ("上上周一", "2026-11-02T00:00"),
+        ("上上周一", "2026-11-02"),
+        ("yesterday", "2026-11-19"),
+        ("两天前", "2026-11-18"),
+        ("昨天", "2026-11-19"),
+        ("this morning", "2026-11-20"),
+        ("3 Nov", "2026-11-03"),
     ],
 )
 def test_natural_date_phrases_relative_to_now(phrase: str, expected: str) -> None:
-    parsed = parse_datetime(phrase, NOW)
+    """A phrase with a clock time is a datetime with the turn's offset; a day alone stays a date."""
+    parsed = parse_when(phrase, NOW)
     assert parsed is not None
-    assert parsed.isoformat().startswith(expected)
-    assert parsed.utcoffset() == timedelta(hours=8)
+    assert parsed.has_time == ("T" in expected)
+    if parsed.has_time:
+        assert parsed.iso().startswith(expected) and parsed.iso().endswith("+08:00")
+    else:
+        assert parsed.iso() == expected
+    assert parsed.moment.utcoffset() == timedelta(hours=8)
 
 
 def test_dates_follow_the_turns_timezone() -> None:
@@ -116,3 +126,17 @@ def test_detect_language_by_script(text: str, lang: str | None) -> None:
 )
 def test_language_from_platform_locale(locale: str | None, lang: str | None) -> None:
     assert language_from_locale(locale) == lang
+
+
+@pytest.mark.parametrize(
+    ("stored", "lang", "shown"),
+    [
+        ("2026-11-28", "en", "Sat 28 Nov"),
+        ("2026-11-28", "zh", "11月28日（周六）"),
+        ("2026-11-28T15:00:00+08:00", "en", "Sat 28 Nov, 15:00"),
+        ("2026-11-28T15:00:00+08:00", "zh", "11月28日（周六）15:00"),
+        ("not a date", "en", "not a date"),
+    ],
+)
+def test_stored_dates_are_shown_in_the_customers_locale(stored: str, lang: Lang, shown: str) -> None:
+    assert format_when(stored, lang) == shown

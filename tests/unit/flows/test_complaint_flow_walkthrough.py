@@ -56,7 +56,7 @@ def test_english_complaint_end_to_end(conversation: Conversation) -> None:
         "Name: Alice Wong",
         "Phone: +44 20 7946 0958",
         "Email: Alice@example.com",
-        "When: 2026-11-19 15:00",
+        "When: Thu 19 Nov, 15:00",
         "Where: Oxford Street store, London",
         "Product: Phone X",
         "Category: product quality",
@@ -122,7 +122,7 @@ def test_chinese_complaint_end_to_end(complaint_flow: Flow) -> None:
     for line in (
         "姓名：王小明",
         "电话：+86 138 1234 5678",
-        "时间：2026-11-13 10:00",
+        "时间：11月13日（周五）10:00",
         "地点：上海市静安区",
         "产品：电饭煲",
         "类别：物流配送",

@@ -260,10 +260,12 @@ def test_edit_from_the_confirmation_returns_to_it(conversation: Conversation) ->
     walk_to(conversation, "confirm")
     conversation.press("_edit:occurred_at")
     assert conversation.step == "occurred_at"
-    assert "Your current answer: 2026-11-19 15:00" in conversation.last.text
+    assert "Your current answer: Thu 19 Nov, 15:00" in conversation.last.text
     conversation.say("2 days ago")
     assert conversation.step == "confirm"
-    assert "When: 2026-11-18 14:00" in conversation.last.text
+    # "2 days ago" names a day, not a time: stored and shown as a date.
+    assert "When: Wed 18 Nov\n" in conversation.last.text
+    assert conversation.answer("occurred_at").value == "2026-11-18"
 
 
 def test_confirm_edit_typed_and_a_new_branch_asks_what_is_missing(conversation: Conversation) -> None:

@@ -15,6 +15,7 @@ from flows import (
     DatetimeStep,
     EmailStep,
     EndStep,
+    ExtractedValue,
     FileCase,
     FileInfo,
     FilesStep,
@@ -175,6 +176,9 @@ def check(flow: Flow, outcome: Outcome) -> None:
         assert isinstance(step, ProposalStep)
     if state.editing:
         assert not isinstance(step, ConfirmStep)
+    if state.conflict is not None:
+        assert state.status == "active" and flow.has_step(state.conflict.step_id)
+        assert state.conflict.offered.step_id == state.conflict.step_id
     encoded = json.dumps(state.to_json(), ensure_ascii=False)
     assert ConversationState.from_json(json.loads(encoded)) == state
     for reply in outcome.replies:
@@ -260,6 +264,84 @@ def test_plausible_conversations_reach_valid_states(data: st.DataObject) -> None
             turn = data.draw(turns)
         else:
             candidates = plausible_turns(flow, state)
+            turn = candidates[data.draw(st.integers(min_value=0, max_value=len(candidates) - 1))]
+        pending_analysis(flow, state, turn)
+        outcome = advance(flow, state, turn)
+        check(flow, outcome)
+
+
+# ---- free text with embedded values (the extractor port filled) -------------------------------------------
+
+EMBEDDED = [
+    ("name", "Maria Lopez"),
+    ("name", "李娜"),
+    ("phone", "+1 201 555 0123"),
+    ("phone", "13800138000"),
+    ("phone", "12345"),
+    ("email", "lina@example.cn"),
+    ("email", "not-an-email"),
+    ("datetime", "yesterday 3pm"),
+    ("datetime", "两天前"),
+    ("datetime", "tomorrow"),
+    ("datetime", "2026-11-28"),
+    ("order_number", "55-1029"),
+    ("amount", "¥199"),
+    ("product", "AX-300 dryer"),
+    ("product", "phone_x"),
+    ("location", "Main Street"),
+    ("location", "x"),
+]
+FILLERS = ["", "hi, ", "我叫", "my dryer broke, call ", "昨天坏了，", "the value is "]
+
+
+@st.composite
+def embedded_turns(draw: st.DrawFn) -> Turn:
+    """A free-text message with values in it, and the ExtractedValues an extractor would report."""
+    parts: list[str] = []
+    values: list[ExtractedValue] = []
+    for kind, span in draw(st.lists(st.sampled_from(EMBEDDED), max_size=6)):
+        parts.append(draw(st.sampled_from(FILLERS)))
+        start = len("".join(parts))
+        parts.append(span)
+        normalised = draw(st.sampled_from([span, span.upper(), ""]))
+        values.append(ExtractedValue(kind, span, normalised or span, start, start + len(span)))
+    parts.append(draw(st.sampled_from(FILLERS)))
+    return Turn(
+        now=NOW,
+        text="".join(parts) or draw(st.sampled_from(TEXTS)),
+        extracted=tuple(values),
+        locale=draw(st.sampled_from([None, "zh-hans", "en-US"])),
+        edit=draw(st.booleans()),
+        proposals=draw(st.lists(proposals, max_size=2).map(tuple)),
+    )
+
+
+any_turns = st.one_of(turns, embedded_turns(), embedded_turns())
+
+
+@PROPERTY_SETTINGS
+@given(first=any_turns, rest=st.lists(any_turns, max_size=30))
+def test_random_turns_with_embedded_values(first: Turn, rest: list[Turn]) -> None:
+    run(COMPLAINT, first, rest)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_plausible_conversations_with_embedded_values_reach_valid_states(data: st.DataObject) -> None:
+    flow = COMPLAINT
+    outcome = start(flow, data.draw(any_turns))
+    check(flow, outcome)
+    for _ in range(data.draw(st.integers(min_value=10, max_value=40))):
+        state = outcome.state
+        roll = data.draw(st.integers(min_value=0, max_value=5))
+        if roll == 0:
+            turn = data.draw(turns)
+        elif roll == 1:
+            turn = data.draw(embedded_turns())
+        else:
+            candidates = plausible_turns(flow, state)
+            if state.conflict is not None:
+                candidates += [Turn(now=NOW, text="1"), Turn(now=NOW, text="2")]
             turn = candidates[data.draw(st.integers(min_value=0, max_value=len(candidates) - 1))]
         pending_analysis(flow, state, turn)
         outcome = advance(flow, state, turn)

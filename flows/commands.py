@@ -1,0 +1,176 @@
+"""The command vocabulary: words and buttons that mean the same thing at every step, in both languages.
+
+Commands (cancel, back, status ...) act on the conversation; intents (skip, done, yes ...) answer a step
+without naming a value. Button values of the engine's own buttons start with "_" so that no option value
+(which may not start with "_") can be mistaken for one; each carries a ``ChoiceRole`` for the channels.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Literal
+
+from flows.conversation import Choice, ChoiceRole, Turn
+
+Command = Literal["cancel", "restart", "back", "status", "help", "unknown", "lang_en", "lang_zh", "new_complaint"]
+
+# Text longer than this is never a command word; it is not even normalised to look for one.
+_LONGEST_COMMAND = 64
+
+COMMAND_WORDS: dict[str, Command] = {
+    "cancel": "cancel",
+    "取消": "cancel",
+    "restart": "restart",
+    "重新开始": "restart",
+    "重来": "restart",
+    "back": "back",
+    "返回": "back",
+    "上一步": "back",
+    "status": "status",
+    "进度": "status",
+    "查询": "status",
+    "help": "help",
+    "帮助": "help",
+    "english": "lang_en",
+    "英文": "lang_en",
+    "中文": "lang_zh",
+    "chinese": "lang_zh",
+    "简体中文": "lang_zh",
+}
+# Only as slash commands, since a bare word could be an answer.
+SLASH_ONLY: dict[str, Command] = {"start": "restart", "en": "lang_en", "zh": "lang_zh", "new": "new_complaint"}
+# Only once the conversation is over (in a conversation "new" might answer a question).
+AFTER_END_WORDS: dict[str, Command] = {
+    "new": "new_complaint",
+    "new complaint": "new_complaint",
+    "新投诉": "new_complaint",
+    "新的投诉": "new_complaint",
+}
+# The status words may be followed by a case number: "status PL-7K2M9Q", "进度 PL-7K2M9Q".
+STATUS_WORDS = ("status", "进度", "查询")
+
+KEEP = "_keep"
+SKIP = "_skip"
+DONE = "_done"
+YES = "_yes"
+OTHER = "_other"
+CONFIRM = "_confirm"
+EDIT = "_edit:"
+CANCEL = "_cancel"
+NEW_COMPLAINT = "_new"
+# Picking one of two values that disagree ("which phone is right?"): PICK + "0" keeps, PICK + "1" takes.
+PICK = "_pick:"
+
+BUTTON_COMMANDS: dict[str, Command] = {
+    CANCEL: "cancel",
+    "_restart": "restart",
+    "_back": "back",
+    "_status": "status",
+    "_help": "help",
+    NEW_COMPLAINT: "new_complaint",
+}
+
+# The role of each engine button (option values are plain answers).
+_ROLES: dict[str, ChoiceRole] = {
+    KEEP: "keep",
+    SKIP: "skip",
+    DONE: "done",
+    YES: "yes",
+    OTHER: "no",
+    CONFIRM: "confirm",
+    CANCEL: "cancel",
+    NEW_COMPLAINT: "new_complaint",
+}
+
+TYPED_INTENTS: dict[str, frozenset[str]] = {
+    KEEP: frozenset({"keep", "keep it", "same", "保留", "不变", "不用改"}),
+    SKIP: frozenset({"skip", "跳过", "略过"}),
+    DONE: frozenset(
+        {"done", "finished", "finish", "no more", "that's all", "thats all", "完成", "好了", "没有了", "就这些"}
+    ),
+    YES: frozenset(
+        {
+            "yes", "y", "yeah", "yep", "correct", "right", "ok", "okay", "sure",
+            "是", "是的", "对", "对的", "没错", "正确", "好", "好的", "嗯",
+        }
+    ),
+    OTHER: frozenset(
+        {"no", "n", "nope", "wrong", "other", "something else", "不是", "不对", "错", "其他", "其它", "别的"}
+    ),
+    CONFIRM: frozenset(
+        {"confirm", "submit", "yes", "ok", "okay", "确认", "提交", "确认提交", "是", "是的", "好", "好的"}
+    ),
+}
+
+
+def role_of(value: str) -> ChoiceRole:
+    if value.startswith(EDIT):
+        return "edit"
+    return _ROLES.get(value, "answer")
+
+
+def button(value: str, label: str) -> Choice:
+    """A choice with the role its value implies."""
+    return Choice(value, label, role_of(value))
+
+
+def normalize(text: str) -> str:
+    """Case-, width- and punctuation-insensitive form for matching commands, labels and intents."""
+    folded = unicodedata.normalize("NFKC", text).casefold().strip()
+    return folded.strip(" \t\r\n.!?,;:。！？，；：~'\"“”‘’").strip()
+
+
+def command_of(turn: Turn, *, ended: bool = False) -> Command | None:
+    """The command a turn gives, if any; ``ended``: the conversation is over, so "new" starts one."""
+    if turn.choice is not None:
+        return BUTTON_COMMANDS.get(turn.choice)
+    if turn.text is None or len(turn.text) > _LONGEST_COMMAND:
+        return None
+    word = normalize(turn.text)
+    if word.startswith("/"):
+        # "/cancel@PlaintBot" is how Telegram groups address a bot.
+        name = word[1:].split("@", 1)[0].strip()
+        if case_number_asked(turn) is not None:
+            return "status"
+        return COMMAND_WORDS.get(name) or SLASH_ONLY.get(name) or "unknown"
+    if case_number_asked(turn) is not None:
+        return "status"
+    if ended and word in AFTER_END_WORDS:
+        return AFTER_END_WORDS[word]
+    return COMMAND_WORDS.get(word)
+
+
+def case_number_asked(turn: Turn) -> str | None:
+    """The case number in "status PL-7K2M9Q" / "进度 PL-7K2M9Q" / "/status PL-7K2M9Q"; None otherwise."""
+    if turn.choice is not None or turn.text is None or len(turn.text) > _LONGEST_COMMAND:
+        return None
+    words = unicodedata.normalize("NFKC", turn.text).strip().lstrip("/").split()
+    if len(words) == 1:
+        for word in STATUS_WORDS:
+            if words[0].casefold().startswith(word) and len(words[0]) > len(word):
+                words = [word, words[0][len(word) :]]
+                break
+    if len(words) != 2 or words[0].casefold().split("@", 1)[0] not in STATUS_WORDS:
+        return None
+    number = words[1].strip(" :：#").upper()
+    if not number or len(number) > 32 or not all(char.isascii() and (char.isalnum() or char == "-") for char in number):
+        return None
+    # Case numbers carry a digit or a hyphen ("PL-7K2M9Q"); "status quo" asks for no case.
+    if not any(char.isdigit() or char == "-" for char in number):
+        return None
+    return number
+
+
+def typed(turn: Turn, intent: str) -> bool:
+    """The customer typed one of the words for an intent (e.g. "skip", "跳过")."""
+    if turn.choice is not None or turn.text is None or len(turn.text) > _LONGEST_COMMAND:
+        return False
+    return normalize(turn.text) in TYPED_INTENTS[intent]
+
+
+def bare_number(text: str) -> bool:
+    """A message that is only a number ("2", "１２", "7 "): never a date, a place or a name."""
+    if len(text) > _LONGEST_COMMAND:
+        return text.strip().isdigit()
+    typed = normalize(text).replace(" ", "")
+    return bool(typed) and typed.isdigit()

@@ -1,0 +1,194 @@
+"""Slot filling: values the extractor port found in a message fill their steps, confirmed in one line."""
+
+from __future__ import annotations
+
+from flows import Conflict, Flow, load_flow_text
+from tests.unit.flows.flow_driver import Conversation
+from tests.unit.flows.test_engine_behaviour import walk_to
+
+ALL_AT_ONCE = "Hi, I'm Maria Lopez. My AX-300 dryer stopped yesterday at 3pm, order 55-1029, call me on +1 201 555 0123"
+FOUND_ALL = (
+    ("name", "Maria Lopez", "Maria Lopez"),
+    ("product", "AX-300 dryer", "AX-300 dryer"),
+    ("datetime", "yesterday at 3pm", "yesterday at 3pm"),
+    ("order_number", "55-1029", "55-1029"),
+    ("phone", "+1 201 555 0123", "+12015550123"),
+)
+
+
+def test_one_first_message_fills_every_field_it_tells(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    conversation.say(ALL_AT_ONCE, found=FOUND_ALL)
+    assert conversation.answer("name").value == "Maria Lopez"
+    assert conversation.answer("contact_method").value == "phone"
+    assert conversation.answer("phone").value == "+12015550123"
+    assert conversation.answer("description").value == ALL_AT_ONCE
+    assert conversation.answer("occurred_at").value == "2026-11-19T15:00:00+08:00"
+    assert conversation.answer("occurred_where").value == "55-1029"
+    assert conversation.answer("product").value == "AX-300 dryer"
+    # The story went to the NLP step like a typed description does.
+    assert conversation.analyzed == [ALL_AT_ONCE]
+    # Confirmed in one line, then straight to what is still missing.
+    assert conversation.step == "category"
+    noted = conversation.last.text
+    assert "I noted your name Maria Lopez, " in noted and "your phone +1 201-555-0123" in noted
+    assert "your when Thu 19 Nov, 15:00" in noted and "— right?" in noted
+    assert noted.endswith("What kind of problem is it?")
+    conversation.say("1")
+    conversation.press("_skip")
+    conversation.say("Refund")
+    conversation.say("1")
+    draft = conversation.filed().draft
+    assert (draft.name, draft.phone, draft.product, draft.occurred_where, draft.expected_resolution) == (
+        "Maria Lopez", "+12015550123", "AX-300 dryer", "55-1029", "refund",
+    )
+    assert draft.category == "product_quality" and draft.email is None
+
+
+def test_values_in_chinese(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    text = "我叫李娜，手机13800138000，邮箱lina@example.cn，昨天下午三点在门店买的电饭煲坏了"
+    conversation.say(
+        text,
+        found=(
+            ("name", "李娜", "李娜"),
+            ("phone", "13800138000", "13800138000"),
+            ("email", "lina@example.cn", "lina@example.cn"),
+            ("datetime", "昨天下午三点", "昨天下午三点"),
+            ("product", "电饭煲", "电饭煲"),
+        ),
+    )
+    assert conversation.lang() == "zh"
+    assert conversation.answer("contact_method").value == "both"
+    assert conversation.answer("email").value == "lina@example.cn"
+    assert conversation.answer("occurred_at").value == "2026-11-19T15:00:00+08:00"
+    assert "我记下了姓名：李娜；联系方式：电话和邮箱；电话：+86 138 0013 8000" in conversation.last.text
+    assert "对吗？" in conversation.last.text
+    assert conversation.step == "occurred_where"
+
+
+def test_a_value_answers_a_choice_it_implies(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "contact_method")
+    conversation.say("+1 201 555 0123", found=(("phone", "+1 201 555 0123", "+12015550123"),))
+    assert conversation.answer("contact_method").value == "phone"
+    assert conversation.answer("phone").value == "+12015550123"
+    assert conversation.step == "description"
+    assert "Please pick one of the options" not in conversation.text
+
+
+def test_a_name_found_in_an_introduction_is_the_name(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    conversation.say("hello")
+    conversation.say("I'm Maria Lopez", found=(("name", "Maria Lopez", "Maria Lopez"),))
+    assert conversation.answer("name").value == "Maria Lopez"
+    assert conversation.step == "contact_method"
+
+
+def test_values_that_fail_their_steps_parser_are_not_used(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "contact_method")
+    conversation.say("call 12345 tomorrow", found=(("phone", "12345", "12345"), ("datetime", "tomorrow", "tomorrow")))
+    assert conversation.step == "contact_method"
+    assert conversation.state is not None and conversation.state.answer("phone") is None
+    assert conversation.state.answer("occurred_at") is None, "a future date is refused as it is when typed"
+    assert "Please pick one of the options" in conversation.text
+
+
+def test_a_contradicting_value_asks_which_is_right(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "description")
+    assert conversation.answer("phone").value == "+8613812345678"
+    text = "The screen cracked on my phone, please call +1 201 555 0123 instead"
+    conversation.say(text, found=(("phone", "+1 201 555 0123", "+12015550123"),))
+    assert conversation.answer("description").value == text
+    assert conversation.state is not None and isinstance(conversation.state.conflict, Conflict)
+    assert "two different answers for phone. Which one is right?" in conversation.last.text
+    assert conversation.button_labels() == ["+86 138 1234 5678", "+1 201-555-0123"]
+    conversation.say("2")
+    assert conversation.answer("phone").value == "+12015550123"
+    assert conversation.state.conflict is None
+    assert "Updated phone: +1 201-555-0123." in conversation.text
+    assert conversation.step == "occurred_at"
+
+
+def test_a_contradiction_can_be_answered_by_typing_the_value_again(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow, locale="zh-CN")
+    walk_to(conversation, "description")
+    conversation.say("屏幕裂了，打这个电话 13900139000", found=(("phone", "13900139000", "13900139000"),))
+    assert "你给了两个不同的电话，哪个是对的？" in conversation.last.text
+    conversation.say("不知道")
+    assert "请点击正确的一项" in conversation.last.text
+    conversation.say("138 1234 5678")
+    assert conversation.answer("phone").value == "+8613812345678"
+    assert conversation.step == "occurred_at"
+
+
+def test_the_same_value_again_is_no_contradiction(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "description")
+    conversation.say("Broken screen, my number is 13812345678", found=(("phone", "13812345678", "13812345678"),))
+    assert conversation.state is not None and conversation.state.conflict is None
+    assert conversation.step == "occurred_at"
+
+
+def test_back_returns_to_a_filled_step_with_its_value_kept(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    conversation.say(ALL_AT_ONCE, found=FOUND_ALL)
+    conversation.say("back")
+    assert conversation.step == "product"
+    assert "Your current answer: AX-300 dryer" in conversation.last.text
+    conversation.say("1")  # Keep
+    assert conversation.step == "category"
+    conversation.say("back")
+    conversation.say("back")
+    assert conversation.step == "occurred_where"
+    conversation.say("restart")
+    assert conversation.state is not None and conversation.state.answers == ()
+
+
+NO_EXTRACTION = """
+id: plain
+version: 1
+title: {en: Plain, zh: 简单}
+start: name
+steps:
+  - id: name
+    kind: text
+    prompt: {en: "Name?", zh: "姓名？"}
+    next: end
+  - id: end
+    kind: end
+    prompt: {en: "Bye", zh: "再见"}
+"""
+
+
+def test_a_flow_without_extract_ignores_extracted_values() -> None:
+    conversation = Conversation(load_flow_text(NO_EXTRACTION, "plain.yaml"))
+    conversation.say("hi")
+    conversation.say("I'm Maria Lopez", found=(("name", "Maria Lopez", "Maria Lopez"),))
+    assert conversation.filed().draft.name == "I'm Maria Lopez"
+
+
+def test_a_typed_answer_stands_when_a_value_inside_it_is_found(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "occurred_where")
+    conversation.say("Oxford Street store, London", found=(("location", "London", "London"),))
+    assert conversation.answer("occurred_where").value == "Oxford Street store, London"
+
+
+def test_a_bare_number_found_as_a_name_is_not_a_name(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    conversation.say("2", found=(("name", "2", "2"),))
+    assert conversation.step == "name"
+    assert conversation.state is not None and conversation.state.answer("name") is None
+
+
+def test_a_name_and_a_phone_are_no_story(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    text = "I'm Maria Lopez, call me on 13800138000"
+    conversation.say(text, found=(("name", "Maria Lopez", "Maria Lopez"), ("phone", "13800138000", "13800138000")))
+    assert conversation.answer("name").value == "Maria Lopez"
+    assert conversation.answer("phone").value == "+8613800138000"
+    assert conversation.state is not None and conversation.state.answer("description") is None
+    assert conversation.step == "description"
