@@ -123,7 +123,7 @@ class OutboxWorker:
         rate_limits: Mapping[tuple[str, str], tuple[RateLimit, ...]] = DEFAULT_RATE_LIMITS,
         retry: RetryPolicy = RetryPolicy(),
         lease: timedelta = DEFAULT_LEASE,
-        batch: int = 20,
+        batch: int = 32,
         # A slot further away than this is not waited for in the pass: the row goes back with that due time.
         max_pace_wait: float = 1.5,
         rng: random.Random | None = None,
@@ -241,28 +241,32 @@ class OutboxWorker:
     async def run(self) -> None:
         """Keeps up to `batch` deliveries in flight: a slow send holds its own row, never the next claim."""
         running: set[asyncio.Task[bool]] = set()
+        look = True
         async with self._heartbeat():
             try:
                 while True:
-                    # Cleared before claiming: a wake during the claim is still seen by the wait below.
-                    self._wake.clear()
-                    claimed: list[OutboxEntry] = []
                     room = self._batch - len(running)
-                    if room > 0:
+                    if look and room > 0:
+                        # Cleared before claiming: a wake during the claim is still seen by the wait below.
+                        self._wake.clear()
+                        claimed: list[OutboxEntry] = []
                         try:
                             claimed = await self._outbox.claim_due(room, self._lease)
                         except Exception:
                             log.exception("outbox claim failed")
-                    for entry in claimed:
-                        running.add(asyncio.create_task(self._deliver(entry), name=f"outbox-{entry.id}"))
-                    if claimed and len(claimed) == room:
-                        continue  # there may be more due right now
+                        for entry in claimed:
+                            running.add(asyncio.create_task(self._deliver(entry), name=f"outbox-{entry.id}"))
+                        if claimed and len(claimed) == room:
+                            continue  # there may be more due right now
                     waker = asyncio.create_task(self._wake.wait())
                     done, _ = await asyncio.wait(
                         {waker, *running}, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
                     )
                     waker.cancel()
                     running -= done
+                    # Claim again when asked to, at every poll, or once half the room is free: not after every
+                    # single delivery (a claim costs more than a send).
+                    look = waker in done or not done or len(running) <= self._batch // 2
             finally:
                 for task in running:
                     task.cancel()

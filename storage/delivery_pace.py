@@ -8,6 +8,7 @@ take the same slot, on SQLite, PostgreSQL and MariaDB alike, without locks.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from storage.models import DeliveryPace
 
 # Compare-and-set retries before a worker assumes heavy contention and waits one interval instead.
 _CAS_TRIES = 8
+_LOCK_STRIPES = 64
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,21 @@ class PaceDecision:
 
 
 class TortoiseDeliveryPace:
+    def __init__(self) -> None:
+        # Tasks of one process take turns per key (striped locks, bounded memory), so the compare-and-set
+        # races only other processes.
+        self._turns = tuple(asyncio.Lock() for _ in range(_LOCK_STRIPES))
+
     async def reserve(
         self, key: str, *, interval: float, burst: int, max_wait: float, now: float | None = None
     ) -> PaceDecision:
         """Take the next slot of `key` if it comes within `max_wait` seconds; otherwise take nothing."""
+        async with self._turns[hash(key) % _LOCK_STRIPES]:
+            return await self._reserve(key, interval=interval, burst=burst, max_wait=max_wait, now=now)
+
+    async def _reserve(
+        self, key: str, *, interval: float, burst: int, max_wait: float, now: float | None = None
+    ) -> PaceDecision:
         tolerance = interval * max(burst - 1, 0)
         for _ in range(_CAS_TRIES):
             moment = time.time() if now is None else now

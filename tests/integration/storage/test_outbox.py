@@ -249,9 +249,10 @@ async def test_the_platform_pace_is_kept_before_sending_and_shared(outbox: Torto
 
 
 async def test_pace_slots_are_never_given_twice(outbox: TortoiseOutbox) -> None:
-    pace = TortoiseDeliveryPace()
+    # Separate instances stand for separate worker processes: only the database keeps them apart.
+    paces = [TortoiseDeliveryPace() for _ in range(6)]
     decisions = await asyncio.gather(
-        *(pace.reserve("k", interval=10.0, burst=1, max_wait=1000, now=1000.0) for _ in range(6))
+        *(pace.reserve("k", interval=10.0, burst=1, max_wait=1000, now=1000.0) for pace in paces)
     )
     granted = sorted(decision.wait for decision in decisions if decision.granted)
     # Each grant is its own slot, ten seconds apart (contention may push a few back to try later).
