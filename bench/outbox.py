@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.outbox import DEFAULT_RATE_LIMITS, RetryPolicy  # noqa: E402
-from storage.database import is_postgres, migrate_database, open_database  # noqa: E402
-from tests.fakes.rate_limited_telegram import HEALTHY_CHAT, running_backlog  # noqa: E402
+from bot.outbox import DEFAULT_RATE_LIMITS, RetryPolicy
+from storage.database import is_postgres, migrate_database, open_database
+from tests.fakes.rate_limited_telegram import HEALTHY_CHAT, running_backlog
 
 
 async def healthy_latencies(database_url: str, limited_chats: int, replies: int) -> list[float]:
