@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.evidence_links import EvidenceDownloads
 from bot.intake import ProposalSource
 from bot.services import Services, open_services
+from bot.spool_sweeper import spool_directories, sweep_spools
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
             _reload_flows_on_sighup(services)
             worker = services.build_worker()
             task = asyncio.create_task(worker.run(), name="outbox-worker")
+            sweeper = asyncio.create_task(sweep_spools(spool_directories(settings)), name="spool-sweeper")
             log.info(
                 "Plaint is serving on http://%s:%s/chat; channels on: %s",
                 settings.host,
@@ -114,8 +116,11 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
                 yield
             finally:
                 task.cancel()
+                sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
 
     app.cleanup_ctx.append(lifecycle)
     return app

@@ -34,6 +34,9 @@ OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_for_customer")
 _CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
+# What the transcript keeps of one customer message: the flows' longest accepted answer is far below it.
+MAX_TRANSCRIPT_INBOUND_CHARS = 8000
+
 @dataclass(frozen=True)
 class IdentityRecord:
     id: int
@@ -137,6 +140,11 @@ class IntakeTransaction:
         conversation_id: int | None = None,
         case_id: int | None = None,
     ) -> None:
+        stored_payload = dict(payload or {})
+        if direction == "in" and len(text) > MAX_TRANSCRIPT_INBOUND_CHARS:
+            # A refused answer (a 10 MB paste) must not be kept whole; accepted answers are far shorter.
+            stored_payload["truncated_from_chars"] = len(text)
+            text = text[:MAX_TRANSCRIPT_INBOUND_CHARS]
         await TranscriptMessage.create(
             identity_id=self._identity.id,
             receipt_id=self._receipt.id,
@@ -145,7 +153,7 @@ class IntakeTransaction:
             direction=direction,
             author=author,
             text=text,
-            payload=dict(payload or {}),
+            payload=stored_payload,
         )
 
     async def add_evidence(self, blob: StoredBlob, file_name: str, conversation_id: int | None) -> int:
