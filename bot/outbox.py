@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,9 @@ from storage.delivery_pace import PaceDecision, TortoiseDeliveryPace
 from storage.outbox import DEFAULT_LEASE, DeadReason, OutboxEntry, TortoiseOutbox
 
 log = logging.getLogger(__name__)
+
+# How often a worker drops pace rows of recipients idle for an hour.
+FORGET_IDLE_PACE_EVERY = 600.0
 
 
 class OutboxHandler(Protocol):
@@ -42,6 +46,8 @@ class DeliveryReconciler(Protocol):
 
 class DeliveryPace(Protocol):
     async def reserve(self, key: str, *, interval: float, burst: int, max_wait: float) -> PaceDecision: ...
+
+    async def forget_idle(self, idle_seconds: float = 3600.0) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -176,12 +182,17 @@ class OutboxWorker:
 
     async def _take_pace(self, entry: OutboxEntry) -> bool:
         """Wait for a slot under every limit of this entry's platform; False when the row was handed back."""
+        # A retry takes only a slot that is free now: slots ahead are left to first attempts, so a backlog of
+        # refused messages cannot book the platform's pace ahead of a healthy customer's reply.
+        max_wait = self._max_pace_wait if entry.attempts == 0 else 0.0
         for limit in self._rate_limits.get((entry.kind, entry.channel), ()):
             decision = await self._pace.reserve(
-                pace_key(entry, limit), interval=limit.interval, burst=limit.burst, max_wait=self._max_pace_wait
+                pace_key(entry, limit), interval=limit.interval, burst=limit.burst, max_wait=max_wait
             )
             if not decision.granted:
-                await self._outbox.release(entry.id, datetime.now(UTC) + timedelta(seconds=decision.wait))
+                # Retries that found no free slot come back spread out, not all in the next instant.
+                wait = decision.wait if entry.attempts == 0 else max(decision.wait, 0.5) * self._rng.uniform(1, 2)
+                await self._outbox.release(entry.id, datetime.now(UTC) + timedelta(seconds=wait))
                 return False
             if decision.wait > 0:
                 await asyncio.sleep(decision.wait)
@@ -200,15 +211,21 @@ class OutboxWorker:
 
     async def _attempt(self, entry: OutboxEntry) -> bool:
         handler = self._handlers.get(entry.kind)
-        if handler is None:
-            await self._outbox.mark_dead(entry.id, DeadReason.NO_HANDLER, f"no handler for {entry.kind}")
-            log.error("outbox item %s dead: no handler for kind %s", entry.id, entry.kind)
-            return False
-        if not await self._take_pace(entry):
+        if handler is not None and not await self._take_pace(entry):
             return False
         if not await self._outbox.begin_attempt(entry.id, self._lease):
             return False  # the claim was lost (this worker stalled past its lease): the new holder sends
         attempts = entry.attempts + 1
+        if handler is None:
+            # Perhaps only this worker lacks it (configured differently): others may take it until the bound.
+            if attempts >= self._retry.max_attempts:
+                log.error("outbox item %s dead: no handler for kind %s", entry.id, entry.kind)
+                await self._outbox.mark_dead(entry.id, DeadReason.NO_HANDLER, f"no handler for {entry.kind}")
+            else:
+                await self._outbox.reschedule(
+                    entry.id, self._retry.delay(attempts, None, self._rng), f"no handler for {entry.kind}"
+                )
+            return False
         try:
             await handler.handle(entry)
         except RetryLater as error:
@@ -241,11 +258,17 @@ class OutboxWorker:
     async def run(self) -> None:
         """Keeps up to `batch` deliveries in flight: a slow send holds its own row, never the next claim."""
         running: set[asyncio.Task[bool]] = set()
-        look = True
+        look = woken = True
+        forget_at = time.monotonic() + FORGET_IDLE_PACE_EVERY
         async with self._heartbeat():
             try:
                 while True:
                     room = self._batch - len(running)
+                    if woken:
+                        # Something was just committed (a fresh reply, claimed before retries): it gets a
+                        # little room even when retries fill the worker.
+                        room = max(room, self._batch // 4)
+                        woken = False
                     if look and room > 0:
                         # Cleared before claiming: a wake during the claim is still seen by the wait below.
                         self._wake.clear()
@@ -258,6 +281,10 @@ class OutboxWorker:
                             running.add(asyncio.create_task(self._deliver(entry), name=f"outbox-{entry.id}"))
                         if claimed and len(claimed) == room:
                             continue  # there may be more due right now
+                    if time.monotonic() >= forget_at:
+                        forget_at = time.monotonic() + FORGET_IDLE_PACE_EVERY
+                        with contextlib.suppress(Exception):
+                            await self._pace.forget_idle()
                     waker = asyncio.create_task(self._wake.wait())
                     done, _ = await asyncio.wait(
                         {waker, *running}, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
@@ -266,7 +293,8 @@ class OutboxWorker:
                     running -= done
                     # Claim again when asked to, at every poll, or once half the room is free: not after every
                     # single delivery (a claim costs more than a send).
-                    look = waker in done or not done or len(running) <= self._batch // 2
+                    woken = waker in done
+                    look = woken or not done or len(running) <= self._batch // 2
             finally:
                 for task in running:
                     task.cancel()

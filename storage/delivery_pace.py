@@ -2,23 +2,22 @@
 
 Each limit is a generic cell rate algorithm: the row keeps the theoretical arrival time of the next message;
 a message may go when that time is at most `(burst - 1) * interval` ahead of now, and moves it forward by
-`interval`. The move is a conditional update on the value read (compare and set), so two workers can never
-take the same slot, on SQLite, PostgreSQL and MariaDB alike, without locks.
+`interval`. Taking a slot is ONE conditional update (`SET next_at = max(next_at, now) + interval WHERE
+next_at <= now + tolerance + max_wait`), atomic on SQLite, PostgreSQL and MariaDB alike: two workers can never
+take the same slot, and no lock is held across round trips.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Case, F, Value, When
 
 from storage.models import DeliveryPace
 
-# Compare-and-set retries before a worker assumes heavy contention and waits one interval instead.
-_CAS_TRIES = 8
-_LOCK_STRIPES = 64
+_CREATE_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -29,38 +28,32 @@ class PaceDecision:
 
 
 class TortoiseDeliveryPace:
-    def __init__(self) -> None:
-        # Tasks of one process take turns per key (striped locks, bounded memory), so the compare-and-set
-        # races only other processes.
-        self._turns = tuple(asyncio.Lock() for _ in range(_LOCK_STRIPES))
-
     async def reserve(
         self, key: str, *, interval: float, burst: int, max_wait: float, now: float | None = None
     ) -> PaceDecision:
         """Take the next slot of `key` if it comes within `max_wait` seconds; otherwise take nothing."""
-        async with self._turns[hash(key) % _LOCK_STRIPES]:
-            return await self._reserve(key, interval=interval, burst=burst, max_wait=max_wait, now=now)
-
-    async def _reserve(
-        self, key: str, *, interval: float, burst: int, max_wait: float, now: float | None = None
-    ) -> PaceDecision:
         tolerance = interval * max(burst - 1, 0)
-        for _ in range(_CAS_TRIES):
+        for _ in range(_CREATE_TRIES):
             moment = time.time() if now is None else now
+            taken = await DeliveryPace.filter(key=key, next_at__lte=moment + tolerance + max_wait).update(
+                # Tortoise's stubs omit Value from Case's default; it renders as a bound parameter.
+                next_at=Case(
+                    When(next_at__gt=moment, then=F("next_at") + interval),
+                    default=Value(moment + interval),  # type: ignore[arg-type]
+                )
+            )
             row = await DeliveryPace.get_or_none(key=key)
             if row is None:
                 try:
                     await DeliveryPace.create(key=key, next_at=moment + interval)
                 except IntegrityError:
-                    continue  # another worker created it first: read theirs
+                    continue  # another worker created it first: take a slot from theirs
                 return PaceDecision(True, 0.0)
-            arrival = max(row.next_at, moment)
-            wait = max(arrival - tolerance - moment, 0.0)
-            if wait > max_wait:
-                return PaceDecision(False, wait)
-            won = await DeliveryPace.filter(id=row.id, next_at=row.next_at).update(next_at=arrival + interval)
-            if won:
-                return PaceDecision(True, wait)
+            if taken:
+                # Our slot began one interval before the value read (later if another worker took the next
+                # one in between: then this wait is longer than needed, never shorter).
+                return PaceDecision(True, max(row.next_at - interval - tolerance - moment, 0.0))
+            return PaceDecision(False, max(row.next_at - tolerance - moment, 0.0))
         return PaceDecision(False, interval)
 
     async def forget_idle(self, idle_seconds: float = 3600.0) -> int:
