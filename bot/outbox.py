@@ -44,6 +44,14 @@ class DeliveryReconciler(Protocol):
     async def already_delivered(self, message: Outbound) -> bool: ...
 
 
+@runtime_checkable
+class DeliveryHold(Protocol):
+    """A channel that sometimes needs a recipient's messages held back for a moment (WeChat, while a passive
+    answer to that customer is being prepared): asked before anything else, so the row goes straight back."""
+
+    def hold_seconds(self, recipient_id: str) -> float: ...
+
+
 class DeliveryPace(Protocol):
     async def reserve(self, key: str, *, interval: float, burst: int, max_wait: float) -> PaceDecision: ...
 
@@ -105,6 +113,12 @@ class ChannelDelivery:
 
     def __init__(self, channels: Mapping[str, Channel]) -> None:
         self._channels = channels
+
+    def hold_seconds(self, entry: OutboxEntry) -> float:
+        channel = self._channels.get(entry.channel)
+        if isinstance(channel, DeliveryHold):
+            return channel.hold_seconds(str(entry.payload.get("recipient_id", "")))
+        return 0.0
 
     async def handle(self, entry: OutboxEntry) -> None:
         channel = self._channels.get(entry.channel)
@@ -211,6 +225,11 @@ class OutboxWorker:
 
     async def _attempt(self, entry: OutboxEntry) -> bool:
         handler = self._handlers.get(entry.kind)
+        hold = handler.hold_seconds(entry) if isinstance(handler, ChannelDelivery) else 0.0
+        if hold > 0:
+            # Straight back, untried: the passive answer may take it meanwhile.
+            await self._outbox.release(entry.id, datetime.now(UTC) + timedelta(seconds=hold + 0.05))
+            return False
         if handler is not None and not await self._take_pace(entry):
             return False
         if not await self._outbox.begin_attempt(entry.id, self._lease):
