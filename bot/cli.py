@@ -72,6 +72,9 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     )
     # jieba narrates its dictionary loading at DEBUG on its own handler.
     logging.getLogger("jieba").setLevel(logging.WARNING)
+    from bot.log_redaction import install_log_redaction, settings_secrets
+
+    install_log_redaction(settings_secrets(ctx.obj))
 
 
 @main.command()

@@ -46,6 +46,7 @@ from bot.mailbox import TranscriptMailbox
 from bot.outbox import ChannelDelivery, OutboxHandler, OutboxWorker
 from bot.passive_replies import PassiveReplyService
 from bot.slack_app import SlackApp, SlackListenerSet
+from bot.spool_sweeper import spool_directories, sweep_spools
 from storage.database import is_postgres, open_database
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
@@ -120,11 +121,15 @@ class Extensions:
     background_workers: tuple[BackgroundWorker, ...] = ()
 
 
+async def _sweep_spools(application: Application) -> None:
+    await sweep_spools(spool_directories(application.settings))
+
+
 # Rooms plug in here, one line each (e.g. `route_providers=(admin_routes,)`).
 EXTENSIONS = Extensions(
     route_providers=(),
     outbox_handlers=(),
-    background_workers=(),
+    background_workers=(_sweep_spools,),
 )
 
 

@@ -33,6 +33,9 @@ from storage.outbox import add_outbox_item
 _CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
+# What the transcript keeps of one customer message: the flows' longest accepted answer is far below it.
+MAX_TRANSCRIPT_INBOUND_CHARS = 8000
+
 @dataclass(frozen=True)
 class IdentityRecord:
     id: int
@@ -136,6 +139,11 @@ class IntakeTransaction:
         conversation_id: int | None = None,
         case_id: int | None = None,
     ) -> None:
+        stored_payload = dict(payload or {})
+        if direction == "in" and len(text) > MAX_TRANSCRIPT_INBOUND_CHARS:
+            # A refused answer (a 10 MB paste) must not be kept whole; accepted answers are far shorter.
+            stored_payload["truncated_from_chars"] = len(text)
+            text = text[:MAX_TRANSCRIPT_INBOUND_CHARS]
         await TranscriptMessage.create(
             identity_id=self._identity.id,
             receipt_id=self._receipt.id,
@@ -144,7 +152,7 @@ class IntakeTransaction:
             direction=direction,
             author=author,
             text=text,
-            payload=dict(payload or {}),
+            payload=stored_payload,
         )
 
     async def add_evidence(self, blob: StoredBlob, file_name: str, conversation_id: int | None) -> int:

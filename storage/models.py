@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from tortoise import fields
@@ -180,6 +181,27 @@ class CaseEvent(Model):
         table = "case_event"
 
 
+class OutboxStatus(StrEnum):
+    """Where an outbox row is in its life; only `pending` and `sending` rows are still to be delivered."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    # Left in a platform's HTTP answer (WeChat's passive reply) instead of through its API.
+    SENT_PASSIVELY = "sent_passively"
+    DEAD = "dead"
+
+
+class DeadReason(StrEnum):
+    """Why a row was given up (the dead letter's reason; `last_error` keeps the platform's words)."""
+
+    RETRIES_EXHAUSTED = "retries_exhausted"
+    RATE_LIMITED = "rate_limited"
+    UNREACHABLE = "unreachable"
+    REFUSED = "refused"
+    NO_HANDLER = "no_handler"
+
+
 class OutboxItem(Model):
     # A message waiting to leave: written in the same transaction as the change that caused it.
 
@@ -190,12 +212,19 @@ class OutboxItem(Model):
     kind = fields.CharField(max_length=32)
     channel = fields.CharField(max_length=16)
     payload: Any = fields.JSONField()
-    status = fields.CharField(max_length=16, db_index=True)  # pending | sending | sent | dead
+    status = fields.CharEnumField(OutboxStatus, max_length=16, db_index=True)
     attempts = fields.IntField(default=0)
     available_at = fields.DatetimeField()
     claimed_at = fields.DatetimeField(null=True)
+    # The worker holding a `sending` row, and until when: past it, the row is taken again (a crashed worker).
+    claimed_by = fields.CharField(max_length=64, null=True)
+    lease_until = fields.DatetimeField(null=True)
+    # Set just before the platform is called, cleared when the outcome is stored: a row reclaimed with it set
+    # was interrupted mid-send, and may have reached the customer.
+    attempt_started_at = fields.DatetimeField(null=True)
     sent_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(null=True)
+    dead_reason = fields.CharEnumField(DeadReason, max_length=32, null=True)
     receipt: fields.ForeignKeyNullableRelation[InboundReceipt] = fields.ForeignKeyField(
         "plaint.InboundReceipt", related_name="outbox_items", null=True, on_delete=fields.SET_NULL
     )
@@ -203,6 +232,18 @@ class OutboxItem(Model):
 
     class Meta:
         table = "outbox_item"
+
+
+class DeliveryPace(Model):
+    # One platform rate limit shared by every worker: the theoretical arrival time of the next message
+    # (GCRA), in seconds since the epoch, moved forward by a conditional update.
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=255, unique=True)
+    next_at = fields.FloatField()
+
+    class Meta:
+        table = "delivery_pace"
 
 
 class NlpCorrection(Model):

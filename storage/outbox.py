@@ -1,21 +1,33 @@
-"""The outbox: rows written with the change that caused them, claimed by workers, delivered in order."""
+"""The outbox: rows written with the change that caused them, claimed by workers, delivered in order.
+
+Claiming is fair across recipients: each pass looks only at the head (lowest id still open) of every ordering
+key and takes the due ones, so a key whose head keeps failing holds back its own rows and nobody else's.
+A claim is a conditional update (only one worker can move a row out of `pending`), under `FOR UPDATE SKIP
+LOCKED` where the database has it, and carries a short lease that the claiming worker renews while it sends:
+a worker that dies loses its rows within seconds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q, Subquery
+from tortoise.functions import Min
 from tortoise.transactions import in_transaction
 
-from storage.models import ChannelIdentity, Customer, InboundReceipt, OutboxItem
+from storage.models import ChannelIdentity, Customer, DeadReason, InboundReceipt, OutboxItem, OutboxStatus
 
-# A claim older than this belongs to a worker that died mid-delivery: the item is taken again.
-CLAIM_LEASE = timedelta(minutes=2)
-# last_error of a reply that left in a passive HTTP answer (WeChat) rather than through a platform API.
-ANSWERED_PASSIVELY = "answered passively"
+__all__ = ["DEFAULT_LEASE", "DeadLetter", "DeadReason", "OutboxEntry", "OutboxStatus", "TortoiseOutbox",
+           "add_outbox_item"]
+
+# How long a claim lasts without a heartbeat: a crashed worker's row is taken again after at most this.
+DEFAULT_LEASE = timedelta(seconds=6)
+_OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+_ERROR_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -25,11 +37,22 @@ class OutboxEntry:
     channel: str
     ordering_key: str
     payload: Mapping[str, Any]
+    # Attempts made before this one.
     attempts: int
+    # The previous attempt started and its outcome was never stored (the worker died mid-send): the
+    # platform may already have the message.
+    interrupted: bool = False
 
 
-def _entry(row: OutboxItem) -> OutboxEntry:
-    return OutboxEntry(row.id, row.kind, row.channel, row.ordering_key, row.payload, row.attempts)
+@dataclass(frozen=True)
+class DeadLetter:
+    entry: OutboxEntry
+    reason: DeadReason
+    error: str
+
+
+def _entry(row: OutboxItem, *, interrupted: bool = False) -> OutboxEntry:
+    return OutboxEntry(row.id, row.kind, row.channel, row.ordering_key, row.payload, row.attempts, interrupted)
 
 
 async def add_outbox_item(
@@ -41,61 +64,117 @@ async def add_outbox_item(
         channel=channel,
         ordering_key=ordering_key,
         payload=dict(payload),
-        status="pending",
+        status=OutboxStatus.PENDING,
         available_at=datetime.now(UTC),
         receipt_id=receipt_id,
     )
     return row.id
 
 
+def _claimable(now: datetime) -> Q:
+    """Due and free, or held by a worker whose lease ran out."""
+    return Q(status=OutboxStatus.PENDING, available_at__lte=now) | Q(
+        Q(lease_until__lt=now) | Q(lease_until__isnull=True), status=OutboxStatus.SENDING
+    )
+
+
 class TortoiseOutbox:
-    def __init__(self, *, skip_locked: bool) -> None:
+    def __init__(self, *, skip_locked: bool, worker_id: str | None = None) -> None:
         self._skip_locked = skip_locked
+        # Names this process's claims, so only the holder renews or settles them.
+        self.worker_id = worker_id or uuid.uuid4().hex[:16]
 
     async def enqueue(
         self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any]
     ) -> int:
         return await add_outbox_item(kind=kind, channel=channel, ordering_key=ordering_key, payload=payload)
 
-    async def claim_due(self, limit: int = 20) -> list[OutboxEntry]:
-        """Claim the first due item of each ordering key; later items of a key wait for the earlier ones."""
+    async def claim_due(self, limit: int = 20, lease: timedelta = DEFAULT_LEASE) -> list[OutboxEntry]:
+        """Claim up to `limit` due heads of distinct ordering keys; first attempts before retries, then the
+        longest waiting. Rows behind a head wait for it (order per key)."""
         now = datetime.now(UTC)
-        await OutboxItem.filter(status="sending", claimed_at__lt=now - CLAIM_LEASE).update(status="pending")
+        heads = (
+            OutboxItem.filter(status__in=_OPEN)
+            .annotate(head=Min("id"))
+            .group_by("ordering_key")
+            .values("head")
+        )
+        candidates = (
+            await OutboxItem.filter(_claimable(now), id__in=Subquery(heads))
+            .order_by("attempts", "available_at", "id")
+            .limit(limit)
+            .values_list("id", flat=True)
+        )
+        if not candidates:
+            return []
+        claimed: list[OutboxEntry] = []
         async with in_transaction():
-            query = OutboxItem.filter(status__in=("pending", "sending")).order_by("id").limit(limit * 5)
+            query = OutboxItem.filter(id__in=candidates).order_by("attempts", "available_at", "id")
             if self._skip_locked:
+                # Rows another worker is claiming right now are skipped, not waited for.
                 query = query.select_for_update(skip_locked=True)
-            candidates = await query
-            heads: dict[str, OutboxItem] = {}
-            for row in candidates:
-                heads.setdefault(row.ordering_key, row)
-            claimed: list[OutboxEntry] = []
-            for row in heads.values():
-                if row.status != "pending" or row.available_at > now:
-                    continue
-                # The conditional update is the claim: only one worker can move it out of "pending".
-                won = await OutboxItem.filter(id=row.id, status="pending").update(
-                    status="sending", claimed_at=now, attempts=F("attempts") + 1
+            for row in await query:
+                interrupted = row.status == OutboxStatus.SENDING and row.attempt_started_at is not None
+                # The conditional update is the claim: only one worker can move a row this way.
+                won = await OutboxItem.filter(_claimable(now), id=row.id).update(
+                    status=OutboxStatus.SENDING,
+                    claimed_at=now,
+                    claimed_by=self.worker_id,
+                    lease_until=now + lease,
+                    attempt_started_at=None,
                 )
                 if won:
-                    row.attempts += 1
-                    claimed.append(_entry(row))
-                if len(claimed) >= limit:
-                    break
-            return claimed
+                    claimed.append(_entry(row, interrupted=interrupted))
+        return claimed
 
-    async def mark_sent(self, item_id: int) -> None:
-        await OutboxItem.filter(id=item_id).update(status="sent", sent_at=datetime.now(UTC), last_error=None)
+    def _held(self, item_id: int) -> Any:
+        return OutboxItem.filter(id=item_id, status=OutboxStatus.SENDING, claimed_by=self.worker_id)
 
-    async def reschedule(self, item_id: int, delay_seconds: float, error: str) -> None:
-        await OutboxItem.filter(id=item_id).update(
-            status="pending",
-            available_at=datetime.now(UTC) + timedelta(seconds=delay_seconds),
-            last_error=error[:2000],
+    async def begin_attempt(self, item_id: int, lease: timedelta = DEFAULT_LEASE) -> bool:
+        """Record the attempt before the platform is called; False when the claim was lost meanwhile."""
+        now = datetime.now(UTC)
+        won = await self._held(item_id).update(
+            attempts=F("attempts") + 1, attempt_started_at=now, lease_until=now + lease
+        )
+        return bool(won)
+
+    async def renew_leases(self, item_ids: Iterable[int], lease: timedelta = DEFAULT_LEASE) -> int:
+        """The heartbeat: rows still being sent by this worker keep their claim."""
+        ids = list(item_ids)
+        if not ids:
+            return 0
+        return await OutboxItem.filter(
+            id__in=ids, status=OutboxStatus.SENDING, claimed_by=self.worker_id
+        ).update(lease_until=datetime.now(UTC) + lease)
+
+    async def release(self, item_id: int, available_at: datetime) -> None:
+        """Hand a claimed row back untried (a rate limit said not yet): no attempt is counted."""
+        await self._held(item_id).update(
+            status=OutboxStatus.PENDING, available_at=available_at, lease_until=None, claimed_by=None
         )
 
-    async def mark_dead(self, item_id: int, error: str) -> None:
-        await OutboxItem.filter(id=item_id).update(status="dead", last_error=error[:2000])
+    async def mark_sent(self, item_id: int) -> None:
+        # Not conditional on the claim: whoever holds the row now, the platform has the message.
+        await OutboxItem.filter(id=item_id, status__in=_OPEN).update(
+            status=OutboxStatus.SENT, sent_at=datetime.now(UTC), last_error=None, attempt_started_at=None,
+            lease_until=None,
+        )
+
+    async def reschedule(self, item_id: int, delay_seconds: float, error: str) -> None:
+        await self._held(item_id).update(
+            status=OutboxStatus.PENDING,
+            available_at=datetime.now(UTC) + timedelta(seconds=max(delay_seconds, 0.0)),
+            last_error=error[:_ERROR_CHARS],
+            attempt_started_at=None,
+            lease_until=None,
+            claimed_by=None,
+        )
+
+    async def mark_dead(self, item_id: int, reason: DeadReason, error: str) -> None:
+        await OutboxItem.filter(id=item_id, status__in=_OPEN).update(
+            status=OutboxStatus.DEAD, dead_reason=reason, last_error=error[:_ERROR_CHARS],
+            attempt_started_at=None, lease_until=None,
+        )
 
     async def mark_recipient_unreachable(self, channel: str, sender_id: str) -> None:
         identity = await ChannelIdentity.get_or_none(channel=channel, sender_id=sender_id)
@@ -108,11 +187,13 @@ class TortoiseOutbox:
         receipt = await InboundReceipt.get_or_none(channel=channel, message_id=message_id)
         if receipt is None:
             return []
-        rows = await OutboxItem.filter(receipt_id=receipt.id, kind="message", status="pending").order_by("id")
+        rows = await OutboxItem.filter(
+            receipt_id=receipt.id, kind="message", status=OutboxStatus.PENDING
+        ).order_by("id")
         claimed = []
         for row in rows:
-            won = await OutboxItem.filter(id=row.id, status="pending").update(
-                status="sent", sent_at=datetime.now(UTC), last_error=ANSWERED_PASSIVELY
+            won = await OutboxItem.filter(id=row.id, status=OutboxStatus.PENDING).update(
+                status=OutboxStatus.SENT_PASSIVELY, sent_at=datetime.now(UTC)
             )
             if won:
                 claimed.append(_entry(row))
@@ -125,10 +206,16 @@ class TortoiseOutbox:
             receipt__channel=channel,
             receipt__message_id=message_id,
             kind="message",
-            status="sent",
-            last_error=ANSWERED_PASSIVELY,
+            status=OutboxStatus.SENT_PASSIVELY,
         ).order_by("id")
         return [_entry(row) for row in rows]
 
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The newest rows given up, with why."""
+        rows = await OutboxItem.filter(status=OutboxStatus.DEAD).order_by("-id").limit(limit)
+        return [
+            DeadLetter(_entry(row), row.dead_reason or DeadReason.REFUSED, row.last_error or "") for row in rows
+        ]
+
     async def pending_count(self) -> int:
-        return await OutboxItem.filter(status__in=("pending", "sending")).count()
+        return await OutboxItem.filter(status__in=_OPEN).count()
