@@ -108,7 +108,7 @@ class WeChatChannel(Channel):
 
     def hold_seconds(self, recipient_id: str) -> float:
         """For the outbox worker (DeliveryHold): wait while a passive answer to this customer is prepared."""
-        return self._windows.seconds_left(recipient_id)
+        return self._passive.seconds_left(recipient_id)
 
     async def deliver(self, message: Outbound) -> None:
         waiting = self._passive.seconds_left(message.recipient_id)
