@@ -12,6 +12,7 @@ from typing import Protocol
 from aiohttp import web
 from tortoise import connections
 
+from bot.admin.routes import ADMIN_KEY, admin_routes, open_admin
 from bot.channels.base import Channel
 from bot.channels.slack import slack_plugin
 from bot.channels.telegram_server import telegram_plugin
@@ -89,6 +90,7 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
         plugins.append(plugin)
     for plugin in plugins:
         app.router.add_routes(plugin.routes())
+    app.router.add_routes(admin_routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         # The intake queues "desk" notifications only when someone (the Slack desk) will deliver them.
@@ -98,6 +100,11 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
             contextlib.AsyncExitStack() as stack,
         ):
             app[SERVICES_KEY] = services
+            app[ADMIN_KEY] = await stack.enter_async_context(open_admin(
+                registry=services.flows, evidence_links=services.evidence_links,
+                routing_file=settings.slack_routing_file, secure_cookies=settings.public_url.startswith("https://"),
+                analyzer=lambda: analyzer or services.intake.analyzer,
+            ))
             services.channels["console"] = TranscriptChannel("console")
             for plugin in plugins:
                 services.channels[plugin.name] = await stack.enter_async_context(plugin.running(services))

@@ -316,3 +316,14 @@ def _mount_nlp() -> None:
 
 
 _mount_nlp()
+
+
+def _mount_admin() -> None:
+    from bot.admin.cli import admin_cli, flows_export, flows_import
+
+    main.add_command(admin_cli)
+    flows.add_command(flows_import)
+    flows.add_command(flows_export)
+
+
+_mount_admin()

@@ -16,6 +16,7 @@ from bot.intake import IntakeService, ProposalSource
 from bot.outbox import ChannelDelivery, OutboxHandler, OutboxWorker
 from storage.database import is_postgres, open_database
 from storage.evidence import LocalEvidenceStore
+from storage.flow_versions import TortoiseFlowVersions
 from storage.intake import TortoiseIntakeStore
 from storage.outbox import TortoiseOutbox
 
@@ -49,6 +50,8 @@ async def open_services(
     flows.reload()
     evidence = LocalEvidenceStore(settings.evidence_dir)
     async with open_database(database_url):
+        # Flows live in the database from here on (the shipped YAML seeds version 1).
+        await flows.attach(TortoiseFlowVersions())
         postgres = is_postgres(database_url)
         intake = IntakeService(
             flows=flows,
