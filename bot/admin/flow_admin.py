@@ -56,6 +56,14 @@ class FlowDetail:
     versions: tuple[VersionInfo, ...]
 
 
+def _canonical(definition: dict[str, Any]) -> dict[str, Any]:
+    """One spelling of a definition (defaults left out), so a diff shows changes, not formatting."""
+    try:
+        return Flow.model_validate(definition).model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    except ValueError:
+        return definition
+
+
 def _info(row: StoredFlowVersion) -> VersionInfo:
     return VersionInfo(row.version, row.published_by, row.note, row.created_at)
 
@@ -158,7 +166,8 @@ class FlowAdmin:
         return definition
 
     async def diff(self, flow_id: str, from_version: int, to_version: int) -> list[str]:
-        return describe_changes(await self.version(flow_id, from_version), await self.version(flow_id, to_version))
+        before, after = await self.version(flow_id, from_version), await self.version(flow_id, to_version)
+        return describe_changes(_canonical(before), _canonical(after))
 
     async def rollback(self, flow_id: str, version: int, actor: Actor) -> int:
         """Publish a copy of an earlier version as the newest: history only ever grows."""

@@ -113,7 +113,9 @@ def _graph_problems(data: Mapping[str, Any]) -> list[FlowProblem]:
                 fields_of.setdefault(name, []).append(step)
     for step in steps:
         problems += _step_link_problems(step, by_id, fields_of)
-    if start in by_id:
+    dangling = any("refers to unknown step" in problem.message for problem in problems)
+    # Steps cut off by a dangling link are its consequence, not problems of their own: report the link only.
+    if start in by_id and not dangling:
         reachable = _reachable(start, by_id)
         for step in steps:
             if step.id not in reachable:
