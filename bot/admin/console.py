@@ -111,6 +111,11 @@ def page(permission: Permission) -> Callable[[PageHandler], Callable[[web.Reques
     return wrap
 
 
+def see_other(location: str) -> web.Response:
+    """A redirect that carries cookies (raising HTTPSeeOther would drop the ones set on it)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
 def _safe_next(value: str | None) -> str:
     # Only our own pages: never an open redirect to another site.
     if value and value.startswith("/admin") and not value.startswith("//"):
@@ -138,7 +143,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return render(request, deps, "login.html", 429, next=target, error=text("throttled", lang))
     except LoginRefused:
         return render(request, deps, "login.html", 401, next=target, error=text("wrong_login", lang))
-    response = web.HTTPSeeOther(target)
+    response = see_other(target)
     deps.authenticator.set_cookie(response, session)
     return response
 
@@ -147,7 +152,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     deps = dependencies(request)
     principal = await deps.authenticator.principal(request, "console")
     form = await request.post()
-    response = web.HTTPSeeOther("/admin/login")
+    response = see_other("/admin/login")
     if principal is not None and deps.authenticator.csrf_valid(principal, str(form.get(CSRF_FIELD, ""))):
         await deps.authenticator.logout(request, response)
     return response
@@ -155,7 +160,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 async def switch_lang(request: web.Request) -> web.StreamResponse:
     lang = request.match_info["lang"]
-    response = web.HTTPSeeOther(_safe_next(request.query.get("next")))
+    response = see_other(_safe_next(request.query.get("next")))
     if lang in ("en", "zh"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, path="/admin", samesite="Lax", httponly=True)
     return response
