@@ -3,6 +3,7 @@ them through the same desk service Slack uses, so Slack's case message updates i
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from bot.admin.audit import Actor, AuditTrail
@@ -38,6 +39,17 @@ class CaseNotFoundError(AdminError):
         self.number = number
 
 
+_CASE_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
+
+
+def case_number(value: str) -> str:
+    """A case number as typed or linked; anything that cannot be one is simply not found."""
+    value = value.strip().upper()
+    if not _CASE_NUMBER.fullmatch(value):
+        raise CaseNotFoundError(value[:40])
+    return value
+
+
 def list_item(case: CaseDetails, masked: bool) -> CaseListItem:
     return CaseListItem(
         number=case.number, status=case.status, channel=case.channel, lang=case.lang,
@@ -47,7 +59,7 @@ def list_item(case: CaseDetails, masked: bool) -> CaseListItem:
 
 
 async def case_out(deps: AdminDependencies, number: str, masked: bool) -> CaseOut:
-    summary = await deps.desk.get_case(number)
+    summary = await deps.desk.get_case(case_number(number))
     if summary is None:
         raise CaseNotFoundError(number.strip().upper())
     case = await deps.cases.get(summary.number)
@@ -98,7 +110,7 @@ class CaseActions:
         missing = [name for name in REQUIRED_FIELDS.get(request.action, ()) if getattr(request, name) is None]
         if missing:
             raise CaseActionRefused(number, 422, f"{request.action} needs {' and '.join(missing)}")
-        case = await self._desk.get_case(number)
+        case = await self._desk.get_case(case_number(number))
         if case is None:
             raise CaseNotFoundError(number.strip().upper())
         dedupe = f"admin:{actor.name}:{key}"

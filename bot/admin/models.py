@@ -4,11 +4,14 @@ OpenAPI document is generated from them (one source of truth)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 FLOW_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+# Version numbers are database integers: anything larger is refused as input, never sent to the database.
+MAX_VERSION = 999_999_999
+VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 
 
 class _Model(BaseModel):
@@ -87,8 +90,8 @@ class VersionOut(_Model):
 class DiffQuery(_Model):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    from_: int = Field(alias="from", ge=1)
-    to: int = Field(ge=1)
+    from_: int = Field(alias="from", ge=1, le=MAX_VERSION)
+    to: int = Field(ge=1, le=MAX_VERSION)
 
 
 class DiffOut(_Model):
@@ -99,11 +102,11 @@ class DiffOut(_Model):
 
 
 class RollbackRequest(_Model):
-    version: int = Field(ge=1)
+    version: VersionNumber
 
 
 class SimulateRequest(_Model):
-    source: Literal["draft"] | int = Field(description='"draft" or a published version number')
+    source: Literal["draft"] | VersionNumber = Field(description='"draft" or a published version number')
     lang: Literal["en", "zh"] = "en"
     channel: Literal["web", "telegram", "wechat", "slack"] = "web"
     messages: list[str] = Field(min_length=1, max_length=60)
