@@ -85,7 +85,8 @@ class FlowRegistry:
         if not self._current:
             self.reload()
         for flow in list(self._current.values()):
-            if await source.seed(flow.id, flow.version, flow.model_dump(mode="json", by_alias=True, exclude_defaults=True), "seed"):
+            definition = flow.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+            if await source.seed(flow.id, flow.version, definition, "seed"):
                 log.info("flow %s version %s seeded into the database", flow.id, flow.version)
         self._source = source
         self._current = {}

@@ -8,7 +8,7 @@ collected before them, standard fields never collected."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -16,7 +16,8 @@ from bot.admin.errors import FlowProblem
 from flows import EndStep, Flow, Step
 from flows.definition import STANDARD_FIELDS
 
-_STEP = TypeAdapter[Step](Step)
+# Step is an Annotated union (a discriminated one): mypy cannot match it to TypeAdapter's type[T] overload.
+_STEP: TypeAdapter[Step] = TypeAdapter(cast(Any, Step))
 # Fields a complaint flow is expected to collect; a flow without them files cases agents cannot act on.
 EXPECTED_FIELDS = ("name", "description", "product", "category")
 

@@ -182,7 +182,7 @@ async def test_a_conversation_finishes_on_the_version_it_began_with(admin: Admin
     await early.post(Say("Ada Lovelace"))
     assert "V2:" not in early.text()  # still version 1's question
     number = await complete_flow(early, {**ENGLISH, "name": Say("Ada Lovelace")}, "hello again")
-    status, body = await admin.api("GET", f"/cases/{number}", "supervisor")
+    _status, body = await admin.api("GET", f"/cases/{number}", "supervisor")
     assert (body["flow_id"], body["flow_version"]) == ("complaint", 1)
 
     await late.post(Say("Grace Hopper"))

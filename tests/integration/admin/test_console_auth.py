@@ -97,5 +97,5 @@ async def test_the_editor_page_shows_errors_on_the_step_they_concern(admin: Admi
     form["step.name.next.0.goto"] = "contact_method"
     response = await admin.client.post("/admin/flows/complaint/draft", data=form, allow_redirects=False)
     assert response.status == 303
-    status, body = await admin.api("GET", "/flows/complaint", "viewer")
+    _status, body = await admin.api("GET", "/flows/complaint", "viewer")
     assert body["draft"]["definition"]["greeting"] == {"en": "Welcome!", "zh": "欢迎！"}
