@@ -147,6 +147,29 @@ def token_revoke(ctx: click.Context, name: str) -> None:
     click.echo(f"token {name} revoked")
 
 
+@admin_cli.command("prune-audit")
+@click.option("--older-than-days", type=click.IntRange(min=1), default=None,
+              help="Default: PLAINT_AUDIT_RETENTION_DAYS (730).")
+@click.pass_context
+def prune_audit(ctx: click.Context, older_than_days: int | None) -> None:
+    """Delete audit entries past the retention period (the only deletion the audit log allows)."""
+    from datetime import timedelta
+
+    from bot.admin.audit import AuditTrail
+    from storage.audit import TortoiseAuditLog
+
+    days = older_than_days or _settings(ctx).audit_retention_days
+
+    async def work() -> int:
+        log = TortoiseAuditLog()
+        deleted = await log.delete_older_than(datetime.now(UTC) - timedelta(days=days))
+        await AuditTrail(log).record(_cli_actor(), "audit.pruned", "audit", "retention", None,
+                                     {"older_than_days": days, "deleted": deleted})
+        return deleted
+
+    click.echo(f"deleted {_run(ctx, work)} audit entries older than {days} days")
+
+
 def _flow_admin() -> Any:
     from bot.admin.audit import AuditTrail
     from bot.admin.flow_admin import FlowAdmin

@@ -63,6 +63,8 @@ async def test_create_user_tokens_and_the_audit_trail(settings: Settings) -> Non
         assert [entry.action for entry in page.entries] == ["token.revoked", "token.created", "user.created"]
         assert all(entry.actor.startswith("cli:") and entry.via == "cli" for entry in page.entries)
         assert token not in str(page)
+    code, out, err = await run(settings, "admin", "prune-audit", "--older-than-days", "1")
+    assert (code, out.strip()) == (0, "deleted 0 audit entries older than 1 days"), err
 
 
 async def test_flows_export_and_import(settings: Settings, tmp_path: Path) -> None:
