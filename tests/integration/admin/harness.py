@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -48,11 +49,16 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
+@cache
+def password_hash() -> str:
+    """Argon2id is slow on purpose (about a second here): hash the shared test password once per run."""
+    return hash_password(PASSWORD)
+
+
 async def provision(harness: AdminHarness) -> None:
     accounts = TortoiseAccounts()
-    password_hash = hash_password(PASSWORD)
     for role in ROLES:
-        await accounts.create_user(email_for(role), role, password_hash)
+        await accounts.create_user(email_for(role), role, password_hash())
         secret = f"plt_test_{role}_token_0123456789"
         await accounts.create_token(f"{role}-token", role, secret)
         harness.tokens[role] = secret
