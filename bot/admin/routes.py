@@ -4,6 +4,7 @@ built (aiohttp freezes its router at start-up), and one dependencies object buil
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from bot.admin.audit import AuditTrail
 from bot.admin.auth import Authenticator
 from bot.admin.cases import CaseActions
 from bot.admin.flow_admin import FlowAdmin
-from bot.desk.routing import load_routing
+from bot.desk.routing import RoutingConfig, RoutingConfigError, load_routing, parse_routing
 from bot.desk.service import DeskService
 from bot.evidence_links import EvidenceLinks
 from bot.flow_registry import FlowRegistry
@@ -27,6 +28,8 @@ from storage.case_search import TortoiseCaseSearch
 from storage.cases import TortoiseCaseRepository
 from storage.desk import TortoiseDeskStore
 from storage.flow_versions import TortoiseFlowVersions
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -68,6 +71,18 @@ def page_environment() -> jinja2.Environment:
     )
 
 
+# Without a routing file (Slack off, nothing to route to) the console still works cases with one team.
+_NO_ROUTING = "default_team: general\nteams:\n  - {name: general, slack_channel: C0UNROUTED}\n"
+
+
+def _routing(path: Path) -> RoutingConfig:
+    try:
+        return load_routing(path)
+    except RoutingConfigError as error:
+        log.warning("admin console: %s; case actions route every case to one team", error)
+        return parse_routing(_NO_ROUTING, "built-in")
+
+
 @asynccontextmanager
 async def open_admin(
     *,
@@ -81,7 +96,7 @@ async def open_admin(
     accounts = TortoiseAccounts()
     audit_log = TortoiseAuditLog()
     audit = AuditTrail(audit_log)
-    desk = DeskService(TortoiseDeskStore(), load_routing(routing_file))
+    desk = DeskService(TortoiseDeskStore(), _routing(routing_file))
     yield AdminDependencies(
         authenticator=Authenticator(accounts, secure_cookies),
         accounts=accounts,
