@@ -52,6 +52,7 @@ from bot.admin.models import (
     VersionOut,
 )
 from bot.admin.roles import Permission, allows
+from bot.admin.routes import dependencies
 from bot.admin.simulate import simulate
 from flows import Flow
 from storage.audit import AuditFilter, decode_cursor, encode_cursor
@@ -151,8 +152,6 @@ async def _read_body(request: web.Request, endpoint: Endpoint) -> Any:
 
 
 def endpoint_handler(endpoint: Endpoint, via: Via = "api") -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    from bot.admin.routes import dependencies
-
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             deps = dependencies(request)

@@ -26,7 +26,7 @@ from bot.admin.flow_graph import flow_svg
 from bot.admin.models import CaseActionRequest
 from bot.admin.roles import Permission, allows
 from bot.admin.routes import AdminDependencies, dependencies
-from bot.admin.simulate import simulate
+from bot.admin.simulate import PreviewChannelName, simulate
 from flows import Flow
 from storage.audit import AuditFilter, decode_cursor, encode_cursor
 from storage.case_search import CaseFilter
@@ -293,20 +293,24 @@ async def flow_diff_page(current: Page) -> web.StreamResponse:
     return current.render("flow_diff.html", flow_id=flow_id, first=first, second=second, changes=changes)
 
 
+_PREVIEW_CHANNELS: dict[str, PreviewChannelName] = {
+    "web": "web", "telegram": "telegram", "wechat": "wechat", "slack": "slack"
+}
+
+
 @page(Permission.FLOWS_READ)
 async def flow_preview(current: Page) -> web.StreamResponse:
     flow_id = current.request.match_info["flow_id"]
-    channel = current.form.get("channel", "web")
+    channel = _PREVIEW_CHANNELS.get(current.form.get("channel", "web"))
     lang = current.form.get("lang", "en")
     messages = [line for line in current.form.get("messages", "").splitlines() if line.strip()][:60]
-    if channel not in ("web", "telegram", "wechat", "slack") or lang not in ("en", "zh") or not messages:
-        return current.render("flow_preview.html", 422, turns=[], problems=[], channel=channel)
+    if channel is None or lang not in ("en", "zh") or not messages:
+        return current.render("flow_preview.html", 422, turns=[], problems=[], channel="web")
     definition = await current.deps.flows.working_copy(flow_id)
     flow, problems = await current.deps.flows.check(flow_id, definition)
     if flow is None:
         return current.render("flow_preview.html", 422, turns=[], problems=list(problems), channel=channel)
-    turns = await simulate(flow, channel, "zh" if lang == "zh" else "en", messages,  # type: ignore[arg-type]
-                           current.deps.analyzer())
+    turns = await simulate(flow, channel, "zh" if lang == "zh" else "en", messages, current.deps.analyzer())
     return current.render("flow_preview.html", turns=turns, problems=[], channel=channel)
 
 
