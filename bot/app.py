@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from tortoise import connections
 
+from bot.admin.dependencies import ADMIN_KEY
 from bot.channels.web import MAX_UPLOAD_BYTES
 from bot.composition import (
     EXTENSIONS,
@@ -71,6 +72,7 @@ def build_app(
             running_workers(application),
         ):
             app[APPLICATION_KEY] = application
+            app[ADMIN_KEY] = application.admin
             _reload_flows_on_sighup(application)
             log.info(
                 "Plaint is serving on http://%s:%s/chat; channels on: %s",

@@ -50,13 +50,17 @@ class PlaintCommands(click.Group):
     """Sub-commands from other packages are mounted when asked for, inside a function: importing bot.cli
     runs nothing (and does not load the NLP stack for `plaint serve`)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, Callable[[], click.Command]] = {}
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
-        if command is None and name in _LAZY_COMMANDS:
-            command = _LAZY_COMMANDS[name]()
+        if command is None and name in self.lazy_commands:
+            command = self.lazy_commands[name]()
         return command
 
 
@@ -132,7 +136,7 @@ def chat(ctx: click.Context, lang: str | None, session: str | None) -> None:
     asyncio.run(run())
 
 
-@main.group()
+@main.group(cls=PlaintCommands)
 def flows() -> None:
     """Flow definitions."""
 
@@ -345,4 +349,28 @@ def _nlp_commands() -> click.Command:
     return nlp_cli
 
 
-_LAZY_COMMANDS: dict[str, Callable[[], click.Command]] = {"nlp": _nlp_commands}
+def _admin_commands() -> click.Command:
+    from bot.admin.cli import admin_cli
+
+    return admin_cli
+
+
+def _flows_import() -> click.Command:
+    from bot.admin.cli import flows_import
+
+    return flows_import
+
+
+def _flows_export() -> click.Command:
+    from bot.admin.cli import flows_export
+
+    return flows_export
+
+
+def _mount_lazy_commands() -> None:
+    assert isinstance(main, PlaintCommands) and isinstance(flows, PlaintCommands)
+    main.lazy_commands.update({"nlp": _nlp_commands, "admin": _admin_commands})
+    flows.lazy_commands.update({"import": _flows_import, "export": _flows_export})
+
+
+_mount_lazy_commands()

@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.admin.dependencies import AdminDependencies
+from bot.admin.routes import admin_routes, open_admin
 from bot.analysis import ThreadedAnalyzer
 from bot.channels.base import Channel, ChannelContext, ChannelPlugin
 from bot.channels.slack import SlackCustomers
@@ -50,6 +52,7 @@ from bot.spool_sweeper import spool_directories, sweep_spools
 from storage.database import is_postgres, open_database
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
+from storage.flow_versions import TortoiseFlowVersions
 from storage.intake import TortoiseIntakeStore
 from storage.outbox import TortoiseOutbox
 from storage.tokens import TortoiseSharedTokenStore
@@ -100,6 +103,7 @@ class Application:
     channels: Mapping[str, Channel]
     handlers: Mapping[str, OutboxHandler]
     worker: OutboxWorker
+    admin: AdminDependencies
     extensions: Extensions
 
 
@@ -121,13 +125,17 @@ class Extensions:
     background_workers: tuple[BackgroundWorker, ...] = ()
 
 
+def _admin_routes(settings: Settings) -> Sequence[web.RouteDef]:
+    return admin_routes()
+
+
 async def _sweep_spools(application: Application) -> None:
     await sweep_spools(spool_directories(application.settings))
 
 
 # Rooms plug in here, one line each (e.g. `route_providers=(admin_routes,)`).
 EXTENSIONS = Extensions(
-    route_providers=(),
+    route_providers=(_admin_routes,),
     outbox_handlers=(),
     background_workers=(_sweep_spools,),
 )
@@ -197,6 +205,8 @@ async def build_application(
         # Flow registry.
         flows = FlowRegistry(settings.flow_id, settings.flows_dir)
         flows.reload()
+        # Flows live in the database from here on, shared by every worker (the shipped YAML seeds version 1).
+        await flows.attach(TortoiseFlowVersions())
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(
             flows=flows,
@@ -213,6 +223,11 @@ async def build_application(
             evidence_secret(settings.evidence_secret.get_secret_value(), settings.data_dir), settings.public_url
         )
         core = Core(settings, flows, evidence, links, outbox, intake, desk)
+        # The admin console and API act on cases through the same desk service as Slack.
+        admin = await stack.enter_async_context(open_admin(
+            registry=flows, evidence_links=links, desk=desk,
+            secure_cookies=settings.public_url.startswith("https://"), analyzer=lambda: intake.analyzer,
+        ))
         # Notifiers.
         handlers: dict[str, OutboxHandler] = {}
         if blueprint.slack is not None:
@@ -250,6 +265,7 @@ async def build_application(
             channels=MappingProxyType(channels),
             handlers=MappingProxyType(handlers),
             worker=worker,
+            admin=admin,
             extensions=blueprint.extensions,
         )
 

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     wechat_reply_deadline: float = Field(default=4.5, gt=0, lt=5)
     # WeChat does not say the customer's language; events (subscribe, menu) have no text to detect it from.
     wechat_locale: str | None = "zh-CN"
+    # The admin audit log keeps this many days (`plaint admin prune-audit` deletes older entries).
+    audit_retention_days: int = Field(default=730, ge=1, le=36500)
 
     @field_validator("database_url")
     @classmethod

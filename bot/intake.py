@@ -121,6 +121,11 @@ class IntakeService:
         # the transaction is what makes it correct across workers.
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
+    @property
+    def analyzer(self) -> ProposalSource:
+        """The NLP port, for the admin preview (which shows proposals without storing anything)."""
+        return self._analyzer
+
     async def handle(self, inbound: Inbound) -> IntakeResult:
         if await self._store.is_duplicate(inbound.channel, inbound.message_id):
             return await self._duplicate_result(inbound)
@@ -152,7 +157,7 @@ class IntakeService:
     async def _handle_once(self, inbound: Inbound) -> IntakeResult:
         seen = await self._store.peek_state(inbound.channel, inbound.sender_id)
         seen_state = seen.state if seen is not None else None
-        flow = self._flows.for_state(seen_state)
+        flow = await self._flows.resolve(seen_state)
         prepared = await self._prepare(inbound, flow, seen_state)
         async with self._store.transaction(
             inbound.channel, inbound.sender_id, inbound.message_id, inbound.locale

@@ -201,7 +201,11 @@ class IntakeTransaction:
         if evidence_ids:
             await Evidence.filter(id__in=evidence_ids).update(case_id=case.id)
         await TranscriptMessage.filter(conversation_id=conversation_id).update(case_id=case.id)
-        await CaseEvent.create(case_id=case.id, kind="filed", actor="customer", data={"channel": case.channel})
+        await CaseEvent.create(
+            case_id=case.id, kind="filed", actor="customer",
+            # The flow version that collected the case, kept with it.
+            data={"channel": case.channel, "flow_id": draft.flow_id, "flow_version": draft.flow_version},
+        )
         return case_details(case)
 
     async def open_cases(self) -> list[CaseDetails]:

@@ -288,3 +288,106 @@ class AssignmentCursor(Model):
 
     class Meta:
         table = "assignment_cursor"
+
+
+# --- the admin console: accounts, API tokens, sessions, audit log, flow versions ----------------------------
+
+
+class AdminUser(Model):
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    role = fields.CharField(max_length=16)  # admin | editor | supervisor | viewer
+    password_hash = fields.TextField()
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "admin_user"
+
+
+class AdminSession(Model):
+    # Only the SHA-256 of the cookie's token is stored: a leaked table does not open sessions.
+
+    id = fields.IntField(primary_key=True)
+    user_id: int
+    user: fields.ForeignKeyRelation[AdminUser] = fields.ForeignKeyField(
+        "plaint.AdminUser", related_name="sessions", on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    csrf_token = fields.CharField(max_length=64)
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "admin_session"
+
+
+class ApiToken(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100, unique=True)
+    role = fields.CharField(max_length=16)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    revoked_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "api_token"
+
+
+class LoginAttempt(Model):
+    # Failed logins by key (email, source address), shared by every worker for rate limiting.
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=300, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "admin_login_attempt"
+
+
+class AuditEntry(Model):
+    # Append-only: nothing in Plaint updates or deletes a row except retention.
+
+    id = fields.IntField(primary_key=True)
+    actor = fields.CharField(max_length=300)
+    via = fields.CharField(max_length=16)  # console | api | cli
+    source_ip = fields.CharField(max_length=64, null=True)
+    action = fields.CharField(max_length=64)
+    object_type = fields.CharField(max_length=32, db_index=True)
+    object_id = fields.CharField(max_length=255)
+    before: Any = fields.JSONField(null=True)
+    after: Any = fields.JSONField(null=True)
+    changes: Any = fields.JSONField(default=list)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "audit_entry"
+
+
+class FlowVersion(Model):
+    # A published flow version: never updated, a rollback publishes a copy as a new version.
+
+    id = fields.IntField(primary_key=True)
+    flow_id = fields.CharField(max_length=64)
+    version = fields.IntField()
+    definition: Any = fields.JSONField()
+    published_by = fields.CharField(max_length=300)
+    note = fields.CharField(max_length=300, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "flow_version"
+        unique_together = (("flow_id", "version"),)
+
+
+class FlowDraft(Model):
+    # The one draft of a flow; stored even when invalid, so an editor never loses work.
+
+    id = fields.IntField(primary_key=True)
+    flow_id = fields.CharField(max_length=64, unique=True)
+    definition: Any = fields.JSONField()
+    updated_by = fields.CharField(max_length=300)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "flow_draft"

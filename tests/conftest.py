@@ -65,3 +65,7 @@ def analyzer() -> ThreadedAnalyzer:
     from bot.analysis import ThreadedAnalyzer
 
     return ThreadedAnalyzer.load_default()
+
+
+# A real browser (Playwright + Debian's chromium) for any test that asks for `browser`.
+from tests.browser import browser  # noqa: E402, F401

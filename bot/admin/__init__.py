@@ -1,1 +1,1 @@
-"""Admin: the web console (/admin) and the REST API (/api/v1) for supervisors and admins, with roles and audit."""
+"""Admin: the web console (/admin) and REST API (/api/v1): accounts, roles, flows, cases, the audit log."""

@@ -1,0 +1,57 @@
+"""Who changed what: every change made through the console, the API or the CLI goes through AuditTrail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.admin.flow_diff import describe_changes
+from storage.audit import AuditRecord, TortoiseAuditLog
+
+Via = Literal["console", "api", "cli"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a console user (email), an API token ("token:NAME") or the CLI ("cli:USER")."""
+
+    name: str
+    role: str
+    via: Via
+    source_ip: str | None = None
+
+
+def _changes(object_type: str, before: Any, after: Any) -> list[str]:
+    if object_type == "flow" and isinstance(before, Mapping) and isinstance(after, Mapping):
+        return describe_changes(before, after)
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        keys = sorted(set(before) | set(after))
+        return [
+            f"{key}: {before.get(key)!r} -> {after.get(key)!r}" for key in keys if before.get(key) != after.get(key)
+        ]
+    if before is None and after is not None:
+        return ["created"]
+    if after is None and before is not None:
+        return ["removed"]
+    return []
+
+
+class AuditTrail:
+    def __init__(self, log: TortoiseAuditLog) -> None:
+        self._log = log
+
+    async def record(
+        self, actor: Actor, action: str, object_type: str, object_id: str, before: Any = None, after: Any = None
+    ) -> AuditRecord:
+        return await self._log.append(
+            actor=actor.name,
+            via=actor.via,
+            source_ip=actor.source_ip,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            before=before,
+            after=after,
+            changes=_changes(object_type, before, after),
+        )

@@ -1,0 +1,283 @@
+"""The REST API's request and response models: they validate what comes in, shape what goes out, and the
+OpenAPI document is generated from them (one source of truth)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FLOW_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+# Version numbers are database integers: anything larger is refused as input, never sent to the database.
+MAX_VERSION = 999_999_999
+VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErrorItem(_Model):
+    step: str | None = Field(description="The flow step the problem concerns, when it concerns one")
+    field: str | None = Field(description="The field (dotted path) that is wrong")
+    message: str
+
+
+class ErrorDocument(_Model):
+    errors: list[ErrorItem]
+
+
+class LocalizedTitle(_Model):
+    en: str
+    zh: str
+
+
+class FlowListItem(_Model):
+    flow_id: str
+    title: LocalizedTitle
+    published_version: int | None
+    has_draft: bool
+
+
+class FlowList(_Model):
+    flows: list[FlowListItem]
+
+
+class VersionItem(_Model):
+    version: int
+    published_by: str
+    note: str
+    created_at: datetime
+
+
+class DraftOut(_Model):
+    definition: dict[str, Any]
+    updated_by: str
+    updated_at: datetime
+    warnings: list[ErrorItem]
+
+
+class FlowOut(_Model):
+    flow_id: str
+    published_version: int | None
+    published: dict[str, Any] | None
+    draft: DraftOut | None
+    versions: list[VersionItem]
+
+
+class FlowDefinitionBody(BaseModel):
+    """A flow definition (see flows.flow_json_schema()); validated in full, every problem reported."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
+
+
+class DraftSaved(_Model):
+    flow_id: str
+    warnings: list[ErrorItem]
+
+
+class PublishResult(_Model):
+    version: int
+
+
+class VersionOut(_Model):
+    flow_id: str
+    version: int
+    definition: dict[str, Any]
+
+
+class DiffQuery(_Model):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    from_: int = Field(alias="from", ge=1, le=MAX_VERSION)
+    to: int = Field(ge=1, le=MAX_VERSION)
+
+
+class DiffOut(_Model):
+    flow_id: str
+    from_version: int
+    to_version: int
+    changes: list[str]
+
+
+class RollbackRequest(_Model):
+    version: VersionNumber
+
+
+class SimulateRequest(_Model):
+    source: Literal["draft"] | VersionNumber = Field(description='"draft" or a published version number')
+    lang: Literal["en", "zh"] = "en"
+    channel: Literal["web", "telegram", "wechat", "slack"] = "web"
+    messages: list[str] = Field(min_length=1, max_length=60)
+
+
+class ButtonOut(_Model):
+    value: str
+    label: str
+
+
+class RenderedReply(_Model):
+    text: str
+    buttons: list[ButtonOut]
+
+
+class ProposalOut(_Model):
+    field: str
+    value: str
+    label: str
+    confidence: float
+
+
+class SimulatedTurn(_Model):
+    said: str
+    replies: list[RenderedReply]
+    proposals: list[ProposalOut]
+    step: str | None
+    case_filed: bool
+
+
+class SimulateOut(_Model):
+    flow_id: str
+    version: int | None
+    channel: str
+    turns: list[SimulatedTurn]
+
+
+class CaseListQuery(_Model):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: str | None = Field(default=None, max_length=32)
+    team: str | None = Field(default=None, max_length=100)
+    category: str | None = Field(default=None, max_length=100)
+    product: str | None = Field(default=None, max_length=200)
+    channel: str | None = Field(default=None, max_length=16)
+    language: str | None = Field(default=None, max_length=8)
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = Field(default=None, max_length=200)
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class CaseListItem(_Model):
+    number: str
+    status: str
+    channel: str
+    lang: str
+    name: str | None
+    product: str | None
+    category: str | None
+    team: str | None
+    assignee: str | None
+    created_at: datetime
+
+
+class CaseList(_Model):
+    cases: list[CaseListItem]
+    next_cursor: str | None
+
+
+class EvidenceOut(_Model):
+    id: int
+    file_name: str
+    media_type: str
+    size: int
+    sha256: str
+    url: str
+
+
+class TranscriptOut(_Model):
+    direction: str
+    author: str
+    text: str
+    created_at: datetime
+
+
+class EventOut(_Model):
+    kind: str
+    actor: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class CaseOut(_Model):
+    number: str
+    status: str
+    channel: str
+    sender_id: str
+    lang: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    description: str | None
+    occurred_at: str | None
+    occurred_where: str | None
+    product: str | None
+    product_confidence: float | None
+    category: str | None
+    category_confidence: float | None
+    expected_resolution: str | None
+    extra: dict[str, Any]
+    team: str | None
+    assignee: str | None
+    resolution_summary: str | None
+    resolution_code: str | None
+    flow_id: str | None
+    flow_version: int | None
+    contacts_masked: bool
+    created_at: datetime
+    updated_at: datetime
+    evidence: list[EvidenceOut]
+    transcript: list[TranscriptOut]
+    events: list[EventOut]
+
+
+CaseActionName = Literal["acknowledge", "assign", "reply", "note", "reclassify", "resolve", "close", "reopen"]
+
+
+class CaseActionRequest(_Model):
+    action: CaseActionName
+    assignee: str | None = Field(default=None, min_length=1, max_length=100)
+    text: str | None = Field(default=None, min_length=1, max_length=4000)
+    product: str | None = Field(default=None, max_length=200)
+    category: str | None = Field(default=None, max_length=100)
+    summary: str | None = Field(default=None, min_length=1, max_length=4000)
+    code: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class CaseActionResult(_Model):
+    outcome: Literal["applied", "duplicate"]
+    case_number: str
+    status: str
+
+
+class AuditQuery(_Model):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    actor: str | None = Field(default=None, max_length=300)
+    object: str | None = Field(default=None, max_length=32, description="flow, case, user, token, ...")
+    object_id: str | None = Field(default=None, max_length=255)
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class AuditEntryOut(_Model):
+    id: int
+    actor: str
+    via: str
+    source_ip: str | None
+    action: str
+    object: str
+    object_id: str
+    changes: list[str]
+    before: Any
+    after: Any
+    created_at: datetime
+
+
+class AuditList(_Model):
+    entries: list[AuditEntryOut]
+    next_cursor: str | None

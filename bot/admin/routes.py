@@ -1,0 +1,65 @@
+"""The console and the API as the server sees them: one list of routes, registered when the application is
+built (aiohttp freezes its router at start-up), and one dependencies object built once the database is open
+(open_admin), which the handlers find under ADMIN_KEY."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+from bot.admin.audit import AuditTrail
+from bot.admin.auth import Authenticator
+from bot.admin.cases import CaseActions
+from bot.admin.dependencies import STATIC_DIR, AdminDependencies, page_environment
+from bot.admin.flow_admin import FlowAdmin
+from bot.desk.service import DeskService
+from bot.evidence_links import EvidenceLinks
+from bot.flow_registry import FlowRegistry
+from bot.intake import ProposalSource
+from storage.accounts import TortoiseAccounts
+from storage.audit import TortoiseAuditLog
+from storage.case_search import TortoiseCaseSearch
+from storage.cases import TortoiseCaseRepository
+from storage.flow_versions import TortoiseFlowVersions
+
+log = logging.getLogger(__name__)
+
+@asynccontextmanager
+async def open_admin(
+    *,
+    registry: FlowRegistry,
+    evidence_links: EvidenceLinks,
+    desk: DeskService,
+    secure_cookies: bool,
+    analyzer: Callable[[], ProposalSource | None],
+) -> AsyncIterator[AdminDependencies]:
+    """Build the console's parts; call inside the open database (the composition root does)."""
+    accounts = TortoiseAccounts()
+    audit_log = TortoiseAuditLog()
+    audit = AuditTrail(audit_log)
+    yield AdminDependencies(
+        authenticator=Authenticator(accounts, secure_cookies),
+        accounts=accounts,
+        audit=audit,
+        audit_log=audit_log,
+        flows=FlowAdmin(registry, TortoiseFlowVersions(), audit),
+        registry=registry,
+        desk=desk,
+        case_actions=CaseActions(desk, audit),
+        cases=TortoiseCaseRepository(),
+        case_search=TortoiseCaseSearch(),
+        evidence_links=evidence_links,
+        analyzer=analyzer,
+        pages=page_environment(),
+    )
+
+
+def admin_routes() -> list[web.RouteDef]:
+    """Every route of /admin and /api/v1, static assets included."""
+    from bot.admin.api import api_routes
+    from bot.admin.console import console_routes
+
+    return [*api_routes(), *console_routes(), web.static("/admin/static", STATIC_DIR)]  # type: ignore[list-item]
