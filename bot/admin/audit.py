@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Literal
 
 from bot.admin.flow_diff import describe_changes
@@ -20,6 +21,17 @@ class Actor:
     role: str
     via: Via
     source_ip: str | None = None
+
+
+def _plain(value: Any) -> Any:
+    """What the log stores: enums (a case status) as their values, containers converted throughout."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _changes(object_type: str, before: Any, after: Any) -> list[str]:
@@ -44,6 +56,7 @@ class AuditTrail:
     async def record(
         self, actor: Actor, action: str, object_type: str, object_id: str, before: Any = None, after: Any = None
     ) -> AuditRecord:
+        before, after = _plain(before), _plain(after)
         return await self._log.append(
             actor=actor.name,
             via=actor.via,
