@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import cast, get_args
+from typing import Protocol, cast, get_args
 
 from bot.desk.lifecycle import (
     OPEN_STATUSES,
@@ -36,6 +36,12 @@ _OPEN = [status.value for status in OPEN_STATUSES]
 # An extra step run inside an action's transaction, given the case as it was before the change.
 _CaseStep = Callable[[DeskUnitOfWork, CaseDetails], Awaitable[None]]
 
+class CaseObserver(Protocol):
+    """Told about every change the desk makes to a case, inside the same transaction (SLA clocks)."""
+
+    async def transitioned(self, number: str, action: str, source: str, target: str) -> None: ...
+
+
 class DeskOutcomeKind(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"  # a retry of something already applied: nothing changed
@@ -51,9 +57,12 @@ class DeskOutcome:
 
 
 class DeskService:
-    def __init__(self, store: TortoiseDeskStore, routing: RoutingConfig) -> None:
+    def __init__(
+        self, store: TortoiseDeskStore, routing: RoutingConfig, observer: CaseObserver | None = None
+    ) -> None:
         self._store = store
         self._routing = routing
+        self._observer = observer
 
     @property
     def routing(self) -> RoutingConfig:
@@ -77,6 +86,8 @@ class DeskService:
                 team = route(self._routing, CaseFacts(case.category, case.product, case.channel, case.lang))
                 await uow.update_case(number, CaseUpdate(team=team.name))
                 await uow.add_event(number, "routed", SYSTEM_ACTOR, {"team": team.name})
+                if self._observer is not None:
+                    await self._observer.transitioned(number, "routed", case.status, case.status)
                 await self._assign_waiting(uow, team.name, being_notified=number)
         return await self._store.get_case(number)
 
@@ -203,6 +214,8 @@ class DeskService:
             await uow.add_event(
                 number, "customer_reply", "customer", {"from": step.source.value, "to": step.target.value}
             )
+            if self._observer is not None:
+                await self._observer.transitioned(number, "customer_reply", step.source.value, step.target.value)
             return DeskOutcome(DeskOutcomeKind.APPLIED, number)
 
     # --- the one way an agent action is applied ------------------------------------------------------
@@ -248,6 +261,8 @@ class DeskService:
         await uow.update_case(number, CaseUpdate(**{**vars(update), "status": step.target.value}))
         data: dict[str, str | None] = {"from": step.source.value, "to": step.target.value, **details}
         await uow.add_event(number, step.action.value, actor, dict(data))
+        if self._observer is not None:
+            await self._observer.transitioned(number, step.action.value, step.source.value, step.target.value)
         await self._enqueue_case_changed(uow, number)
 
     async def _enqueue_case_changed(self, uow: DeskUnitOfWork, number: str) -> None:
