@@ -313,3 +313,23 @@ def load_sla_policies(path: Path | None = None) -> SlaPolicies:
     except OSError as error:
         raise SlaConfigError(str(path), f"cannot read: {error.strerror}") from None
     return parse_sla_policies(text, str(path))
+
+
+class SlaPolicyFile:
+    """The policies in force: loaded at start-up, reloaded on demand (SIGHUP, the console); a broken edit is
+    refused with its reason and the last valid policies keep serving."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self._current = load_sla_policies(path)
+
+    def __call__(self) -> SlaPolicies:
+        return self._current
+
+    def reload(self) -> SlaPolicies:
+        self._current = load_sla_policies(self._path)
+        return self._current
+
+    def replace(self, policies: SlaPolicies) -> None:
+        """Policies validated elsewhere (the console's editor) take effect for the next cases."""
+        self._current = policies

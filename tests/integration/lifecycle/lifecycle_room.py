@@ -1,0 +1,163 @@
+"""The lifecycle room assembled the way the composition root will: the desk with the room as its observer,
+the timer worker on a clock the test moves, the outbox worker delivering to the fake Slack."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.desk.notifier import SlackDeskNotifier
+from bot.desk.routing import parse_routing
+from bot.desk.service import DeskService
+from bot.lifecycle.case_lifecycle import CaseLifecycle, PriorityService
+from bot.lifecycle.case_thread import OUTBOX_KIND, OutboxCaseThreadNotifier, SlackCaseThreadDelivery
+from bot.lifecycle.sla import TIMER_KIND, SlaService
+from bot.lifecycle.sla_policy import SlaPolicies, parse_sla_policies
+from bot.lifecycle.timers import TimerWorker
+from bot.outbox import OutboxWorker
+from storage.database import is_postgres
+from storage.desk import TortoiseDeskStore
+from storage.models import Case, ChannelIdentity, Customer
+from storage.outbox import TortoiseOutbox, add_outbox_item
+from storage.priority import TortoisePriorityStore
+from storage.sla import SlaEventItem, TortoiseSlaStore
+from storage.timers import TortoiseTimerStore
+from tests.fakes.clock import ManualClock
+from tests.fakes.slack_api import FakeSlackApi
+
+TEAM_CHANNEL = "C0GENERAL"
+ESCALATION_CHANNEL = "C0ESCALATE"
+AGENT, LEAD, SENIOR = "UAGENT0001", "ULEAD0001", "USENIOR001"
+# 2026-11-30 is a Monday.
+MONDAY = datetime(2026, 11, 30, tzinfo=UTC)
+
+ROUTING = f"""
+default_team: general
+teams:
+  - {{name: general, slack_channel: {TEAM_CHANNEL}, members: [{AGENT}]}}
+"""
+
+POLICIES = f"""
+default_calendar: office
+calendars:
+  office: {{timezone: UTC, hours: {{mon-fri: ["09:00-18:00"]}}}}
+  always: {{always_open: true}}
+teams:
+  general: {{calendar: office, lead: {LEAD}}}
+policies:
+  - name: urgent
+    when: {{priority: [urgent]}}
+    calendar: always
+    first_response: 1h
+    escalation: {{warn_at: 0.5, then: reassign, reassign_to: {SENIOR}}}
+  - name: standard
+    first_response: 4h
+    next_response: 2h
+    resolution: 8h
+    escalation: {{warn_at: 0.75, then: channel, channel: {ESCALATION_CHANNEL}, after: 1h}}
+priority:
+  rules:
+    - priority: urgent
+      when: {{words: [fire, 起火]}}
+    - priority: high
+      when: {{repeat: {{cases: 2, within_days: 30}}}}
+"""
+
+_numbers = itertools.count(1)
+
+
+class PolicyHolder:
+    def __init__(self, policies: SlaPolicies) -> None:
+        self.policies = policies
+
+    def __call__(self) -> SlaPolicies:
+        return self.policies
+
+
+@dataclass
+class LifecycleRoom:
+    clock: ManualClock
+    desk: DeskService
+    sla: SlaService
+    priorities: PriorityService
+    sla_store: TortoiseSlaStore
+    timers: TimerWorker
+    outbox: OutboxWorker
+    policies: PolicyHolder
+
+    async def file_case(self, description: str = "The kettle leaks", lang: str = "en") -> str:
+        """A case as the intake files it, then announced to the desk (which routes it: the SLA starts)."""
+        customer = await Customer.create()
+        sender = f"web-{next(_numbers)}"
+        await ChannelIdentity.create(customer=customer, channel="web", sender_id=sender)
+        number = f"PL-T{next(_numbers):05d}"
+        await Case.create(
+            number=number, status="new", customer=customer, channel="web", sender_id=sender, lang=lang,
+            description=description, category="product_defect",
+        )
+        # The intake's announcement; the desk notifier routes the case (the SLA starts) and posts it.
+        await add_outbox_item(
+            kind="desk", channel="slack", ordering_key=f"desk:{number}",
+            payload={"event": "case_filed", "case_number": number},
+        )
+        await self.deliver()
+        return number
+
+    async def run_until(self, moment: datetime) -> None:
+        """Let time pass up to `moment`, firing timers as they come due (as a running worker would)."""
+        while True:
+            await self.timers.fire_due()
+            upcoming = await self.timers_store.next_due_at()
+            if upcoming is None or upcoming > moment:
+                break
+            self.clock.set(max(upcoming, self.clock.now()))
+        self.clock.set(moment)
+        await self.timers.fire_due()
+
+    @property
+    def timers_store(self) -> TortoiseTimerStore:
+        return self.timers._store
+
+    async def deliver(self) -> None:
+        while await self.outbox.deliver_due():
+            pass
+
+    async def timeline(self, number: str) -> list[tuple[str, str]]:
+        return [(item.metric, item.kind) for item in await self.sla_store.timeline(number)]
+
+    async def events(self, number: str) -> list[SlaEventItem]:
+        return await self.sla_store.timeline(number)
+
+
+def build_room(database_url: str, slack: FakeSlackApi, start: datetime, policies: str = POLICIES) -> LifecycleRoom:
+    postgres = is_postgres(database_url)
+    clock = ManualClock(start)
+    holder = PolicyHolder(parse_sla_policies(policies, "test-sla.yaml"))
+    sla_store = TortoiseSlaStore(lock_rows=postgres)
+    timer_store = TortoiseTimerStore(skip_locked=postgres)
+    sla = SlaService(
+        store=sla_store, timers=timer_store, policies=holder, clock=clock, notifier=OutboxCaseThreadNotifier()
+    )
+    priorities = PriorityService(TortoisePriorityStore(), sla_store, holder)
+    desk_store = TortoiseDeskStore()
+    desk = DeskService(
+        desk_store, parse_routing(ROUTING, "routing.yaml"), CaseLifecycle(priorities=priorities, sla=sla)
+    )
+    client = AsyncWebClient(token=slack.token, base_url=slack.base_url)
+    handlers = {
+        "desk": SlackDeskNotifier(client, desk, desk_store, lambda evidence_id: f"https://plaint.example/e/{evidence_id}"),
+        OUTBOX_KIND: SlackCaseThreadDelivery(client, sla_store),
+    }
+    return LifecycleRoom(
+        clock=clock,
+        desk=desk,
+        sla=sla,
+        priorities=priorities,
+        sla_store=sla_store,
+        timers=TimerWorker(timer_store, {TIMER_KIND: sla}, clock, name="test-worker"),
+        outbox=OutboxWorker(TortoiseOutbox(skip_locked=postgres), handlers),
+        policies=holder,
+    )
