@@ -43,7 +43,8 @@ def test_policies_are_chosen_by_team_category_and_priority() -> None:
     quality = applied_policy(config, "Quality", "safety", "normal")
     assert quality is not None and quality.name == "quality" and quality.targets["resolution"] == 5400
     fallback = applied_policy(config, "general", None, None)
-    assert fallback is not None and (fallback.name, fallback.calendar_name, fallback.lead) == ("default", "office", None)
+    assert fallback is not None
+    assert (fallback.name, fallback.calendar_name, fallback.lead) == ("default", "office", None)
 
 
 def test_the_applied_policy_survives_a_round_trip_through_the_database_json() -> None:
