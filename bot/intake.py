@@ -14,6 +14,7 @@ from datetime import UTC, tzinfo
 from typing import Any, Protocol
 
 from bot.flow_registry import FlowRegistry
+from bot.lifecycle.survey_port import SurveyAnswers, SurveyReply
 from bot.messages import Attachment, Button, Inbound, Outbound, outbound_from_payload, outbound_to_payload
 from bot.texts import NEW_COMPLAINT_WORDS, say, status_label
 from flows import (
@@ -82,8 +83,10 @@ class IntakeService:
         analyzer: ProposalSource,
         desk_enabled: bool = False,
         timezone: tzinfo = UTC,
+        surveys: SurveyAnswers | None = None,
     ) -> None:
         self._timezone = timezone
+        self._surveys = surveys
         self._flows = flows
         self._store = store
         self._evidence = evidence
@@ -131,6 +134,13 @@ class IntakeService:
             if (current.state if current else None) != seen_state:
                 raise _StateMoved()
             await tx.touch_identity(inbound.locale, inbound.display_name, inbound.received_at)
+            if self._surveys is not None:
+                survey = await self._surveys.answer(
+                    inbound.channel, inbound.sender_id, inbound.text, inbound.choice,
+                    in_conversation=current is not None,
+                )
+                if survey is not None:
+                    return await self._survey_answered(tx, inbound, survey)
             conversation_id = current.id if current else None
             evidence_ids = [
                 await tx.add_evidence(item.blob, item.file_name, conversation_id) for item in prepared.files
@@ -207,6 +217,15 @@ class IntakeService:
             )
             queued.append(replace(message, outbox_id=outbox_id))
         return tuple(queued)
+
+    async def _survey_answered(self, tx: IntakeTransaction, inbound: Inbound, survey: SurveyReply) -> IntakeResult:
+        """A satisfaction survey answer (lifecycle room): kept on the case's transcript, answered by the survey."""
+        await tx.add_transcript(
+            direction="in", author="customer", text=inbound.text or inbound.choice or "",
+            payload={"message_id": inbound.message_id}, case_id=survey.case_id,
+        )
+        replies = [Reply(text) for text in survey.texts]
+        return IntakeResult(False, await self._queue_replies(tx, inbound, replies, None, survey.case_id), None)
 
     async def _follow_up(self, tx: IntakeTransaction, inbound: Inbound) -> IntakeResult | None:
         """A message to a case waiting for the customer's answer belongs to that case, not a new flow."""

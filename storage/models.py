@@ -355,3 +355,27 @@ class CasePriority(Model):
 
     class Meta:
         table = "case_priority"
+
+
+class CsatSurvey(Model):
+    # One satisfaction survey per case, asked on the customer's own channel: one answer, never a link.
+
+    id = fields.IntField(primary_key=True)
+    case_id: int
+    case: fields.OneToOneRelation[Case] = fields.OneToOneField(
+        "plaint.Case", related_name="csat", on_delete=fields.CASCADE
+    )
+    channel = fields.CharField(max_length=16)
+    sender_id = fields.CharField(max_length=255)
+    lang = fields.CharField(max_length=8)
+    status = fields.CharField(max_length=20)  # asked | awaiting_comment | answered | not_asked
+    score = fields.IntField(null=True)
+    comment = fields.TextField(null=True)
+    # Why the survey was not asked (the WeChat 48-hour window, an unreachable customer).
+    reason = fields.CharField(max_length=64, null=True)
+    asked_at = fields.DatetimeField(null=True)
+    answered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "csat_survey"
+        indexes = (("channel", "sender_id"),)

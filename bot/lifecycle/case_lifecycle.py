@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.lifecycle.csat import CsatService
 from bot.lifecycle.errors import LifecycleRoomError
 from bot.lifecycle.priority import PRIORITY_ORDER, PriorityDecision, PriorityFacts, decide_priority
 from bot.lifecycle.sla import SlaService
@@ -61,11 +62,14 @@ class PriorityService:
 
 
 class CaseLifecycle:
-    def __init__(self, *, priorities: PriorityService, sla: SlaService) -> None:
+    def __init__(self, *, priorities: PriorityService, sla: SlaService, csat: CsatService | None = None) -> None:
         self._priorities = priorities
         self._sla = sla
+        self._csat = csat
 
     async def transitioned(self, number: str, action: str, source: str, target: str) -> None:
         if action == "routed":
             await self._priorities.apply_rules(number)
         await self._sla.transitioned(number, action, source, target)
+        if action == "resolve" and self._csat is not None:
+            await self._csat.case_resolved(number)

@@ -195,6 +195,22 @@ class PolicySpec(BaseModel):
         return self
 
 
+class CsatSettings(BaseModel):
+    """The satisfaction survey asked in the customer's own chat after a case is resolved."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    # Wall-clock delay after resolution, so the question follows the resolution message.
+    ask_after: Seconds = 60
+    # Scores at or below this reopen or escalate the case.
+    low_score: int = Field(default=2, ge=1, le=4)
+    on_low: Literal["reopen", "escalate"] = "reopen"
+    ask_comment: bool = True
+    # Answers to a survey older than this are no longer taken as answers.
+    answer_within_hours: int = Field(default=168, ge=1)
+
+
 class SlaPolicies(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -203,6 +219,7 @@ class SlaPolicies(BaseModel):
     teams: dict[str, TeamSpec] = {}
     policies: tuple[PolicySpec, ...] = ()
     priority: PriorityRules = PriorityRules()
+    csat: CsatSettings = CsatSettings()
 
 
 class AppliedPolicy(BaseModel):

@@ -43,6 +43,24 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='CsatSurvey',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('case', fields.OneToOneField('plaint.Case', source_field='case_id', db_constraint=True, to_field='id', related_name='csat', on_delete=OnDelete.CASCADE)),
+                ('channel', fields.CharField(max_length=16)),
+                ('sender_id', fields.CharField(max_length=255)),
+                ('lang', fields.CharField(max_length=8)),
+                ('status', fields.CharField(max_length=20)),
+                ('score', fields.IntField(null=True)),
+                ('comment', fields.TextField(null=True, unique=False)),
+                ('reason', fields.CharField(null=True, max_length=64)),
+                ('asked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('answered_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'csat_survey', 'app': 'plaint', 'indexes': [Index(fields=['channel', 'sender_id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='SlaClock',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),

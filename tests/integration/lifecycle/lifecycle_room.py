@@ -13,9 +13,10 @@ from bot.desk.notifier import SlackDeskNotifier
 from bot.desk.routing import parse_routing
 from bot.desk.service import DeskService
 from bot.lifecycle.case_lifecycle import CaseLifecycle, PriorityService
-from bot.lifecycle.case_thread import OUTBOX_KIND, OutboxCaseThreadNotifier, SlackCaseThreadDelivery
+from bot.lifecycle.case_thread import OUTBOX_KIND, OutboxCaseThreadNotifier
 from bot.lifecycle.sla import TIMER_KIND, SlaService
 from bot.lifecycle.sla_policy import SlaPolicies, parse_sla_policies
+from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
 from bot.lifecycle.timers import TimerWorker
 from bot.outbox import OutboxWorker
 from storage.database import is_postgres
