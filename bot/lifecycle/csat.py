@@ -85,6 +85,10 @@ class CsatService:
         self._notifier = notifier
         self._reopener = reopener
 
+    def use_reopener(self, reopener: CaseReopener) -> None:
+        """The desk observes this room, so it is built after it: the root hands it over here."""
+        self._reopener = reopener
+
     # --- asking ----------------------------------------------------------------------------------------
 
     async def case_resolved(self, number: str) -> None:

@@ -4,23 +4,33 @@ the timer worker on a clock the test moves, the outbox worker delivering to the 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels.base import Channel
 from bot.desk.notifier import SlackDeskNotifier
 from bot.desk.routing import parse_routing
 from bot.desk.service import DeskService
+from bot.flow_registry import FlowRegistry
+from bot.intake import IntakeService
 from bot.lifecycle.case_lifecycle import CaseLifecycle, PriorityService
+from bot.lifecycle.csat import TIMER_KIND as CSAT_TIMER_KIND
+from bot.lifecycle.csat import CsatService
 from bot.lifecycle.case_thread import OUTBOX_KIND, OutboxCaseThreadNotifier
 from bot.lifecycle.sla import TIMER_KIND, SlaService
 from bot.lifecycle.sla_policy import SlaPolicies, parse_sla_policies
 from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
 from bot.lifecycle.timers import TimerWorker
-from bot.outbox import OutboxWorker
+from bot.outbox import ChannelDelivery, OutboxWorker
+from flows import Proposal
 from storage.database import is_postgres
+from storage.csat import TortoiseCsatStore
 from storage.desk import TortoiseDeskStore
+from storage.evidence import LocalEvidenceStore
+from storage.intake import TortoiseIntakeStore
 from storage.models import Case, ChannelIdentity, Customer
 from storage.outbox import TortoiseOutbox, add_outbox_item
 from storage.priority import TortoisePriorityStore
@@ -78,25 +88,45 @@ class PolicyHolder:
         return self.policies
 
 
+class NoProposals:
+    """The intake's NLP port, answering nothing: these tests never reach a step that asks it."""
+
+    async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
+        return ()
+
+
 @dataclass
 class LifecycleRoom:
     clock: ManualClock
     desk: DeskService
     sla: SlaService
     priorities: PriorityService
+    csat: CsatService
+    intake: IntakeService
     sla_store: TortoiseSlaStore
     timers: TimerWorker
     outbox: OutboxWorker
     policies: PolicyHolder
+    # Customer channels the outbox delivers to (the tests add the platforms they drive).
+    channels: dict[str, Channel] = field(default_factory=dict)
 
-    async def file_case(self, description: str = "The kettle leaks", lang: str = "en") -> str:
+    async def file_case(
+        self,
+        description: str = "The kettle leaks",
+        lang: str = "en",
+        channel: str = "web",
+        sender: str | None = None,
+        last_inbound_at: datetime | None = None,
+    ) -> str:
         """A case as the intake files it, then announced to the desk (which routes it: the SLA starts)."""
         customer = await Customer.create()
-        sender = f"web-{next(_numbers)}"
-        await ChannelIdentity.create(customer=customer, channel="web", sender_id=sender)
+        sender = sender or f"web-{next(_numbers)}"
+        await ChannelIdentity.create(
+            customer=customer, channel=channel, sender_id=sender, last_inbound_at=last_inbound_at
+        )
         number = f"PL-T{next(_numbers):05d}"
         await Case.create(
-            number=number, status="new", customer=customer, channel="web", sender_id=sender, lang=lang,
+            number=number, status="new", customer=customer, channel=channel, sender_id=sender, lang=lang,
             description=description, category="product_defect",
         )
         # The intake's announcement; the desk notifier routes the case (the SLA starts) and posts it.
@@ -133,7 +163,9 @@ class LifecycleRoom:
         return await self.sla_store.timeline(number)
 
 
-def build_room(database_url: str, slack: FakeSlackApi, start: datetime, policies: str = POLICIES) -> LifecycleRoom:
+def build_room(
+    database_url: str, slack: FakeSlackApi, start: datetime, policies: str = POLICIES, data_dir: Path | None = None
+) -> LifecycleRoom:
     postgres = is_postgres(database_url)
     clock = ManualClock(start)
     holder = PolicyHolder(parse_sla_policies(policies, "test-sla.yaml"))
@@ -144,11 +176,29 @@ def build_room(database_url: str, slack: FakeSlackApi, start: datetime, policies
     )
     priorities = PriorityService(TortoisePriorityStore(), sla_store, holder)
     desk_store = TortoiseDeskStore()
-    desk = DeskService(
-        desk_store, parse_routing(ROUTING, "routing.yaml"), CaseLifecycle(priorities=priorities, sla=sla)
+    csat = CsatService(
+        store=TortoiseCsatStore(), sla_store=sla_store, timers=timer_store, settings=lambda: holder().csat,
+        clock=clock, notifier=OutboxCaseThreadNotifier(),
     )
+    desk = DeskService(
+        desk_store, parse_routing(ROUTING, "routing.yaml"), CaseLifecycle(priorities=priorities, sla=sla, csat=csat)
+    )
+    # The desk exists before the survey needs it: a low score reopens through the desk.
+    csat.use_reopener(desk)
+    flows = FlowRegistry("complaint")
+    flows.reload()
+    intake = IntakeService(
+        flows=flows,
+        store=TortoiseIntakeStore(lock_rows=postgres),
+        evidence=LocalEvidenceStore(data_dir or Path("var/test-evidence")),
+        analyzer=NoProposals(),
+        desk_enabled=True,
+        surveys=csat,
+    )
+    channels: dict[str, Channel] = {}
     client = AsyncWebClient(token=slack.token, base_url=slack.base_url)
     handlers = {
+        "message": ChannelDelivery(channels),
         "desk": SlackDeskNotifier(client, desk, desk_store, lambda evidence_id: f"https://plaint.example/e/{evidence_id}"),
         OUTBOX_KIND: SlackCaseThreadDelivery(client, sla_store),
     }
@@ -157,8 +207,11 @@ def build_room(database_url: str, slack: FakeSlackApi, start: datetime, policies
         desk=desk,
         sla=sla,
         priorities=priorities,
+        csat=csat,
+        intake=intake,
         sla_store=sla_store,
-        timers=TimerWorker(timer_store, {TIMER_KIND: sla}, clock, name="test-worker"),
+        timers=TimerWorker(timer_store, {TIMER_KIND: sla, CSAT_TIMER_KIND: csat}, clock, name="test-worker"),
         outbox=OutboxWorker(TortoiseOutbox(skip_locked=postgres), handlers),
         policies=holder,
+        channels=channels,
     )
