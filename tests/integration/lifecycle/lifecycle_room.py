@@ -17,17 +17,17 @@ from bot.desk.service import DeskService
 from bot.flow_registry import FlowRegistry
 from bot.intake import IntakeService
 from bot.lifecycle.case_lifecycle import CaseLifecycle, PriorityService
+from bot.lifecycle.case_thread import OUTBOX_KIND, OutboxCaseThreadNotifier
 from bot.lifecycle.csat import TIMER_KIND as CSAT_TIMER_KIND
 from bot.lifecycle.csat import CsatService
-from bot.lifecycle.case_thread import OUTBOX_KIND, OutboxCaseThreadNotifier
 from bot.lifecycle.sla import TIMER_KIND, SlaService
 from bot.lifecycle.sla_policy import SlaPolicies, parse_sla_policies
 from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
 from bot.lifecycle.timers import TimerWorker
 from bot.outbox import ChannelDelivery, OutboxWorker
 from flows import Proposal
-from storage.database import is_postgres
 from storage.csat import TortoiseCsatStore
+from storage.database import is_postgres
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.intake import TortoiseIntakeStore
