@@ -16,24 +16,22 @@ from bot.desk.routing import parse_routing
 from bot.desk.service import DeskService
 from bot.flow_registry import FlowRegistry
 from bot.intake import IntakeService
-from bot.lifecycle.case_lifecycle import CaseLifecycle, PriorityService
-from bot.lifecycle.case_thread import OUTBOX_KIND, OutboxCaseThreadNotifier
-from bot.lifecycle.csat import TIMER_KIND as CSAT_TIMER_KIND
+from bot.lifecycle.case_lifecycle import PriorityService
+from bot.lifecycle.case_thread import OUTBOX_KIND
 from bot.lifecycle.csat import CsatService
-from bot.lifecycle.sla import TIMER_KIND, SlaService
+from bot.lifecycle.parts import build_lifecycle
+from bot.lifecycle.sla import SlaService
 from bot.lifecycle.sla_policy import SlaPolicies, parse_sla_policies
 from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
 from bot.lifecycle.timers import TimerWorker
 from bot.outbox import ChannelDelivery, OutboxWorker
 from flows import Proposal
-from storage.csat import TortoiseCsatStore
 from storage.database import is_postgres
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.intake import TortoiseIntakeStore
 from storage.models import Case, ChannelIdentity, Customer
 from storage.outbox import TortoiseOutbox, add_outbox_item
-from storage.priority import TortoisePriorityStore
 from storage.sla import SlaEventItem, TortoiseSlaStore
 from storage.timers import TortoiseTimerStore
 from tests.fakes.clock import ManualClock
@@ -105,6 +103,7 @@ class LifecycleRoom:
     intake: IntakeService
     sla_store: TortoiseSlaStore
     timers: TimerWorker
+    timer_store: TortoiseTimerStore
     outbox: OutboxWorker
     policies: PolicyHolder
     # Customer channels the outbox delivers to (the tests add the platforms they drive).
@@ -141,16 +140,12 @@ class LifecycleRoom:
         """Let time pass up to `moment`, firing timers as they come due (as a running worker would)."""
         while True:
             await self.timers.fire_due()
-            upcoming = await self.timers_store.next_due_at()
+            upcoming = await self.timer_store.next_due_at()
             if upcoming is None or upcoming > moment:
                 break
             self.clock.set(max(upcoming, self.clock.now()))
         self.clock.set(moment)
         await self.timers.fire_due()
-
-    @property
-    def timers_store(self) -> TortoiseTimerStore:
-        return self.timers._store
 
     async def deliver(self) -> None:
         while await self.outbox.deliver_due():
@@ -169,22 +164,11 @@ def build_room(
     postgres = is_postgres(database_url)
     clock = ManualClock(start)
     holder = PolicyHolder(parse_sla_policies(policies, "test-sla.yaml"))
-    sla_store = TortoiseSlaStore(lock_rows=postgres)
-    timer_store = TortoiseTimerStore(skip_locked=postgres)
-    sla = SlaService(
-        store=sla_store, timers=timer_store, policies=holder, clock=clock, notifier=OutboxCaseThreadNotifier()
-    )
-    priorities = PriorityService(TortoisePriorityStore(), sla_store, holder)
+    parts = build_lifecycle(policies=holder, postgres=postgres, clock=clock, worker_name="test-worker")
     desk_store = TortoiseDeskStore()
-    csat = CsatService(
-        store=TortoiseCsatStore(), sla_store=sla_store, timers=timer_store, settings=lambda: holder().csat,
-        clock=clock, notifier=OutboxCaseThreadNotifier(),
-    )
-    desk = DeskService(
-        desk_store, parse_routing(ROUTING, "routing.yaml"), CaseLifecycle(priorities=priorities, sla=sla, csat=csat)
-    )
-    # The desk exists before the survey needs it: a low score reopens through the desk.
-    csat.use_reopener(desk)
+    desk = DeskService(desk_store, parse_routing(ROUTING, "routing.yaml"), parts.observer)
+    # The desk exists after the room (it observes it): a low score reopens through the desk.
+    parts.csat.use_reopener(desk)
     flows = FlowRegistry("complaint")
     flows.reload()
     intake = IntakeService(
@@ -193,24 +177,25 @@ def build_room(
         evidence=LocalEvidenceStore(data_dir or Path("var/test-evidence")),
         analyzer=NoProposals(),
         desk_enabled=True,
-        surveys=csat,
+        surveys=parts.csat,
     )
     channels: dict[str, Channel] = {}
     client = AsyncWebClient(token=slack.token, base_url=slack.base_url)
     handlers = {
         "message": ChannelDelivery(channels),
         "desk": SlackDeskNotifier(client, desk, desk_store, lambda evidence_id: f"https://plaint.example/e/{evidence_id}"),
-        OUTBOX_KIND: SlackCaseThreadDelivery(client, sla_store),
+        OUTBOX_KIND: SlackCaseThreadDelivery(client, parts.sla_store),
     }
     return LifecycleRoom(
         clock=clock,
         desk=desk,
-        sla=sla,
-        priorities=priorities,
-        csat=csat,
+        sla=parts.sla,
+        priorities=parts.priorities,
+        csat=parts.csat,
         intake=intake,
-        sla_store=sla_store,
-        timers=TimerWorker(timer_store, {TIMER_KIND: sla, CSAT_TIMER_KIND: csat}, clock, name="test-worker"),
+        sla_store=parts.sla_store,
+        timers=parts.timer_worker,
+        timer_store=parts.timer_store,
         outbox=OutboxWorker(TortoiseOutbox(skip_locked=postgres), handlers),
         policies=holder,
         channels=channels,

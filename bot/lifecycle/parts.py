@@ -1,0 +1,69 @@
+"""The lifecycle room's parts, built together for the composition root (which wires them to the desk, the
+intake service, the outbox handlers and the background tasks; see `build_lifecycle`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.lifecycle.case_lifecycle import CaseLifecycle, PriorityService
+from bot.lifecycle.case_thread import OutboxCaseThreadNotifier
+from bot.lifecycle.clock import Clock, SystemClock
+from bot.lifecycle.csat import TIMER_KIND as CSAT_TIMER_KIND
+from bot.lifecycle.csat import CsatService
+from bot.lifecycle.sla import TIMER_KIND as SLA_TIMER_KIND
+from bot.lifecycle.sla import SlaService
+from bot.lifecycle.sla_policy import SlaPolicies
+from bot.lifecycle.timers import TimerWorker
+from storage.csat import TortoiseCsatStore
+from storage.priority import TortoisePriorityStore
+from storage.sla import TortoiseSlaStore
+from storage.timers import TortoiseTimerStore
+
+
+@dataclass(frozen=True)
+class LifecycleParts:
+    sla_store: TortoiseSlaStore
+    timer_store: TortoiseTimerStore
+    sla: SlaService
+    priorities: PriorityService
+    csat: CsatService
+    # DeskService(store, routing, observer=...) : the desk tells the room about every case change.
+    observer: CaseLifecycle
+    # Run as a background task beside the outbox worker (one per process; they share the work).
+    timer_worker: TimerWorker
+
+
+def build_lifecycle(
+    *,
+    policies: Callable[[], SlaPolicies],
+    postgres: bool,
+    clock: Clock | None = None,
+    timer_poll_interval: float = 1.0,
+    worker_name: str | None = None,
+) -> LifecycleParts:
+    """Everything but the Slack delivery (built beside the desk's notifier: `slack_delivery`) and the desk
+    itself, which is handed to `csat.use_reopener(desk)` once built."""
+    clock = clock or SystemClock()
+    sla_store = TortoiseSlaStore(lock_rows=postgres)
+    timers = TortoiseTimerStore(skip_locked=postgres)
+    notifier = OutboxCaseThreadNotifier()
+    sla = SlaService(store=sla_store, timers=timers, policies=policies, clock=clock, notifier=notifier)
+    priorities = PriorityService(TortoisePriorityStore(), sla_store, policies)
+    csat = CsatService(
+        store=TortoiseCsatStore(), sla_store=sla_store, timers=timers, settings=lambda: policies().csat,
+        clock=clock, notifier=notifier,
+    )
+    worker = TimerWorker(
+        timers, {SLA_TIMER_KIND: sla, CSAT_TIMER_KIND: csat}, clock, name=worker_name,
+        poll_interval=timer_poll_interval,
+    )
+    return LifecycleParts(
+        sla_store=sla_store,
+        timer_store=timers,
+        sla=sla,
+        priorities=priorities,
+        csat=csat,
+        observer=CaseLifecycle(priorities=priorities, sla=sla, csat=csat),
+        timer_worker=worker,
+    )
