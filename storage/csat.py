@@ -1,28 +1,13 @@
-"""Satisfaction surveys: asked once per case, answered once, with the question in the case transcript."""
+"""Satisfaction surveys: asked once per case, answered once."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from storage.customer_messages import CustomerCase
 from storage.errors import CaseNotFound
-from storage.models import Case, ChannelIdentity, CsatSurvey, Customer, TranscriptMessage
-from storage.outbox import add_outbox_item
-from storage.timers import JsonValue
-
-
-@dataclass(frozen=True)
-class SurveyCase:
-    id: int
-    number: str
-    status: str
-    channel: str
-    sender_id: str
-    lang: str
-    # When the customer last wrote to us on this channel (WeChat allows pushes within 48 hours of it).
-    last_inbound_at: datetime | None
-    unreachable: bool
+from storage.models import Case, CsatSurvey
 
 
 @dataclass(frozen=True)
@@ -48,17 +33,6 @@ def _record(row: CsatSurvey, number: str) -> SurveyRecord:
 
 
 class TortoiseCsatStore:
-    async def case(self, case_id: int) -> SurveyCase:
-        case = await Case.get_or_none(id=case_id)
-        if case is None:
-            raise CaseNotFound(str(case_id))
-        identity = await ChannelIdentity.get_or_none(channel=case.channel, sender_id=case.sender_id)
-        customer = await Customer.get(id=case.customer_id)
-        return SurveyCase(
-            case.id, case.number, case.status, case.channel, case.sender_id, case.lang,
-            identity.last_inbound_at if identity else None, customer.unreachable,
-        )
-
     async def case_id(self, number: str) -> int:
         case = await Case.get_or_none(number=number)
         if case is None:
@@ -84,7 +58,7 @@ class TortoiseCsatStore:
         return None if row is None else _record(row, row.case.number)
 
     async def create(
-        self, case: SurveyCase, status: str, at: datetime | None, reason: str | None = None
+        self, case: CustomerCase, status: str, at: datetime | None, reason: str | None = None
     ) -> None:
         await CsatSurvey.create(
             case_id=case.id, channel=case.channel, sender_id=case.sender_id, lang=case.lang, status=status,
@@ -103,14 +77,3 @@ class TortoiseCsatStore:
             status="answered", comment=comment
         )
         return bool(updated)
-
-    async def send_to_customer(self, case: SurveyCase, text: str, payload: Mapping[str, JsonValue]) -> None:
-        """The question into the outbox (in the customer's message order) and the case transcript."""
-        await add_outbox_item(
-            kind="message", channel=case.channel, ordering_key=f"{case.channel}:{case.sender_id}", payload=payload
-        )
-        identity = await ChannelIdentity.get_or_none(channel=case.channel, sender_id=case.sender_id)
-        if identity is not None:
-            await TranscriptMessage.create(
-                case_id=case.id, identity=identity, direction="out", author="bot", text=text, payload=dict(payload)
-            )

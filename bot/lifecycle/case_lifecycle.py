@@ -1,5 +1,6 @@
 """What the desk calls when a case changes: priority rules first (the SLA policy may depend on the
-priority), then the SLA clocks. One typed entry point, so the desk knows nothing of the room behind it."""
+priority), then the SLA clocks, the survey after resolution, reminders and automatic closing. One typed
+entry point, so the desk knows nothing of the room behind it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 
 from bot.lifecycle.csat import CsatService
 from bot.lifecycle.errors import LifecycleRoomError
+from bot.lifecycle.housekeeping import HousekeepingService
 from bot.lifecycle.priority import PRIORITY_ORDER, PriorityDecision, PriorityFacts, decide_priority
 from bot.lifecycle.sla import SlaService
 from bot.lifecycle.sla_policy import SlaPolicies
@@ -62,10 +64,18 @@ class PriorityService:
 
 
 class CaseLifecycle:
-    def __init__(self, *, priorities: PriorityService, sla: SlaService, csat: CsatService | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        priorities: PriorityService,
+        sla: SlaService,
+        csat: CsatService | None = None,
+        housekeeping: HousekeepingService | None = None,
+    ) -> None:
         self._priorities = priorities
         self._sla = sla
         self._csat = csat
+        self._housekeeping = housekeeping
 
     async def transitioned(self, number: str, action: str, source: str, target: str) -> None:
         if action == "routed":
@@ -73,3 +83,5 @@ class CaseLifecycle:
         await self._sla.transitioned(number, action, source, target)
         if action == "resolve" and self._csat is not None:
             await self._csat.case_resolved(number)
+        if self._housekeeping is not None:
+            await self._housekeeping.transitioned(number, action, source, target)

@@ -27,7 +27,8 @@ from bot.lifecycle.sla_policy import AppliedPolicy, CsatSettings
 from bot.lifecycle.survey_port import SurveyReply
 from bot.messages import Button, ChannelName, Outbound, outbound_to_payload
 from bot.texts import NEW_COMPLAINT_WORDS
-from storage.csat import SurveyCase, SurveyRecord, TortoiseCsatStore
+from storage.csat import SurveyRecord, TortoiseCsatStore
+from storage.customer_messages import CustomerCase, TortoiseCustomerMessages
 from storage.sla import TortoiseSlaStore
 from storage.timers import DueTimer, NewTimer, TortoiseTimerStore
 
@@ -42,6 +43,13 @@ class CaseReopener(Protocol):
     """The desk's reopen (a low score puts the case back in the agents' hands)."""
 
     async def reopen(self, number: str, actor: str, dedupe_key: str) -> object: ...
+
+
+def within_platform_window(case: CustomerCase, now: datetime) -> bool:
+    """WeChat lets us write only within 48 hours of the customer's last message; others have no window."""
+    return case.channel != "wechat" or (
+        case.last_inbound_at is not None and now - case.last_inbound_at <= WECHAT_WINDOW
+    )
 
 
 def score_choice(number: str, score: int) -> str:
@@ -70,6 +78,7 @@ class CsatService:
         self,
         *,
         store: TortoiseCsatStore,
+        messages: TortoiseCustomerMessages,
         sla_store: TortoiseSlaStore,
         timers: TortoiseTimerStore,
         settings: Callable[[], CsatSettings],
@@ -78,6 +87,7 @@ class CsatService:
         reopener: CaseReopener | None = None,
     ) -> None:
         self._store = store
+        self._messages = messages
         self._sla_store = sla_store
         self._timers = timers
         self._settings = settings
@@ -113,7 +123,7 @@ class CsatService:
     async def fire(self, timer: DueTimer, now: datetime) -> None:
         if timer.case_id is None:
             return
-        case = await self._store.case(timer.case_id)
+        case = await self._messages.case(timer.case_id)
         # Reopened before we asked: the next resolution schedules the survey again.
         if case.status not in CLOSED_STATUSES or await self._store.survey(case.id) is not None:
             return
@@ -133,13 +143,13 @@ class CsatService:
             metadata=(("case_number", case.number),),
         )
         await self._store.create(case, "asked", now)
-        await self._store.send_to_customer(case, text, outbound_to_payload(message))
+        await self._messages.send(case, text, outbound_to_payload(message))
         await self._sla_store.add_case_event(case.id, "csat_asked", "plaint", {"channel": case.channel})
 
-    def _not_askable(self, case: SurveyCase, now: datetime) -> str | None:
+    def _not_askable(self, case: CustomerCase, now: datetime) -> str | None:
         if case.unreachable:
             return "customer_unreachable"
-        if case.channel == "wechat" and (case.last_inbound_at is None or now - case.last_inbound_at > WECHAT_WINDOW):
+        if not within_platform_window(case, now):
             return "wechat_48h_window"
         return None
 

@@ -11,11 +11,14 @@ from bot.lifecycle.case_thread import OutboxCaseThreadNotifier
 from bot.lifecycle.clock import Clock, SystemClock
 from bot.lifecycle.csat import TIMER_KIND as CSAT_TIMER_KIND
 from bot.lifecycle.csat import CsatService
+from bot.lifecycle.housekeeping import TIMER_KIND as HOUSEKEEPING_TIMER_KIND
+from bot.lifecycle.housekeeping import HousekeepingService
 from bot.lifecycle.sla import TIMER_KIND as SLA_TIMER_KIND
 from bot.lifecycle.sla import SlaService
 from bot.lifecycle.sla_policy import SlaPolicies
 from bot.lifecycle.timers import TimerWorker
 from storage.csat import TortoiseCsatStore
+from storage.customer_messages import TortoiseCustomerMessages
 from storage.priority import TortoisePriorityStore
 from storage.sla import TortoiseSlaStore
 from storage.timers import TortoiseTimerStore
@@ -28,6 +31,7 @@ class LifecycleParts:
     sla: SlaService
     priorities: PriorityService
     csat: CsatService
+    housekeeping: HousekeepingService
     # DeskService(store, routing, observer=...) : the desk tells the room about every case change.
     observer: CaseLifecycle
     # Run as a background task beside the outbox worker (one per process; they share the work).
@@ -43,7 +47,7 @@ def build_lifecycle(
     worker_name: str | None = None,
 ) -> LifecycleParts:
     """Everything but the Slack delivery (built beside the desk's notifier: `slack_delivery`) and the desk
-    itself, which is handed to `csat.use_reopener(desk)` once built."""
+    itself, which is handed over once built: `csat.use_reopener(desk)`, `housekeeping.use_closer(desk)`."""
     clock = clock or SystemClock()
     sla_store = TortoiseSlaStore(lock_rows=postgres)
     timers = TortoiseTimerStore(skip_locked=postgres)
@@ -51,11 +55,16 @@ def build_lifecycle(
     sla = SlaService(store=sla_store, timers=timers, policies=policies, clock=clock, notifier=notifier)
     priorities = PriorityService(TortoisePriorityStore(), sla_store, policies)
     csat = CsatService(
-        store=TortoiseCsatStore(), sla_store=sla_store, timers=timers, settings=lambda: policies().csat,
-        clock=clock, notifier=notifier,
+        store=TortoiseCsatStore(), messages=TortoiseCustomerMessages(), sla_store=sla_store, timers=timers,
+        settings=lambda: policies().csat, clock=clock, notifier=notifier,
+    )
+    housekeeping = HousekeepingService(
+        messages=TortoiseCustomerMessages(), sla_store=sla_store, timers=timers,
+        settings=lambda: policies().housekeeping, clock=clock,
     )
     worker = TimerWorker(
-        timers, {SLA_TIMER_KIND: sla, CSAT_TIMER_KIND: csat}, clock, name=worker_name,
+        timers, {SLA_TIMER_KIND: sla, CSAT_TIMER_KIND: csat, HOUSEKEEPING_TIMER_KIND: housekeeping}, clock,
+        name=worker_name,
         poll_interval=timer_poll_interval,
     )
     return LifecycleParts(
@@ -64,6 +73,7 @@ def build_lifecycle(
         sla=sla,
         priorities=priorities,
         csat=csat,
-        observer=CaseLifecycle(priorities=priorities, sla=sla, csat=csat),
+        housekeeping=housekeeping,
+        observer=CaseLifecycle(priorities=priorities, sla=sla, csat=csat, housekeeping=housekeeping),
         timer_worker=worker,
     )

@@ -211,6 +211,19 @@ class CsatSettings(BaseModel):
     answer_within_hours: int = Field(default=168, ge=1)
 
 
+class HousekeepingSettings(BaseModel):
+    """Nothing left to rot: wall-clock delays for reminders and automatic closing (null turns a step off)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # A customer who has not answered an agent's question is reminded after this long...
+    remind_after: Seconds | None = 24 * 3600
+    # ...and the case is closed with a message when they still have not answered this long after the reminder.
+    close_unanswered_after: Seconds | None = 72 * 3600
+    # A resolved case nobody reopened is closed after this long.
+    close_resolved_after: Seconds | None = 7 * 24 * 3600
+
+
 class SlaPolicies(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -220,6 +233,7 @@ class SlaPolicies(BaseModel):
     policies: tuple[PolicySpec, ...] = ()
     priority: PriorityRules = PriorityRules()
     csat: CsatSettings = CsatSettings()
+    housekeeping: HousekeepingSettings = HousekeepingSettings()
 
 
 class AppliedPolicy(BaseModel):

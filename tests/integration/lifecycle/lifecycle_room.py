@@ -169,6 +169,7 @@ def build_room(
     desk = DeskService(desk_store, parse_routing(ROUTING, "routing.yaml"), parts.observer)
     # The desk exists after the room (it observes it): a low score reopens through the desk.
     parts.csat.use_reopener(desk)
+    parts.housekeeping.use_closer(desk)
     flows = FlowRegistry("complaint")
     flows.reload()
     intake = IntakeService(
