@@ -23,6 +23,9 @@ class CaseThreadNotifier(Protocol):
     async def case_changed(self, case_number: str) -> None:
         """Ask the desk to re-render the case message (after a reassignment)."""
 
+    async def post_to_channel(self, ordering_key: str, slack_channel: str, text: str) -> None:
+        """Say `text` in a channel, not about one case (the daily digest)."""
+
 
 class OutboxCaseThreadNotifier:
     async def post_in_thread(self, case_number: str, text: str) -> None:
@@ -39,6 +42,14 @@ class OutboxCaseThreadNotifier:
             channel="slack",
             ordering_key=f"desk:{case_number}",
             payload={"case_number": case_number, "text": text, "slack_channel": slack_channel},
+        )
+
+    async def post_to_channel(self, ordering_key: str, slack_channel: str, text: str) -> None:
+        await add_outbox_item(
+            kind=OUTBOX_KIND,
+            channel="slack",
+            ordering_key=ordering_key,
+            payload={"case_number": "", "text": text, "slack_channel": slack_channel},
         )
 
     async def case_changed(self, case_number: str) -> None:

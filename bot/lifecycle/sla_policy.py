@@ -126,6 +126,8 @@ class TeamSpec(BaseModel):
     calendar: str | None = None
     # Mentioned in the case thread when a deadline is missed.
     lead: SlackUser | None = None
+    # Language of the daily digest posted in the team's channel.
+    lang: Literal["en", "zh"] = "en"
 
 
 class EscalationSpec(BaseModel):
@@ -224,6 +226,16 @@ class HousekeepingSettings(BaseModel):
     close_resolved_after: Seconds | None = 7 * 24 * 3600
 
 
+class DigestSettings(BaseModel):
+    """A daily summary in each team's channel at the team's first opening hour of the day."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    # Cases whose next deadline is this close (business time) count as at risk.
+    at_risk_within: Seconds = 4 * 3600
+
+
 class SlaPolicies(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -234,6 +246,12 @@ class SlaPolicies(BaseModel):
     priority: PriorityRules = PriorityRules()
     csat: CsatSettings = CsatSettings()
     housekeeping: HousekeepingSettings = HousekeepingSettings()
+    digest: DigestSettings = DigestSettings()
+
+    def team_calendar(self, team: str) -> tuple[str, CalendarSpec]:
+        spec = self.teams.get(team, TeamSpec())
+        name = spec.calendar or self.default_calendar
+        return name, self.calendars[name]
 
 
 class AppliedPolicy(BaseModel):

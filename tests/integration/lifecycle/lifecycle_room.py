@@ -19,6 +19,7 @@ from bot.intake import IntakeService
 from bot.lifecycle.case_lifecycle import PriorityService
 from bot.lifecycle.case_thread import OUTBOX_KIND
 from bot.lifecycle.csat import CsatService
+from bot.lifecycle.digest import DigestService
 from bot.lifecycle.parts import build_lifecycle
 from bot.lifecycle.sla import SlaService
 from bot.lifecycle.sla_policy import SlaPolicies, parse_sla_policies
@@ -100,6 +101,7 @@ class LifecycleRoom:
     sla: SlaService
     priorities: PriorityService
     csat: CsatService
+    digest: DigestService
     intake: IntakeService
     sla_store: TortoiseSlaStore
     timers: TimerWorker
@@ -164,10 +166,14 @@ def build_room(
     postgres = is_postgres(database_url)
     clock = ManualClock(start)
     holder = PolicyHolder(parse_sla_policies(policies, "test-sla.yaml"))
-    parts = build_lifecycle(policies=holder, postgres=postgres, clock=clock, worker_name="test-worker")
+    parts = build_lifecycle(
+        policies=holder, postgres=postgres, clock=clock, worker_name="test-worker",
+        team_channels={"general": TEAM_CHANNEL},
+    )
     desk_store = TortoiseDeskStore()
     desk = DeskService(desk_store, parse_routing(ROUTING, "routing.yaml"), parts.observer)
     # The desk exists after the room (it observes it): a low score reopens through the desk.
+    assert parts.digest is not None
     parts.csat.use_reopener(desk)
     parts.housekeeping.use_closer(desk)
     flows = FlowRegistry("complaint")
@@ -193,6 +199,7 @@ def build_room(
         sla=parts.sla,
         priorities=parts.priorities,
         csat=parts.csat,
+        digest=parts.digest,
         intake=intake,
         sla_store=parts.sla_store,
         timers=parts.timer_worker,
