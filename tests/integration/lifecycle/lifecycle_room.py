@@ -161,7 +161,7 @@ class LifecycleRoom:
 
 
 def build_room(
-    database_url: str, slack: FakeSlackApi, start: datetime, policies: str = POLICIES, data_dir: Path | None = None
+    database_url: str, slack: FakeSlackApi, start: datetime, data_dir: Path, policies: str = POLICIES
 ) -> LifecycleRoom:
     postgres = is_postgres(database_url)
     clock = ManualClock(start)
@@ -181,7 +181,7 @@ def build_room(
     intake = IntakeService(
         flows=flows,
         store=TortoiseIntakeStore(lock_rows=postgres),
-        evidence=LocalEvidenceStore(data_dir or Path("var/test-evidence")),
+        evidence=LocalEvidenceStore(data_dir / "evidence"),
         analyzer=NoProposals(),
         desk_enabled=True,
         surveys=parts.csat,

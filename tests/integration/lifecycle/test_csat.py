@@ -44,7 +44,7 @@ async def slack() -> AsyncIterator[FakeSlackApi]:
 @pytest_asyncio.fixture
 async def room(database_url: str, slack: FakeSlackApi, tmp_path: Path) -> AsyncIterator[LifecycleRoom]:
     async with open_database(database_url):
-        yield build_room(database_url, slack, NOON, data_dir=tmp_path / "evidence")
+        yield build_room(database_url, slack, NOON, tmp_path)
 
 
 @pytest_asyncio.fixture

@@ -27,7 +27,7 @@ async def slack() -> AsyncIterator[FakeSlackApi]:
 @pytest_asyncio.fixture
 async def room(database_url: str, slack: FakeSlackApi, tmp_path: Path) -> AsyncIterator[LifecycleRoom]:
     async with open_database(database_url):
-        yield build_room(database_url, slack, MONDAY - timedelta(days=3, hours=-16), data_dir=tmp_path)
+        yield build_room(database_url, slack, MONDAY - timedelta(days=3, hours=-16), tmp_path)
 
 
 def digests(slack: FakeSlackApi) -> list[str]:

@@ -20,7 +20,7 @@ async def room(database_url: str, tmp_path: Path) -> AsyncIterator[LifecycleRoom
     api = FakeSlackApi()
     await api.start()
     async with open_database(database_url):
-        yield build_room(database_url, api, MONDAY + timedelta(hours=10), data_dir=tmp_path)
+        yield build_room(database_url, api, MONDAY + timedelta(hours=10), tmp_path)
     await api.close()
 
 

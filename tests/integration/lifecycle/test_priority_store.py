@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -16,11 +17,11 @@ from tests.integration.lifecycle.lifecycle_room import AGENT, MONDAY, LifecycleR
 
 
 @pytest_asyncio.fixture
-async def room(database_url: str) -> AsyncIterator[LifecycleRoom]:
+async def room(database_url: str, tmp_path: Path) -> AsyncIterator[LifecycleRoom]:
     api = FakeSlackApi()
     await api.start()
     async with open_database(database_url):
-        yield build_room(database_url, api, MONDAY + timedelta(hours=10))
+        yield build_room(database_url, api, MONDAY + timedelta(hours=10), tmp_path)
     await api.close()
 
 

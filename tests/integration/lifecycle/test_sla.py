@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from bot.lifecycle.sla_policy import parse_sla_policies
@@ -38,6 +40,11 @@ async def database(database_url: str) -> AsyncIterator[str]:
         yield database_url
 
 
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
 def thread_texts(slack: FakeSlackApi) -> list[str]:
     return [str(call.params["text"]) for call in slack.calls_to("chat.postMessage") if call.params.get("thread_ts")]
 
@@ -57,8 +64,10 @@ async def agent_replies(room: LifecycleRoom, number: str, key: str) -> None:
     assert outcome.kind == "applied", outcome
 
 
-async def test_first_response_breached_inside_business_hours(database: str, slack: FakeSlackApi) -> None:
-    room = build_room(database, slack, MONDAY + timedelta(hours=10))
+async def test_first_response_breached_inside_business_hours(
+    database: str, slack: FakeSlackApi, data_dir: Path
+) -> None:
+    room = build_room(database, slack, MONDAY + timedelta(hours=10), data_dir)
     number = await room.file_case()
     assert (await sla_of(number)).policy_name == "standard"
     assert (await clock_of(number, "first_response")).due_at == MONDAY + timedelta(hours=14)
@@ -89,10 +98,12 @@ async def test_first_response_breached_inside_business_hours(database: str, slac
     assert kinds[-4:] == ["sla_warned", "sla_breached", "sla_breach_announced", "sla_escalated"]
 
 
-async def test_first_response_breached_outside_business_hours(database: str, slack: FakeSlackApi) -> None:
+async def test_first_response_breached_outside_business_hours(
+    database: str, slack: FakeSlackApi, data_dir: Path
+) -> None:
     # Filed on Friday at 17:00: one business hour on Friday, three on Monday.
     friday = MONDAY + timedelta(days=4, hours=17)
-    room = build_room(database, slack, friday)
+    room = build_room(database, slack, friday, data_dir)
     number = await room.file_case()
     assert (await clock_of(number, "first_response")).due_at == MONDAY + timedelta(days=7, hours=12)
     # The whole weekend passes in silence.
@@ -109,8 +120,10 @@ async def test_first_response_breached_outside_business_hours(database: str, sla
     assert breached.at == MONDAY + timedelta(days=7, hours=12)
 
 
-async def test_a_breach_found_at_night_is_announced_at_the_next_opening(database: str, slack: FakeSlackApi) -> None:
-    room = build_room(database, slack, MONDAY + timedelta(hours=15))
+async def test_a_breach_found_at_night_is_announced_at_the_next_opening(
+    database: str, slack: FakeSlackApi, data_dir: Path
+) -> None:
+    room = build_room(database, slack, MONDAY + timedelta(hours=15), data_dir)
     number = await room.file_case()
     # Due Tuesday 10:00; warned Tuesday 09:00. Every worker is down from Monday 16:00 to Wednesday 03:00.
     room.clock.set(MONDAY + timedelta(days=2, hours=3))
@@ -130,8 +143,8 @@ async def test_a_breach_found_at_night_is_announced_at_the_next_opening(database
     assert any(f"<@{LEAD}>" in text for text in thread_texts(slack))
 
 
-async def test_a_24_7_policy_pings_at_night(database: str, slack: FakeSlackApi) -> None:
-    room = build_room(database, slack, MONDAY + timedelta(hours=2))
+async def test_a_24_7_policy_pings_at_night(database: str, slack: FakeSlackApi, data_dir: Path) -> None:
+    room = build_room(database, slack, MONDAY + timedelta(hours=2), data_dir)
     number = await room.file_case(description="The charger caught fire on my desk")
     sla = await sla_of(number)
     assert (sla.policy_name, sla.priority) == ("urgent", "urgent")
@@ -147,8 +160,8 @@ async def test_a_24_7_policy_pings_at_night(database: str, slack: FakeSlackApi) 
     assert slack.calls_to("chat.update", TEAM_CHANNEL)
 
 
-async def test_clocks_pause_while_waiting_for_the_customer(database: str, slack: FakeSlackApi) -> None:
-    room = build_room(database, slack, MONDAY + timedelta(hours=9))
+async def test_clocks_pause_while_waiting_for_the_customer(database: str, slack: FakeSlackApi, data_dir: Path) -> None:
+    room = build_room(database, slack, MONDAY + timedelta(hours=9), data_dir)
     number = await room.file_case()
     room.clock.set(MONDAY + timedelta(hours=10))
     await agent_replies(room, number, "reply-1")
@@ -186,8 +199,8 @@ async def test_clocks_pause_while_waiting_for_the_customer(database: str, slack:
     assert [kind for _, kind in await room.timeline(number)].count("breached") == 0
 
 
-async def test_a_policy_change_applies_to_new_cases_only(database: str, slack: FakeSlackApi) -> None:
-    room = build_room(database, slack, MONDAY + timedelta(hours=9))
+async def test_a_policy_change_applies_to_new_cases_only(database: str, slack: FakeSlackApi, data_dir: Path) -> None:
+    room = build_room(database, slack, MONDAY + timedelta(hours=9), data_dir)
     old_case = await room.file_case()
     # An admin halves the first response target mid-case.
     room.policies.policies = parse_sla_policies(POLICIES.replace("first_response: 4h", "first_response: 2h"), "v2")
@@ -204,8 +217,8 @@ async def test_a_policy_change_applies_to_new_cases_only(database: str, slack: F
     assert (await sla_of(old_case)).state == "missed"
 
 
-async def test_an_answer_after_the_warning_stops_the_ladder(database: str, slack: FakeSlackApi) -> None:
-    room = build_room(database, slack, MONDAY + timedelta(hours=9))
+async def test_an_answer_after_the_warning_stops_the_ladder(database: str, slack: FakeSlackApi, data_dir: Path) -> None:
+    room = build_room(database, slack, MONDAY + timedelta(hours=9), data_dir)
     number = await room.file_case()
     await room.run_until(MONDAY + timedelta(hours=12, minutes=30))
     await agent_replies(room, number, "reply-1")
@@ -216,8 +229,8 @@ async def test_an_answer_after_the_warning_stops_the_ladder(database: str, slack
     assert not slack.calls_to("chat.postMessage", ESCALATION_CHANNEL)
 
 
-async def test_a_reopened_case_resumes_its_resolution_clock(database: str, slack: FakeSlackApi) -> None:
-    room = build_room(database, slack, MONDAY + timedelta(hours=9))
+async def test_a_reopened_case_resumes_its_resolution_clock(database: str, slack: FakeSlackApi, data_dir: Path) -> None:
+    room = build_room(database, slack, MONDAY + timedelta(hours=9), data_dir)
     number = await room.file_case()
     room.clock.set(MONDAY + timedelta(hours=11))
     await room.desk.resolve(number, "Explained", "explained", AGENT, "resolve-1")
