@@ -25,6 +25,7 @@ from bot.composition import (
 from bot.config import Settings
 from bot.evidence_links import EvidenceDownloads
 from bot.intake import ProposalSource
+from bot.lifecycle.errors import SlaConfigError
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,15 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 def _reload_flows_on_sighup(application: Application) -> None:
     """`kill -HUP` applies edited flow files; a broken one is logged and the last valid version stays."""
+    def reload() -> None:
+        application.flows.reload()
+        try:
+            application.sla_policies.reload()
+        except SlaConfigError as error:
+            log.error("SLA policies not reloaded, the last valid ones stay: %s", error)
+
     with contextlib.suppress(NotImplementedError, RuntimeError):
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, application.flows.reload)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
 
 
 async def health(request: web.Request) -> web.Response:

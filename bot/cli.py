@@ -186,6 +186,36 @@ def routing_validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
 
 
 @main.group()
+def sla() -> None:
+    """SLA policies, business hours, priority rules and CSAT settings (lifecycle room)."""
+
+
+@sla.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+def sla_validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Check SLA files (default: PLAINT_SLA_FILE, else the shipped one); errors name the file, the policy and
+    the problem."""
+    from bot.lifecycle.errors import SlaConfigError
+    from bot.lifecycle.sla_policy import load_sla_policies
+
+    failed = False
+    for path in files or (_settings(ctx).sla_file,):
+        try:
+            config = load_sla_policies(path)
+        except SlaConfigError as error:
+            failed = True
+            click.echo(f"INVALID {error}", err=True)
+            continue
+        click.echo(
+            f"OK {path or 'shipped bot/lifecycle/sla.yaml'}: {len(config.policies)} policies, "
+            f"{len(config.calendars)} calendars, {len(config.priority.rules)} priority rules"
+        )
+    if failed:
+        sys.exit(1)
+
+
+@main.group()
 def cases() -> None:
     """Stored complaint cases."""
 

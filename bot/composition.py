@@ -44,6 +44,10 @@ from bot.desk.slack_listeners import SlackDeskListeners
 from bot.evidence_links import EvidenceLinks, evidence_secret
 from bot.flow_registry import FlowRegistry
 from bot.intake import IntakeService, ProposalSource
+from bot.lifecycle.case_thread import OUTBOX_KIND as CASE_THREAD_KIND
+from bot.lifecycle.parts import LifecycleParts, build_lifecycle
+from bot.lifecycle.sla_policy import SlaPolicyFile
+from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
 from bot.mailbox import TranscriptMailbox
 from bot.outbox import ChannelDelivery, OutboxHandler, OutboxWorker
 from bot.passive_replies import PassiveReplyService
@@ -103,6 +107,8 @@ class Application:
     channels: Mapping[str, Channel]
     handlers: Mapping[str, OutboxHandler]
     worker: OutboxWorker
+    lifecycle: LifecycleParts
+    sla_policies: SlaPolicyFile
     admin: AdminDependencies
     extensions: Extensions
 
@@ -129,6 +135,10 @@ def _admin_routes(settings: Settings) -> Sequence[web.RouteDef]:
     return admin_routes()
 
 
+async def _fire_timers(application: Application) -> None:
+    await application.lifecycle.timer_worker.run()
+
+
 async def _sweep_spools(application: Application) -> None:
     await sweep_spools(spool_directories(application.settings))
 
@@ -137,7 +147,7 @@ async def _sweep_spools(application: Application) -> None:
 EXTENSIONS = Extensions(
     route_providers=(_admin_routes,),
     outbox_handlers=(),
-    background_workers=(_sweep_spools,),
+    background_workers=(_fire_timers, _sweep_spools),
 )
 
 
@@ -147,6 +157,7 @@ class Blueprint:
 
     settings: Settings
     routing: RoutingConfig
+    sla_policies: SlaPolicyFile
     slack: SlackApp | None
     slack_customers: SlackCustomers | None
     plugins: tuple[ChannelPlugin, ...]
@@ -168,8 +179,9 @@ def plan_application(
 ) -> Blueprint:
     """Raises ConfigurationError (one line: the variable or file, and why) when Plaint cannot start."""
     routing = load_routing(settings.slack_routing_file)
+    sla_policies = SlaPolicyFile(settings.sla_file)
     if not with_channels:
-        return Blueprint(settings, routing, None, None, (), extensions)
+        return Blueprint(settings, routing, sla_policies, None, None, (), extensions)
     slack = SlackApp.from_settings(settings)
     slack_customers = SlackCustomers(slack, settings.slack_customer_channel_ids) if slack is not None else None
     candidates: list[tuple[str, ChannelPlugin | None]] = [
@@ -183,7 +195,7 @@ def plan_application(
             log.info("channel %s is off (no credentials configured)", name)
         else:
             plugins.append(plugin)
-    return Blueprint(settings, routing, slack, slack_customers, tuple(plugins), extensions)
+    return Blueprint(settings, routing, sla_policies, slack, slack_customers, tuple(plugins), extensions)
 
 
 @contextlib.asynccontextmanager
@@ -207,6 +219,13 @@ async def build_application(
         flows.reload()
         # Flows live in the database from here on, shared by every worker (the shipped YAML seeds version 1).
         await flows.attach(TortoiseFlowVersions())
+        # The lifecycle room: timers, SLA clocks, CSAT, housekeeping; it observes the intake and the desk.
+        lifecycle = build_lifecycle(
+            policies=blueprint.sla_policies, postgres=postgres, timer_poll_interval=settings.timer_poll_interval,
+            team_channels=(
+                {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
+            ),
+        )
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(
             flows=flows,
@@ -216,9 +235,15 @@ async def build_application(
             desk_enabled=blueprint.slack is not None,
             timezone=ZoneInfo(settings.timezone),
             wake_outbox=bell.ring,
+            surveys=lifecycle.csat,
+            case_observer=lifecycle.observer,
         )
         # The desk service exists with or without Slack (the CLI, admin pages and timers use it).
-        desk = DeskService(desk_store, blueprint.routing, wake_outbox=bell.ring)
+        desk = DeskService(desk_store, blueprint.routing, wake_outbox=bell.ring, observer=lifecycle.observer)
+        lifecycle.csat.use_reopener(desk)
+        lifecycle.housekeeping.use_closer(desk)
+        if lifecycle.digest is not None:
+            await lifecycle.digest.ensure_scheduled()
         links = EvidenceLinks(
             evidence_secret(settings.evidence_secret.get_secret_value(), settings.data_dir), settings.public_url
         )
@@ -232,6 +257,7 @@ async def build_application(
         handlers: dict[str, OutboxHandler] = {}
         if blueprint.slack is not None:
             handlers["desk"] = SlackDeskNotifier(blueprint.slack.client, desk, desk_store, links.url)
+            handlers[CASE_THREAD_KIND] = SlackCaseThreadDelivery(blueprint.slack.client, lifecycle.sla_store)
         # Channels.
         context = ChannelContext(
             sink=intake,
@@ -265,6 +291,8 @@ async def build_application(
             channels=MappingProxyType(channels),
             handlers=MappingProxyType(handlers),
             worker=worker,
+            lifecycle=lifecycle,
+            sla_policies=blueprint.sla_policies,
             admin=admin,
             extensions=blueprint.extensions,
         )

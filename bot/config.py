@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     )
     # None: the routing file shipped inside the package (bot/desk/routing.yaml), wherever Plaint runs from.
     slack_routing_file: Path | None = Field(default=None, description="Teams and routing rules")
+    # Lifecycle room (issue 12): SLA policies, priority rules and CSAT; unset: the shipped bot/lifecycle/sla.yaml.
+    sla_file: Path | None = Field(default=None, description="SLA policies, priority rules and CSAT settings")
+    timer_poll_interval: float = Field(default=1.0, gt=0, description="Seconds between timer claims when idle")
     # Telegram (issue #4): the channel is on when the token is set.
     telegram_token: SecretStr | None = Field(default=None, description="Bot token from @BotFather")
     telegram_api_url: str = Field(

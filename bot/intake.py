@@ -23,8 +23,10 @@ from bot.desk.events import (
     desk_event_to_payload,
 )
 from bot.desk.lifecycle import CaseAction, transition
+from bot.desk.service import CaseObserver
 from bot.errors import PlaintError
 from bot.flow_registry import FlowRegistry
+from bot.lifecycle.survey_port import SurveyAnswers, SurveyReply
 from bot.messages import (
     Attachment,
     Button,
@@ -107,11 +109,17 @@ class IntakeService:
         desk_enabled: bool = False,
         timezone: tzinfo = UTC,
         wake_outbox: Callable[[], None] = _nothing_to_wake,
+        surveys: SurveyAnswers | None = None,
+        case_observer: CaseObserver | None = None,
     ) -> None:
         self._timezone = timezone
         # Called after every commit that queued something, whatever the channel: replies leave at once
         # instead of at the outbox worker's next poll.
         self._wake_outbox = wake_outbox
+        # CSAT: a survey answer (after resolution) is the lifecycle room's, not the flow's.
+        self._surveys = surveys
+        # Told of the case transition a customer's answer makes, in the same transaction (SLA clocks resume).
+        self._case_observer = case_observer
         self._flows = flows
         self._store = store
         self._evidence = evidence
@@ -166,6 +174,13 @@ class IntakeService:
             if (current.state if current else None) != seen_state:
                 raise _StateMoved()
             await tx.touch_identity(inbound.locale, inbound.display_name, inbound.received_at)
+            if self._surveys is not None:
+                survey = await self._surveys.answer(
+                    inbound.channel, inbound.sender_id, inbound.text, inbound.choice,
+                    in_conversation=current is not None,
+                )
+                if survey is not None:
+                    return await self._survey_answered(tx, inbound, survey)
             conversation_id = current.id if current else None
             evidence_ids = [
                 await tx.add_evidence(item.blob, item.file_name, conversation_id) for item in prepared.files
@@ -237,6 +252,15 @@ class IntakeService:
             queued.append(replace(message, outbox_id=outbox_id))
         return tuple(queued)
 
+    async def _survey_answered(self, tx: IntakeTransaction, inbound: Inbound, survey: SurveyReply) -> IntakeResult:
+        """A satisfaction survey answer (lifecycle room): kept on the case's transcript, answered by the survey."""
+        await tx.add_transcript(
+            direction="in", author="customer", text=inbound.text or inbound.choice or "",
+            payload={"message_id": inbound.message_id}, case_id=survey.case_id,
+        )
+        replies = [Reply(text) for text in survey.texts]
+        return IntakeResult(False, await self._queue_replies(tx, inbound, replies, None, survey.case_id), None)
+
     async def _follow_up(self, tx: IntakeTransaction, inbound: Inbound) -> IntakeResult | None:
         """A message to a case waiting for the customer's answer belongs to that case, not a new flow."""
         text = (inbound.text or "").strip()
@@ -253,6 +277,8 @@ class IntakeService:
         # The ball is back in the agent's court, in the same transaction as the message that put it there.
         step = transition(case.status, CaseAction.CUSTOMER_REPLY)
         await tx.record_customer_reply(case, step.target)
+        if self._case_observer is not None:
+            await self._case_observer.transitioned(case.number, "customer_reply", step.source.value, step.target.value)
         await self._tell_desk(tx, CustomerMessage(case.number, text))
         replies = [Reply(say("follow_up_added", case.lang, number=case.number))]
         outbound = await self._queue_replies(tx, inbound, replies, None, case.id)

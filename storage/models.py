@@ -391,3 +391,134 @@ class FlowDraft(Model):
 
     class Meta:
         table = "flow_draft"
+
+class Timer(Model):
+    # A due time kept in the database (SLA deadlines, reminders): claimed once by whichever worker is free,
+    # like the outbox, so timers survive restarts and never fire twice.
+
+    id = fields.IntField(primary_key=True)
+    case_id: int | None
+    case: fields.ForeignKeyNullableRelation[Case] = fields.ForeignKeyField(
+        "plaint.Case", related_name="timers", null=True, on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=32)
+    # What the timer is about inside its case (e.g. "sla:first_response"): replacing or cancelling by key.
+    key = fields.CharField(max_length=100, db_index=True)
+    due_at = fields.DatetimeField(db_index=True)
+    payload: Any = fields.JSONField(default=dict)
+    status = fields.CharField(max_length=16, db_index=True)  # pending | firing | fired | cancelled | dead
+    claimed_by = fields.CharField(max_length=100, null=True)
+    lease_until = fields.DatetimeField(null=True)
+    attempts = fields.IntField(default=0)
+    fired_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "timer"
+        # What every claim asks: pending timers in due order.
+        indexes = (("status", "due_at"),)
+
+
+class CaseSla(Model):
+    # The SLA a case started with: the policy is copied here, so editing the policy file changes new cases only.
+
+    id = fields.IntField(primary_key=True)
+    case_id: int
+    case: fields.OneToOneRelation[Case] = fields.OneToOneField(
+        "plaint.Case", related_name="sla", on_delete=fields.CASCADE
+    )
+    policy_name = fields.CharField(max_length=100)
+    policy: Any = fields.JSONField()
+    priority = fields.CharField(max_length=16, null=True)
+    state = fields.CharField(max_length=16)  # active | hit | missed
+    breached_metric = fields.CharField(max_length=32, null=True)
+    started_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "case_sla"
+
+
+class SlaClock(Model):
+    # One running target of a case (first response, next response, resolution). Business time used before
+    # the last pause is kept in consumed_seconds; due_at is only set while the clock runs.
+
+    id = fields.IntField(primary_key=True)
+    case_id: int
+    case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
+        "plaint.Case", related_name="sla_clocks", on_delete=fields.CASCADE
+    )
+    metric = fields.CharField(max_length=32)
+    status = fields.CharField(max_length=16)  # running | paused | met | breached | stopped
+    target_seconds = fields.IntField()
+    consumed_seconds = fields.IntField(default=0)
+    running_since = fields.DatetimeField(null=True)
+    due_at = fields.DatetimeField(null=True)
+    # Bumped on every change: a timer scheduled for an older generation is stale and does nothing.
+    generation = fields.IntField(default=0)
+    breached = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "sla_clock"
+        unique_together = (("case", "metric"),)
+
+
+class SlaEvent(Model):
+    # The clock timeline of a case, stamped with the service's clock (started, paused, resumed, warned,
+    # breached, met).
+
+    id = fields.IntField(primary_key=True)
+    case_id: int
+    case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
+        "plaint.Case", related_name="sla_events", on_delete=fields.CASCADE
+    )
+    metric = fields.CharField(max_length=32)
+    kind = fields.CharField(max_length=16)
+    at = fields.DatetimeField()
+    data: Any = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "sla_event"
+
+
+class CasePriority(Model):
+    # A case's priority: set by the priority rules when the case is routed, changed by agents later.
+
+    id = fields.IntField(primary_key=True)
+    case_id: int
+    case: fields.OneToOneRelation[Case] = fields.OneToOneField(
+        "plaint.Case", related_name="priority", on_delete=fields.CASCADE
+    )
+    priority = fields.CharField(max_length=16, db_index=True)  # low | normal | high | urgent
+    source = fields.CharField(max_length=16)  # rules | agent
+    reasons: Any = fields.JSONField(default=list)
+    set_by = fields.CharField(max_length=100)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "case_priority"
+
+
+class CsatSurvey(Model):
+    # One satisfaction survey per case, asked on the customer's own channel: one answer, never a link.
+
+    id = fields.IntField(primary_key=True)
+    case_id: int
+    case: fields.OneToOneRelation[Case] = fields.OneToOneField(
+        "plaint.Case", related_name="csat", on_delete=fields.CASCADE
+    )
+    channel = fields.CharField(max_length=16)
+    sender_id = fields.CharField(max_length=255)
+    lang = fields.CharField(max_length=8)
+    status = fields.CharField(max_length=20)  # asked | awaiting_comment | answered | not_asked
+    score = fields.IntField(null=True)
+    comment = fields.TextField(null=True)
+    # Why the survey was not asked (the WeChat 48-hour window, an unreachable customer).
+    reason = fields.CharField(max_length=64, null=True)
+    asked_at = fields.DatetimeField(null=True)
+    answered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "csat_survey"
+        indexes = (("channel", "sender_id"),)

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal, cast, get_args
+from typing import Literal, Protocol, cast, get_args
 
 from bot.desk.events import (
     DESK_OUTBOX_CHANNEL,
@@ -45,6 +45,12 @@ _OPEN = sorted(OPEN_STATUSES)
 # An extra step run inside an action's transaction, given the case as it was before the change.
 _CaseStep = Callable[[DeskUnitOfWork, CaseDetails], Awaitable[None]]
 
+class CaseObserver(Protocol):
+    """Told about every change the desk makes to a case, inside the same transaction (SLA clocks)."""
+
+    async def transitioned(self, number: str, action: str, source: str, target: str) -> None: ...
+
+
 class DeskOutcomeKind(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"  # a retry of something already applied: nothing changed
@@ -65,12 +71,17 @@ def _nothing_to_wake() -> None:
 
 class DeskService:
     def __init__(
-        self, store: TortoiseDeskStore, routing: RoutingConfig, wake_outbox: Callable[[], None] = _nothing_to_wake
+        self,
+        store: TortoiseDeskStore,
+        routing: RoutingConfig,
+        wake_outbox: Callable[[], None] = _nothing_to_wake,
+        observer: CaseObserver | None = None,
     ) -> None:
         self._store = store
         self._routing = routing
         # Called after a commit that queued something: the outbox worker sends it now, not at its next poll.
         self._wake_outbox = wake_outbox
+        self._observer = observer
 
     @property
     def routing(self) -> RoutingConfig:
@@ -94,6 +105,8 @@ class DeskService:
                 team = route(self._routing, CaseFacts(case.category, case.product, case.channel, case.lang))
                 await uow.update_case(number, CaseUpdate(team=team.name))
                 await uow.add_event(number, "routed", SYSTEM_ACTOR, {"team": team.name})
+                if self._observer is not None:
+                    await self._observer.transitioned(number, "routed", case.status, case.status)
                 await self._assign_waiting(uow, team.name, being_notified=number)
         self._wake_outbox()
         return await self._store.get_case(number)
@@ -257,6 +270,8 @@ class DeskService:
         await uow.update_case(number, CaseUpdate(**{**vars(update), "status": step.target}))
         data: dict[str, str | None] = {"from": step.source.value, "to": step.target.value, **details}
         await uow.add_event(number, step.action.value, actor, dict(data))
+        if self._observer is not None:
+            await self._observer.transitioned(number, step.action.value, step.source.value, step.target.value)
         await self._enqueue_case_changed(uow, number)
 
     async def _enqueue_case_changed(self, uow: DeskUnitOfWork, number: str) -> None:

@@ -1,1 +1,1 @@
-"""Lifecycle: what happens to a case over time: timers (SLA, reminders, auto-close), CSAT, duplicates."""
+"""Lifecycle: a case over time — database timers, SLA clocks on business hours, escalation, CSAT, reminders."""

@@ -1,0 +1,61 @@
+"""Posting into a case's Slack thread (and an escalation channel) from the lifecycle room.
+
+The port `CaseThreadNotifier` is what the SLA service calls, inside its transaction; `OutboxCaseThreadNotifier`
+writes an outbox row (the outbox's one way in) keyed like the desk's own items for the case, so a warning never
+overtakes the case message it answers. `bot.lifecycle.slack_delivery` posts it to Slack."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from storage.outbox import add_outbox_item
+
+OUTBOX_KIND = "case_thread"
+
+
+class CaseThreadNotifier(Protocol):
+    async def post_in_thread(self, case_number: str, text: str) -> None:
+        """Say `text` in the case's thread (queued in the caller's transaction)."""
+
+    async def post_in_channel(self, case_number: str, slack_channel: str, text: str) -> None:
+        """Say `text` in another channel (an escalation channel), about the case."""
+
+    async def case_changed(self, case_number: str) -> None:
+        """Ask the desk to re-render the case message (after a reassignment)."""
+
+    async def post_to_channel(self, ordering_key: str, slack_channel: str, text: str) -> None:
+        """Say `text` in a channel, not about one case (the daily digest)."""
+
+
+class OutboxCaseThreadNotifier:
+    async def post_in_thread(self, case_number: str, text: str) -> None:
+        await add_outbox_item(
+            kind=OUTBOX_KIND,
+            channel="slack",
+            ordering_key=f"desk:{case_number}",
+            payload={"case_number": case_number, "text": text},
+        )
+
+    async def post_in_channel(self, case_number: str, slack_channel: str, text: str) -> None:
+        await add_outbox_item(
+            kind=OUTBOX_KIND,
+            channel="slack",
+            ordering_key=f"desk:{case_number}",
+            payload={"case_number": case_number, "text": text, "slack_channel": slack_channel},
+        )
+
+    async def post_to_channel(self, ordering_key: str, slack_channel: str, text: str) -> None:
+        await add_outbox_item(
+            kind=OUTBOX_KIND,
+            channel="slack",
+            ordering_key=ordering_key,
+            payload={"case_number": "", "text": text, "slack_channel": slack_channel},
+        )
+
+    async def case_changed(self, case_number: str) -> None:
+        await add_outbox_item(
+            kind="desk",
+            channel="slack",
+            ordering_key=f"desk:{case_number}",
+            payload={"event": "case_changed", "case_number": case_number},
+        )

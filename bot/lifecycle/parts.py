@@ -1,0 +1,96 @@
+"""The lifecycle room's parts, built together for the composition root (which wires them to the desk, the
+intake service, the outbox handlers and the background tasks; see `build_lifecycle`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from bot.lifecycle.case_lifecycle import CaseLifecycle, PriorityService
+from bot.lifecycle.case_thread import OutboxCaseThreadNotifier
+from bot.lifecycle.clock import Clock, SystemClock
+from bot.lifecycle.csat import TIMER_KIND as CSAT_TIMER_KIND
+from bot.lifecycle.csat import CsatService
+from bot.lifecycle.digest import TIMER_KIND as DIGEST_TIMER_KIND
+from bot.lifecycle.digest import DigestService
+from bot.lifecycle.housekeeping import TIMER_KIND as HOUSEKEEPING_TIMER_KIND
+from bot.lifecycle.housekeeping import HousekeepingService
+from bot.lifecycle.sla import TIMER_KIND as SLA_TIMER_KIND
+from bot.lifecycle.sla import SlaService
+from bot.lifecycle.sla_policy import SlaPolicies
+from bot.lifecycle.timers import TimerHandler, TimerWorker
+from storage.csat import TortoiseCsatStore
+from storage.customer_messages import TortoiseCustomerMessages
+from storage.digest import TortoiseDigestStore
+from storage.priority import TortoisePriorityStore
+from storage.sla import TortoiseSlaStore
+from storage.timers import TortoiseTimerStore
+
+
+@dataclass(frozen=True)
+class LifecycleParts:
+    sla_store: TortoiseSlaStore
+    timer_store: TortoiseTimerStore
+    sla: SlaService
+    priorities: PriorityService
+    csat: CsatService
+    housekeeping: HousekeepingService
+    # None without a desk (no team channels); else call `await digest.ensure_scheduled()` at start-up.
+    digest: DigestService | None
+    # DeskService(store, routing, observer=...) : the desk tells the room about every case change.
+    observer: CaseLifecycle
+    # Run as a background task beside the outbox worker (one per process; they share the work).
+    timer_worker: TimerWorker
+
+
+def build_lifecycle(
+    *,
+    policies: Callable[[], SlaPolicies],
+    postgres: bool,
+    clock: Clock | None = None,
+    timer_poll_interval: float = 1.0,
+    worker_name: str | None = None,
+    team_channels: Mapping[str, str] | None = None,
+) -> LifecycleParts:
+    """Everything but the Slack delivery (built beside the desk's notifier: `slack_delivery`) and the desk
+    itself, which is handed over once built: `csat.use_reopener(desk)`, `housekeeping.use_closer(desk)`."""
+    clock = clock or SystemClock()
+    sla_store = TortoiseSlaStore(lock_rows=postgres)
+    timers = TortoiseTimerStore(skip_locked=postgres)
+    notifier = OutboxCaseThreadNotifier()
+    sla = SlaService(store=sla_store, timers=timers, policies=policies, clock=clock, notifier=notifier)
+    priorities = PriorityService(TortoisePriorityStore(), sla_store, policies)
+    csat = CsatService(
+        store=TortoiseCsatStore(), messages=TortoiseCustomerMessages(), sla_store=sla_store, timers=timers,
+        settings=lambda: policies().csat, clock=clock, notifier=notifier,
+    )
+    housekeeping = HousekeepingService(
+        messages=TortoiseCustomerMessages(), sla_store=sla_store, timers=timers,
+        settings=lambda: policies().housekeeping, clock=clock,
+    )
+    handlers: dict[str, TimerHandler] = {
+        SLA_TIMER_KIND: sla, CSAT_TIMER_KIND: csat, HOUSEKEEPING_TIMER_KIND: housekeeping,
+    }
+    digest = None
+    if team_channels is not None:
+        digest = DigestService(
+            store=TortoiseDigestStore(), timers=timers, policies=policies, team_channels=team_channels, clock=clock,
+            notifier=notifier,
+        )
+        handlers[DIGEST_TIMER_KIND] = digest
+    worker = TimerWorker(
+        timers, handlers, clock,
+        name=worker_name,
+        poll_interval=timer_poll_interval,
+    )
+    return LifecycleParts(
+        sla_store=sla_store,
+        timer_store=timers,
+        sla=sla,
+        priorities=priorities,
+        csat=csat,
+        housekeeping=housekeeping,
+        digest=digest,
+        observer=CaseLifecycle(priorities=priorities, sla=sla, csat=csat, housekeeping=housekeeping),
+        timer_worker=worker,
+    )

@@ -1,0 +1,79 @@
+"""Satisfaction surveys: asked once per case, answered once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.customer_messages import CustomerCase
+from storage.errors import CaseNotFound
+from storage.models import Case, CsatSurvey
+
+
+@dataclass(frozen=True)
+class SurveyRecord:
+    case_id: int
+    case_number: str
+    channel: str
+    sender_id: str
+    lang: str
+    status: str
+    score: int | None
+    comment: str | None
+    reason: str | None
+    asked_at: datetime | None
+    answered_at: datetime | None
+
+
+def _record(row: CsatSurvey, number: str) -> SurveyRecord:
+    return SurveyRecord(
+        row.case_id, number, row.channel, row.sender_id, row.lang, row.status, row.score, row.comment, row.reason,
+        row.asked_at, row.answered_at,
+    )
+
+
+class TortoiseCsatStore:
+    async def case_id(self, number: str) -> int:
+        case = await Case.get_or_none(number=number)
+        if case is None:
+            raise CaseNotFound(number)
+        return case.id
+
+    async def survey(self, case_id: int) -> SurveyRecord | None:
+        row = await CsatSurvey.get_or_none(case_id=case_id).select_related("case")
+        return None if row is None else _record(row, row.case.number)
+
+    async def by_case_number(self, number: str) -> SurveyRecord | None:
+        row = await CsatSurvey.get_or_none(case__number=number).select_related("case")
+        return None if row is None else _record(row, row.case.number)
+
+    async def latest_for(self, channel: str, sender_id: str, asked_since: datetime) -> SurveyRecord | None:
+        """The customer's most recent survey asked since `asked_since` (older ones no longer take answers)."""
+        row = (
+            await CsatSurvey.filter(channel=channel, sender_id=sender_id, asked_at__gte=asked_since)
+            .select_related("case")
+            .order_by("-asked_at", "-id")
+            .first()
+        )
+        return None if row is None else _record(row, row.case.number)
+
+    async def create(
+        self, case: CustomerCase, status: str, at: datetime | None, reason: str | None = None
+    ) -> None:
+        await CsatSurvey.create(
+            case_id=case.id, channel=case.channel, sender_id=case.sender_id, lang=case.lang, status=status,
+            asked_at=at, reason=reason,
+        )
+
+    async def record_score(self, case_id: int, score: int, at: datetime, next_status: str) -> bool:
+        """False when the survey was already answered: the conditional update is what makes it one answer."""
+        updated = await CsatSurvey.filter(case_id=case_id, status="asked").update(
+            status=next_status, score=score, answered_at=at
+        )
+        return bool(updated)
+
+    async def record_comment(self, case_id: int, comment: str | None) -> bool:
+        updated = await CsatSurvey.filter(case_id=case_id, status="awaiting_comment").update(
+            status="answered", comment=comment
+        )
+        return bool(updated)
