@@ -75,6 +75,7 @@ class DeskService:
         store: TortoiseDeskStore,
         routing: RoutingConfig,
         wake_outbox: Callable[[], None] = _nothing_to_wake,
+        *,
         observer: CaseObserver | None = None,
     ) -> None:
         self._store = store

@@ -180,7 +180,7 @@ def build_room(
         team_channels={"general": TEAM_CHANNEL},
     )
     desk_store = TortoiseDeskStore()
-    desk = DeskService(desk_store, parse_routing(ROUTING, "routing.yaml"), parts.observer)
+    desk = DeskService(desk_store, parse_routing(ROUTING, "routing.yaml"), observer=parts.observer)
     # The desk exists after the room (it observes it): a low score reopens through the desk.
     assert parts.digest is not None
     parts.csat.use_reopener(desk)

@@ -14,13 +14,16 @@ import pytest_asyncio
 from telegram import Bot, Update
 
 from bot.channels.slack import SlackChannel
-from bot.channels.telegram import TelegramChannel, TelegramFiles, TelegramUpdateReader, bot_api_urls
+from bot.channels.telegram import TelegramChannel, bot_api_urls
+from bot.channels.telegram_updates import TelegramFiles, TelegramUpdateReader
 from bot.channels.web import TranscriptChannel
-from bot.channels.wechat import PassiveWindows, WeChatChannel
+from bot.channels.wechat import WeChatChannel
 from bot.channels.wechat_api import WeChatApiClient
 from bot.messages import Inbound
+from bot.passive_replies import PassiveReplyService
 from storage.database import open_database
 from storage.models import Case, CaseEvent, CsatSurvey, OutboxItem, TranscriptMessage
+from storage.outbox import TortoiseOutbox
 from storage.tokens import TortoiseSharedTokenStore
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramBotApi, running_fake_bot_api
@@ -128,7 +131,7 @@ async def test_wechat_numbered_options_and_a_typed_score(room: LifecycleRoom, sl
     try:
         async with aiohttp.ClientSession() as http:
             api = WeChatApiClient(http, base_url, "wxapp", "secret", TortoiseSharedTokenStore())
-            room.channels["wechat"] = WeChatChannel(api, PassiveWindows())
+            room.channels["wechat"] = WeChatChannel(api, PassiveReplyService(TortoiseOutbox(skip_locked=False)))
             number = await room.file_case(
                 channel="wechat", sender="oOPENID1", lang="zh", last_inbound_at=datetime.now(UTC),
             )

@@ -169,6 +169,7 @@ async def test_case_from_web_chat_is_worked_from_slack(start_plaint: HarnessFact
     assert events == [
         ("filed", "customer"),
         ("routed", "plaint"),
+        ("priority_set", "plaint"),  # the lifecycle room's priority rules, when the case is routed
         ("assigned", "plaint"),
         ("acknowledge", AGENT_TWO),
         ("assign", AGENT_TWO),
