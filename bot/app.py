@@ -20,7 +20,10 @@ from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
 from bot.evidence_links import EvidenceDownloads
 from bot.intake import ProposalSource
+from bot.operations.runtime import Operations
+from bot.outbox import ChannelDelivery
 from bot.services import Services, open_services
+from storage.database import is_postgres
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +92,15 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
         plugins.append(plugin)
     for plugin in plugins:
         app.router.add_routes(plugin.routes())
+    # Operations (issue 15): /metrics, /readyz, correlation ids, 503 while draining, webhook fan-out.
+    operations = Operations([plugin.name for plugin in plugins if plugin.name != "web"])
+    operations.install(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         # The intake queues "desk" notifications only when someone (the Slack desk) will deliver them.
         desk_enabled = any(plugin.name == "slack" for plugin in plugins)
         async with (
-            open_services(settings, analyzer, desk_enabled=desk_enabled) as services,
+            open_services(settings, analyzer, desk_enabled=desk_enabled, metrics=operations.metrics) as services,
             contextlib.AsyncExitStack() as stack,
         ):
             app[SERVICES_KEY] = services
@@ -102,8 +108,14 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
             for plugin in plugins:
                 services.channels[plugin.name] = await stack.enter_async_context(plugin.running(services))
             _reload_flows_on_sighup(services)
+            outbox = services.outbox = operations.outbox(skip_locked=is_postgres(settings.effective_database_url))
+            await stack.enter_async_context(operations.running())
+            operations.register_handlers(
+                services.handlers, ChannelDelivery(services.channels), services.evidence_links.url
+            )
             worker = services.build_worker()
             task = asyncio.create_task(worker.run(), name="outbox-worker")
+            await stack.enter_async_context(operations.worker_running(outbox, task))
             log.info(
                 "Plaint is serving on http://%s:%s/chat; channels on: %s",
                 settings.host,

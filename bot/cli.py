@@ -47,6 +47,9 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     logging.basicConfig(
         level=ctx.obj.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from bot.operations.logs import configure_log_format
+
+    configure_log_format(ctx.obj.log_format)
     # jieba narrates its dictionary loading at DEBUG on its own handler.
     logging.getLogger("jieba").setLevel(logging.WARNING)
 
@@ -316,3 +319,12 @@ def _mount_nlp() -> None:
 
 
 _mount_nlp()
+
+
+def _mount_operations() -> None:
+    from bot.operations.cli import webhooks
+
+    main.add_command(webhooks)
+
+
+_mount_operations()

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     catalog_path: Path | None = None
     public_url: str = Field(default="", description="Public base URL, for links in Slack messages")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line")
     # The business's local time: "yesterday 3pm" from a customer means 3pm here.
     timezone: str = "UTC"
     # How long a reply may wait in the outbox before the worker looks again (seconds).

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from bot.flow_registry import FlowRegistry
 from bot.messages import Attachment, Button, Inbound, Outbound, outbound_from_payload, outbound_to_payload
+from bot.operations.events import FILE_ACTION, case_event_item
 from bot.texts import NEW_COMPLAINT_WORDS, say, status_label
 from flows import (
     ConversationState,
@@ -163,6 +164,8 @@ class IntakeService:
         for effect in outcome.effects:
             if isinstance(effect, FileCase):
                 case = await tx.file_case(effect.draft, conversation_id, lang)
+                # The one place a filed case is announced (webhooks, connectors).
+                await tx.enqueue(**case_event_item(case.number, FILE_ACTION, None, case.status, "customer"))
                 if self._desk_enabled:
                     await tx.enqueue(
                         kind="desk",

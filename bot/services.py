@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.evidence_links import EvidenceLinks, evidence_secret
 from bot.flow_registry import FlowRegistry
 from bot.intake import IntakeService, ProposalSource
+from bot.operations.metrics import MeteredIntake, PlaintMetrics
 from bot.outbox import ChannelDelivery, OutboxHandler, OutboxWorker
 from storage.database import is_postgres, open_database
 from storage.evidence import LocalEvidenceStore
@@ -40,7 +41,11 @@ class Services:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, analyzer: ProposalSource | None = None, *, desk_enabled: bool = False
+    settings: Settings,
+    analyzer: ProposalSource | None = None,
+    *,
+    desk_enabled: bool = False,
+    metrics: PlaintMetrics | None = None,
 ) -> AsyncIterator[Services]:
     """The ORM is opened first: tasks started before it cannot use it (LIBRARY-NOTES)."""
     database_url = settings.effective_database_url
@@ -50,13 +55,16 @@ async def open_services(
     evidence = LocalEvidenceStore(settings.evidence_dir)
     async with open_database(database_url):
         postgres = is_postgres(database_url)
-        intake = IntakeService(
-            flows=flows,
-            store=TortoiseIntakeStore(lock_rows=postgres),
-            evidence=evidence,
-            analyzer=analyzer or ThreadedAnalyzer.load_default(),
-            desk_enabled=desk_enabled,
-            timezone=ZoneInfo(settings.timezone),
+        store = TortoiseIntakeStore(lock_rows=postgres)
+        proposals = analyzer or ThreadedAnalyzer.load_default()
+        timezone = ZoneInfo(settings.timezone)
+        # The server passes metrics: its turns and NLP step are counted and timed (bot/operations/metrics.py).
+        intake = (
+            IntakeService(flows=flows, store=store, evidence=evidence, analyzer=proposals,
+                          desk_enabled=desk_enabled, timezone=timezone)
+            if metrics is None
+            else MeteredIntake(metrics=metrics, flows=flows, store=store, evidence=evidence, analyzer=proposals,
+                               desk_enabled=desk_enabled, timezone=timezone)
         )
         links = EvidenceLinks(
             evidence_secret(settings.evidence_secret.get_secret_value(), settings.data_dir), settings.public_url

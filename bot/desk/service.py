@@ -21,6 +21,7 @@ from bot.desk.lifecycle import (
 )
 from bot.desk.routing import CaseFacts, RoutingConfig, next_agent, route
 from bot.messages import ChannelName, Outbound, outbound_to_payload
+from bot.operations.events import case_event_item
 from bot.texts import say
 from storage.cases import CaseDetails
 from storage.desk import CaseUpdate, DeskUnitOfWork, OutboxRow, TortoiseDeskStore
@@ -203,6 +204,8 @@ class DeskService:
             await uow.add_event(
                 number, "customer_reply", "customer", {"from": step.source.value, "to": step.target.value}
             )
+            await uow.enqueue(OutboxRow(**case_event_item(number, step.action.value, step.source.value,
+                                                          step.target.value, "customer")))
             return DeskOutcome(DeskOutcomeKind.APPLIED, number)
 
     # --- the one way an agent action is applied ------------------------------------------------------
@@ -249,6 +252,9 @@ class DeskService:
         data: dict[str, str | None] = {"from": step.source.value, "to": step.target.value, **details}
         await uow.add_event(number, step.action.value, actor, dict(data))
         await self._enqueue_case_changed(uow, number)
+        # The one place a desk transition is announced (webhooks, connectors).
+        await uow.enqueue(OutboxRow(**case_event_item(number, step.action.value, step.source.value,
+                                                      step.target.value, actor)))
 
     async def _enqueue_case_changed(self, uow: DeskUnitOfWork, number: str) -> None:
         await uow.enqueue(

@@ -1,0 +1,1 @@
+"""Operations: signed webhooks, helpdesk connectors, metrics, readiness and the doctor."""
