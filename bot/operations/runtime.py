@@ -39,6 +39,7 @@ class Operations:
         return [metrics_route(self.metrics, TortoiseOutboxDepth()), web.get("/readyz", self.readiness.readyz)]
 
     def install(self, app: web.Application) -> None:
+        app[OPERATIONS_KEY] = self
         app.middlewares.extend(self.middlewares())
         app.router.add_routes(self.routes())
         app.on_shutdown.append(self.readiness.start_draining)
@@ -85,3 +86,6 @@ class Operations:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+
+
+OPERATIONS_KEY = web.AppKey("operations", Operations)
