@@ -4,6 +4,7 @@ statuses a test queues (503, 429 with Retry-After, 400...) before answering 200.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import deque
@@ -60,6 +61,8 @@ class FakeWebhookReceiver:
     received: list[ReceivedDelivery] = field(default_factory=list)
     answers: dict[str, deque[Answer]] = field(default_factory=dict)
     verify: Verifier = field(default_factory=readme_verifier)
+    # Seconds each answer takes: a slow receiver keeps deliveries in flight (shutdown tests).
+    delay: float = 0.0
 
     def answer_next(self, path: str, *answers: Answer) -> None:
         self.answers.setdefault(path, deque()).extend(answers)
@@ -69,6 +72,8 @@ class FakeWebhookReceiver:
 
     async def _receive(self, request: web.Request) -> web.Response:
         body = await request.read()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         secret = self.secrets.get(request.path, "")
         verified = self.verify(
             secret, request.headers.get("Plaint-Timestamp", ""), request.headers.get("Plaint-Signature", ""), body
