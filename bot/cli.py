@@ -322,9 +322,10 @@ _mount_nlp()
 
 
 def _mount_operations() -> None:
-    from bot.operations.cli import webhooks
+    from bot.operations.cli import doctor, webhooks
 
     main.add_command(webhooks)
+    main.add_command(doctor)
 
 
 _mount_operations()

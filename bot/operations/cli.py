@@ -133,3 +133,18 @@ def webhooks_replay(ctx: click.Context, delivery_id: int) -> None:
     except SubscriptionNotFound as error:
         raise click.ClickException(f"delivery {delivery_id}'s webhook was removed; nothing to replay to") from error
     click.echo(f"delivery {record.id} queued (replay of {delivery_id}); a running `plaint serve` sends it")
+
+
+@click.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check configuration, database, platform credentials, webhooks, the public URL and routing."""
+    from bot.operations.doctor import Doctor, render
+
+    findings = asyncio.run(Doctor(_settings(ctx)).examine())
+    click.echo(render(findings))
+    problems = sum(not finding.ok for finding in findings)
+    if problems:
+        click.echo(f"\n{problems} problem(s) found", err=True)
+        ctx.exit(1)
+    click.echo("\nall checks passed")
