@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     wechat_reply_deadline: float = Field(default=4.5, gt=0, lt=5)
     # WeChat does not say the customer's language; events (subscribe, menu) have no text to detect it from.
     wechat_locale: str | None = "zh-CN"
+    # Helpdesk connectors (issue 15): each is on when its URL and credentials are set.
+    zendesk_url: str = Field(default="", description="https://SUBDOMAIN.zendesk.com")
+    zendesk_email: str = Field(default="", description="the agent the API token belongs to")
+    zendesk_api_token: SecretStr | None = None
+    freshdesk_url: str = Field(default="", description="https://DOMAIN.freshdesk.com")
+    freshdesk_api_key: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from bot.operations.connectors import TicketConnector, TicketQueue, TicketSync
 from bot.operations.events import CASE_EVENT_KIND
 from bot.operations.logs import request_correlation
 from bot.operations.metrics import MeteredHandler, PlaintMetrics, PlatformHealth, metrics_route
@@ -19,6 +20,7 @@ from bot.operations.readiness import DrainableOutbox, Readiness
 from bot.operations.webhooks import CaseEventFanOut, WebhookSender
 from bot.outbox import OutboxHandler
 from storage.cases import TortoiseCaseRepository
+from storage.connectors import CONNECTOR_OUTBOX_KIND
 from storage.operations import TortoiseOutboxDepth
 from storage.webhooks import WEBHOOK_OUTBOX_KIND, TortoiseWebhookStore
 
@@ -26,7 +28,8 @@ from storage.webhooks import WEBHOOK_OUTBOX_KIND, TortoiseWebhookStore
 class Operations:
     """Built with the app (no I/O); `running` is entered once the ORM is open."""
 
-    def __init__(self, platforms: Sequence[str]) -> None:
+    def __init__(self, platforms: Sequence[str], connectors: Sequence[TicketConnector] = ()) -> None:
+        self.connectors = tuple(connectors)
         self.metrics = PlaintMetrics()
         self.health = PlatformHealth()
         self.readiness = Readiness(platforms, self.health)
@@ -69,7 +72,10 @@ class Operations:
         """Add the operations' outbox kinds, then time and count every kind (the channels' too)."""
         store = TortoiseWebhookStore()
         handlers.setdefault("message", message_handler)
-        handlers[CASE_EVENT_KIND] = CaseEventFanOut(store, TortoiseCaseRepository(), evidence_url)
+        cases = TortoiseCaseRepository()
+        queues = [TicketQueue(connector.name) for connector in self.connectors]
+        handlers[CASE_EVENT_KIND] = CaseEventFanOut(store, cases, evidence_url, queues)
+        handlers[CONNECTOR_OUTBOX_KIND] = TicketSync(self.connectors, cases, evidence_url, self._session)
         handlers[WEBHOOK_OUTBOX_KIND] = WebhookSender(store, self._session, self.metrics)
         for kind, handler in list(handlers.items()):
             if not isinstance(handler, MeteredHandler):

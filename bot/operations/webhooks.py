@@ -167,8 +167,9 @@ class CaseEventFanOut:
                         body=body,
                     )
                 )
-            for connector in self._connectors:
-                await connector.case_changed(case.number, event)
+        # One ticket update per change, named by its most specific event (resolved rather than status_changed).
+        for connector in self._connectors:
+            await connector.case_changed(case.number, events[-1])
 
 
 def _retry_after(value: str | None) -> float | None:
