@@ -99,9 +99,9 @@ async def test_refusals_say_why_and_outages_retry(settings: Settings, analyzer: 
             number = await complete_flow(WebCustomer(client, "en"), ENGLISH, "Hello")
             case = await TortoiseCaseRepository().get(number)
         async with aiohttp.ClientSession() as http:
-            with pytest.raises(PermanentDeliveryError, match="refused the credentials.*invalid_credentials"):
+            with pytest.raises(PermanentDeliveryError, match=r"refused the credentials.*invalid_credentials"):
                 await FreshdeskConnector(freshdesk_url, "wrong-key").create(http, case, [])
-            with pytest.raises(PermanentDeliveryError, match="refused the credentials.*authenticate"):
+            with pytest.raises(PermanentDeliveryError, match=r"refused the credentials.*authenticate"):
                 await ZendeskConnector(zendesk_url, ZENDESK_EMAIL, "wrong").create(http, case, [])
             zendesk.fail_next(1, 429, retry_after="7")
             with pytest.raises(RetryLater) as limited:
