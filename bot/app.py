@@ -20,8 +20,7 @@ from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
 from bot.evidence_links import EvidenceDownloads
 from bot.intake import ProposalSource
-from bot.operations.connectors import configured_connectors
-from bot.operations.runtime import Operations
+from bot.operations.runtime import Operations, connectors_for
 from bot.outbox import ChannelDelivery
 from bot.services import Services, open_services
 from storage.database import is_postgres
@@ -95,7 +94,7 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
         app.router.add_routes(plugin.routes())
     # Operations (issue 15): /metrics, /readyz, correlation ids, 503 while draining, webhook fan-out.
     operations = Operations(
-        [plugin.name for plugin in plugins if plugin.name != "web"], configured_connectors(settings)
+        [plugin.name for plugin in plugins if plugin.name != "web"], connectors_for(settings)
     )
     operations.install(app)
 

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     zendesk_api_token: SecretStr | None = None
     freshdesk_url: str = Field(default="", description="https://DOMAIN.freshdesk.com")
     freshdesk_api_key: SecretStr | None = None
+    connectors_file: Path | None = Field(default=None, description="HTTP connectors with Jinja2 templates (YAML)")
 
     @field_validator("database_url")
     @classmethod

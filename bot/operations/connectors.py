@@ -91,7 +91,7 @@ def priority_name(case: CaseDetails) -> str:
     return value if value in ("low", "normal", "high", "urgent") else "normal"
 
 
-async def _answer(response: aiohttp.ClientResponse, target: str) -> JsonObject:
+async def answer_or_raise(response: aiohttp.ClientResponse, target: str) -> JsonObject:
     """The JSON body of a 2xx; otherwise the error the outbox worker understands."""
     text = await response.text()
     if response.status in (429,) or response.status >= 500:
@@ -117,7 +117,7 @@ async def _call(
 ) -> JsonObject:
     try:
         async with http.request(method, url, json=body, headers=dict(headers), timeout=REQUEST_TIMEOUT) as response:
-            return await _answer(response, target)
+            return await answer_or_raise(response, target)
     except (aiohttp.ClientConnectionError, TimeoutError) as error:
         raise RetryLater(f"{target} unreachable: {type(error).__name__}") from error
 
@@ -199,7 +199,7 @@ class FreshdeskConnector:
         try:
             async with http.get(url, params={"query": query}, headers=self._headers,
                                 timeout=REQUEST_TIMEOUT) as response:
-                found = await _answer(response, self.name)
+                found = await answer_or_raise(response, self.name)
         except (aiohttp.ClientConnectionError, TimeoutError) as error:
             raise RetryLater(f"{self.name} unreachable: {type(error).__name__}") from error
         results = found.get("results") or []
@@ -235,7 +235,7 @@ class FreshdeskConnector:
                     {"body": event_note(case, event), "private": True})
 
 
-def configured_connectors(settings: Settings) -> list[TicketConnector]:
+def helpdesk_connectors(settings: Settings) -> list[TicketConnector]:
     connectors: list[TicketConnector] = []
     token = settings.zendesk_api_token.get_secret_value() if settings.zendesk_api_token else ""
     if settings.zendesk_url and settings.zendesk_email and token:

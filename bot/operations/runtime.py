@@ -12,8 +12,10 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from bot.operations.connectors import TicketConnector, TicketQueue, TicketSync
+from bot.config import Settings
+from bot.operations.connectors import TicketConnector, TicketQueue, TicketSync, helpdesk_connectors
 from bot.operations.events import CASE_EVENT_KIND
+from bot.operations.http_connector import load_connectors_file
 from bot.operations.logs import request_correlation
 from bot.operations.metrics import MeteredHandler, PlaintMetrics, PlatformHealth, metrics_route
 from bot.operations.readiness import DrainableOutbox, Readiness
@@ -23,6 +25,14 @@ from storage.cases import TortoiseCaseRepository
 from storage.connectors import CONNECTOR_OUTBOX_KIND
 from storage.operations import TortoiseOutboxDepth
 from storage.webhooks import WEBHOOK_OUTBOX_KIND, TortoiseWebhookStore
+
+
+def connectors_for(settings: Settings) -> list[TicketConnector]:
+    """Zendesk and Freshdesk when configured, plus the HTTP connectors of PLAINT_CONNECTORS_FILE."""
+    connectors = helpdesk_connectors(settings)
+    if settings.connectors_file is not None:
+        connectors.extend(load_connectors_file(settings.connectors_file))
+    return connectors
 
 
 class Operations:

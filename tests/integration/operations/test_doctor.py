@@ -75,6 +75,7 @@ async def test_doctor_names_each_problem_and_what_to_do(settings: Settings, tmp_
                 "PLAINT_WECHAT_APP_SECRET": "wrong-secret",
                 "PLAINT_WECHAT_API_URL": wechat_url,
                 "PLAINT_PUBLIC_URL": public_url,
+                "PLAINT_EVIDENCE_SECRET": "doctor-evidence-secret-0123456789",
             }
             status, output = await doctor(settings, env)
             assert status == 1
