@@ -86,7 +86,8 @@ async def plaint_path(database_url: str, url: str, seen: list[int], events: int)
             for number in range(events):
                 await add_outbox_item(**case_event_item(f"PL-B{number:05d}", "file", None, "new", "customer"))
             task = asyncio.create_task(worker.run())
-            while len(seen) < events:
+            # Done when the receiver has every event and the delivery log says so.
+            while len(seen) < events or await WebhookDelivery.filter(status="delivered").count() < events:
                 await asyncio.sleep(0.01)
             elapsed = time.perf_counter() - started
             task.cancel()
