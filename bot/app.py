@@ -124,12 +124,8 @@ def build_app(settings: Settings, analyzer: ProposalSource | None = None) -> web
                 settings.port,
                 ", ".join(plugin.name for plugin in plugins),
             )
-            try:
-                yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # Leaving, operations.worker_running drains the worker: started deliveries finish, the rest go back.
+            yield
 
     app.cleanup_ctx.append(lifecycle)
     return app

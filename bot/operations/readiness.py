@@ -83,9 +83,10 @@ class DrainableOutbox(TortoiseOutbox):
         self._draining = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), grace_seconds)
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        # Python 3.11's wait_for can swallow a cancellation (the worker's poll uses it): cancel until it stops.
+        while not worker.done():
+            worker.cancel()
+            await asyncio.wait({worker}, timeout=1)
         held, self._held = sorted(self._held), set()
         if held:
             await release_claims(held)
