@@ -143,15 +143,15 @@ class Readiness:
         log.info("shutting down: new requests get 503, requests in flight finish")
         self.draining = True
 
-    async def heartbeat(self, worker: asyncio.Task[None]) -> None:
-        """Beat while the outbox worker runs; a dead worker stops the beat and /readyz says so."""
-        try:
-            while not worker.done():
-                try:
-                    await beat(self.worker)
-                except Exception as error:
-                    log.warning("heartbeat not written: %s", type(error).__name__)
-                await asyncio.sleep(HEARTBEAT_INTERVAL.total_seconds())
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(forget_worker(self.worker))
+    async def heartbeat(self, worker: asyncio.Task[None], stop: asyncio.Event) -> None:
+        """Beat while the outbox worker runs; a dead worker stops the beat and /readyz says so. Stopped by the
+        event, never cancelled: a query cancelled half-way can leave Tortoise's connection lock taken."""
+        while not worker.done() and not stop.is_set():
+            try:
+                await beat(self.worker)
+            except Exception as error:
+                log.warning("heartbeat not written: %s", type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HEARTBEAT_INTERVAL.total_seconds())
+        with contextlib.suppress(Exception):
+            await forget_worker(self.worker)

@@ -4,7 +4,6 @@ handlers and background tasks once the ORM is open, the drain on shutdown."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 
@@ -94,14 +93,14 @@ class Operations:
     @asynccontextmanager
     async def worker_running(self, outbox: DrainableOutbox, worker: asyncio.Task[None]) -> AsyncIterator[None]:
         """Beat while the worker runs; on the way out drain it (finish started deliveries, release the rest)."""
-        heartbeat = asyncio.create_task(self.readiness.heartbeat(worker), name="worker-heartbeat")
+        stop = asyncio.Event()
+        heartbeat = asyncio.create_task(self.readiness.heartbeat(worker, stop), name="worker-heartbeat")
         try:
             yield
         finally:
             await outbox.drain(worker)
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            stop.set()
+            await heartbeat
 
 
 OPERATIONS_KEY = web.AppKey("operations", Operations)
