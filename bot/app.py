@@ -73,6 +73,8 @@ def build_app(
     app.router.add_get("/", home)
     app.router.add_get("/evidence/{evidence_id}", evidence_download)
     app.router.add_routes(blueprint.routes())
+    # /metrics, /readyz, correlation ids, 503 while draining at shutdown.
+    blueprint.operations.install(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with (

@@ -74,6 +74,9 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     logging.basicConfig(
         level=ctx.obj.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from bot.operations.logs import configure_log_format
+
+    configure_log_format(ctx.obj.log_format)
     # jieba narrates its dictionary loading at DEBUG on its own handler.
     logging.getLogger("jieba").setLevel(logging.WARNING)
     from bot.log_redaction import install_log_redaction, settings_secrets
@@ -397,9 +400,23 @@ def _flows_export() -> click.Command:
     return flows_export
 
 
+def _webhook_commands() -> click.Command:
+    from bot.operations.cli import webhooks
+
+    return webhooks
+
+
+def _doctor_command() -> click.Command:
+    from bot.operations.cli import doctor
+
+    return doctor
+
+
 def _mount_lazy_commands() -> None:
     assert isinstance(main, PlaintCommands) and isinstance(flows, PlaintCommands)
-    main.lazy_commands.update({"nlp": _nlp_commands, "admin": _admin_commands})
+    main.lazy_commands.update({
+        "nlp": _nlp_commands, "admin": _admin_commands, "webhooks": _webhook_commands, "doctor": _doctor_command,
+    })
     flows.lazy_commands.update({"import": _flows_import, "export": _flows_export})
 
 

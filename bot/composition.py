@@ -49,6 +49,9 @@ from bot.lifecycle.parts import LifecycleParts, build_lifecycle
 from bot.lifecycle.sla_policy import SlaPolicyFile
 from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
 from bot.mailbox import TranscriptMailbox
+from bot.operations.metrics import MeteredIntake, TimedProposals
+from bot.operations.readiness import DrainableOutbox
+from bot.operations.runtime import Operations, connectors_for
 from bot.outbox import ChannelDelivery, OutboxHandler, OutboxWorker
 from bot.passive_replies import PassiveReplyService
 from bot.slack_app import SlackApp, SlackListenerSet
@@ -58,7 +61,6 @@ from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.flow_versions import TortoiseFlowVersions
 from storage.intake import TortoiseIntakeStore
-from storage.outbox import TortoiseOutbox
 from storage.tokens import TortoiseSharedTokenStore
 from storage.transcript import TortoiseTranscript
 
@@ -88,7 +90,7 @@ class Core:
     flows: FlowRegistry
     evidence: LocalEvidenceStore
     evidence_links: EvidenceLinks
-    outbox: TortoiseOutbox
+    outbox: DrainableOutbox
     intake: IntakeService
     desk: DeskService
 
@@ -101,7 +103,7 @@ class Application:
     flows: FlowRegistry
     evidence: LocalEvidenceStore
     evidence_links: EvidenceLinks
-    outbox: TortoiseOutbox
+    outbox: DrainableOutbox
     intake: IntakeService
     desk: DeskService
     channels: Mapping[str, Channel]
@@ -109,6 +111,7 @@ class Application:
     worker: OutboxWorker
     lifecycle: LifecycleParts
     sla_policies: SlaPolicyFile
+    operations: Operations
     admin: AdminDependencies
     extensions: Extensions
 
@@ -158,6 +161,7 @@ class Blueprint:
     settings: Settings
     routing: RoutingConfig
     sla_policies: SlaPolicyFile
+    operations: Operations
     slack: SlackApp | None
     slack_customers: SlackCustomers | None
     plugins: tuple[ChannelPlugin, ...]
@@ -180,8 +184,9 @@ def plan_application(
     """Raises ConfigurationError (one line: the variable or file, and why) when Plaint cannot start."""
     routing = load_routing(settings.slack_routing_file)
     sla_policies = SlaPolicyFile(settings.sla_file)
+    connectors = connectors_for(settings)
     if not with_channels:
-        return Blueprint(settings, routing, sla_policies, None, None, (), extensions)
+        return Blueprint(settings, routing, sla_policies, Operations((), connectors), None, None, (), extensions)
     slack = SlackApp.from_settings(settings)
     slack_customers = SlackCustomers(slack, settings.slack_customer_channel_ids) if slack is not None else None
     candidates: list[tuple[str, ChannelPlugin | None]] = [
@@ -195,7 +200,10 @@ def plan_application(
             log.info("channel %s is off (no credentials configured)", name)
         else:
             plugins.append(plugin)
-    return Blueprint(settings, routing, sla_policies, slack, slack_customers, tuple(plugins), extensions)
+    operations = Operations([plugin.name for plugin in plugins if plugin.name != "web"], connectors)
+    return Blueprint(
+        settings, routing, sla_policies, operations, slack, slack_customers, tuple(plugins), extensions
+    )
 
 
 @contextlib.asynccontextmanager
@@ -212,7 +220,9 @@ async def build_application(
         bell = OutboxBell()
         # Stores.
         evidence = LocalEvidenceStore(settings.evidence_dir)
-        outbox = TortoiseOutbox(skip_locked=postgres)
+        operations = blueprint.operations
+        # Drainable: at shutdown, started deliveries finish and the rest go back to the queue.
+        outbox = operations.outbox(skip_locked=postgres)
         desk_store = TortoiseDeskStore()
         # Flow registry.
         flows = FlowRegistry(settings.flow_id, settings.flows_dir)
@@ -231,7 +241,7 @@ async def build_application(
             flows=flows,
             store=TortoiseIntakeStore(lock_rows=postgres),
             evidence=evidence,
-            analyzer=analyzer or ThreadedAnalyzer.load_default(),
+            analyzer=TimedProposals(analyzer or ThreadedAnalyzer.load_default(), operations.metrics),
             desk_enabled=blueprint.slack is not None,
             timezone=ZoneInfo(settings.timezone),
             wake_outbox=bell.ring,
@@ -260,7 +270,7 @@ async def build_application(
             handlers[CASE_THREAD_KIND] = SlackCaseThreadDelivery(blueprint.slack.client, lifecycle.sla_store)
         # Channels.
         context = ChannelContext(
-            sink=intake,
+            sink=MeteredIntake(intake, operations.metrics),
             passive_replies=PassiveReplyService(outbox),
             mailbox=TranscriptMailbox(TortoiseTranscript()),
         )
@@ -271,6 +281,9 @@ async def build_application(
         handlers["message"] = ChannelDelivery(MappingProxyType(channels))
         for provider in blueprint.extensions.outbox_handlers:
             handlers.update(provider(core))
+        # Webhooks out and helpdesk connectors, then every kind counted and timed for /metrics.
+        await stack.enter_async_context(operations.running())
+        operations.register_handlers(handlers, handlers["message"], links.url)
         worker = OutboxWorker(outbox, MappingProxyType(handlers), settings.outbox_poll_interval)
         bell.connect(worker.wake)
         # Slack events get in last, once everything their listeners call exists.
@@ -293,6 +306,7 @@ async def build_application(
             worker=worker,
             lifecycle=lifecycle,
             sla_policies=blueprint.sla_policies,
+            operations=operations,
             admin=admin,
             extensions=blueprint.extensions,
         )
@@ -300,13 +314,18 @@ async def build_application(
 
 @contextlib.asynccontextmanager
 async def running_workers(application: Application) -> AsyncIterator[None]:
-    """The outbox worker and every extra background worker, as tasks, cancelled on exit."""
-    tasks = [asyncio.create_task(application.worker.run(), name="outbox-worker")]
-    for worker in application.extensions.background_workers:
-        tasks.append(asyncio.create_task(worker(application), name=getattr(worker, "__name__", "background")))
+    """The outbox worker (with its heartbeat for /readyz) and every extra background worker, as tasks; on exit
+    the outbox worker is drained (started deliveries finish, the rest go back) and the others cancelled."""
+    outbox_task = asyncio.create_task(application.worker.run(), name="outbox-worker")
+    tasks = [
+        asyncio.create_task(worker(application), name=getattr(worker, "__name__", "background"))
+        for worker in application.extensions.background_workers
+    ]
     try:
-        yield
+        async with application.operations.worker_running(application.outbox, outbox_task):
+            yield
     finally:
+        outbox_task.cancel()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(outbox_task, *tasks, return_exceptions=True)

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     catalog_path: Path | None = None
     public_url: str = Field(default="", description="Public base URL, for links in Slack messages")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line")
     # The business's local time: "yesterday 3pm" from a customer means 3pm here.
     timezone: str = "UTC"
     # How long a reply may wait in the outbox before the worker looks again (seconds).
@@ -73,6 +74,13 @@ class Settings(BaseSettings):
     wechat_locale: str | None = "zh-CN"
     # The admin audit log keeps this many days (`plaint admin prune-audit` deletes older entries).
     audit_retention_days: int = Field(default=730, ge=1, le=36500)
+    # Helpdesk connectors (issue 15): each is on when its URL and credentials are set.
+    zendesk_url: str = Field(default="", description="https://SUBDOMAIN.zendesk.com")
+    zendesk_email: str = Field(default="", description="the agent the API token belongs to")
+    zendesk_api_token: SecretStr | None = None
+    freshdesk_url: str = Field(default="", description="https://DOMAIN.freshdesk.com")
+    freshdesk_api_key: SecretStr | None = None
+    connectors_file: Path | None = Field(default=None, description="HTTP connectors with Jinja2 templates (YAML)")
 
     @field_validator("database_url")
     @classmethod

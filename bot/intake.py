@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from typing import Any, Protocol
 
+from bot.case_events import FILE_ACTION, case_event_item
 from bot.desk.events import (
     DESK_OUTBOX_CHANNEL,
     DESK_OUTBOX_KIND,
@@ -213,6 +214,8 @@ class IntakeService:
         for effect in outcome.effects:
             if isinstance(effect, FileCase):
                 case = await tx.file_case(effect.draft, conversation_id, lang)
+                # The one place a filed case is announced (webhooks, connectors).
+                await tx.enqueue(**case_event_item(case.number, FILE_ACTION, None, case.status, "customer"))
                 await self._tell_desk(tx, CaseFiled(case.number))
             elif isinstance(effect, ShowStatus):
                 extra_replies.append(Reply(self._status_text(await tx.recent_cases(), lang)))
@@ -279,6 +282,9 @@ class IntakeService:
         await tx.record_customer_reply(case, step.target)
         if self._case_observer is not None:
             await self._case_observer.transitioned(case.number, "customer_reply", step.source.value, step.target.value)
+        await tx.enqueue(**case_event_item(
+            case.number, CaseAction.CUSTOMER_REPLY.value, step.source.value, step.target.value, "customer"
+        ))
         await self._tell_desk(tx, CustomerMessage(case.number, text))
         replies = [Reply(say("follow_up_added", case.lang, number=case.number))]
         outbound = await self._queue_replies(tx, inbound, replies, None, case.id)

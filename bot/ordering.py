@@ -12,3 +12,8 @@ def customer_key(channel: str, sender_id: str) -> str:
 def desk_case_key(case_number: str) -> str:
     """Everything the agent desk hears about one case: filed, changed, the customer's follow-ups."""
     return f"desk:{case_number}"
+
+
+def case_event_key(case_number: str) -> str:
+    """A case's announcements to webhooks and connectors, fanned out in the order they were made."""
+    return f"case-event:{case_number}"

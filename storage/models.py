@@ -522,3 +522,79 @@ class CsatSurvey(Model):
     class Meta:
         table = "csat_survey"
         indexes = (("channel", "sender_id"),)
+
+
+# --- operations (issue 15): outbound webhooks, helpdesk tickets, worker heartbeats ------------------------
+
+
+class WebhookSubscription(Model):
+    # A receiver of case events; the secret signs every delivery, so it is stored (not hashed).
+
+    id = fields.IntField(primary_key=True)
+    url = fields.CharField(max_length=2000)
+    events: Any = fields.JSONField(default=list)
+    secret = fields.CharField(max_length=255)
+    may_see_personal_data = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "webhook_subscription"
+
+
+class WebhookDelivery(Model):
+    # One event for one subscription: the delivery log, dead letters and replays live here.
+
+    id = fields.IntField(primary_key=True)
+    subscription_id: int | None
+    replay_of_id: int | None
+    subscription: fields.ForeignKeyNullableRelation[WebhookSubscription] = fields.ForeignKeyField(
+        "plaint.WebhookSubscription", related_name="deliveries", null=True, on_delete=fields.SET_NULL
+    )
+    # Fan-out may run twice (a worker dying after its commit): the key makes the second run a no-op.
+    dedupe_key = fields.CharField(max_length=128, unique=True)
+    event_id = fields.CharField(max_length=64, db_index=True)
+    event_type = fields.CharField(max_length=64)
+    case_number = fields.CharField(max_length=32, db_index=True)
+    body: Any = fields.JSONField()
+    status = fields.CharField(max_length=16, db_index=True)  # pending | delivered | failed | dead | cancelled
+    attempts = fields.IntField(default=0)
+    last_status_code = fields.IntField(null=True)
+    last_error = fields.TextField(null=True)
+    replay_of: fields.ForeignKeyNullableRelation[WebhookDelivery] = fields.ForeignKeyField(
+        "plaint.WebhookDelivery", related_name="replays", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "webhook_delivery"
+
+
+class ExternalTicket(Model):
+    # The helpdesk ticket (Zendesk, Freshdesk, a tracker's work item) that mirrors a case.
+
+    id = fields.IntField(primary_key=True)
+    case_id: int
+    case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
+        "plaint.Case", related_name="external_tickets", on_delete=fields.CASCADE
+    )
+    connector = fields.CharField(max_length=32)
+    ticket_id = fields.CharField(max_length=100)
+    synced_status = fields.CharField(max_length=32, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "external_ticket"
+        unique_together = (("case", "connector"),)
+
+
+class WorkerHeartbeat(Model):
+    # Each serving process beats here while its outbox worker runs; /readyz and `plaint doctor` read it.
+
+    id = fields.IntField(primary_key=True)
+    worker = fields.CharField(max_length=100, unique=True)
+    beat_at = fields.DatetimeField()
+
+    class Meta:
+        table = "worker_heartbeat"

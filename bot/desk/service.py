@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal, Protocol, cast, get_args
 
+from bot.case_events import case_event_item
 from bot.desk.events import (
     DESK_OUTBOX_CHANNEL,
     DESK_OUTBOX_KIND,
@@ -274,6 +275,9 @@ class DeskService:
         if self._observer is not None:
             await self._observer.transitioned(number, step.action.value, step.source.value, step.target.value)
         await self._enqueue_case_changed(uow, number)
+        # The one place a desk transition is announced (webhooks, connectors).
+        await uow.enqueue(OutboxRow(**case_event_item(number, step.action.value, step.source.value,
+                                                      step.target.value, actor)))
 
     async def _enqueue_case_changed(self, uow: DeskUnitOfWork, number: str) -> None:
         await _enqueue_desk_event(uow, CaseChanged(number))

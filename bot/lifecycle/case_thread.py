@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.ordering import desk_case_key
 from storage.outbox import add_outbox_item
 
 OUTBOX_KIND = "case_thread"
@@ -32,7 +33,7 @@ class OutboxCaseThreadNotifier:
         await add_outbox_item(
             kind=OUTBOX_KIND,
             channel="slack",
-            ordering_key=f"desk:{case_number}",
+            ordering_key=desk_case_key(case_number),
             payload={"case_number": case_number, "text": text},
         )
 
@@ -40,7 +41,7 @@ class OutboxCaseThreadNotifier:
         await add_outbox_item(
             kind=OUTBOX_KIND,
             channel="slack",
-            ordering_key=f"desk:{case_number}",
+            ordering_key=desk_case_key(case_number),
             payload={"case_number": case_number, "text": text, "slack_channel": slack_channel},
         )
 
@@ -56,6 +57,6 @@ class OutboxCaseThreadNotifier:
         await add_outbox_item(
             kind="desk",
             channel="slack",
-            ordering_key=f"desk:{case_number}",
+            ordering_key=desk_case_key(case_number),
             payload={"event": "case_changed", "case_number": case_number},
         )

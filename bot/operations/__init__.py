@@ -1,1 +1,1 @@
-"""Operations: what operators connect and watch: webhooks, helpdesk connectors, /metrics, /readyz, doctor."""
+"""Operations: signed webhooks out, helpdesk connectors, metrics, readiness, structured logs and the doctor."""

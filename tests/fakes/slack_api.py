@@ -61,6 +61,8 @@ class FakeSlackApi:
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     root_url: str = ""
+    # Channels the bot is a member of (users.conversations).
+    member_channels: list[str] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -70,6 +72,7 @@ class FakeSlackApi:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk reads some methods with GET
         app.router.add_get("/files/{file_id}/{name}", self._download)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app)
@@ -136,6 +139,8 @@ class FakeSlackApi:
         }
 
     async def _read_params(self, request: web.Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query)
         if request.content_type == "application/json":
             loaded = await request.json()
             return dict(loaded) if isinstance(loaded, dict) else {}
@@ -219,6 +224,9 @@ class FakeSlackApi:
         if method == "conversations.info":
             channel = str(params.get("channel"))
             return {"ok": True, "channel": {"id": channel, "is_im": channel.startswith("D")}}
+        if method == "users.conversations":
+            return {"ok": True, "channels": [{"id": channel, "is_member": True} for channel in self.member_channels],
+                    "response_metadata": {"next_cursor": ""}}
         return {"ok": False, "error": "unknown_method"}
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:

@@ -69,6 +69,8 @@ class FakeTelegramBotApi:
     sent_messages: list[dict[str, object]] = field(default_factory=list)
     webhook_url: str = ""
     webhook_secret: str = ""
+    # What getWebhookInfo reports as Telegram's last failed delivery to the webhook ("" when none).
+    webhook_last_error: str = ""
     _files: dict[str, HostedFile] = field(default_factory=dict)
     _failures: dict[str, deque[InjectedFailure]] = field(default_factory=dict)
     _pending_updates: list[dict[str, object]] = field(default_factory=list)
@@ -202,6 +204,14 @@ class FakeTelegramBotApi:
         self.webhook_url = ""
         self.webhook_secret = ""
         return True
+
+    async def _answer_getwebhookinfo(self, params: Mapping[str, str]) -> object:
+        info: dict[str, object] = {
+            "url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": len(self._pending_updates)
+        }
+        if self.webhook_last_error:
+            info.update(last_error_date=int(time.time()), last_error_message=self.webhook_last_error)
+        return info
 
     async def _answer_getupdates(self, params: Mapping[str, str]) -> object:
         offset = int(params.get("offset", "0"))
