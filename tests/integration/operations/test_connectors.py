@@ -16,7 +16,7 @@ from bot.analysis import ThreadedAnalyzer
 from bot.app import build_app
 from bot.channels.base import PermanentDeliveryError, RetryLater
 from bot.config import Settings
-from bot.desk.routing import load_routing
+from bot.desk.routing import SHIPPED_ROUTING_FILE, load_routing
 from bot.desk.service import DeskOutcomeKind, DeskService
 from bot.operations.connectors import FreshdeskConnector, ZendeskConnector
 from storage.cases import TortoiseCaseRepository
@@ -57,7 +57,7 @@ async def test_tickets_follow_a_case_through_an_outage(settings: Settings, analy
         async with TestClient(TestServer(build_app(configured, analyzer), host="127.0.0.1")) as client:
             number = await complete_flow(WebCustomer(client, "en"), ENGLISH, "Hello")
             await wait_until(lambda: len(freshdesk.succeeded("POST")) == 1, "the Freshdesk ticket")
-            desk = DeskService(TortoiseDeskStore(), load_routing(ROOT / "config" / "routing.yaml"))
+            desk = DeskService(TortoiseDeskStore(), load_routing(SHIPPED_ROUTING_FILE))
             outcome = await desk.resolve(number, "Replaced the phone", "replaced", "U0AGENT", "connector-resolve")
             assert outcome.kind is DeskOutcomeKind.APPLIED
             await wait_until(lambda: len(zendesk.succeeded("PUT")) == 1, "the Zendesk update", 90)

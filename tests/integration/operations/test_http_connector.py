@@ -17,7 +17,7 @@ from bot.analysis import ThreadedAnalyzer
 from bot.app import build_app
 from bot.channels.base import PermanentDeliveryError
 from bot.config import Settings
-from bot.desk.routing import load_routing
+from bot.desk.routing import SHIPPED_ROUTING_FILE, load_routing
 from bot.desk.service import DeskOutcomeKind, DeskService
 from bot.operations.http_connector import (
     ConnectorConfigError,
@@ -96,7 +96,7 @@ async def test_the_worked_example_files_and_closes_a_work_item(
                 if tracker.items:
                     break
                 await asyncio.sleep(0.05)
-            desk = DeskService(TortoiseDeskStore(), load_routing(ROOT / "config" / "routing.yaml"))
+            desk = DeskService(TortoiseDeskStore(), load_routing(SHIPPED_ROUTING_FILE))
             outcome = await desk.resolve(number, "Replaced the phone", "replaced", "U0AGENT", "tracker-resolve")
             assert outcome.kind is DeskOutcomeKind.APPLIED
             for _ in range(600):

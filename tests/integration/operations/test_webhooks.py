@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.analysis import ThreadedAnalyzer
 from bot.app import build_app
 from bot.config import Settings
-from bot.desk.routing import load_routing
+from bot.desk.routing import SHIPPED_ROUTING_FILE, load_routing
 from bot.desk.service import DeskOutcomeKind, DeskService
 from storage.desk import TortoiseDeskStore
 from storage.models import OutboxItem, WebhookDelivery
@@ -67,7 +67,7 @@ async def test_a_case_reaches_subscribers_signed_in_order_and_a_replay_is_marked
                 lambda: len(receiver.accepted("/crm")) == 1 and len(receiver.accepted("/internal")) == 1,
                 "case.filed at both receivers",
             )
-            desk = DeskService(TortoiseDeskStore(), load_routing(ROOT / "config" / "routing.yaml"))
+            desk = DeskService(TortoiseDeskStore(), load_routing(SHIPPED_ROUTING_FILE))
             outcome = await desk.resolve(number, "Replaced the phone", "replaced", "U0AGENT", "test-resolve-1")
             assert outcome.kind is DeskOutcomeKind.APPLIED
             await wait_until(lambda: len(receiver.accepted("/crm")) == 3, "the resolution at the CRM")
