@@ -325,7 +325,14 @@ async def running_workers(application: Application) -> AsyncIterator[None]:
         async with application.operations.worker_running(application.outbox, outbox_task):
             yield
     finally:
-        outbox_task.cancel()
-        for task in tasks:
+        await _cancel_all([outbox_task, *tasks])
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel until done: on Python 3.11, `asyncio.wait_for` loses a cancellation that arrives as its inner
+    awaitable completes (the outbox worker's wake-up), and one cancel() is then not enough."""
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
             task.cancel()
-        await asyncio.gather(outbox_task, *tasks, return_exceptions=True)
+        await asyncio.wait(pending, timeout=0.1)
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -12,8 +12,7 @@ from contextlib import contextmanager
 from bot.messages import ChannelName, IntakeResult, Outbound, outbound_from_payload
 from storage.outbox import OutboxEntry, TortoiseOutbox
 
-# How often, and how long apart, a claim looks again for a reply the worker held for an instant.
-_CLAIM_ATTEMPTS = 5
+# How long apart a claim looks again for a reply the worker held for an instant.
 _CLAIM_PAUSE_SECONDS = 0.02
 
 
@@ -53,12 +52,10 @@ class PassiveReplyService:
             # A retry means the platform never got our first answer: what it carried must be carried again.
             entries += await self._outbox.answered_passively(channel, message_id)
         else:
-            # The worker may hold one of these replies for the instant it takes to see the open window and
-            # put it back: look again briefly rather than split the answer.
+            # The worker (woken by the intake's commit) may hold one of these replies for the moment it takes
+            # to see the open window and put it back: look again until the deadline rather than split the answer.
             wanted = {message.outbox_id for message in result.replies}
-            for _ in range(_CLAIM_ATTEMPTS):
-                if wanted <= {entry.id for entry in entries} or time.monotonic() > deadline:
-                    break
+            while not wanted <= {entry.id for entry in entries} and time.monotonic() < deadline:
                 await asyncio.sleep(_CLAIM_PAUSE_SECONDS)
                 entries += await self._outbox.claim_passive(channel, message_id)
         return tuple(_outbound(entry) for entry in sorted(entries, key=lambda entry: entry.id))
