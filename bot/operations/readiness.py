@@ -49,22 +49,31 @@ class DrainableOutbox(TortoiseOutbox):
         super().__init__(skip_locked=skip_locked)
         self._held: set[int] = set()
         self._draining = False
+        self._claiming = False
         self._idle = asyncio.Event()
         self._idle.set()
 
     async def claim_due(self, limit: int = 20) -> list[OutboxEntry]:
         if self._draining:
             return []
-        claimed = await super().claim_due(limit)
+        # Busy while claiming too: a query cancelled half-way can leave Tortoise's SQLite lock taken.
+        self._claiming = True
+        self._idle.clear()
+        try:
+            claimed = await super().claim_due(limit)
+        finally:
+            self._claiming = False
         self._held.update(entry.id for entry in claimed)
-        if self._held:
-            self._idle.clear()
+        self._settle()
         return claimed
+
+    def _settle(self) -> None:
+        if not self._held and not self._claiming:
+            self._idle.set()
 
     def _done(self, item_id: int) -> None:
         self._held.discard(item_id)
-        if not self._held:
-            self._idle.set()
+        self._settle()
 
     async def mark_sent(self, item_id: int) -> None:
         await super().mark_sent(item_id)
@@ -89,7 +98,7 @@ class DrainableOutbox(TortoiseOutbox):
             await asyncio.wait({worker}, timeout=1)
         held, self._held = sorted(self._held), set()
         if held:
-            await release_claims(held)
+            await asyncio.wait_for(release_claims(held), 10)
             log.warning("released %d outbox items claimed but not delivered", len(held))
         return len(held)
 
@@ -154,4 +163,4 @@ class Readiness:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HEARTBEAT_INTERVAL.total_seconds())
         with contextlib.suppress(Exception):
-            await forget_worker(self.worker)
+            await asyncio.wait_for(forget_worker(self.worker), 10)
