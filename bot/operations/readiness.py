@@ -49,22 +49,31 @@ class DrainableOutbox(TortoiseOutbox):
         super().__init__(skip_locked=skip_locked)
         self._claimed_here: set[int] = set()
         self._draining = False
+        self._claiming = False
         self._idle = asyncio.Event()
         self._idle.set()
 
     async def claim_due(self, limit: int = 20, lease: timedelta = DEFAULT_LEASE) -> list[OutboxEntry]:
         if self._draining:
             return []
-        claimed = await super().claim_due(limit, lease)
+        # Busy while claiming too: a query cancelled half-way can leave Tortoise's SQLite lock taken.
+        self._claiming = True
+        self._idle.clear()
+        try:
+            claimed = await super().claim_due(limit, lease)
+        finally:
+            self._claiming = False
         self._claimed_here.update(entry.id for entry in claimed)
-        if self._claimed_here:
-            self._idle.clear()
+        self._settle()
         return claimed
+
+    def _settle(self) -> None:
+        if not self._claimed_here and not self._claiming:
+            self._idle.set()
 
     def _done(self, item_id: int) -> None:
         self._claimed_here.discard(item_id)
-        if not self._claimed_here:
-            self._idle.set()
+        self._settle()
 
     async def mark_sent(self, item_id: int) -> None:
         await super().mark_sent(item_id)
@@ -93,8 +102,11 @@ class DrainableOutbox(TortoiseOutbox):
             await asyncio.wait({worker}, timeout=1)
         held = sorted(self._claimed_here)
         now = datetime.now(UTC)
-        for item_id in held:
-            await self.release(item_id, now)
+        # Bounded: a database that does not answer must not hold the shutdown (the leases expire anyway).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                for item_id in held:
+                    await self.release(item_id, now)
         if held:
             log.warning("released %d outbox items claimed but not delivered", len(held))
         return len(held)
@@ -160,4 +172,4 @@ class Readiness:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HEARTBEAT_INTERVAL.total_seconds())
         with contextlib.suppress(Exception):
-            await forget_worker(self.worker)
+            await asyncio.wait_for(forget_worker(self.worker), 10)
