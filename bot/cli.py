@@ -49,6 +49,7 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     )
     # jieba narrates its dictionary loading at DEBUG on its own handler.
     logging.getLogger("jieba").setLevel(logging.WARNING)
+    _use_data_keyring(ctx.obj)
 
 
 @main.command()
@@ -316,3 +317,22 @@ def _mount_nlp() -> None:
 
 
 _mount_nlp()
+
+
+def _use_data_keyring(settings: Settings) -> None:
+    """Stored personal data is encrypted: every command reads it with the installed data keys."""
+    from bot.privacy.keys import DataKeyError, install_existing_data_keyring
+
+    try:
+        install_existing_data_keyring(settings)
+    except DataKeyError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _mount_privacy() -> None:
+    from bot.privacy.cli import keys_cli
+
+    main.add_command(keys_cli)
+
+
+_mount_privacy()

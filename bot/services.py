@@ -14,7 +14,8 @@ from bot.evidence_links import EvidenceLinks, evidence_secret
 from bot.flow_registry import FlowRegistry
 from bot.intake import IntakeService, ProposalSource
 from bot.outbox import ChannelDelivery, OutboxHandler, OutboxWorker
-from storage.database import is_postgres, open_database
+from bot.privacy.keys import install_data_keyring
+from storage.database import open_database, supports_row_locks
 from storage.evidence import LocalEvidenceStore
 from storage.intake import TortoiseIntakeStore
 from storage.outbox import TortoiseOutbox
@@ -47,9 +48,10 @@ async def open_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     flows = FlowRegistry(settings.flow_id, settings.flows_dir)
     flows.reload()
+    install_data_keyring(settings)  # personal data is encrypted at rest (bot/privacy)
     evidence = LocalEvidenceStore(settings.evidence_dir)
     async with open_database(database_url):
-        postgres = is_postgres(database_url)
+        postgres = supports_row_locks(database_url)  # PostgreSQL or MariaDB/MySQL
         intake = IntakeService(
             flows=flows,
             store=TortoiseIntakeStore(lock_rows=postgres),

@@ -11,7 +11,6 @@ from tortoise.migrations.api import migrate
 
 APP_LABEL = "plaint"
 
-
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
         "connections": {"default": database_url},
@@ -26,16 +25,23 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "timezone": "UTC",
     }
 
-
 def is_postgres(database_url: str) -> bool:
     return database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
 
+def is_mysql(database_url: str) -> bool:
+    """MySQL or MariaDB (Tortoise's mysql:// backend, asyncmy driver; it speaks utf8mb4 and creates tables
+    with CHARACTER SET utf8mb4 by default, so Chinese and emoji survive)."""
+    return database_url.startswith("mysql://")
+
+def supports_row_locks(database_url: str) -> bool:
+    """SELECT ... FOR UPDATE [SKIP LOCKED] works (PostgreSQL; MariaDB 10.6+ / MySQL 8); SQLite has one writer
+    and ignores it."""
+    return is_postgres(database_url) or is_mysql(database_url)
 
 async def migrate_database(database_url: str) -> None:
     """Bring the schema to the latest migration (never generate_schemas: that cannot evolve data)."""
     await migrate(config=tortoise_config(database_url))
     await Tortoise.close_connections()
-
 
 @asynccontextmanager
 async def open_database(database_url: str) -> AsyncIterator[None]:
@@ -45,7 +51,6 @@ async def open_database(database_url: str) -> AsyncIterator[None]:
         yield
     finally:
         await Tortoise.close_connections()
-
 
 # For Tortoise's own CLI when the schema changes:
 #   .venv/bin/tortoise -c storage.database.TORTOISE_ORM makemigrations --name what_changed

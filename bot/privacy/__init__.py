@@ -1,0 +1,1 @@
+"""Personal data protection: data keys and their rotation, backups, data-subject export and erasure."""
