@@ -16,6 +16,8 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -211,12 +213,29 @@ def lookup_hashes(kind: str, value: str) -> list[str]:
     return _require_keyring().lookup_hashes(kind, normalised)
 
 
+# Backups copy ciphertext as it is (a backup is no weaker than the database): inside `ciphertext_as_is()` the
+# encrypted fields neither decrypt on read nor encrypt on write. A context variable, so only the task doing the
+# backup or restore sees it, never a conversation served by the same process.
+_as_is: ContextVar[bool] = ContextVar("plaint_ciphertext_as_is", default=False)
+
+
+@contextmanager
+def ciphertext_as_is() -> Iterator[None]:
+    token = _as_is.set(True)
+    try:
+        yield
+    finally:
+        _as_is.reset(token)
+
+
 def encrypt_text(value: str) -> str:
-    return value if _installed is None else _installed.encrypt(value.encode("utf-8"))
+    if _installed is None or _as_is.get():
+        return value
+    return _installed.encrypt(value.encode("utf-8"))
 
 
 def decrypt_text(stored: str) -> str:
-    if not stored.startswith(VALUE_PREFIX):
+    if _as_is.get() or not stored.startswith(VALUE_PREFIX):
         return stored  # written before encryption was on; `plaint keys rotate` encrypts it
     return _require_keyring().decrypt(stored).decode("utf-8")
 
@@ -257,12 +276,16 @@ class EncryptedJSONField(fields.JSONField):  # type: ignore[type-arg]
     def to_db_value(self, value: Any, instance: Any) -> Any:
         if value is None:
             return None
+        if _as_is.get():
+            return value  # the stored text, copied by a backup
         return encrypt_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
     def to_python_value(self, value: Any) -> Any:
         if value is None or not isinstance(value, str | bytes):
             return value  # already a document (a JSON column read by a driver that decodes it)
         text = value.decode("utf-8") if isinstance(value, bytes) else value
+        if _as_is.get():
+            return text
         return json.loads(decrypt_text(text))
 
 

@@ -1,9 +1,11 @@
-"""`plaint keys ...`: the data keys that encrypt personal data at rest."""
+"""`plaint keys ...` (the data keys that encrypt personal data at rest) and `plaint backup ...`."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
+from typing import Any
 
 import click
 from tqdm import tqdm
@@ -110,3 +112,83 @@ def keys_rotate(ctx: click.Context, batch_size: int, pause: float) -> None:
                                    f"with the new key, then run `plaint keys rotate` again")
     click.echo(f"every stored value is encrypted under {target}" + (
         "" if not any(PLAINTEXT in counts for counts in usage.values()) else " (plaintext values remain)"))
+
+
+@click.group("backup")
+def backup_cli() -> None:
+    """Backups of the database and the evidence files: create, verify, restore."""
+
+
+@backup_cli.command("create")
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The backup file to write (a tar stream; personal data in it stays encrypted).")
+@click.pass_context
+def backup_create(ctx: click.Context, out_path: Path) -> None:
+    """A consistent snapshot of the database and the evidence it refers to, while Plaint keeps serving."""
+    from storage.backup import BackupError, create_backup
+    from storage.database import open_database
+    from storage.evidence import LocalEvidenceStore
+
+    settings = _settings(ctx)
+    partial = out_path.with_name(out_path.name + ".part")
+
+    async def run() -> Any:
+        async with open_database(settings.effective_database_url):
+            with partial.open("wb") as sink, tqdm(desc="backing up", unit="B", unit_scale=True) as bar:
+                return await create_backup(sink, LocalEvidenceStore(settings.evidence_dir), bar.update)
+
+    try:
+        manifest = asyncio.run(run())
+    except (BackupError, OSError) as error:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(str(error)) from error
+    partial.replace(out_path)
+    rows = sum(manifest.tables.values())
+    files = sum(1 for name in manifest.entries if name.startswith("evidence/"))
+    click.echo(f"wrote {out_path}: {rows} rows in {len(manifest.tables)} tables, {files} evidence files, "
+               f"schema {manifest.schema[-1] if manifest.schema else '-'}")
+
+
+@backup_cli.command("verify")
+@click.argument("backup_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def backup_verify(backup_file: Path) -> None:
+    """Read the whole backup and check every entry against its checksum."""
+    from storage.backup import BackupError, verify_backup
+
+    try:
+        with backup_file.open("rb") as source, tqdm(
+            desc="verifying", unit="B", unit_scale=True, total=backup_file.stat().st_size
+        ) as bar:
+            manifest = verify_backup(source, bar.update)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"OK {backup_file}: {len(manifest.entries)} entries match their checksums; made "
+               f"{manifest.created_at} from {manifest.source_dialect}, schema "
+               f"{manifest.schema[-1] if manifest.schema else '-'}")
+
+
+@backup_cli.command("restore")
+@click.argument("backup_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_context
+def backup_restore(ctx: click.Context, backup_file: Path) -> None:
+    """Load a verified backup into the EMPTY database of PLAINT_DATABASE_URL (any backend: SQLite, PostgreSQL,
+    MariaDB) and the evidence directory; the schema is migrated first. Needs the data key it was made with."""
+    from storage.backup import BackupError, restore_backup
+    from storage.database import migrate_database, open_database
+    from storage.evidence import LocalEvidenceStore
+
+    settings = _settings(ctx)
+
+    async def run() -> Any:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await migrate_database(settings.effective_database_url)
+        async with open_database(settings.effective_database_url):
+            with tqdm(desc="restoring", unit="B", unit_scale=True, total=backup_file.stat().st_size) as bar:
+                return await restore_backup(backup_file, LocalEvidenceStore(settings.evidence_dir), bar.update)
+
+    try:
+        manifest = asyncio.run(run())
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored {sum(manifest.tables.values())} rows and "
+               f"{sum(1 for name in manifest.entries if name.startswith('evidence/'))} evidence files")
