@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
 APP_LABEL = "plaint"
@@ -50,7 +50,18 @@ async def open_database(database_url: str) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if is_mysql(database_url):
+            _terminate_mysql_pools()
         await Tortoise.close_connections()
+
+
+def _terminate_mysql_pools() -> None:
+    """asyncmy's pool close waits for every borrowed connection to come back; one borrowed by a task cancelled
+    at shutdown (a worker mid-query) never does, and the process hangs. At shutdown, close them outright."""
+    for client in connections.all():
+        pool = getattr(client, "_pool", None)
+        if pool is not None:
+            pool.terminate()
 
 # For Tortoise's own CLI when the schema changes:
 #   .venv/bin/tortoise -c storage.database.TORTOISE_ORM makemigrations --name what_changed
