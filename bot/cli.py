@@ -330,10 +330,10 @@ def _use_data_keyring(settings: Settings) -> None:
 
 
 def _mount_privacy() -> None:
-    from bot.privacy.cli import backup_cli, keys_cli
+    from bot.privacy.cli import backup_cli, keys_cli, privacy_cli
 
-    main.add_command(keys_cli)
-    main.add_command(backup_cli)
+    for group in (keys_cli, backup_cli, privacy_cli):
+        main.add_command(group)
 
 
 _mount_privacy()

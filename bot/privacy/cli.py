@@ -1,8 +1,10 @@
-"""`plaint keys ...` (the data keys that encrypt personal data at rest) and `plaint backup ...`."""
+"""`plaint keys ...` (the data keys that encrypt personal data at rest), `plaint backup ...` and
+`plaint privacy ...` (export and erase on a data subject's request)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,8 @@ from tqdm import tqdm
 
 from bot.config import Settings
 from bot.privacy.keys import DataKeyError, add_key_to_file, install_data_keyring
+
+log = logging.getLogger(__name__)
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -192,3 +196,100 @@ def backup_restore(ctx: click.Context, backup_file: Path) -> None:
         raise click.ClickException(str(error)) from error
     click.echo(f"restored {sum(manifest.tables.values())} rows and "
                f"{sum(1 for name in manifest.entries if name.startswith('evidence/'))} evidence files")
+
+
+_SUBJECT_OPTIONS = [
+    click.option("--customer", default=None, metavar="CHANNEL:ID", help="A channel address, e.g. telegram:12345."),
+    click.option("--phone", default=None, help="Every case with this phone number, on any channel."),
+    click.option("--email", default=None, help="Every case with this email address, on any channel."),
+    click.option("--actor", default="cli", show_default=True, help="Who handles the request (recorded)."),
+]
+
+
+def _subject_options(command: Any) -> Any:
+    for option in reversed(_SUBJECT_OPTIONS):
+        command = option(command)
+    return command
+
+
+@click.group("privacy")
+def privacy_cli() -> None:
+    """Requests from a data subject: export or erase everything of one person."""
+
+
+@privacy_cli.command("export")
+@_subject_options
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The ZIP to write: data.json, summary.txt in their language, evidence files.")
+@click.pass_context
+def privacy_export(ctx: click.Context, customer: str | None, phone: str | None, email: str | None, actor: str,
+                   out_path: Path) -> None:
+    """Every case, message and evidence file of one person, as a ZIP to hand to them."""
+    from storage.database import open_database
+    from storage.evidence import LocalEvidenceStore
+    from storage.privacy import SubjectNotFound, export_subject, find_subject, record_event, subject_query
+
+    settings = _settings(ctx)
+    try:
+        query = subject_query(customer, phone, email)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    _keyring_or_fail(settings)
+    partial = out_path.with_name(out_path.name + ".part")
+
+    async def run() -> dict[str, int]:
+        async with open_database(settings.effective_database_url):
+            subject = await find_subject(query)
+            with partial.open("wb") as sink:
+                counts = await export_subject(subject, sink, LocalEvidenceStore(settings.evidence_dir))
+            await record_event(subject, "personal_data_exported", actor, counts)
+            return counts
+
+    try:
+        counts = asyncio.run(run())
+    except SubjectNotFound as error:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(str(error)) from error
+    partial.replace(out_path)
+    click.echo(f"wrote {out_path}: {counts['cases']} cases, {counts['messages']} messages, "
+               f"{counts['files']} files")
+
+
+@privacy_cli.command("erase")
+@_subject_options
+@click.option("--hard", is_flag=True, help="Delete the cases too (default: keep them anonymised for statistics).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def privacy_erase(ctx: click.Context, customer: str | None, phone: str | None, email: str | None, actor: str,
+                  hard: bool, yes: bool) -> None:
+    """Erase one person's personal data, messages and evidence files; their cases stay, anonymised, so the
+    statistics still add up (--hard deletes the cases as well)."""
+    from storage.database import open_database
+    from storage.evidence import LocalEvidenceStore
+    from storage.privacy import SubjectNotFound, erase_subject, find_subject, subject_query
+
+    settings = _settings(ctx)
+    try:
+        query = subject_query(customer, phone, email)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    _keyring_or_fail(settings)
+
+    async def run() -> Any:
+        async with open_database(settings.effective_database_url):
+            subject = await find_subject(query)
+            if not yes:
+                click.confirm(f"erase {query.describe()}: {len(subject.case_ids)} cases "
+                              f"({'deleted' if hard else 'anonymised'})?", abort=True)
+            report = await erase_subject(subject, LocalEvidenceStore(settings.evidence_dir), actor=actor, hard=hard)
+            if hard:
+                # The cases (and the events on them) are gone: the record of the request is this log line.
+                log.warning("personal data erased (hard) by %s: %d cases deleted", actor, report.cases_deleted)
+            return report
+
+    try:
+        report = asyncio.run(run())
+    except SubjectNotFound as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"erased: {report.cases_anonymised} cases anonymised, {report.cases_deleted} cases deleted, "
+               f"{report.messages_deleted} messages and {report.evidence_files_deleted} evidence files deleted")
