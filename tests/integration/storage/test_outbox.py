@@ -8,7 +8,7 @@ import pytest_asyncio
 
 from bot.channels.base import PermanentDeliveryError, RecipientUnreachable, RetryLater
 from bot.outbox import OutboxWorker
-from storage.database import open_database
+from storage.database import open_database, supports_row_locks
 from storage.models import ChannelIdentity, Customer, InboundReceipt, OutboxItem
 from storage.outbox import OutboxEntry, TortoiseOutbox
 
@@ -16,7 +16,7 @@ from storage.outbox import OutboxEntry, TortoiseOutbox
 @pytest_asyncio.fixture
 async def outbox(database_url: str) -> AsyncIterator[TortoiseOutbox]:
     async with open_database(database_url):
-        yield TortoiseOutbox(skip_locked=database_url.startswith("postgres"))
+        yield TortoiseOutbox(skip_locked=supports_row_locks(database_url))
 
 
 class ScriptedHandler:
