@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 
 from bot.config import Settings
@@ -32,7 +33,8 @@ def load_data_keyring(settings: Settings, *, create: bool = True) -> Keyring:
         if not path.exists():
             if not create:
                 raise DataKeyError(f"no data key: set PLAINT_DATA_KEY or restore {path}")
-            _write_key_file(path, format_keyring([new_data_key("k1")]))
+            # A distinct id per installation: data meeting the wrong key file says "unknown key", not "tampered".
+            _write_key_file(path, format_keyring([new_data_key(f"k1-{secrets.token_hex(4)}")]))
             log.warning(
                 "created a new data key in %s: personal data is encrypted with it. BACK IT UP (or copy it into "
                 "PLAINT_DATA_KEY): without it the stored names, phone numbers and evidence cannot be read",
