@@ -82,6 +82,7 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     from bot.log_redaction import install_log_redaction, settings_secrets
 
     install_log_redaction(settings_secrets(ctx.obj))
+    _use_data_keyring(ctx.obj)
 
 
 @main.command()
@@ -412,11 +413,32 @@ def _doctor_command() -> click.Command:
     return doctor
 
 
+def _use_data_keyring(settings: Settings) -> None:
+    """Stored personal data is encrypted: every command reads it with the installed data keys."""
+    from bot.privacy.keys import DataKeyError, install_existing_data_keyring
+
+    try:
+        install_existing_data_keyring(settings)
+    except DataKeyError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _privacy_command(name: str) -> Callable[[], click.Command]:
+    def load() -> click.Command:
+        from bot.privacy import cli
+
+        groups: dict[str, click.Command] = {"keys": cli.keys_cli, "backup": cli.backup_cli, "privacy": cli.privacy_cli}
+        return groups[name]
+
+    return load
+
+
 def _mount_lazy_commands() -> None:
     assert isinstance(main, PlaintCommands) and isinstance(flows, PlaintCommands)
     main.lazy_commands.update({
         "nlp": _nlp_commands, "admin": _admin_commands, "webhooks": _webhook_commands, "doctor": _doctor_command,
     })
+    main.lazy_commands.update({name: _privacy_command(name) for name in ("keys", "backup", "privacy")})
     flows.lazy_commands.update({"import": _flows_import, "export": _flows_export})
 
 

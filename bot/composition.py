@@ -41,6 +41,7 @@ from bot.desk.notifier import SlackDeskNotifier
 from bot.desk.routing import RoutingConfig, load_routing
 from bot.desk.service import DeskService
 from bot.desk.slack_listeners import SlackDeskListeners
+from bot.errors import ConfigurationError
 from bot.evidence_links import EvidenceLinks, evidence_secret
 from bot.flow_registry import FlowRegistry
 from bot.intake import IntakeService, ProposalSource
@@ -54,9 +55,10 @@ from bot.operations.readiness import DrainableOutbox
 from bot.operations.runtime import Operations, connectors_for
 from bot.outbox import ChannelDelivery, OutboxHandler, OutboxWorker
 from bot.passive_replies import PassiveReplyService
+from bot.privacy.keys import DataKeyError, install_data_keyring
 from bot.slack_app import SlackApp, SlackListenerSet
 from bot.spool_sweeper import spool_directories, sweep_spools
-from storage.database import is_postgres, open_database
+from storage.database import open_database, supports_row_locks
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.flow_versions import TortoiseFlowVersions
@@ -214,15 +216,21 @@ async def build_application(
     blueprint = blueprint or plan_application(settings)
     database_url = settings.effective_database_url
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Personal data is encrypted at rest: the data keys before anything reads or writes a row.
+    try:
+        install_data_keyring(settings)
+    except DataKeyError as error:
+        raise ConfigurationError("PLAINT_DATA_KEY", str(error)) from None
     # The ORM is opened first: tasks started before it cannot use it (LIBRARY-NOTES).
     async with open_database(database_url), contextlib.AsyncExitStack() as stack:
-        postgres = is_postgres(database_url)
+        # PostgreSQL and MariaDB/MySQL: row locks and SKIP LOCKED; SQLite: one writer, neither.
+        row_locks = supports_row_locks(database_url)
         bell = OutboxBell()
         # Stores.
         evidence = LocalEvidenceStore(settings.evidence_dir)
         operations = blueprint.operations
         # Drainable: at shutdown, started deliveries finish and the rest go back to the queue.
-        outbox = operations.outbox(skip_locked=postgres)
+        outbox = operations.outbox(skip_locked=row_locks)
         desk_store = TortoiseDeskStore()
         # Flow registry.
         flows = FlowRegistry(settings.flow_id, settings.flows_dir)
@@ -231,7 +239,7 @@ async def build_application(
         await flows.attach(TortoiseFlowVersions())
         # The lifecycle room: timers, SLA clocks, CSAT, housekeeping; it observes the intake and the desk.
         lifecycle = build_lifecycle(
-            policies=blueprint.sla_policies, postgres=postgres, timer_poll_interval=settings.timer_poll_interval,
+            policies=blueprint.sla_policies, postgres=row_locks, timer_poll_interval=settings.timer_poll_interval,
             team_channels=(
                 {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
             ),
@@ -239,7 +247,7 @@ async def build_application(
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(
             flows=flows,
-            store=TortoiseIntakeStore(lock_rows=postgres),
+            store=TortoiseIntakeStore(lock_rows=row_locks),
             evidence=evidence,
             analyzer=TimedProposals(analyzer or ThreadedAnalyzer.load_default(), operations.metrics),
             desk_enabled=blueprint.slack is not None,

@@ -22,7 +22,9 @@ class ConfigError(ConfigurationError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PLAINT_", extra="ignore")
 
-    database_url: str = Field(default="", description="sqlite:///path or postgres://user@host:5432/db")
+    database_url: str = Field(
+        default="", description="sqlite:///path, postgres://user@host:5432/db or mysql://user:password@host:3306/db"
+    )
     data_dir: Path = Field(default=Path("var"), description="SQLite file, evidence files, models")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -37,6 +39,10 @@ class Settings(BaseSettings):
     # How long a reply may wait in the outbox before the worker looks again (seconds).
     outbox_poll_interval: float = Field(default=0.5, gt=0)
     evidence_secret: SecretStr = Field(default=SecretStr(""), description="Signs evidence download links")
+    data_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Encrypts personal data: id:base64key[,older...] (default: a key file under PLAINT_DATA_DIR)",
+    )
     # Slack: the agent desk and a customer channel (on when the bot token and a signing secret or app token
     # are set).
     slack_bot_token: SecretStr | None = None
@@ -85,8 +91,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
-            raise ValueError("must start with sqlite:// or postgres://")
+        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://", "mysql://")):
+            raise ValueError("must start with sqlite://, postgres:// or mysql://")
         return value
 
     @field_validator("timezone")

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from flows import CaseDraft, ConversationState
 from storage.cases import OPEN_STATUSES, CaseDetails, CaseStatus, case_details
+from storage.crypto import lookup_hash
 from storage.errors import StorageError
 from storage.evidence import StoredBlob
 from storage.models import (
@@ -187,6 +189,8 @@ class IntakeTransaction:
             name=draft.name,
             phone=draft.phone,
             email=draft.email,
+            phone_hash=lookup_hash("phone", draft.phone),
+            email_hash=lookup_hash("email", draft.email),
             description=draft.description,
             occurred_at=draft.occurred_at,
             occurred_where=draft.occurred_where,
@@ -280,7 +284,10 @@ class TortoiseIntakeStore:
             async with in_transaction():
                 query = ChannelIdentity.filter(channel=channel, sender_id=sender_id).select_related("customer")
                 if self._lock_rows:
-                    query = query.select_for_update(of=("channel_identity",))
+                    # PostgreSQL refuses FOR UPDATE on the outer-joined customer, so it locks one table;
+                    # MariaDB has no FOR UPDATE OF and locks the rows it read (this identity and its customer).
+                    mysql = connections.get("default").capabilities.dialect == "mysql"
+                    query = query.select_for_update() if mysql else query.select_for_update(of=("channel_identity",))
                 identity = await query.get()
                 active = (
                     await Conversation.filter(identity_id=identity.id, status="active").order_by("-id").first()

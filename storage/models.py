@@ -8,10 +8,12 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+from storage.crypto import EncryptedJSONField, EncryptedTextField
+
 
 class Customer(Model):
     id = fields.IntField(primary_key=True)
-    display_name = fields.CharField(max_length=200, null=True)
+    display_name = EncryptedTextField(null=True)
     lang = fields.CharField(max_length=8, null=True)
     # Set when a platform says the customer blocked us: we stop sending but keep every case.
     unreachable = fields.BooleanField(default=False)
@@ -52,7 +54,8 @@ class Conversation(Model):
     step_id = fields.CharField(max_length=100)
     status = fields.CharField(max_length=16, db_index=True)
     lang = fields.CharField(max_length=8)
-    state: Any = fields.JSONField()
+    # The answers so far (names, phone numbers, free text): encrypted like the case fields.
+    state: Any = EncryptedJSONField()
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -75,23 +78,26 @@ class Case(Model):
     channel = fields.CharField(max_length=16)
     sender_id = fields.CharField(max_length=255)
     lang = fields.CharField(max_length=8)
-    name = fields.CharField(max_length=200, null=True)
-    phone = fields.CharField(max_length=32, null=True)
-    email = fields.CharField(max_length=254, null=True)
-    description = fields.TextField(null=True)
+    # Personal data is encrypted at rest (storage.crypto); phone and email are found by their keyed hashes.
+    name = EncryptedTextField(null=True)
+    phone = EncryptedTextField(null=True)
+    email = EncryptedTextField(null=True)
+    phone_hash = fields.CharField(max_length=64, null=True, db_index=True)
+    email_hash = fields.CharField(max_length=64, null=True, db_index=True)
+    description = EncryptedTextField(null=True)
     occurred_at = fields.CharField(max_length=64, null=True)
-    occurred_where = fields.TextField(null=True)
+    occurred_where = EncryptedTextField(null=True)
     product = fields.CharField(max_length=200, null=True)
     product_confidence = fields.FloatField(null=True)
     category = fields.CharField(max_length=100, null=True)
     category_confidence = fields.FloatField(null=True)
-    expected_resolution = fields.TextField(null=True)
-    extra: Any = fields.JSONField(default=dict)
+    expected_resolution = EncryptedTextField(null=True)
+    extra: Any = EncryptedJSONField(default=dict)
     team = fields.CharField(max_length=100, null=True)
     assignee = fields.CharField(max_length=100, null=True)
     slack_channel = fields.CharField(max_length=64, null=True)
     slack_ts = fields.CharField(max_length=64, null=True)
-    resolution_summary = fields.TextField(null=True)
+    resolution_summary = EncryptedTextField(null=True)
     resolution_code = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -110,7 +116,7 @@ class Evidence(Model):
     case: fields.ForeignKeyNullableRelation[Case] = fields.ForeignKeyField(
         "plaint.Case", related_name="evidence", null=True, on_delete=fields.SET_NULL
     )
-    file_name = fields.CharField(max_length=255)
+    file_name = EncryptedTextField()
     media_type = fields.CharField(max_length=127)
     size = fields.BigIntField()
     sha256 = fields.CharField(max_length=64, db_index=True)
@@ -158,8 +164,8 @@ class TranscriptMessage(Model):
     )
     direction = fields.CharField(max_length=8)  # "in" | "out"
     author = fields.CharField(max_length=16)  # "customer" | "bot" | "agent"
-    text = fields.TextField(default="")
-    payload: Any = fields.JSONField(default=dict)
+    text = EncryptedTextField(default="")
+    payload: Any = EncryptedJSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -211,7 +217,8 @@ class OutboxItem(Model):
     ordering_key = fields.CharField(max_length=255, db_index=True)
     kind = fields.CharField(max_length=32)
     channel = fields.CharField(max_length=16)
-    payload: Any = fields.JSONField()
+    # Replies repeat what the customer said (the summary before filing): encrypted too.
+    payload: Any = EncryptedJSONField()
     status = fields.CharEnumField(OutboxStatus, max_length=16, db_index=True)
     attempts = fields.IntField(default=0)
     available_at = fields.DatetimeField()
@@ -255,7 +262,7 @@ class NlpCorrection(Model):
         "plaint.Case", related_name="corrections", null=True, on_delete=fields.SET_NULL
     )
     field = fields.CharField(max_length=32)  # "product" | "category"
-    text = fields.TextField()
+    text = EncryptedTextField()
     lang = fields.CharField(max_length=8)
     old_value = fields.CharField(max_length=200, null=True)
     new_value = fields.CharField(max_length=200)
@@ -598,3 +605,19 @@ class WorkerHeartbeat(Model):
 
     class Meta:
         table = "worker_heartbeat"
+
+
+class KeyRotation(Model):
+    # How far `plaint keys rotate` got in each table for one target key: a killed run resumes after the last
+    # batch it committed (the batch and this row are written in one transaction).
+
+    id = fields.IntField(primary_key=True)
+    key_id = fields.CharField(max_length=32)
+    table = fields.CharField(max_length=64)
+    last_id = fields.IntField(default=0)
+    done = fields.BooleanField(default=False)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "key_rotation"
+        unique_together = (("key_id", "table"),)

@@ -1,13 +1,17 @@
 """Fixtures shared by every test: a fresh, migrated database per test on SQLite, and on PostgreSQL too
-when PLAINT_TEST_POSTGRES_URL is set (CI sets it; there the PostgreSQL cases must run, never skip)."""
+when PLAINT_TEST_POSTGRES_URL is set, and on MariaDB/MySQL when PLAINT_TEST_MARIADB_URL is set (CI sets both;
+there those cases must run, never skip)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import pytest
@@ -24,7 +28,8 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
 
 POSTGRES_URL = os.environ.get("PLAINT_TEST_POSTGRES_URL", "").rstrip("/")
-DATABASE_KINDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+MARIADB_URL = os.environ.get("PLAINT_TEST_MARIADB_URL", "").rstrip("/")
+DATABASE_KINDS = ["sqlite", *(["postgres"] if POSTGRES_URL else []), *(["mariadb"] if MARIADB_URL else [])]
 
 
 @pytest_asyncio.fixture(params=DATABASE_KINDS)
@@ -37,6 +42,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         url = f"sqlite:///{tmp_path / 'plaint.sqlite3'}"
         await migrate_database(url)
         yield url
+        return
+    if request.param == "mariadb":
+        async with mariadb_database() as url:
+            await migrate_database(url)
+            yield url
         return
     name = f"plaint_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(f"{POSTGRES_URL}/postgres")
@@ -52,6 +62,41 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def mariadb_database() -> AsyncIterator[str]:
+    """A fresh utf8mb4 database on the MariaDB server of PLAINT_TEST_MARIADB_URL, dropped afterwards."""
+    import asyncmy
+
+    server = urlsplit(MARIADB_URL)
+    options = {
+        "host": server.hostname or "127.0.0.1",
+        "port": server.port or 3306,
+        "user": unquote(server.username or "root"),
+        "password": unquote(server.password or ""),
+    }
+    name = f"plaint_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncmy.connect(**options)
+    try:
+        async with admin.cursor() as cursor:
+            await cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    finally:
+        await admin.ensure_closed()
+    try:
+        yield f"{MARIADB_URL}/{name}"
+    finally:
+        admin = await asyncmy.connect(**options)
+        try:
+            async with admin.cursor() as cursor:
+                # Like PostgreSQL's DROP ... WITH (FORCE): a pooled connection left open would block the DROP.
+                await cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s", (name,))
+                for (connection_id,) in await cursor.fetchall():
+                    with contextlib.suppress(asyncmy.errors.OperationalError, asyncmy.errors.InternalError):
+                        await cursor.execute(f"KILL {int(connection_id)}")
+                await cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        finally:
+            await admin.ensure_closed()
 
 
 @pytest.fixture

@@ -1,1 +1,1 @@
-"""Privacy: encryption of personal data, masking, subject export and erasure, retention."""
+"""Privacy: personal data encrypted at rest, data keys and rotation, backups, subject export and erasure."""

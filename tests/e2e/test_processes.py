@@ -16,6 +16,7 @@ import aiohttp
 import pytest_asyncio
 
 from bot.config import Settings
+from bot.privacy.keys import install_data_keyring
 from storage.database import open_database
 from storage.models import Conversation, InboundReceipt
 from tests.e2e.web_chat_driver import EVIDENCE, EVIDENCE_SHA256
@@ -45,6 +46,7 @@ async def plaint(settings: Settings, *arguments: str) -> str:
 
 @pytest_asyncio.fixture
 async def database(settings: Settings) -> AsyncIterator[None]:
+    install_data_keyring(settings)  # the key file the `plaint` processes will use too: state is encrypted
     async with open_database(settings.effective_database_url):
         yield
 

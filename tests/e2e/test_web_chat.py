@@ -116,7 +116,7 @@ async def test_a_replayed_message_changes_nothing_and_sends_nothing(web_client: 
     assert replay["duplicate"] is True
     assert replay["replies"] == first_replies
     # One customer message and one set of replies were stored, once.
-    assert await TranscriptMessage.filter(text="Grace Hopper").count() == 1
+    assert [row.text for row in await TranscriptMessage.all()].count("Grace Hopper") == 1  # text is encrypted
     assert await OutboxItem.filter(receipt__message_id="same-message").count() == len(first_replies)
     assert await customer.step() == "contact_method"
 

@@ -77,7 +77,7 @@ async def test_the_same_message_delivered_concurrently_has_one_effect(intake: In
     results = await asyncio.gather(*(intake.handle(message) for _ in range(4)))
     assert sorted(result.duplicate for result in results) == [False, True, True, True]
     assert len({tuple(reply.text for reply in result.replies) for result in results}) == 1
-    assert await TranscriptMessage.filter(text="Grace Hopper").count() == 1
+    assert [row.text for row in await TranscriptMessage.all()].count("Grace Hopper") == 1  # text is encrypted
     assert await OutboxItem.filter(receipt__message_id=message.message_id).count() == len(results[0].replies)
 
 

@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from bot.channels.base import PermanentDeliveryError, RecipientUnreachable, RetryLater
 from bot.outbox import OutboxWorker, RateLimit, RetryPolicy
-from storage.database import open_database
+from storage.database import open_database, supports_row_locks
 from storage.delivery_pace import PaceDecision, TortoiseDeliveryPace
 from storage.models import ChannelIdentity, Customer, DeliveryPace, InboundReceipt, OutboxItem
 from storage.outbox import DeadReason, OutboxEntry, OutboxStatus, TortoiseOutbox
@@ -20,7 +20,7 @@ from storage.outbox import DeadReason, OutboxEntry, OutboxStatus, TortoiseOutbox
 @pytest_asyncio.fixture
 async def outbox(database_url: str) -> AsyncIterator[TortoiseOutbox]:
     async with open_database(database_url):
-        yield TortoiseOutbox(skip_locked=database_url.startswith("postgres"))
+        yield TortoiseOutbox(skip_locked=supports_row_locks(database_url))
 
 
 class ScriptedHandler:

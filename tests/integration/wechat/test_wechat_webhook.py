@@ -333,7 +333,7 @@ async def test_the_same_msg_id_three_times_has_one_effect(wechat: WeChatServer) 
     assert await say(customer, push) == first
     assert await say(customer, push) == first
     assert await InboundReceipt.filter(message_id=str(msg_id)).count() == 1
-    assert await TranscriptMessage.filter(direction="in", text="张伟").count() == 1
+    assert [row.text for row in await TranscriptMessage.filter(direction="in")].count("张伟") == 1
     # The conversation moved one step: the next answer is the contact method.
     reply = await say(customer, customer.text("1"))
     assert "手机号码" in reply

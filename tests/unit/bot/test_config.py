@@ -36,7 +36,7 @@ def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(ConfigError, match="PLAINT_PORT"):
         load_settings()
     monkeypatch.setenv("PLAINT_PORT", "8080")
-    monkeypatch.setenv("PLAINT_DATABASE_URL", "mysql://x")
+    monkeypatch.setenv("PLAINT_DATABASE_URL", "mssql://x")  # SQL Server is not supported (README)
     with pytest.raises(ConfigError, match="PLAINT_DATABASE_URL"):
         load_settings()
 

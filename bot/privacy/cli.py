@@ -1,0 +1,295 @@
+"""`plaint keys ...` (the data keys that encrypt personal data at rest), `plaint backup ...` and
+`plaint privacy ...` (export and erase on a data subject's request)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from bot.config import Settings
+from bot.privacy.keys import DataKeyError, add_key_to_file, install_data_keyring
+
+log = logging.getLogger(__name__)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def _keyring_or_fail(settings: Settings) -> None:
+    try:
+        install_data_keyring(settings)
+    except DataKeyError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group("keys")
+def keys_cli() -> None:
+    """Data keys (PLAINT_DATA_KEY or the key file under PLAINT_DATA_DIR): add a key, rotate, status."""
+
+
+@keys_cli.command("add")
+@click.argument("key_id")
+@click.pass_context
+def keys_add(ctx: click.Context, key_id: str) -> None:
+    """Make a new current key KEY_ID in the key file; older keys stay to read older data. Then run
+    `plaint keys rotate` (every worker must be restarted to encrypt with it)."""
+    try:
+        keyring = add_key_to_file(_settings(ctx), key_id)
+    except DataKeyError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"current data key is now {keyring.current.key_id}; keys: {', '.join(k.key_id for k in keyring.keys)}")
+    click.echo("back up the key file again; then run `plaint keys rotate`")
+
+
+@keys_cli.command("status")
+@click.pass_context
+def keys_status(ctx: click.Context) -> None:
+    """How many stored values each key encrypted, per table and for the evidence files."""
+    from storage.database import open_database
+    from storage.evidence import LocalEvidenceStore
+    from storage.key_rotation import key_usage
+
+    settings = _settings(ctx)
+    _keyring_or_fail(settings)
+
+    async def run() -> dict[str, dict[str, int]]:
+        async with open_database(settings.effective_database_url):
+            usage = await key_usage(LocalEvidenceStore(settings.evidence_dir))
+        return {table: dict(counts) for table, counts in usage.items()}
+
+    for table, counts in asyncio.run(run()).items():
+        described = ", ".join(f"{key}: {count}" for key, count in sorted(counts.items())) or "empty"
+        click.echo(f"{table:<20} {described}")
+
+
+@keys_cli.command("rotate")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=200, show_default=True,
+              help="Rows re-encrypted per transaction.")
+@click.option("--pause", type=click.FloatRange(0, 60), default=0.0, show_default=True,
+              help="Seconds to rest between batches, to stay gentle with a live database.")
+@click.pass_context
+def keys_rotate(ctx: click.Context, batch_size: int, pause: float) -> None:
+    """Re-encrypt every stored personal value and evidence file under the current key. Safe while Plaint is
+    serving; a run that is stopped or killed resumes where it stopped."""
+    from storage.database import open_database
+    from storage.evidence import LocalEvidenceStore
+    from storage.key_rotation import EVIDENCE_TABLE, PLAINTEXT, key_usage, rotate_keys, rows_to_rotate
+
+    settings = _settings(ctx)
+    _keyring_or_fail(settings)
+    evidence = LocalEvidenceStore(settings.evidence_dir)
+
+    async def run() -> tuple[str, dict[str, dict[str, int]]]:
+        from storage.crypto import installed_keyring
+
+        keyring = installed_keyring()
+        assert keyring is not None
+        async with open_database(settings.effective_database_url):
+            total = await rows_to_rotate(keyring.current.key_id) + len(evidence.storage_keys())
+            with tqdm(total=total, desc=f"re-encrypting under {keyring.current.key_id}", unit="row") as bar:
+
+                def advance(table: str, rows: int) -> None:
+                    bar.update(rows)
+                    if pause and table != EVIDENCE_TABLE:
+                        time.sleep(pause)
+
+                target = await rotate_keys(evidence=evidence, batch_size=batch_size, on_batch=advance)
+            usage = await key_usage(evidence)
+        return target, {table: dict(counts) for table, counts in usage.items()}
+
+    target, usage = asyncio.run(run())
+    stale = {table: {key: n for key, n in counts.items() if key != target} for table, counts in usage.items()}
+    stale = {table: counts for table, counts in stale.items() if counts}
+    if stale:
+        # Rows written by a worker still running with the old keyring; run again once every worker restarted.
+        details = "; ".join(f"{table}: {counts}" for table, counts in stale.items())
+        raise click.ClickException(f"some values are not under {target} yet ({details}); restart every worker "
+                                   f"with the new key, then run `plaint keys rotate` again")
+    click.echo(f"every stored value is encrypted under {target}" + (
+        "" if not any(PLAINTEXT in counts for counts in usage.values()) else " (plaintext values remain)"))
+
+
+@click.group("backup")
+def backup_cli() -> None:
+    """Backups of the database and the evidence files: create, verify, restore."""
+
+
+@backup_cli.command("create")
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The backup file to write (a tar stream; personal data in it stays encrypted).")
+@click.pass_context
+def backup_create(ctx: click.Context, out_path: Path) -> None:
+    """A consistent snapshot of the database and the evidence it refers to, while Plaint keeps serving."""
+    from storage.backup import BackupError, create_backup
+    from storage.database import open_database
+    from storage.evidence import LocalEvidenceStore
+
+    settings = _settings(ctx)
+    partial = out_path.with_name(out_path.name + ".part")
+
+    async def run() -> Any:
+        async with open_database(settings.effective_database_url):
+            with partial.open("wb") as sink, tqdm(desc="backing up", unit="B", unit_scale=True) as bar:
+                return await create_backup(sink, LocalEvidenceStore(settings.evidence_dir), bar.update)
+
+    try:
+        manifest = asyncio.run(run())
+    except (BackupError, OSError) as error:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(str(error)) from error
+    partial.replace(out_path)
+    rows = sum(manifest.tables.values())
+    files = sum(1 for name in manifest.entries if name.startswith("evidence/"))
+    click.echo(f"wrote {out_path}: {rows} rows in {len(manifest.tables)} tables, {files} evidence files, "
+               f"schema {manifest.schema[-1] if manifest.schema else '-'}")
+
+
+@backup_cli.command("verify")
+@click.argument("backup_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def backup_verify(backup_file: Path) -> None:
+    """Read the whole backup and check every entry against its checksum."""
+    from storage.backup import BackupError, verify_backup
+
+    try:
+        with backup_file.open("rb") as source, tqdm(
+            desc="verifying", unit="B", unit_scale=True, total=backup_file.stat().st_size
+        ) as bar:
+            manifest = verify_backup(source, bar.update)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"OK {backup_file}: {len(manifest.entries)} entries match their checksums; made "
+               f"{manifest.created_at} from {manifest.source_dialect}, schema "
+               f"{manifest.schema[-1] if manifest.schema else '-'}")
+
+
+@backup_cli.command("restore")
+@click.argument("backup_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_context
+def backup_restore(ctx: click.Context, backup_file: Path) -> None:
+    """Load a verified backup into the EMPTY database of PLAINT_DATABASE_URL (any backend: SQLite, PostgreSQL,
+    MariaDB) and the evidence directory; the schema is migrated first. Needs the data key it was made with."""
+    from storage.backup import BackupError, restore_backup
+    from storage.database import migrate_database, open_database
+    from storage.evidence import LocalEvidenceStore
+
+    settings = _settings(ctx)
+
+    async def run() -> Any:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await migrate_database(settings.effective_database_url)
+        async with open_database(settings.effective_database_url):
+            with tqdm(desc="restoring", unit="B", unit_scale=True, total=backup_file.stat().st_size) as bar:
+                return await restore_backup(backup_file, LocalEvidenceStore(settings.evidence_dir), bar.update)
+
+    try:
+        manifest = asyncio.run(run())
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored {sum(manifest.tables.values())} rows and "
+               f"{sum(1 for name in manifest.entries if name.startswith('evidence/'))} evidence files")
+
+
+_SUBJECT_OPTIONS = [
+    click.option("--customer", default=None, metavar="CHANNEL:ID", help="A channel address, e.g. telegram:12345."),
+    click.option("--phone", default=None, help="Every case with this phone number, on any channel."),
+    click.option("--email", default=None, help="Every case with this email address, on any channel."),
+    click.option("--actor", default="cli", show_default=True, help="Who handles the request (recorded)."),
+]
+
+
+def _subject_options(command: Any) -> Any:
+    for option in reversed(_SUBJECT_OPTIONS):
+        command = option(command)
+    return command
+
+
+@click.group("privacy")
+def privacy_cli() -> None:
+    """Requests from a data subject: export or erase everything of one person."""
+
+
+@privacy_cli.command("export")
+@_subject_options
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The ZIP to write: data.json, summary.txt in their language, evidence files.")
+@click.pass_context
+def privacy_export(ctx: click.Context, customer: str | None, phone: str | None, email: str | None, actor: str,
+                   out_path: Path) -> None:
+    """Every case, message and evidence file of one person, as a ZIP to hand to them."""
+    from storage.database import open_database
+    from storage.evidence import LocalEvidenceStore
+    from storage.privacy import SubjectNotFound, export_subject, find_subject, record_event, subject_query
+
+    settings = _settings(ctx)
+    try:
+        query = subject_query(customer, phone, email)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    _keyring_or_fail(settings)
+    partial = out_path.with_name(out_path.name + ".part")
+
+    async def run() -> dict[str, int]:
+        async with open_database(settings.effective_database_url):
+            subject = await find_subject(query)
+            with partial.open("wb") as sink:
+                counts = await export_subject(subject, sink, LocalEvidenceStore(settings.evidence_dir))
+            await record_event(subject, "personal_data_exported", actor, counts)
+            return counts
+
+    try:
+        counts = asyncio.run(run())
+    except SubjectNotFound as error:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(str(error)) from error
+    partial.replace(out_path)
+    click.echo(f"wrote {out_path}: {counts['cases']} cases, {counts['messages']} messages, "
+               f"{counts['files']} files")
+
+
+@privacy_cli.command("erase")
+@_subject_options
+@click.option("--hard", is_flag=True, help="Delete the cases too (default: keep them anonymised for statistics).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def privacy_erase(ctx: click.Context, customer: str | None, phone: str | None, email: str | None, actor: str,
+                  hard: bool, yes: bool) -> None:
+    """Erase one person's personal data, messages and evidence files; their cases stay, anonymised, so the
+    statistics still add up (--hard deletes the cases as well)."""
+    from storage.database import open_database
+    from storage.evidence import LocalEvidenceStore
+    from storage.privacy import SubjectNotFound, erase_subject, find_subject, subject_query
+
+    settings = _settings(ctx)
+    try:
+        query = subject_query(customer, phone, email)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    _keyring_or_fail(settings)
+
+    async def run() -> Any:
+        async with open_database(settings.effective_database_url):
+            subject = await find_subject(query)
+            if not yes:
+                click.confirm(f"erase {query.describe()}: {len(subject.case_ids)} cases "
+                              f"({'deleted' if hard else 'anonymised'})?", abort=True)
+            report = await erase_subject(subject, LocalEvidenceStore(settings.evidence_dir), actor=actor, hard=hard)
+            if hard:
+                # The cases (and the events on them) are gone: the record of the request is this log line.
+                log.warning("personal data erased (hard) by %s: %d cases deleted", actor, report.cases_deleted)
+            return report
+
+    try:
+        report = asyncio.run(run())
+    except SubjectNotFound as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"erased: {report.cases_anonymised} cases anonymised, {report.cases_deleted} cases deleted, "
+               f"{report.messages_deleted} messages and {report.evidence_files_deleted} evidence files deleted")

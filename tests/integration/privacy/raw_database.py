@@ -1,0 +1,24 @@
+"""The database exactly as an attacker with a copy of it sees it: every row of every table, no ORM decoding."""
+
+from __future__ import annotations
+
+from pypika_tortoise.queries import Table
+from tortoise import Tortoise, connections
+
+from storage.database import APP_LABEL
+
+
+async def raw_dump() -> list[str]:
+    """Every stored value of every table as text (SELECT * through the connection, no field conversion)."""
+    connection = connections.get("default")
+    values: list[str] = []
+    for model in Tortoise.apps[APP_LABEL].values():
+        source = Table(model._meta.db_table)
+        query = connection.query_class.from_(source).select("*")
+        for row in await connection.execute_query_dict(query.get_sql()):
+            for value in row.values():
+                if isinstance(value, bytes | bytearray):
+                    values.append(bytes(value).decode("utf-8", "replace"))
+                elif value is not None:
+                    values.append(str(value))
+    return values
