@@ -6,14 +6,18 @@ import asyncio
 from typing import Protocol
 
 from flows import Proposal
-from nlp import Analysis, Analyzer, Lang
+from nlp import Analysis, Analyzer, Lang, ProductChoice
 
 
 class TextAnalyzer(Protocol):
     def analyze(self, text: str, lang: Lang | None = None) -> Analysis: ...
 
+    def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]: ...
+
 
 def proposals_from(analysis: Analysis) -> tuple[Proposal, ...]:
+    """The flow's proposals; a product proposal is always a catalog entry (the analyzer answers
+    `product=None` rather than a label the catalog does not hold)."""
     proposals: list[Proposal] = []
     if analysis.product:
         proposals.append(
@@ -28,6 +32,10 @@ def proposals_from(analysis: Analysis) -> tuple[Proposal, ...]:
     return tuple(proposals)
 
 
+def _language(lang: str | None) -> Lang | None:
+    return "zh" if lang == "zh" else "en" if lang == "en" else None
+
+
 class ThreadedAnalyzer:
     def __init__(self, analyzer: TextAnalyzer) -> None:
         self._analyzer = analyzer
@@ -37,6 +45,10 @@ class ThreadedAnalyzer:
         return cls(Analyzer.load_default())
 
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
-        language: Lang | None = "zh" if lang == "zh" else "en" if lang == "en" else None
-        analysis = await asyncio.to_thread(self._analyzer.analyze, text, language)
+        analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))
         return proposals_from(analysis)
+
+    def top_products(self, n: int, lang: str | None) -> tuple[ProductChoice, ...]:
+        """The catalog's first `n` products labelled in the customer's language: the buttons of the open
+        product question when no product was proposed (cheap, no thread needed)."""
+        return self._analyzer.top_products(n, _language(lang) or "en")

@@ -89,3 +89,15 @@ def test_corrections_change_the_prediction(tmp_path: Path, model_dir: Path) -> N
     assert "(1 corrections)" in trained.output
     after = CliRunner().invoke(nlp_cli, ["analyze", "--model", str(out), text])
     assert json.loads(after.stdout)["category"] == "card_arrival"
+
+
+def test_analyze_with_a_catalog_without_kettles_gives_product_null(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("products:\n  - id: blender\n    label: {en: Blender, zh: 搅拌机}\n"
+                       "    names: {en: [blender], zh: [搅拌机]}\n", encoding="utf-8")
+    result = CliRunner().invoke(nlp_cli, ["analyze", "--catalog", str(catalog), "The kettle I bought leaks"])
+    assert result.exit_code == 0, result.output
+    analysis = json.loads(result.stdout)
+    assert analysis["product"] is None and analysis["product_source"] == "none"
+    found = CliRunner().invoke(nlp_cli, ["analyze", "--catalog", str(catalog), "The blender I bought leaks"])
+    assert json.loads(found.stdout)["product"] == "blender"
