@@ -232,7 +232,9 @@ class Catalog:
             if method == "indirect":
                 continue
             squashed = re.sub(r"[\s\-_]+", "", term)
-            keys = _deletions(squashed) if len(squashed) >= _MIN_FUZZY_CHARS else {squashed}
+            # Names with digits are model names: one edit makes another model ("pixel 9" is not "pixels").
+            fuzzy = len(squashed) >= _MIN_FUZZY_CHARS and not any(ch.isdigit() for ch in squashed)
+            keys = _deletions(squashed) if fuzzy else {squashed}
             for fuzzy_key in keys:
                 self._fuzzy_index.setdefault(fuzzy_key, set()).add((squashed, product_id))
         self._zh_substrings.sort(key=lambda item: -len(item[0]))
@@ -374,9 +376,8 @@ class Catalog:
                 keys = _deletions(candidate) if len(candidate) >= _MIN_FUZZY_CHARS - 1 else {candidate}
                 for key in keys:
                     for name, product_id in self._fuzzy_index.get(key, ()):
-                        same_short_name = len(name) < _MIN_FUZZY_CHARS and candidate == name
-                        if same_short_name or (len(name) >= _MIN_FUZZY_CHARS
-                                               and _osa_distance_at_most_one(candidate, name)):
+                        exact_only = len(name) < _MIN_FUZZY_CHARS or any(ch.isdigit() for ch in name)
+                        if candidate == name or (not exact_only and _osa_distance_at_most_one(candidate, name)):
                             span = doc[window[0].i : window[-1].i + 1]
                             # A squashed exact name ("waterheater") is still exact.
                             method: MatchMethod = "exact" if candidate == name else "typo"

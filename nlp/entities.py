@@ -138,12 +138,12 @@ def parse_number(text: str) -> int | None:
 
 # --- emails, phones, order numbers, money ----------------------------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*"
-                    r"\.[A-Za-z]{2,24}(?![\w-])")
+_EMAIL = re.compile(r"(?<![A-Za-z0-9_.%+-])[A-Za-z0-9_.%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})"
+                    r"(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}(?![\w-])")
 _CN_MOBILE = re.compile(r"(?<![\d+])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")
 _ORDER_EN = re.compile(
-    r"(?<![\w])(?i:order|ref|reference|booking|ticket|case|tracking|invoice|confirmation|transaction|receipt|"
-    r"parcel|shipment|claim)(?:\s+(?i:no\.?|number|num|id|code|ref|reference|#))?\s*(?:#|:|is|=|-)?\s*"
+    r"(?<![\w])(?i:confirmation|transaction|reference|shipment|tracking|booking|invoice|receipt|parcel|ticket|order"
+    r"|claim|case|ref)(?:\s+(?i:reference|number|code|num|ref|no\.?|id|#))?(?![A-Za-z])\s*(?:#|:|=|is(?!\w))?\s*"
     r"(#?[A-Za-z0-9][A-Za-z0-9/-]{2,39})(?![\w-])")
 _ORDER_ZH = re.compile(r"(?:订单号|订单编号|订单|单号|运单号|快递单号|物流单号|工单号|编号|流水号|交易号|票号|合同号)"
                        r"(?:码)?\s*(?:是|为|:|：|#)?\s*([A-Za-z0-9][A-Za-z0-9-]{3,39})(?![A-Za-z0-9-])")
@@ -161,7 +161,8 @@ def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
-_MONEY_BEFORE = re.compile(rf"(?<![\w$€£¥￥])({_alternation(_CURRENCY_BEFORE)})\s?({_AMOUNT})(?![\d.,]?\d)",
+_MONEY_BEFORE = re.compile(rf"(?<![A-Za-z0-9$€£¥￥])({_alternation(_CURRENCY_BEFORE)})\s?({_AMOUNT})(?![\d.,]?\d)"
+                           r"(?:\s?(?:元|块))?",
                            re.IGNORECASE)
 _MONEY_AFTER = re.compile(rf"(?<![\d.,])({_AMOUNT})\s?({_alternation(_CURRENCY_AFTER)})(?![A-Za-z])",
                           re.IGNORECASE)
@@ -252,12 +253,12 @@ _DATE_PATTERNS_EN: list[tuple[str, re.Pattern[str]]] = [
     ("day_month", re.compile(rf"(?<![\w])(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_alternation(_MONTHS)})"
                              rf"(?![A-Za-z])(?:,?\s+(\d{{4}}))?", re.IGNORECASE)),
     ("ago", re.compile(rf"(?<![\w])(?:{_EN_COUNT})\s+(days?|weeks?|months?)\s+ago(?![A-Za-z])", re.IGNORECASE)),
-    ("weekday", re.compile(rf"(?<![A-Za-z])(?:(last|this|on|next)\s+)?({_alternation(_WEEKDAYS_EN)})"
+    ("weekday", re.compile(rf"(?<![A-Za-z])(?:(last|this|next)\s+)?({_alternation(_WEEKDAYS_EN)})"
                            rf"(?![A-Za-z])", re.IGNORECASE)),
     ("relative", re.compile(rf"(?<![A-Za-z])({_alternation(_RELATIVE_EN)})(?![A-Za-z])", re.IGNORECASE)),
 ]
-_TIME_EN = re.compile(r"(?<![\w:])(?:at\s+|around\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)(?![A-Za-z])"
-                      r"|(?<![\w:])(?:at\s+|around\s+)?(\d{1,2}):(\d{2})(?![\d:])|(?<![A-Za-z])(noon|midnight)(?![A-Za-z])",
+_TIME_EN = re.compile(r"(?<![\w:])(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)(?![A-Za-z])"
+                      r"|(?<![\w:])(\d{1,2}):(\d{2})(?![\d:])|(?<![A-Za-z])(noon|midnight)(?![A-Za-z])",
                       re.IGNORECASE)
 _ZH_N = rf"[\d{_ZH_NUM}]"
 _DATE_PATTERNS_ZH: list[tuple[str, re.Pattern[str]]] = [
@@ -266,7 +267,7 @@ _DATE_PATTERNS_ZH: list[tuple[str, re.Pattern[str]]] = [
     ("zh_weekday", re.compile(r"(上个|上個|上|这个|这|本|下个|下)?\s*(?:周|星期|礼拜|禮拜)([一二三四五六日天])")),
     ("zh_relative", re.compile(rf"({_alternation(_RELATIVE_ZH)})")),
 ]
-_ZH_PERIOD = r"上午|早上|早晨|清晨|中午|下午|傍晚|晚上|夜里|夜裡|凌晨|晚"
+_ZH_PERIOD = r"上午|早上|早晨|清晨|中午|下午|傍晚|晚上|夜里|夜裡|凌晨|(?<![昨今])晚"
 _TIME_ZH = re.compile(rf"({_ZH_PERIOD})?\s*({_ZH_N}{{1,3}})\s*[点點时時](?:\s*(半|一刻|三刻|{_ZH_N}{{1,3}})\s*分?)?"
                       rf"|({_ZH_PERIOD})?\s*(\d{{1,2}}):(\d{{2}})(?![\d:])")
 
@@ -393,6 +394,10 @@ def _dates_zh(text: str, now: datetime) -> list[_Found]:
     return out
 
 
+_EVENING_DAY = re.compile(r"昨晚|今晚|tonight|last night", re.IGNORECASE)
+_JOINING_GAP = re.compile(r"\s{0,2}(?:,|，|at|on|的)?\s{0,2}", re.IGNORECASE)
+
+
 def _datetimes(text: str, lang: Lang, now: datetime) -> list[Entity]:
     found = _dates_en(text, now) + (_dates_zh(text, now) if lang == "zh" or re.search(r"[\u4e00-\u9fff]", text)
                                     else [])
@@ -405,10 +410,13 @@ def _datetimes(text: str, lang: Lang, now: datetime) -> list[Entity]:
         nxt = found[i + 1] if i + 1 < len(found) else None
         gap = text[current.end : nxt.start] if nxt else ""
         # "yesterday at 3pm", "昨天下午三点", "3pm yesterday": a date next to a time is one datetime.
-        if nxt and len(gap) <= 4 and gap.strip(" ,，at") == "" and (current.day is None) != (nxt.day is None):
+        if nxt and _JOINING_GAP.fullmatch(gap) and (current.day is None) != (nxt.day is None):
             day = current.day or nxt.day
             clock = current.clock or nxt.clock
             assert day is not None and clock is not None
+            # "昨晚11点", "last night at 11": the evening is in the date word.
+            if clock.hour < 12 and _EVENING_DAY.search(text[current.start : nxt.end]):
+                clock = clock.replace(hour=clock.hour + 12)
             out.append(DateTimeMention(text=text[current.start : nxt.end], value=datetime.combine(day, clock)
                                        .strftime("%Y-%m-%dT%H:%M"), start=current.start, end=nxt.end,
                                        precision="datetime"))
@@ -447,7 +455,7 @@ _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁
 _COMPOUND_SURNAMES = "欧阳|司马|上官|诸葛|东方|皇甫|令狐|慕容|司徒|夏侯"
 _ZH_TITLES = "先生|女士|小姐|太太|阿姨|老师|师傅|经理"
 # Characters that end a Chinese name: function words and the starts of what people say next.
-_ZH_NAME_STOP = set("的了是在我你他她们想要买有从今昨明和跟给被把这那就也都还刚已又很太不没电手订号快请能会说去来到")
+_ZH_NAME_STOP = set("的了是在我你他她们想要买有从今昨和跟给被把这那就也都还刚已又很太不没电手订号快请能会说去来到")
 _PERSON_ZH_TITLE = re.compile(rf"(?:我是|我叫|本人|我姓)\s*((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:{_ZH_TITLES}))")
 _PERSON_ZH = re.compile(rf"(?:我叫|我的名字是|我名叫|本人|我是)\s*"
                         rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])[\u4e00-\u9fff]{{1,2}})")
@@ -523,7 +531,9 @@ def extract_entities(text: str, lang: Lang, now: datetime, products: Sequence[Ca
     found: list[Entity] = [*_emails(text), *_order_numbers(text), *_phones(text, lang), *_money(text),
                            *_datetimes(text, lang, now), *_persons(text)]
     found += [ProductMention(text=m.span, value=m.product_id, start=m.start, end=m.end, method=m.method,
-                             confidence=m.confidence) for m in products if m.end <= len(text)]
+                             confidence=m.confidence) for m in products
+              # Related words ("spin cycle") point to a product; they are evidence, not a mention of it.
+              if m.end <= len(text) and m.method != "indirect"]
     rank = {kind: len(_PRIORITY) - i for i, kind in enumerate(_PRIORITY)}
     kept = _drop_overlaps(found, key=lambda e: (rank[e.kind], e.end - e.start, -e.start))
     return tuple(sorted(kept, key=lambda e: e.start))
