@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Protocol
 
 from flows import Proposal
@@ -41,8 +42,10 @@ class ThreadedAnalyzer:
         self._analyzer = analyzer
 
     @classmethod
-    def load_default(cls) -> ThreadedAnalyzer:
-        return cls(Analyzer.load_default())
+    def load_default(cls, installed_models_dir: Path | None = None) -> ThreadedAnalyzer:
+        """The shipped models, or those `plaint nlp retrain` installed in `installed_models_dir`
+        (the composition root passes `settings.data_dir / "models"`)."""
+        return cls(Analyzer.load_default(installed_models_dir=installed_models_dir))
 
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
         analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))

@@ -17,7 +17,7 @@ from nlp.entities import extract_entities
 from nlp.errors import ModelLoadError
 from nlp.language import detect_language
 from nlp.taxonomy import DEFAULT_TAXONOMY_PATH, Taxonomy
-from nlp.text_features import normalize_text
+from nlp.text_features import classifier_text, normalize_text
 from nlp.training import COMPONENT, load_model
 
 PACKAGE_DIR = Path(__file__).parent
@@ -31,6 +31,13 @@ MAX_ANALYZED_CHARS = 8000
 class _Prediction:
     label: str
     confidence: float
+
+
+def category_model_dir(lang: Lang, installed_models_dir: Path | None = None) -> Path:
+    """The category model in use for `lang`: an installed retrained one, else the shipped one."""
+    if installed_models_dir is not None and (installed_models_dir / f"{lang}_category" / "meta.json").is_file():
+        return installed_models_dir / f"{lang}_category"
+    return DEFAULT_MODELS_DIR / f"{lang}_category"
 
 
 def _has_readable_text(text: str) -> bool:
@@ -54,14 +61,16 @@ class Analyzer:
         self._lock = threading.Lock()
 
     @classmethod
-    def load_default(cls, catalog_path: Path | None = None) -> Analyzer:
+    def load_default(cls, catalog_path: Path | None = None, installed_models_dir: Path | None = None) -> Analyzer:
         """The shipped English and Chinese category models with the default (or the given) catalog.
 
-        Products come from the catalog alone (no shipped product classifier): a product the catalog does
-        not hold can never be proposed.
+        A model `plaint nlp retrain` installed under `installed_models_dir` (`<dir>/en_category`, ...) is
+        preferred to the shipped one. Products come from the catalog alone (no shipped product classifier):
+        a product the catalog does not hold can never be proposed.
         """
         return cls.load(
-            category_dirs={"en": DEFAULT_MODELS_DIR / "en_category", "zh": DEFAULT_MODELS_DIR / "zh_category"},
+            category_dirs={"en": category_model_dir("en", installed_models_dir),
+                           "zh": category_model_dir("zh", installed_models_dir)},
             catalog_path=catalog_path or DEFAULT_CATALOG_PATH,
         )
 
@@ -103,8 +112,8 @@ class Analyzer:
         with self._lock:
             matches = self.catalog.match_all(text) if self.catalog else []
             match = self.catalog.match(text) if self.catalog else None
-            category = self._classify(self._category_models, normalised, lang)
-            product = None if match else self._classify(self._product_models, normalised, lang)
+            category = self._classify(self._category_models, classifier_text(normalised), lang)
+            product = None if match else self._classify(self._product_models, classifier_text(normalised), lang)
         entities = extract_entities(text, lang, now or datetime.now(), matches)
         category_id = category.label if category else None
         category_fields = (category_id, self.taxonomy.label(category_id, lang) if category_id else None,
@@ -139,4 +148,4 @@ class Analyzer:
         return _Prediction(best, float(doc.cats[best]))
 
 
-__all__ = ["COMPONENT", "Analyzer"]
+__all__ = ["COMPONENT", "Analyzer", "category_model_dir"]
