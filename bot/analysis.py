@@ -42,10 +42,12 @@ class ThreadedAnalyzer:
         self._analyzer = analyzer
 
     @classmethod
-    def load_default(cls, installed_models_dir: Path | None = None) -> ThreadedAnalyzer:
-        """The shipped models, or those `plaint nlp retrain` installed in `installed_models_dir`
-        (the composition root passes `settings.data_dir / "models"`)."""
-        return cls(Analyzer.load_default(installed_models_dir=installed_models_dir))
+    def load_default(cls, installed_models_dir: Path | None = None,
+                     catalog_path: Path | None = None) -> ThreadedAnalyzer:
+        """The shipped models, or those `plaint nlp retrain` installed in `installed_models_dir`, with the
+        business's catalog (the composition root passes `settings.data_dir / "models"` and
+        `settings.catalog_path`; None means the shipped ones)."""
+        return cls(Analyzer.load_default(catalog_path, installed_models_dir=installed_models_dir))
 
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
         analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))
