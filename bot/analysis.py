@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Protocol
 
 from flows import Proposal
-from nlp import Analysis, Analyzer, Lang
+from nlp import Analysis, Analyzer, Lang, ProductChoice
 
 
 class TextAnalyzer(Protocol):
     def analyze(self, text: str, lang: Lang | None = None) -> Analysis: ...
 
+    def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]: ...
+
 
 def proposals_from(analysis: Analysis) -> tuple[Proposal, ...]:
+    """The flow's proposals; a product proposal is always a catalog entry (the analyzer answers
+    `product=None` rather than a label the catalog does not hold)."""
     proposals: list[Proposal] = []
     if analysis.product:
         proposals.append(
@@ -28,15 +33,27 @@ def proposals_from(analysis: Analysis) -> tuple[Proposal, ...]:
     return tuple(proposals)
 
 
+def _language(lang: str | None) -> Lang | None:
+    return "zh" if lang == "zh" else "en" if lang == "en" else None
+
+
 class ThreadedAnalyzer:
     def __init__(self, analyzer: TextAnalyzer) -> None:
         self._analyzer = analyzer
 
     @classmethod
-    def load_default(cls) -> ThreadedAnalyzer:
-        return cls(Analyzer.load_default())
+    def load_default(cls, installed_models_dir: Path | None = None,
+                     catalog_path: Path | None = None) -> ThreadedAnalyzer:
+        """The shipped models, or those `plaint nlp retrain` installed in `installed_models_dir`, with the
+        business's catalog (the composition root passes `settings.data_dir / "models"` and
+        `settings.catalog_path`; None means the shipped ones)."""
+        return cls(Analyzer.load_default(catalog_path, installed_models_dir=installed_models_dir))
 
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
-        language: Lang | None = "zh" if lang == "zh" else "en" if lang == "en" else None
-        analysis = await asyncio.to_thread(self._analyzer.analyze, text, language)
+        analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))
         return proposals_from(analysis)
+
+    def top_products(self, n: int, lang: str | None) -> tuple[ProductChoice, ...]:
+        """The catalog's first `n` products labelled in the customer's language: the buttons of the open
+        product question when no product was proposed (cheap, no thread needed)."""
+        return self._analyzer.top_products(n, _language(lang) or "en")

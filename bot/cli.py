@@ -375,11 +375,45 @@ def export_corrections(ctx: click.Context, field: str, lang: str | None, out_pat
     click.echo(f"wrote {len(examples)} {field} corrections to {out_path}")
 
 
+@click.command("retrain")
+@click.option("--lang", type=click.Choice(["en", "zh"]), required=True)
+@click.option("--data", "base_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="CSV (text,category) the current model learned from, trained on again with the corrections.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.pass_context
+def retrain_command(ctx: click.Context, lang: str, base_path: Path | None, seed: int) -> None:
+    """Retrain the category model on agents' corrections; install it only when it is not worse (JSON report)."""
+    from nlp.analyzer import category_model_dir
+    from nlp.errors import NlpError
+    from nlp.retraining import retrain
+    from nlp.training import LabelledText, load_labelled_csv
+    from storage.corrections import TortoiseCorrections
+    from storage.database import open_database
+
+    settings = _settings(ctx.find_root())
+    language: Any = lang
+
+    async def corrections() -> list[Any]:
+        async with open_database(settings.effective_database_url):
+            return await TortoiseCorrections().examples("category", lang)
+
+    rows = [LabelledText(e.text, e.label) for e in asyncio.run(corrections())]
+    installed = settings.data_dir / "models"
+    try:
+        base = load_labelled_csv(base_path, "text", "category", lang=language) if base_path else []
+        report = retrain(category_model_dir(language, installed), rows, lang=language, base_rows=base,
+                         install_dir=installed / f"{lang}_category", seed=seed)
+    except NlpError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+
+
 def _nlp_commands() -> click.Command:
     from nlp.cli import nlp_cli
 
-    if "export-corrections" not in nlp_cli.commands:
-        nlp_cli.add_command(export_corrections)
+    for command in (export_corrections, retrain_command):
+        if command.name not in nlp_cli.commands:
+            nlp_cli.add_command(command)
     return nlp_cli
 
 

@@ -249,7 +249,10 @@ async def build_application(
             flows=flows,
             store=TortoiseIntakeStore(lock_rows=row_locks),
             evidence=evidence,
-            analyzer=TimedProposals(analyzer or ThreadedAnalyzer.load_default(), operations.metrics),
+            analyzer=TimedProposals(
+                analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path),
+                operations.metrics,
+            ),
             desk_enabled=blueprint.slack is not None,
             timezone=ZoneInfo(settings.timezone),
             wake_outbox=bell.ring,

@@ -1,4 +1,4 @@
-"""Plaint NLP: product and complaint-category extraction for English and Chinese (spaCy).
+"""Plaint NLP: catalog products, complaint categories and entities for English and Chinese (spaCy).
 
 Nothing is loaded at import time; `analyze()` loads the shipped default models on first use.
 """
@@ -7,9 +7,21 @@ from __future__ import annotations
 
 import threading
 
-from nlp.analysis import Analysis, Lang, ProductSource
+from nlp.analysis import Analysis, Lang, ProductProposal, ProductSource
 from nlp.analyzer import Analyzer
-from nlp.catalog import Catalog, CatalogEntry, CatalogMatch
+from nlp.catalog import Catalog, CatalogEntry, CatalogMatch, MatchMethod, ProductChoice
+from nlp.entities import (
+    DateTimeMention,
+    EmailAddress,
+    Entity,
+    EntityKind,
+    MoneyAmount,
+    OrderNumber,
+    PersonName,
+    PhoneNumber,
+    ProductMention,
+    extract_entities,
+)
 from nlp.errors import CatalogError, InputTextError, ModelLoadError, NlpError, TrainingDataError
 from nlp.language import detect_language
 from nlp.training import EvalReport, LabelledText, LabelScores, TrainingConfig, TrainingResult
@@ -21,13 +33,25 @@ __all__ = [
     "CatalogEntry",
     "CatalogError",
     "CatalogMatch",
+    "DateTimeMention",
+    "EmailAddress",
+    "Entity",
+    "EntityKind",
     "EvalReport",
     "InputTextError",
     "LabelScores",
     "LabelledText",
     "Lang",
+    "MatchMethod",
     "ModelLoadError",
+    "MoneyAmount",
     "NlpError",
+    "OrderNumber",
+    "PersonName",
+    "PhoneNumber",
+    "ProductChoice",
+    "ProductMention",
+    "ProductProposal",
     "ProductSource",
     "TrainingConfig",
     "TrainingDataError",
@@ -35,6 +59,7 @@ __all__ = [
     "analyze",
     "default_analyzer",
     "detect_language",
+    "extract_entities",
 ]
 
 _default: Analyzer | None = None

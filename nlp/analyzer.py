@@ -1,4 +1,4 @@
-"""The Analyzer: product (catalog first, classifier second), category and language of one message."""
+"""The Analyzer: product (from the catalog, or none), category, entities and language of one message."""
 
 from __future__ import annotations
 
@@ -6,16 +6,18 @@ import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from spacy.language import Language
 
 from nlp.analysis import Analysis, Lang
-from nlp.catalog import Catalog
+from nlp.catalog import Catalog, ProductChoice
+from nlp.entities import extract_entities
 from nlp.errors import ModelLoadError
 from nlp.language import detect_language
 from nlp.taxonomy import DEFAULT_TAXONOMY_PATH, Taxonomy
-from nlp.text_features import normalize_text
+from nlp.text_features import classifier_text, normalize_text
 from nlp.training import COMPONENT, load_model
 
 PACKAGE_DIR = Path(__file__).parent
@@ -29,6 +31,13 @@ MAX_ANALYZED_CHARS = 8000
 class _Prediction:
     label: str
     confidence: float
+
+
+def category_model_dir(lang: Lang, installed_models_dir: Path | None = None) -> Path:
+    """The category model in use for `lang`: an installed retrained one, else the shipped one."""
+    if installed_models_dir is not None and (installed_models_dir / f"{lang}_category" / "meta.json").is_file():
+        return installed_models_dir / f"{lang}_category"
+    return DEFAULT_MODELS_DIR / f"{lang}_category"
 
 
 def _has_readable_text(text: str) -> bool:
@@ -52,11 +61,16 @@ class Analyzer:
         self._lock = threading.Lock()
 
     @classmethod
-    def load_default(cls, catalog_path: Path | None = None) -> Analyzer:
-        """The shipped English and Chinese models with the default (or the given) catalog."""
+    def load_default(cls, catalog_path: Path | None = None, installed_models_dir: Path | None = None) -> Analyzer:
+        """The shipped English and Chinese category models with the default (or the given) catalog.
+
+        A model `plaint nlp retrain` installed under `installed_models_dir` (`<dir>/en_category`, ...) is
+        preferred to the shipped one. Products come from the catalog alone (no shipped product classifier):
+        a product the catalog does not hold can never be proposed.
+        """
         return cls.load(
-            category_dirs={"en": DEFAULT_MODELS_DIR / "en_category", "zh": DEFAULT_MODELS_DIR / "zh_category"},
-            product_dirs={"en": DEFAULT_MODELS_DIR / "en_product", "zh": DEFAULT_MODELS_DIR / "zh_product"},
+            category_dirs={"en": category_model_dir("en", installed_models_dir),
+                           "zh": category_model_dir("zh", installed_models_dir)},
             catalog_path=catalog_path or DEFAULT_CATALOG_PATH,
         )
 
@@ -79,33 +93,44 @@ class Analyzer:
         lang: Lang = "zh" if nlp.lang == "zh" else "en"
         return cls(category_models={lang: nlp}, catalog=Catalog.load(catalog_path) if catalog_path else None)
 
-    def analyze(self, text: str | bytes, lang: Lang | None = None) -> Analysis:
-        """Analyse one message; never raises for bad text, answers low confidence instead."""
+    def analyze(self, text: str | bytes, lang: Lang | None = None, *, now: datetime | None = None) -> Analysis:
+        """Analyse one message; never raises for bad text, answers low confidence instead.
+
+        `now` resolves relative dates in the entities ("yesterday"); it defaults to the local clock.
+        """
         if isinstance(text, bytes):
             try:
                 text = text.decode("utf-8")
             except UnicodeDecodeError:
                 return Analysis.nothing(lang or "en")
         # Lone surrogates (from broken JSON) cannot be encoded; replace them rather than fail later.
-        text = text.encode("utf-8", "replace").decode("utf-8")
-        text = normalize_text(text[: MAX_ANALYZED_CHARS * 2])[:MAX_ANALYZED_CHARS]
-        lang = lang or detect_language(text)
-        if not _has_readable_text(text):
+        text = text.encode("utf-8", "replace").decode("utf-8")[:MAX_ANALYZED_CHARS]
+        normalised = normalize_text(text)
+        lang = lang or detect_language(normalised)
+        if not _has_readable_text(normalised):
             return Analysis.nothing(lang)
         with self._lock:
+            matches = self.catalog.match_all(text) if self.catalog else []
             match = self.catalog.match(text) if self.catalog else None
-            category = self._classify(self._category_models, text, lang)
-            product = None if match else self._classify(self._product_models, text, lang)
+            category = self._classify(self._category_models, classifier_text(normalised), lang)
+            product = None if match else self._classify(self._product_models, classifier_text(normalised), lang)
+        entities = extract_entities(text, lang, now or datetime.now(), matches)
         category_id = category.label if category else None
         category_fields = (category_id, self.taxonomy.label(category_id, lang) if category_id else None,
                            category.confidence if category else 0.0)
         if match is not None:
             return Analysis(lang, match.product_id, self._product_label(match.product_id, lang),
-                            match.confidence, "catalog", match.span, *category_fields)
-        if product is not None and product.confidence >= self.min_product_confidence:
+                            match.confidence, "catalog", match.span, *category_fields, match.method, entities)
+        # A classifier may only name products the catalog holds (a custom model can know other labels).
+        if (product is not None and product.confidence >= self.min_product_confidence and self.catalog
+                and product.label in self.catalog.entries):
             return Analysis(lang, product.label, self._product_label(product.label, lang),
-                            product.confidence, "classifier", None, *category_fields)
-        return Analysis(lang, None, None, 0.0, "none", None, *category_fields)
+                            product.confidence, "classifier", None, *category_fields, "classifier", entities)
+        return Analysis(lang, None, None, 0.0, "none", None, *category_fields, None, entities)
+
+    def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]:
+        """The catalog's first `n` products labelled in `lang` (buttons for the open product question)."""
+        return self.catalog.top_products(n, lang) if self.catalog else ()
 
     def _product_label(self, product_id: str, lang: Lang) -> str:
         entry = self.catalog.entries.get(product_id) if self.catalog else None
@@ -123,4 +148,4 @@ class Analyzer:
         return _Prediction(best, float(doc.cats[best]))
 
 
-__all__ = ["COMPONENT", "Analyzer"]
+__all__ = ["COMPONENT", "Analyzer", "category_model_dir"]

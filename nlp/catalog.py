@@ -1,26 +1,37 @@
-"""The admin-maintained product catalog, compiled into spaCy PhraseMatchers plus a typo-tolerant step.
+"""The business's product catalog, compiled into matchers: products come from it, or not at all.
 
-Catalog file (YAML or CSV) -- one entry per product:
+Catalog file (YAML or CSV) -- one entry per product, in the order the business wants them offered:
 
     products:
-      - id: phone
-        label: {en: Mobile phone, zh: 手机}
-        names: {en: [mobile phone, smartphone], zh: [手机, 智能手机]}
-        aliases: [iphone, android phone]        # any language
-        skus: [PH-100]
+      - id: kettle
+        label: {en: Electric kettle, zh: 电水壶}
+        names: {en: [kettle, electric kettle], zh: [电水壶, 烧水壶, 電水壺]}   # what the product is called
+        aliases: [kt-200 pro]                    # brand and model names, any language
+        skus: [KT-200]                           # exact model / article numbers
+        model_prefixes: [KT-]                    # a model family: KT-<digits...>
+        related: {en: [boil water, limescale], zh: [烧水, 水垢]}  # words that point to it indirectly
 
-CSV: columns id,label_en,label_zh,names_en,names_zh,aliases,skus with `|` between list items.
+CSV: columns id,label_en,label_zh,names_en,names_zh,aliases,skus (and optionally model_prefixes,
+related_en, related_zh) with `|` between list items.
 
-Matching order: exact token match (PhraseMatcher on LOWER, after NFKC so full-width text matches),
-then for Chinese a substring scan (a name the segmenter split differently), then a fuzzy pass over
-1..3-token windows with spaces removed (so "water heater" = "waterheater" = "water-heeter") allowing
-one edit (insert, delete, substitute, swap) for names of 5+ characters.
+How a product is found, strongest first (`CatalogMatch.method`):
+- exact: a name or label as whole tokens (spaCy PhraseMatcher on LOWER after NFKC, so full-width text
+  matches); in Chinese also as a substring (a name the segmenter split differently), in simplified and
+  traditional characters alike (OpenCC);
+- alias: an alias, SKU or a model number of a listed family;
+- typo: one edit (insert, delete, substitute, swap) in a name or alias of 5+ characters, over 1..3-token
+  windows with spaces removed ("water heeter", "waterheater");
+- indirect: only when nothing above matched, the `related` words of exactly one product (a tie between
+  two products is no answer). Its confidence stays under the flow's auto-accept threshold (0.85): an
+  indirect find is always put to the customer as a question.
+Nothing matched means no product: the catalog never guesses.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,21 +39,29 @@ from pathlib import Path
 from typing import Literal
 
 import jieba
+import opencc
 import spacy
 import yaml
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
 
 from nlp.errors import CatalogError
 from nlp.text_features import normalize_text
 
 Lang = Literal["en", "zh"]
-MatchMethod = Literal["exact", "substring", "fuzzy"]
+MatchMethod = Literal["exact", "alias", "typo", "indirect"]
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_CONFIDENCE: dict[MatchMethod, float] = {"exact": 0.97, "substring": 0.85, "fuzzy": 0.75}
+_CONFIDENCE: dict[MatchMethod, float] = {"exact": 0.97, "alias": 0.93, "typo": 0.75, "indirect": 0.6}
+# Exact names in Chinese text found only as a substring (the segmenter split them differently).
+_SUBSTRING_CONFIDENCE = 0.88
+_RANK: dict[MatchMethod, int] = {"exact": 3, "alias": 3, "typo": 2, "indirect": 1}
 _MIN_FUZZY_CHARS = 5
 _MAX_WINDOW_TOKENS = 3
+# Each further distinct related word adds this much, up to _MAX_INDIRECT (below auto-accept at 0.85).
+_INDIRECT_STEP = 0.08
+_MAX_INDIRECT = 0.8
 # Only the first part of a very long message is scanned; complaints name the product early.
 MAX_MATCH_CHARS = 5000
 
@@ -54,6 +73,9 @@ class CatalogEntry:
     label_zh: str
     names: tuple[str, ...]
     skus: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    model_prefixes: tuple[str, ...] = ()
 
     def label(self, lang: Lang) -> str:
         return self.label_zh if lang == "zh" else self.label_en
@@ -61,10 +83,22 @@ class CatalogEntry:
 
 @dataclass(frozen=True)
 class CatalogMatch:
+    """A catalog product found in a text; `start`/`end` index the text given to `match`."""
+
     product_id: str
     span: str
     method: MatchMethod
     confidence: float
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class ProductChoice:
+    """A catalog product to offer as a button (id and the label in the customer's language)."""
+
+    id: str
+    label: str
 
 
 def _as_list(value: object, where: str, path: Path | None) -> list[str]:
@@ -77,23 +111,63 @@ def _as_list(value: object, where: str, path: Path | None) -> list[str]:
     raise CatalogError(f"{where} must be a string or a list of strings", path=path)
 
 
+def _clean(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(n for n in (normalize_text(x).lower() for x in values) if n))
+
+
+def _per_language(raw: Mapping[str, object], key: str, path: Path | None, entry: str) -> list[str]:
+    value = raw.get(key)
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [*_as_list(value.get("en"), f"{key}.en", path), *_as_list(value.get("zh"), f"{key}.zh", path)]
+    if isinstance(value, list | str):
+        return _as_list(value, key, path)
+    raise CatalogError(f"{key} must be a list or a mapping of en/zh lists", path=path, entry=entry)
+
+
 def _entry_from_mapping(raw: Mapping[str, object], index: int, path: Path | None) -> CatalogEntry:
     product_id = str(raw.get("id") or "").strip()
     if not product_id:
         raise CatalogError("missing id", path=path, entry=f"#{index + 1}")
     label = raw.get("label") or {}
-    names = raw.get("names") or {}
-    if not isinstance(label, Mapping) or not isinstance(names, Mapping):
-        raise CatalogError("label and names must be mappings of en/zh", path=path, entry=product_id)
-    all_names = [*_as_list(names.get("en"), "names.en", path), *_as_list(names.get("zh"), "names.zh", path),
-                 *_as_list(raw.get("aliases"), "aliases", path)]
-    skus = _as_list(raw.get("skus"), "skus", path)
-    label_en = str(label.get("en") or (all_names[0] if all_names else product_id))
+    if not isinstance(label, Mapping):
+        raise CatalogError("label must be a mapping of en/zh", path=path, entry=product_id)
+    names = _per_language(raw, "names", path, product_id)
+    aliases = _as_list(raw.get("aliases"), "aliases", path)
+    label_en = str(label.get("en") or (names[0] if names else product_id))
     label_zh = str(label.get("zh") or label_en)
-    all_names += [label_en, label_zh]
-    cleaned = tuple(dict.fromkeys(n for n in (normalize_text(x).lower() for x in all_names) if n))
-    return CatalogEntry(product_id, label_en, label_zh, cleaned,
-                        tuple(normalize_text(s).lower() for s in skus if s.strip()))
+    prefixes = _clean(_as_list(raw.get("model_prefixes"), "model_prefixes", path))
+    for prefix in prefixes:
+        if len(prefix) < 2 or not prefix.isascii():
+            raise CatalogError(f"model prefix {prefix!r} must be 2+ Latin letters/digits", path=path,
+                               entry=product_id)
+    return CatalogEntry(product_id, label_en, label_zh, _clean([*names, label_en, label_zh]),
+                        _clean(_as_list(raw.get("skus"), "skus", path)), _clean(aliases),
+                        _clean(_per_language(raw, "related", path, product_id)), prefixes)
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """`normalize_text` done per character, with the index in `text` of every output character.
+
+    Per-character NFKC keeps a map back to the customer's own text (spans the flow can highlight); it
+    differs from whole-string NFKC only for combining sequences, which catalog names do not contain.
+    """
+    out: list[str] = []
+    offsets: list[int] = []
+    for index, char in enumerate(text):
+        for piece in unicodedata.normalize("NFKC", char):
+            if piece.isspace():
+                if out and out[-1] != " ":
+                    out.append(" ")
+                    offsets.append(index)
+            else:
+                out.append(piece)
+                offsets.append(index)
+    if out and out[-1] == " ":
+        out.pop()
+        offsets.pop()
+    return "".join(out), offsets
 
 
 def _osa_distance_at_most_one(a: str, b: str) -> bool:
@@ -127,35 +201,54 @@ class Catalog:
                 raise CatalogError("duplicate product id", entry=entry.id)
             self.entries[entry.id] = entry
         self._en = spacy.blank("en")
-        zh_names = [n for e in self.entries.values() for n in e.names if _CJK.search(n)]
-        for name in zh_names:
-            # Keep catalog names whole when jieba segments the customer's text.
-            jieba.add_word(name, freq=max(jieba.get_FREQ(name) or 0, 20000))
+        terms: list[tuple[str, str, MatchMethod]] = []
+        for entry in self.entries.values():
+            terms += [(n, entry.id, "exact") for n in entry.names]
+            terms += [(n, entry.id, "alias") for n in (*entry.aliases, *entry.skus)]
+            terms += [(n, entry.id, "indirect") for n in entry.related]
+        # Simplified and traditional Chinese are the same product: match both spellings of every term.
+        converters = (opencc.OpenCC("t2s"), opencc.OpenCC("s2t"))
+        terms += [(variant, product_id, method) for term, product_id, method in list(terms) if _CJK.search(term)
+                  for variant in {c.convert(term) for c in converters} - {term}]
+        terms = list(dict.fromkeys(terms))
+        for term, _, _ in terms:
+            if _CJK.search(term):
+                # Keep catalog words whole when jieba segments the customer's text.
+                jieba.add_word(term, freq=max(jieba.get_FREQ(term) or 0, 20000))
         self._zh = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
         self._en_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
         self._zh_matcher = PhraseMatcher(self._zh.vocab, attr="LOWER")
-        self._zh_substrings: list[tuple[str, str]] = []
+        self._zh_substrings: list[tuple[str, str, MatchMethod]] = []
         self._fuzzy_index: dict[str, set[tuple[str, str]]] = {}
-        for entry in self.entries.values():
-            latin = [n for n in (*entry.names, *entry.skus) if not _CJK.search(n)]
-            chinese = [n for n in entry.names if _CJK.search(n)]
-            if latin:
-                self._en_matcher.add(entry.id, [self._en.make_doc(n) for n in latin])
-            if chinese:
-                self._zh_matcher.add(entry.id, [self._zh.make_doc(n) for n in chinese])
-                self._zh_substrings += [(n, entry.id) for n in chinese]
-            for name in latin:
-                squashed = re.sub(r"[\s\-_]+", "", name)
-                keys = _deletions(squashed) if len(squashed) >= _MIN_FUZZY_CHARS else {squashed}
-                for key in keys:
-                    self._fuzzy_index.setdefault(key, set()).add((squashed, entry.id))
-        self._zh_substrings.sort(key=lambda pair: -len(pair[0]))
+        latin_terms: list[tuple[str, str, MatchMethod]] = []
+        for term, product_id, method in terms:
+            key = f"{method}|{product_id}"
+            if _CJK.search(term):
+                self._zh_matcher.add(key, [self._zh.make_doc(term)])
+                self._zh_substrings.append((term, product_id, method))
+                continue
+            self._en_matcher.add(key, [self._en.make_doc(term)])
+            latin_terms.append((term, product_id, method))
+            if method == "indirect":
+                continue
+            squashed = re.sub(r"[\s\-_]+", "", term)
+            # Names with digits are model names: one edit makes another model ("pixel 9" is not "pixels").
+            fuzzy = len(squashed) >= _MIN_FUZZY_CHARS and not any(ch.isdigit() for ch in squashed)
+            keys = _deletions(squashed) if fuzzy else {squashed}
+            for fuzzy_key in keys:
+                self._fuzzy_index.setdefault(fuzzy_key, set()).add((squashed, product_id))
+        self._zh_substrings.sort(key=lambda item: -len(item[0]))
         # In Chinese text Latin names have no spaces around them ("我的iphone坏了"), so the English
         # tokenizer sees one long token: find them by letter boundaries instead.
-        latin_names = sorted({(n, e.id) for e in self.entries.values() for n in (*e.names, *e.skus)
-                              if not _CJK.search(n)}, key=lambda pair: -len(pair[0]))
-        self._latin_in_cjk = [(re.compile(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])"), n, pid)
-                              for n, pid in latin_names]
+        latin_terms.sort(key=lambda item: -len(item[0]))
+        self._latin_in_cjk = [(re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])"), product_id, method)
+                              for term, product_id, method in latin_terms]
+        prefixes = sorted(((p, e.id) for e in self.entries.values() for p in e.model_prefixes),
+                          key=lambda pair: -len(pair[0]))
+        # A model number of a listed family: the prefix, then letters/digits/dashes holding a digit.
+        self._model_patterns = [
+            (re.compile(rf"(?<![a-z0-9]){re.escape(p.rstrip('-'))}-?(?=[a-z0-9-]*[0-9])[a-z0-9]+(?:-[a-z0-9]+)*(?![a-z0-9])"),
+             product_id) for p, product_id in prefixes]
 
     @classmethod
     def load(cls, path: Path) -> Catalog:
@@ -167,7 +260,9 @@ class Catalog:
                     raw_entries: list[Mapping[str, object]] = [
                         {"id": row.get("id"), "label": {"en": row.get("label_en"), "zh": row.get("label_zh")},
                          "names": {"en": _split(row.get("names_en")), "zh": _split(row.get("names_zh"))},
-                         "aliases": _split(row.get("aliases")), "skus": _split(row.get("skus"))}
+                         "aliases": _split(row.get("aliases")), "skus": _split(row.get("skus")),
+                         "model_prefixes": _split(row.get("model_prefixes")),
+                         "related": {"en": _split(row.get("related_en")), "zh": _split(row.get("related_zh"))}}
                         for row in csv.DictReader(handle)]
             else:
                 document = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -181,55 +276,96 @@ class Catalog:
             if not isinstance(raw, Mapping):
                 raise CatalogError("entry must be a mapping", path=path, entry=f"#{index + 1}")
             entries.append(_entry_from_mapping(raw, index, path))
+        if not entries:
+            raise CatalogError("the catalog lists no products", path=path)
         return cls(entries)
 
     @cached_property
     def product_ids(self) -> frozenset[str]:
         return frozenset(self.entries)
 
-    def match(self, text: str) -> CatalogMatch | None:
-        """Best catalog match in `text` (longest, then earliest), or None."""
-        text = normalize_text(text[:MAX_MATCH_CHARS])
-        if not text:
-            return None
-        found: list[tuple[int, int, CatalogMatch]] = []  # (length, -start, match)
-        en_doc = self._en(text.lower())
-        found += self._phrase_matches(self._en, self._en_matcher, en_doc)
-        if _CJK.search(text):
-            zh_doc = self._zh.make_doc(text.lower())
-            found += self._phrase_matches(self._zh, self._zh_matcher, zh_doc)
-            lowered = text.lower()
-            if not found:
-                for pattern, _name, product_id in self._latin_in_cjk:
-                    hit = pattern.search(lowered)
-                    if hit:
-                        found.append((len(hit.group()), -hit.start(), CatalogMatch(
-                            product_id, text[hit.start() : hit.end()], "exact", _CONFIDENCE["exact"])))
-                        break
-            if not found:
-                for name, product_id in self._zh_substrings:
-                    start = lowered.find(name)
-                    if start >= 0:
-                        found.append((len(name), -start, CatalogMatch(
-                            product_id, text[start : start + len(name)], "substring", _CONFIDENCE["substring"])))
-                        break
-        if not found:
-            found += self._fuzzy_matches(en_doc)
-        if not found:
-            return None
-        return max(found, key=lambda item: (item[2].method == "exact", item[0], item[1]))[2]
+    def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]:
+        """The first `n` products in catalog order, labelled in `lang`: the buttons of the open question
+        the flow asks when no product was found."""
+        return tuple(ProductChoice(e.id, e.label(lang)) for e in list(self.entries.values())[: max(0, n)])
 
-    def _phrase_matches(self, nlp: Language, matcher: PhraseMatcher,
-                        doc: spacy.tokens.Doc) -> list[tuple[int, int, CatalogMatch]]:
+    def match(self, text: str) -> CatalogMatch | None:
+        """The best product in `text`, or None when nothing in the catalog is mentioned.
+
+        Direct mentions (exact/alias, then typo; longest, then earliest) beat indirect ones; an indirect
+        answer needs the related words of one product to outnumber every other product's.
+        """
+        matches = self.match_all(text)
+        direct = [m for m in matches if m.method != "indirect"]
+        if direct:
+            return max(direct, key=lambda m: (_RANK[m.method], m.end - m.start, -m.start))
+        hits: dict[str, list[CatalogMatch]] = {}
+        for m in matches:
+            hits.setdefault(m.product_id, []).append(m)
+        if not hits:
+            return None
+        counts = sorted(((len({m.span.lower() for m in ms}), pid) for pid, ms in hits.items()), reverse=True)
+        if len(counts) > 1 and counts[0][0] == counts[1][0]:
+            return None
+        best_count, product_id = counts[0]
+        first = min(hits[product_id], key=lambda m: m.start)
+        confidence = min(_MAX_INDIRECT, _CONFIDENCE["indirect"] + _INDIRECT_STEP * (best_count - 1))
+        return CatalogMatch(product_id, first.span, "indirect", confidence, first.start, first.end)
+
+    def match_all(self, text: str) -> list[CatalogMatch]:
+        """Every catalog mention in `text` (overlaps resolved: stronger, then longer, then earlier wins);
+        spans index `text` itself."""
+        original = text[:MAX_MATCH_CHARS]
+        normalised, offsets = normalize_with_offsets(original)
+        if not normalised:
+            return []
+        lowered = normalised.lower()
+        if len(lowered) != len(normalised):  # a few letters lower-case to two characters
+            lowered = normalised
+        found: list[tuple[int, int, str, MatchMethod, float]] = []  # start, end, product, method, confidence
+        en_doc = self._en.make_doc(normalised)
+        found += self._phrase_matches(self._en, self._en_matcher, en_doc)
+        for pattern, product_id in self._model_patterns:
+            for hit in pattern.finditer(lowered):
+                found.append((hit.start(), hit.end(), product_id, "alias", _CONFIDENCE["alias"]))
+        if _CJK.search(normalised):
+            found += self._phrase_matches(self._zh, self._zh_matcher, self._zh.make_doc(normalised))
+            for pattern, product_id, method in self._latin_in_cjk:
+                for hit in pattern.finditer(lowered):
+                    found.append((hit.start(), hit.end(), product_id, method, _CONFIDENCE[method]))
+            for term, product_id, method in self._zh_substrings:
+                start = lowered.find(term)
+                while start >= 0:
+                    confidence = _SUBSTRING_CONFIDENCE if method == "exact" else _CONFIDENCE[method]
+                    found.append((start, start + len(term), product_id, method, confidence))
+                    start = lowered.find(term, start + len(term))
+        found += self._fuzzy_matches(en_doc)
+        # Stronger first, then longer, then earlier; keep what does not overlap a kept match.
+        found.sort(key=lambda f: (-_RANK[f[3]], -(f[1] - f[0]), f[0]))
+        kept: list[tuple[int, int, str, MatchMethod, float]] = []
+        for item in found:
+            if all(item[1] <= k[0] or item[0] >= k[1] for k in kept):
+                kept.append(item)
+        kept.sort(key=lambda f: f[0])
         out = []
-        for match_id, start, end in matcher(doc):
-            span = doc[start:end]
-            out.append((len(span.text), -span.start_char, CatalogMatch(
-                nlp.vocab.strings[match_id], span.text, "exact", _CONFIDENCE["exact"])))
+        for start, end, product_id, method, confidence in kept:
+            o_start, o_end = offsets[start], offsets[end - 1] + 1
+            out.append(CatalogMatch(product_id, original[o_start:o_end], method, confidence, o_start, o_end))
         return out
 
-    def _fuzzy_matches(self, doc: spacy.tokens.Doc) -> list[tuple[int, int, CatalogMatch]]:
-        out = []
+    @staticmethod
+    def _phrase_matches(nlp: Language, matcher: PhraseMatcher,
+                        doc: Doc) -> list[tuple[int, int, str, MatchMethod, float]]:
+        out: list[tuple[int, int, str, MatchMethod, float]] = []
+        for match_id, start, end in matcher(doc):
+            method, product_id = nlp.vocab.strings[match_id].split("|", 1)
+            span = doc[start:end]
+            kind: MatchMethod = "alias" if method == "alias" else "indirect" if method == "indirect" else "exact"
+            out.append((span.start_char, span.end_char, product_id, kind, _CONFIDENCE[kind]))
+        return out
+
+    def _fuzzy_matches(self, doc: Doc) -> list[tuple[int, int, str, MatchMethod, float]]:
+        out: list[tuple[int, int, str, MatchMethod, float]] = []
         words = [t for t in doc if t.is_alpha or t.like_num]
         for i in range(len(words)):
             for width in range(1, _MAX_WINDOW_TOKENS + 1):
@@ -240,13 +376,12 @@ class Catalog:
                 keys = _deletions(candidate) if len(candidate) >= _MIN_FUZZY_CHARS - 1 else {candidate}
                 for key in keys:
                     for name, product_id in self._fuzzy_index.get(key, ()):
-                        same_short_name = len(name) < _MIN_FUZZY_CHARS and candidate == name
-                        if same_short_name or (len(name) >= _MIN_FUZZY_CHARS
-                                               and _osa_distance_at_most_one(candidate, name)):
+                        exact_only = len(name) < _MIN_FUZZY_CHARS or any(ch.isdigit() for ch in name)
+                        if candidate == name or (not exact_only and _osa_distance_at_most_one(candidate, name)):
                             span = doc[window[0].i : window[-1].i + 1]
-                            method: MatchMethod = "exact" if candidate == name else "fuzzy"
-                            out.append((len(span.text), -span.start_char,
-                                        CatalogMatch(product_id, span.text, method, _CONFIDENCE[method])))
+                            # A squashed exact name ("waterheater") is still exact.
+                            method: MatchMethod = "exact" if candidate == name else "typo"
+                            out.append((span.start_char, span.end_char, product_id, method, _CONFIDENCE[method]))
         return out
 
 

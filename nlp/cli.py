@@ -96,26 +96,41 @@ def eval_command(model_dir: Path, data_path: Path, text_col: str, label_col: str
               help="A category model from `plaint nlp train` (default: the shipped models).")
 @click.option("--catalog", "catalog_path", type=click.Path(path_type=Path), default=None)
 @click.option("--lang", type=_LANGS, default=None, help="Skip language detection.")
+@click.option("--jsonl", "as_jsonl", is_flag=True,
+              help="Batch: one text per line on standard input, one JSON document per line out.")
 @click.argument("text", required=False)
-def analyze_command(model_dir: Path | None, catalog_path: Path | None, lang: str | None,
+def analyze_command(model_dir: Path | None, catalog_path: Path | None, lang: str | None, as_jsonl: bool,
                     text: str | None) -> None:
     """Print the analysis of TEXT (or of standard input) as JSON."""
     from nlp.analyzer import DEFAULT_CATALOG_PATH, Analyzer
 
-    if text is None:
+    if as_jsonl and text is not None:
+        raise click.UsageError("--jsonl reads standard input; give no TEXT argument")
+    if text is None and not as_jsonl:
         raw = sys.stdin.buffer.read()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise click.ClickException(f"input is not UTF-8 text (bad byte at offset {error.start})") from error
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    if text is not None and any("\udc80" <= ch <= "\udcff" for ch in text):
         # click passes undecodable argv bytes through as surrogate escapes.
         raise click.ClickException("input is not UTF-8 text")
+    language = cast(Lang | None, lang)
     try:
         analyzer = (Analyzer.from_model_dir(model_dir, catalog_path or DEFAULT_CATALOG_PATH) if model_dir
                     else Analyzer.load_default(catalog_path))
-        analysis = analyzer.analyze(text, cast(Lang | None, lang))
+        if text is not None:
+            click.echo(json.dumps(analyzer.analyze(text, language).to_json(), ensure_ascii=False))
+            return
     except NlpError as error:
         _fail(error)
         return
-    click.echo(json.dumps(analysis.to_json(), ensure_ascii=False))
+    # The models are loaded once above; every line gets exactly one output line, in order, so a caller can
+    # zip inputs and outputs. A line that is not UTF-8 gets an error document instead of stopping the batch.
+    for number, line in enumerate(sys.stdin.buffer, start=1):
+        try:
+            decoded = line.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as error:
+            click.echo(json.dumps({"error": f"line {number} is not UTF-8 text (bad byte at offset {error.start})"}))
+            continue
+        click.echo(json.dumps(analyzer.analyze(decoded, language).to_json(), ensure_ascii=False))

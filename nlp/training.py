@@ -24,7 +24,7 @@ from thinc.api import fix_random_seed
 from tqdm import tqdm
 
 from nlp.errors import ModelLoadError, TrainingDataError
-from nlp.text_features import LazyAdam, heads_of, normalize_text, output_layer_of
+from nlp.text_features import LazyAdam, classifier_text, heads_of, output_layer_of
 from nlp.textcat import PlaintTextCategorizer
 
 Lang = Literal["en", "zh"]
@@ -202,7 +202,7 @@ def _fit(config: TrainingConfig, rows: Sequence[LabelledText], labels: Sequence[
     nlp = _build_pipeline(config)
     component = nlp.get_pipe(COMPONENT)
     assert isinstance(component, PlaintTextCategorizer)
-    docs = [nlp.make_doc(normalize_text(r.text)) for r in rows]
+    docs = [nlp.make_doc(classifier_text(r.text)) for r in rows]
     examples = []
     for doc, row in zip(docs, rows, strict=True):
         # Doc.copy + Example(): Example.from_dict re-reads every token, which dominated start-up.
@@ -294,7 +294,7 @@ def predict_proba(nlp: Language, rows: Sequence[LabelledText],
                   labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     component = _component(nlp)
     order = [component.labels.index(lab) for lab in labels]
-    docs = list(nlp.pipe(normalize_text(r.text) for r in rows))
+    docs = list(nlp.pipe(classifier_text(r.text) for r in rows))
     probs = np.array([[doc.cats[component.labels[i]] for i in order] for doc in docs], dtype="f")
     index = {lab: i for i, lab in enumerate(labels)}
     gold = np.array([index.get(r.label, -1) for r in rows])
@@ -306,7 +306,7 @@ def evaluate(nlp: Language, rows: Sequence[LabelledText]) -> EvalReport:
     """Accuracy, macro-F1 over the gold labels present, per-label scores and prediction speed."""
     if not rows:
         raise TrainingDataError("nothing to evaluate")
-    texts = [normalize_text(r.text) for r in rows]
+    texts = [classifier_text(r.text) for r in rows]
     start = time.perf_counter()
     docs = list(nlp.pipe(texts, batch_size=256))
     elapsed = time.perf_counter() - start

@@ -89,3 +89,40 @@ def test_corrections_change_the_prediction(tmp_path: Path, model_dir: Path) -> N
     assert "(1 corrections)" in trained.output
     after = CliRunner().invoke(nlp_cli, ["analyze", "--model", str(out), text])
     assert json.loads(after.stdout)["category"] == "card_arrival"
+
+
+def test_analyze_with_a_catalog_without_kettles_gives_product_null(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("products:\n  - id: blender\n    label: {en: Blender, zh: 搅拌机}\n"
+                       "    names: {en: [blender], zh: [搅拌机]}\n", encoding="utf-8")
+    result = CliRunner().invoke(nlp_cli, ["analyze", "--catalog", str(catalog), "The kettle I bought leaks"])
+    assert result.exit_code == 0, result.output
+    analysis = json.loads(result.stdout)
+    assert analysis["product"] is None and analysis["product_source"] == "none"
+    found = CliRunner().invoke(nlp_cli, ["analyze", "--catalog", str(catalog), "The blender I bought leaks"])
+    assert json.loads(found.stdout)["product"] == "blender"
+
+
+def test_analyze_jsonl_answers_every_line_in_order(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("products:\n  - id: blender\n    label: {en: Blender, zh: 搅拌机}\n"
+                       "    names: {en: [blender], zh: [搅拌机, 破壁机]}\n", encoding="utf-8")
+    lines = ["The blender I bought leaks", "The kettle I bought leaks", "", "破壁机坏了，订单号 2026112812345"]
+    stdin = ("\n".join(lines[:2]) + "\n").encode() + b"\xff\xfe broken\n" + ("\n".join(lines[2:]) + "\n").encode()
+    result = CliRunner().invoke(nlp_cli, ["analyze", "--jsonl", "--catalog", str(catalog)], input=stdin)
+    assert result.exit_code == 0, result.output
+    docs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(docs) == 5
+    assert [d.get("product") for d in docs] == ["blender", None, None, None, "blender"]
+    assert "line 3 is not UTF-8" in docs[2]["error"]
+    assert docs[3]["category"] is None and docs[3]["entities"] == []
+    assert docs[4]["lang"] == "zh" and {"kind": "order_number", "text": "2026112812345", "value": "2026112812345",
+                                        "start": 10, "end": 23} in docs[4]["entities"]
+    assert set(docs[0]) == set(docs[1]) == set(docs[4])
+    forced = CliRunner().invoke(nlp_cli, ["analyze", "--jsonl", "--lang", "zh"], input="my blender broke\n")
+    assert json.loads(forced.stdout)["lang"] == "zh"
+
+
+def test_analyze_jsonl_refuses_a_text_argument() -> None:
+    result = CliRunner().invoke(nlp_cli, ["analyze", "--jsonl", "some text"])
+    assert result.exit_code != 0 and "--jsonl reads standard input" in result.output

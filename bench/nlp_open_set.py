@@ -1,0 +1,104 @@
+"""Open-set product benchmark: a retailer's own catalog meets complaints about what it sells and what it
+does not, in English and Chinese (data/open_set/, written for this project).
+
+    python bench/nlp_open_set.py [--catalog data/open_set/retailer_catalog.yaml]
+
+A wrong proposal is a product proposed that is not the expected one (any product for an out-of-catalog
+complaint); its rate is over all complaints. Recall is over in-catalog complaints. The reference beside
+it is the exact-name-only matcher (no aliases, typos, model numbers or related words).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nlp.analyzer import Analyzer  # noqa: E402
+from nlp.catalog import Catalog, CatalogEntry  # noqa: E402
+
+OPEN_SET = ROOT / "data" / "open_set"
+
+
+@dataclass(frozen=True)
+class OpenSetScore:
+    n: int
+    n_in_catalog: int
+    wrong: int
+    found: int
+    by_kind: dict[str, tuple[int, int]]  # kind -> (correct, n)
+    wrong_rows: list[str]
+
+    @property
+    def wrong_rate(self) -> float:
+        return self.wrong / self.n
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.n_in_catalog
+
+
+def load_rows(path: Path = OPEN_SET / "complaints.csv") -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def score(predict: object, rows: list[dict[str, str]]) -> OpenSetScore:
+    assert callable(predict)
+    wrong = found = 0
+    kinds: Counter[str] = Counter()
+    correct: Counter[str] = Counter()
+    wrong_rows = []
+    for row in rows:
+        expected = row["product"] or None
+        got = predict(row["text"], row["lang"])
+        kinds[row["kind"]] += 1
+        if got == expected:
+            correct[row["kind"]] += 1
+            found += expected is not None
+        elif got is not None:
+            wrong += 1
+            wrong_rows.append(f"{row['text']!r}: {got} (expected {expected})")
+    n_in = sum(1 for r in rows if r["product"])
+    return OpenSetScore(len(rows), n_in, wrong, found, {k: (correct[k], kinds[k]) for k in sorted(kinds)},
+                        wrong_rows)
+
+
+def run(catalog_path: Path = OPEN_SET / "retailer_catalog.yaml") -> tuple[OpenSetScore, OpenSetScore]:
+    """(Plaint's analyzer with the retailer catalog, the exact-name-only reference)."""
+    rows = load_rows()
+    analyzer = Analyzer.load_default(catalog_path)
+    ours = score(lambda text, lang: analyzer.analyze(text, lang).product, rows)
+    full = Catalog.load(catalog_path)
+    names_only = Catalog([CatalogEntry(e.id, e.label_en, e.label_zh, e.names) for e in full.entries.values()])
+
+    def exact_only(text: str, _lang: str) -> str | None:
+        match = names_only.match(text)
+        return match.product_id if match and match.method == "exact" else None
+
+    return ours, score(exact_only, rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--catalog", type=Path, default=OPEN_SET / "retailer_catalog.yaml")
+    parser.add_argument("--show-wrong", action="store_true")
+    args = parser.parse_args()
+    ours, reference = run(args.catalog)
+    print("| matcher | n | in-catalog | wrong proposals | recall | " + " | ".join(ours.by_kind) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(ours.by_kind))
+    for name, s in (("Plaint (catalog: exact/alias/typo/indirect)", ours), ("exact names only", reference)):
+        kinds = " | ".join(f"{c}/{n}" for c, n in s.by_kind.values())
+        print(f"| {name} | {s.n} | {s.n_in_catalog} | {s.wrong} ({s.wrong_rate:.1%}) | {s.recall:.1%} | {kinds} |")
+    if args.show_wrong:
+        print("\n".join(ours.wrong_rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Entities for the flow's slots, in English and Chinese, with spans into the customer's own text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from nlp.entities import MAX_ENTITY_CHARS, DateTimeMention, MoneyAmount, extract_entities, parse_number
+
+NOW = datetime(2026, 11, 29, 10, 0)  # a Sunday
+
+
+def _found(text: str, lang: str = "en") -> list[tuple[str, str, str]]:
+    entities = extract_entities(text, "zh" if lang == "zh" else "en", NOW)
+    assert all(text[e.start : e.end] == e.text for e in entities)
+    return [(e.kind, e.text, e.value) for e in entities]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("I'm Maria Lopez, order 55-1029 is late", "en",
+         [("person", "Maria Lopez", "Maria Lopez"), ("order_number", "55-1029", "55-1029")]),
+        ("my name is li wei", "en", [("person", "li wei", "Li Wei")]),
+        ("I'm so angry about this", "en", []),
+        ("This is Terrible", "en", []),
+        ("我叫李娜，我的订单号 2026112812345", "zh",
+         [("person", "李娜", "李娜"), ("order_number", "2026112812345", "2026112812345")]),
+        ("我是王先生", "zh", [("person", "王先生", "王先生")]),
+        ("我是来投诉的", "zh", []),
+        ("call me on 415-555-0132", "en", [("phone", "415-555-0132", "+14155550132")]),
+        ("电话13812345678", "zh", [("phone", "13812345678", "+8613812345678")]),
+        ("write to Ann.Lee@Example.COM now", "en", [("email", "Ann.Lee@Example.COM", "Ann.Lee@example.com")]),
+        ("I paid $45 and 45 EUR", "en", [("money", "$45", "45.00 USD"), ("money", "45 EUR", "45.00 EUR")]),
+        ("退了300元，又扣了¥300，还有三百块", "zh", [("money", "300元", "300.00 CNY"), ("money", "¥300", "300.00 CNY"),
+                                       ("money", "三百块", "300.00 CNY")]),
+        ("昨天下午三点打的电话", "zh", [("datetime", "昨天下午三点", "2026-11-28T15:00")]),
+        ("两天前买的", "zh", [("datetime", "两天前", "2026-11-27")]),
+        ("it came yesterday at 3pm", "en", [("datetime", "yesterday at 3pm", "2026-11-28T15:00")]),
+        ("ordered on November 3rd", "en", [("datetime", "November 3rd", "2026-11-03")]),
+        ("since last Monday", "en", [("datetime", "last Monday", "2026-11-23")]),
+    ],
+)
+def test_entities(text: str, lang: str, expected: list[tuple[str, str, str]]) -> None:
+    assert _found(text, lang) == expected
+
+
+def test_date_precision_and_money_fields() -> None:
+    entities = extract_entities("昨天下午三点 花了 99.5 元, 11月20日", "zh", NOW)
+    dates = [e for e in entities if isinstance(e, DateTimeMention)]
+    assert [(d.value, d.precision) for d in dates] == [("2026-11-28T15:00", "datetime"), ("2026-11-20", "date")]
+    money = [e for e in entities if isinstance(e, MoneyAmount)]
+    assert [(m.amount, m.currency) for m in money] == [(Decimal("99.50"), "CNY")]
+    assert money[0].to_json()["amount"] == "99.50"
+
+
+@pytest.mark.parametrize(("text", "value"), [("三", 3), ("十五", 15), ("两百", 200), ("一千二百", 1200),
+                                             ("3", 3), ("１２", 12), ("二十万", 200000), ("x", None)])
+def test_parse_number(text: str, value: int | None) -> None:
+    assert parse_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["a" * 50_000, "1" * 50_000, "@" * 50_000, "order " * 10_000, "我叫" * 20_000,
+                                  "$1," * 20_000, "a.b@" * 20_000])
+def test_hostile_long_input_is_capped_and_does_not_crash(text: str) -> None:
+    entities = extract_entities(text, "en", NOW)
+    assert all(e.end <= MAX_ENTITY_CHARS for e in entities)
