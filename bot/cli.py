@@ -316,3 +316,13 @@ def _mount_nlp() -> None:
 
 
 _mount_nlp()
+
+
+def _mount_insight() -> None:
+    from bot.insight.cli import cases_export, dev_cli
+
+    cases.add_command(cases_export)
+    main.add_command(dev_cli)
+
+
+_mount_insight()
