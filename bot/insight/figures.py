@@ -87,8 +87,8 @@ class InsightFigures:
     async def volume(self, query: CaseQuery, bucket: Bucket, by: Dimension) -> list[VolumePoint]:
         """Cases filed per period, split by one dimension; periods without cases are absent."""
         counts: Counter[tuple[date, str | None]] = Counter()
-        async for filed_at, (value,) in self._insight.dimension_rows(query, (by,)):
-            counts[(bucket_start(filed_at, bucket, self._timezone), value)] += 1
+        for quarter, (value,), cases in await self._insight.quarter_counts(query, (by,)):
+            counts[(bucket_start(quarter, bucket, self._timezone), value)] += cases
         return [
             VolumePoint(period, value, cases)
             for (period, value), cases in sorted(counts.items(), key=lambda item: (item[0][0], item[0][1] or ""))
@@ -96,21 +96,21 @@ class InsightFigures:
 
     async def heatmap(self, query: CaseQuery) -> list[HeatCell]:
         """Cases per product x category, largest first."""
-        counts: Counter[tuple[str | None, str | None]] = Counter()
-        async for _, (product, category) in self._insight.dimension_rows(query, ("product", "category")):
-            counts[(product, category)] += 1
-        return [HeatCell(product, category, cases) for (product, category), cases in counts.most_common()]
+        cells = await self._insight.group_counts(query, ("product", "category"))
+        return [HeatCell(product, category, cases) for (product, category), cases in sorted(
+            cells, key=lambda cell: (-cell[1], cell[0][0] or "", cell[0][1] or ""))]
 
     async def backlog(self, query: CaseQuery, now: datetime) -> list[tuple[str, int]]:
         """Cases open now, by age band (filters apply; a status filter other than an open one gives zeros)."""
         counts: Counter[str] = Counter()
-        async for filed_at, (status,) in self._insight.dimension_rows(query, ("status",)):
+        for quarter, (status,), cases in await self._insight.quarter_counts(query, ("status",)):
             if status not in OPEN_STATUSES:
                 continue
-            age = now - filed_at
+            # Ages are taken from the quarter hour of filing: a band's edge is exact to 15 minutes.
+            age = now - quarter
             for label, upper in AGE_BANDS:
                 if upper is None or age < upper:
-                    counts[label] += 1
+                    counts[label] += cases
                     break
         return [(label, counts[label]) for label, _ in AGE_BANDS]
 
