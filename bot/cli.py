@@ -219,7 +219,7 @@ def sla_validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
-@main.group()
+@main.group(cls=PlaintCommands)
 def cases() -> None:
     """Stored complaint cases."""
 
@@ -467,13 +467,28 @@ def _privacy_command(name: str) -> Callable[[], click.Command]:
     return load
 
 
+def _cases_export() -> click.Command:
+    from bot.insight.cli import cases_export
+
+    return cases_export
+
+
+def _dev_commands() -> click.Command:
+    from bot.insight.cli import dev_cli
+
+    return dev_cli
+
+
 def _mount_lazy_commands() -> None:
     assert isinstance(main, PlaintCommands) and isinstance(flows, PlaintCommands)
+    assert isinstance(cases, PlaintCommands)
     main.lazy_commands.update({
         "nlp": _nlp_commands, "admin": _admin_commands, "webhooks": _webhook_commands, "doctor": _doctor_command,
     })
     main.lazy_commands.update({name: _privacy_command(name) for name in ("keys", "backup", "privacy")})
+    main.lazy_commands["dev"] = _dev_commands
     flows.lazy_commands.update({"import": _flows_import, "export": _flows_export})
+    cases.lazy_commands["export"] = _cases_export
 
 
 _mount_lazy_commands()

@@ -621,3 +621,22 @@ class KeyRotation(Model):
     class Meta:
         table = "key_rotation"
         unique_together = (("key_id", "table"),)
+
+class FlowStepEvent(Model):
+    # One row per step a conversation was asked, answered or re-asked: the raw material of drop-off per step.
+
+    id = fields.IntField(primary_key=True)
+    conversation_id: int | None
+    conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
+        "plaint.Conversation", related_name="step_events", null=True, on_delete=fields.SET_NULL
+    )
+    flow_id = fields.CharField(max_length=100)
+    flow_version = fields.IntField()
+    channel = fields.CharField(max_length=16)
+    step_id = fields.CharField(max_length=100)
+    outcome = fields.CharField(max_length=16)  # asked | answered | reasked
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "flow_step_event"
+        indexes = (("flow_id", "flow_version", "step_id"),)

@@ -1,1 +1,1 @@
-"""Insight: aggregates, drop-off, spike detection and exports, read from what the other rooms stored."""
+"""Insight: what the complaints say — dashboard figures, drop-off per step, spike alerts, exports."""

@@ -1,0 +1,130 @@
+"""The dashboard's figures, computed from storage's per-case rows. Each figure says what it counts."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+
+from storage.insight import OPEN_STATUSES, Bucket, CaseQuery, Dimension, TortoiseInsight
+
+# Open cases by how long they have been open; the last band has no upper end.
+AGE_BANDS: tuple[tuple[str, timedelta | None], ...] = (
+    ("< 1 day", timedelta(days=1)),
+    ("1-3 days", timedelta(days=3)),
+    ("3-7 days", timedelta(days=7)),
+    ("> 7 days", None),
+)
+
+
+def bucket_start(moment: datetime, bucket: Bucket, timezone: tzinfo) -> date:
+    """The first day of the day/ISO week/month that `moment` falls in, in the business's time zone."""
+    day = moment.astimezone(timezone).date()
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    return day
+
+
+def nearest_rank(sorted_values: list[float], percentile: float) -> float | None:
+    """The nearest-rank percentile (the value at rank ceil(p/100 * n)): always one of the observed values,
+    so a reader can find the case behind it."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(percentile / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+@dataclass(frozen=True)
+class VolumePoint:
+    period: date
+    value: str | None
+    cases: int
+
+
+@dataclass(frozen=True)
+class DurationSummary:
+    """Seconds from filing; `cases` is how many cases have the moment at all (the denominator)."""
+
+    cases: int
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+@dataclass(frozen=True)
+class Timings:
+    cases: int
+    first_response: DurationSummary
+    resolution: DurationSummary
+    resolved_cases: int
+    reopened_cases: int
+
+    @property
+    def reopen_rate(self) -> float | None:
+        """Cases reopened at least once / cases resolved at least once (a case reopened twice counts once)."""
+        return self.reopened_cases / self.resolved_cases if self.resolved_cases else None
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    product: str | None
+    category: str | None
+    cases: int
+
+
+def _summary(durations: list[float]) -> DurationSummary:
+    durations.sort()
+    return DurationSummary(len(durations), nearest_rank(durations, 50), nearest_rank(durations, 90))
+
+
+class InsightFigures:
+    def __init__(self, insight: TortoiseInsight, timezone: tzinfo) -> None:
+        self._insight = insight
+        self._timezone = timezone
+
+    async def volume(self, query: CaseQuery, bucket: Bucket, by: Dimension) -> list[VolumePoint]:
+        """Cases filed per period, split by one dimension; periods without cases are absent."""
+        counts: Counter[tuple[date, str | None]] = Counter()
+        for quarter, (value,), cases in await self._insight.quarter_counts(query, (by,)):
+            counts[(bucket_start(quarter, bucket, self._timezone), value)] += cases
+        return [
+            VolumePoint(period, value, cases)
+            for (period, value), cases in sorted(counts.items(), key=lambda item: (item[0][0], item[0][1] or ""))
+        ]
+
+    async def heatmap(self, query: CaseQuery) -> list[HeatCell]:
+        """Cases per product x category, largest first."""
+        cells = await self._insight.group_counts(query, ("product", "category"))
+        return [HeatCell(product, category, cases) for (product, category), cases in sorted(
+            cells, key=lambda cell: (-cell[1], cell[0][0] or "", cell[0][1] or ""))]
+
+    async def backlog(self, query: CaseQuery, now: datetime) -> list[tuple[str, int]]:
+        """Cases open now, by age band (filters apply; a status filter other than an open one gives zeros)."""
+        counts: Counter[str] = Counter()
+        for quarter, (status,), cases in await self._insight.quarter_counts(query, ("status",)):
+            if status not in OPEN_STATUSES:
+                continue
+            # Ages are taken from the quarter hour of filing: a band's edge is exact to 15 minutes.
+            age = now - quarter
+            for label, upper in AGE_BANDS:
+                if upper is None or age < upper:
+                    counts[label] += cases
+                    break
+        return [(label, counts[label]) for label, _ in AGE_BANDS]
+
+    async def timings(self, query: CaseQuery) -> Timings:
+        first_response: list[float] = []
+        resolution: list[float] = []
+        cases = resolved = reopened = 0
+        async for _, filed_at, timeline in self._insight.timelines(query):
+            cases += 1
+            if timeline.first_response_at is not None:
+                first_response.append((timeline.first_response_at - filed_at).total_seconds())
+            if timeline.resolved_at is not None:
+                resolved += 1
+                resolution.append((timeline.resolved_at - filed_at).total_seconds())
+                if timeline.reopen_count:
+                    reopened += 1
+        return Timings(cases, _summary(first_response), _summary(resolution), resolved, reopened)

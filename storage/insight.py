@@ -1,0 +1,245 @@
+"""Reading cases for analysis: one row per case for exports, and the figures of the insight dashboard.
+
+Every figure counts CASES (never events or customers) unless its name says otherwise. Definitions, stated once
+here and shown in the console:
+- first response: the first agent reply relayed to the customer (event `agent_reply`); acknowledging alone is
+  not a response.
+- resolved: the FIRST time the case reached `resolved`; a reopened case keeps that first resolution for the
+  time-to-resolution figure and is counted once in the reopen rate however often it was reopened.
+- a case belongs to the day (in the business's time zone) on which it was filed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Literal
+
+from tortoise import connections
+from tortoise.expressions import Q, RawSQL
+from tortoise.functions import Count, Min
+from tortoise.queryset import QuerySet
+
+from storage.models import Case, CaseEvent, Evidence
+
+FIRST_RESPONSE_EVENT = "agent_reply"
+RESOLVE_EVENT = "resolve"
+REOPEN_EVENT = "reopen"
+_TIMELINE_EVENTS = (FIRST_RESPONSE_EVENT, RESOLVE_EVENT, REOPEN_EVENT)
+OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_for_customer")
+
+Bucket = Literal["day", "week", "month"]
+Dimension = Literal["category", "product", "channel", "lang", "team", "status"]
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """The filters every insight figure and export accepts (None: no filter). Dates are inclusive days in the
+    business's time zone, applied to the filing time."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    channel: str | None = None
+    team: str | None = None
+    category: str | None = None
+    product: str | None = None
+    lang: str | None = None
+    status: str | None = None
+
+    def condition(self, timezone: tzinfo) -> Q:
+        condition = Q()
+        if self.date_from is not None:
+            condition &= Q(created_at__gte=_start_of_day(self.date_from, timezone))
+        if self.date_to is not None:
+            condition &= Q(created_at__lt=_start_of_day(self.date_to + timedelta(days=1), timezone))
+        for name in ("channel", "team", "category", "product", "lang", "status"):
+            value = getattr(self, name)
+            if value is not None:
+                condition &= Q(**{name: value})
+        return condition
+
+
+def _start_of_day(day: date, timezone: tzinfo) -> datetime:
+    # In UTC: SQLite compares stored timestamps as text, so every bound must carry the stored offset.
+    return datetime(day.year, day.month, day.day, tzinfo=timezone).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class CaseTimeline:
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    reopen_count: int = 0
+
+
+@dataclass(frozen=True)
+class ExportEvidence:
+    file_name: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CaseExportRow:
+    """One case as the exports write it; field order is the documented column order."""
+
+    number: str
+    channel: str
+    lang: str
+    status: str
+    team: str | None
+    assignee: str | None
+    name: str | None
+    phone: str | None
+    email: str | None
+    description: str | None
+    occurred_at: str | None
+    occurred_where: str | None
+    expected_resolution: str | None
+    product: str | None
+    product_confidence: float | None
+    category: str | None
+    category_confidence: float | None
+    flow_id: str | None
+    flow_version: int | None
+    created_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    resolution_seconds: float | None
+    reopen_count: int
+    resolution_code: str | None
+    evidence: tuple[ExportEvidence, ...] = field(default=())
+
+
+async def _timelines(case_ids: Sequence[int]) -> dict[int, CaseTimeline]:
+    firsts: dict[tuple[int, str], datetime] = {}
+    reopens: Counter[int] = Counter()
+    rows = await CaseEvent.filter(case_id__in=list(case_ids), kind__in=_TIMELINE_EVENTS).annotate(
+        first=Min("created_at"), times=Count("id")
+    ).group_by("case_id", "kind").values_list("case_id", "kind", "first", "times")
+    for case_id, kind, first, times in rows:
+        firsts[(case_id, kind)] = first
+        if kind == REOPEN_EVENT:
+            reopens[case_id] = int(times)
+    return {
+        case_id: CaseTimeline(
+            firsts.get((case_id, FIRST_RESPONSE_EVENT)), firsts.get((case_id, RESOLVE_EVENT)), reopens[case_id]
+        )
+        for case_id in case_ids
+    }
+
+
+async def _evidence(case_ids: Sequence[int]) -> dict[int, list[ExportEvidence]]:
+    found: dict[int, list[ExportEvidence]] = {case_id: [] for case_id in case_ids}
+    rows = await Evidence.filter(case_id__in=list(case_ids)).order_by("id").values_list(
+        "case_id", "file_name", "media_type", "size", "sha256"
+    )
+    for case_id, file_name, media_type, size, sha256 in rows:
+        found[case_id].append(ExportEvidence(file_name, media_type, size, sha256))
+    return found
+
+
+class TortoiseInsight:
+    """Figures and exports over the case table; memory stays bounded by `batch_size` whatever the count."""
+
+    def __init__(self, timezone: tzinfo, batch_size: int = 500) -> None:
+        self._timezone = timezone
+        self._batch_size = batch_size
+
+    async def count(self, query: CaseQuery) -> int:
+        return await Case.filter(query.condition(self._timezone)).count()
+
+    def _page(self, query: CaseQuery, after_id: int, size: int) -> QuerySet[Case]:
+        # Keyset pagination: each page starts after the last id seen, so no page costs more than the first.
+        return Case.filter(query.condition(self._timezone), id__gt=after_id).order_by("id").limit(size)
+
+    async def stream(self, query: CaseQuery) -> AsyncIterator[CaseExportRow]:
+        """Every matching case in filing order, page by page (never the whole table in memory)."""
+        after_id = 0
+        while cases := await self._page(query, after_id, self._batch_size).prefetch_related("conversation"):
+            ids = [case.id for case in cases]
+            timelines = await _timelines(ids)
+            evidence = await _evidence(ids)
+            for case in cases:
+                yield _export_row(case, timelines[case.id], evidence[case.id])
+            after_id = ids[-1]
+
+    async def timelines(self, query: CaseQuery) -> AsyncIterator[tuple[str, datetime, CaseTimeline]]:
+        """(status, filed at, timeline) per matching case, a large page at a time."""
+        after_id = 0
+        size = self._batch_size * 20
+        while rows := await self._page(query, after_id, size).values_list("id", "status", "created_at"):
+            timelines = await _timelines([row[0] for row in rows])
+            for case_id, status, created_at in rows:
+                yield status, created_at, timelines[case_id]
+            after_id = rows[-1][0]
+
+    async def quarter_counts(
+        self, query: CaseQuery, dimensions: Sequence[Dimension]
+    ) -> list[tuple[datetime, tuple[str | None, ...], int]]:
+        """Cases per quarter hour of filing (UTC) and per value of `dimensions`, counted by the database.
+        Quarter hours, not days: every time zone's midnight (India's +05:30, Nepal's +05:45) falls on one, so
+        the caller re-buckets into the business's days, weeks and months without reading single cases."""
+        quarter = RawSQL(_QUARTER_HOUR[connections.get("default").capabilities.dialect])
+        rows = await Case.filter(query.condition(self._timezone)).annotate(
+            quarter=quarter, cases=Count("id")
+        ).group_by("quarter", *dimensions).values_list("quarter", *dimensions, "cases")
+        return [
+            (datetime.fromtimestamp(int(row[0]) * _QUARTER_SECONDS, UTC), tuple(row[1:-1]), int(row[-1]))
+            for row in rows
+        ]
+
+    async def group_counts(
+        self, query: CaseQuery, dimensions: Sequence[Dimension]
+    ) -> list[tuple[tuple[str | None, ...], int]]:
+        """Cases per value of `dimensions`, counted by the database."""
+        rows = await Case.filter(query.condition(self._timezone)).annotate(cases=Count("id")).group_by(
+            *dimensions
+        ).values_list(*dimensions, "cases")
+        return [(tuple(row[:-1]), int(row[-1])) for row in rows]
+
+
+_QUARTER_SECONDS = 900
+# The filing time as a whole number of quarter hours since 1970 (UTC), in each SQL dialect.
+_QUARTER_HOUR = {
+    "postgres": f"FLOOR(EXTRACT(EPOCH FROM created_at) / {_QUARTER_SECONDS})",
+    "sqlite": f"CAST(strftime('%s', created_at) AS INTEGER) / {_QUARTER_SECONDS}",
+    "mysql": f"UNIX_TIMESTAMP(created_at) DIV {_QUARTER_SECONDS}",
+}
+
+
+def _export_row(case: Case, timeline: CaseTimeline, evidence: list[ExportEvidence]) -> CaseExportRow:
+    conversation = case.conversation
+    resolution_seconds = (
+        (timeline.resolved_at - case.created_at).total_seconds() if timeline.resolved_at is not None else None
+    )
+    return CaseExportRow(
+        number=case.number,
+        channel=case.channel,
+        lang=case.lang,
+        status=case.status,
+        team=case.team,
+        assignee=case.assignee,
+        name=case.name,
+        phone=case.phone,
+        email=case.email,
+        description=case.description,
+        occurred_at=case.occurred_at,
+        occurred_where=case.occurred_where,
+        expected_resolution=case.expected_resolution,
+        product=case.product,
+        product_confidence=case.product_confidence,
+        category=case.category,
+        category_confidence=case.category_confidence,
+        flow_id=conversation.flow_id if conversation is not None else None,
+        flow_version=conversation.flow_version if conversation is not None else None,
+        created_at=case.created_at,
+        first_response_at=timeline.first_response_at,
+        resolved_at=timeline.resolved_at,
+        resolution_seconds=resolution_seconds,
+        reopen_count=timeline.reopen_count,
+        resolution_code=case.resolution_code,
+        evidence=tuple(evidence),
+    )

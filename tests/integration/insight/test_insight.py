@@ -1,0 +1,149 @@
+"""Insight on a real database: figures checked against hand-computed values, exports through the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest_asyncio
+
+from bot.config import Settings
+from bot.insight.export import COLUMNS
+from bot.insight.figures import InsightFigures
+from storage.database import open_database
+from storage.insight import CaseQuery, TortoiseInsight
+from storage.synthetic import SyntheticCase, SyntheticEvent, insert_synthetic_cases
+from tests.e2e.test_processes import plaint
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# 2026-11-27 15:30 UTC is 23:30 on the 27th in Shanghai; 17:00 UTC is already the 28th there.
+T0 = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+
+
+def case(name: str, *, channel: str = "web", lang: str = "en", product: str = "kettle",
+         category: str = "product_quality", status: str = "new", created_at: datetime = T0,
+         events: tuple[tuple[str, timedelta], ...] = (), phone: str | None = "+1 201 555 0123",
+         description: str = "It leaks") -> SyntheticCase:
+    return SyntheticCase(
+        channel=channel, sender_id=f"s-{name}", lang=lang, name=name, phone=phone, email=f"{name.lower()}@example.com",
+        description=description, product=product, product_confidence=0.9, category=category,
+        category_confidence=0.8, status=status, team="general", assignee=None, created_at=created_at,
+        events=tuple(SyntheticEvent(kind, "U1", created_at + after) for kind, after in events),
+    )
+
+
+FIXED = [
+    # Resolved across midnight (Shanghai): first reply after 1 h, resolved after 2 h, reopened, resolved again.
+    case("Ann", status="resolved", events=(("acknowledge", timedelta(minutes=5)), ("agent_reply", timedelta(hours=1)),
+                                           ("resolve", timedelta(hours=2)), ("reopen", timedelta(hours=3)),
+                                           ("agent_reply", timedelta(hours=4)), ("resolve", timedelta(hours=5)))),
+    # Filed at 01:00 on the 28th in Shanghai; reply after 3 h, resolved after 10 h, never reopened.
+    case("Bob", channel="telegram", category="delivery_logistics", status="resolved",
+         created_at=T0 + timedelta(hours=1, minutes=30),
+         events=(("agent_reply", timedelta(hours=3)), ("resolve", timedelta(hours=10)))),
+    # Open, acknowledged only: no first response (acknowledging is not a response).
+    case("李娜", channel="wechat", lang="zh", product="washing_machine", status="acknowledged",
+         created_at=T0 + timedelta(days=2), events=(("acknowledge", timedelta(minutes=1)),)),
+    # Hostile text for the spreadsheet exports.
+    case("Eve", product="washing_machine", created_at=T0 + timedelta(days=3), phone=None,
+         description='=HYPERLINK("http://evil.example","click")'),
+]
+
+
+@pytest_asyncio.fixture
+async def fixed_data(settings: Settings) -> AsyncIterator[TortoiseInsight]:
+    async with open_database(settings.effective_database_url):
+        assert await insert_synthetic_cases(FIXED) == 4
+        yield TortoiseInsight(SHANGHAI, batch_size=3)  # a batch smaller than the data: paging is exercised
+
+
+async def test_figures_match_hand_computed_values(fixed_data: TortoiseInsight) -> None:
+    figures = InsightFigures(fixed_data, SHANGHAI)
+    everything = CaseQuery()
+
+    volume = await figures.volume(everything, "day", "channel")
+    assert [(p.period, p.value, p.cases) for p in volume] == [
+        (date(2026, 11, 27), "web", 1),  # Ann: 23:30 on the 27th in Shanghai
+        (date(2026, 11, 28), "telegram", 1),  # Bob: 01:00 on the 28th
+        (date(2026, 11, 29), "wechat", 1),
+        (date(2026, 11, 30), "web", 1),
+    ]
+    weekly = await figures.volume(everything, "week", "lang")
+    assert [(p.period, p.value, p.cases) for p in weekly] == [
+        (date(2026, 11, 23), "en", 2), (date(2026, 11, 23), "zh", 1), (date(2026, 11, 30), "en", 1),
+    ]
+
+    timings = await figures.timings(everything)
+    assert timings.cases == 4
+    # First responses: Ann 1 h, Bob 3 h (the wechat case has none; Eve none): nearest-rank median = 1 h.
+    assert timings.first_response.cases == 2
+    assert timings.first_response.median_seconds == 3600
+    assert timings.first_response.p90_seconds == 3 * 3600
+    # Resolution counts the FIRST resolve: Ann 2 h, Bob 10 h.
+    assert (timings.resolution.median_seconds, timings.resolution.p90_seconds) == (2 * 3600, 10 * 3600)
+    assert (timings.resolved_cases, timings.reopened_cases, timings.reopen_rate) == (2, 1, 0.5)
+
+    heat = await figures.heatmap(everything)
+    assert {(cell.product, cell.category): cell.cases for cell in heat} == {
+        ("kettle", "product_quality"): 1, ("kettle", "delivery_logistics"): 1,
+        ("washing_machine", "product_quality"): 2,
+    }
+    backlog = await figures.backlog(everything, now=T0 + timedelta(days=3, hours=12))
+    assert backlog == [("< 1 day", 1), ("1-3 days", 1), ("3-7 days", 0), ("> 7 days", 0)]
+
+
+async def test_filters_narrow_every_figure(fixed_data: TortoiseInsight) -> None:
+    figures = InsightFigures(fixed_data, SHANGHAI)
+    only_28th = CaseQuery(date_from=date(2026, 11, 28), date_to=date(2026, 11, 28))
+    assert await fixed_data.count(only_28th) == 1
+    assert (await figures.timings(only_28th)).resolution.median_seconds == 10 * 3600
+    washing = CaseQuery(product="washing_machine")
+    assert [row.name async for row in fixed_data.stream(washing)] == ["李娜", "Eve"]
+    assert await fixed_data.count(CaseQuery(product="washing_machine", lang="zh")) == 1
+
+
+async def test_cases_export_through_the_cli_in_every_format(settings: Settings, fixed_data: TortoiseInsight) -> None:
+    out = settings.data_dir / "out"
+    out.mkdir(parents=True)
+    await plaint(settings, "cases", "export", "--format", "csv", "--out", str(out / "cases.csv"))
+    text = (out / "cases.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert tuple(rows[0].keys()) == COLUMNS
+    assert [row["name"] for row in rows] == ["Ann", "Bob", "李娜", "Eve"]
+    ann = rows[0]
+    assert (ann["resolution_seconds"], ann["reopen_count"], ann["phone"]) == ("7200.0", "1", "+1 201 555 0123")
+    assert rows[3]["description"].startswith("'=HYPERLINK")  # a spreadsheet must not run customer text
+
+    await plaint(settings, "cases", "export", "--format", "jsonl", "--mask", "--product", "washing_machine",
+                 "--out", str(out / "cases.jsonl"))
+    documents = [json.loads(line) for line in (out / "cases.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [document["name"] for document in documents] == ["李***", "E***"]
+    assert documents[0]["schema_version"] == 1
+    assert documents[0]["phone"] == "********0123" or documents[0]["phone"].endswith("0123")
+    assert "example.com" in documents[0]["email"] and not documents[0]["email"].startswith("李娜")
+
+    await plaint(settings, "cases", "export", "--format", "xlsx", "--out", str(out / "cases.xlsx"))
+    sheet = openpyxl.load_workbook(out / "cases.xlsx", read_only=True)["cases"]
+    values = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert tuple(values[0]) == COLUMNS
+    assert [row[COLUMNS.index("number")] for row in values[1:]] == [row["number"] for row in rows]
+    assert values[4][COLUMNS.index("description")] == FIXED[3].description  # stored as text, not a formula
+
+
+async def test_dev_seed_creates_realistic_cases_that_export(settings: Settings) -> None:
+    await plaint(settings, "dev", "seed", "--cases", "300", "--days", "30", "--batch", "120")
+    async with open_database(settings.effective_database_url):
+        insight = TortoiseInsight(UTC)
+        rows = [row async for row in insight.stream(CaseQuery())]
+    assert len(rows) == 300
+    assert {row.channel for row in rows} == {"web", "telegram", "wechat", "slack"}
+    assert {row.lang for row in rows} == {"en", "zh"}
+    assert len({row.product for row in rows}) > 3
+    assert any(row.resolved_at is not None for row in rows) and any(row.status == "new" for row in rows)
+    assert all(row.first_response_at is None or row.first_response_at >= row.created_at for row in rows)
+    assert len({row.number for row in rows}) == 300
