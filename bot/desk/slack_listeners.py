@@ -26,6 +26,7 @@ from bot.desk.blocks import (
 )
 from bot.desk.commands import answer_plaint_command
 from bot.desk.service import DeskOutcome, DeskOutcomeKind, DeskService
+from bot.desk.slack_text import customer_text
 
 
 class SlackDeskListeners:
@@ -56,7 +57,8 @@ class SlackDeskListeners:
         await self._desk.thread_reply(
             channel_id,
             str(thread_ts),
-            str(event.get("text") or ""),
+            # Slack's wire text (entities, <url|label>, <@U...>, *bold*) as a customer should read it.
+            customer_text(str(event.get("text") or "")),
             str(event["user"]),
             # The message's own (channel, ts) is stable across Slack's retries: the de-duplication key.
             f"message:{channel_id}:{ts}",
