@@ -4,9 +4,7 @@ sent again once the short lease has run out, and reaches the customer once."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -18,12 +16,14 @@ from aiohttp.test_utils import TestServer
 
 from bot.channels.telegram_server import SECRET_HEADER, WEBHOOK_PATH
 from bot.config import Settings
+from bot.privacy.keys import install_data_keyring
 from storage.database import open_database
 from storage.models import OutboxItem
 from storage.outbox import DEFAULT_LEASE, OutboxStatus
-from tests.e2e.test_processes import ROOT, free_port
+from tests.e2e.test_processes import plaint_env
 from tests.fakes.telegram_api import FakeTelegramBotApi
 from tests.integration.telegram.telegram_updates import TelegramCustomer
+from tests.serve_process import free_port, start_serve
 
 TOKEN = "424242:crash-test-token"
 SECRET = "crash-test-secret"
@@ -60,31 +60,15 @@ async def fake() -> AsyncIterator[tuple[HoldingBotApi, str]]:
 
 
 async def start_server(settings: Settings, port: int, api_url: str) -> asyncio.subprocess.Process:
+    # The data key this process reads the stored rows with is the one the servers encrypt them with.
+    install_data_keyring(settings)
     env = {
-        **os.environ,
-        "PLAINT_DATABASE_URL": settings.effective_database_url,
-        "PLAINT_DATA_DIR": str(settings.data_dir),
-        "PLAINT_LOG_LEVEL": "WARNING",
+        **plaint_env(settings),
         "PLAINT_TELEGRAM_TOKEN": TOKEN,
         "PLAINT_TELEGRAM_WEBHOOK_SECRET": SECRET,
         "PLAINT_TELEGRAM_API_URL": api_url,
-        "NO_PROXY": "127.0.0.1,localhost",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--port", str(port), cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    process.kill()
-    raise AssertionError("plaint serve did not start")
+    return await start_serve(port, env)
 
 
 async def test_a_reply_interrupted_by_a_crash_is_sent_after_restart_once(

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -20,8 +19,7 @@ from bot.privacy.keys import install_data_keyring
 from storage.database import open_database
 from storage.models import Conversation, InboundReceipt
 from tests.e2e.web_chat_driver import EVIDENCE, EVIDENCE_SHA256
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.serve_process import ROOT, free_port, start_serve
 
 
 def plaint_env(settings: Settings) -> dict[str, str]:
@@ -119,29 +117,8 @@ async def test_plaint_chat_through_a_pipe_files_a_whole_complaint(
     assert any(entry["text"] == "Ada Lovelace" for entry in shown["transcript"])
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def start_server(settings: Settings, port: int) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--port", str(port), cwd=ROOT, env=plaint_env(settings),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
-    async with aiohttp.ClientSession() as http:
-        # Loading the NLP models takes a while on a busy machine: wait up to a minute.
-        for _ in range(600):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    process.kill()
-    raise AssertionError("plaint serve did not start")
+    return await start_serve(port, plaint_env(settings))
 
 
 async def test_a_conversation_survives_the_server_being_killed(settings: Settings, database: None) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,8 +15,9 @@ import aiohttp
 
 from bot.config import Settings
 from storage.models import Case, InboundReceipt, OutboxItem, TranscriptMessage, WebhookDelivery
-from tests.e2e.test_processes import ROOT, database, free_port, plaint, plaint_env  # noqa: F401  (fixture)
+from tests.e2e.test_processes import database, plaint, plaint_env  # noqa: F401  (fixture)
 from tests.fakes.webhook_receiver import FakeWebhookReceiver
+from tests.serve_process import free_port, start_serve
 
 SECRET = "shutdown-secret-0123456789"
 ANSWERS = {
@@ -38,22 +38,12 @@ CHOICES = {"contact_method", "category", "expected_resolution", "confirm", "evid
 
 async def start_server(settings: Settings, port: int, log: Path) -> asyncio.subprocess.Process:
     """`plaint serve`, waited for until /readyz says it takes traffic."""
+    env = {**plaint_env(settings), "PLAINT_LOG_LEVEL": "INFO"}
     with log.open("ab") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve", "--port", str(port), cwd=ROOT,
-            env={**plaint_env(settings), "PLAINT_LOG_LEVEL": "INFO"}, stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
-        )
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"plaint serve did not become ready: {log.read_text()[-3000:]}")
+        try:
+            return await start_serve(port, env, ready_path="/readyz", stderr=stderr)
+        except AssertionError as error:
+            raise AssertionError(f"{error}: {log.read_text()[-3000:]}") from None
 
 
 @dataclass
