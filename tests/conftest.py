@@ -32,6 +32,26 @@ MARIADB_URL = os.environ.get("PLAINT_TEST_MARIADB_URL", "").rstrip("/")
 DATABASE_KINDS = ["sqlite", *(["postgres"] if POSTGRES_URL else []), *(["mariadb"] if MARIADB_URL else [])]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.one_database("postgres")`: a test about pages or an HTTP contract, not about storage, runs on
+    that one database (SQLite where the other is not configured) instead of on every one."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("one_database")
+        callspec = getattr(item, "callspec", None)
+        kind = callspec.params.get("database_url") if callspec is not None else None
+        if marker is not None and kind is not None:
+            wanted = marker.args[0] if marker.args and marker.args[0] in DATABASE_KINDS else "sqlite"
+            if kind != wanted:
+                dropped.append(item)
+                continue
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest_asyncio.fixture(params=DATABASE_KINDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A new database with every migration applied (the schema production gets, not generate_schemas)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -25,6 +26,9 @@ from tests.integration.slack.harness import (
     file_web_case,
     posted_case_message,
 )
+
+# Pages and contracts, not storage: one database is enough (storage is tested on every one elsewhere).
+pytestmark = pytest.mark.one_database("sqlite")
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

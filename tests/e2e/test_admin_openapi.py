@@ -10,9 +10,13 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.config import Settings
 from tests.e2e.test_processes import ROOT, plaint, plaint_env
+
+# Pages and contracts, not storage: one database is enough (storage is tested on every one elsewhere).
+pytestmark = pytest.mark.one_database("postgres")
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"

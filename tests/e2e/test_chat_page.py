@@ -9,9 +9,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.e2e.web_chat_driver import Press, Say, WebCustomer
+
+# Pages and contracts, not storage: one database is enough (storage is tested on every one elsewhere).
+pytestmark = pytest.mark.one_database("sqlite")
 
 
 async def transcript(customer: WebCustomer, after: int = 0) -> list[dict[str, Any]]:
