@@ -9,6 +9,7 @@ from datetime import datetime
 from tortoise.expressions import Q
 
 from storage.cases import CaseDetails, case_details
+from storage.crypto import lookup_hashes
 from storage.models import Case, CaseEvent, Conversation
 
 
@@ -52,10 +53,14 @@ class TortoiseCaseSearch:
             query = query.filter(created_at__lt=where.until)
         if where.text:
             text = where.text.strip()
-            query = query.filter(
-                Q(number__iexact=text) | Q(description__icontains=text) | Q(name__icontains=text)
-                | Q(product__icontains=text) | Q(category__icontains=text)
-            )
+            # Personal fields are encrypted at rest: a phone number or an email is found by its keyed hash
+            # (exact match); names and descriptions cannot be searched in SQL.
+            found = Q(number__iexact=text) | Q(product__icontains=text) | Q(category__icontains=text)
+            if "@" in text:
+                found |= Q(email_hash__in=lookup_hashes("email", text))
+            elif sum(character.isdigit() for character in text) >= 6:
+                found |= Q(phone_hash__in=lookup_hashes("phone", text))
+            query = query.filter(found)
         if before_id is not None:
             query = query.filter(id__lt=before_id)
         rows = await query.limit(limit + 1)
