@@ -9,6 +9,9 @@ from typing import Protocol
 from flows import Proposal
 from nlp import Analysis, Analyzer, Lang, ProductChoice
 
+# How many catalog products the open product question offers as buttons (they fit a phone screen).
+CATALOG_BUTTONS = 6
+
 
 class TextAnalyzer(Protocol):
     def analyze(self, text: str, lang: Lang | None = None) -> Analysis: ...
@@ -52,6 +55,13 @@ class ThreadedAnalyzer:
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
         analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))
         return proposals_from(analysis)
+
+    def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
+        """The catalog's first products as role "catalog" proposals for the flow's open product question."""
+        return tuple(
+            Proposal("product", choice.id, choice.label, 0.0, role="catalog")
+            for choice in self.top_products(CATALOG_BUTTONS, lang)
+        )
 
     def top_products(self, n: int, lang: str | None) -> tuple[ProductChoice, ...]:
         """The catalog's first `n` products labelled in the customer's language: the buttons of the open

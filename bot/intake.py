@@ -71,6 +71,10 @@ log = logging.getLogger(__name__)
 class ProposalSource(Protocol):
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]: ...
 
+    def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
+        """The catalog's top products as role "catalog" proposals: the buttons of the open product question."""
+        ...
+
 
 __all__ = ["ConversationKeptMoving", "IntakeResult", "IntakeService", "ProposalSource"]
 
@@ -330,7 +334,8 @@ class IntakeService:
             text = pending_analysis(flow, state, turn)
             if text:
                 proposals = await self._analyzer.propose(text, state.lang)
-                turn = replace(turn, proposals=proposals)
+                # Handed over every time: the engine offers them only when nothing was proposed.
+                turn = replace(turn, proposals=proposals + self._analyzer.catalog_choices(state.lang))
         return _PreparedTurn(turn, files)
 
     async def _store_files(

@@ -48,6 +48,11 @@ class Location:
     label: str | None = None
 
 
+# "proposed": the NLP found it in the text; "catalog": a catalog entry offered as a button when nothing was
+# found (the open question), never proposed or accepted on its own.
+ProposalRole = Literal["proposed", "catalog"]
+
+
 @dataclass(frozen=True)
 class Proposal:
     """An NLP suggestion for ``product`` or ``category``; ``label`` is what the customer is shown."""
@@ -56,6 +61,7 @@ class Proposal:
     value: str
     label: str
     confidence: float
+    role: ProposalRole = "proposed"
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,8 @@ class Turn:
     rejected_files: tuple[RejectedFile, ...] = ()
     location: Location | None = None
     locale: str | None = None  # platform language code, e.g. "zh-hans", "en-US"
-    proposals: tuple[Proposal, ...] = ()  # NLP results for pending_analysis(...) text
+    # NLP results for pending_analysis(...) text, with the catalog's options (role "catalog") for the open question
+    proposals: tuple[Proposal, ...] = ()
     edit: bool = False  # this turn REPLACES the answer to the previous step (an edited message)
     extracted: tuple[ExtractedValue, ...] = ()  # values found in ``text`` (names, phones, dates ...)
 

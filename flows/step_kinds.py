@@ -244,10 +244,25 @@ def best_proposal(state: ConversationState, step: ProposalStep) -> Proposal | No
         proposal
         for proposal in state.proposals
         if proposal.field == step.field
+        and proposal.role == "proposed"
         and proposal.confidence >= step.propose_min_confidence
         and (not step.options or step.option(proposal.value) is not None)
     ]
     return max(candidates, key=lambda proposal: proposal.confidence, default=None)
+
+
+def catalog_options(state: ConversationState, step: ProposalStep) -> tuple[Proposal, ...]:
+    """The catalog entries the orchestrator offered for the step's field (its open question's buttons).
+
+    Only for steps without options of their own: a step's options are the whole set it accepts.
+    """
+    if step.options:
+        return ()
+    return tuple(p for p in state.proposals if p.field == step.field and p.role == "catalog")
+
+
+def _catalog_choices(state: ConversationState, step: ProposalStep, leave_out: str | None = None) -> tuple[Choice, ...]:
+    return tuple(Choice(p.value, p.label) for p in catalog_options(state, step) if p.value != leave_out)
 
 
 def proposal_label(step: ProposalStep, proposal: Proposal, lang: Lang) -> str:
@@ -267,14 +282,17 @@ class ProposalKind(StepKind[ProposalStep]):
         proposal = best_proposal(state, step)
         if state.awaiting_other:
             text = step.other_prompt.get(lang) if step.other_prompt else flow.message("other_prompt", lang)
-            return Question(text, _option_choices(step.options, lang))
+            # The product just turned down is not offered again among the catalog's.
+            rejected = proposal.value if proposal is not None else None
+            return Question(text, _option_choices(step.options, lang) + _catalog_choices(state, step, rejected))
         if proposal is not None:
             text = step.confirm_prompt.get(lang).replace("{value}", proposal_label(step, proposal, lang))
             yes = button(YES, flow.message("button_yes", lang))
             if step.options:
                 return Question(text, (yes, *_option_choices(step.options, lang, leave_out=proposal.value)))
             return Question(text, (yes, button(OTHER, flow.message("button_other", lang))))
-        return Question(step.prompt.get(lang), _option_choices(step.options, lang))
+        # Nothing proposed: an open question, with the catalog's products as buttons when it sent some.
+        return Question(step.prompt.get(lang), _option_choices(step.options, lang) + _catalog_choices(state, step))
 
     def answer(
         self, flow: Flow, state: ConversationState, step: ProposalStep, turn: Turn, pressed: str | None
@@ -295,6 +313,10 @@ class ProposalKind(StepKind[ProposalStep]):
             return Refused(flow.message("invalid_choice", lang))
         if wants_other:
             return Stay(replace(state, awaiting_other=True), ())
+        offered = next((p for p in catalog_options(state, step) if pressed is not None and p.value == pressed), None)
+        if offered is not None:
+            # The customer picked the catalog entry themselves: its id, shown by its label.
+            return Accepted(Answer(step.id, value=offered.value, confidence=1.0, label=offered.label))
         if turn.choice is not None:
             return Refused(flow.message("invalid_choice", lang))
         text = (turn.text or "").strip()

@@ -134,6 +134,9 @@ class TimedProposals:
         with self._metrics.nlp_duration.time():
             return await self._inner.propose(text, lang)
 
+    def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
+        return self._inner.catalog_choices(lang)
+
 
 class PlatformHealth:
     """The last outcome of a call to each platform, as seen by the outbox (for /readyz)."""

@@ -94,6 +94,9 @@ class NoProposals:
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
         return ()
 
+    def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
+        return ()
+
 
 @dataclass
 class LifecycleRoom:
