@@ -6,11 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
 from bot.config import Settings
+
+# A page, not storage: one database is enough.
+pytestmark = pytest.mark.one_database("sqlite")
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
