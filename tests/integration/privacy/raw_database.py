@@ -7,7 +7,6 @@ from tortoise import Tortoise, connections
 
 from storage.database import APP_LABEL
 
-
 # Flow definitions are the business's text, not a customer's: their prompts show example phone numbers
 # (the same ones the test customers use), so they are not scanned.
 NOT_PERSONAL = frozenset({"flow_version", "flow_draft"})
