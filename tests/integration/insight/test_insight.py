@@ -15,6 +15,7 @@ import pytest_asyncio
 from bot.config import Settings
 from bot.insight.export import COLUMNS
 from bot.insight.figures import InsightFigures
+from bot.privacy.keys import install_data_keyring
 from storage.database import open_database
 from storage.insight import CaseQuery, TortoiseInsight
 from storage.synthetic import SyntheticCase, SyntheticEvent, insert_synthetic_cases
@@ -57,6 +58,7 @@ FIXED = [
 
 @pytest_asyncio.fixture
 async def fixed_data(settings: Settings) -> AsyncIterator[TortoiseInsight]:
+    install_data_keyring(settings)  # the key the `plaint` processes of these tests read the rows with
     async with open_database(settings.effective_database_url):
         assert await insert_synthetic_cases(FIXED) == 4
         yield TortoiseInsight(SHANGHAI, batch_size=3)  # a batch smaller than the data: paging is exercised
@@ -137,6 +139,7 @@ async def test_cases_export_through_the_cli_in_every_format(settings: Settings, 
 
 async def test_dev_seed_creates_realistic_cases_that_export(settings: Settings) -> None:
     await plaint(settings, "dev", "seed", "--cases", "300", "--days", "30", "--batch", "120")
+    install_data_keyring(settings)  # the key the seeding process created under the data directory
     async with open_database(settings.effective_database_url):
         insight = TortoiseInsight(UTC)
         rows = [row async for row in insight.stream(CaseQuery())]
