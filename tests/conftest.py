@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +19,7 @@ import pytest_asyncio
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bot.config import Settings
+from storage.crypto import install_keyring, installed_keyring
 from storage.database import migrate_database
 
 if TYPE_CHECKING:
@@ -62,6 +63,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.fixture(autouse=True)
+def _restore_data_keyring() -> Iterator[None]:
+    """The data keyring is process-wide (a `plaint` process installs it once): a test that installs one must not
+    leave it to the next test, which may be about unencrypted storage."""
+    previous = installed_keyring()
+    yield
+    install_keyring(previous)
 
 
 @pytest_asyncio.fixture(params=DATABASE_KINDS)
