@@ -139,7 +139,7 @@ def case_blocks(
     spoken = label_of(LANGUAGES, case.lang, lang)
     age = plural_age(((now or datetime.now(UTC)) - case.created_at).total_seconds(), lang)
     blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": says("case").format(number=case.number)}},
+        {"type": "header", "text": {"type": "plain_text", "text": desk_says("case", lang, number=case.number)}},
         {
             "type": "context",
             "elements": [

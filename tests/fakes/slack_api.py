@@ -145,7 +145,8 @@ class FakeSlackApi:
             loaded = await request.json()
             return dict(loaded) if isinstance(loaded, dict) else {}
         form = await request.post()
-        params: dict[str, Any] = {}
+        # slack_sdk sends some methods' arguments (reactions.add, users.info) in the query string of a POST.
+        params: dict[str, Any] = dict(request.query)
         for key, value in form.items():
             text = value if isinstance(value, str) else ""
             # slack_sdk form-encodes lists and dicts as JSON strings

@@ -53,7 +53,9 @@ async def test_a_refused_action_is_explained_to_the_agent_only(start_plaint: Har
     await eventually(told, what="ephemeral refusal")
     notice = plaint.api.calls_to("chat.postEphemeral", WEB_TEAM_CHANNEL)[0].params
     assert notice["user"] == AGENT_TWO
-    assert "cannot acknowledge a case that is acknowledged" in notice["text"]
+    # What happened, who did it and when (a date each agent reads in their own time zone).
+    assert f"Case {number} is :eyes: Acknowledged (by <@{AGENT_TWO}>, <!date^" in notice["text"]
+    assert "you cannot acknowledge it now" in notice["text"]
     events = [event.kind for event in (await plaint.case(number)).events]
     assert events.count("acknowledge") == 1
 
