@@ -60,6 +60,7 @@ from bot.passive_replies import PassiveReplyService
 from bot.privacy.keys import DataKeyError, install_data_keyring
 from bot.slack_app import SlackApp, SlackListenerSet
 from bot.spool_sweeper import spool_directories, sweep_spools
+from storage.audit import TortoiseAuditLog
 from storage.database import open_database, supports_row_locks
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
@@ -262,7 +263,7 @@ async def build_application(
         # The desk service exists with or without Slack (the CLI, admin pages and timers use it).
         desk = DeskService(
             desk_store, blueprint.routing, wake_outbox=bell.ring, observer=lifecycle.observer,
-            vocabulary=load_vocabulary(proposals),
+            vocabulary=load_vocabulary(proposals), audit=TortoiseAuditLog(),
         )
         lifecycle.csat.use_reopener(desk)
         lifecycle.housekeeping.use_closer(desk)

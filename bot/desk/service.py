@@ -32,9 +32,11 @@ from bot.desk.lifecycle import (
 )
 from bot.desk.routing import CaseFacts, RoutingConfig, next_agent, route
 from bot.desk.vocabulary import DeskVocabulary, resolution_label
+from bot.errors import PlaintError
 from bot.messages import ChannelName, Outbound, outbound_to_payload
 from bot.ordering import customer_key
 from bot.texts import say
+from storage.audit import TortoiseAuditLog
 from storage.cases import CaseDetails
 from storage.desk import CaseUpdate, DeskUnitOfWork, OutboxRow, TortoiseDeskStore
 
@@ -79,6 +81,23 @@ class DeskOutcome:
     team: str | None = None
 
 
+class RevealRefused(PlaintError):
+    """`reason`: "not_found", or "not_team" (the agent is not a member of the case's team)."""
+
+    def __init__(self, reason: str, team: str | None) -> None:
+        super().__init__(f"contact reveal refused: {reason}")
+        self.reason = reason
+        self.team = team
+
+
+@dataclass(frozen=True)
+class RevealedContact:
+    number: str
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
 def _nothing_to_wake() -> None:
     return None
 
@@ -92,7 +111,9 @@ class DeskService:
         *,
         observer: CaseObserver | None = None,
         vocabulary: DeskVocabulary | None = None,
+        audit: TortoiseAuditLog | None = None,
     ) -> None:
+        self._audit = audit
         self._store = store
         self._routing = routing
         # When given, reclassification accepts only the catalog's products and the taxonomy's categories.
@@ -151,8 +172,35 @@ class DeskService:
         async with self._store.unit_of_work() as uow:
             return await uow.lock_case_by_thread(slack_channel, thread_ts)
 
-    async def open_cases(self, assignee: str | None = None) -> list[CaseDetails]:
-        return await self._store.list_cases(_OPEN, assignee=assignee)
+    async def open_cases(self, assignee: str | None = None, limit: int = 20) -> list[CaseDetails]:
+        return await self._store.list_cases(_OPEN, assignee=assignee, limit=limit)
+
+    async def reveal_contact(self, number: str, agent: str) -> RevealedContact:
+        """The unmasked contact of a case, for a member of its team only; every reveal is a case event and an
+        audit-log row (who and which case; never the contact itself)."""
+        number = number.strip().upper()
+        async with self._store.unit_of_work() as uow:
+            case = await uow.lock_case(number)
+            if case is None:
+                raise RevealRefused("not_found", None)
+            members = self._team_members(case.team)
+            if agent not in members:
+                raise RevealRefused("not_team", case.team)
+            await uow.add_event(number, "contact_revealed", agent, {"fields": "name, phone, email"})
+            if self._audit is not None:
+                await self._audit.append(
+                    actor=f"slack:{agent}", via="slack", source_ip=None, action="case.contact_revealed",
+                    object_type="case", object_id=number, before=None, after=None, changes=["name", "phone", "email"],
+                )
+        return RevealedContact(number, case.name, case.phone, case.email)
+
+    def _team_members(self, team_name: str | None) -> tuple[str, ...]:
+        if team_name is None:
+            return ()
+        try:
+            return self._routing.team(team_name).members
+        except KeyError:
+            return ()
 
     async def tell_desk(self, event: DeskEvent) -> None:
         """Queue a desk event on its own (the delivery watch: a customer did not get an agent's message)."""

@@ -34,6 +34,7 @@ from bot.desk.lifecycle import CaseAction, CaseStatus
 from bot.desk.service import DeskOutcome, DeskOutcomeKind, DeskService
 from bot.desk.slack_text import customer_text
 from bot.desk.vocabulary import desk_says
+from storage.cases import CaseDetails
 
 
 class SlackDeskListeners:
@@ -233,8 +234,22 @@ class SlackDeskListeners:
 
     async def on_plaint_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         # A short read: answered in the acknowledgement itself, shown only to the agent who asked.
-        answer = await answer_plaint_command(self._desk, str(command.get("text", "")), str(command["user_id"]))
-        await ack(text=answer, response_type="ephemeral")
+        lang = self._channel_language(str(command.get("channel_id", "")))
+        answer = await answer_plaint_command(
+            self._desk, str(command.get("text", "")), str(command["user_id"]), self._permalink, lang
+        )
+        if answer.blocks:
+            await ack(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
+        else:
+            await ack(text=answer.text, response_type="ephemeral")
+
+    async def _permalink(self, case: CaseDetails) -> str | None:
+        if not case.slack_channel or not case.slack_ts:
+            return None
+        with contextlib.suppress(SlackApiError):
+            found = await self._client.chat_getPermalink(channel=case.slack_channel, message_ts=case.slack_ts)
+            return str(found.get("permalink") or "") or None
+        return None
 
     def _refusal_text(self, outcome: DeskOutcome, lang: str, reply: bool = False) -> str:
         number = outcome.case_number or "?"

@@ -208,6 +208,19 @@ _DESK_TEXTS: Mapping[str, Label] = MappingProxyType({
         ":arrows_counterclockwise: Reopened by {actor}'s reply",
         ":arrows_counterclockwise: {actor} 的回复重新打开了此投诉",
     ),
+    # /plaint reveal: the contact, shown once to an agent of the owning team and written to the audit log.
+    "reveal_shown": Label(
+        ":unlock: Contact for case {number} (shown only to you; this reveal is in the audit log):",
+        ":unlock: 投诉 {number} 的联系方式（仅您可见；本次查看已记入审计日志）：",
+    ),
+    "reveal_not_found": Label("There is no case {number}.", "没有编号为 {number} 的投诉。"),
+    "reveal_not_team": Label(
+        "Only agents of team {team} may reveal the contact of case {number}.",
+        "只有 {team} 团队的客服可以查看投诉 {number} 的联系方式。",
+    ),
+    "name": Label("Name", "姓名"),
+    "phone": Label("Phone", "电话"),
+    "email": Label("E-mail", "邮箱"),
     # Actions, as the refusal names them.
     "action_acknowledge": Label("acknowledge", "确认"),
     "action_assign": Label("reassign", "分配"),
