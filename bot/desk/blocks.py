@@ -27,6 +27,9 @@ Block = dict[str, Any]
 
 ACKNOWLEDGE_ACTION = "desk_acknowledge"
 ASSIGN_TO_ME_ACTION = "desk_assign_to_me"
+# A users_select in the case message: assign to a named colleague (the case number is in the block id).
+ASSIGN_TO_ACTION = "desk_assign_to"
+CASE_BLOCK_PREFIX = "case:"
 RECLASSIFY_ACTION = "desk_reclassify"
 RESOLVE_ACTION = "desk_resolve"
 CLOSE_ACTION = "desk_close"
@@ -200,7 +203,7 @@ def case_blocks(
         )
     buttons = _buttons(case, lang)
     if buttons:
-        blocks.append({"type": "actions", "block_id": f"case:{case.number}", "elements": buttons})
+        blocks.append({"type": "actions", "block_id": f"{CASE_BLOCK_PREFIX}{case.number}", "elements": buttons})
     return blocks
 
 
@@ -241,6 +244,12 @@ def _buttons(case: CaseDetails, lang: str = "en") -> list[Block]:
     ):
         if action in actions:
             buttons.append(_button(desk_says(key, lang), action_id, case.number, style))
+    if CaseAction.ASSIGN in actions:
+        buttons.append({
+            "type": "users_select",
+            "action_id": ASSIGN_TO_ACTION,
+            "placeholder": {"type": "plain_text", "text": desk_says("assign_to", lang)},
+        })
     return buttons
 
 

@@ -100,6 +100,9 @@ class RoutingConfig(BaseModel):
                 return team
         raise KeyError(name)
 
+    def team_for_name(self, name: str | None) -> Team | None:
+        return next((team for team in self.teams if team.name == name), None)
+
     def team_for_slack_channel(self, slack_channel: str) -> Team | None:
         return next((team for team in self.teams if team.slack_channel == slack_channel), None)
 

@@ -17,7 +17,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.desk.blocks import (
     ACKNOWLEDGE_ACTION,
+    ASSIGN_TO_ACTION,
     ASSIGN_TO_ME_ACTION,
+    CASE_BLOCK_PREFIX,
     CLOSE_ACTION,
     RECLASSIFY_ACTION,
     RECLASSIFY_VIEW,
@@ -51,6 +53,7 @@ class SlackDeskListeners:
     def register(self, bolt: AsyncApp) -> None:
         bolt.action(ACKNOWLEDGE_ACTION)(self.on_acknowledge)
         bolt.action(ASSIGN_TO_ME_ACTION)(self.on_assign_to_me)
+        bolt.action(ASSIGN_TO_ACTION)(self.on_assign_to)
         bolt.action(RECLASSIFY_ACTION)(self.on_open_reclassify)
         bolt.action(RESOLVE_ACTION)(self.on_open_resolve)
         bolt.action(CLOSE_ACTION)(self.on_close)
@@ -121,6 +124,27 @@ class SlackDeskListeners:
         await ack()
         user_id = str(body["user"]["id"])
         outcome = await self._desk.assign_to(str(action["value"]), user_id, user_id, self._action_key(body, action))
+        await self._tell_agent(body, outcome)
+
+    async def on_assign_to(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A colleague picked in the case message's users_select: only a member of the case's team can take it."""
+        await ack()
+        user_id = str(body["user"]["id"])
+        number = str(action.get("block_id", "")).removeprefix(CASE_BLOCK_PREFIX)
+        agent = str(action.get("selected_user") or "")
+        case = await self._desk.get_case(number)
+        if case is None or not agent:
+            await self._tell_agent(body, DeskOutcome(DeskOutcomeKind.NOT_FOUND, number or "?"))
+            return
+        team = self._desk.routing.team_for_name(case.team)
+        if team is None or agent not in team.members:
+            lang = self._desk.team_language(case.team)
+            stays = f"<@{case.assignee}>" if case.assignee else desk_says("unassigned", lang)
+            text = desk_says("not_a_member", lang, agent=f"<@{agent}>", team=case.team or "-", number=number,
+                             assignee=stays)
+            await self._ephemeral(str((body.get("channel") or {}).get("id", "")), user_id, text)
+            return
+        outcome = await self._desk.assign_to(number, agent, user_id, self._action_key(body, action))
         await self._tell_agent(body, outcome)
 
     async def on_close(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

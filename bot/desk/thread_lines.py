@@ -27,7 +27,12 @@ def thread_line(event: CaseChanged, lang: str, vocabulary: DeskVocabulary) -> st
         assignee, previous = event.detail("assignee"), event.detail("previous")
         if previous and previous != assignee:
             # The previous assignee is mentioned: Slack notifies them that the case left their hands.
-            return desk_says("line_takeover", lang, previous=_person(previous), actor=actor, assignee=_person(assignee))
+            key = (
+                "line_takeover" if event.actor == assignee
+                else "line_handoff" if event.actor == previous
+                else "line_reassign"
+            )
+            return desk_says(key, lang, previous=_person(previous), actor=actor, assignee=_person(assignee))
         return desk_says("line_assign", lang, actor=actor, assignee=_person(assignee))
     if action == "reclassify":
         parts = [

@@ -152,6 +152,11 @@ _DESK_TEXTS: Mapping[str, Label] = MappingProxyType({
     "button_resolve": Label("Resolve", "解决"),
     "button_close": Label("Close", "关闭"),
     "button_reopen": Label("Reopen", "重新打开"),
+    "assign_to": Label("Assign to…", "分配给…"),
+    "not_a_member": Label(
+        "{agent} is not an agent of team {team}: case {number} stays with {assignee}.",
+        "{agent} 不是 {team} 团队的客服：投诉 {number} 仍由 {assignee} 负责。",
+    ),
     "reclassify_title": Label("Reclassify {number}", "重新分类 {number}"),
     "resolve_title": Label("Resolve {number}", "解决 {number}"),
     "save": Label("Save", "保存"),
@@ -192,8 +197,16 @@ _DESK_TEXTS: Mapping[str, Label] = MappingProxyType({
         ":bust_in_silhouette: Assigned to {assignee} by {actor}", ":bust_in_silhouette: {actor} 分配给 {assignee}",
     ),
     "line_takeover": Label(
-        ":bust_in_silhouette: {previous}, {actor} took over this case from you (now {assignee}).",
-        ":bust_in_silhouette: {previous}，{actor} 已接手此投诉（现由 {assignee} 负责）。",
+        ":bust_in_silhouette: {previous}, {actor} took over this case from you.",
+        ":bust_in_silhouette: {previous}，{actor} 已接手此投诉。",
+    ),
+    "line_handoff": Label(
+        ":bust_in_silhouette: {actor} handed this case to {assignee}.",
+        ":bust_in_silhouette: {actor} 已将此投诉转交给 {assignee}。",
+    ),
+    "line_reassign": Label(
+        ":bust_in_silhouette: {previous}, {actor} reassigned this case from you to {assignee}.",
+        ":bust_in_silhouette: {previous}，{actor} 已将此投诉从您转给 {assignee}。",
     ),
     "line_round_robin": Label(
         ":bust_in_silhouette: Assigned to {assignee} (round-robin)", ":bust_in_silhouette: 已轮流分配给 {assignee}",

@@ -5,15 +5,17 @@ and on Telegram (fake Bot API)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
-from bot.desk.blocks import ASSIGN_TO_ME_ACTION, RESOLVE_ACTION
+from bot.desk.blocks import ASSIGN_TO_ACTION, ASSIGN_TO_ME_ACTION, RESOLVE_ACTION
 from bot.desk.slack_listeners import SlackDeskListeners
-from tests.fakes.slack_api import RecordedCall
+from tests.fakes.slack_api import RecordedCall, SignedRequest
 from tests.fakes.telegram_api import InjectedFailure
 from tests.integration.slack.complaint_driver import Answer, file_complaint
 from tests.integration.slack.harness import (
     AGENT_ONE,
+    AGENT_THREE,
     AGENT_TWO,
     DEFAULT_TEAM_CHANNEL,
     WEB_TEAM_CHANNEL,
@@ -165,6 +167,40 @@ async def test_a_takeover_tells_the_previous_assignee_and_replies_and_notes_get_
         reply["ts"]: SlackDeskListeners.RELAYED_REACTION,
         note["ts"]: SlackDeskListeners.NOTE_REACTION,
     }
+
+    # Assign to a named colleague with the message's users_select: a member of the team only.
+    assert (await plaint.post(_pick_user(plaint, AGENT_TWO, thread_ts, number, AGENT_THREE))).status == 200
+    [refusal] = await _ephemerals(plaint, AGENT_TWO)
+    assert f"<@{AGENT_THREE}> is not an agent of team webdesk" in str(refusal.params["text"])
+    assert (await plaint.case(number)).assignee == AGENT_TWO
+    assert (await plaint.post(_pick_user(plaint, AGENT_TWO, thread_ts, number, AGENT_ONE))).status == 200
+    await plaint.wait_for_case(number, lambda case: case.assignee == AGENT_ONE, "assigned to agent one")
+    await _thread_line(plaint, WEB_TEAM_CHANNEL, thread_ts, f"<@{AGENT_TWO}> handed this case to <@{AGENT_ONE}>")
+
+
+def _pick_user(plaint: SlackHarness, user: str, thread_ts: str, number: str, picked: str) -> SignedRequest:
+    """What Slack posts when an agent picks a colleague in the case message's users_select."""
+    return plaint.signer.interaction(
+        {
+            "type": "block_actions",
+            "team": {"id": "T0PLAINT"},
+            "user": {"id": user, "name": user.lower()},
+            "api_app_id": "A0PLAINT",
+            "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+            "container": {"type": "message", "message_ts": thread_ts, "channel_id": WEB_TEAM_CHANNEL},
+            "channel": {"id": WEB_TEAM_CHANNEL},
+            "message": {"ts": thread_ts, "type": "message"},
+            "actions": [
+                {
+                    "type": "users_select",
+                    "action_id": ASSIGN_TO_ACTION,
+                    "block_id": f"case:{number}",
+                    "selected_user": picked,
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+    )
 
 
 async def test_a_telegram_customer_reads_clean_text_and_the_agent_hears_when_it_cannot_arrive(

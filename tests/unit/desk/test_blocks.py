@@ -91,9 +91,9 @@ def test_everything_an_agent_needs_without_raw_contact_details() -> None:
 @pytest.mark.parametrize(
     ("status", "buttons"),
     [
-        ("new", ["desk_acknowledge", "desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
-        ("acknowledged", ["desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
-        ("waiting_for_customer", ["desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
+        ("new", ["desk_acknowledge", "desk_assign_to_me", "desk_reclassify", "desk_resolve", "desk_assign_to"]),
+        ("acknowledged", ["desk_assign_to_me", "desk_reclassify", "desk_resolve", "desk_assign_to"]),
+        ("waiting_for_customer", ["desk_assign_to_me", "desk_reclassify", "desk_resolve", "desk_assign_to"]),
         ("resolved", ["desk_reclassify", "desk_close", "desk_reopen"]),
         ("closed", ["desk_reopen"]),
         ("something_else", []),

@@ -21,7 +21,17 @@ WORDS = DeskVocabulary.of(
         (
             CaseChanged("PL-1", "assign", "U2", (("assignee", "U2"), ("previous", "U1"))),
             "en",
-            ":bust_in_silhouette: <@U1>, <@U2> took over this case from you (now <@U2>).",
+            ":bust_in_silhouette: <@U1>, <@U2> took over this case from you.",
+        ),
+        (
+            CaseChanged("PL-1", "assign", "U1", (("assignee", "U2"), ("previous", "U1"))),
+            "en",
+            ":bust_in_silhouette: <@U1> handed this case to <@U2>.",
+        ),
+        (
+            CaseChanged("PL-1", "assign", "U3", (("assignee", "U2"), ("previous", "U1"))),
+            "zh",
+            ":bust_in_silhouette: <@U1>，<@U3> 已将此投诉从您转给 <@U2>。",
         ),
         (
             CaseChanged("PL-1", "assign", "U2", (("assignee", "U2"),)),
