@@ -16,6 +16,7 @@ from bot.desk.blocks import case_blocks, case_text, escape_mrkdwn
 from bot.desk.events import CaseChanged, CustomerMessage, DeliveryFailed, UnknownDeskEvent, desk_event_from_payload
 from bot.desk.service import DeskService
 from bot.desk.thread_lines import delivery_failed_line, thread_line
+from bot.desk.vocabulary import desk_says
 from bot.slack_app import translate_slack_errors
 from storage.desk import TortoiseDeskStore
 from storage.outbox import OutboxEntry
@@ -58,7 +59,7 @@ class SlackDeskNotifier:
             thread = (case.slack_channel, case.slack_ts)
         line: str | None = None
         if isinstance(event, CustomerMessage):
-            line = f":speech_balloon: *Customer:* {escape_mrkdwn(event.text)}"
+            line = desk_says("customer_said", lang, text=escape_mrkdwn(event.text))
         elif isinstance(event, CaseChanged):
             line = thread_line(event, lang, vocabulary)
         elif isinstance(event, DeliveryFailed):

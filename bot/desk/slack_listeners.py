@@ -170,10 +170,7 @@ class SlackDeskListeners:
             await self._tell_agent(body, outcome)
             return
         lang = self._desk.team_language(case.team)
-        with contextlib.suppress(SlackApiError):
-            await client.views_open(
-                trigger_id=body["trigger_id"], view=reclassify_view(case, lang, self._desk.vocabulary)
-            )
+        await self._open_modal(client, body, reclassify_view(case, lang, self._desk.vocabulary), lang)
 
     async def on_open_resolve(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
@@ -184,9 +181,17 @@ class SlackDeskListeners:
         if outcome.kind is not DeskOutcomeKind.APPLIED or case is None:
             await self._tell_agent(body, outcome)
             return
-        with contextlib.suppress(SlackApiError):
-            view = resolve_view(case, self._desk.team_language(case.team))
+        lang = self._desk.team_language(case.team)
+        await self._open_modal(client, body, resolve_view(case, lang), lang)
+
+    async def _open_modal(self, client: AsyncWebClient, body: dict[str, Any], view: dict[str, Any], lang: str) -> None:
+        """Slack refuses a modal whose trigger is older than 3 s (a slow database): the agent is asked to press
+        again rather than left looking at nothing."""
+        try:
             await client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError:
+            channel_id = str((body.get("channel") or {}).get("id", ""))
+            await self._ephemeral(channel_id, str(body["user"]["id"]), desk_says("modal_failed", lang))
 
     @staticmethod
     def _input(view: dict[str, Any], block_id: str) -> str:

@@ -178,6 +178,11 @@ _DESK_TEXTS: Mapping[str, Label] = MappingProxyType({
         ":warning: Your reply was *not* sent to the customer: case {number} is {status}{by}.{hint}",
         ":warning: 您的回复*未*发送给客户：投诉 {number} 目前{status}{by}。{hint}",
     ),
+    "modal_failed": Label(
+        ":warning: Slack did not open the form in time. Press the button again.",
+        ":warning: Slack 未能及时打开表单，请再点一次按钮。",
+    ),
+    "customer_said": Label(":speech_balloon: *Customer:* {text}", ":speech_balloon: *客户：* {text}"),
     "not_found": Label("There is no case {number}.", "没有编号为 {number} 的投诉。"),
     "file_not_relayed": Label(
         ":warning: The file {name} was *not* sent to the customer: files from Slack are not relayed yet. "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from bot.desk.blocks import ASSIGN_TO_ACTION, ASSIGN_TO_ME_ACTION, RESOLVE_ACTION
+from bot.desk.blocks import ASSIGN_TO_ACTION, ASSIGN_TO_ME_ACTION, RECLASSIFY_ACTION, RESOLVE_ACTION
 from bot.desk.slack_listeners import SlackDeskListeners
 from tests.fakes.slack_api import RecordedCall, SignedRequest
 from tests.fakes.telegram_api import InjectedFailure
@@ -233,3 +233,15 @@ async def test_a_telegram_customer_reads_clean_text_and_the_agent_hears_when_it_
     assert (await plaint.post(plaint.signer.event(event, event_id))).status == 200
     line = await _thread_line(plaint, DEFAULT_TEAM_CHANNEL, thread_ts, "did *not* receive")
     assert f"<@{AGENT_ONE}>" in line and "blocked the bot" in line
+
+
+async def test_a_form_slack_would_not_open_is_told_not_left_blank(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint()
+    number, thread_ts = await _posted_case(plaint, f"web-{uuid.uuid4().hex[:12]}")
+    await plaint.outbox_drained()
+    plaint.api.fail_next(1)  # views.open fails (as with a trigger older than Slack's 3 s)
+    button = plaint.button(AGENT_TWO, WEB_TEAM_CHANNEL, thread_ts, RECLASSIFY_ACTION, number)
+    assert (await plaint.post(button)).status == 200
+    [told] = await _ephemerals(plaint, AGENT_TWO)
+    assert "did not open the form" in str(told.params["text"])
+    assert not plaint.api.calls_to("views.open")
