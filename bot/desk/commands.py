@@ -64,18 +64,23 @@ async def answer_plaint_command(
     return PlaintAnswer(USAGE)
 
 
+# Open cases read to pick the oldest from (the store lists newest first); a desk with more open cases than this
+# sees the oldest of the most recent ones.
+_SCAN = 500
+
+
 async def _select(desk: DeskService, rest: Sequence[str], user_id: str) -> tuple[str, list[CaseDetails]] | None:
     if not rest:
-        return "Open cases", await desk.open_cases()
+        return "Open cases", await desk.open_cases(limit=_SCAN)
     which = rest[0].lower()
     if which == "mine" and len(rest) == 1:
-        return "Your open cases", await desk.open_cases(assignee=user_id)
+        return "Your open cases", await desk.open_cases(assignee=user_id, limit=_SCAN)
     if which == "unassigned" and len(rest) == 1:
-        return "Unassigned open cases", [case for case in await desk.open_cases(limit=500) if case.assignee is None]
+        return "Unassigned open cases", [case for case in await desk.open_cases(limit=_SCAN) if case.assignee is None]
     if which == "team" and len(rest) == 2:
         team = rest[1]
         return f"Open cases of {escape_mrkdwn(team)}", [
-            case for case in await desk.open_cases(limit=500) if (case.team or "").lower() == team.lower()
+            case for case in await desk.open_cases(limit=_SCAN) if (case.team or "").lower() == team.lower()
         ]
     return None
 
