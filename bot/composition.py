@@ -37,10 +37,12 @@ from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import MAX_UPLOAD_BYTES, TranscriptChannel, WebChat
 from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
+from bot.desk.delivery_watch import DeskDeliveryWatch
 from bot.desk.notifier import SlackDeskNotifier
 from bot.desk.routing import RoutingConfig, load_routing
 from bot.desk.service import DeskService
 from bot.desk.slack_listeners import SlackDeskListeners
+from bot.desk.vocabulary import load_vocabulary
 from bot.errors import ConfigurationError
 from bot.evidence_links import EvidenceLinks, evidence_secret
 from bot.flow_registry import FlowRegistry
@@ -58,6 +60,7 @@ from bot.passive_replies import PassiveReplyService
 from bot.privacy.keys import DataKeyError, install_data_keyring
 from bot.slack_app import SlackApp, SlackListenerSet
 from bot.spool_sweeper import spool_directories, sweep_spools
+from storage.audit import TortoiseAuditLog
 from storage.database import open_database, supports_row_locks
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
@@ -244,15 +247,13 @@ async def build_application(
                 {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
             ),
         )
+        proposals = analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path)
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(
             flows=flows,
             store=TortoiseIntakeStore(lock_rows=row_locks),
             evidence=evidence,
-            analyzer=TimedProposals(
-                analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path),
-                operations.metrics,
-            ),
+            analyzer=TimedProposals(proposals, operations.metrics),
             desk_enabled=blueprint.slack is not None,
             timezone=ZoneInfo(settings.timezone),
             wake_outbox=bell.ring,
@@ -260,7 +261,10 @@ async def build_application(
             case_observer=lifecycle.observer,
         )
         # The desk service exists with or without Slack (the CLI, admin pages and timers use it).
-        desk = DeskService(desk_store, blueprint.routing, wake_outbox=bell.ring, observer=lifecycle.observer)
+        desk = DeskService(
+            desk_store, blueprint.routing, wake_outbox=bell.ring, observer=lifecycle.observer,
+            vocabulary=load_vocabulary(proposals), audit=TortoiseAuditLog(),
+        )
         lifecycle.csat.use_reopener(desk)
         lifecycle.housekeeping.use_closer(desk)
         if lifecycle.digest is not None:
@@ -289,7 +293,9 @@ async def build_application(
         for plugin in blueprint.plugins:
             channels[plugin.name] = await stack.enter_async_context(plugin.running(context))
         # Outbox handlers and worker.
-        handlers["message"] = ChannelDelivery(MappingProxyType(channels))
+        # An agent's message that can never reach the customer is told in the case thread.
+        delivery = ChannelDelivery(MappingProxyType(channels))
+        handlers["message"] = DeskDeliveryWatch(delivery, desk) if blueprint.slack is not None else delivery
         for provider in blueprint.extensions.outbox_handlers:
             handlers.update(provider(core))
         # Webhooks out and helpdesk connectors, then every kind counted and timed for /metrics.

@@ -83,6 +83,13 @@ class SlackApp:
             return None
         if settings.slack_signing_secret is None and settings.slack_app_token is None:
             return None
+        if not settings.public_url.strip():
+            # Evidence links in case messages would be relative: they do not open from Slack, and no image preview.
+            log.warning(
+                "PLAINT_PUBLIC_URL is not set while Slack is on: evidence links in case messages will not open "
+                "from Slack and images get no preview. Set PLAINT_PUBLIC_URL to the https address agents reach "
+                "Plaint at."
+            )
         return cls(settings)
 
     def routes(self) -> list[web.RouteDef]:

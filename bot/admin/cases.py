@@ -131,6 +131,8 @@ class CaseActions:
             raise CaseNotFoundError(case.number)
         if outcome.kind is DeskOutcomeKind.REFUSED:
             raise CaseActionRefused(case.number, 409, outcome.message or f"{request.action} is not possible now")
+        if outcome.kind is DeskOutcomeKind.INVALID:  # a product or category the catalog/taxonomy does not hold
+            raise CaseActionRefused(case.number, 422, outcome.message)
         after = await self._desk.get_case(case.number)
         status = after.status if after else case.status
         if outcome.kind is DeskOutcomeKind.APPLIED:

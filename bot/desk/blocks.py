@@ -5,9 +5,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from bot.desk.lifecycle import CaseAction, CaseStatus, UnknownStatus, allowed_actions, parse_status
+from bot.desk.lifecycle import CaseAction, UnknownStatus, allowed_actions, parse_status
+from bot.desk.vocabulary import (
+    LANGUAGES,
+    RESOLUTION_CODES,
+    DeskVocabulary,
+    channel_label,
+    desk_says,
+    label_of,
+    plural_age,
+    resolution_label,
+)
+from bot.desk.vocabulary import status_label as _status_label
 from storage.cases import CaseDetails
 
 # Block Kit is JSON; these dicts go straight to slack_sdk and never leave the bot package.
@@ -15,6 +27,9 @@ Block = dict[str, Any]
 
 ACKNOWLEDGE_ACTION = "desk_acknowledge"
 ASSIGN_TO_ME_ACTION = "desk_assign_to_me"
+# A users_select in the case message: assign to a named colleague (the case number is in the block id).
+ASSIGN_TO_ACTION = "desk_assign_to"
+CASE_BLOCK_PREFIX = "case:"
 RECLASSIFY_ACTION = "desk_reclassify"
 RESOLVE_ACTION = "desk_resolve"
 CLOSE_ACTION = "desk_close"
@@ -22,23 +37,9 @@ REOPEN_ACTION = "desk_reopen"
 RECLASSIFY_VIEW = "desk_reclassify_view"
 RESOLVE_VIEW = "desk_resolve_view"
 
-RESOLUTION_CODES: tuple[tuple[str, str], ...] = (
-    ("refunded", "Refunded"),
-    ("replaced", "Replaced"),
-    ("repaired", "Repaired"),
-    ("explained", "Explained / no fault found"),
-    ("compensated", "Compensated"),
-    ("rejected", "Rejected"),
-)
-
-STATUS_LABELS: dict[CaseStatus, str] = {
-    CaseStatus.NEW: ":new: New",
-    CaseStatus.ACKNOWLEDGED: ":eyes: Acknowledged",
-    CaseStatus.IN_PROGRESS: ":hammer_and_wrench: In progress",
-    CaseStatus.WAITING_FOR_CUSTOMER: ":hourglass: Waiting for customer",
-    CaseStatus.RESOLVED: ":white_check_mark: Resolved",
-    CaseStatus.CLOSED: ":lock: Closed",
-}
+_NO_WORDS = DeskVocabulary()
+# Image evidence shown inline (Slack fetches it from the public URL); more would bury the case.
+_MAX_PREVIEWS = 3
 
 _SECTION_LIMIT = 2900  # Slack refuses section text over 3000 characters
 
@@ -67,24 +68,39 @@ def _clip(text: str, limit: int = _SECTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _with_confidence(value: str | None, confidence: float | None) -> str:
-    if not value:
-        return "_unknown_"
+def _with_confidence(label: str | None, confidence: float | None, lang: str) -> str:
+    if not label:
+        return desk_says("unknown", lang)
     if confidence is None:
-        return escape_mrkdwn(value)
-    return f"{escape_mrkdwn(value)} ({confidence:.0%})"
+        return escape_mrkdwn(label)
+    return f"{escape_mrkdwn(label)} ({confidence:.0%})"
 
 
-def status_label(status: str) -> str:
-    try:
-        return STATUS_LABELS[parse_status(status)]
-    except UnknownStatus:
-        return status
+def status_label(status: str, lang: str = "en") -> str:
+    return _status_label(status, lang)
 
 
-def case_text(case: CaseDetails) -> str:
+def slack_date(moment: datetime) -> str:
+    """A date every agent reads in their own time zone (Slack formats it), with a UTC fallback."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    fallback = aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(aware.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def case_text(case: CaseDetails, lang: str = "en", vocabulary: DeskVocabulary = _NO_WORDS) -> str:
     """The notification's plain text (what Slack shows in alerts and where blocks cannot be rendered)."""
-    return f"Case {case.number} ({case.status}): {case.product or 'unknown product'} / {case.category or '?'}"
+    status = re.sub(r":[a-z_]+: ", "", status_label(case.status, lang))
+    product = vocabulary.product(case.product, lang) or "?"
+    category = vocabulary.category(case.category, lang) or "?"
+    return f"{desk_says('case', lang, number=case.number)} ({status}): {product} / {category}"
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
@@ -99,7 +115,15 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
-def case_blocks(case: CaseDetails, evidence_url: Callable[[int], str]) -> list[Block]:
+def case_blocks(
+    case: CaseDetails,
+    evidence_url: Callable[[int], str],
+    *,
+    lang: str = "en",
+    vocabulary: DeskVocabulary = _NO_WORDS,
+    now: datetime | None = None,
+) -> list[Block]:
+    """The case message in the team's language `lang`: labels, never snake_case codes."""
     contact = [
         part
         for part in (
@@ -109,54 +133,61 @@ def case_blocks(case: CaseDetails, evidence_url: Callable[[int], str]) -> list[B
         )
         if part
     ]
-    assignee = f"<@{case.assignee}>" if case.assignee else "_unassigned_"
+    def says(key: str) -> str:
+        return desk_says(key, lang)
+
+    assignee = f"<@{case.assignee}>" if case.assignee else says("unassigned")
+    product = _with_confidence(vocabulary.product(case.product, lang), case.product_confidence, lang)
+    category = _with_confidence(vocabulary.category(case.category, lang), case.category_confidence, lang)
+    spoken = label_of(LANGUAGES, case.lang, lang)
+    age = plural_age(((now or datetime.now(UTC)) - case.created_at).total_seconds(), lang)
     blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"Case {case.number}"}},
+        {"type": "header", "text": {"type": "plain_text", "text": desk_says("case", lang, number=case.number)}},
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": desk_says("filed", lang, date=slack_date(case.created_at), age=age)}
+            ],
+        },
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*Status*\n{status_label(case.status)}"},
-                {"type": "mrkdwn", "text": f"*Assignee*\n{assignee}"},
+                {"type": "mrkdwn", "text": f"*{says('status')}*\n{status_label(case.status, lang)}"},
+                {"type": "mrkdwn", "text": f"*{says('assignee')}*\n{assignee}"},
+                {"type": "mrkdwn", "text": f"*{says('product')}*\n{product}"},
+                {"type": "mrkdwn", "text": f"*{says('category')}*\n{category}"},
                 {
                     "type": "mrkdwn",
-                    "text": f"*Product*\n{_with_confidence(case.product, case.product_confidence)}",
+                    "text": f"*{says('channel_language')}*\n{channel_label(case.channel, lang)} / {spoken}",
                 },
-                {
-                    "type": "mrkdwn",
-                    "text": f"*Category*\n{_with_confidence(case.category, case.category_confidence)}",
-                },
-                {"type": "mrkdwn", "text": f"*Channel / language*\n{case.channel} / {case.lang}"},
-                {"type": "mrkdwn", "text": f"*Contact*\n{', '.join(contact) or '_none given_'}"},
+                {"type": "mrkdwn", "text": f"*{says('contact')}*\n{', '.join(contact) or says('none_given')}"},
             ],
         },
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": _clip(f"*What happened*\n{escape_mrkdwn(case.description or '-')}"),
+                "text": _clip(f"*{says('what_happened')}*\n{escape_mrkdwn(case.description or '-')}"),
             },
         },
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*When*\n{escape_mrkdwn(case.occurred_at or '-')}"},
+                {"type": "mrkdwn", "text": f"*{says('when')}*\n{escape_mrkdwn(case.occurred_at or '-')}"},
                 {
                     "type": "mrkdwn",
-                    "text": _clip(f"*Where*\n{escape_mrkdwn(case.occurred_where or '-')}", 1900),
+                    "text": _clip(f"*{says('where')}*\n{escape_mrkdwn(case.occurred_where or '-')}", 1900),
                 },
                 {
                     "type": "mrkdwn",
-                    "text": _clip(f"*Expected resolution*\n{escape_mrkdwn(case.expected_resolution or '-')}", 1900),
+                    "text": _clip(
+                        f"*{says('expected_resolution')}*\n{escape_mrkdwn(case.expected_resolution or '-')}", 1900
+                    ),
                 },
             ],
         },
     ]
-    if case.evidence:
-        links = [
-            f"<{evidence_url(item.id)}|{escape_mrkdwn(item.file_name)}> ({item.media_type}, {item.size} bytes)"
-            for item in case.evidence
-        ]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip("*Evidence*\n" + "\n".join(links))}})
+    blocks += _evidence_blocks(case, evidence_url, lang)
     if case.resolution_summary:
         blocks.append(
             {
@@ -164,35 +195,61 @@ def case_blocks(case: CaseDetails, evidence_url: Callable[[int], str]) -> list[B
                 "text": {
                     "type": "mrkdwn",
                     "text": _clip(
-                        f"*Resolution* ({case.resolution_code or '-'})\n" + escape_mrkdwn(case.resolution_summary)
+                        f"*{says('resolution')}* ({resolution_label(case.resolution_code, lang)})\n"
+                        + escape_mrkdwn(case.resolution_summary)
                     ),
                 },
             }
         )
-    buttons = _buttons(case)
+    buttons = _buttons(case, lang)
     if buttons:
-        blocks.append({"type": "actions", "block_id": f"case:{case.number}", "elements": buttons})
+        blocks.append({"type": "actions", "block_id": f"{CASE_BLOCK_PREFIX}{case.number}", "elements": buttons})
     return blocks
 
 
-def _buttons(case: CaseDetails) -> list[Block]:
+def _evidence_blocks(case: CaseDetails, evidence_url: Callable[[int], str], lang: str) -> list[Block]:
+    """Readable names and sizes behind signed links; the first images previewed when the link is public."""
+    if not case.evidence:
+        return []
+    lines = []
+    for index, item in enumerate(case.evidence, start=1):
+        kind = item.media_type.split("/")[0] if "/" in item.media_type else item.media_type
+        name = escape_mrkdwn(item.file_name or f"{kind}-{index}")
+        media = escape_mrkdwn(item.media_type)
+        lines.append(f"{index}. <{evidence_url(item.id)}|{name}> · {media} · {human_size(item.size)}")
+    listing = _clip(f"*{desk_says('evidence', lang)}*\n" + "\n".join(lines))
+    blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": listing}}]
+    images = [item for item in case.evidence if item.media_type.startswith("image/")][:_MAX_PREVIEWS]
+    for item in images:
+        url = evidence_url(item.id)
+        # Slack fetches image_url itself: only an absolute public link can be previewed.
+        if url.startswith(("https://", "http://")):
+            blocks.append({"type": "image", "image_url": url, "alt_text": item.file_name[:2000] or "evidence"})
+    return blocks
+
+
+def _buttons(case: CaseDetails, lang: str = "en") -> list[Block]:
     try:
         actions = allowed_actions(parse_status(case.status))
     except UnknownStatus:
         return []
     buttons: list[Block] = []
-    if CaseAction.ACKNOWLEDGE in actions:
-        buttons.append(_button("Acknowledge", ACKNOWLEDGE_ACTION, case.number, "primary"))
+    for action, key, action_id, style in (
+        (CaseAction.ACKNOWLEDGE, "button_acknowledge", ACKNOWLEDGE_ACTION, "primary"),
+        (CaseAction.ASSIGN, "button_assign_to_me", ASSIGN_TO_ME_ACTION, None),
+        (CaseAction.RECLASSIFY, "button_reclassify", RECLASSIFY_ACTION, None),
+        (CaseAction.RESOLVE, "button_resolve", RESOLVE_ACTION, "danger"),
+        (CaseAction.CLOSE, "button_close", CLOSE_ACTION, None),
+        (CaseAction.REOPEN, "button_reopen", REOPEN_ACTION, None),
+    ):
+        if action in actions:
+            buttons.append(_button(desk_says(key, lang), action_id, case.number, style))
     if CaseAction.ASSIGN in actions:
-        buttons.append(_button("Assign to me", ASSIGN_TO_ME_ACTION, case.number))
-    if CaseAction.RECLASSIFY in actions:
-        buttons.append(_button("Reclassify", RECLASSIFY_ACTION, case.number))
-    if CaseAction.RESOLVE in actions:
-        buttons.append(_button("Resolve", RESOLVE_ACTION, case.number, "danger"))
-    if CaseAction.CLOSE in actions:
-        buttons.append(_button("Close", CLOSE_ACTION, case.number))
-    if CaseAction.REOPEN in actions:
-        buttons.append(_button("Reopen", REOPEN_ACTION, case.number))
+        buttons.append({
+            "type": "users_select",
+            "action_id": ASSIGN_TO_ACTION,
+            "placeholder": {"type": "plain_text", "text": desk_says("assign_to", lang)},
+        })
     return buttons
 
 
@@ -208,45 +265,75 @@ def _plain_input(block_id: str, label: str, initial: str | None, multiline: bool
     }
 
 
-def reclassify_view(case: CaseDetails) -> Block:
+def _option(value: str, label: str) -> Block:
+    return {"text": {"type": "plain_text", "text": label[:75]}, "value": value[:150]}
+
+
+def _select(block_id: str, label: str, options: list[Block], initial: str | None) -> Block:
+    # Slack allows 100 options per static select: a larger catalog is cut (the current value stays first).
+    element: Block = {"type": "static_select", "action_id": "value", "options": options[:100]}
+    chosen = next((option for option in options if option["value"] == initial), None)
+    if chosen is not None:
+        element["initial_option"] = chosen
+        if chosen not in element["options"]:
+            element["options"] = [chosen, *options[:99]]
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": True,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
+
+
+def reclassify_view(case: CaseDetails, lang: str = "en", vocabulary: DeskVocabulary = _NO_WORDS) -> Block:
+    """Selects of the catalog's products and the taxonomy's categories; free text only when neither is known."""
+    product = desk_says("product", lang)
+    category = desk_says("category", lang)
+    products = [_option(code, label(lang)) for code, label in vocabulary.products.items()]
+    categories = [_option(code, label(lang)) for code, label in vocabulary.categories.items()]
     return {
         "type": "modal",
         "callback_id": RECLASSIFY_VIEW,
         "private_metadata": case.number,
-        "title": {"type": "plain_text", "text": f"Reclassify {case.number}"[:24]},
-        "submit": {"type": "plain_text", "text": "Save"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": {"type": "plain_text", "text": desk_says("reclassify_title", lang, number=case.number)[:24]},
+        "submit": {"type": "plain_text", "text": desk_says("save", lang)},
+        "close": {"type": "plain_text", "text": desk_says("cancel", lang)},
         "blocks": [
-            _plain_input("product", "Product", case.product),
-            _plain_input("category", "Category", case.category),
+            _select("product", product, products, case.product) if products
+            else _plain_input("product", product, case.product),
+            _select("category", category, categories, case.category) if categories
+            else _plain_input("category", category, case.category),
         ],
     }
 
 
-def resolve_view(case: CaseDetails) -> Block:
-    options = [{"text": {"type": "plain_text", "text": label}, "value": code} for code, label in RESOLUTION_CODES]
+def resolve_view(case: CaseDetails, lang: str = "en") -> Block:
+    options = [_option(code, label(lang)) for code, label in RESOLUTION_CODES.items()]
     return {
         "type": "modal",
         "callback_id": RESOLVE_VIEW,
         "private_metadata": case.number,
-        "title": {"type": "plain_text", "text": f"Resolve {case.number}"[:24]},
-        "submit": {"type": "plain_text", "text": "Resolve"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": {"type": "plain_text", "text": desk_says("resolve_title", lang, number=case.number)[:24]},
+        "submit": {"type": "plain_text", "text": desk_says("button_resolve", lang)},
+        "close": {"type": "plain_text", "text": desk_says("cancel", lang)},
         "blocks": [
-            _plain_input("summary", "Resolution summary (sent to the customer)", None, multiline=True),
+            _plain_input("summary", desk_says("summary_label", lang), None, multiline=True),
             {
                 "type": "input",
                 "block_id": "code",
-                "label": {"type": "plain_text", "text": "Resolution code"},
+                "label": {"type": "plain_text", "text": desk_says("code_label", lang)},
                 "element": {"type": "static_select", "action_id": "value", "options": options},
             },
         ],
     }
 
 
-def case_line(case: CaseDetails) -> str:
-    assignee = f"<@{case.assignee}>" if case.assignee else "unassigned"
+def case_line(case: CaseDetails, lang: str = "en", vocabulary: DeskVocabulary = _NO_WORDS) -> str:
+    assignee = f"<@{case.assignee}>" if case.assignee else desk_says("unassigned", lang)
+    product = vocabulary.product(case.product, lang) or "?"
+    category = vocabulary.category(case.category, lang) or "?"
     return (
-        f"*{case.number}* · {status_label(case.status)} · {case.product or '?'} / {case.category or '?'}"
-        f" · {case.team or 'no team'} · {assignee}"
+        f"*{case.number}* · {status_label(case.status, lang)} · {escape_mrkdwn(product)} / {escape_mrkdwn(category)}"
+        f" · {case.team or '-'} · {assignee}"
     )

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from bot.errors import PlaintError
 from bot.ordering import desk_case_key
+from storage.desk import JsonValue
 
 # Outbox kind and channel of desk events.
 DESK_OUTBOX_KIND = "desk"
@@ -31,8 +32,17 @@ class CaseFiled:
 
 @dataclass(frozen=True)
 class CaseChanged:
+    """The case message is re-rendered; when an agent (or the round-robin) acted, `action` names what happened
+    and the notifier adds one line to the case thread (who, and for a takeover the previous assignee)."""
+
     name: ClassVar[str] = "case_changed"
     case_number: str
+    action: str = ""
+    actor: str = ""
+    details: tuple[tuple[str, str], ...] = ()
+
+    def detail(self, key: str) -> str:
+        return next((value for name, value in self.details if name == key), "")
 
 
 @dataclass(frozen=True)
@@ -44,13 +54,32 @@ class CustomerMessage:
     text: str
 
 
-DeskEvent = CaseFiled | CaseChanged | CustomerMessage
+@dataclass(frozen=True)
+class DeliveryFailed:
+    """A message an agent sent (a reply, a resolution) will never reach the customer: the agent is told in the
+    case thread. `reason` is "unreachable" (blocked, left) or "refused" (the platform rejected it)."""
+
+    name: ClassVar[str] = "delivery_failed"
+    case_number: str
+    reason: str
+    actor: str = ""
 
 
-def desk_event_to_payload(event: DeskEvent) -> dict[str, str]:
-    payload = {"event": event.name, "case_number": event.case_number}
+DeskEvent = CaseFiled | CaseChanged | CustomerMessage | DeliveryFailed
+
+
+def desk_event_to_payload(event: DeskEvent) -> dict[str, JsonValue]:
+    payload: dict[str, JsonValue] = {"event": event.name, "case_number": event.case_number}
     if isinstance(event, CustomerMessage):
         payload["text"] = event.text
+    if isinstance(event, CaseChanged) and event.action:
+        payload["action"] = event.action
+        payload["actor"] = event.actor
+        pairs: list[JsonValue] = [[key, value] for key, value in event.details]
+        payload["details"] = pairs
+    if isinstance(event, DeliveryFailed):
+        payload["reason"] = event.reason
+        payload["actor"] = event.actor
     return payload
 
 
@@ -62,7 +91,17 @@ def desk_event_from_payload(payload: Mapping[str, Any]) -> DeskEvent:
     if name == CaseFiled.name:
         return CaseFiled(number)
     if name == CaseChanged.name:
-        return CaseChanged(number)
+        details = payload.get("details") or []
+        return CaseChanged(
+            number,
+            str(payload.get("action", "")),
+            str(payload.get("actor", "")),
+            tuple(
+                (str(pair[0]), str(pair[1])) for pair in details if isinstance(pair, list | tuple) and len(pair) == 2
+            ),
+        )
+    if name == DeliveryFailed.name:
+        return DeliveryFailed(number, str(payload.get("reason", "")), str(payload.get("actor", "")))
     if name == CustomerMessage.name:
         return CustomerMessage(number, str(payload.get("text", "")))
     raise UnknownDeskEvent(payload)

@@ -1,7 +1,8 @@
 """Outbox kind "desk": keeps the team channel telling the truth. On any desk event the case is routed and
-assigned if it is not yet, posted once (its ts stored on the case) and afterwards updated in place; a
-customer's follow-up also goes into the case thread. Slack being down or rate-limited raises RetryLater,
-so the item waits in the outbox and the ones behind it (same case) keep their order."""
+assigned if it is not yet, posted once (its ts stored on the case) and afterwards updated in place, in the
+team's language; an agent's action adds one line to the case thread, a customer's follow-up goes into the
+thread, and a message that never reached the customer is told there. Slack being down or rate-limited raises
+RetryLater, so the item waits in the outbox and the ones behind it (same case) keep their order."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import PermanentDeliveryError
 from bot.desk.blocks import case_blocks, case_text, escape_mrkdwn
-from bot.desk.events import CustomerMessage, UnknownDeskEvent, desk_event_from_payload
+from bot.desk.events import CaseChanged, CustomerMessage, DeliveryFailed, UnknownDeskEvent, desk_event_from_payload
 from bot.desk.service import DeskService
+from bot.desk.thread_lines import delivery_failed_line, thread_line
+from bot.desk.vocabulary import desk_says
 from bot.slack_app import translate_slack_errors
 from storage.desk import TortoiseDeskStore
 from storage.outbox import OutboxEntry
@@ -39,8 +42,10 @@ class SlackDeskNotifier:
         if case is None or case.team is None:
             log.warning("desk event %s for unknown case %r dropped", event.name, event.case_number)
             return
-        blocks = case_blocks(case, self._evidence_url)
-        text = case_text(case)
+        lang = self._desk.team_language(case.team)
+        vocabulary = self._desk.vocabulary
+        blocks = case_blocks(case, self._evidence_url, lang=lang, vocabulary=vocabulary)
+        text = case_text(case, lang, vocabulary)
         if case.slack_ts is None or case.slack_channel is None:
             channel = self._desk.routing.team(case.team).slack_channel
             async with translate_slack_errors():
@@ -52,9 +57,13 @@ class SlackDeskNotifier:
             async with translate_slack_errors():
                 await self._client.chat_update(channel=case.slack_channel, ts=case.slack_ts, text=text, blocks=blocks)
             thread = (case.slack_channel, case.slack_ts)
+        line: str | None = None
         if isinstance(event, CustomerMessage):
-            said = escape_mrkdwn(event.text)
+            line = desk_says("customer_said", lang, text=escape_mrkdwn(event.text))
+        elif isinstance(event, CaseChanged):
+            line = thread_line(event, lang, vocabulary)
+        elif isinstance(event, DeliveryFailed):
+            line = delivery_failed_line(event, lang)
+        if line:
             async with translate_slack_errors():
-                await self._client.chat_postMessage(
-                    channel=thread[0], thread_ts=thread[1], text=f":speech_balloon: *Customer:* {said}"
-                )
+                await self._client.chat_postMessage(channel=thread[0], thread_ts=thread[1], text=line)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -40,6 +41,10 @@ class Team(BaseModel):
     # Slack user ids, in round-robin order.
     members: tuple[str, ...] = ()
     max_open_per_agent: int = Field(default=10, ge=1)
+    # The language of the team's Slack chrome: labels, buttons, refusals, thread lines.
+    language: Literal["en", "zh"] = "en"
+    # A reply in the thread of a resolved or closed case: reopen it and relay (true), or refuse and say so.
+    reopen_on_reply: bool = False
 
     @field_validator("members")
     @classmethod
@@ -94,6 +99,9 @@ class RoutingConfig(BaseModel):
             if team.name == name:
                 return team
         raise KeyError(name)
+
+    def team_for_name(self, name: str | None) -> Team | None:
+        return next((team for team in self.teams if team.name == name), None)
 
     def team_for_slack_channel(self, slack_channel: str) -> Team | None:
         return next((team for team in self.teams if team.slack_channel == slack_channel), None)

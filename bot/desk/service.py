@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol, cast, get_args
 
@@ -24,14 +25,18 @@ from bot.desk.events import (
 from bot.desk.lifecycle import (
     OPEN_STATUSES,
     CaseAction,
+    CaseStatus,
     LifecycleError,
     Transition,
     transition,
 )
 from bot.desk.routing import CaseFacts, RoutingConfig, next_agent, route
+from bot.desk.vocabulary import DeskVocabulary, resolution_label
+from bot.errors import PlaintError
 from bot.messages import ChannelName, Outbound, outbound_to_payload
 from bot.ordering import customer_key
 from bot.texts import say
+from storage.audit import TortoiseAuditLog
 from storage.cases import CaseDetails
 from storage.desk import CaseUpdate, DeskUnitOfWork, OutboxRow, TortoiseDeskStore
 
@@ -57,13 +62,40 @@ class DeskOutcomeKind(StrEnum):
     DUPLICATE = "duplicate"  # a retry of something already applied: nothing changed
     REFUSED = "refused"  # the lifecycle does not allow it in the case's status
     NOT_FOUND = "not_found"
+    INVALID = "invalid"  # a value the catalog or the taxonomy does not hold
 
 
 @dataclass(frozen=True)
 class DeskOutcome:
+    """What became of an agent's action. A refusal says why in data (the case's status, the action refused,
+    who put the case in that status and when), so the desk can tell the agent in their language."""
+
     kind: DeskOutcomeKind
     case_number: str | None = None
     message: str = ""
+    action: str = ""
+    status: str | None = None
+    by: str | None = None
+    at: datetime | None = None
+    # The case's team, for the language of the answer.
+    team: str | None = None
+
+
+class RevealRefused(PlaintError):
+    """`reason`: "not_found", or "not_team" (the agent is not a member of the case's team)."""
+
+    def __init__(self, reason: str, team: str | None) -> None:
+        super().__init__(f"contact reveal refused: {reason}")
+        self.reason = reason
+        self.team = team
+
+
+@dataclass(frozen=True)
+class RevealedContact:
+    number: str
+    name: str | None
+    phone: str | None
+    email: str | None
 
 
 def _nothing_to_wake() -> None:
@@ -78,9 +110,14 @@ class DeskService:
         wake_outbox: Callable[[], None] = _nothing_to_wake,
         *,
         observer: CaseObserver | None = None,
+        vocabulary: DeskVocabulary | None = None,
+        audit: TortoiseAuditLog | None = None,
     ) -> None:
+        self._audit = audit
         self._store = store
         self._routing = routing
+        # When given, reclassification accepts only the catalog's products and the taxonomy's categories.
+        self._vocabulary = vocabulary
         # Called after a commit that queued something: the outbox worker sends it now, not at its next poll.
         self._wake_outbox = wake_outbox
         self._observer = observer
@@ -89,11 +126,87 @@ class DeskService:
     def routing(self) -> RoutingConfig:
         return self._routing
 
+    @property
+    def vocabulary(self) -> DeskVocabulary:
+        return self._vocabulary or DeskVocabulary()
+
+    def team_language(self, team_name: str | None) -> str:
+        """The language of a team's Slack chrome (English for no team or one no longer configured)."""
+        if team_name is None:
+            return "en"
+        try:
+            return self._routing.team(team_name).language
+        except KeyError:
+            return "en"
+
+    async def check(self, number: str, action: CaseAction) -> DeskOutcome:
+        """Would `action` be allowed now? APPLIED means yes (nothing is changed): buttons ask before a modal
+        opens, and a modal's submission asks again before it closes."""
+        case = await self.get_case(number)
+        if case is None:
+            return DeskOutcome(DeskOutcomeKind.NOT_FOUND, number.strip().upper(), action=action.value)
+        try:
+            transition(case.status, action)
+        except LifecycleError as error:
+            return await self._refusal(case, action, str(error))
+        return DeskOutcome(DeskOutcomeKind.APPLIED, case.number, action=action.value, status=case.status.value,
+                           team=case.team)
+
+    async def _refusal(self, case: CaseDetails, action: CaseAction, reason: str) -> DeskOutcome:
+        """A refusal with who put the case in its present status, and when (the latest event that did)."""
+        by: str | None = None
+        at: datetime | None = None
+        for event in reversed(await self._store.events(case.number)):
+            if event.data.get("to") == case.status.value:
+                by, at = event.actor, event.created_at
+                break
+        return DeskOutcome(
+            DeskOutcomeKind.REFUSED, case.number, f"{case.number}: {reason}", action.value, case.status.value, by, at,
+            case.team,
+        )
+
     async def get_case(self, number: str) -> CaseDetails | None:
         return await self._store.get_case(number.strip().upper())
 
-    async def open_cases(self, assignee: str | None = None) -> list[CaseDetails]:
-        return await self._store.list_cases(_OPEN, assignee=assignee)
+    async def case_by_thread(self, slack_channel: str, thread_ts: str) -> CaseDetails | None:
+        async with self._store.unit_of_work() as uow:
+            return await uow.lock_case_by_thread(slack_channel, thread_ts)
+
+    async def open_cases(self, assignee: str | None = None, limit: int = 20) -> list[CaseDetails]:
+        return await self._store.list_cases(_OPEN, assignee=assignee, limit=limit)
+
+    async def reveal_contact(self, number: str, agent: str) -> RevealedContact:
+        """The unmasked contact of a case, for a member of its team only; every reveal is a case event and an
+        audit-log row (who and which case; never the contact itself)."""
+        number = number.strip().upper()
+        async with self._store.unit_of_work() as uow:
+            case = await uow.lock_case(number)
+            if case is None:
+                raise RevealRefused("not_found", None)
+            members = self._team_members(case.team)
+            if agent not in members:
+                raise RevealRefused("not_team", case.team)
+            await uow.add_event(number, "contact_revealed", agent, {"fields": "name, phone, email"})
+            if self._audit is not None:
+                await self._audit.append(
+                    actor=f"slack:{agent}", via="slack", source_ip=None, action="case.contact_revealed",
+                    object_type="case", object_id=number, before=None, after=None, changes=["name", "phone", "email"],
+                )
+        return RevealedContact(number, case.name, case.phone, case.email)
+
+    def _team_members(self, team_name: str | None) -> tuple[str, ...]:
+        if team_name is None:
+            return ()
+        try:
+            return self._routing.team(team_name).members
+        except KeyError:
+            return ()
+
+    async def tell_desk(self, event: DeskEvent) -> None:
+        """Queue a desk event on its own (the delivery watch: a customer did not get an agent's message)."""
+        async with self._store.unit_of_work() as uow:
+            await _enqueue_desk_event(uow, event)
+        self._wake_outbox()
 
     # --- routing and assignment ----------------------------------------------------------------------
 
@@ -130,7 +243,7 @@ class DeskService:
             await uow.add_event(number, "assigned", SYSTEM_ACTOR, {"assignee": agent, "by": "round_robin"})
             await uow.set_assignment_cursor(team_name, agent)
             if number != being_notified:
-                await self._enqueue_case_changed(uow, number)
+                await _enqueue_desk_event(uow, CaseChanged(number, "assigned", SYSTEM_ACTOR, (("assignee", agent),)))
             counts[agent] = counts.get(agent, 0) + 1
             last = agent
 
@@ -140,13 +253,31 @@ class DeskService:
         return await self._apply(number, CaseAction.ACKNOWLEDGE, actor, dedupe_key)
 
     async def assign_to(self, number: str, agent: str, actor: str, dedupe_key: str) -> DeskOutcome:
-        return await self._apply(number, CaseAction.ASSIGN, actor, dedupe_key, CaseUpdate(assignee=agent))
+        # The previous assignee goes into the event: the thread line tells them their case was taken over.
+        previous: dict[str, str | None] = {}
+
+        async def remember_previous(uow: DeskUnitOfWork, case: CaseDetails) -> None:
+            previous["previous"] = case.assignee
+
+        return await self._apply(
+            number, CaseAction.ASSIGN, actor, dedupe_key, CaseUpdate(assignee=agent), {"assignee": agent},
+            before_update=remember_previous, details_from_case=previous,
+        )
 
     async def reclassify(
         self, number: str, product: str | None, category: str | None, actor: str, dedupe_key: str
     ) -> DeskOutcome:
         product = (product or "").strip() or None
         category = (category or "").strip() or None
+        if self._vocabulary is not None:
+            unknown = [
+                value
+                for value, known in ((product, self._vocabulary.products), (category, self._vocabulary.categories))
+                if value is not None and known and value not in known
+            ]
+            if unknown:
+                return DeskOutcome(DeskOutcomeKind.INVALID, number, f"not in the catalog or taxonomy: {unknown[0]}",
+                                   CaseAction.RECLASSIFY.value)
 
         async def store_corrections(uow: DeskUnitOfWork, case: CaseDetails) -> None:
             # Each changed field is one labelled example for retraining the NLP.
@@ -173,8 +304,10 @@ class DeskService:
 
     async def resolve(self, number: str, summary: str, code: str, actor: str, dedupe_key: str) -> DeskOutcome:
         async def tell_customer(uow: DeskUnitOfWork, case: CaseDetails) -> None:
-            text = say("case_resolved", case.lang, number=case.number, code=code, summary=summary)
-            await self._message_customer(uow, case, text, "status_update")
+            # The customer reads the outcome's label in their own language, never the code.
+            label = resolution_label(code, case.lang)
+            text = say("case_resolved", case.lang, number=case.number, code=label, summary=summary)
+            await self._message_customer(uow, case, text, "status_update", actor)
 
         async def free_capacity(uow: DeskUnitOfWork, case: CaseDetails) -> None:
             if case.team is not None:
@@ -218,15 +351,29 @@ class DeskService:
             if text.strip().lower().startswith(NOTE_PREFIX):
                 note = text.strip()[len(NOTE_PREFIX) :].strip()
                 await uow.add_event(case.number, "note", actor, {"text": note})
-                return DeskOutcome(DeskOutcomeKind.APPLIED, case.number, "note kept internal")
+                return DeskOutcome(DeskOutcomeKind.APPLIED, case.number, "note kept internal", "note", team=case.team)
+            if case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and self._reopens_on_reply(case.team):
+                # The team chose replies that reopen: the case is worked again, then the reply goes out.
+                reopened = transition(case.status, CaseAction.REOPEN)
+                await self._record(uow, case.number, reopened, actor, CaseUpdate(), {"by": "reply"})
+                case = await uow.lock_case(case.number) or case
             try:
                 step = transition(case.status, CaseAction.AGENT_REPLY)
             except LifecycleError as error:
-                return DeskOutcome(DeskOutcomeKind.REFUSED, case.number, str(error))
+                refusal = await self._refusal(case, CaseAction.AGENT_REPLY, str(error))
+                return refusal
             relayed = say("agent_reply", case.lang, number=case.number, text=text)
-            await self._message_customer(uow, case, relayed, "agent_reply")
-            await self._record(uow, case.number, step, actor, CaseUpdate(), {"text": text})
-            return DeskOutcome(DeskOutcomeKind.APPLIED, case.number)
+            await self._message_customer(uow, case, relayed, "agent_reply", actor)
+            await self._record(uow, case.number, step, actor, CaseUpdate(), {"text": text}, announce=False)
+            return DeskOutcome(DeskOutcomeKind.APPLIED, case.number, action=step.action.value, team=case.team)
+
+    def _reopens_on_reply(self, team_name: str | None) -> bool:
+        if team_name is None:
+            return False
+        try:
+            return self._routing.team(team_name).reopen_on_reply
+        except KeyError:
+            return False
 
     # --- the one way an agent action is applied ------------------------------------------------------
 
@@ -240,25 +387,28 @@ class DeskService:
         details: dict[str, str | None] | None = None,
         before_update: _CaseStep | None = None,
         after_update: _CaseStep | None = None,
+        details_from_case: dict[str, str | None] | None = None,
     ) -> DeskOutcome:
         number = number.strip().upper()
         async with self._store.unit_of_work() as uow:
             case = await uow.lock_case(number)
             if case is None:
-                return DeskOutcome(DeskOutcomeKind.NOT_FOUND, number, f"no case {number}")
+                return DeskOutcome(DeskOutcomeKind.NOT_FOUND, number, f"no case {number}", action.value)
             if not await uow.claim_receipt(RECEIPT_SOURCE, dedupe_key):
-                return DeskOutcome(DeskOutcomeKind.DUPLICATE, number)
+                return DeskOutcome(DeskOutcomeKind.DUPLICATE, number, action=action.value, team=case.team)
             try:
                 step = transition(case.status, action)
             except LifecycleError as error:
-                return DeskOutcome(DeskOutcomeKind.REFUSED, number, f"{number}: {error}")
+                return await self._refusal(case, action, str(error))
             if before_update is not None:
                 await before_update(uow, case)
-            await self._record(uow, number, step, actor, update or CaseUpdate(), details or {})
+            all_details = {**(details or {}), **(details_from_case or {})}
+            await self._record(uow, number, step, actor, update or CaseUpdate(), all_details)
             if after_update is not None:
                 await after_update(uow, case)
         self._wake_outbox()
-        return DeskOutcome(DeskOutcomeKind.APPLIED, number)
+        return DeskOutcome(DeskOutcomeKind.APPLIED, number, action=action.value, status=step.target.value,
+                           team=case.team)
 
     async def _record(
         self,
@@ -268,22 +418,30 @@ class DeskService:
         actor: str,
         update: CaseUpdate,
         details: dict[str, str | None],
+        *,
+        announce: bool = True,
     ) -> None:
         await uow.update_case(number, CaseUpdate(**{**vars(update), "status": step.target}))
         data: dict[str, str | None] = {"from": step.source.value, "to": step.target.value, **details}
         await uow.add_event(number, step.action.value, actor, dict(data))
         if self._observer is not None:
             await self._observer.transitioned(number, step.action.value, step.source.value, step.target.value)
-        await self._enqueue_case_changed(uow, number)
+        # `announce`: one thread line for the event; a relayed reply is already in the thread (it gets a reaction).
+        line = tuple((key, value) for key, value in details.items() if value is not None and key != "text")
+        await _enqueue_desk_event(
+            uow, CaseChanged(number, step.action.value, actor, line) if announce else CaseChanged(number)
+        )
         # The one place a desk transition is announced (webhooks, connectors).
         await uow.enqueue(OutboxRow(**case_event_item(number, step.action.value, step.source.value,
                                                       step.target.value, actor)))
 
-    async def _enqueue_case_changed(self, uow: DeskUnitOfWork, number: str) -> None:
-        await _enqueue_desk_event(uow, CaseChanged(number))
-
     async def _message_customer(
-        self, uow: DeskUnitOfWork, case: CaseDetails, text: str, kind: Literal["agent_reply", "status_update"]
+        self,
+        uow: DeskUnitOfWork,
+        case: CaseDetails,
+        text: str,
+        kind: Literal["agent_reply", "status_update"],
+        actor: str = "",
     ) -> None:
         channel: ChannelName = _channel_name(case.channel)
         message = Outbound(
@@ -291,7 +449,8 @@ class DeskService:
             recipient_id=case.sender_id,
             text=text,
             kind=kind,
-            metadata=(("case_number", case.number),),
+            # The case and the agent travel with the message: a delivery that fails for good is told to them.
+            metadata=(("case_number", case.number), ("agent", actor)) if actor else (("case_number", case.number),),
         )
         payload = outbound_to_payload(message)
         await uow.enqueue(

@@ -145,7 +145,8 @@ class FakeSlackApi:
             loaded = await request.json()
             return dict(loaded) if isinstance(loaded, dict) else {}
         form = await request.post()
-        params: dict[str, Any] = {}
+        # slack_sdk sends some methods' arguments (reactions.add, users.info) in the query string of a POST.
+        params: dict[str, Any] = dict(request.query)
         for key, value in form.items():
             text = value if isinstance(value, str) else ""
             # slack_sdk form-encodes lists and dicts as JSON strings
@@ -224,6 +225,15 @@ class FakeSlackApi:
         if method == "conversations.info":
             channel = str(params.get("channel"))
             return {"ok": True, "channel": {"id": channel, "is_im": channel.startswith("D")}}
+        if method == "reactions.add":
+            return {"ok": True}
+        if method == "users.info":
+            user_id = str(params.get("user"))
+            return {"ok": True, "user": {"id": user_id, "profile": {"display_name": f"Agent {user_id[-4:]}"}}}
+        if method == "chat.getPermalink":
+            channel, ts = str(params.get("channel")), str(params.get("message_ts"))
+            return {"ok": True, "channel": channel,
+                    "permalink": f"https://plaint-test.slack.com/archives/{channel}/p{ts.replace('.', '')}"}
         if method == "users.conversations":
             return {"ok": True, "channels": [{"id": channel, "is_member": True} for channel in self.member_channels],
                     "response_metadata": {"next_cursor": ""}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,13 @@ from bot.app import APPLICATION_KEY, build_app
 from bot.config import Settings
 from storage.cases import TortoiseCaseRepository
 from tests.fakes.slack_api import FakeSlackApi, SlackRequestSigner
+from tests.fakes.telegram_api import FakeTelegramBotApi, running_fake_bot_api
 from tests.integration.slack.harness import (
     CUSTOMER_CHANNEL,
     ROUTING,
     SIGNING_SECRET,
+    TELEGRAM_SECRET,
+    TELEGRAM_TOKEN,
     HarnessFactory,
     SlackHarness,
 )
@@ -38,9 +42,23 @@ async def start_plaint(
 ) -> AsyncIterator[HarnessFactory]:
     clients: list[TestClient[Any, Any]] = []
 
-    async def start(max_open: int = 5, socket_mode: bool = False) -> SlackHarness:
+    async def start(
+        max_open: int = 5, socket_mode: bool = False, reopen_on_reply: bool = False, telegram: bool = False
+    ) -> SlackHarness:
         routing = tmp_path / "routing.yaml"
-        routing.write_text(ROUTING.replace("{max_open}", str(max_open)), encoding="utf-8")
+        routing.write_text(
+            ROUTING.replace("{max_open}", str(max_open)).replace("{reopen}", str(reopen_on_reply).lower()),
+            encoding="utf-8",
+        )
+        fake_telegram: FakeTelegramBotApi | None = None
+        extra: dict[str, Any] = {}
+        if telegram:
+            fake_telegram, telegram_url = await stack.enter_async_context(running_fake_bot_api(TELEGRAM_TOKEN))
+            extra = {
+                "telegram_token": SecretStr(TELEGRAM_TOKEN),
+                "telegram_webhook_secret": SecretStr(TELEGRAM_SECRET),
+                "telegram_api_url": telegram_url,
+            }
         configured = settings.model_copy(
             update={
                 "slack_bot_token": SecretStr(slack_api.token),
@@ -51,6 +69,7 @@ async def start_plaint(
                 "slack_routing_file": routing,
                 "slack_customer_channels": CUSTOMER_CHANNEL,
                 "public_url": "https://plaint.example",
+                **extra,
             }
         )
         app = build_app(configured, analyzer)
@@ -58,9 +77,11 @@ async def start_plaint(
         await client.start_server()
         clients.append(client)
         return SlackHarness(
-            client, slack_api, SlackRequestSigner(SIGNING_SECRET), app[APPLICATION_KEY], TortoiseCaseRepository()
+            client, slack_api, SlackRequestSigner(SIGNING_SECRET), app[APPLICATION_KEY], TortoiseCaseRepository(),
+            fake_telegram,
         )
 
-    yield start
-    for client in clients:
-        await client.close()
+    async with contextlib.AsyncExitStack() as stack:
+        yield start
+        for client in clients:
+            await client.close()

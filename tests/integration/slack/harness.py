@@ -12,11 +12,14 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from bot.channels.telegram_server import SECRET_HEADER, WEBHOOK_PATH
 from bot.composition import Application
 from bot.desk.blocks import RESOLVE_VIEW
 from storage.cases import CaseDetails, TortoiseCaseRepository
 from tests.fakes.slack_api import FakeSlackApi, RecordedCall, SignedRequest, SlackRequestSigner
+from tests.fakes.telegram_api import FakeTelegramBotApi
 from tests.integration.slack.complaint_driver import Answer, SeenReply, file_complaint
+from tests.integration.telegram.telegram_updates import TelegramCustomer
 
 SIGNING_SECRET = "e3b0c44298fc1c149afbf4c8996fb924"
 WEB_TEAM_CHANNEL = "C0WEBDESK"
@@ -24,16 +27,19 @@ DEFAULT_TEAM_CHANNEL = "C0GENERAL"
 CHINA_TEAM_CHANNEL = "C0CHINA"
 CUSTOMER_CHANNEL = "C0CUSTOMERS"
 AGENT_ONE, AGENT_TWO, AGENT_THREE = "UAGENT0001", "UAGENT0002", "UAGENT0003"
+TELEGRAM_TOKEN = "654321:TEST-desk-token"
+TELEGRAM_SECRET = "desk_Secret-for-tests"
 
 ROUTING = f"""
 default_team: general
 teams:
   - {{name: general, slack_channel: {DEFAULT_TEAM_CHANNEL}, members: [{AGENT_THREE}]}}
-  - {{name: china, slack_channel: {CHINA_TEAM_CHANNEL}, members: [{AGENT_THREE}]}}
+  - {{name: china, slack_channel: {CHINA_TEAM_CHANNEL}, members: [{AGENT_THREE}], language: zh}}
   - name: webdesk
     slack_channel: {WEB_TEAM_CHANNEL}
     members: [{AGENT_ONE}, {AGENT_TWO}]
     max_open_per_agent: {{max_open}}
+    reopen_on_reply: {{reopen}}
 rules:
   - team: china
     when: {{language: [zh]}}
@@ -59,6 +65,8 @@ class SlackHarness:
     signer: SlackRequestSigner
     application: Application
     cases: TortoiseCaseRepository
+    # The fake Bot API when the harness was started with Telegram on.
+    telegram: FakeTelegramBotApi | None = None
 
     async def post(self, signed: SignedRequest) -> ClientResponse:
         return await self.client.post("/slack/events", data=signed.body, headers=signed.headers)
@@ -97,6 +105,35 @@ class SlackHarness:
         messages = document["messages"] if isinstance(document, dict) else document
         assert isinstance(messages, list)
         return messages
+
+    # --- a Telegram customer -------------------------------------------------------------------------------
+
+    def telegram_sender(self, customer: TelegramCustomer) -> Callable[[Answer], Awaitable[list[SeenReply]]]:
+        """Answers as a Telegram customer would (typing, or tapping a button of the bot's last message) and
+        returns what the bot sent back once the outbox is empty."""
+        fake = self.telegram
+        assert fake is not None, "start the harness with telegram=True"
+        last: list[dict[str, Any]] = []
+
+        async def send(answer: Answer) -> list[SeenReply]:
+            update = customer.press(last[-1], answer.choice) if answer.choice else customer.text(answer.text or "")
+            already = len(fake.sent_messages)
+            response = await self.client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: TELEGRAM_SECRET})
+            assert response.status == 200, await response.text()
+            await self.outbox_drained()
+            sent = fake.sent_messages[already:]
+            last.extend(sent)
+            return [SeenReply(str(message.get("text", "")), tuple(_callback_data(message))) for message in sent]
+
+        return send
+
+    async def outbox_drained(self, within: float = 10.0) -> None:
+        outbox = self.application.outbox
+
+        async def drained() -> bool:
+            return await outbox.pending_count() == 0
+
+        await eventually(drained, within, "the outbox to empty")
 
     # --- agent payloads ------------------------------------------------------------------------------------
 
@@ -171,6 +208,13 @@ class SlackHarness:
 HarnessFactory = Callable[..., Awaitable[SlackHarness]]
 
 
+def _callback_data(message: dict[str, Any]) -> list[str]:
+    markup = message.get("reply_markup")
+    if not isinstance(markup, dict):
+        return []
+    return [str(button.get("callback_data")) for row in markup.get("inline_keyboard", []) for button in row]
+
+
 def block_texts(call: RecordedCall) -> str:
     """Everything a person would read in a posted or updated message."""
     parts: list[str] = [str(call.params.get("text", ""))]
@@ -184,6 +228,8 @@ def block_texts(call: RecordedCall) -> str:
             label = element.get("text")
             if isinstance(label, dict):
                 parts.append(f"[{label.get('text')}]")
+            elif isinstance(label, str):  # a context block's mrkdwn element
+                parts.append(label)
     return "\n".join(parts)
 
 

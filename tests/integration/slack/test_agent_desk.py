@@ -16,6 +16,7 @@ from bot.desk.blocks import (
     RESOLVE_VIEW,
 )
 from storage.models import Case, NlpCorrection
+from tests.fakes.slack_api import SignedRequest
 from tests.integration.slack.complaint_driver import Answer
 from tests.integration.slack.harness import (
     AGENT_ONE,
@@ -40,10 +41,11 @@ async def test_case_from_web_chat_is_worked_from_slack(start_plaint: HarnessFact
     shown = block_texts(message)
     for expected in (
         number,
-        "kettle",
+        "Electric kettle",
         "leaking",
         "Oxford Street",
-        "web / en",
+        "Web chat / English",
+        "<!date^",
         "[Acknowledge]",
         "[Assign to me]",
         "[Reclassify]",
@@ -119,24 +121,36 @@ async def test_case_from_web_chat_is_worked_from_slack(start_plaint: HarnessFact
     proposed = await plaint.case(number)
     # Whatever the NLP proposed, the agent picks another category: that difference is the training example.
     corrected = "billing_refund" if proposed.category != "billing_refund" else "product_quality"
-    response = await plaint.post(
-        plaint.view_submission(
+    # The modal offers the catalog's products and the taxonomy's categories as selects, labelled.
+    [opened] = [
+        call for call in plaint.api.calls_to("views.open") if call.params["view"]["callback_id"] == RECLASSIFY_VIEW
+    ]
+    product_select = opened.params["view"]["blocks"][0]["element"]
+    assert product_select["type"] == "static_select"
+    assert {"text": {"type": "plain_text", "text": "Blender"}, "value": "blender"} in product_select["options"]
+
+    def reclassify(product: str, category: str) -> SignedRequest:
+        return plaint.view_submission(
             AGENT_TWO,
             RECLASSIFY_VIEW,
             number,
             {
-                "product": {"type": "plain_text_input", "value": "electric kettle"},
-                "category": {"type": "plain_text_input", "value": corrected},
+                "product": {"type": "static_select", "selected_option": {"value": product}},
+                "category": {"type": "static_select", "selected_option": {"value": category}},
             },
         )
-    )
+
+    # A value the catalog does not hold is refused in the modal, not stored at 100%.
+    response = await plaint.post(reclassify("electric kettle", corrected))
+    assert (await response.json())["response_action"] == "errors"
+    response = await plaint.post(reclassify("blender", corrected))
     assert response.status == 200
-    case = await plaint.wait_for_case(number, lambda case: case.product == "electric kettle", "reclassified")
+    case = await plaint.wait_for_case(number, lambda case: case.product == "blender", "reclassified")
     assert (case.category, case.category_confidence, case.product_confidence) == (corrected, 1.0, 1.0)
     corrections = await NlpCorrection.filter(case__number=number).order_by("field")
     assert [(c.field, c.old_value, c.new_value, c.actor) for c in corrections] == [
         ("category", proposed.category, corrected, AGENT_TWO),
-        ("product", proposed.product, "electric kettle", AGENT_TWO),
+        ("product", proposed.product, "blender", AGENT_TWO),
     ]
     assert "leaking" in corrections[0].text
 

@@ -11,7 +11,8 @@ WIRE = (
     "Refund &lt; 100 EUR &amp; a voucher, see <https://example.com/faq|our FAQ>, my colleague <@U0AGUKCWFS0> "
     "will call. *Thanks*"
 )
-CLEAN = "Refund < 100 EUR & a voucher, see our FAQ (https://example.com/faq), my colleague will call. Thanks"
+# The mentioned colleague by their display name (users.info), never the internal id.
+CLEAN = "Refund < 100 EUR & a voucher, see our FAQ (https://example.com/faq), my colleague Agent WFS0 will call. Thanks"
 
 
 async def test_a_reply_with_entities_a_link_and_a_mention_arrives_clean(start_plaint: HarnessFactory) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.desk.blocks import case_blocks, mask_email, mask_phone, reclassify_view, resolve_view
+from bot.desk.vocabulary import DeskVocabulary
 from storage.cases import CaseDetails, EvidenceItem
 
 CASE = CaseDetails(
@@ -69,15 +71,15 @@ def test_everything_an_agent_needs_without_raw_contact_details() -> None:
     for expected in (
         "PL-ABC234",
         "电水壶 (87%)",
-        "product_quality (60%)",
+        "Product quality (60%)",
         "上海 南京路店",
         "2026-11-20 15:00",
         "refund",
-        "telegram / zh",
+        "Telegram / Chinese",
         "王小明",
         "*********5678",
         "x***@example.cn",
-        "<https://plaint.example/evidence/7?sig=x|photo.jpg>",
+        "<https://plaint.example/evidence/7?sig=x|photo.jpg> · image/jpeg · 2.0 KB",
         "_unassigned_",
     ):
         assert expected in shown, expected
@@ -89,9 +91,9 @@ def test_everything_an_agent_needs_without_raw_contact_details() -> None:
 @pytest.mark.parametrize(
     ("status", "buttons"),
     [
-        ("new", ["desk_acknowledge", "desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
-        ("acknowledged", ["desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
-        ("waiting_for_customer", ["desk_assign_to_me", "desk_reclassify", "desk_resolve"]),
+        ("new", ["desk_acknowledge", "desk_assign_to_me", "desk_reclassify", "desk_resolve", "desk_assign_to"]),
+        ("acknowledged", ["desk_assign_to_me", "desk_reclassify", "desk_resolve", "desk_assign_to"]),
+        ("waiting_for_customer", ["desk_assign_to_me", "desk_reclassify", "desk_resolve", "desk_assign_to"]),
         ("resolved", ["desk_reclassify", "desk_close", "desk_reopen"]),
         ("closed", ["desk_reopen"]),
         ("something_else", []),
@@ -105,7 +107,7 @@ def test_resolution_and_assignee_are_shown() -> None:
     shown = rendered(
         replace(CASE, status="resolved", assignee="UAGENT1", resolution_summary="退款完成", resolution_code="refunded")
     )
-    assert "<@UAGENT1>" in shown and "退款完成" in shown and "(refunded)" in shown
+    assert "<@UAGENT1>" in shown and "退款完成" in shown and "(Refunded)" in shown
 
 
 def test_modals_carry_the_case_number_and_prefill_the_current_values() -> None:
@@ -116,3 +118,66 @@ def test_modals_carry_the_case_number_and_prefill_the_current_values() -> None:
     assert resolve["private_metadata"] == "PL-ABC234"
     assert {block["block_id"] for block in resolve["blocks"]} == {"summary", "code"}
     assert len(resolve["title"]["text"]) <= 24
+
+
+WORDS = DeskVocabulary.of(
+    [("kettle", "Electric kettle", "电水壶"), ("washing_machine", "Washing machine", "洗衣机")],
+    [("product_quality", "Product quality", "产品质量"), ("delivery_logistics", "Delivery / logistics", "物流配送")],
+)
+KETTLE_CASE = replace(CASE, product="kettle", status="waiting_for_customer", resolution_code="refunded",
+                      resolution_summary="ok")
+
+
+def test_the_case_message_carries_words_and_a_date_each_agent_reads_in_their_time_zone() -> None:
+    now = CASE.created_at + timedelta(hours=5, minutes=3)
+    blocks = case_blocks(KETTLE_CASE, str, lang="en", vocabulary=WORDS, now=now)
+    shown = json.dumps(blocks, ensure_ascii=False)
+    assert f"<!date^{int(CASE.created_at.timestamp())}^{{date_short_pretty}} {{time}}|2026-11-21 00:00 UTC>" in shown
+    assert "5 h ago" in shown
+    for label in ("Electric kettle (87%)", "Product quality (60%)", "Waiting for customer", "Telegram / Chinese",
+                  "(Refunded)"):
+        assert label in shown, label
+    # No raw code an agent would have to decode.
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", _visible_text(blocks)), _visible_text(blocks)
+
+
+def test_a_chinese_desk_reads_chinese_chrome_and_labels() -> None:
+    blocks = case_blocks(KETTLE_CASE, str, lang="zh", vocabulary=WORDS, now=CASE.created_at + timedelta(days=3))
+    shown = _visible_text(blocks)
+    for label in ("投诉 PL-ABC234", "电水壶 (87%)", "产品质量 (60%)", "等待客户回复", "Telegram / 中文", "已退款",
+                  "3 天前", "[重新分类]", "[解决]"):
+        assert label in shown, label
+    assert "Status" not in shown and "Acknowledge" not in shown
+
+
+def test_image_evidence_is_previewed_only_behind_an_absolute_link() -> None:
+    public = case_blocks(CASE, lambda evidence_id: f"https://plaint.example/evidence/{evidence_id}?sig=x")
+    assert [block["image_url"] for block in public if block["type"] == "image"] == [
+        "https://plaint.example/evidence/7?sig=x"
+    ]
+    relative = case_blocks(CASE, lambda evidence_id: f"/evidence/{evidence_id}?sig=x")
+    assert not [block for block in relative if block["type"] == "image"]
+
+
+def test_reclassify_offers_selects_of_the_catalog_and_the_taxonomy() -> None:
+    view = reclassify_view(KETTLE_CASE, "zh", WORDS)
+    product, category = view["blocks"]
+    assert product["element"]["type"] == category["element"]["type"] == "static_select"
+    assert [option["value"] for option in product["element"]["options"]] == ["kettle", "washing_machine"]
+    assert product["element"]["initial_option"]["text"]["text"] == "电水壶"
+    assert category["element"]["initial_option"]["value"] == "product_quality"
+    assert view["title"]["text"].startswith("重新分类")
+
+
+def _visible_text(blocks: list[dict[str, object]]) -> str:
+    parts: list[str] = []
+    for block in blocks:
+        text = block.get("text")
+        if isinstance(text, dict):
+            parts.append(str(text.get("text")))
+        for item in block.get("fields") or block.get("elements") or []:  # type: ignore[attr-defined]
+            label = item.get("text")
+            parts.append(f"[{label.get('text')}]" if item.get("type") == "button" else str(label))
+    # Emoji codes (:hourglass:) are pictures to the reader; Slack shows a link's or a date's label, not its markup.
+    shown = re.sub(r":[a-z_0-9]+:", "", "\n".join(parts))
+    return re.sub(r"<[^<>|]*\|([^<>]*)>", r"\1", shown)

@@ -6,6 +6,8 @@ from bot.desk.events import (
     CaseChanged,
     CaseFiled,
     CustomerMessage,
+    DeliveryFailed,
+    DeskEvent,
     UnknownDeskEvent,
     desk_event_from_payload,
     desk_event_key,
@@ -16,15 +18,24 @@ from bot.ordering import customer_key, desk_case_key
 
 
 @pytest.mark.parametrize(
-    "event", [CaseFiled("PL-ABC234"), CaseChanged("PL-ABC234"), CustomerMessage("PL-ABC234", "还没收到 <b>")]
+    "event",
+    [
+        CaseFiled("PL-ABC234"),
+        CaseChanged("PL-ABC234"),
+        CaseChanged("PL-ABC234", "assign", "U2", (("assignee", "U2"), ("previous", "U1"))),
+        CustomerMessage("PL-ABC234", "还没收到 <b>"),
+        DeliveryFailed("PL-ABC234", "unreachable", "U1"),
+    ],
 )
-def test_desk_events_round_trip_through_the_outbox_payload(event: CaseFiled | CaseChanged | CustomerMessage) -> None:
+def test_desk_events_round_trip_through_the_outbox_payload(event: DeskEvent) -> None:
     assert desk_event_from_payload(desk_event_to_payload(event)) == event
     assert desk_event_key(event) == desk_case_key("PL-ABC234")
 
 
 def test_payloads_written_before_the_types_still_read() -> None:
     assert desk_event_from_payload({"event": "case_filed", "case_number": "PL-X"}) == CaseFiled("PL-X")
+    # The lifecycle room's re-render request carries no action: no thread line.
+    assert desk_event_from_payload({"event": "case_changed", "case_number": "PL-X"}) == CaseChanged("PL-X")
 
 
 @pytest.mark.parametrize("payload", [{"event": "case_exploded", "case_number": "PL-X"}, {"event": "case_filed"}, {}])
