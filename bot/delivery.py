@@ -3,6 +3,8 @@ agent desk's notifier raise these; exactly one consumer, the outbox worker, inte
 
 from __future__ import annotations
 
+from typing import Any, Protocol, runtime_checkable
+
 from bot.errors import PlaintError
 
 
@@ -24,3 +26,17 @@ class RecipientUnreachable(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """The platform will never accept this message (bad request): retrying cannot help."""
+
+
+@runtime_checkable
+class HoldingHandler(Protocol):
+    """An outbox handler that may hold an entry back before it is tried: ChannelDelivery, and every wrapper
+    around a handler (metrics, the desk's delivery watch) passes the question on to what it wraps."""
+
+    # The entry is the outbox's OutboxEntry; named loosely because channels import this module and may not
+    # import storage.
+    def hold_seconds(self, entry: Any) -> float: ...
+
+
+def hold_seconds_of(handler: object, entry: Any) -> float:
+    return handler.hold_seconds(entry) if isinstance(handler, HoldingHandler) else 0.0

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
 from bot.channels.base import Channel, PermanentDeliveryError, RecipientUnreachable, RetryLater
+from bot.delivery import hold_seconds_of
 from bot.messages import Outbound, outbound_from_payload
 from storage.delivery_pace import PaceDecision, TortoiseDeliveryPace
 from storage.outbox import DEFAULT_LEASE, DeadReason, OutboxEntry, TortoiseOutbox
@@ -225,7 +226,7 @@ class OutboxWorker:
 
     async def _attempt(self, entry: OutboxEntry) -> bool:
         handler = self._handlers.get(entry.kind)
-        hold = handler.hold_seconds(entry) if isinstance(handler, ChannelDelivery) else 0.0
+        hold = hold_seconds_of(handler, entry)
         if hold > 0:
             # Straight back, untried: the passive answer may take it meanwhile.
             await self._outbox.release(entry.id, datetime.now(UTC) + timedelta(seconds=hold + 0.05))

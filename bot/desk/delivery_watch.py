@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.delivery import PermanentDeliveryError, RecipientUnreachable
+from bot.delivery import PermanentDeliveryError, RecipientUnreachable, hold_seconds_of
 from bot.desk.events import DeliveryFailed
 from bot.desk.service import DeskService
 from storage.outbox import OutboxEntry
@@ -25,6 +25,9 @@ class DeskDeliveryWatch:
     def __init__(self, inner: _Handler, desk: DeskService) -> None:
         self._inner = inner
         self._desk = desk
+
+    def hold_seconds(self, entry: OutboxEntry) -> float:
+        return hold_seconds_of(self._inner, entry)
 
     async def handle(self, entry: OutboxEntry) -> None:
         try:

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.channels.base import InboundSink, PermanentDeliveryError, RecipientUnreachable, RetryLater
+from bot.delivery import hold_seconds_of
 from bot.intake import ProposalSource
 from bot.messages import Inbound, IntakeResult
 from bot.operations.logs import correlation_scope, pseudonym
@@ -162,6 +163,9 @@ class MeteredHandler:
         self._inner = inner
         self._metrics = metrics
         self._health = health
+
+    def hold_seconds(self, entry: OutboxEntry) -> float:
+        return hold_seconds_of(self._inner, entry)
 
     async def handle(self, entry: OutboxEntry) -> None:
         target = entry.channel
