@@ -239,7 +239,7 @@ async def build_application(
         await flows.attach(TortoiseFlowVersions())
         # The lifecycle room: timers, SLA clocks, CSAT, housekeeping; it observes the intake and the desk.
         lifecycle = build_lifecycle(
-            policies=blueprint.sla_policies, postgres=row_locks, timer_poll_interval=settings.timer_poll_interval,
+            policies=blueprint.sla_policies, row_locks=row_locks, timer_poll_interval=settings.timer_poll_interval,
             team_channels=(
                 {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
             ),

@@ -46,7 +46,7 @@ class LifecycleParts:
 def build_lifecycle(
     *,
     policies: Callable[[], SlaPolicies],
-    postgres: bool,
+    row_locks: bool,
     clock: Clock | None = None,
     timer_poll_interval: float = 1.0,
     worker_name: str | None = None,
@@ -55,8 +55,8 @@ def build_lifecycle(
     """Everything but the Slack delivery (built beside the desk's notifier: `slack_delivery`) and the desk
     itself, which is handed over once built: `csat.use_reopener(desk)`, `housekeeping.use_closer(desk)`."""
     clock = clock or SystemClock()
-    sla_store = TortoiseSlaStore(lock_rows=postgres)
-    timers = TortoiseTimerStore(skip_locked=postgres)
+    sla_store = TortoiseSlaStore(lock_rows=row_locks)
+    timers = TortoiseTimerStore(skip_locked=row_locks)
     notifier = OutboxCaseThreadNotifier()
     sla = SlaService(store=sla_store, timers=timers, policies=policies, clock=clock, notifier=notifier)
     priorities = PriorityService(TortoisePriorityStore(), sla_store, policies)

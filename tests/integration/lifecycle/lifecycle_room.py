@@ -28,7 +28,7 @@ from bot.lifecycle.timers import TimerWorker
 from bot.messages import Inbound
 from bot.outbox import ChannelDelivery, OutboxWorker
 from flows import Proposal
-from storage.database import is_postgres
+from storage.database import supports_row_locks
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.intake import TortoiseIntakeStore
@@ -175,11 +175,11 @@ class LifecycleRoom:
 def build_room(
     database_url: str, slack: FakeSlackApi, start: datetime, data_dir: Path, policies: str = POLICIES
 ) -> LifecycleRoom:
-    postgres = is_postgres(database_url)
+    row_locks = supports_row_locks(database_url)
     clock = ManualClock(start)
     holder = PolicyHolder(parse_sla_policies(policies, "test-sla.yaml"))
     parts = build_lifecycle(
-        policies=holder, postgres=postgres, clock=clock, worker_name="test-worker",
+        policies=holder, row_locks=row_locks, clock=clock, worker_name="test-worker",
         team_channels={"general": TEAM_CHANNEL},
     )
     desk_store = TortoiseDeskStore()
@@ -192,7 +192,7 @@ def build_room(
     flows.reload()
     intake = IntakeService(
         flows=flows,
-        store=TortoiseIntakeStore(lock_rows=postgres),
+        store=TortoiseIntakeStore(lock_rows=row_locks),
         evidence=LocalEvidenceStore(data_dir / "evidence"),
         analyzer=NoProposals(),
         desk_enabled=True,
@@ -217,7 +217,7 @@ def build_room(
         sla_store=parts.sla_store,
         timers=parts.timer_worker,
         timer_store=parts.timer_store,
-        outbox=OutboxWorker(TortoiseOutbox(skip_locked=postgres), handlers),
+        outbox=OutboxWorker(TortoiseOutbox(skip_locked=row_locks), handlers),
         policies=holder,
         channels=channels,
     )

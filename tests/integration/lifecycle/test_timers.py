@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from bot.lifecycle.timers import TimerWorker
-from storage.database import is_postgres, open_database
+from storage.database import open_database, supports_row_locks
 from storage.models import OutboxItem, Timer
 from storage.outbox import add_outbox_item
 from storage.timers import DueTimer, NewTimer, TortoiseTimerStore
@@ -41,7 +41,7 @@ class RecordingHandler:
 @pytest_asyncio.fixture
 async def store(database_url: str) -> AsyncIterator[TortoiseTimerStore]:
     async with open_database(database_url):
-        yield TortoiseTimerStore(skip_locked=is_postgres(database_url), lease=timedelta(minutes=2))
+        yield TortoiseTimerStore(skip_locked=supports_row_locks(database_url), lease=timedelta(minutes=2))
 
 
 async def schedule(store: TortoiseTimerStore, due_at: datetime, count: int = 1) -> list[int]:
@@ -158,7 +158,7 @@ async def test_racing_workers_fire_each_timer_once(store: TortoiseTimerStore, da
     assert sum(totals) == 120
     assert sorted(handler.calls) == sorted(set(handler.calls))
     assert sorted(int(text) for text in await fired_texts()) == list(range(120))
-    if is_postgres(database_url):
+    if supports_row_locks(database_url):
         # SKIP LOCKED lets the workers share the work instead of queueing behind one another.
         assert sum(1 for total in totals if total) >= 2
 
