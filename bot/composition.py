@@ -243,6 +243,7 @@ async def build_application(
             team_channels=(
                 {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
             ),
+            on_timer_fired=operations.metrics.timer_fired,
         )
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(

@@ -175,5 +175,13 @@ class TortoiseTimerStore:
         return await Timer.filter(status__in=("pending", "firing")).count()
 
     async def next_due_at(self) -> datetime | None:
+        return await TortoiseTimerBacklog().next_due_at()
+
+
+class TortoiseTimerBacklog:
+    """What /metrics asks of the timers (a read; no claims)."""
+
+    async def next_due_at(self) -> datetime | None:
+        """The due time of the oldest timer still waiting to fire."""
         row = await Timer.filter(status="pending").order_by("due_at").first()
         return None if row is None else row.due_at

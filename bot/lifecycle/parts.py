@@ -51,6 +51,7 @@ def build_lifecycle(
     timer_poll_interval: float = 1.0,
     worker_name: str | None = None,
     team_channels: Mapping[str, str] | None = None,
+    on_timer_fired: Callable[[str, float], None] | None = None,
 ) -> LifecycleParts:
     """Everything but the Slack delivery (built beside the desk's notifier: `slack_delivery`) and the desk
     itself, which is handed over once built: `csat.use_reopener(desk)`, `housekeeping.use_closer(desk)`."""
@@ -82,6 +83,7 @@ def build_lifecycle(
         timers, handlers, clock,
         name=worker_name,
         poll_interval=timer_poll_interval,
+        on_fired=on_timer_fired,
     )
     return LifecycleParts(
         sla_store=sla_store,

@@ -8,12 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.lifecycle.timers import TimerWorker
+from bot.operations.metrics import PlaintMetrics
 from storage.database import open_database, supports_row_locks
 from storage.models import OutboxItem, Timer
+from storage.operations import TortoiseOutboxDepth
 from storage.outbox import add_outbox_item
-from storage.timers import DueTimer, NewTimer, TortoiseTimerStore
+from storage.timers import DueTimer, NewTimer, TortoiseTimerBacklog, TortoiseTimerStore
 from tests.fakes.clock import ManualClock
 
 START = datetime(2026, 11, 30, 9, tzinfo=UTC)
@@ -174,3 +177,38 @@ async def test_two_workers_racing_for_one_due_timer_fire_it_once(store: Tortoise
     assert sorted(results) == [0, 1]
     assert len(handler.calls) == 1
     assert await fired_texts() == ["0"]
+
+
+def lag_samples(exposition: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(exposition.decode())
+        for sample in family.samples
+    }
+
+
+async def test_timer_lag_reaches_the_metrics(store: TortoiseTimerStore) -> None:
+    metrics = PlaintMetrics()
+    clock = ManualClock(datetime.now(UTC))
+    start = clock.now()
+    worker = TimerWorker(store, {"test": RecordingHandler()}, clock, name="w", on_fired=metrics.timer_fired)
+    await schedule(store, start + timedelta(seconds=10), count=2)
+    # The worker was away: it fires both 90 s after they came due.
+    clock.advance(seconds=100)
+    assert await worker.fire_due() == 2
+    # One more is overdue right now (nobody has fired it): the gauge shows how long it has waited.
+    await store.schedule(NewTimer(kind="test", key="late", due_at=datetime.now(UTC) - timedelta(minutes=5),
+                                  payload={"n": 9}))
+    found = lag_samples(await metrics.exposition(TortoiseOutboxDepth(), TortoiseTimerBacklog()))
+    kind = (("kind", "test"),)
+    assert found[("plaint_timer_lag_seconds_count", kind)] == 2
+    assert found[("plaint_timer_lag_seconds_sum", kind)] == 180
+    assert found[("plaint_timer_lag_seconds_bucket", (*kind, ("le", "60.0")))] == 0
+    assert found[("plaint_timer_lag_seconds_bucket", (*kind, ("le", "300.0")))] == 2
+    assert 300 <= found[("plaint_timer_overdue_seconds", ())] < 360
+    # Once it fired, nothing is overdue.
+    clock.set(datetime.now(UTC))
+    assert await worker.fire_due() == 1
+    found = lag_samples(await metrics.exposition(TortoiseOutboxDepth(), TortoiseTimerBacklog()))
+    assert found[("plaint_timer_overdue_seconds", ())] == 0
+    assert found[("plaint_timer_lag_seconds_count", kind)] == 3
