@@ -49,6 +49,7 @@ from bot.lifecycle.case_thread import OUTBOX_KIND as CASE_THREAD_KIND
 from bot.lifecycle.parts import LifecycleParts, build_lifecycle
 from bot.lifecycle.sla_policy import SlaPolicyFile
 from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
+from bot.lifecycle.slack_listeners import SlackLifecycleListeners
 from bot.mailbox import TranscriptMailbox
 from bot.operations.metrics import MeteredIntake, TimedProposals
 from bot.operations.readiness import DrainableOutbox
@@ -257,13 +258,14 @@ async def build_application(
             desk_enabled=blueprint.slack is not None,
             timezone=ZoneInfo(settings.timezone),
             wake_outbox=bell.ring,
-            surveys=lifecycle.csat,
+            surveys=lifecycle.answers,
             case_observer=lifecycle.observer,
         )
         # The desk service exists with or without Slack (the CLI, admin pages and timers use it).
         desk = DeskService(desk_store, blueprint.routing, wake_outbox=bell.ring, observer=lifecycle.observer)
         lifecycle.csat.use_reopener(desk)
         lifecycle.housekeeping.use_closer(desk)
+        lifecycle.duplicates.use_resolver(desk)
         if lifecycle.digest is not None:
             await lifecycle.digest.ensure_scheduled()
         links = EvidenceLinks(
@@ -279,7 +281,9 @@ async def build_application(
         handlers: dict[str, OutboxHandler] = {}
         if blueprint.slack is not None:
             handlers["desk"] = SlackDeskNotifier(blueprint.slack.client, desk, desk_store, links.url)
-            handlers[CASE_THREAD_KIND] = SlackCaseThreadDelivery(blueprint.slack.client, lifecycle.sla_store)
+            handlers[CASE_THREAD_KIND] = SlackCaseThreadDelivery(
+                blueprint.slack.client, lifecycle.sla_store, links.url
+            )
         # Channels.
         context = ChannelContext(
             sink=MeteredIntake(intake, operations.metrics),
@@ -301,7 +305,10 @@ async def build_application(
         # Slack events get in last, once everything their listeners call exists.
         if blueprint.slack is not None:
             # Customers first: a message in a DM or a customer channel is theirs, even in a thread.
-            listeners: list[SlackListenerSet] = [SlackDeskListeners(desk, blueprint.slack.client)]
+            listeners: list[SlackListenerSet] = [
+                SlackDeskListeners(desk, blueprint.slack.client),
+                SlackLifecycleListeners(lifecycle.duplicates, blueprint.slack.client),
+            ]
             if blueprint.slack_customers is not None:
                 listeners.insert(0, blueprint.slack_customers)
             await stack.enter_async_context(blueprint.slack.serving(listeners))
