@@ -62,9 +62,12 @@ def order_numbers(text: str) -> frozenset[str]:
 
 
 def _terms(text: str) -> frozenset[str]:
-    """Words of three letters or more (English) and character pairs (Chinese has no spaces)."""
+    """Words of three letters or more (English) and character pairs (Chinese has no spaces); numbers are left
+    to the order-number comparison."""
     lowered = unicodedata.normalize("NFKC", text).lower()
-    words = {word for word in _WORD.findall(lowered) if len(word) >= 3 and word not in _STOP_WORDS}
+    words = {
+        word for word in _WORD.findall(lowered) if len(word) >= 3 and word not in _STOP_WORDS and not word.isdigit()
+    }
     pairs = {run[i:i + 2] for run in _CJK.findall(lowered) for i in range(max(len(run) - 1, 1))}
     return frozenset(words | pairs)
 
