@@ -54,6 +54,9 @@ class SlackDeskNotifier:
             thread = (case.slack_channel, case.slack_ts)
         if isinstance(event, CustomerMessage):
             said = escape_mrkdwn(event.text)
+            # Files sent after filing: signed links, made now (the outbox may have waited).
+            files = " ".join(f"<{self._evidence_url(item)}|file {n}>" for n, item in enumerate(event.evidence_ids, 1))
+            said = f"{said} {files}".strip()
             async with translate_slack_errors():
                 await self._client.chat_postMessage(
                     channel=thread[0], thread_ts=thread[1], text=f":speech_balloon: *Customer:* {said}"
