@@ -99,6 +99,20 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
+def _lifecycle_fields(case: CaseDetails) -> list[Block]:
+    """Priority and linked cases (the lifecycle room's), when the case has them."""
+    fields: list[Block] = []
+    if case.priority:
+        mark = _PRIORITY_MARKS.get(case.priority, "")
+        fields.append({"type": "mrkdwn", "text": f"*Priority*\n{mark}{case.priority}"})
+    if case.linked_cases:
+        fields.append({"type": "mrkdwn", "text": f"*Linked cases*\n{', '.join(case.linked_cases)}"})
+    return fields
+
+
+_PRIORITY_MARKS = {"urgent": ":red_circle: ", "high": ":large_orange_circle: "}
+
+
 def case_blocks(case: CaseDetails, evidence_url: Callable[[int], str]) -> list[Block]:
     contact = [
         part
@@ -127,6 +141,7 @@ def case_blocks(case: CaseDetails, evidence_url: Callable[[int], str]) -> list[B
                 },
                 {"type": "mrkdwn", "text": f"*Channel / language*\n{case.channel} / {case.lang}"},
                 {"type": "mrkdwn", "text": f"*Contact*\n{', '.join(contact) or '_none given_'}"},
+                *_lifecycle_fields(case),
             ],
         },
         {

@@ -331,6 +331,8 @@ class DuplicateService:
             await self._notifier.post_in_thread(
                 new.number, duplicate_text("team_linked_there", new.lang, earlier=earlier.number, actor=who)
             )
+            # The earlier case's message shows its linked cases from now on.
+            await self._notifier.case_changed(earlier.number)
         if self._resolver is not None:
             await self._resolver.resolve(
                 new.number, duplicate_text("resolution", new.lang, earlier=earlier.number), RESOLUTION_CODE,

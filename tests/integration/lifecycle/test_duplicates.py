@@ -15,6 +15,7 @@ import pytest_asyncio
 from bot.channels.web import TranscriptChannel
 from bot.messages import Inbound
 from storage.case_links import TortoiseCaseLinks
+from storage.cases import TortoiseCaseRepository
 from storage.crypto import Keyring, install_keyring, new_data_key
 from storage.database import open_database
 from storage.models import Case, CaseEvent, CaseLink, CsatSurvey, OutboxItem, TranscriptMessage
@@ -113,6 +114,10 @@ async def test_the_same_customer_on_two_channels_is_asked_and_yes_links_the_case
     assert await links.linked_numbers(first) == [second]
     assert await links.linked_numbers(second) == [first]
     assert await CaseEvent.filter(case_id=earlier.id, kind="duplicate_linked").exists()
+    # In Slack (the case messages) and in the console's case record.
+    assert (await TortoiseCaseRepository().get(first)).linked_cases == (second,)
+    updated = [json.dumps(call.params.get("blocks")) for call in slack.calls_to("chat.update", TEAM_CHANNEL)]
+    assert any("*Linked cases*" in blocks and second in blocks for blocks in updated)
     # A second answer changes nothing and says so.
     again = await press(room, "web", "web-ada", "dup-2", f"dup:{second}:no")
     assert any("already linked" in text for text in again)

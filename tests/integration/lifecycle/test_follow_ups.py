@@ -1,8 +1,9 @@
 """Follow-ups complete: files the customer sends after filing reach the case (evidence), its transcript and its
-Slack thread as signed links, whatever the case's status."""
+Slack thread as signed links, whatever the case's status. And the case's priority is shown where agents look."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest_asyncio
 
 from bot.channels.web import TranscriptChannel
 from bot.messages import Attachment, Inbound
+from storage.cases import TortoiseCaseRepository
 from storage.database import open_database
 from storage.models import Case, Evidence, TranscriptMessage
 from tests.fakes.slack_api import FakeSlackApi
@@ -59,3 +61,14 @@ async def test_a_photo_sent_after_filing_reaches_the_case_the_transcript_and_the
     posts = [str(call.params["text"]) for call in slack.calls_to("chat.postMessage", TEAM_CHANNEL)
              if call.params.get("thread_ts")]
     assert any("Here is the puddle" in text and f"https://plaint.example/e/{evidence.id}" in text for text in posts)
+
+
+async def test_the_priority_is_shown_in_the_slack_case_message_and_the_console_record(
+    room: LifecycleRoom, slack: FakeSlackApi
+) -> None:
+    number = await room.file_case("The kettle caught fire on the counter", sender="web-fire")
+    [posted] = [call for call in slack.calls_to("chat.postMessage", TEAM_CHANNEL) if not call.params.get("thread_ts")]
+    blocks = posted.params["blocks"]
+    text = blocks if isinstance(blocks, str) else json.dumps(blocks)
+    assert "*Priority*" in text and "urgent" in text
+    assert (await TortoiseCaseRepository().get(number)).priority == "urgent"
