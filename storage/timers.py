@@ -20,7 +20,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tortoise.exceptions import OperationalError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -68,12 +67,15 @@ class DueTimer:
     attempts: int
 
 
-def is_deadlock(error: OperationalError) -> bool:
-    """The database broke a deadlock by rolling this transaction back: the work may simply be tried again."""
-    cause = error.args[0] if error.args else None
-    if getattr(cause, "sqlstate", None) == _POSTGRES_DEADLOCK:
-        return True
-    return isinstance(cause, Exception) and bool(cause.args) and cause.args[0] == _MYSQL_DEADLOCK
+def is_deadlock(error: BaseException) -> bool:
+    """The database broke a deadlock by rolling this transaction back: the work may simply be tried again.
+    The driver's error arrives as it is (asyncpg) or wrapped in Tortoise's OperationalError (asyncmy)."""
+    for candidate in (error, error.args[0] if error.args else None, error.__cause__):
+        if getattr(candidate, "sqlstate", None) == _POSTGRES_DEADLOCK:
+            return True
+        if isinstance(candidate, Exception) and candidate.args and candidate.args[0] == _MYSQL_DEADLOCK:
+            return True
+    return False
 
 
 def _due(row: Timer) -> DueTimer:
@@ -112,7 +114,7 @@ class TortoiseTimerStore:
             try:
                 await self._release_expired(now)
                 return await self._claim(now, worker, limit)
-            except OperationalError as error:
+            except Exception as error:
                 if attempt == _CLAIM_TRIES or not is_deadlock(error):
                     raise
         raise AssertionError("unreachable: the last try returns or raises")

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
+from tortoise.exceptions import OperationalError
+from tortoise.transactions import in_transaction
 
 from bot.lifecycle.timers import TimerWorker
 from bot.operations.metrics import PlaintMetrics
@@ -16,7 +18,7 @@ from storage.database import open_database, supports_row_locks
 from storage.models import OutboxItem, Timer
 from storage.operations import TortoiseOutboxDepth
 from storage.outbox import add_outbox_item
-from storage.timers import DueTimer, NewTimer, TortoiseTimerBacklog, TortoiseTimerStore
+from storage.timers import DueTimer, NewTimer, TortoiseTimerBacklog, TortoiseTimerStore, is_deadlock
 from tests.fakes.clock import ManualClock
 
 START = datetime(2026, 11, 30, 9, tzinfo=UTC)
@@ -212,3 +214,25 @@ async def test_timer_lag_reaches_the_metrics(store: TortoiseTimerStore) -> None:
     found = lag_samples(await metrics.exposition(TortoiseOutboxDepth(), TortoiseTimerBacklog()))
     assert found[("plaint_timer_overdue_seconds", ())] == 0
     assert found[("plaint_timer_lag_seconds_count", kind)] == 3
+
+
+async def test_a_deadlock_the_database_broke_is_recognised_so_the_claim_is_tried_again(
+    store: TortoiseTimerStore, database_url: str
+) -> None:
+    if not supports_row_locks(database_url):
+        pytest.skip("SQLite has one writer: nothing to deadlock")
+    first_id, second_id = await schedule(store, START, count=2)
+    both_hold_one = asyncio.Barrier(2)
+
+    async def lock_in_order(ids: tuple[int, int]) -> None:
+        async with in_transaction():
+            await Timer.filter(id=ids[0]).select_for_update().first()
+            await both_hold_one.wait()
+            await Timer.filter(id=ids[1]).select_for_update().first()
+
+    outcomes = await asyncio.gather(
+        lock_in_order((first_id, second_id)), lock_in_order((second_id, first_id)), return_exceptions=True
+    )
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert len(errors) == 1 and is_deadlock(errors[0])
+    assert not is_deadlock(OperationalError(RuntimeError("connection refused")))
