@@ -1,7 +1,8 @@
 """Timer firing lag: how late a due timer fires while 10,000 others wait and 100 come due every second.
 
     .venv/bin/python bench/timers.py [--pending 10000] [--rate 100] [--seconds 20] [--workers 2]
-                                     [--poll 0.25] [--database-url postgres://root@127.0.0.1:5432]
+                                     [--poll 0.25] [--database-url postgres://root@127.0.0.1:5432
+                                                    | mysql://root:@127.0.0.1:3306]
 
 Fills the timer table with `--pending` timers due in a week, then schedules `--rate` timers per second, each
 due one second after it is written, for `--seconds`, while `--workers` TimerWorkers (one process, separate
@@ -21,6 +22,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
@@ -29,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.lifecycle.clock import SystemClock  # noqa: E402
 from bot.lifecycle.timers import TimerWorker  # noqa: E402
-from storage.database import is_postgres, migrate_database, open_database  # noqa: E402
+from storage.database import is_mysql, is_postgres, migrate_database, open_database, supports_row_locks  # noqa: E402
 from storage.models import Timer  # noqa: E402
 from storage.timers import DueTimer, NewTimer, TortoiseTimerStore  # noqa: E402
 
@@ -52,6 +54,9 @@ async def create_database(url: str | None, workdir: Path) -> tuple[str, str | No
     if url is None:
         return f"sqlite:///{workdir / 'timers.sqlite3'}", None
     name = f"plaint_bench_timers_{uuid.uuid4().hex[:8]}"
+    if is_mysql(url):
+        await mysql_admin(url, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        return f"{url.rstrip('/')}/{name}", name
     admin = await asyncpg.connect(f"{url.rstrip('/')}/postgres")
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -60,7 +65,23 @@ async def create_database(url: str | None, workdir: Path) -> tuple[str, str | No
     return f"{url.rstrip('/')}/{name}", name
 
 
+async def mysql_admin(url: str, statement: str) -> None:
+    import asyncmy
+
+    server = urlsplit(url)
+    connection = await asyncmy.connect(host=server.hostname or "127.0.0.1", port=server.port or 3306,
+                                       user=unquote(server.username or "root"), password=unquote(server.password or ""))
+    try:
+        async with connection.cursor() as cursor:
+            await cursor.execute(statement)
+    finally:
+        await connection.ensure_closed()
+
+
 async def drop_database(url: str, name: str) -> None:
+    if is_mysql(url):
+        await mysql_admin(url, f"DROP DATABASE IF EXISTS `{name}`")
+        return
     admin = await asyncpg.connect(f"{url.rstrip('/')}/postgres")
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -81,8 +102,8 @@ async def run(args: argparse.Namespace) -> None:
 
 
 async def measure(args: argparse.Namespace, database_url: str) -> None:
-    postgres = is_postgres(database_url)
-    store = TortoiseTimerStore(skip_locked=postgres)
+    store = TortoiseTimerStore(skip_locked=supports_row_locks(database_url))
+    engine = "PostgreSQL" if is_postgres(database_url) else "MariaDB/MySQL" if is_mysql(database_url) else "SQLite"
     far = datetime.now(UTC) + timedelta(days=7)
     batch = [
         Timer(kind="bench", key=f"background:{n}", due_at=far + timedelta(seconds=n), payload={}, status="pending")
@@ -124,7 +145,7 @@ async def measure(args: argparse.Namespace, database_url: str) -> None:
 
     lags = sorted(recorder.lags)
     pending = await Timer.filter(status="pending").count()
-    print(f"database: {'PostgreSQL' if postgres else 'SQLite'}; {args.workers} worker(s); "
+    print(f"database: {engine}; {args.workers} worker(s); "
           f"{args.pending} pending timers in the background; {args.rate} due per second for {args.seconds} s")
     print(f"{'':<38}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     print(f"{'firing lag (fire time - due time)':<38}{statistics.median(lags) * 1000:>10.1f}"

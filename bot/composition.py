@@ -51,6 +51,7 @@ from bot.lifecycle.case_thread import OUTBOX_KIND as CASE_THREAD_KIND
 from bot.lifecycle.parts import LifecycleParts, build_lifecycle
 from bot.lifecycle.sla_policy import SlaPolicyFile
 from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
+from bot.lifecycle.slack_listeners import SlackLifecycleListeners
 from bot.mailbox import TranscriptMailbox
 from bot.operations.metrics import MeteredIntake, TimedProposals
 from bot.operations.readiness import DrainableOutbox
@@ -242,10 +243,11 @@ async def build_application(
         await flows.attach(TortoiseFlowVersions())
         # The lifecycle room: timers, SLA clocks, CSAT, housekeeping; it observes the intake and the desk.
         lifecycle = build_lifecycle(
-            policies=blueprint.sla_policies, postgres=row_locks, timer_poll_interval=settings.timer_poll_interval,
+            policies=blueprint.sla_policies, row_locks=row_locks, timer_poll_interval=settings.timer_poll_interval,
             team_channels=(
                 {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
             ),
+            on_timer_fired=operations.metrics.timer_fired,
         )
         proposals = analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path)
         # The intake: desk events are queued only when a desk notifier will deliver them.
@@ -257,7 +259,7 @@ async def build_application(
             desk_enabled=blueprint.slack is not None,
             timezone=ZoneInfo(settings.timezone),
             wake_outbox=bell.ring,
-            surveys=lifecycle.csat,
+            surveys=lifecycle.answers,
             case_observer=lifecycle.observer,
         )
         # The desk service exists with or without Slack (the CLI, admin pages and timers use it).
@@ -267,6 +269,7 @@ async def build_application(
         )
         lifecycle.csat.use_reopener(desk)
         lifecycle.housekeeping.use_closer(desk)
+        lifecycle.duplicates.use_resolver(desk)
         if lifecycle.digest is not None:
             await lifecycle.digest.ensure_scheduled()
         links = EvidenceLinks(
@@ -282,7 +285,9 @@ async def build_application(
         handlers: dict[str, OutboxHandler] = {}
         if blueprint.slack is not None:
             handlers["desk"] = SlackDeskNotifier(blueprint.slack.client, desk, desk_store, links.url)
-            handlers[CASE_THREAD_KIND] = SlackCaseThreadDelivery(blueprint.slack.client, lifecycle.sla_store)
+            handlers[CASE_THREAD_KIND] = SlackCaseThreadDelivery(
+                blueprint.slack.client, lifecycle.sla_store, links.url
+            )
         # Channels.
         context = ChannelContext(
             sink=MeteredIntake(intake, operations.metrics),
@@ -306,7 +311,10 @@ async def build_application(
         # Slack events get in last, once everything their listeners call exists.
         if blueprint.slack is not None:
             # Customers first: a message in a DM or a customer channel is theirs, even in a thread.
-            listeners: list[SlackListenerSet] = [SlackDeskListeners(desk, blueprint.slack.client)]
+            listeners: list[SlackListenerSet] = [
+                SlackDeskListeners(desk, blueprint.slack.client),
+                SlackLifecycleListeners(lifecycle.duplicates, blueprint.slack.client),
+            ]
             if blueprint.slack_customers is not None:
                 listeners.insert(0, blueprint.slack_customers)
             await stack.enter_async_context(blueprint.slack.serving(listeners))

@@ -43,6 +43,8 @@ from flows import (
     ConversationState,
     FileCase,
     FileInfo,
+    FileLimits,
+    FilesStep,
     Flow,
     Location,
     Outcome,
@@ -192,7 +194,7 @@ class IntakeService:
             ]
             turn = _with_evidence_ids(prepared, evidence_ids)
             if current is None:
-                follow_up = await self._follow_up(tx, inbound)
+                follow_up = await self._follow_up(tx, inbound, evidence_ids)
                 if follow_up is not None:
                     return follow_up
                 outcome = start(flow, turn)
@@ -268,19 +270,25 @@ class IntakeService:
         replies = [Reply(text) for text in survey.texts]
         return IntakeResult(False, await self._queue_replies(tx, inbound, replies, None, survey.case_id), None)
 
-    async def _follow_up(self, tx: IntakeTransaction, inbound: Inbound) -> IntakeResult | None:
-        """A message to a case waiting for the customer's answer belongs to that case, not a new flow."""
+    async def _follow_up(
+        self, tx: IntakeTransaction, inbound: Inbound, evidence_ids: list[int]
+    ) -> IntakeResult | None:
+        """A message to a case waiting for the customer's answer belongs to that case, not a new flow; so do
+        files sent after filing, to the customer's latest open case."""
         text = (inbound.text or "").strip()
         if text.lower() in NEW_COMPLAINT_WORDS or text.startswith("/"):
             return None
-        waiting = [case for case in await tx.open_cases() if case.status is CaseStatus.WAITING_FOR_CUSTOMER]
-        if not waiting:
+        open_cases = await tx.open_cases()
+        waiting = [case for case in open_cases if case.status is CaseStatus.WAITING_FOR_CUSTOMER]
+        followed = waiting or (open_cases if evidence_ids else [])
+        if not followed:
             return None
-        case = waiting[0]
+        case = followed[0]
         await tx.add_transcript(
-            direction="in", author="customer", text=text, payload={"message_id": inbound.message_id},
-            case_id=case.id,
+            direction="in", author="customer", text=text,
+            payload={"message_id": inbound.message_id, "evidence_ids": evidence_ids}, case_id=case.id,
         )
+        await tx.attach_evidence(evidence_ids, case.id)
         # The ball is back in the agent's court, in the same transaction as the message that put it there.
         step = transition(case.status, CaseAction.CUSTOMER_REPLY)
         await tx.record_customer_reply(case, step.target)
@@ -289,7 +297,7 @@ class IntakeService:
         await tx.enqueue(**case_event_item(
             case.number, CaseAction.CUSTOMER_REPLY.value, step.source.value, step.target.value, "customer"
         ))
-        await self._tell_desk(tx, CustomerMessage(case.number, text))
+        await self._tell_desk(tx, CustomerMessage(case.number, text, tuple(evidence_ids)))
         replies = [Reply(say("follow_up_added", case.lang, number=case.number))]
         outbound = await self._queue_replies(tx, inbound, replies, None, case.id)
         return IntakeResult(False, outbound, None)
@@ -328,7 +336,8 @@ class IntakeService:
             locale=inbound.locale,
             edit=inbound.edits_message_id is not None,
         )
-        files, rejected = await self._store_files(inbound.attachments, flow, state)
+        limits = file_limits(flow, state) if state is not None else await self._follow_up_limits(inbound, flow)
+        files, rejected = await self._store_files(inbound.attachments, limits)
         turn = replace(turn, rejected_files=rejected)
         if state is not None:
             text = pending_analysis(flow, state, turn)
@@ -338,12 +347,22 @@ class IntakeService:
                 turn = replace(turn, proposals=proposals + self._analyzer.catalog_choices(state.lang))
         return _PreparedTurn(turn, files)
 
+    async def _follow_up_limits(self, inbound: Inbound, flow: Flow) -> FileLimits | None:
+        """Files sent outside a conversation follow up the customer's open case, under the flow's evidence
+        limits; with no open case they are not expected."""
+        if not inbound.attachments or not await self._store.has_open_case(inbound.channel, inbound.sender_id):
+            return None
+        step = next((step for step in flow.steps if isinstance(step, FilesStep)), None)
+        if step is None:
+            return None
+        return FileLimits(max_bytes=step.max_bytes, allowed_kinds=frozenset(step.allowed_kinds),
+                          max_files=step.max_files)
+
     async def _store_files(
-        self, attachments: tuple[Attachment, ...], flow: Flow, state: ConversationState | None
+        self, attachments: tuple[Attachment, ...], limits: FileLimits | None
     ) -> tuple[tuple[_PreparedFile, ...], tuple[RejectedFile, ...]]:
         if not attachments:
             return (), ()
-        limits = file_limits(flow, state) if state is not None else None
         stored: list[_PreparedFile] = []
         rejected: list[RejectedFile] = []
         for index, attachment in enumerate(attachments, start=1):

@@ -7,8 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from tortoise.expressions import Q
+
 from storage.errors import CaseNotFound, EvidenceNotFound
-from storage.models import Case, CaseEvent, Evidence, TranscriptMessage
+from storage.models import Case, CaseEvent, CaseLink, CasePriority, Evidence, TranscriptMessage
 from storage.transcript import TranscriptEntry, transcript_entry
 
 
@@ -87,6 +89,10 @@ class CaseDetails:
     evidence: tuple[EvidenceItem, ...] = ()
     transcript: tuple[TranscriptEntry, ...] = ()
     events: tuple[CaseEventItem, ...] = ()
+    # The lifecycle room's: the case's priority (rules or an agent) and the cases linked to it as the same
+    # complaint (filled where a case is shown: the desk's case message, the console).
+    priority: str | None = None
+    linked_cases: tuple[str, ...] = ()
 
 
 _SCALAR_FIELDS = (
@@ -96,6 +102,18 @@ _SCALAR_FIELDS = (
     "resolution_code",
     "created_at", "updated_at",
 )
+
+
+async def lifecycle_marks(case_id: int) -> dict[str, Any]:
+    """The case's priority and the numbers of the cases linked to it as the same complaint."""
+    priority = await CasePriority.filter(case_id=case_id).values_list("priority", flat=True)
+    links = await CaseLink.filter(Q(case_id=case_id) | Q(earlier_case_id=case_id), status="linked")
+    others = [link.earlier_case_id if link.case_id == case_id else link.case_id for link in links]
+    numbers = await Case.filter(id__in=others).order_by("id").values_list("number", flat=True) if others else []
+    return {
+        "priority": str(priority[0]) if priority else None,
+        "linked_cases": tuple(str(number) for number in numbers),
+    }
 
 
 def case_details(case: Case, **related: Any) -> CaseDetails:
@@ -123,6 +141,7 @@ class TortoiseCaseRepository:
             evidence=tuple(evidence_item(row) for row in evidence),
             transcript=tuple(transcript_entry(row) for row in messages),
             events=tuple(CaseEventItem(row.kind, row.actor, row.data, row.created_at) for row in events),
+            **await lifecycle_marks(case.id),
         )
 
     async def evidence(self, evidence_id: int) -> EvidenceItem:

@@ -12,7 +12,15 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from storage.cases import CaseDetails, CaseEventItem, CaseStatus, EvidenceItem, case_details, evidence_item
+from storage.cases import (
+    CaseDetails,
+    CaseEventItem,
+    CaseStatus,
+    EvidenceItem,
+    case_details,
+    evidence_item,
+    lifecycle_marks,
+)
 from storage.models import (
     AssignmentCursor,
     Case,
@@ -56,7 +64,7 @@ async def _record(case: Case, with_evidence: bool) -> CaseDetails:
     evidence: tuple[EvidenceItem, ...] = ()
     if with_evidence:
         evidence = tuple(evidence_item(row) for row in await Evidence.filter(case_id=case.id).order_by("id"))
-    return case_details(case, evidence=evidence)
+    return case_details(case, evidence=evidence, **await lifecycle_marks(case.id))
 
 
 class DeskUnitOfWork:

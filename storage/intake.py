@@ -172,6 +172,11 @@ class IntakeTransaction:
         if evidence_ids:
             await Evidence.filter(id__in=list(evidence_ids)).update(conversation_id=conversation_id)
 
+    async def attach_evidence(self, evidence_ids: Sequence[int], case_id: int) -> None:
+        """Files sent after filing belong to the case they follow up."""
+        if evidence_ids:
+            await Evidence.filter(id__in=list(evidence_ids)).update(case_id=case_id)
+
     async def file_case(self, draft: CaseDraft, conversation_id: int, lang: str) -> CaseDetails:
         extra = {key: value for key, value in draft.extra}
         for _ in range(10):
@@ -252,6 +257,13 @@ class TortoiseIntakeStore:
             return []
         rows = await OutboxItem.filter(receipt_id=receipt.id, kind="message").order_by("id")
         return [QueuedMessage(row.id, row.kind, row.channel, row.payload) for row in rows]
+
+    async def has_open_case(self, channel: str, sender_id: str) -> bool:
+        """Whether the customer behind this address has a case still open (files then follow it up)."""
+        identity = await ChannelIdentity.get_or_none(channel=channel, sender_id=sender_id)
+        if identity is None:
+            return False
+        return await Case.exists(customer_id=identity.customer_id, status__in=list(OPEN_STATUSES))
 
     async def peek_state(self, channel: str, sender_id: str) -> ConversationRecord | None:
         row = (

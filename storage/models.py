@@ -427,6 +427,30 @@ class Timer(Model):
         indexes = (("status", "due_at"),)
 
 
+class CaseLink(Model):
+    # "Possibly the same complaint": a newer case and the earlier one it may repeat, suggested by Plaint, then
+    # linked or dismissed by the customer or an agent. Linked cases show each other.
+
+    id = fields.IntField(primary_key=True)
+    case_id: int
+    case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
+        "plaint.Case", related_name="duplicate_links", on_delete=fields.CASCADE
+    )
+    earlier_case_id: int
+    earlier_case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
+        "plaint.Case", related_name="repeated_by_links", on_delete=fields.CASCADE
+    )
+    status = fields.CharField(max_length=16)  # suggested | linked | not_duplicate
+    reasons: Any = fields.JSONField(default=list)
+    decided_by = fields.CharField(max_length=100, null=True)
+    decided_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "case_link"
+        unique_together = (("case", "earlier_case"),)
+
+
 class CaseSla(Model):
     # The SLA a case started with: the policy is copied here, so editing the policy file changes new cases only.
 

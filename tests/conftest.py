@@ -37,12 +37,11 @@ MARIADB_URL = os.environ.get("PLAINT_TEST_MARIADB_URL", "").rstrip("/")
 DATABASE_KINDS = ["sqlite", *(["postgres"] if POSTGRES_URL else []), *(["mariadb"] if MARIADB_URL else [])]
 
 
-# MariaDB runs the storage, privacy and intake suites and the timer claims (every repository, lock, claim,
-# migration and encrypted column); the channel and room suites above them run on SQLite and PostgreSQL.
-# (The lifecycle room's racing timer claims deadlock on MariaDB today: not yet a MariaDB suite.)
+# MariaDB runs the storage, privacy, intake and lifecycle suites (every repository, lock, timer claim, migration
+# and encrypted column); the channel and room suites above them run on SQLite and PostgreSQL.
 MARIADB_SUITES = (
     "tests/integration/storage/", "tests/integration/privacy/", "tests/integration/intake/",
-    "tests/integration/admin/test_storage.py",
+    "tests/integration/admin/test_storage.py", "tests/integration/lifecycle/",
 )
 
 

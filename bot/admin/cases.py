@@ -94,6 +94,7 @@ async def case_out(deps: CaseReaders, number: str, masked: bool) -> CaseOut:
         resolution_code=case.resolution_code, flow_id=origin.flow_id if origin else None,
         flow_version=origin.flow_version if origin else None, contacts_masked=masked,
         created_at=case.created_at, updated_at=case.updated_at,
+        priority=case.priority, linked_cases=list(case.linked_cases),
         evidence=[
             EvidenceOut(id=item.id, file_name=item.file_name, media_type=item.media_type, size=item.size,
                         sha256=item.sha256, url=deps.evidence_links.url(item.id))

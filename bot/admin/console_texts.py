@@ -61,6 +61,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nlp_proposals": ("NLP proposals", "NLP 建议"),
     "status": ("Status", "状态"),
     "team": ("Team", "团队"),
+    "priority": ("Priority", "优先级"),
+    "linked_cases": ("Linked cases", "关联投诉"),
     "assignee": ("Assignee", "负责人"),
     "product": ("Product", "产品"),
     "category": ("Category", "类别"),

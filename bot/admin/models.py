@@ -231,6 +231,8 @@ class CaseOut(_Model):
     evidence: list[EvidenceOut]
     transcript: list[TranscriptOut]
     events: list[EventOut]
+    priority: str | None = None
+    linked_cases: list[str] = []
 
 
 CaseActionName = Literal["acknowledge", "assign", "reply", "note", "reclassify", "resolve", "close", "reopen"]

@@ -115,6 +115,16 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
+def _lifecycle_fields(case: CaseDetails, lang: str) -> list[Block]:
+    """Priority and linked cases (the lifecycle room's), when the case has them."""
+    fields: list[Block] = []
+    if case.priority:
+        fields.append({"type": "mrkdwn", "text": f"*{desk_says('priority', lang)}*\n{priority_label(case.priority, lang)}"})
+    if case.linked_cases:
+        fields.append({"type": "mrkdwn", "text": f"*{desk_says('linked_cases', lang)}*\n{', '.join(case.linked_cases)}"})
+    return fields
+
+
 def case_blocks(
     case: CaseDetails,
     evidence_url: Callable[[int], str],
@@ -161,6 +171,7 @@ def case_blocks(
                     "text": f"*{says('channel_language')}*\n{channel_label(case.channel, lang)} / {spoken}",
                 },
                 {"type": "mrkdwn", "text": f"*{says('contact')}*\n{', '.join(contact) or says('none_given')}"},
+                *_lifecycle_fields(case, lang),
             ],
         },
         {

@@ -47,11 +47,12 @@ class CaseChanged:
 
 @dataclass(frozen=True)
 class CustomerMessage:
-    """A customer's follow-up to a case waiting for them; the notifier posts it in the case thread."""
+    """A customer's follow-up to a case; the notifier posts it in the case thread (files as signed links)."""
 
     name: ClassVar[str] = "customer_message"
     case_number: str
     text: str
+    evidence_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ def desk_event_to_payload(event: DeskEvent) -> dict[str, JsonValue]:
     payload: dict[str, JsonValue] = {"event": event.name, "case_number": event.case_number}
     if isinstance(event, CustomerMessage):
         payload["text"] = event.text
+        if event.evidence_ids:
+            payload["evidence_ids"] = ",".join(str(item) for item in event.evidence_ids)
     if isinstance(event, CaseChanged) and event.action:
         payload["action"] = event.action
         payload["actor"] = event.actor
@@ -103,7 +106,10 @@ def desk_event_from_payload(payload: Mapping[str, Any]) -> DeskEvent:
     if name == DeliveryFailed.name:
         return DeliveryFailed(number, str(payload.get("reason", "")), str(payload.get("actor", "")))
     if name == CustomerMessage.name:
-        return CustomerMessage(number, str(payload.get("text", "")))
+        files = str(payload.get("evidence_ids", ""))
+        return CustomerMessage(
+            number, str(payload.get("text", "")), tuple(int(item) for item in files.split(",") if item.isdigit())
+        )
     raise UnknownDeskEvent(payload)
 
 

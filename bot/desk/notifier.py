@@ -59,7 +59,11 @@ class SlackDeskNotifier:
             thread = (case.slack_channel, case.slack_ts)
         line: str | None = None
         if isinstance(event, CustomerMessage):
-            line = desk_says("customer_said", lang, text=escape_mrkdwn(event.text))
+            said = escape_mrkdwn(event.text)
+            # Files sent after filing: signed links, made now (the outbox may have waited).
+            files = " ".join(f"<{self._evidence_url(item)}|{desk_says('file', lang, n=n)}>"
+                             for n, item in enumerate(event.evidence_ids, 1))
+            line = desk_says("customer_said", lang, text=f"{said} {files}".strip())
         elif isinstance(event, CaseChanged):
             line = thread_line(event, lang, vocabulary)
         elif isinstance(event, DeliveryFailed):

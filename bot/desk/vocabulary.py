@@ -37,6 +37,13 @@ STATUSES: Mapping[str, Label] = MappingProxyType({
     "closed": Label(":lock: Closed", ":lock: 已关闭"),
 })
 
+PRIORITIES: Mapping[str, Label] = MappingProxyType({
+    "urgent": Label(":red_circle: Urgent", ":red_circle: 紧急"),
+    "high": Label(":large_orange_circle: High", ":large_orange_circle: 高"),
+    "normal": Label("Normal", "普通"),
+    "low": Label("Low", "低"),
+})
+
 CHANNELS: Mapping[str, Label] = MappingProxyType({
     "web": Label("Web chat", "网页聊天"),
     "telegram": Label("Telegram", "Telegram"),
@@ -119,6 +126,10 @@ def status_label(status: str, lang: str) -> str:
     return label_of(STATUSES, status, lang) or status
 
 
+def priority_label(priority: str, lang: str) -> str:
+    return label_of(PRIORITIES, priority, lang) or priority
+
+
 def channel_label(channel: str, lang: str) -> str:
     return label_of(CHANNELS, channel, lang) or channel
 
@@ -139,6 +150,9 @@ _DESK_TEXTS: Mapping[str, Label] = MappingProxyType({
     "channel_language": Label("Channel / language", "渠道 / 语言"),
     "contact": Label("Contact", "联系方式"),
     "none_given": Label("_none given_", "_未提供_"),
+    "priority": Label("Priority", "优先级"),
+    "linked_cases": Label("Linked cases", "关联投诉"),
+    "file": Label("file {n}", "文件 {n}"),
     "what_happened": Label("What happened", "问题描述"),
     "when": Label("When", "时间"),
     "where": Label("Where", "地点"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.lifecycle.csat import CsatService
+from bot.lifecycle.duplicates import DuplicateService
 from bot.lifecycle.errors import LifecycleRoomError
 from bot.lifecycle.housekeeping import HousekeepingService
 from bot.lifecycle.priority import PRIORITY_ORDER, PriorityDecision, PriorityFacts, decide_priority
@@ -71,17 +72,25 @@ class CaseLifecycle:
         sla: SlaService,
         csat: CsatService | None = None,
         housekeeping: HousekeepingService | None = None,
+        duplicates: DuplicateService | None = None,
     ) -> None:
         self._priorities = priorities
         self._sla = sla
         self._csat = csat
         self._housekeeping = housekeeping
+        self._duplicates = duplicates
 
     async def transitioned(self, number: str, action: str, source: str, target: str) -> None:
         if action == "routed":
             await self._priorities.apply_rules(number)
         await self._sla.transitioned(number, action, source, target)
-        if action == "resolve" and self._csat is not None:
+        if action == "routed" and self._duplicates is not None:
+            await self._duplicates.case_routed(number)
+        # A repeat resolved into the case it repeats is not surveyed: the earlier case will be.
+        if action == "resolve" and self._csat is not None and not await self._is_linked_repeat(number):
             await self._csat.case_resolved(number)
         if self._housekeeping is not None:
             await self._housekeeping.transitioned(number, action, source, target)
+
+    async def _is_linked_repeat(self, number: str) -> bool:
+        return self._duplicates is not None and await self._duplicates.is_linked_repeat(number)

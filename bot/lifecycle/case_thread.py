@@ -6,17 +6,32 @@ overtakes the case message it answers. `bot.lifecycle.slack_delivery` posts it t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.ordering import desk_case_key
 from storage.outbox import add_outbox_item
+from storage.timers import JsonValue
 
 OUTBOX_KIND = "case_thread"
 
 
+@dataclass(frozen=True)
+class ThreadAction:
+    """A button under a thread message (Slack's action id, the label, the value it sends back)."""
+
+    action_id: str
+    label: str
+    value: str
+
+
 class CaseThreadNotifier(Protocol):
-    async def post_in_thread(self, case_number: str, text: str) -> None:
-        """Say `text` in the case's thread (queued in the caller's transaction)."""
+    async def post_in_thread(
+        self, case_number: str, text: str, *, actions: Sequence[ThreadAction] = (), evidence_ids: Sequence[int] = ()
+    ) -> None:
+        """Say `text` in the case's thread (queued in the caller's transaction), with buttons and the case
+        files as signed links when given."""
 
     async def post_in_channel(self, case_number: str, slack_channel: str, text: str) -> None:
         """Say `text` in another channel (an escalation channel), about the case."""
@@ -29,12 +44,19 @@ class CaseThreadNotifier(Protocol):
 
 
 class OutboxCaseThreadNotifier:
-    async def post_in_thread(self, case_number: str, text: str) -> None:
+    async def post_in_thread(
+        self, case_number: str, text: str, *, actions: Sequence[ThreadAction] = (), evidence_ids: Sequence[int] = ()
+    ) -> None:
+        payload: dict[str, JsonValue] = {"case_number": case_number, "text": text}
+        if actions:
+            payload["actions"] = [
+                {"action_id": action.action_id, "label": action.label, "value": action.value} for action in actions
+            ]
+        if evidence_ids:
+            # Ids, not links: the link is signed when it is posted (links expire; the outbox may wait).
+            payload["evidence_ids"] = list(evidence_ids)
         await add_outbox_item(
-            kind=OUTBOX_KIND,
-            channel="slack",
-            ordering_key=desk_case_key(case_number),
-            payload={"case_number": case_number, "text": text},
+            kind=OUTBOX_KIND, channel="slack", ordering_key=desk_case_key(case_number), payload=payload
         )
 
     async def post_in_channel(self, case_number: str, slack_channel: str, text: str) -> None:

@@ -13,12 +13,15 @@ from bot.lifecycle.csat import TIMER_KIND as CSAT_TIMER_KIND
 from bot.lifecycle.csat import CsatService
 from bot.lifecycle.digest import TIMER_KIND as DIGEST_TIMER_KIND
 from bot.lifecycle.digest import DigestService
+from bot.lifecycle.duplicates import DuplicateService
 from bot.lifecycle.housekeeping import TIMER_KIND as HOUSEKEEPING_TIMER_KIND
 from bot.lifecycle.housekeeping import HousekeepingService
 from bot.lifecycle.sla import TIMER_KIND as SLA_TIMER_KIND
 from bot.lifecycle.sla import SlaService
 from bot.lifecycle.sla_policy import SlaPolicies
+from bot.lifecycle.survey_port import CustomerAnswers
 from bot.lifecycle.timers import TimerHandler, TimerWorker
+from storage.case_links import TortoiseCaseLinks
 from storage.csat import TortoiseCsatStore
 from storage.customer_messages import TortoiseCustomerMessages
 from storage.digest import TortoiseDigestStore
@@ -35,6 +38,10 @@ class LifecycleParts:
     priorities: PriorityService
     csat: CsatService
     housekeeping: HousekeepingService
+    # Possible duplicates: `duplicates.use_resolver(desk)` once the desk is built.
+    duplicates: DuplicateService
+    # The intake's `surveys` hook: the duplicate question first, then the satisfaction survey.
+    answers: CustomerAnswers
     # None without a desk (no team channels); else call `await digest.ensure_scheduled()` at start-up.
     digest: DigestService | None
     # DeskService(store, routing, observer=...) : the desk tells the room about every case change.
@@ -46,17 +53,19 @@ class LifecycleParts:
 def build_lifecycle(
     *,
     policies: Callable[[], SlaPolicies],
-    postgres: bool,
+    row_locks: bool,
     clock: Clock | None = None,
     timer_poll_interval: float = 1.0,
     worker_name: str | None = None,
     team_channels: Mapping[str, str] | None = None,
+    on_timer_fired: Callable[[str, float], None] | None = None,
 ) -> LifecycleParts:
     """Everything but the Slack delivery (built beside the desk's notifier: `slack_delivery`) and the desk
-    itself, which is handed over once built: `csat.use_reopener(desk)`, `housekeeping.use_closer(desk)`."""
+    itself, which is handed over once built: `csat.use_reopener(desk)`, `housekeeping.use_closer(desk)`,
+    `duplicates.use_resolver(desk)`."""
     clock = clock or SystemClock()
-    sla_store = TortoiseSlaStore(lock_rows=postgres)
-    timers = TortoiseTimerStore(skip_locked=postgres)
+    sla_store = TortoiseSlaStore(lock_rows=row_locks)
+    timers = TortoiseTimerStore(skip_locked=row_locks)
     notifier = OutboxCaseThreadNotifier()
     sla = SlaService(store=sla_store, timers=timers, policies=policies, clock=clock, notifier=notifier)
     priorities = PriorityService(TortoisePriorityStore(), sla_store, policies)
@@ -67,6 +76,10 @@ def build_lifecycle(
     housekeeping = HousekeepingService(
         messages=TortoiseCustomerMessages(), sla_store=sla_store, timers=timers,
         settings=lambda: policies().housekeeping, clock=clock,
+    )
+    duplicates = DuplicateService(
+        store=TortoiseCaseLinks(), messages=TortoiseCustomerMessages(), sla_store=sla_store,
+        settings=lambda: policies().duplicates, clock=clock, notifier=notifier,
     )
     handlers: dict[str, TimerHandler] = {
         SLA_TIMER_KIND: sla, CSAT_TIMER_KIND: csat, HOUSEKEEPING_TIMER_KIND: housekeeping,
@@ -82,6 +95,7 @@ def build_lifecycle(
         timers, handlers, clock,
         name=worker_name,
         poll_interval=timer_poll_interval,
+        on_fired=on_timer_fired,
     )
     return LifecycleParts(
         sla_store=sla_store,
@@ -90,7 +104,11 @@ def build_lifecycle(
         priorities=priorities,
         csat=csat,
         housekeeping=housekeeping,
+        duplicates=duplicates,
+        answers=CustomerAnswers(duplicates, csat),
         digest=digest,
-        observer=CaseLifecycle(priorities=priorities, sla=sla, csat=csat, housekeeping=housekeeping),
+        observer=CaseLifecycle(
+            priorities=priorities, sla=sla, csat=csat, housekeeping=housekeeping, duplicates=duplicates
+        ),
         timer_worker=worker,
     )

@@ -213,6 +213,21 @@ class CsatSettings(BaseModel):
     answer_within_hours: int = Field(default=168, ge=1)
 
 
+class DuplicateSettings(BaseModel):
+    """Duplicate complaints: a new case that likely repeats an open or recent one of the same customer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    # Earlier cases filed longer ago than this are never taken for the same complaint.
+    window_days: int = Field(default=14, ge=1, le=365)
+    # Word overlap (0-1) that makes two descriptions of the same product or category "the same complaint";
+    # a shared order number is enough on its own.
+    min_similarity: float = Field(default=0.3, gt=0, le=1)
+    # The customer's typed yes/no counts as an answer for this long after the question.
+    answer_within_hours: int = Field(default=72, ge=1)
+
+
 class HousekeepingSettings(BaseModel):
     """Nothing left to rot: wall-clock delays for reminders and automatic closing (null turns a step off)."""
 
@@ -247,6 +262,7 @@ class SlaPolicies(BaseModel):
     csat: CsatSettings = CsatSettings()
     housekeeping: HousekeepingSettings = HousekeepingSettings()
     digest: DigestSettings = DigestSettings()
+    duplicates: DuplicateSettings = DuplicateSettings()
 
     def team_calendar(self, team: str) -> tuple[str, CalendarSpec]:
         spec = self.teams.get(team, TeamSpec())

@@ -4,6 +4,9 @@ Built where the desk's own notifier is built, beside it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import RetryLater
@@ -16,9 +19,12 @@ from storage.sla import TortoiseSlaStore
 class SlackCaseThreadDelivery:
     """Outbox kind "case_thread"."""
 
-    def __init__(self, client: AsyncWebClient, store: TortoiseSlaStore) -> None:
+    def __init__(
+        self, client: AsyncWebClient, store: TortoiseSlaStore, evidence_url: Callable[[int], str] | None = None
+    ) -> None:
         self._client = client
         self._store = store
+        self._evidence_url = evidence_url
 
     async def handle(self, entry: OutboxEntry) -> None:
         number = str(entry.payload.get("case_number", ""))
@@ -35,5 +41,38 @@ class SlackCaseThreadDelivery:
         if case.slack_channel is None or case.slack_ts is None:
             # The desk has not posted the case yet (Slack was down): the thread will exist soon.
             raise RetryLater(f"case {number} has no Slack thread yet", retry_after=30)
+        text = self._with_files(text, entry.payload.get("evidence_ids"))
+        blocks = _blocks(text, entry.payload.get("actions"))
         async with translate_slack_errors():
-            await self._client.chat_postMessage(channel=case.slack_channel, thread_ts=case.slack_ts, text=text)
+            if blocks is None:
+                await self._client.chat_postMessage(channel=case.slack_channel, thread_ts=case.slack_ts, text=text)
+            else:
+                await self._client.chat_postMessage(
+                    channel=case.slack_channel, thread_ts=case.slack_ts, text=text, blocks=blocks
+                )
+
+    def _with_files(self, text: str, evidence_ids: object) -> str:
+        if not isinstance(evidence_ids, list) or not evidence_ids or self._evidence_url is None:
+            return text
+        links = " ".join(f"<{self._evidence_url(int(item))}|file {n}>" for n, item in enumerate(evidence_ids, 1))
+        return f"{text}\n{links}"
+
+
+def _blocks(text: str, actions: object) -> list[dict[str, Any]] | None:
+    """The text with buttons under it (the lifecycle room's thread questions, e.g. Link / Not a duplicate)."""
+    if not isinstance(actions, list) or not actions:
+        return None
+    buttons = [
+        {
+            "type": "button",
+            "action_id": str(action["action_id"]),
+            "text": {"type": "plain_text", "text": str(action["label"])[:75]},
+            "value": str(action["value"]),
+        }
+        for action in actions
+        if isinstance(action, dict)
+    ]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
+        {"type": "actions", "elements": buttons},
+    ]

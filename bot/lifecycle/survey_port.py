@@ -20,3 +20,19 @@ class SurveyAnswers(Protocol):
         self, channel: str, sender_id: str, text: str | None, choice: str | None, *, in_conversation: bool
     ) -> SurveyReply | None:
         """None when the message is not a survey answer (the flow takes it as usual)."""
+
+
+class CustomerAnswers:
+    """Several answer hooks behind the one port: the first that takes the message answers it."""
+
+    def __init__(self, *hooks: SurveyAnswers) -> None:
+        self._hooks = hooks
+
+    async def answer(
+        self, channel: str, sender_id: str, text: str | None, choice: str | None, *, in_conversation: bool
+    ) -> SurveyReply | None:
+        for hook in self._hooks:
+            reply = await hook.answer(channel, sender_id, text, choice, in_conversation=in_conversation)
+            if reply is not None:
+                return reply
+        return None

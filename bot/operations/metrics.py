@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
@@ -24,12 +25,20 @@ from storage.outbox import OutboxEntry
 if TYPE_CHECKING:
     from bot.outbox import OutboxHandler
 
+# A timer fires within a poll interval (a second) when all is well; minutes or hours late when workers were down.
+_TIMER_LAG_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+
 # Turns take tens of milliseconds to a few seconds (NLP, file downloads); deliveries up to the 10 s timeout.
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class OutboxDepth(Protocol):
     async def depth_by_kind(self) -> Mapping[str, int]: ...
+
+
+class TimerBacklog(Protocol):
+    async def next_due_at(self) -> datetime | None:
+        """The due time of the oldest timer still waiting to fire."""
 
 
 class PlaintMetrics:
@@ -75,14 +84,32 @@ class PlaintMetrics:
         self.webhook_deliveries = Counter(
             "plaint_webhook_deliveries", "Webhook delivery attempts by result", ["result"], registry=r
         )
+        # Timer lag: what fired, how late (by kind: sla, csat, housekeeping, digest); and how late the oldest
+        # waiting timer is right now, which keeps growing when no worker fires anything at all.
+        self.timer_lag = Histogram(
+            "plaint_timer_lag_seconds", "Time from a timer's due time to its firing", ["kind"], registry=r,
+            buckets=_TIMER_LAG_BUCKETS,
+        )
+        self.timer_overdue = Gauge(
+            "plaint_timer_overdue_seconds", "How long the oldest due timer has been waiting to fire (0: none due)",
+            registry=r,
+        )
 
     def webhook_result(self, result: str) -> None:
         self.webhook_deliveries.labels(result).inc()
 
-    async def exposition(self, outbox: OutboxDepth) -> bytes:
+    def timer_fired(self, kind: str, lag_seconds: float) -> None:
+        """The timer worker's report of each firing."""
+        self.timer_lag.labels(kind).observe(max(lag_seconds, 0.0))
+
+    async def exposition(self, outbox: OutboxDepth, timers: TimerBacklog | None = None) -> bytes:
         depth = await outbox.depth_by_kind()
         for kind in {*depth, *(labels[0] for labels in _label_sets(self.outbox_depth))}:
             self.outbox_depth.labels(kind).set(depth.get(kind, 0))
+        if timers is not None:
+            oldest = await timers.next_due_at()
+            overdue = 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
+            self.timer_overdue.set(max(overdue, 0.0))
         return generate_latest(self.registry)
 
 
@@ -90,9 +117,9 @@ def _label_sets(gauge: Gauge) -> list[tuple[str, ...]]:
     return [tuple(sample.labels.values()) for metric in gauge.collect() for sample in metric.samples]
 
 
-def metrics_route(metrics: PlaintMetrics, outbox: OutboxDepth) -> web.RouteDef:
+def metrics_route(metrics: PlaintMetrics, outbox: OutboxDepth, timers: TimerBacklog | None = None) -> web.RouteDef:
     async def scrape(request: web.Request) -> web.Response:
-        body = await metrics.exposition(outbox)
+        body = await metrics.exposition(outbox, timers)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return web.get("/metrics", scrape)

@@ -23,6 +23,7 @@ from bot.outbox import OutboxHandler
 from storage.cases import TortoiseCaseRepository
 from storage.connectors import CONNECTOR_OUTBOX_KIND
 from storage.operations import TortoiseOutboxDepth
+from storage.timers import TortoiseTimerBacklog
 from storage.webhooks import WEBHOOK_OUTBOX_KIND, TortoiseWebhookStore
 
 
@@ -48,7 +49,10 @@ class Operations:
         return [request_correlation, self.readiness.refuse_while_draining]
 
     def routes(self) -> list[web.RouteDef]:
-        return [metrics_route(self.metrics, TortoiseOutboxDepth()), web.get("/readyz", self.readiness.readyz)]
+        return [
+            metrics_route(self.metrics, TortoiseOutboxDepth(), TortoiseTimerBacklog()),
+            web.get("/readyz", self.readiness.readyz),
+        ]
 
     def install(self, app: web.Application) -> None:
         app[OPERATIONS_KEY] = self

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.analysis import ThreadedAnalyzer
 from bot.app import build_app
 from bot.config import Settings
+from storage.models import CasePriority
 from tests.e2e.test_web_chat import ENGLISH
 from tests.e2e.web_chat_driver import Say, WebCustomer, complete_flow
 from tests.integration.admin.harness import PASSWORD, AdminHarness, email_for, provision
@@ -130,6 +131,9 @@ async def test_a_supervisor_resolves_a_case_and_slack_is_updated(
     base = str(plaint.client.make_url("")).rstrip("/")
     page = await sign_in(browser, base, "supervisor", LAPTOP)
     await page.goto(f"{base}/admin/cases/{number}")
+    # The priority the rules gave the case is shown with it.
+    priority = await CasePriority.get(case__number=number)
+    assert (await page.locator("#case-priority").inner_text()).strip() == priority.priority
     await page.click("#action-acknowledge")
     await page.locator("p.notice").get_by_text("Done.").wait_for()
     assert (await page.locator("#case-status").inner_text()).strip() == "acknowledged"

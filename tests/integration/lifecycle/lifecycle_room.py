@@ -20,6 +20,7 @@ from bot.lifecycle.case_lifecycle import PriorityService
 from bot.lifecycle.case_thread import OUTBOX_KIND
 from bot.lifecycle.csat import CsatService
 from bot.lifecycle.digest import DigestService
+from bot.lifecycle.duplicates import DuplicateService
 from bot.lifecycle.parts import build_lifecycle
 from bot.lifecycle.sla import SlaService
 from bot.lifecycle.sla_policy import SlaPolicies, parse_sla_policies
@@ -28,7 +29,8 @@ from bot.lifecycle.timers import TimerWorker
 from bot.messages import Inbound
 from bot.outbox import ChannelDelivery, OutboxWorker
 from flows import Proposal
-from storage.database import is_postgres
+from storage.crypto import lookup_hash
+from storage.database import supports_row_locks
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.intake import TortoiseIntakeStore
@@ -106,6 +108,7 @@ class LifecycleRoom:
     priorities: PriorityService
     csat: CsatService
     digest: DigestService
+    duplicates: DuplicateService
     intake: IntakeService
     sla_store: TortoiseSlaStore
     timers: TimerWorker
@@ -122,6 +125,9 @@ class LifecycleRoom:
         channel: str = "web",
         sender: str | None = None,
         last_inbound_at: datetime | None = None,
+        *,
+        phone: str | None = None,
+        product: str | None = None,
     ) -> str:
         """A case as the intake files it, then announced to the desk (which routes it: the SLA starts)."""
         customer = await Customer.create()
@@ -132,7 +138,8 @@ class LifecycleRoom:
         number = f"PL-T{next(_numbers):05d}"
         await Case.create(
             number=number, status="new", customer=customer, channel=channel, sender_id=sender, lang=lang,
-            description=description, category="product_defect",
+            description=description, category="product_defect", product=product, phone=phone,
+            phone_hash=lookup_hash("phone", phone),
         )
         # The intake's announcement; the desk notifier routes the case (the SLA starts) and posts it.
         await add_outbox_item(
@@ -175,11 +182,11 @@ class LifecycleRoom:
 def build_room(
     database_url: str, slack: FakeSlackApi, start: datetime, data_dir: Path, policies: str = POLICIES
 ) -> LifecycleRoom:
-    postgres = is_postgres(database_url)
+    row_locks = supports_row_locks(database_url)
     clock = ManualClock(start)
     holder = PolicyHolder(parse_sla_policies(policies, "test-sla.yaml"))
     parts = build_lifecycle(
-        policies=holder, postgres=postgres, clock=clock, worker_name="test-worker",
+        policies=holder, row_locks=row_locks, clock=clock, worker_name="test-worker",
         team_channels={"general": TEAM_CHANNEL},
     )
     desk_store = TortoiseDeskStore()
@@ -188,15 +195,16 @@ def build_room(
     assert parts.digest is not None
     parts.csat.use_reopener(desk)
     parts.housekeeping.use_closer(desk)
+    parts.duplicates.use_resolver(desk)
     flows = FlowRegistry("complaint")
     flows.reload()
     intake = IntakeService(
         flows=flows,
-        store=TortoiseIntakeStore(lock_rows=postgres),
+        store=TortoiseIntakeStore(lock_rows=row_locks),
         evidence=LocalEvidenceStore(data_dir / "evidence"),
         analyzer=NoProposals(),
         desk_enabled=True,
-        surveys=parts.csat,
+        surveys=parts.answers,
         case_observer=parts.observer,
     )
     channels: dict[str, Channel] = {}
@@ -204,7 +212,9 @@ def build_room(
     handlers = {
         "message": ChannelDelivery(channels),
         "desk": SlackDeskNotifier(client, desk, desk_store, lambda evidence_id: f"https://plaint.example/e/{evidence_id}"),
-        OUTBOX_KIND: SlackCaseThreadDelivery(client, parts.sla_store),
+        OUTBOX_KIND: SlackCaseThreadDelivery(
+            client, parts.sla_store, lambda evidence_id: f"https://plaint.example/e/{evidence_id}"
+        ),
     }
     return LifecycleRoom(
         clock=clock,
@@ -213,11 +223,12 @@ def build_room(
         priorities=parts.priorities,
         csat=parts.csat,
         digest=parts.digest,
+        duplicates=parts.duplicates,
         intake=intake,
         sla_store=parts.sla_store,
         timers=parts.timer_worker,
         timer_store=parts.timer_store,
-        outbox=OutboxWorker(TortoiseOutbox(skip_locked=postgres), handlers),
+        outbox=OutboxWorker(TortoiseOutbox(skip_locked=row_locks), handlers),
         policies=holder,
         channels=channels,
     )

@@ -8,12 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
+from tortoise.exceptions import OperationalError
+from tortoise.transactions import in_transaction
 
 from bot.lifecycle.timers import TimerWorker
-from storage.database import is_postgres, open_database
+from bot.operations.metrics import PlaintMetrics
+from storage.database import open_database, supports_row_locks
 from storage.models import OutboxItem, Timer
+from storage.operations import TortoiseOutboxDepth
 from storage.outbox import add_outbox_item
-from storage.timers import DueTimer, NewTimer, TortoiseTimerStore
+from storage.timers import DueTimer, NewTimer, TortoiseTimerBacklog, TortoiseTimerStore, is_deadlock
 from tests.fakes.clock import ManualClock
 
 START = datetime(2026, 11, 30, 9, tzinfo=UTC)
@@ -41,7 +46,7 @@ class RecordingHandler:
 @pytest_asyncio.fixture
 async def store(database_url: str) -> AsyncIterator[TortoiseTimerStore]:
     async with open_database(database_url):
-        yield TortoiseTimerStore(skip_locked=is_postgres(database_url), lease=timedelta(minutes=2))
+        yield TortoiseTimerStore(skip_locked=supports_row_locks(database_url), lease=timedelta(minutes=2))
 
 
 async def schedule(store: TortoiseTimerStore, due_at: datetime, count: int = 1) -> list[int]:
@@ -158,7 +163,7 @@ async def test_racing_workers_fire_each_timer_once(store: TortoiseTimerStore, da
     assert sum(totals) == 120
     assert sorted(handler.calls) == sorted(set(handler.calls))
     assert sorted(int(text) for text in await fired_texts()) == list(range(120))
-    if is_postgres(database_url):
+    if supports_row_locks(database_url):
         # SKIP LOCKED lets the workers share the work instead of queueing behind one another.
         assert sum(1 for total in totals if total) >= 2
 
@@ -174,3 +179,60 @@ async def test_two_workers_racing_for_one_due_timer_fire_it_once(store: Tortoise
     assert sorted(results) == [0, 1]
     assert len(handler.calls) == 1
     assert await fired_texts() == ["0"]
+
+
+def lag_samples(exposition: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(exposition.decode())
+        for sample in family.samples
+    }
+
+
+async def test_timer_lag_reaches_the_metrics(store: TortoiseTimerStore) -> None:
+    metrics = PlaintMetrics()
+    clock = ManualClock(datetime.now(UTC))
+    start = clock.now()
+    worker = TimerWorker(store, {"test": RecordingHandler()}, clock, name="w", on_fired=metrics.timer_fired)
+    await schedule(store, start + timedelta(seconds=10), count=2)
+    # The worker was away: it fires both 90 s after they came due.
+    clock.advance(seconds=100)
+    assert await worker.fire_due() == 2
+    # One more is overdue right now (nobody has fired it): the gauge shows how long it has waited.
+    await store.schedule(NewTimer(kind="test", key="late", due_at=datetime.now(UTC) - timedelta(minutes=5),
+                                  payload={"n": 9}))
+    found = lag_samples(await metrics.exposition(TortoiseOutboxDepth(), TortoiseTimerBacklog()))
+    kind = (("kind", "test"),)
+    assert found[("plaint_timer_lag_seconds_count", kind)] == 2
+    assert found[("plaint_timer_lag_seconds_sum", kind)] == 180
+    assert found[("plaint_timer_lag_seconds_bucket", (*kind, ("le", "60.0")))] == 0
+    assert found[("plaint_timer_lag_seconds_bucket", (*kind, ("le", "300.0")))] == 2
+    assert 300 <= found[("plaint_timer_overdue_seconds", ())] < 360
+    # Once it fired, nothing is overdue.
+    clock.set(datetime.now(UTC))
+    assert await worker.fire_due() == 1
+    found = lag_samples(await metrics.exposition(TortoiseOutboxDepth(), TortoiseTimerBacklog()))
+    assert found[("plaint_timer_overdue_seconds", ())] == 0
+    assert found[("plaint_timer_lag_seconds_count", kind)] == 3
+
+
+async def test_a_deadlock_the_database_broke_is_recognised_so_the_claim_is_tried_again(
+    store: TortoiseTimerStore, database_url: str
+) -> None:
+    if not supports_row_locks(database_url):
+        pytest.skip("SQLite has one writer: nothing to deadlock")
+    first_id, second_id = await schedule(store, START, count=2)
+    both_hold_one = asyncio.Barrier(2)
+
+    async def lock_in_order(ids: tuple[int, int]) -> None:
+        async with in_transaction():
+            await Timer.filter(id=ids[0]).select_for_update().first()
+            await both_hold_one.wait()
+            await Timer.filter(id=ids[1]).select_for_update().first()
+
+    outcomes = await asyncio.gather(
+        lock_in_order((first_id, second_id)), lock_in_order((second_id, first_id)), return_exceptions=True
+    )
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert len(errors) == 1 and is_deadlock(errors[0])
+    assert not is_deadlock(OperationalError(RuntimeError("connection refused")))

@@ -58,6 +58,8 @@ async def test_metrics_count_what_the_customers_did(settings: Settings, analyzer
     # Every reply went through the outbox and was counted per kind and target.
     sent = found[("plaint_outbox_deliveries_total", (("kind", "message"), ("result", "sent"), ("target", "web")))]
     assert sent >= turns
+    # Timer lag: nothing was due that no worker fired (the lifecycle room's timers are all in the future).
+    assert found[("plaint_timer_overdue_seconds", ())] == 0
     assert "sender" not in text and customer.session not in text and other.session not in text
 
 
