@@ -17,6 +17,7 @@ from bot.desk.vocabulary import (
     desk_says,
     label_of,
     plural_age,
+    priority_label,
     resolution_label,
 )
 from bot.desk.vocabulary import status_label as _status_label
@@ -119,9 +120,11 @@ def _lifecycle_fields(case: CaseDetails, lang: str) -> list[Block]:
     """Priority and linked cases (the lifecycle room's), when the case has them."""
     fields: list[Block] = []
     if case.priority:
-        fields.append({"type": "mrkdwn", "text": f"*{desk_says('priority', lang)}*\n{priority_label(case.priority, lang)}"})
+        priority = priority_label(case.priority, lang)
+        fields.append({"type": "mrkdwn", "text": f"*{desk_says('priority', lang)}*\n{priority}"})
     if case.linked_cases:
-        fields.append({"type": "mrkdwn", "text": f"*{desk_says('linked_cases', lang)}*\n{', '.join(case.linked_cases)}"})
+        linked = ", ".join(case.linked_cases)
+        fields.append({"type": "mrkdwn", "text": f"*{desk_says('linked_cases', lang)}*\n{linked}"})
     return fields
 
 
