@@ -287,3 +287,13 @@ async def test_two_serve_processes_on_one_database_share_the_work_without_duplic
     assert max(Counter(item.document["id"] for item in accepted).values()) == 1
     assert all(item.verified for item in receiver.received)
     assert await WebhookDelivery.filter(status="delivered").count() == customers
+
+
+def test_the_application_modules_leave_spacy_and_jieba_to_the_model_loader() -> None:
+    """Start-up stays light (issue 18): spaCy and jieba take seconds to import; only the background model
+    loader imports them."""
+    import subprocess
+
+    probe = "import sys, bot.app, bot.cli, bot.composition; print(sorted({'spacy', 'jieba'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
