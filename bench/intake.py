@@ -309,7 +309,7 @@ async def main() -> None:
                         print(f"{'':<36} first error: {FIRST_ERROR.pop()}")
                 url = await fresh_database(server, directory, f"floor{customers}")
                 try:
-                    turns = len(results[0].latencies) // max(customers, 1)
+                    turns = len(results[0].latencies) // customers if results else 12
                     floor = await run_floor(env, url, customers, turns)
                 finally:
                     await drop_database(server, url)
