@@ -52,6 +52,7 @@ class Result:
     elapsed: float
     errors: int
     cases_filed: int
+    database_work: str = ""
 
     @property
     def rate(self) -> float:
@@ -216,6 +217,24 @@ async def stored_counts(database_url: str) -> tuple[int, int, int]:
                 await TranscriptMessage.filter(direction="in").count(), await Case.all().count())
 
 
+PG_STATS = ("SELECT xact_commit, tup_inserted + tup_updated + tup_deleted, tup_returned + tup_fetched "
+            "FROM pg_stat_database WHERE datname = current_database()")
+
+
+async def pg_counters(database_url: str) -> tuple[int, ...]:
+    """PostgreSQL's own counters for this database: transactions committed (each statement outside a
+    transaction is one), rows written, rows read."""
+    await asyncio.sleep(1.5)  # the statistics collector publishes with a delay
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("SELECT pg_stat_clear_snapshot()")
+        row = await connection.fetchrow(PG_STATS)
+        assert row is not None
+        return tuple(int(value) for value in row)
+    finally:
+        await connection.close()
+
+
 async def run_plaint(env: dict[str, str], database_url: str, customers: int, workers: int) -> Result:
     """`workers` `plaint serve` processes on one database; every message goes to the next worker in turn (a
     balancer without sticky sessions). Afterwards the database must hold each answered message once and
@@ -232,7 +251,10 @@ async def run_plaint(env: dict[str, str], database_url: str, customers: int, wor
         # One whole complaint per worker first: its NLP models loaded, its caches warm.
         await drive(bases, len(bases))
         before = await stored_counts(database_url)
+        postgres = database_url.startswith("postgres")
+        work_before = await pg_counters(database_url) if postgres else ()
         result = await drive(bases, customers)
+        work_after = await pg_counters(database_url) if postgres else ()
         after = await stored_counts(database_url)
     finally:
         for server in servers:
@@ -242,6 +264,11 @@ async def run_plaint(env: dict[str, str], database_url: str, customers: int, wor
     if not (receipts == lines == answered and cases == result.cases_filed):
         raise SystemExit(f"LOST OR DUPLICATED: {answered} messages answered, {receipts} receipts, {lines} "
                          f"transcript lines; {result.cases_filed} cases reported, {cases} stored")
+    if work_after:
+        transactions, written, read = ((late - early) / answered for late, early in zip(work_after, work_before,
+                                                                                         strict=True))
+        result.database_work = (f"per message: {transactions:.1f} transactions (statements outside one count "
+                                f"as one), {written:.1f} rows written, {read:.0f} rows read")
     return result
 
 
@@ -305,6 +332,8 @@ async def main() -> None:
                         await drop_database(server, url)
                     label = "plaint web chat (whole flow)" if workers == 1 else f"plaint, {workers} workers"
                     print(results[-1].line(label), flush=True)
+                    if results[-1].database_work:
+                        print(f"{'':<36} {results[-1].database_work}")
                     if FIRST_ERROR:
                         print(f"{'':<36} first error: {FIRST_ERROR.pop()}")
                 url = await fresh_database(server, directory, f"floor{customers}")
