@@ -70,6 +70,10 @@ class BackgroundLoadedAnalyzer:
             # The turn that needs the models loads them again and fails there, where it is answered for.
             log.exception("the NLP models could not be loaded")
 
+    @property
+    def is_loaded(self) -> bool:
+        return self._loaded is not None
+
     def loaded(self) -> TextAnalyzer:
         if self._loaded is None:
             with self._lock:
@@ -103,6 +107,10 @@ class ThreadedAnalyzer:
         analyzer = BackgroundLoadedAnalyzer(load)
         analyzer.start_loading()
         return cls(analyzer)
+
+    def models_loaded(self) -> bool:
+        """False while the models are still loading in the background (the first turns would wait)."""
+        return not isinstance(self._analyzer, BackgroundLoadedAnalyzer) or self._analyzer.is_loaded
 
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
         analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))

@@ -244,15 +244,16 @@ async def build_application(
                 {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
             ),
         )
+        proposals = analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path)
+        if isinstance(proposals, ThreadedAnalyzer):
+            # The models load in the background: /readyz sends traffic here once the turns need not wait.
+            operations.readiness.require("nlp", proposals.models_loaded, "models loaded", "models loading")
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(
             flows=flows,
             store=TortoiseIntakeStore(lock_rows=row_locks),
             evidence=evidence,
-            analyzer=TimedProposals(
-                analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path),
-                operations.metrics,
-            ),
+            analyzer=TimedProposals(proposals, operations.metrics),
             desk_enabled=blueprint.slack is not None,
             timezone=ZoneInfo(settings.timezone),
             wake_outbox=bell.ring,

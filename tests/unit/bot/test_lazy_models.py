@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bot.analysis import BackgroundLoadedAnalyzer, TextAnalyzer
+from bot.analysis import BackgroundLoadedAnalyzer, TextAnalyzer, ThreadedAnalyzer
 from nlp import Analysis, Lang, ProductChoice
 
 
@@ -26,6 +26,8 @@ def test_models_load_once_for_the_loader_thread_and_every_caller() -> None:
         return CountingAnalyzer()
 
     analyzer = BackgroundLoadedAnalyzer(load)
+    threaded = ThreadedAnalyzer(analyzer)
+    assert not threaded.models_loaded()  # /readyz says "models loading" until here
     analyzer.start_loading()
     answers: list[object] = []
     callers = [threading.Thread(target=lambda: answers.append(analyzer.analyze("my kettle", "en")))
@@ -36,6 +38,8 @@ def test_models_load_once_for_the_loader_thread_and_every_caller() -> None:
     for caller in callers:
         caller.join(5)
     assert len(answers) == 4 and loads == [1]
+    assert threaded.models_loaded()
+    assert ThreadedAnalyzer(CountingAnalyzer()).models_loaded()  # models given loaded
     assert analyzer.top_products(1, "en") == (ProductChoice("kettle", "Kettle"),)
     assert loads == [1]
 
