@@ -30,9 +30,9 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU the process has used so far (Linux /proc): the part of start-up other load on the
-    machine cannot inflate."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU the process's main thread has used so far (Linux /proc): the start-up path itself,
+    which other load on the machine cannot inflate (the NLP loader thread runs beside it)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -41,9 +41,9 @@ def environment(data_dir: Path) -> dict[str, str]:
             "NO_PROXY": "127.0.0.1,localhost"}
 
 
-async def serve_once(data_dir: Path) -> tuple[float, float, float]:
-    """(seconds to /healthz 200, CPU seconds used by then, seconds to the answer of a first message that the
-    NLP step reads)."""
+async def serve_once(data_dir: Path) -> tuple[float, float, float, float]:
+    """(seconds to /healthz 200, CPU seconds used by then, seconds to /readyz 200 with the models loaded,
+    seconds to the answer of a first message that the NLP step reads)."""
     port = free_port()
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
@@ -64,6 +64,13 @@ async def serve_once(data_dir: Path) -> tuple[float, float, float]:
                 await asyncio.sleep(0.01)
             ready = time.perf_counter() - started
             ready_cpu = cpu_seconds(process.pid)
+            # /readyz: database, migrations, worker heartbeat and the NLP models loaded in the background.
+            while True:
+                async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
+                    if response.status == 200:
+                        break
+                await asyncio.sleep(0.01)
+            models = time.perf_counter() - started
             # A customer's whole story at once: the NLP step proposes the product and category.
             body = {"session": os.urandom(8).hex(), "locale": "en",
                     "text": "My new kettle started leaking after two days"}
@@ -74,7 +81,7 @@ async def serve_once(data_dir: Path) -> tuple[float, float, float]:
         if process.returncode is None:
             process.terminate()
         await process.wait()
-    return ready, ready_cpu, first_turn
+    return ready, ready_cpu, models, first_turn
 
 
 async def chat_once(data_dir: Path) -> tuple[float, float]:
@@ -108,6 +115,7 @@ async def main() -> None:
     serve_ready: list[float] = []
     serve_cpu: list[float] = []
     serve_first_turn: list[float] = []
+    serve_models: list[float] = []
     chat_greeting: list[float] = []
     chat_cpu: list[float] = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -120,7 +128,8 @@ async def main() -> None:
         await serve_once(Path(scratch) / "serve")
         await chat_once(Path(scratch) / "chat")
         for _ in range(arguments.runs):
-            ready, ready_cpu, first_turn = await serve_once(Path(scratch) / "serve")
+            ready, ready_cpu, models, first_turn = await serve_once(Path(scratch) / "serve")
+            serve_models.append(models)
             serve_ready.append(ready)
             serve_cpu.append(ready_cpu)
             serve_first_turn.append(first_turn)
@@ -131,9 +140,11 @@ async def main() -> None:
     print(f"start-up, {arguments.runs} runs, load average {load:.1f} on {os.cpu_count()} cores")
     print(f"{'':<40} {'median':>7} {'worst':>7} {'reference':>9}")
     print(row("plaint serve: /healthz 200 (s)", serve_ready))
-    print(row("  CPU used by then (s)", serve_cpu))
+    print(row("  main thread CPU by then (s)", serve_cpu))
     print(row("plaint chat: greeting printed (s)", chat_greeting))
-    print(row("  CPU used by then (s)", chat_cpu))
+    print(row("  main thread CPU by then (s)", chat_cpu))
+    print(f"{'plaint serve: /readyz 200, models in (s)':<40} {statistics.median(serve_models):>7.2f} "
+          f"{max(serve_models):>7.2f} {'-':>9}")
     print(f"{'plaint serve: first NLP turn answered (s)':<40} {statistics.median(serve_first_turn):>7.2f} "
           f"{max(serve_first_turn):>7.2f} {'-':>9}")
 
