@@ -207,7 +207,7 @@ async def test_two_serve_processes_on_one_database_share_the_work_without_duplic
     receiver = FakeWebhookReceiver({"/hook": TWO_WORKERS_SECRET})
     ports = [free_port(), free_port()]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
-    customers = 6
+    customers = 4
     sent: list[str] = []
     raced = 0
 
