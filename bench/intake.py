@@ -2,9 +2,12 @@
 endpoint against a running `plaint serve`; beside it, in the same run, the floor: a bare aiohttp endpoint
 doing one Tortoise transaction per message on the same kind of database.
 
-    .venv/bin/python bench/intake.py [--customers 20] [--database-url postgres://root@127.0.0.1:5432]
+    .venv/bin/python bench/intake.py [--customers 20,200] [--workers 1,2,4] \
+        [--database-url postgres://root@127.0.0.1:5432] [--skip-sqlite]
 
-Prints messages/s and p50/p99 turn latency for both. Without --database-url it uses a SQLite file."""
+Prints messages/s and p50/p99 turn latency for Plaint (with each number of `plaint serve` workers, messages
+handed out in turn) and the floor, per database and number of customers, and the ratios against issue 18's
+bar. After each Plaint run it counts what the database holds: a lost or doubled message or case stops it."""
 
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ TYPED_ANSWERS = ["Ada Lovelace", "ada@example.com", DESCRIPTION, "yesterday 3pm"
 PRESSED = ["_confirm", "_yes", "email", "product_quality", "replacement"]
 FILES = (("screen.png", PNG), ("receipt.pdf", PDF))
 MAX_TURNS = 30
+FIRST_ERROR: list[str] = []  # the first refused message's answer, printed under the figures
 
 
 @dataclass
@@ -48,14 +52,21 @@ class Result:
     elapsed: float
     errors: int
     cases_filed: int
+    database_work: str = ""
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed
+
+    @property
+    def p99(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
 
     def line(self, label: str) -> str:
-        ordered = sorted(self.latencies)
-        p50 = statistics.median(ordered) * 1000
-        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-        rate = len(ordered) / self.elapsed
-        return (f"{label:<36} {len(ordered):>8} {rate:>8.1f} {p50:>8.1f} {p99:>8.1f} {self.errors:>6} "
-                f"{self.cases_filed:>6}")
+        p50 = statistics.median(self.latencies) * 1000
+        return (f"{label:<36} {len(self.latencies):>8} {self.rate:>8.1f} {p50:>8.1f} {self.p99:>8.1f} "
+                f"{self.errors:>6} {self.cases_filed:>6}")
 
 
 def free_port() -> int:
@@ -92,14 +103,17 @@ def next_answer(
     return (typed.pop(0) if typed else "ok"), None, False
 
 
-async def customer(http: aiohttp.ClientSession, base: str, latencies: list[float]) -> tuple[int, bool]:
+async def customer(
+    http: aiohttp.ClientSession, bases: list[str], index: int, latencies: list[float]
+) -> tuple[int, bool]:
     session = uuid.uuid4().hex
     errors = 0
     typed = list(TYPED_ANSWERS)
     text: str | None = "Hello"
     choice: str | None = None
     upload = uploaded = False
-    for _ in range(MAX_TURNS):
+    for turn in range(MAX_TURNS):
+        base = bases[(index + turn) % len(bases)]
         form = aiohttp.FormData()
         form.add_field("session", session)
         form.add_field("message_id", uuid.uuid4().hex)
@@ -117,6 +131,8 @@ async def customer(http: aiohttp.ClientSession, base: str, latencies: list[float
             result = await response.json() if response.status == 200 else {}
             if response.status != 200:
                 errors += 1
+                if not FIRST_ERROR:
+                    FIRST_ERROR.append(f"HTTP {response.status}: {(await response.text())[:300]}")
         latencies.append(time.perf_counter() - started)
         if result.get("case_number"):
             return errors, True
@@ -140,11 +156,11 @@ async def floor_customer(http: aiohttp.ClientSession, base: str, turns: int, lat
     return errors
 
 
-async def drive(base: str, customers: int) -> Result:
+async def drive(bases: list[str], customers: int) -> Result:
     latencies: list[float] = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=customers)) as http:
         started = time.perf_counter()
-        outcomes = await asyncio.gather(*(customer(http, base, latencies) for _ in range(customers)))
+        outcomes = await asyncio.gather(*(customer(http, bases, index, latencies) for index in range(customers)))
         elapsed = time.perf_counter() - started
     return Result(latencies, elapsed, sum(errors for errors, _ in outcomes), sum(filed for _, filed in outcomes))
 
@@ -170,8 +186,17 @@ async def fresh_database(server_url: str | None, directory: Path, label: str) ->
     return f"{server_url}/{name}"
 
 
+async def drop_database(server_url: str | None, database_url: str) -> None:
+    if server_url:
+        admin = await asyncpg.connect(f"{server_url}/postgres")
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -182,51 +207,144 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
+async def stored_counts(database_url: str) -> tuple[int, int, int]:
+    """(web receipts, customer lines in the transcript, cases) as the database holds them."""
+    from storage.database import open_database
+    from storage.models import Case, InboundReceipt, TranscriptMessage
+
+    async with open_database(database_url):
+        return (await InboundReceipt.filter(channel="web").count(),
+                await TranscriptMessage.filter(direction="in").count(), await Case.all().count())
+
+
+PG_STATS = ("SELECT xact_commit, tup_inserted + tup_updated + tup_deleted, tup_returned + tup_fetched "
+            "FROM pg_stat_database WHERE datname = current_database()")
+
+
+async def pg_counters(database_url: str) -> tuple[int, ...]:
+    """PostgreSQL's own counters for this database: transactions committed (each statement outside a
+    transaction is one), rows written, rows read."""
+    await asyncio.sleep(1.5)  # the statistics collector publishes with a delay
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("SELECT pg_stat_clear_snapshot()")
+        row = await connection.fetchrow(PG_STATS)
+        assert row is not None
+        return tuple(int(value) for value in row)
+    finally:
+        await connection.close()
+
+
+async def run_plaint(env: dict[str, str], database_url: str, customers: int, workers: int) -> Result:
+    """`workers` `plaint serve` processes on one database; every message goes to the next worker in turn (a
+    balancer without sticky sessions). Afterwards the database must hold each answered message once and
+    each filed case once: the bench fails otherwise."""
+    env = {**env, "PLAINT_DATABASE_URL": database_url}
+    subprocess.run([sys.executable, "-m", "bot", "db", "migrate"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    ports = [free_port() for _ in range(workers)]
+    servers = [start([sys.executable, "-m", "bot", "serve", "--port", str(port)], env) for port in ports]
+    try:
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        for base in bases:
+            await wait_ready(f"{base}/healthz")
+        # One whole complaint per worker first: its NLP models loaded, its caches warm.
+        await drive(bases, len(bases))
+        before = await stored_counts(database_url)
+        postgres = database_url.startswith("postgres")
+        work_before = await pg_counters(database_url) if postgres else ()
+        result = await drive(bases, customers)
+        work_after = await pg_counters(database_url) if postgres else ()
+        after = await stored_counts(database_url)
+    finally:
+        for server in servers:
+            stop(server)
+    receipts, lines, cases = (late - early for late, early in zip(after, before, strict=True))
+    answered = len(result.latencies) - result.errors
+    if not (receipts == lines == answered and cases == result.cases_filed):
+        raise SystemExit(f"LOST OR DUPLICATED: {answered} messages answered, {receipts} receipts, {lines} "
+                         f"transcript lines; {result.cases_filed} cases reported, {cases} stored")
+    if work_after:
+        transactions, written, read = ((late - early) / answered for late, early in zip(work_after, work_before,
+                                                                                         strict=True))
+        result.database_work = (f"per message: {transactions:.1f} transactions (statements outside one count "
+                                f"as one), {written:.1f} rows written, {read:.0f} rows read")
+    return result
+
+
+async def run_floor(env: dict[str, str], database_url: str, customers: int, turns: int) -> Result:
+    env = {**env, "PLAINT_DATABASE_URL": database_url}
+    subprocess.run([sys.executable, "-m", "bot", "db", "migrate"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    port = free_port()
+    floor = start([sys.executable, str(ROOT / "bench" / "floor_server.py"), "--database-url", database_url,
+                   "--port", str(port)], env)
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}/chat/api/message")
+        return await drive_floor(f"http://127.0.0.1:{port}", customers, turns)
+    finally:
+        stop(floor)
+
+
+def verdict(plaint: Result, floor: Result) -> str:
+    """Issue 18's bar: throughput at least the floor's, p99 at most twice the floor's."""
+    rate = plaint.rate / floor.rate
+    p99 = plaint.p99 / floor.p99
+    passed = rate >= 1.0 and p99 <= 2.0
+    return (f"{'':<36} ratio {rate:.2f}x msg/s (bar >= 1.0), {p99:.2f}x p99 (bar <= 2.0): "
+            f"{'MEETS' if passed else 'BELOW'}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, default=20)
+    parser.add_argument("--customers", default="20,200", help="concurrent customers, comma-separated")
+    parser.add_argument("--workers", default="1", help="plaint serve processes, comma-separated (1,2,4)")
     parser.add_argument("--database-url", default=os.environ.get("PLAINT_BENCH_POSTGRES_URL", ""),
-                        help="a PostgreSQL server URL without database name; default: SQLite files")
+                        help="a PostgreSQL server URL without database name; without it only SQLite runs")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     arguments = parser.parse_args()
     server_url = arguments.database_url.rstrip("/") or None
-    python = sys.executable
+    counts = [int(value) for value in arguments.customers.split(",")]
+    worker_counts = [int(value) for value in arguments.workers.split(",")]
+    databases = [*([] if arguments.skip_sqlite else [None]), *([server_url] if server_url else [])]
+    print(f"intake benchmark: one whole complaint per customer over the web chat; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (every process shares them)")
     with tempfile.TemporaryDirectory() as temporary:
         directory = Path(temporary)
         env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "PLAINT_LOG_LEVEL": "WARNING",
                "PLAINT_DATA_DIR": str(directory / "data")}
-
-        plaint_url = await fresh_database(server_url, directory, "plaint")
-        floor_url = await fresh_database(server_url, directory, "floor")
-        env["PLAINT_DATABASE_URL"] = plaint_url
-        subprocess.run([python, "-m", "bot", "db", "migrate"], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-        floor_env = {**env, "PLAINT_DATABASE_URL": floor_url}
-        subprocess.run([python, "-m", "bot", "db", "migrate"], cwd=ROOT, env=floor_env, check=True,
-                       stdout=subprocess.DEVNULL)
-
-        port = free_port()
-        server = start([python, "-m", "bot", "serve", "--port", str(port)], env)
-        try:
-            await wait_ready(f"http://127.0.0.1:{port}/healthz")
-            plaint = await drive(f"http://127.0.0.1:{port}", arguments.customers)
-        finally:
-            stop(server)
-
-        floor_port = free_port()
-        floor = start([python, str(ROOT / "bench" / "floor_server.py"), "--database-url", floor_url,
-                       "--port", str(floor_port)], floor_env)
-        try:
-            await wait_ready(f"http://127.0.0.1:{floor_port}/chat/api/message")
-            turns = len(plaint.latencies) // max(arguments.customers, 1)
-            bare = await drive_floor(f"http://127.0.0.1:{floor_port}", arguments.customers, turns)
-        finally:
-            stop(floor)
-
-    database = "PostgreSQL" if server_url else "SQLite"
-    print(f"intake benchmark: {arguments.customers} concurrent customers, one whole complaint each, {database}")
-    print(f"{'':<36} {'messages':>8} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'cases':>6}")
-    print(plaint.line("plaint web chat (whole flow)"))
-    print(bare.line("floor: bare aiohttp + 1 transaction"))
+        for server in databases:
+            name = "PostgreSQL" if server else "SQLite"
+            for customers in counts:
+                print(f"\n{name}, {customers} concurrent customers")
+                print(f"{'':<36} {'messages':>8} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
+                      f"{'cases':>6}")
+                results: list[Result] = []
+                for workers in worker_counts:
+                    if workers > 1 and server is None:
+                        # One SQLite file has one writer: several processes get "database is locked".
+                        print(f"{'':<36} {workers} workers: SQLite is one process (several need PostgreSQL)")
+                        continue
+                    url = await fresh_database(server, directory, f"plaint{customers}w{workers}")
+                    try:
+                        results.append(await run_plaint(env, url, customers, workers))
+                    finally:
+                        await drop_database(server, url)
+                    label = "plaint web chat (whole flow)" if workers == 1 else f"plaint, {workers} workers"
+                    print(results[-1].line(label), flush=True)
+                    if results[-1].database_work:
+                        print(f"{'':<36} {results[-1].database_work}")
+                    if FIRST_ERROR:
+                        print(f"{'':<36} first error: {FIRST_ERROR.pop()}")
+                url = await fresh_database(server, directory, f"floor{customers}")
+                try:
+                    turns = len(results[0].latencies) // customers if results else 12
+                    floor = await run_floor(env, url, customers, turns)
+                finally:
+                    await drop_database(server, url)
+                print(floor.line("floor: bare aiohttp + 1 transaction"))
+                for result in results:
+                    print(verdict(result, floor))
 
 
 if __name__ == "__main__":

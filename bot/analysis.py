@@ -1,13 +1,24 @@
-"""The NLP port of the intake service: the CPU-bound analysis runs in a worker thread, off the event loop."""
+"""The NLP port of the intake service: the CPU-bound analysis runs in a worker thread, off the event loop.
+
+The models (spaCy, jieba's dictionary, the catalog) take seconds to import and load: they are loaded in a
+background thread once the process has started, so `plaint serve` answers and `plaint chat` greets at once;
+the first turn that needs them waits for the load to finish."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from flows import Proposal
-from nlp import Analysis, Analyzer, Lang, ProductChoice
+
+if TYPE_CHECKING:
+    from nlp import Analysis, Lang, ProductChoice
+
+log = logging.getLogger(__name__)
 
 # How many catalog products the open product question offers as buttons (they fit a phone screen).
 CATALOG_BUTTONS = 6
@@ -40,6 +51,43 @@ def _language(lang: str | None) -> Lang | None:
     return "zh" if lang == "zh" else "en" if lang == "en" else None
 
 
+class BackgroundLoadedAnalyzer:
+    """A `TextAnalyzer` whose models are loaded once, by the first caller or by `start_loading()`'s thread
+    (whichever comes first; the others wait for it)."""
+
+    def __init__(self, load: Callable[[], TextAnalyzer]) -> None:
+        self._load = load
+        self._lock = threading.Lock()
+        self._loaded: TextAnalyzer | None = None
+
+    def start_loading(self) -> None:
+        threading.Thread(target=self._load_now, name="nlp-model-loader", daemon=True).start()
+
+    def _load_now(self) -> None:
+        try:
+            self.loaded()
+        except Exception:
+            # The turn that needs the models loads them again and fails there, where it is answered for.
+            log.exception("the NLP models could not be loaded")
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._loaded is not None
+
+    def loaded(self) -> TextAnalyzer:
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = self._load()
+        return self._loaded
+
+    def analyze(self, text: str, lang: Lang | None = None) -> Analysis:
+        return self.loaded().analyze(text, lang)
+
+    def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]:
+        return self.loaded().top_products(n, lang)
+
+
 class ThreadedAnalyzer:
     def __init__(self, analyzer: TextAnalyzer) -> None:
         self._analyzer = analyzer
@@ -49,8 +97,20 @@ class ThreadedAnalyzer:
                      catalog_path: Path | None = None) -> ThreadedAnalyzer:
         """The shipped models, or those `plaint nlp retrain` installed in `installed_models_dir`, with the
         business's catalog (the composition root passes `settings.data_dir / "models"` and
-        `settings.catalog_path`; None means the shipped ones)."""
-        return cls(Analyzer.load_default(catalog_path, installed_models_dir=installed_models_dir))
+        `settings.catalog_path`; None means the shipped ones), loading in a background thread from now on."""
+
+        def load() -> TextAnalyzer:
+            from nlp import Analyzer  # spaCy and jieba: seconds of imports, kept out of start-up
+
+            return Analyzer.load_default(catalog_path, installed_models_dir=installed_models_dir)
+
+        analyzer = BackgroundLoadedAnalyzer(load)
+        analyzer.start_loading()
+        return cls(analyzer)
+
+    def models_loaded(self) -> bool:
+        """False while the models are still loading in the background (the first turns would wait)."""
+        return not isinstance(self._analyzer, BackgroundLoadedAnalyzer) or self._analyzer.is_loaded
 
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
         analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))

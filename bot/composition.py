@@ -250,6 +250,9 @@ async def build_application(
             on_timer_fired=operations.metrics.timer_fired,
         )
         proposals = analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path)
+        if isinstance(proposals, ThreadedAnalyzer):
+            # The models load in the background: /readyz sends traffic here once the turns need not wait.
+            operations.readiness.require("nlp", proposals.models_loaded, "models loaded", "models loading")
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(
             flows=flows,

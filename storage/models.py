@@ -6,9 +6,24 @@ from enum import StrEnum
 from typing import Any
 
 from tortoise import fields
-from tortoise.models import Model
+from tortoise.models import Model as TortoiseModel
+from tortoise.models import ModelMeta
 
 from storage.crypto import EncryptedJSONField, EncryptedTextField
+
+
+class _NoSourceCommentsMeta(ModelMeta):
+    """Tortoise reads `#:` field comments from each model's source, and inspect.getsource parses this whole
+    module once per model: about a second of every start-up for comments Plaint does not write."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> Any:
+        attrs.setdefault("_no_comments", True)
+        return super().__new__(mcs, name, bases, attrs)
+
+
+class Model(TortoiseModel, metaclass=_NoSourceCommentsMeta):
+    class Meta:
+        abstract = True
 
 
 class Customer(Model):

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -118,6 +118,11 @@ class Readiness:
         self._health = health
         self.worker = worker or worker_name()
         self.draining = False
+        self._conditions: list[tuple[str, Callable[[], bool], str, str]] = []
+
+    def require(self, name: str, condition: Callable[[], bool], met: str, unmet: str) -> None:
+        """One more check, answered in process (no I/O): e.g. the NLP models loaded in the background."""
+        self._conditions.append((name, condition, met, unmet))
 
     async def checks(self) -> list[ReadinessCheck]:
         results: list[ReadinessCheck] = []
@@ -134,6 +139,9 @@ class Readiness:
         results.append(
             ReadinessCheck("worker", fresh, "heartbeat fresh" if fresh else f"last heartbeat {beat_at or 'never'}")
         )
+        for name, condition, met, unmet in self._conditions:
+            ok = condition()
+            results.append(ReadinessCheck(name, ok, met if ok else unmet))
         for platform in self._platforms:
             problem = self._health.problem(platform)
             results.append(ReadinessCheck(f"platform:{platform}", problem is None, problem or "last call healthy"))

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import pytest
 import pytest_asyncio
 
 from bot.config import Settings
@@ -157,3 +158,145 @@ async def test_a_conversation_survives_the_server_being_killed(settings: Setting
     assert conversation.step_id == "description"
     answers = json.dumps(conversation.state, ensure_ascii=False)
     assert "Katherine Johnson" in answers and "katherine@example.com" in answers
+
+
+TWO_WORKERS_SECRET = "two-workers-secret-0123456789"
+TWO_WORKERS_ANSWERS = {
+    "name": "Mary Jackson",
+    "contact_method": "email",
+    "email": "mary@example.com",
+    "description": "The fridge I bought last month stopped cooling and all the food went off.",
+    "occurred_at": "yesterday 3pm",
+    "occurred_where": "at home",
+    "product": "fridge",
+    "category": "product_quality",
+    "expected_resolution": "refund",
+    "confirm": "_confirm",
+    "evidence": "_done",
+}
+TWO_WORKERS_CHOICES = {"contact_method", "category", "expected_resolution", "confirm", "evidence"}
+
+
+def metric_total(exposition: str, name: str, **labels: str) -> float:
+    """The sum of a counter's samples whose labels include `labels`, read with Prometheus's own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(key) == value for key, value in labels.items())
+    )
+
+
+@pytest.mark.one_database("postgres")
+async def test_two_serve_processes_on_one_database_share_the_work_without_duplicates(
+    settings: Settings, database: None, tmp_path: Path
+) -> None:
+    """Two `plaint serve` workers behind no proxy: each customer's turns alternate between them (a round-robin
+    balancer) and every third message is also retried at the other worker at the same moment (a balancer retry
+    racing the original). Each message is handled once, each case filed once, each webhook delivered once."""
+    from collections import Counter
+
+    from storage.models import Case, TranscriptMessage, WebhookDelivery
+
+    if settings.effective_database_url.startswith("sqlite"):
+        pytest.skip("several workers need PostgreSQL (set PLAINT_TEST_POSTGRES_URL): SQLite has one writer")
+    from tests.fakes.webhook_receiver import FakeWebhookReceiver
+
+    receiver = FakeWebhookReceiver({"/hook": TWO_WORKERS_SECRET})
+    ports = [free_port(), free_port()]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    customers = 4
+    sent: list[str] = []
+    raced = 0
+
+    async def post(http: aiohttp.ClientSession, base: str, body: dict[str, str]) -> dict[str, object]:
+        async with http.post(f"{base}/chat/api/message", json=body) as response:
+            assert response.status == 200, await response.text()
+            result: dict[str, object] = await response.json()
+            return result
+
+    async def complain(http: aiohttp.ClientSession, index: int) -> str:
+        nonlocal raced
+        session = uuid.uuid4().hex
+        buttons: list[str] = []
+        number: str | None = None
+        fields: dict[str, str] = {"text": "Hello"}
+        for turn in range(40):
+            message_id = uuid.uuid4().hex
+            sent.append(message_id)
+            body = {"session": session, "message_id": message_id, "locale": "en", **fields}
+            base = bases[(index + turn) % 2]
+            if turn % 3 == 2:
+                raced += 1
+                first, second = await asyncio.gather(post(http, bases[0], body), post(http, bases[1], body))
+                # The loser of the race is answered with what the winner said, not with a second turn.
+                assert first["replies"] == second["replies"], (first, second)
+                result = first
+            else:
+                result = await post(http, base, body)
+            replies = result["replies"]
+            assert isinstance(replies, list)
+            buttons = [button["value"] for reply in replies for button in reply["buttons"]]
+            number = number or (str(result["case_number"]) if result.get("case_number") else None)
+            row = await Conversation.filter(identity__sender_id=session).order_by("-id").first()
+            if row is None or row.status != "active":
+                break
+            step = row.step_id
+            if "_yes" in buttons and step in ("product", "category"):
+                fields = {"choice": "_yes"}
+            elif step in TWO_WORKERS_CHOICES:
+                fields = {"choice": TWO_WORKERS_ANSWERS[step]}
+            else:
+                fields = {"text": TWO_WORKERS_ANSWERS[step]}
+        assert number, session
+        return number
+
+    env = {**plaint_env(settings), "PLAINT_LOG_LEVEL": "WARNING"}
+    async with receiver.serving() as hooks:
+        await plaint(settings, "webhooks", "add", f"{hooks}/hook", "--event", "case.filed",
+                     "--secret", TWO_WORKERS_SECRET)
+        servers = list(await asyncio.gather(*(start_serve(port, env, ready_path="/readyz") for port in ports)))
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
+                numbers = await asyncio.gather(*(complain(http, index) for index in range(customers)))
+                for _ in range(1200):
+                    if len(receiver.accepted("/hook")) >= customers:
+                        break
+                    await asyncio.sleep(0.05)
+                expositions = []
+                for base in bases:
+                    async with http.get(f"{base}/metrics") as response:
+                        expositions.append(await response.text())
+        finally:
+            for server in servers:
+                server.send_signal(signal.SIGTERM)
+            for server in servers:
+                assert await asyncio.wait_for(server.wait(), 60) == 0
+
+    assert raced > 0
+    # Nothing doubled: one case per customer, each message one receipt, one transcript line and one turn.
+    assert len(set(numbers)) == customers == await Case.all().count()
+    assert len(sent) == len(set(sent)) == await InboundReceipt.filter(channel="web").count()
+    assert await TranscriptMessage.filter(direction="in").count() == len(sent)
+    turns = [metric_total(text, "plaint_turns_total", channel="web") for text in expositions]
+    assert sum(turns) == len(sent), turns
+    # The work was shared: both workers handled turns.
+    assert all(count > 0 for count in turns), turns
+    # Every case's webhook was delivered once, by whichever worker claimed it.
+    accepted = receiver.accepted("/hook")
+    assert sorted(item.document["case"]["number"] for item in accepted) == sorted(numbers)
+    assert max(Counter(item.document["id"] for item in accepted).values()) == 1
+    assert all(item.verified for item in receiver.received)
+    assert await WebhookDelivery.filter(status="delivered").count() == customers
+
+
+def test_the_application_modules_leave_spacy_and_jieba_to_the_model_loader() -> None:
+    """Start-up stays light (issue 18): spaCy and jieba take seconds to import; only the background model
+    loader imports them."""
+    import subprocess
+
+    probe = "import sys, bot.app, bot.cli, bot.composition; print(sorted({'spacy', 'jieba'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr

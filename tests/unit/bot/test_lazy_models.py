@@ -1,0 +1,64 @@
+"""The NLP models are loaded once, in the background, however many turns ask for them at the same moment."""
+
+from __future__ import annotations
+
+import threading
+
+from bot.analysis import BackgroundLoadedAnalyzer, TextAnalyzer, ThreadedAnalyzer
+from nlp import Analysis, Lang, ProductChoice
+
+
+class CountingAnalyzer:
+    def analyze(self, text: str, lang: Lang | None = None) -> Analysis:
+        return Analysis.nothing(lang or "en")
+
+    def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]:
+        return (ProductChoice("kettle", "Kettle"),)[:n]
+
+
+def test_models_load_once_for_the_loader_thread_and_every_caller() -> None:
+    loads: list[int] = []
+    release = threading.Event()
+
+    def load() -> TextAnalyzer:
+        release.wait(5)
+        loads.append(1)
+        return CountingAnalyzer()
+
+    analyzer = BackgroundLoadedAnalyzer(load)
+    threaded = ThreadedAnalyzer(analyzer)
+    assert not threaded.models_loaded()  # /readyz says "models loading" until here
+    analyzer.start_loading()
+    answers: list[object] = []
+    callers = [threading.Thread(target=lambda: answers.append(analyzer.analyze("my kettle", "en")))
+               for _ in range(4)]
+    for caller in callers:
+        caller.start()
+    release.set()
+    for caller in callers:
+        caller.join(5)
+    assert len(answers) == 4 and loads == [1]
+    assert threaded.models_loaded()
+    assert ThreadedAnalyzer(CountingAnalyzer()).models_loaded()  # models given loaded
+    assert analyzer.top_products(1, "en") == (ProductChoice("kettle", "Kettle"),)
+    assert loads == [1]
+
+
+def test_a_failed_load_is_tried_again_by_the_next_caller() -> None:
+    attempts: list[int] = []
+
+    def load() -> TextAnalyzer:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("catalog.yaml: unreadable")
+        return CountingAnalyzer()
+
+    analyzer = BackgroundLoadedAnalyzer(load)
+    try:
+        analyzer.analyze("x", "en")
+    except OSError as error:
+        assert "catalog.yaml" in str(error)
+    else:
+        raise AssertionError("the first load should have failed")
+    assert analyzer.analyze("x", "en") == Analysis.nothing("en")
+    assert len(attempts) == 2
