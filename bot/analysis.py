@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Protocol
 
 from flows import Proposal
-from nlp import Analysis, Analyzer, Lang, ProductChoice
+from nlp import Analysis, Analyzer, Catalog, Lang, ProductChoice
+from nlp.taxonomy import Taxonomy
 
 # How many catalog products the open product question offers as buttons (they fit a phone screen).
 CATALOG_BUTTONS = 6
@@ -17,6 +18,8 @@ class TextAnalyzer(Protocol):
     def analyze(self, text: str, lang: Lang | None = None) -> Analysis: ...
 
     def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]: ...
+
+    def with_catalog(self, catalog: Catalog | None, taxonomy: Taxonomy | None) -> TextAnalyzer: ...
 
 
 def proposals_from(analysis: Analysis) -> tuple[Proposal, ...]:
@@ -51,6 +54,14 @@ class ThreadedAnalyzer:
         business's catalog (the composition root passes `settings.data_dir / "models"` and
         `settings.catalog_path`; None means the shipped ones)."""
         return cls(Analyzer.load_default(catalog_path, installed_models_dir=installed_models_dir))
+
+    def fork(self) -> ThreadedAnalyzer:
+        """A port of its own over the same loaded models: what one application's catalog edits change."""
+        return ThreadedAnalyzer(self._analyzer)
+
+    def use_catalog(self, catalog: Catalog | None, taxonomy: Taxonomy | None) -> None:
+        """An edited catalog and taxonomy (None keeps the current one) for the next messages, without a restart."""
+        self._analyzer = self._analyzer.with_catalog(catalog, taxonomy)
 
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
         analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))

@@ -281,3 +281,68 @@ class AuditEntryOut(_Model):
 class AuditList(_Model):
     entries: list[AuditEntryOut]
     next_cursor: str | None
+
+
+# --- desk settings: catalog, taxonomy, routing, SLA policies ----------------------------------------------------
+
+SETTINGS_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+Term = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class LocalizedText(_Model):
+    en: str = Field(min_length=1, max_length=200)
+    zh: str = Field(min_length=1, max_length=200)
+
+
+class LocalizedTerms(_Model):
+    en: list[Term] = Field(default_factory=list, max_length=200)
+    zh: list[Term] = Field(default_factory=list, max_length=200)
+
+
+class CatalogProduct(_Model):
+    id: str = Field(pattern=SETTINGS_ID_PATTERN, description="What cases store: keep it stable")
+    label: LocalizedText
+    names: LocalizedTerms = Field(default_factory=LocalizedTerms, description="What customers call the product")
+    aliases: list[Term] = Field(default_factory=list, max_length=200)
+    skus: list[Term] = Field(default_factory=list, max_length=200)
+    model_prefixes: list[Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[A-Za-z0-9-]+$")]] = Field(
+        default_factory=list, max_length=20
+    )
+    related: LocalizedTerms = Field(default_factory=LocalizedTerms, description="Words that point to it indirectly")
+
+
+class CatalogDocument(_Model):
+    """The product catalog, in the order products are offered as buttons."""
+
+    products: list[CatalogProduct] = Field(min_length=1, max_length=2000)
+
+
+class TaxonomyCategory(_Model):
+    id: str = Field(pattern=SETTINGS_ID_PATTERN)
+    label: LocalizedText
+
+
+class TaxonomyDocument(_Model):
+    """The complaint categories (the shipped category models predict their ids)."""
+
+    categories: list[TaxonomyCategory] = Field(min_length=1, max_length=500)
+
+
+class SettingsDocumentBody(BaseModel):
+    """A routing or SLA document (the YAML file's shape, as JSON; or YAML with Content-Type:
+    application/yaml); validated in full, every problem reported."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
+
+
+class SettingsOut(_Model):
+    kind: str
+    version: int = Field(description="0: the shipped or configured file is in force (never edited here)")
+    saved_by: str | None
+    saved_at: datetime | None
+    document: dict[str, Any]
+
+
+class SettingsSaved(_Model):
+    kind: str
+    version: int

@@ -89,6 +89,10 @@ class DeskService:
     def routing(self) -> RoutingConfig:
         return self._routing
 
+    def use_routing(self, routing: RoutingConfig) -> None:
+        """Routing an admin edited (bot/admin/desk_settings.py): the next cases are routed by it."""
+        self._routing = routing
+
     async def get_case(self, number: str) -> CaseDetails | None:
         return await self._store.get_case(number.strip().upper())
 
