@@ -11,6 +11,8 @@ shipped or configured file (PLAINT_CATALOG_PATH, PLAINT_SLACK_ROUTING_FILE, PLAI
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import logging
 import re
@@ -33,7 +35,7 @@ from bot.lifecycle.sla_policy import SlaPolicies, SlaPolicyFile, check_sla_polic
 from bot.settings_documents import DocumentProblem, DocumentProblems, read_yaml_mapping, validated
 from nlp import Catalog
 from nlp.analyzer import DEFAULT_CATALOG_PATH
-from nlp.catalog import catalog_document
+from nlp.catalog import CSV_COLUMNS, catalog_document, catalog_rows
 from nlp.errors import CatalogError
 from nlp.taxonomy import DEFAULT_TAXONOMY_PATH, Taxonomy
 from storage.settings_versions import TortoiseSettingsVersions
@@ -109,8 +111,33 @@ def _terms(value: object) -> dict[str, list[str]]:
 
 def _catalog_file_document(path: Path) -> dict[str, Any]:
     """A catalog file (YAML or CSV) in the console's shape: every list per language, both labels."""
+    return catalog_in_console_shape(catalog_document(path))
+
+
+def catalog_from_csv(text: str) -> dict[str, Any]:
+    """An imported CSV catalog (nlp.catalog.CSV_COLUMNS) in the console's shape, not yet checked."""
+    return catalog_in_console_shape(catalog_rows(csv.DictReader(io.StringIO(text.lstrip("\ufeff")))))
+
+
+def catalog_csv(document: Mapping[str, Any]) -> str:
+    """The catalog as CSV (the columns `plaint` reads with PLAINT_CATALOG_PATH=....csv)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for product in document.get("products", []):
+        writer.writerow({
+            "id": product["id"], "label_en": product["label"]["en"], "label_zh": product["label"]["zh"],
+            "names_en": "|".join(product["names"]["en"]), "names_zh": "|".join(product["names"]["zh"]),
+            "aliases": "|".join(product["aliases"]), "skus": "|".join(product["skus"]),
+            "model_prefixes": "|".join(product["model_prefixes"]),
+            "related_en": "|".join(product["related"]["en"]), "related_zh": "|".join(product["related"]["zh"]),
+        })
+    return out.getvalue()
+
+
+def catalog_in_console_shape(raw_products: list[Mapping[str, object]]) -> dict[str, Any]:
     products = []
-    for raw in catalog_document(path):
+    for raw in raw_products:
         label = raw.get("label") if isinstance(raw.get("label"), Mapping) else {}
         assert isinstance(label, Mapping)
         names = _terms(raw.get("names"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 FLOW_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 # Version numbers are database integers: anything larger is refused as input, never sent to the database.
@@ -346,3 +347,111 @@ class SettingsOut(_Model):
 class SettingsSaved(_Model):
     kind: str
     version: int
+
+
+# --- webhook subscriptions -----------------------------------------------------------------------------------
+
+WebhookEventName = Literal[
+    "case.filed", "case.updated", "case.status_changed", "case.resolved", "case.reopened", "csat.received",
+    "sla.breached", "spike.detected",
+]
+
+
+def _webhook_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host name")
+    if parts.username or parts.password:
+        raise ValueError("must not carry credentials (they would show in listings and logs)")
+    return value
+
+
+WebhookUrl = Annotated[str, Field(min_length=8, max_length=2000), AfterValidator(_webhook_url)]
+
+
+class WebhookCreate(_Model):
+    url: WebhookUrl
+    events: list[WebhookEventName] = Field(min_length=1, max_length=8)
+    secret: str | None = Field(default=None, min_length=16, max_length=255,
+                               description="Signs every delivery; omitted: Plaint makes one and shows it once")
+    personal_data: bool = Field(default=False, description="Send names and contacts unmasked")
+
+
+class WebhookOut(_Model):
+    id: int
+    url: str
+    events: list[str]
+    personal_data: bool
+    active: bool
+    created_at: datetime
+
+
+class WebhookWithSecret(_Model):
+    webhook: WebhookOut
+    secret: str = Field(description="Shown once: store it where the receiver verifies signatures")
+
+
+class WebhookList(_Model):
+    webhooks: list[WebhookOut]
+
+
+class DeliveryOut(_Model):
+    id: int
+    webhook_id: int | None
+    event_id: str
+    event: str
+    case_number: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    replay_of: int | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryList(_Model):
+    deliveries: list[DeliveryOut]
+
+
+class DeliveryQuery(_Model):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: Literal["pending", "delivered", "failed", "dead", "cancelled"] | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class Removed(_Model):
+    removed: int
+
+
+# --- saved case views ------------------------------------------------------------------------------------------
+
+CASE_VIEW_FILTERS = ("status", "team", "category", "product", "channel", "language", "text", "since", "until")
+
+
+class CaseViewCreate(_Model):
+    name: str = Field(min_length=1, max_length=100)
+    filters: dict[str, Annotated[str, Field(max_length=200)]] = Field(
+        description=f"The case list's filters: {', '.join(CASE_VIEW_FILTERS)}"
+    )
+
+    @field_validator("filters")
+    @classmethod
+    def _known_filters(cls, filters: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(filters) - set(CASE_VIEW_FILTERS))
+        if unknown:
+            raise ValueError(f"unknown filter(s) {', '.join(unknown)} (one of {', '.join(CASE_VIEW_FILTERS)})")
+        return {key: value.strip() for key, value in filters.items() if value.strip()}
+
+
+class CaseViewOut(_Model):
+    id: int
+    name: str
+    filters: dict[str, str]
+    created_by: str
+    created_at: datetime
+
+
+class CaseViewList(_Model):
+    views: list[CaseViewOut]
