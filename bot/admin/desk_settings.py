@@ -116,7 +116,9 @@ def _catalog_file_document(path: Path) -> dict[str, Any]:
 
 def catalog_from_csv(text: str) -> dict[str, Any]:
     """An imported CSV catalog (nlp.catalog.CSV_COLUMNS) in the console's shape, not yet checked."""
-    return catalog_in_console_shape(catalog_rows(csv.DictReader(io.StringIO(text.lstrip("\ufeff")))))
+    rows = catalog_rows(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    # An import is an edit: a missing label is reported on its field, not filled in as files are.
+    return catalog_in_console_shape(rows, fill_labels=False)
 
 
 def catalog_csv(document: Mapping[str, Any]) -> str:
@@ -135,16 +137,18 @@ def catalog_csv(document: Mapping[str, Any]) -> str:
     return out.getvalue()
 
 
-def catalog_in_console_shape(raw_products: list[Mapping[str, object]]) -> dict[str, Any]:
+def catalog_in_console_shape(raw_products: list[Mapping[str, object]], fill_labels: bool = True) -> dict[str, Any]:
     products = []
     for raw in raw_products:
         label = raw.get("label") if isinstance(raw.get("label"), Mapping) else {}
         assert isinstance(label, Mapping)
         names = _terms(raw.get("names"))
-        label_en = str(label.get("en") or (names["en"] + names["zh"] + [raw.get("id")])[0])
+        fallback = (names["en"] + names["zh"] + [str(raw.get("id") or "")])[0] if fill_labels else ""
+        label_en = str(label.get("en") or fallback)
+        label_zh = str(label.get("zh") or (label_en if fill_labels else ""))
         products.append({
             "id": str(raw.get("id") or ""),
-            "label": {"en": label_en, "zh": str(label.get("zh") or label_en)},
+            "label": {"en": label_en, "zh": label_zh},
             "names": names,
             "aliases": _strings(raw.get("aliases")),
             "skus": _strings(raw.get("skus")),
@@ -166,6 +170,14 @@ def _duplicates(kind: str, ids: list[str], field: str) -> list[DocumentProblem]:
             problems.append(DocumentProblem((kind, index, field), f"{value!r} is listed twice"))
         seen.add(value)
     return problems
+
+
+def _own_catalog_problems(document: CatalogDocument) -> list[DocumentProblem]:
+    return _duplicates("products", [product.id for product in document.products], "id")
+
+
+def _own_taxonomy_problems(document: TaxonomyDocument) -> list[DocumentProblem]:
+    return _duplicates("categories", [category.id for category in document.categories], "id")
 
 
 def _lowered(values: list[str] | None) -> list[str]:
@@ -193,6 +205,7 @@ class DeskSettings:
         self._analyzer = analyzer
         self._compiled: dict[SettingsKind, _Compiled] = {}
         self._checked_at = 0.0
+        self._refused: dict[SettingsKind, int] = {}  # a stored version that did not validate: said once
         self._lock = asyncio.Lock()
 
     # --- reading --------------------------------------------------------------------------------------------
@@ -239,16 +252,18 @@ class DeskSettings:
         latest = await self._store.latest_versions()
         for kind in KINDS:
             number = latest.get(kind)
-            if number is None or number == self._compiled[kind].current.version:
+            if number is None or number in (self._compiled[kind].current.version, self._refused.get(kind)):
                 continue
             async with self._lock:
                 stored = await self._store.latest(kind)
                 if stored is None or stored.version == self._compiled[kind].current.version:
                     continue
                 try:
-                    value = await self._compile(kind, stored.document)
+                    # Checked against the other kinds when saved: only the document itself is read here.
+                    value = await self._compile(kind, stored.document, cross_check=False)
                 except DocumentProblems as error:
                     # Saved documents were valid when saved; a newer Plaint may read them stricter.
+                    self._refused[kind] = stored.version
                     log.error("%s settings version %s no longer validate, the last valid ones stay: %s",
                               kind, stored.version, error)
                     continue
@@ -302,17 +317,19 @@ class DeskSettings:
             self._apply(kind, CurrentSettings(kind, version, document, actor.name, saved_at), value)
         return version
 
-    async def _compile(self, kind: SettingsKind, raw: object) -> object:
+    async def _compile(self, kind: SettingsKind, raw: object, cross_check: bool = True) -> object:
         if kind == "catalog":
-            return await self._compile_catalog(raw)
+            return await self._compile_catalog(raw, cross_check)
         if kind == "taxonomy":
-            return self._compile_taxonomy(raw)
+            return self._compile_taxonomy(raw, cross_check)
         if kind == "routing":
-            return self._compile_routing(raw)
-        return self._compile_sla(raw)
+            config = check_routing(raw)
+            return self._cross_check_routing(config) if cross_check else config
+        sla = check_sla_policies(raw)
+        return self._cross_check_sla(sla) if cross_check else sla
 
-    async def _compile_catalog(self, raw: object) -> Catalog:
-        document = validated(CatalogDocument, raw, self._catalog_problems)
+    async def _compile_catalog(self, raw: object, cross_check: bool) -> Catalog:
+        document = validated(CatalogDocument, raw, self._catalog_problems if cross_check else _own_catalog_problems)
         products = [product.model_dump(mode="json") for product in document.products]
         try:
             # Compiling the matchers takes a moment (spaCy, jieba): off the event loop.
@@ -324,7 +341,7 @@ class DeskSettings:
 
     def _catalog_problems(self, document: CatalogDocument) -> list[DocumentProblem]:
         ids = [product.id for product in document.products]
-        problems = _duplicates("products", ids, "id")
+        problems = _own_catalog_problems(document)
         routing = self._compiled["routing"].value
         if isinstance(routing, RoutingConfig):
             used = {p for rule in routing.rules for p in rule.when.product or []}
@@ -335,13 +352,13 @@ class DeskSettings:
                 ))
         return problems
 
-    def _compile_taxonomy(self, raw: object) -> Taxonomy:
-        document = validated(TaxonomyDocument, raw, self._taxonomy_problems)
+    def _compile_taxonomy(self, raw: object, cross_check: bool) -> Taxonomy:
+        document = validated(TaxonomyDocument, raw, self._taxonomy_problems if cross_check else _own_taxonomy_problems)
         return Taxonomy.from_document([category.model_dump(mode="json") for category in document.categories])
 
     def _taxonomy_problems(self, document: TaxonomyDocument) -> list[DocumentProblem]:
         ids = [category.id for category in document.categories]
-        problems = _duplicates("categories", ids, "id")
+        problems = _own_taxonomy_problems(document)
         used: dict[str, str] = {}
         routing = self._compiled["routing"].value
         if isinstance(routing, RoutingConfig):
@@ -355,8 +372,7 @@ class DeskSettings:
             ))
         return problems
 
-    def _compile_routing(self, raw: object) -> RoutingConfig:
-        config = check_routing(raw)
+    def _cross_check_routing(self, config: RoutingConfig) -> RoutingConfig:
         categories, products = set(self.category_ids()), set(self.product_ids())
         problems: list[DocumentProblem] = []
         for index, rule in enumerate(config.rules):
@@ -374,8 +390,7 @@ class DeskSettings:
             raise DocumentProblems(problems)
         return config
 
-    def _compile_sla(self, raw: object) -> SlaPolicies:
-        config = check_sla_policies(raw)
+    def _cross_check_sla(self, config: SlaPolicies) -> SlaPolicies:
         teams, categories = set(self.team_names()), set(self.category_ids())
         problems: list[DocumentProblem] = []
         for team in config.teams:
