@@ -80,6 +80,15 @@ async def test_an_edited_catalog_is_what_the_nlp_proposes_at_once(
     assert await products_proposed(admin, "my new espresso machine leaks", "en") == ["espresso_machine"]
     assert await products_proposed(admin, "我的咖啡机漏水了", "zh") == ["espresso_machine"]
     assert application(admin).intake.analyzer.catalog_choices("zh")[0].label == "咖啡机"
+    # The editor's preview offers the catalog's buttons when the customer named no product, the new one first.
+    messages = ["hi", "Ada", "email", "ada@example.com", "It stopped working and nobody answers me.",
+                "yesterday", "at home"]
+    status, body = await admin.api("POST", "/flows/complaint/simulate", "editor",
+                                   json={"source": 1, "lang": "zh", "channel": "telegram", "messages": messages})
+    assert status == 200, body
+    last = body["turns"][-1]
+    assert last["step"] == "product"
+    assert last["replies"][-1]["buttons"][0] == {"value": "espresso_machine", "label": "咖啡机"}
     # The session's shared analyzer (another application) is untouched.
     assert [p.value for p in await analyzer.propose("my new espresso machine leaks", "en")
             if p.field == "product"] == []
