@@ -78,5 +78,7 @@ def admin_routes() -> list[web.RouteDef]:
     """Every route of /admin and /api/v1, static assets included."""
     from bot.admin.api import api_routes
     from bot.admin.console import console_routes
+    from bot.admin.settings_pages import settings_routes
 
-    return [*api_routes(), *console_routes(), web.static("/admin/static", STATIC_DIR)]  # type: ignore[list-item]
+    return [*api_routes(), *console_routes(), *settings_routes(),
+            web.static("/admin/static", STATIC_DIR)]  # type: ignore[list-item]
