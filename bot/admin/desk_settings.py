@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -180,6 +181,23 @@ def _own_taxonomy_problems(document: TaxonomyDocument) -> list[DocumentProblem]:
     return _duplicates("categories", [category.id for category in document.categories], "id")
 
 
+def _unreadable_text(value: object, location: tuple[str | int, ...] = ()) -> list[DocumentProblem]:
+    """What no database stores and no person reads: control characters and lone surrogates (broken JSON) in
+    texts, and numbers too large to be numbers (JSON's 1e400)."""
+    if isinstance(value, str):
+        if any((ch < " " and ch not in "\t\n\r") or "\ud800" <= ch <= "\udfff" for ch in value):
+            return [DocumentProblem(location, "contains control characters or broken Unicode")]
+        return []
+    if isinstance(value, float) and not math.isfinite(value):
+        return [DocumentProblem(location, "is not a finite number")]
+    if isinstance(value, Mapping):
+        return [p for key, item in value.items() for p in
+                _unreadable_text(str(key), (*location, str(key))) + _unreadable_text(item, (*location, str(key)))]
+    if isinstance(value, list | tuple):
+        return [p for index, item in enumerate(value) for p in _unreadable_text(item, (*location, index))]
+    return []
+
+
 def _lowered(values: list[str] | None) -> list[str]:
     return [value.strip().lower() for value in values or []]
 
@@ -318,6 +336,9 @@ class DeskSettings:
         return version
 
     async def _compile(self, kind: SettingsKind, raw: object, cross_check: bool = True) -> object:
+        unreadable = _unreadable_text(raw.model_dump(mode="json") if isinstance(raw, BaseModel) else raw)
+        if unreadable:
+            raise DocumentProblems(unreadable)
         if kind == "catalog":
             return await self._compile_catalog(raw, cross_check)
         if kind == "taxonomy":

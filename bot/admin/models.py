@@ -287,12 +287,22 @@ class AuditList(_Model):
 # --- desk settings: catalog, taxonomy, routing, SLA policies ----------------------------------------------------
 
 SETTINGS_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-Term = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _readable(value: str) -> str:
+    """No control characters, no lone surrogates (broken JSON): texts a database stores and a person reads."""
+    if any((ch < " " and ch not in "\t\n\r") or "\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("contains control characters or broken Unicode")
+    return value
+
+
+Readable = AfterValidator(_readable)
+Term = Annotated[str, Field(min_length=1, max_length=200), Readable]
 
 
 class LocalizedText(_Model):
-    en: str = Field(min_length=1, max_length=200)
-    zh: str = Field(min_length=1, max_length=200)
+    en: Term
+    zh: Term
 
 
 class LocalizedTerms(_Model):
@@ -366,13 +376,13 @@ def _webhook_url(value: str) -> str:
     return value
 
 
-WebhookUrl = Annotated[str, Field(min_length=8, max_length=2000), AfterValidator(_webhook_url)]
+WebhookUrl = Annotated[str, Field(min_length=8, max_length=2000), Readable, AfterValidator(_webhook_url)]
 
 
 class WebhookCreate(_Model):
     url: WebhookUrl
     events: list[WebhookEventName] = Field(min_length=1, max_length=8)
-    secret: str | None = Field(default=None, min_length=16, max_length=255,
+    secret: Annotated[str, Readable] | None = Field(default=None, min_length=16, max_length=255,
                                description="Signs every delivery; omitted: Plaint makes one and shows it once")
     personal_data: bool = Field(default=False, description="Send names and contacts unmasked")
 
@@ -431,8 +441,8 @@ CASE_VIEW_FILTERS = ("status", "team", "category", "product", "channel", "langua
 
 
 class CaseViewCreate(_Model):
-    name: str = Field(min_length=1, max_length=100)
-    filters: dict[str, Annotated[str, Field(max_length=200)]] = Field(
+    name: Annotated[str, Field(min_length=1, max_length=100), Readable]
+    filters: dict[str, Annotated[str, Field(max_length=200), Readable]] = Field(
         description=f"The case list's filters: {', '.join(CASE_VIEW_FILTERS)}"
     )
 
