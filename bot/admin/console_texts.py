@@ -122,6 +122,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "comma_separated": ("Lists: separate words with commas.", "列表：词语之间用逗号分隔。"),
     "new_row": ("new", "新增"),
     "export_csv": ("Export CSV", "导出 CSV"),
+    "export_yaml": ("Export YAML (PUT it back to /api/v1 with Content-Type: application/yaml)",
+                    "导出 YAML（可用 Content-Type: application/yaml 通过 /api/v1 导回）"),
     "import_csv": ("Import CSV (replaces the catalog)", "导入 CSV（替换整个目录）"),
     "csv_needed": ("Choose a CSV file (UTF-8, at most 5 MB).", "请选择 CSV 文件（UTF-8，最大 5 MB）。"),
     "default_team": ("Default team", "默认团队"),

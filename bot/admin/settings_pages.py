@@ -172,6 +172,20 @@ async def catalog_export(current: Page) -> web.StreamResponse:
     )
 
 
+def _settings_yaml(kind: SettingsKind) -> Any:
+    @page(Permission.SETTINGS_READ)
+    async def export(current: Page) -> web.StreamResponse:
+        settings = await current.deps.desk_settings.current(kind)
+        name = f"{_PATHS[kind].rsplit('/', 1)[-1]}.yaml"
+        return web.Response(
+            text=yaml.safe_dump(settings.document, allow_unicode=True, sort_keys=False),
+            content_type="application/yaml", charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        )
+
+    return export
+
+
 @page(Permission.SETTINGS_WRITE)
 async def catalog_import(current: Page) -> web.StreamResponse:
     upload = (await current.request.post()).get("file")
@@ -317,7 +331,8 @@ async def case_view_remove(current: Page) -> web.StreamResponse:
 def settings_routes() -> list[web.RouteDef]:
     routes = [web.get("/admin/catalog.csv", catalog_export), web.post("/admin/catalog/import", catalog_import)]
     for kind, path in _PATHS.items():
-        routes += [web.get(path, _settings_view(kind)), web.post(path, _settings_save(kind))]
+        routes += [web.get(path, _settings_view(kind)), web.post(path, _settings_save(kind)),
+                   web.get(f"{path}.yaml", _settings_yaml(kind))]
     return [
         *routes,
         web.get("/admin/webhooks", webhooks_page),

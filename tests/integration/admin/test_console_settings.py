@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 from aiohttp import FormData
 
 from tests.integration.admin.harness import AdminHarness, csrf_from
@@ -90,6 +91,12 @@ async def test_routing_and_sla_forms(admin: AdminHarness) -> None:
     form |= {"rules.1.category": "product_quality", "rules.2.category": "delivery_logistics"}
     response = await admin.client.post("/admin/routing", data=form)
     assert response.status == 200, await response.text()
+    # YAML out of the console, back in through the API: a new version of the same document.
+    exported = await (await admin.client.get("/admin/routing.yaml")).text()
+    assert yaml.safe_load(exported)["rules"][1]["when"] == {"category": ["product_quality"]}
+    status, body = await admin.api("PUT", "/routing", "editor", data=exported.encode(),
+                                   headers={"Content-Type": "application/yaml"})
+    assert (status, body) == (200, {"kind": "routing", "version": 2})
 
     html = await (await admin.client.get("/admin/sla")).text()
     source = re.search(r'<textarea name="source"[^>]*>(.*?)</textarea>', html, re.S)
