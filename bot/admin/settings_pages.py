@@ -96,6 +96,31 @@ def routing_from_form(form: MultiDictProxy[str], base: Mapping[str, Any]) -> dic
     return {**base, "default_team": form.get("default_team", ""), "teams": teams, "rules": rules}
 
 
+_POLICY_FIELDS = ("first_response", "next_response", "resolution")
+
+
+def sla_from_form(form: MultiDictProxy[str], rest: dict[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    """The policies' rows (escalation settings kept by policy name) over the rest of the document (YAML)."""
+    if not any(_ROW_KEY.match(key) and key.startswith("policies.") for key in form):
+        return rest  # no rows sent: the YAML is the whole document
+    escalations = {p.get("name"): p["escalation"] for p in base.get("policies") or []
+                   if isinstance(p, Mapping) and "escalation" in p}
+    policies = []
+    for row in form_rows(form, "policies"):
+        policy: dict[str, Any] = {"name": row.get("name", "")}
+        when = {key: words(row[key]) for key in ("team", "category", "priority") if row.get(key)}
+        if when:
+            policy["when"] = when
+        if row.get("calendar"):
+            policy["calendar"] = row["calendar"]
+        # Seconds as stored by the API, or "4h"-style durations as typed.
+        policy |= {key: int(row[key]) if row[key].isdigit() else row[key] for key in _POLICY_FIELDS if row.get(key)}
+        if policy["name"] in escalations:
+            policy["escalation"] = escalations[policy["name"]]
+        policies.append(policy)
+    return {**rest, "policies": policies}
+
+
 async def _save(current: Page, kind: SettingsKind, document: object) -> tuple[DocumentProblem, ...]:
     try:
         await current.deps.desk_settings.save(kind, document, current.principal.actor)
@@ -124,8 +149,9 @@ async def _settings_page(
         document=document if document is not None else settings.document,
         errors=by_field, general_errors=general, notice=notice, blank_rows=BLANK_ROWS,
         all_problems=[item.describe() for item in problems],
-        source=source if source is not None else yaml.safe_dump(settings.document, allow_unicode=True,
-                                                                  sort_keys=False),
+        source=source if source is not None else yaml.safe_dump(
+            {k: v for k, v in settings.document.items() if not (kind == "sla" and k == "policies")},
+            allow_unicode=True, sort_keys=False),
         teams=current.deps.desk_settings.team_names(),
     )
 
@@ -152,9 +178,10 @@ def _settings_save(kind: SettingsKind) -> Any:
         else:
             source = form.get("source", "")
             try:
-                document = read_yaml_mapping(source, "default_calendar, calendars, teams and policies")
+                rest = read_yaml_mapping(source, "default_calendar, calendars, teams and policies")
             except DocumentProblems as error:
                 return await _settings_page(current, kind, {}, error.problems, source)
+            document = sla_from_form(form, rest, (await current.deps.desk_settings.current("sla")).document)
         problems = await _save(current, kind, document)
         if problems:
             return await _settings_page(current, kind, document, problems, source)

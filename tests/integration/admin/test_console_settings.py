@@ -100,15 +100,23 @@ async def test_routing_and_sla_forms(admin: AdminHarness) -> None:
 
     html = await (await admin.client.get("/admin/sla")).text()
     source = re.search(r'<textarea name="source"[^>]*>(.*?)</textarea>', html, re.S)
-    assert source is not None
+    assert source is not None and "calendars:" in source.group(1) and "policies:" not in source.group(1)
     text = source.group(1).replace("&#39;", "'").replace("&#34;", '"').replace("&amp;", "&")
-    broken = text.replace("first_response: 4h", "first_response: 4 hours")
-    response = await admin.client.post("/admin/sla", data={"csrf_token": csrf, "source": broken})
+    policies = dict(re.findall(r'name="(policies\.\d+\.(?!remove)\w+)" value="([^"]*)"', html))
+    assert (policies["policies.0.name"], policies["policies.0.priority"]) == ("urgent", "urgent")
+    form = {**policies, "csrf_token": csrf, "source": text, "policies.2.first_response": "4 hours"}
+    response = await admin.client.post("/admin/sla", data=form)
     html = await response.text()
-    assert response.status == 422 and "policies.2.first_response" in html
-    fixed = text.replace("first_response: 4h", "first_response: 3h")
-    response = await admin.client.post("/admin/sla", data={"csrf_token": csrf, "source": fixed})
+    assert response.status == 422 and 'data-row="policies.2"' in html and "policies.2.first_response" in html
+    form |= {"policies.2.first_response": "3h", "policies.1.category": "product_quality"}
+    response = await admin.client.post("/admin/sla", data=form)
     assert response.status == 200, await response.text()
+    _, body = await admin.api("GET", "/sla-policies", "viewer")
+    saved = body["document"]["policies"]
+    assert (saved[2]["first_response"], saved[1]["when"]) == ("3h", {"priority": ["high"],
+                                                                     "category": ["product_quality"]})
+    assert saved[0]["escalation"] == {"warn_at": 0.5, "mention_lead": True}  # not in the form: kept
+    assert body["document"]["calendars"]["china-office"]["timezone"] == "Asia/Shanghai"
 
 
 async def test_webhooks_and_saved_views_through_their_forms(admin: AdminHarness) -> None:
