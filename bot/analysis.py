@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Protocol
 from flows import Proposal
 
 if TYPE_CHECKING:
-    from nlp import Analysis, Lang, ProductChoice
+    from nlp import Analysis, Catalog, Lang, ProductChoice
+    from nlp.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ class TextAnalyzer(Protocol):
     def analyze(self, text: str, lang: Lang | None = None) -> Analysis: ...
 
     def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]: ...
+
+    def with_catalog(self, catalog: Catalog | None, taxonomy: Taxonomy | None) -> TextAnalyzer: ...
 
 
 def proposals_from(analysis: Analysis) -> tuple[Proposal, ...]:
@@ -87,6 +90,9 @@ class BackgroundLoadedAnalyzer:
     def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]:
         return self.loaded().top_products(n, lang)
 
+    def with_catalog(self, catalog: Catalog | None, taxonomy: Taxonomy | None) -> TextAnalyzer:
+        return self.loaded().with_catalog(catalog, taxonomy)
+
 
 class ThreadedAnalyzer:
     def __init__(self, analyzer: TextAnalyzer) -> None:
@@ -111,6 +117,14 @@ class ThreadedAnalyzer:
     def models_loaded(self) -> bool:
         """False while the models are still loading in the background (the first turns would wait)."""
         return not isinstance(self._analyzer, BackgroundLoadedAnalyzer) or self._analyzer.is_loaded
+
+    def fork(self) -> ThreadedAnalyzer:
+        """A port of its own over the same loaded models: what one application's catalog edits change."""
+        return ThreadedAnalyzer(self._analyzer)
+
+    def use_catalog(self, catalog: Catalog | None, taxonomy: Taxonomy | None) -> None:
+        """An edited catalog and taxonomy (None keeps the current one) for the next messages, without a restart."""
+        self._analyzer = self._analyzer.with_catalog(catalog, taxonomy)
 
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
         analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))

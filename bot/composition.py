@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.admin.dependencies import AdminDependencies
+from bot.admin.desk_settings import SettingsFiles
 from bot.admin.routes import admin_routes, open_admin
 from bot.analysis import ThreadedAnalyzer
 from bot.channels.base import Channel, ChannelContext, ChannelPlugin
@@ -152,11 +153,15 @@ async def _sweep_spools(application: Application) -> None:
     await sweep_spools(spool_directories(application.settings))
 
 
+async def _follow_desk_settings(application: Application) -> None:
+    await application.admin.desk_settings.run()
+
+
 # Rooms plug in here, one line each (e.g. `route_providers=(admin_routes,)`).
 EXTENSIONS = Extensions(
     route_providers=(_admin_routes,),
     outbox_handlers=(),
-    background_workers=(_fire_timers, _sweep_spools),
+    background_workers=(_fire_timers, _sweep_spools, _follow_desk_settings),
 )
 
 
@@ -249,16 +254,18 @@ async def build_application(
             ),
             on_timer_fired=operations.metrics.timer_fired,
         )
+        # The NLP port of this application: catalog and taxonomy edits in the console change it (and only it).
         proposals = analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path)
         if isinstance(proposals, ThreadedAnalyzer):
             # The models load in the background: /readyz sends traffic here once the turns need not wait.
             operations.readiness.require("nlp", proposals.models_loaded, "models loaded", "models loading")
+        catalog_analyzer = proposals.fork() if isinstance(proposals, ThreadedAnalyzer) else None
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(
             flows=flows,
             store=TortoiseIntakeStore(lock_rows=row_locks),
             evidence=evidence,
-            analyzer=TimedProposals(proposals, operations.metrics),
+            analyzer=TimedProposals(catalog_analyzer or proposals, operations.metrics),
             desk_enabled=blueprint.slack is not None,
             timezone=ZoneInfo(settings.timezone),
             wake_outbox=bell.ring,
@@ -283,6 +290,12 @@ async def build_application(
         admin = await stack.enter_async_context(open_admin(
             registry=flows, evidence_links=links, desk=desk,
             secure_cookies=settings.public_url.startswith("https://"), analyzer=lambda: intake.analyzer,
+            settings_files=SettingsFiles(
+                **{name: path for name, path in (("catalog", settings.catalog_path),
+                                                 ("routing", settings.slack_routing_file)) if path is not None},
+                sla=settings.sla_file,
+            ),
+            sla_policies=blueprint.sla_policies, catalog_analyzer=catalog_analyzer,
         ))
         # Notifiers.
         handlers: dict[str, OutboxHandler] = {}

@@ -128,6 +128,15 @@ class Analyzer:
                             product.confidence, "classifier", None, *category_fields, "classifier", entities)
         return Analysis(lang, None, None, 0.0, "none", None, *category_fields, None, entities)
 
+    def with_catalog(self, catalog: Catalog | None, taxonomy: Taxonomy | None) -> Analyzer:
+        """The same loaded pipelines with another catalog and taxonomy (an admin's edit); None keeps this one's.
+        The copy shares this analyzer's lock: the pipelines' vocab is shared too."""
+        copy = Analyzer(category_models=self._category_models, product_models=self._product_models,
+                        catalog=catalog or self.catalog, taxonomy=taxonomy or self.taxonomy,
+                        min_product_confidence=self.min_product_confidence)
+        copy._lock = self._lock
+        return copy
+
     def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]:
         """The catalog's first `n` products labelled in `lang` (buttons for the open product question)."""
         return self.catalog.top_products(n, lang) if self.catalog else ()

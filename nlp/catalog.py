@@ -252,25 +252,13 @@ class Catalog:
 
     @classmethod
     def load(cls, path: Path) -> Catalog:
-        if not path.is_file():
-            raise CatalogError("file not found", path=path)
-        try:
-            if path.suffix.lower() == ".csv":
-                with path.open(encoding="utf-8-sig", newline="") as handle:
-                    raw_entries: list[Mapping[str, object]] = [
-                        {"id": row.get("id"), "label": {"en": row.get("label_en"), "zh": row.get("label_zh")},
-                         "names": {"en": _split(row.get("names_en")), "zh": _split(row.get("names_zh"))},
-                         "aliases": _split(row.get("aliases")), "skus": _split(row.get("skus")),
-                         "model_prefixes": _split(row.get("model_prefixes")),
-                         "related": {"en": _split(row.get("related_en")), "zh": _split(row.get("related_zh"))}}
-                        for row in csv.DictReader(handle)]
-            else:
-                document = yaml.safe_load(path.read_text(encoding="utf-8"))
-                if not isinstance(document, Mapping) or not isinstance(document.get("products"), list):
-                    raise CatalogError("expected a mapping with a `products` list", path=path)
-                raw_entries = document["products"]
-        except (UnicodeDecodeError, yaml.YAMLError, csv.Error) as exc:
-            raise CatalogError(f"cannot read: {exc}", path=path) from exc
+        return cls.from_document(catalog_document(path), path)
+
+    @classmethod
+    def from_document(cls, raw_entries: object, path: Path | None = None) -> Catalog:
+        """A catalog from its entries as mappings (the YAML file's `products`, or an admin's edit)."""
+        if not isinstance(raw_entries, list):
+            raise CatalogError("expected a list of products", path=path)
         entries = []
         for index, raw in enumerate(raw_entries):
             if not isinstance(raw, Mapping):
@@ -383,6 +371,37 @@ class Catalog:
                             method: MatchMethod = "exact" if candidate == name else "typo"
                             out.append((span.start_char, span.end_char, product_id, method, _CONFIDENCE[method]))
         return out
+
+
+def catalog_document(path: Path) -> list[Mapping[str, object]]:
+    """The products of a catalog file (YAML or CSV) as mappings in the YAML file's shape, not yet checked."""
+    if not path.is_file():
+        raise CatalogError("file not found", path=path)
+    try:
+        if path.suffix.lower() == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                return catalog_rows(csv.DictReader(handle))
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError, csv.Error) as exc:
+        raise CatalogError(f"cannot read: {exc}", path=path) from exc
+    if not isinstance(document, Mapping) or not isinstance(document.get("products"), list):
+        raise CatalogError("expected a mapping with a `products` list", path=path)
+    products: list[Mapping[str, object]] = document["products"]
+    return products
+
+
+CSV_COLUMNS = ("id", "label_en", "label_zh", "names_en", "names_zh", "aliases", "skus", "model_prefixes",
+               "related_en", "related_zh")
+
+
+def catalog_rows(rows: Iterable[Mapping[str, str | None]]) -> list[Mapping[str, object]]:
+    """CSV rows (CSV_COLUMNS, `|` between list items) in the YAML file's shape."""
+    return [{"id": row.get("id"), "label": {"en": row.get("label_en"), "zh": row.get("label_zh")},
+             "names": {"en": _split(row.get("names_en")), "zh": _split(row.get("names_zh"))},
+             "aliases": _split(row.get("aliases")), "skus": _split(row.get("skus")),
+             "model_prefixes": _split(row.get("model_prefixes")),
+             "related": {"en": _split(row.get("related_en")), "zh": _split(row.get("related_zh"))}}
+            for row in rows]
 
 
 def _split(value: str | None) -> list[str]:

@@ -42,6 +42,11 @@ class Taxonomy:
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise CatalogError(f"cannot read taxonomy: {exc}", path=path) from exc
         raw = document.get("categories") if isinstance(document, Mapping) else None
+        return cls.from_document(raw, path)
+
+    @classmethod
+    def from_document(cls, raw: object, path: Path | None = None) -> Taxonomy:
+        """From the categories as mappings (the YAML file's `categories`, or an admin's edit)."""
         if not isinstance(raw, list):
             raise CatalogError("expected a mapping with a `categories` list", path=path)
         categories = []

@@ -581,6 +581,8 @@ class WebhookSubscription(Model):
     events: Any = fields.JSONField(default=list)
     secret = fields.CharField(max_length=255)
     may_see_personal_data = fields.BooleanField(default=False)
+    # A disabled subscription keeps its delivery log but receives no new events.
+    active = fields.BooleanField(default=True, db_default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -679,3 +681,32 @@ class FlowStepEvent(Model):
     class Meta:
         table = "flow_step_event"
         indexes = (("flow_id", "flow_version", "step_id"),)
+
+
+class SettingsVersion(Model):
+    # One saved version of a desk settings document (catalog, taxonomy, routing, sla), immutable; the newest
+    # of each kind is in force on every worker. No row of a kind: the shipped or configured file is in force.
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=32)
+    version = fields.IntField()
+    document: Any = fields.JSONField()
+    saved_by = fields.CharField(max_length=300)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "settings_version"
+        unique_together = (("kind", "version"),)
+
+
+class SavedCaseView(Model):
+    # A supervisor's named case filter (the case list's query), shared with everyone who may read cases.
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100, unique=True)
+    query: Any = fields.JSONField()
+    created_by = fields.CharField(max_length=300)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "saved_case_view"

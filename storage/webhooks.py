@@ -38,6 +38,7 @@ class SubscriptionRecord:
     secret: str
     may_see_personal_data: bool
     created_at: datetime
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class DeliveryRequest:
 
 def _subscription(row: WebhookSubscription) -> SubscriptionRecord:
     return SubscriptionRecord(
-        row.id, row.url, tuple(row.events), row.secret, row.may_see_personal_data, row.created_at
+        row.id, row.url, tuple(row.events), row.secret, row.may_see_personal_data, row.created_at, row.active
     )
 
 
@@ -117,7 +118,32 @@ class TortoiseWebhookStore:
 
     async def subscriptions_for(self, event_type: str) -> list[SubscriptionRecord]:
         # A handful of subscriptions at most: filtering the JSON list here works on every database.
-        return [record for record in await self.subscriptions() if event_type in record.events]
+        return [record for record in await self.subscriptions() if record.active and event_type in record.events]
+
+    async def subscription(self, subscription_id: int) -> SubscriptionRecord:
+        row = await WebhookSubscription.get_or_none(id=subscription_id)
+        if row is None:
+            raise SubscriptionNotFound(subscription_id)
+        return _subscription(row)
+
+    async def update_subscription(
+        self, subscription_id: int, *, secret: str | None = None, active: bool | None = None
+    ) -> SubscriptionRecord:
+        """A new secret (deliveries not yet sent are signed with it) or enabled/disabled."""
+        changes: dict[str, Any] = {}
+        if secret is not None:
+            changes["secret"] = secret
+        if active is not None:
+            changes["active"] = active
+        async with in_transaction():
+            if changes and not await WebhookSubscription.filter(id=subscription_id).update(**changes):
+                raise SubscriptionNotFound(subscription_id)
+            if active is False:
+                # Disabled means no more deliveries, queued ones included (they stay in the log, cancelled).
+                await WebhookDelivery.filter(subscription_id=subscription_id, status="pending").update(
+                    status="cancelled"
+                )
+        return await self.subscription(subscription_id)
 
     async def remove_subscription(self, subscription_id: int) -> None:
         async with in_transaction():
@@ -173,10 +199,14 @@ class TortoiseWebhookStore:
         subscription = row.subscription
         return _delivery(row), (None if subscription is None else _subscription(subscription))
 
-    async def deliveries(self, status: str | None = None, limit: int = 50) -> list[DeliveryRecord]:
+    async def deliveries(
+        self, status: str | None = None, limit: int = 50, subscription_id: int | None = None
+    ) -> list[DeliveryRecord]:
         query = WebhookDelivery.all().order_by("-id").limit(limit)
         if status:
             query = query.filter(status=status)
+        if subscription_id is not None:
+            query = query.filter(subscription_id=subscription_id)
         return [_delivery(row) for row in await query]
 
     async def record_attempt(self, delivery_id: int, status: str, status_code: int | None, error: str | None) -> None:

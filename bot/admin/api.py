@@ -4,8 +4,10 @@ validates its input with the models in bot.admin.models and answers errors as {"
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from bot.admin.audit import Via
 from bot.admin.auth import CSRF_HEADER, Principal
 from bot.admin.cases import CaseNotFoundError, case_out, list_item
 from bot.admin.dependencies import dependencies
+from bot.admin.desk_settings import CurrentSettings, SettingsInvalid, SettingsKind, catalog_from_csv
 from bot.admin.errors import AdminError, CaseActionRefused, FlowInvalid, FlowNotFound, FlowProblem
 from bot.admin.flow_admin import NothingToPublish
 from bot.admin.models import (
@@ -31,6 +34,13 @@ from bot.admin.models import (
     CaseList,
     CaseListQuery,
     CaseOut,
+    CaseViewCreate,
+    CaseViewList,
+    CaseViewOut,
+    CatalogDocument,
+    DeliveryList,
+    DeliveryOut,
+    DeliveryQuery,
     DiffOut,
     DiffQuery,
     DraftOut,
@@ -44,19 +54,30 @@ from bot.admin.models import (
     LocalizedTitle,
     ProposalOut,
     PublishResult,
+    Removed,
     RenderedReply,
     RollbackRequest,
+    SettingsDocumentBody,
+    SettingsOut,
+    SettingsSaved,
     SimulatedTurn,
     SimulateOut,
     SimulateRequest,
+    TaxonomyDocument,
     VersionItem,
     VersionOut,
+    WebhookCreate,
+    WebhookList,
+    WebhookOut,
+    WebhookWithSecret,
 )
 from bot.admin.roles import Permission, allows
 from bot.admin.simulate import simulate
 from flows import Flow
 from storage.audit import AuditFilter, decode_cursor, encode_cursor
 from storage.case_search import CaseFilter
+from storage.settings_versions import CaseViewNameTaken, StoredCaseView
+from storage.webhooks import DeliveryNotFound, DeliveryRecord, SubscriptionNotFound, SubscriptionRecord
 
 if TYPE_CHECKING:
     from bot.admin.dependencies import AdminDependencies
@@ -74,6 +95,10 @@ class ApiProblem(AdminError):
         super().__init__(errors[0].message if errors else str(status))
         self.status = status
         self.errors = errors
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
 
 
 def problem(status: int, message: str, field_name: str | None = None) -> ApiProblem:
@@ -119,6 +144,7 @@ class Endpoint:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     yaml_body: bool = False
+    csv_body: bool = False
     errors: tuple[int, ...] = field(default=(401, 403, 404, 422))
 
 
@@ -135,15 +161,21 @@ async def _read_body(request: web.Request, endpoint: Endpoint) -> Any:
     try:
         if endpoint.yaml_body and content_type in YAML_TYPES:
             document = yaml.safe_load(raw.decode("utf-8"))
+        elif endpoint.csv_body and content_type == "text/csv":
+            document = catalog_from_csv(raw.decode("utf-8"))
         else:
             document = json.loads(raw.decode("utf-8")) if raw else None
-    except (ValueError, yaml.YAMLError) as error:
-        kind = "YAML" if content_type in YAML_TYPES else "JSON"
+    except (ValueError, yaml.YAMLError, csv.Error) as error:
+        kind = "YAML" if content_type in YAML_TYPES else "CSV" if content_type == "text/csv" else "JSON"
         raise problem(422, f"the body is not valid {kind}: {str(error).splitlines()[0]}") from error
     assert endpoint.body is not None
     if endpoint.body is FlowDefinitionBody:
         if not isinstance(document, dict):
             raise problem(422, "the body must be a flow definition (a mapping with title, start, steps, ...)")
+        return document
+    if endpoint.body is SettingsDocumentBody:
+        if not isinstance(document, dict):
+            raise problem(422, "the body must be a mapping (the settings file's shape)")
         return document
     try:
         return endpoint.body.model_validate(document)
@@ -185,6 +217,11 @@ def endpoint_handler(endpoint: Endpoint, via: Via = "api") -> Callable[[web.Requ
             return _error_response(409, [ErrorItem(step=None, field=None, message=str(error))])
         except CaseActionRefused as error:
             return _error_response(error.status, [ErrorItem(step=None, field=None, message=error.reason)])
+        except SettingsInvalid as error:
+            return _error_response(422, [ErrorItem(step=None, field=p.path, message=p.message)
+                                         for p in error.problems])
+        except (SubscriptionNotFound, DeliveryNotFound) as error:
+            return _error_response(404, [ErrorItem(step=None, field=None, message=str(error))])
 
     return handle
 
@@ -331,6 +368,153 @@ async def list_audit(call: Call) -> AuditList:
     )
 
 
+# --- desk settings: catalog, taxonomy, routing, SLA policies ----------------------------------------------------
+
+
+def _settings_out(current: CurrentSettings) -> SettingsOut:
+    return SettingsOut(kind=current.kind, version=current.version, saved_by=current.saved_by,
+                       saved_at=current.saved_at, document=current.document)
+
+
+def settings_handlers(kind: SettingsKind) -> tuple[Handler, Handler]:
+    async def get_settings(call: Call) -> SettingsOut:
+        return _settings_out(await call.deps.desk_settings.current(kind))
+
+    async def put_settings(call: Call) -> SettingsSaved:
+        version = await call.deps.desk_settings.save(kind, call.body, call.principal.actor)
+        return SettingsSaved(kind=kind, version=version)
+
+    name = kind.replace("-", "_")
+    get_settings.__name__, put_settings.__name__ = f"get_{name}", f"put_{name}"
+    return get_settings, put_settings
+
+
+# --- webhook subscriptions --------------------------------------------------------------------------------------
+
+
+def webhook_out(record: SubscriptionRecord) -> WebhookOut:
+    return WebhookOut(id=record.id, url=record.url, events=list(record.events),
+                      personal_data=record.may_see_personal_data, active=record.active, created_at=record.created_at)
+
+
+def delivery_out(record: DeliveryRecord) -> DeliveryOut:
+    return DeliveryOut(id=record.id, webhook_id=record.subscription_id, event_id=record.event_id,
+                       event=record.event_type, case_number=record.case_number, status=record.status,
+                       attempts=record.attempts, last_status_code=record.last_status_code,
+                       last_error=record.last_error, replay_of=record.replay_of, created_at=record.created_at,
+                       delivered_at=record.delivered_at)
+
+
+def _id(call: Call, name: str) -> int:
+    value = call.path(name)
+    if not value.isdigit() or len(value) > 9:
+        raise problem(404, f"no {name.removesuffix('_id')} {value!r}")
+    return int(value)
+
+
+async def list_webhooks(call: Call) -> WebhookList:
+    return WebhookList(webhooks=[webhook_out(record) for record in await call.deps.webhooks.subscriptions()])
+
+
+async def add_webhook(call: Call) -> WebhookWithSecret:
+    body: WebhookCreate = call.body
+    secret = body.secret or new_webhook_secret()
+    record = await call.deps.webhooks.add_subscription(body.url, body.events, secret, body.personal_data)
+    after = {"url": record.url, "events": list(record.events), "personal_data": record.may_see_personal_data}
+    await call.deps.audit.record(call.principal.actor, "add", "webhook", str(record.id), None, after)
+    return WebhookWithSecret(webhook=webhook_out(record), secret=secret)
+
+
+async def rotate_webhook_secret(call: Call) -> WebhookWithSecret:
+    subscription_id = _id(call, "webhook_id")
+    secret = new_webhook_secret()
+    record = await call.deps.webhooks.update_subscription(subscription_id, secret=secret)
+    # The audit says that the secret changed, never what it is.
+    await call.deps.audit.record(call.principal.actor, "rotate-secret", "webhook", str(record.id),
+                                 {"secret": "(old)"}, {"secret": "(new)"})
+    return WebhookWithSecret(webhook=webhook_out(record), secret=secret)
+
+
+def webhook_switch(active: bool) -> Handler:
+    async def switch(call: Call) -> WebhookOut:
+        subscription_id = _id(call, "webhook_id")
+        before = await call.deps.webhooks.subscription(subscription_id)
+        record = await call.deps.webhooks.update_subscription(subscription_id, active=active)
+        await call.deps.audit.record(call.principal.actor, "enable" if active else "disable", "webhook",
+                                     str(record.id), {"active": before.active}, {"active": record.active})
+        return webhook_out(record)
+
+    switch.__name__ = "enable_webhook" if active else "disable_webhook"
+    return switch
+
+
+async def remove_webhook(call: Call) -> Removed:
+    subscription_id = _id(call, "webhook_id")
+    before = await call.deps.webhooks.subscription(subscription_id)
+    await call.deps.webhooks.remove_subscription(subscription_id)
+    await call.deps.audit.record(call.principal.actor, "remove", "webhook", str(subscription_id),
+                                 {"url": before.url, "events": list(before.events)}, None)
+    return Removed(removed=subscription_id)
+
+
+async def webhook_deliveries(call: Call) -> DeliveryList:
+    subscription_id = _id(call, "webhook_id")
+    await call.deps.webhooks.subscription(subscription_id)
+    query: DeliveryQuery = call.query
+    records = await call.deps.webhooks.deliveries(query.status, query.limit, subscription_id)
+    return DeliveryList(deliveries=[delivery_out(record) for record in records])
+
+
+async def replay_delivery(call: Call) -> DeliveryOut:
+    delivery_id = _id(call, "delivery_id")
+    try:
+        record = await call.deps.webhooks.replay(delivery_id)
+    except SubscriptionNotFound:
+        raise problem(409, f"delivery {delivery_id}'s webhook was removed; nothing to replay to") from None
+    await call.deps.audit.record(call.principal.actor, "replay", "webhook-delivery", str(delivery_id),
+                                 None, {"replay": record.id})
+    return delivery_out(record)
+
+
+# --- saved case views -------------------------------------------------------------------------------------------
+
+
+def view_out(view: StoredCaseView) -> CaseViewOut:
+    return CaseViewOut(id=view.id, name=view.name, filters=view.query, created_by=view.created_by,
+                       created_at=view.created_at)
+
+
+async def list_case_views(call: Call) -> CaseViewList:
+    return CaseViewList(views=[view_out(view) for view in await call.deps.case_views.all()])
+
+
+async def add_case_view(call: Call) -> CaseViewOut:
+    body: CaseViewCreate = call.body
+    try:
+        view = await call.deps.case_views.create(body.name, body.filters, call.principal.actor.name)
+    except CaseViewNameTaken as error:
+        raise problem(409, str(error), "name") from None
+    await call.deps.audit.record(call.principal.actor, "add", "case-view", str(view.id), None,
+                                 {"name": view.name, **view.query})
+    return view_out(view)
+
+
+async def remove_case_view(call: Call) -> Removed:
+    view_id = _id(call, "view_id")
+    view = await call.deps.case_views.delete(view_id)
+    if view is None:
+        raise problem(404, f"no saved view {view_id}")
+    await call.deps.audit.record(call.principal.actor, "remove", "case-view", str(view_id),
+                                 {"name": view.name, **view.query}, None)
+    return Removed(removed=view_id)
+
+
+_CATALOG = settings_handlers("catalog")
+_TAXONOMY = settings_handlers("taxonomy")
+_ROUTING = settings_handlers("routing")
+_SLA = settings_handlers("sla")
+
+
 _FLOW = r"{flow_id:[A-Za-z][A-Za-z0-9_-]{0,63}}"
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -362,6 +546,55 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              CaseActionResult, body=CaseActionRequest, errors=(401, 403, 404, 409, 422)),
     Endpoint("GET", "/audit", "/audit", Permission.AUDIT_READ, "The audit log, newest first", list_audit,
              AuditList, query=AuditQuery, errors=(401, 403, 422)),
+    Endpoint("GET", "/catalog", "/catalog", Permission.SETTINGS_READ, "The product catalog in force", _CATALOG[0],
+             SettingsOut, errors=(401, 403)),
+    Endpoint("PUT", "/catalog", "/catalog", Permission.SETTINGS_WRITE,
+             "Replace the catalog (JSON, YAML or CSV with Content-Type: text/csv); every worker uses it within "
+             "seconds", _CATALOG[1], SettingsSaved, body=CatalogDocument, yaml_body=True, csv_body=True,
+             errors=(401, 403, 422)),
+    Endpoint("GET", "/taxonomy", "/taxonomy", Permission.SETTINGS_READ, "The complaint categories in force",
+             _TAXONOMY[0], SettingsOut, errors=(401, 403)),
+    Endpoint("PUT", "/taxonomy", "/taxonomy", Permission.SETTINGS_WRITE, "Replace the complaint categories",
+             _TAXONOMY[1], SettingsSaved, body=TaxonomyDocument, yaml_body=True, errors=(401, 403, 422)),
+    Endpoint("GET", "/routing", "/routing", Permission.SETTINGS_READ, "Teams, their Slack channels, routing rules",
+             _ROUTING[0], SettingsOut, errors=(401, 403)),
+    Endpoint("PUT", "/routing", "/routing", Permission.SETTINGS_WRITE,
+             "Replace teams and routing rules (checked against the taxonomy and the catalog)", _ROUTING[1],
+             SettingsSaved, body=SettingsDocumentBody, yaml_body=True, errors=(401, 403, 422)),
+    Endpoint("GET", "/sla-policies", "/sla-policies", Permission.SETTINGS_READ,
+             "SLA policies, calendars, priority, CSAT and housekeeping settings", _SLA[0], SettingsOut,
+             errors=(401, 403)),
+    Endpoint("PUT", "/sla-policies", "/sla-policies", Permission.SETTINGS_WRITE,
+             "Replace the SLA policies (checked against the routing's teams and the taxonomy); new cases use them",
+             _SLA[1], SettingsSaved, body=SettingsDocumentBody, yaml_body=True, errors=(401, 403, 422)),
+    Endpoint("GET", "/webhooks", "/webhooks", Permission.WEBHOOKS_MANAGE, "Webhook subscriptions (no secrets)",
+             list_webhooks, WebhookList, errors=(401, 403)),
+    Endpoint("POST", "/webhooks", "/webhooks", Permission.WEBHOOKS_MANAGE,
+             "Subscribe a URL to case events; the secret is shown once", add_webhook, WebhookWithSecret,
+             body=WebhookCreate, errors=(401, 403, 422)),
+    Endpoint("POST", "/webhooks/{webhook_id}/rotate-secret", "/webhooks/{webhook_id}/rotate-secret",
+             Permission.WEBHOOKS_MANAGE, "A new signing secret (shown once); deliveries not yet sent use it",
+             rotate_webhook_secret, WebhookWithSecret, errors=(401, 403, 404)),
+    Endpoint("POST", "/webhooks/{webhook_id}/disable", "/webhooks/{webhook_id}/disable",
+             Permission.WEBHOOKS_MANAGE, "Stop sending (queued deliveries are cancelled, the log stays)",
+             webhook_switch(False), WebhookOut, errors=(401, 403, 404)),
+    Endpoint("POST", "/webhooks/{webhook_id}/enable", "/webhooks/{webhook_id}/enable",
+             Permission.WEBHOOKS_MANAGE, "Send new events again", webhook_switch(True), WebhookOut,
+             errors=(401, 403, 404)),
+    Endpoint("DELETE", "/webhooks/{webhook_id}", "/webhooks/{webhook_id}", Permission.WEBHOOKS_MANAGE,
+             "Remove a subscription", remove_webhook, Removed, errors=(401, 403, 404)),
+    Endpoint("GET", "/webhooks/{webhook_id}/deliveries", "/webhooks/{webhook_id}/deliveries",
+             Permission.WEBHOOKS_MANAGE, "Recent deliveries of a subscription, newest first", webhook_deliveries,
+             DeliveryList, query=DeliveryQuery),
+    Endpoint("POST", "/webhook-deliveries/{delivery_id}/replay", "/webhook-deliveries/{delivery_id}/replay",
+             Permission.WEBHOOKS_MANAGE, "Send a delivery again (a new delivery marked as a replay)",
+             replay_delivery, DeliveryOut, errors=(401, 403, 404, 409)),
+    Endpoint("GET", "/case-views", "/case-views", Permission.CASES_READ, "Saved case views", list_case_views,
+             CaseViewList, errors=(401, 403)),
+    Endpoint("POST", "/case-views", "/case-views", Permission.CASES_ACT, "Save the case list's filters by name",
+             add_case_view, CaseViewOut, body=CaseViewCreate, errors=(401, 403, 409, 422)),
+    Endpoint("DELETE", "/case-views/{view_id}", "/case-views/{view_id}", Permission.CASES_ACT,
+             "Remove a saved case view", remove_case_view, Removed, errors=(401, 403, 404)),
 )
 
 

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any, Literal
 
 from bot.admin.flow_diff import describe_changes
+from bot.admin.settings_diff import SETTINGS_KINDS, describe_settings_changes
 from storage.audit import AuditRecord, TortoiseAuditLog
 
 Via = Literal["console", "api", "cli"]
@@ -37,6 +38,8 @@ def _plain(value: Any) -> Any:
 def _changes(object_type: str, before: Any, after: Any) -> list[str]:
     if object_type == "flow" and isinstance(before, Mapping) and isinstance(after, Mapping):
         return describe_changes(before, after)
+    if object_type in SETTINGS_KINDS and isinstance(before, Mapping) and isinstance(after, Mapping):
+        return describe_settings_changes(object_type, before, after)
     if isinstance(before, Mapping) and isinstance(after, Mapping):
         keys = sorted(set(before) | set(after))
         return [

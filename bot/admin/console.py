@@ -343,7 +343,8 @@ async def cases_page(current: Page) -> web.StreamResponse:
     if result.last_id:
         more = "?" + urlencode({**{k: v for k, v in values.items() if v}, "cursor": encode_cursor(result.last_id)})
     return current.render("cases.html", cases=[list_item(case, masked) for case in result.cases],
-                          filters=values, more=more)
+                          filters=values, more=more, views=await current.deps.case_views.all(),
+                          view_query=urlencode)
 
 
 @page(Permission.CASES_READ)

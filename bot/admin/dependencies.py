@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.admin.audit import AuditTrail
 from bot.admin.auth import Authenticator
 from bot.admin.cases import CaseActions
+from bot.admin.desk_settings import DeskSettings
 from bot.admin.flow_admin import FlowAdmin
 from bot.desk.service import DeskService
 from bot.evidence_links import EvidenceLinks
@@ -22,6 +23,8 @@ from storage.accounts import TortoiseAccounts
 from storage.audit import TortoiseAuditLog
 from storage.case_search import TortoiseCaseSearch
 from storage.cases import TortoiseCaseRepository
+from storage.settings_versions import TortoiseCaseViews
+from storage.webhooks import TortoiseWebhookStore
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -42,6 +45,9 @@ class AdminDependencies:
     evidence_links: EvidenceLinks
     analyzer: Callable[[], ProposalSource | None]
     pages: jinja2.Environment
+    desk_settings: DeskSettings
+    webhooks: TortoiseWebhookStore
+    case_views: TortoiseCaseViews
 
 
 ADMIN_KEY = web.AppKey("admin", AdminDependencies)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 FLOW_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 # Version numbers are database integers: anything larger is refused as input, never sent to the database.
@@ -283,3 +284,186 @@ class AuditEntryOut(_Model):
 class AuditList(_Model):
     entries: list[AuditEntryOut]
     next_cursor: str | None
+
+
+# --- desk settings: catalog, taxonomy, routing, SLA policies ----------------------------------------------------
+
+SETTINGS_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def _readable(value: str) -> str:
+    """No control characters, no lone surrogates (broken JSON): texts a database stores and a person reads."""
+    if any((ch < " " and ch not in "\t\n\r") or "\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("contains control characters or broken Unicode")
+    return value
+
+
+Readable = AfterValidator(_readable)
+Term = Annotated[str, Field(min_length=1, max_length=200), Readable]
+
+
+class LocalizedText(_Model):
+    en: Term
+    zh: Term
+
+
+class LocalizedTerms(_Model):
+    en: list[Term] = Field(default_factory=list, max_length=200)
+    zh: list[Term] = Field(default_factory=list, max_length=200)
+
+
+class CatalogProduct(_Model):
+    id: str = Field(pattern=SETTINGS_ID_PATTERN, description="What cases store: keep it stable")
+    label: LocalizedText
+    names: LocalizedTerms = Field(default_factory=LocalizedTerms, description="What customers call the product")
+    aliases: list[Term] = Field(default_factory=list, max_length=200)
+    skus: list[Term] = Field(default_factory=list, max_length=200)
+    model_prefixes: list[Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[A-Za-z0-9-]+$")]] = Field(
+        default_factory=list, max_length=20
+    )
+    related: LocalizedTerms = Field(default_factory=LocalizedTerms, description="Words that point to it indirectly")
+
+
+class CatalogDocument(_Model):
+    """The product catalog, in the order products are offered as buttons."""
+
+    products: list[CatalogProduct] = Field(min_length=1, max_length=2000)
+
+
+class TaxonomyCategory(_Model):
+    id: str = Field(pattern=SETTINGS_ID_PATTERN)
+    label: LocalizedText
+
+
+class TaxonomyDocument(_Model):
+    """The complaint categories (the shipped category models predict their ids)."""
+
+    categories: list[TaxonomyCategory] = Field(min_length=1, max_length=500)
+
+
+class SettingsDocumentBody(BaseModel):
+    """A routing or SLA document (the YAML file's shape, as JSON; or YAML with Content-Type:
+    application/yaml); validated in full, every problem reported."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
+
+
+class SettingsOut(_Model):
+    kind: str
+    version: int = Field(description="0: the shipped or configured file is in force (never edited here)")
+    saved_by: str | None
+    saved_at: datetime | None
+    document: dict[str, Any]
+
+
+class SettingsSaved(_Model):
+    kind: str
+    version: int
+
+
+# --- webhook subscriptions -----------------------------------------------------------------------------------
+
+WebhookEventName = Literal[
+    "case.filed", "case.updated", "case.status_changed", "case.resolved", "case.reopened", "csat.received",
+    "sla.breached", "spike.detected",
+]
+
+
+def _webhook_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host name")
+    if parts.username or parts.password:
+        raise ValueError("must not carry credentials (they would show in listings and logs)")
+    return value
+
+
+WebhookUrl = Annotated[str, Field(min_length=8, max_length=2000), Readable, AfterValidator(_webhook_url)]
+
+
+class WebhookCreate(_Model):
+    url: WebhookUrl
+    events: list[WebhookEventName] = Field(min_length=1, max_length=8)
+    secret: Annotated[str, Readable] | None = Field(default=None, min_length=16, max_length=255,
+                               description="Signs every delivery; omitted: Plaint makes one and shows it once")
+    personal_data: bool = Field(default=False, description="Send names and contacts unmasked")
+
+
+class WebhookOut(_Model):
+    id: int
+    url: str
+    events: list[str]
+    personal_data: bool
+    active: bool
+    created_at: datetime
+
+
+class WebhookWithSecret(_Model):
+    webhook: WebhookOut
+    secret: str = Field(description="Shown once: store it where the receiver verifies signatures")
+
+
+class WebhookList(_Model):
+    webhooks: list[WebhookOut]
+
+
+class DeliveryOut(_Model):
+    id: int
+    webhook_id: int | None
+    event_id: str
+    event: str
+    case_number: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    replay_of: int | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryList(_Model):
+    deliveries: list[DeliveryOut]
+
+
+class DeliveryQuery(_Model):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: Literal["pending", "delivered", "failed", "dead", "cancelled"] | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class Removed(_Model):
+    removed: int
+
+
+# --- saved case views ------------------------------------------------------------------------------------------
+
+CASE_VIEW_FILTERS = ("status", "team", "category", "product", "channel", "language", "text", "since", "until")
+
+
+class CaseViewCreate(_Model):
+    name: Annotated[str, Field(min_length=1, max_length=100), Readable]
+    filters: dict[str, Annotated[str, Field(max_length=200), Readable]] = Field(
+        description=f"The case list's filters: {', '.join(CASE_VIEW_FILTERS)}"
+    )
+
+    @field_validator("filters")
+    @classmethod
+    def _known_filters(cls, filters: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(filters) - set(CASE_VIEW_FILTERS))
+        if unknown:
+            raise ValueError(f"unknown filter(s) {', '.join(unknown)} (one of {', '.join(CASE_VIEW_FILTERS)})")
+        return {key: value.strip() for key, value in filters.items() if value.strip()}
+
+
+class CaseViewOut(_Model):
+    id: int
+    name: str
+    filters: dict[str, str]
+    created_by: str
+    created_at: datetime
+
+
+class CaseViewList(_Model):
+    views: list[CaseViewOut]

@@ -37,6 +37,8 @@ class Endpoint(Protocol):
     @property
     def yaml_body(self) -> bool: ...
     @property
+    def csv_body(self) -> bool: ...
+    @property
     def errors(self) -> tuple[int, ...]: ...
 
 _REF = "#/components/schemas/{model}"
@@ -69,6 +71,8 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
         "flow_id": {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"},
         "version": {"type": "integer", "minimum": 1, "maximum": 999999999},
         "number": {"type": "string", "minLength": 1, "maxLength": 32, "pattern": r"^[A-Za-z0-9-]+$"},
+        **{name: {"type": "integer", "minimum": 1, "maximum": 999999999}
+           for name in ("webhook_id", "delivery_id", "view_id")},
     }
     return [{"name": name, "in": "path", "required": True, "schema": schemas[name]}
             for name in re.findall(r"{(\w+)}", path)]
@@ -113,13 +117,17 @@ def _document(endpoints: tuple[Endpoint, ...], prefix: str) -> dict[str, Any]:
             content: dict[str, Any] = {"application/json": {"schema": body_schema}}
             if endpoint.yaml_body:
                 content["application/yaml"] = {"schema": {"type": "string"}}
+            if endpoint.csv_body:
+                content["text/csv"] = {"schema": {"type": "string"}}
             operation["requestBody"] = {"required": True, "content": content}
         paths.setdefault(prefix + endpoint.path, {})[endpoint.method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "Plaint admin API", "version": "1",
-                 "description": "Flows, cases and the audit log. Bearer token (`plaint admin token create`) or a "
-                                "console session (unsafe methods then need the X-CSRF-Token header)."},
+                 "description": "Flows, cases, the audit log, the catalog, categories, routing, SLA policies, "
+                                "webhook subscriptions and saved case views. Bearer token "
+                                "(`plaint admin token create`) or a console session (unsafe methods then need the "
+                                "X-CSRF-Token header)."},
         "paths": paths,
         "components": {
             "schemas": definitions.get("$defs", {}),

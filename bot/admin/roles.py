@@ -22,15 +22,21 @@ class Permission(StrEnum):
     CASES_ACT = "cases:act"
     CONTACTS_READ = "contacts:read"
     AUDIT_READ = "audit:read"
+    SETTINGS_READ = "settings:read"  # catalog, categories, routing, SLA policies
+    SETTINGS_WRITE = "settings:write"
+    WEBHOOKS_MANAGE = "webhooks:manage"  # subscriptions carry secrets: admins only
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.EDITOR: frozenset({Permission.FLOWS_READ, Permission.FLOWS_WRITE}),
-    Role.SUPERVISOR: frozenset(
-        {Permission.FLOWS_READ, Permission.CASES_READ, Permission.CASES_ACT, Permission.CONTACTS_READ}
+    Role.EDITOR: frozenset(
+        {Permission.FLOWS_READ, Permission.FLOWS_WRITE, Permission.SETTINGS_READ, Permission.SETTINGS_WRITE}
     ),
-    Role.VIEWER: frozenset({Permission.FLOWS_READ, Permission.CASES_READ}),
+    Role.SUPERVISOR: frozenset(
+        {Permission.FLOWS_READ, Permission.CASES_READ, Permission.CASES_ACT, Permission.CONTACTS_READ,
+         Permission.SETTINGS_READ}
+    ),
+    Role.VIEWER: frozenset({Permission.FLOWS_READ, Permission.CASES_READ, Permission.SETTINGS_READ}),
 }
 
 

@@ -14,16 +14,21 @@ from bot.admin.audit import AuditTrail
 from bot.admin.auth import Authenticator
 from bot.admin.cases import CaseActions
 from bot.admin.dependencies import STATIC_DIR, AdminDependencies, page_environment
+from bot.admin.desk_settings import DeskSettings, SettingsFiles
 from bot.admin.flow_admin import FlowAdmin
+from bot.analysis import ThreadedAnalyzer
 from bot.desk.service import DeskService
 from bot.evidence_links import EvidenceLinks
 from bot.flow_registry import FlowRegistry
 from bot.intake import ProposalSource
+from bot.lifecycle.sla_policy import SlaPolicyFile
 from storage.accounts import TortoiseAccounts
 from storage.audit import TortoiseAuditLog
 from storage.case_search import TortoiseCaseSearch
 from storage.cases import TortoiseCaseRepository
 from storage.flow_versions import TortoiseFlowVersions
+from storage.settings_versions import TortoiseCaseViews, TortoiseSettingsVersions
+from storage.webhooks import TortoiseWebhookStore
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +40,20 @@ async def open_admin(
     desk: DeskService,
     secure_cookies: bool,
     analyzer: Callable[[], ProposalSource | None],
+    settings_files: SettingsFiles,
+    sla_policies: SlaPolicyFile,
+    catalog_analyzer: ThreadedAnalyzer | None,
 ) -> AsyncIterator[AdminDependencies]:
-    """Build the console's parts; call inside the open database (the composition root does)."""
+    """Build the console's parts; call inside the open database (the composition root does).
+    `catalog_analyzer` is the NLP port edited catalogs and taxonomies go to (None: a test's fake NLP)."""
     accounts = TortoiseAccounts()
     audit_log = TortoiseAuditLog()
     audit = AuditTrail(audit_log)
+    desk_settings = DeskSettings(
+        TortoiseSettingsVersions(), audit, settings_files, desk=desk, sla_policies=sla_policies,
+        analyzer=catalog_analyzer,
+    )
+    await desk_settings.start()
     yield AdminDependencies(
         authenticator=Authenticator(accounts, secure_cookies),
         accounts=accounts,
@@ -54,6 +68,9 @@ async def open_admin(
         evidence_links=evidence_links,
         analyzer=analyzer,
         pages=page_environment(),
+        desk_settings=desk_settings,
+        webhooks=TortoiseWebhookStore(),
+        case_views=TortoiseCaseViews(),
     )
 
 
@@ -61,5 +78,7 @@ def admin_routes() -> list[web.RouteDef]:
     """Every route of /admin and /api/v1, static assets included."""
     from bot.admin.api import api_routes
     from bot.admin.console import console_routes
+    from bot.admin.settings_pages import settings_routes
 
-    return [*api_routes(), *console_routes(), web.static("/admin/static", STATIC_DIR)]  # type: ignore[list-item]
+    return [*api_routes(), *console_routes(), *settings_routes(),
+            web.static("/admin/static", STATIC_DIR)]  # type: ignore[list-item]

@@ -68,7 +68,8 @@ async def simulate(
             pending = pending_analysis(flow, state, turn)
             if pending:
                 proposals = await analyzer.propose(pending, state.lang)
-                turn = replace(turn, proposals=proposals)
+                # As the intake does: the catalog's buttons, offered when nothing was proposed.
+                turn = replace(turn, proposals=proposals + analyzer.catalog_choices(state.lang))
         outcome = start(flow, turn) if state is None else advance(flow, state, turn)
         state = outcome.state
         filed = any(isinstance(effect, FileCase) for effect in outcome.effects)

@@ -47,7 +47,10 @@ class SlackDeskNotifier:
         blocks = case_blocks(case, self._evidence_url, lang=lang, vocabulary=vocabulary)
         text = case_text(case, lang, vocabulary)
         if case.slack_ts is None or case.slack_channel is None:
-            channel = self._desk.routing.team(case.team).slack_channel
+            routing = self._desk.routing
+            # A team an admin removed since the case was routed: its default team's channel gets the case.
+            channel = (routing.team(case.team) if case.team in {t.name for t in routing.teams}
+                       else routing.team(routing.default_team)).slack_channel
             async with translate_slack_errors():
                 posted = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
             ts = str(posted["ts"])

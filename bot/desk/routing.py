@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.errors import ConfigurationError
+from bot.settings_documents import DocumentProblem, DocumentProblems, read_yaml_mapping, validated
 
 # Shipped inside the package, so `plaint serve` finds it from any working directory.
 SHIPPED_ROUTING_FILE = Path(__file__).with_name("routing.yaml")
@@ -152,37 +152,35 @@ def next_agent(
     return None
 
 
+def check_routing(raw: object) -> RoutingConfig:
+    """A routing document (parsed YAML or the console's JSON) validated; DocumentProblems lists every problem."""
+    return validated(RoutingConfig, raw, _reference_problems)
+
+
 def parse_routing(text: str, source: str) -> RoutingConfig:
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise RoutingConfigError(source, f"not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise RoutingConfigError(source, "expected a mapping with default_team, teams and rules")
-    try:
-        config = RoutingConfig.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        location = first["loc"]
-        rule_index = location[1] if len(location) > 1 and location[0] == "rules" else None
-        path = ".".join(str(part) for part in location)
-        raise RoutingConfigError(
-            source, f"{path}: {first['msg']}", rule_index if isinstance(rule_index, int) else None
-        ) from None
-    _check_references(config, source)
-    return config
+        return check_routing(read_yaml_mapping(text, "default_team, teams and rules"))
+    except DocumentProblems as error:
+        first = error.problems[0]
+        where = first.location
+        rule_index = where[1] if len(where) > 1 and where[0] == "rules" and isinstance(where[1], int) else None
+        raise RoutingConfigError(source, first.describe(), rule_index) from None
 
 
-def _check_references(config: RoutingConfig, source: str) -> None:
+def _reference_problems(config: RoutingConfig) -> list[DocumentProblem]:
+    problems: list[DocumentProblem] = []
     names = [team.name for team in config.teams]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise RoutingConfigError(source, f"team names must be unique: {', '.join(duplicates)}")
+        problems.append(DocumentProblem(("teams",), f"team names must be unique: {', '.join(duplicates)}"))
     if config.default_team not in names:
-        raise RoutingConfigError(source, f"default_team {config.default_team!r} is not one of the teams")
+        problems.append(
+            DocumentProblem(("default_team",), f"default_team {config.default_team!r} is not one of the teams")
+        )
     for index, rule in enumerate(config.rules):
         if rule.team not in names:
-            raise RoutingConfigError(source, f"unknown team {rule.team!r}", rule_index=index)
+            problems.append(DocumentProblem(("rules", index, "team"), f"unknown team {rule.team!r}"))
+    return problems
 
 
 def load_routing(path: Path | None = None) -> RoutingConfig:

@@ -126,6 +126,10 @@ class DeskService:
     def routing(self) -> RoutingConfig:
         return self._routing
 
+    def use_routing(self, routing: RoutingConfig) -> None:
+        """Routing an admin edited (bot/admin/desk_settings.py): the next cases are routed by it."""
+        self._routing = routing
+
     @property
     def vocabulary(self) -> DeskVocabulary:
         return self._vocabulary or DeskVocabulary()
@@ -229,7 +233,9 @@ class DeskService:
     async def _assign_waiting(self, uow: DeskUnitOfWork, team_name: str, being_notified: str | None = None) -> None:
         """Hand the team's unassigned open cases, oldest first, to whoever has room (round-robin).
         `being_notified` is the case whose Slack message is rendered right now: it needs no extra update."""
-        team = self._routing.team(team_name)
+        team = next((team for team in self._routing.teams if team.name == team_name), None)
+        if team is None:
+            return  # an admin removed the team from the routing since: its cases wait to be reassigned
         waiting = await uow.unassigned_cases(team_name, _OPEN)
         if not waiting or not team.members:
             return

@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -28,6 +26,7 @@ from pydantic import (
 from bot.lifecycle.business_hours import BusinessCalendar, Opening
 from bot.lifecycle.errors import CalendarError, SlaConfigError
 from bot.lifecycle.priority import PRIORITY_ORDER, PriorityRules
+from bot.settings_documents import DocumentProblem, DocumentProblems, read_yaml_mapping, validated
 
 Metric = Literal["first_response", "next_response", "resolution"]
 METRICS: tuple[Metric, ...] = ("first_response", "next_response", "resolution")
@@ -322,49 +321,48 @@ def applied_policy(
     return None
 
 
-def _policy_name_at(raw: dict[str, Any], location: tuple[int | str, ...]) -> str | None:
+def _policy_name_at(config: Any, location: tuple[int | str, ...]) -> str | None:
     if len(location) > 1 and location[0] == "policies" and isinstance(location[1], int):
-        policies = raw.get("policies")
-        if isinstance(policies, list) and location[1] < len(policies):
+        policies = config.get("policies") if isinstance(config, dict) else None
+        if isinstance(policies, list | tuple) and location[1] < len(policies):
             entry = policies[location[1]]
-            if isinstance(entry, dict) and entry.get("name"):
-                return str(entry["name"])
-            return f"#{location[1] + 1}"
+            name = entry.get("name") if isinstance(entry, dict) else getattr(entry, "name", None)
+            return str(name) if name else f"#{location[1] + 1}"
     return None
 
 
+def check_sla_policies(raw: object) -> SlaPolicies:
+    """An SLA document (parsed YAML or the console's JSON) validated; DocumentProblems lists every problem."""
+    return validated(SlaPolicies, raw, _reference_problems)
+
+
 def parse_sla_policies(text: str, source: str) -> SlaPolicies:
+    raw: object = None
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise SlaConfigError(source, f"not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise SlaConfigError(source, "expected a mapping with default_calendar, calendars, teams and policies")
-    try:
-        config = SlaPolicies.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        location = tuple(first["loc"])
-        policy = _policy_name_at(raw, location)
-        path = ".".join(str(part) for part in location)
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise SlaConfigError(source, f"{path}: {message}", policy) from None
-    _check_references(config, source)
-    return config
+        raw = read_yaml_mapping(text, "default_calendar, calendars, teams and policies")
+        return check_sla_policies(raw)
+    except DocumentProblems as error:
+        first = error.problems[0]
+        policy = _policy_name_at(raw, first.location)
+        raise SlaConfigError(source, first.describe(), policy) from None
 
 
-def _check_references(config: SlaPolicies, source: str) -> None:
+def _reference_problems(config: SlaPolicies) -> list[DocumentProblem]:
+    problems: list[DocumentProblem] = []
     if config.default_calendar not in config.calendars:
-        raise SlaConfigError(source, f"default_calendar {config.default_calendar!r} is not one of the calendars")
+        problems.append(DocumentProblem(
+            ("default_calendar",), f"default_calendar {config.default_calendar!r} is not one of the calendars"
+        ))
     for team, spec in config.teams.items():
         if spec.calendar is not None and spec.calendar not in config.calendars:
-            raise SlaConfigError(source, f"teams.{team}: unknown calendar {spec.calendar!r}")
+            problems.append(DocumentProblem(("teams", team), f"unknown calendar {spec.calendar!r}"))
     names = [policy.name for policy in config.policies]
-    for policy in config.policies:
+    for index, policy in enumerate(config.policies):
         if names.count(policy.name) > 1:
-            raise SlaConfigError(source, "policy names must be unique", policy.name)
+            problems.append(DocumentProblem(("policies", index, "name"), "policy names must be unique"))
         if policy.calendar is not None and policy.calendar not in config.calendars:
-            raise SlaConfigError(source, f"unknown calendar {policy.calendar!r}", policy.name)
+            problems.append(DocumentProblem(("policies", index, "calendar"), f"unknown calendar {policy.calendar!r}"))
+    return problems
 
 
 def load_sla_policies(path: Path | None = None) -> SlaPolicies:

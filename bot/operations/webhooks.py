@@ -208,7 +208,7 @@ class WebhookSender:
             raise PermanentDeliveryError(f"webhook delivery gone: {error}") from error
         if delivery.status != "pending":
             return  # delivered (never twice), failed, dead or cancelled: nothing to send
-        if subscription is None:
+        if subscription is None or not subscription.active:
             await self._store.mark(delivery.id, "cancelled")
             return
         document = {

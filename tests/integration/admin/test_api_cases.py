@@ -73,3 +73,25 @@ async def test_cases_are_found_read_and_worked_through_the_desk(start_plaint: Ha
     assert [entry["action"] for entry in body["entries"]] == ["case.resolve", "case.acknowledge"]
     assert body["entries"][0]["actor"] == "token:supervisor-token"
     assert "status: 'acknowledged' -> 'resolved'" in body["entries"][0]["changes"]
+
+
+async def test_a_case_whose_team_was_removed_from_the_routing_can_still_be_worked(
+    start_plaint: HarnessFactory,  # noqa: F811
+) -> None:
+    plaint = await start_plaint()
+    admin = AdminHarness(plaint.client)
+    await provision(admin)
+    number = await file_web_case(plaint, uuid.uuid4().hex)
+    await posted_case_message(plaint, number)
+    _, case = await admin.api("GET", f"/cases/{number}", "supervisor")
+    _, routing = await admin.api("GET", "/routing", "editor")
+    document = routing["document"]
+    others = [team for team in document["teams"] if team["name"] != case["team"]]
+    assert others, "the harness routes to more than one team"
+    edited = {**document, "teams": others, "default_team": others[0]["name"],
+              "rules": [rule for rule in document.get("rules", []) if rule["team"] != case["team"]]}
+    status, body = await admin.api("PUT", "/routing", "editor", json=edited)
+    assert status == 200, body
+    resolve = {"action": "resolve", "summary": "Refund sent", "code": "refunded"}
+    status, body = await admin.api("POST", f"/cases/{number}/actions", "supervisor", json=resolve)
+    assert (status, body["status"]) == (200, "resolved")

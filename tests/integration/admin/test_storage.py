@@ -72,3 +72,31 @@ async def test_sessions_expire_and_tokens_are_stored_hashed(database: None) -> N
 
     row = await ApiToken.get(name="ci")
     assert "plt_secret_value" not in row.token_hash and len(row.token_hash) == 64
+
+
+async def test_settings_versions_are_numbered_once_per_kind_and_the_newest_wins(database: None) -> None:
+    from storage.settings_versions import TortoiseSettingsVersions
+
+    store = TortoiseSettingsVersions()
+    assert await store.latest_versions() == {}
+    numbers = await asyncio.gather(*(store.save("routing", {"default_team": f"t{i}"}, f"e{i}") for i in range(3)))
+    assert sorted(numbers) == [1, 2, 3]
+    assert await store.save("catalog", {"products": [{"id": "kettle", "label": {"en": "Kettle", "zh": "电水壶"}}]},
+                            "editor") == 1
+    assert await store.latest_versions() == {"routing": 3, "catalog": 1}
+    latest = await store.latest("catalog")
+    assert latest is not None and latest.document["products"][0]["label"]["zh"] == "电水壶"
+
+
+async def test_webhook_subscriptions_get_new_secrets_and_are_disabled(database: None) -> None:
+    from storage.webhooks import DeliveryRequest, TortoiseWebhookStore
+
+    store = TortoiseWebhookStore()
+    record = await store.add_subscription("https://hooks.example/x", ["case.filed"], "s" * 20, False)
+    assert record.active
+    queued = await store.queue_delivery(DeliveryRequest(record.id, "k1", "e1", "case.filed", "PL-1", {"a": 1}))
+    changed = await store.update_subscription(record.id, secret="t" * 20, active=False)
+    assert (changed.secret, changed.active) == ("t" * 20, False)
+    assert await store.subscriptions_for("case.filed") == []
+    assert [(d.id, d.status) for d in await store.deliveries(subscription_id=record.id)] == [(queued, "cancelled")]
+    assert (await store.update_subscription(record.id, active=True)).active
