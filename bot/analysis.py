@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from flows import Proposal
-from nlp import Analysis, Analyzer, Lang, ProductChoice
+from flows import ExtractedValue, ExtractKind, Proposal
+from nlp import Analysis, Analyzer, Catalog, Entity, EntityKind, Lang, ProductChoice
 
 # How many catalog products the open product question offers as buttons (they fit a phone screen).
 CATALOG_BUTTONS = 6
 
 
+# The NLP's entity kinds as the flow's extract kinds (a flow says `extract: name`, the NLP finds a "person").
+_EXTRACT_KINDS: dict[EntityKind, ExtractKind] = {
+    "person": "name",
+    "phone": "phone",
+    "email": "email",
+    "datetime": "datetime",
+    "order_number": "order_number",
+    "money": "amount",
+    "product": "product",
+}
+
+
 class TextAnalyzer(Protocol):
-    def analyze(self, text: str, lang: Lang | None = None) -> Analysis: ...
+    catalog: Catalog | None
+
+    def analyze(self, text: str, lang: Lang | None = None, *, now: datetime | None = None) -> Analysis: ...
 
     def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]: ...
 
@@ -36,6 +52,18 @@ def proposals_from(analysis: Analysis) -> tuple[Proposal, ...]:
     return tuple(proposals)
 
 
+def extracted_from(entities: Iterable[Entity], lang: Lang, catalog: Catalog | None) -> tuple[ExtractedValue, ...]:
+    """The NLP's entities as the flow's extracted values; a product shows as its catalog name in `lang`."""
+    values: list[ExtractedValue] = []
+    for entity in entities:
+        label = None
+        if entity.kind == "product" and catalog is not None and entity.value in catalog.entries:
+            label = catalog.entries[entity.value].label(lang)
+        values.append(ExtractedValue(_EXTRACT_KINDS[entity.kind], entity.text, entity.value, entity.start,
+                                     entity.end, label))
+    return tuple(values)
+
+
 def _language(lang: str | None) -> Lang | None:
     return "zh" if lang == "zh" else "en" if lang == "en" else None
 
@@ -55,6 +83,13 @@ class ThreadedAnalyzer:
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
         analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))
         return proposals_from(analysis)
+
+    async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
+        """Values the flow can use found in one message (names, phones, dates, orders, amounts, products);
+        `now` (in the business's time zone) resolves "yesterday" and "两天前"."""
+        language = _language(lang)
+        analysis = await asyncio.to_thread(self._analyzer.analyze, text, language, now=now)
+        return extracted_from(analysis.entities, language or analysis.lang, self._analyzer.catalog)
 
     def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
         """The catalog's first products as role "catalog" proposals for the flow's open product question."""

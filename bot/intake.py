@@ -10,7 +10,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from bot.case_events import FILE_ACTION, case_event_item
@@ -41,6 +41,7 @@ from bot.ordering import customer_key
 from bot.texts import NEW_COMPLAINT_WORDS, say, status_label
 from flows import (
     ConversationState,
+    ExtractedValue,
     FileCase,
     FileInfo,
     Flow,
@@ -52,7 +53,9 @@ from flows import (
     ShowStatus,
     Turn,
     advance,
+    detect_language,
     file_limits,
+    language_from_locale,
     pending_analysis,
     start,
 )
@@ -69,7 +72,13 @@ log = logging.getLogger(__name__)
 
 
 class ProposalSource(Protocol):
+    """The NLP port: proposals for the product and category, and the values a message carries."""
+
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]: ...
+
+    async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
+        """Names, phones, emails, dates, order numbers, amounts and products found in `text` (slot filling)."""
+        ...
 
     def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
         """The catalog's top products as role "catalog" proposals: the buttons of the open product question."""
@@ -330,12 +339,15 @@ class IntakeService:
         )
         files, rejected = await self._store_files(inbound.attachments, flow, state)
         turn = replace(turn, rejected_files=rejected)
-        if state is not None:
-            text = pending_analysis(flow, state, turn)
-            if text:
-                proposals = await self._analyzer.propose(text, state.lang)
-                # Handed over every time: the engine offers them only when nothing was proposed.
-                turn = replace(turn, proposals=proposals + self._analyzer.catalog_choices(state.lang))
+        lang = _likely_language(flow, state, inbound)
+        if inbound.text and inbound.choice is None and len(inbound.text) <= flow.max_message_length:
+            # Every message, the first included: what it already tells is not asked again.
+            turn = replace(turn, extracted=await self._analyzer.extract(inbound.text, lang, now))
+        text = pending_analysis(flow, state, turn)
+        if text:
+            proposals = await self._analyzer.propose(text, lang)
+            # Handed over every time: the engine offers them only when nothing was proposed.
+            turn = replace(turn, proposals=proposals + self._analyzer.catalog_choices(lang))
         return _PreparedTurn(turn, files)
 
     async def _store_files(
@@ -373,6 +385,18 @@ class IntakeService:
                 continue
             stored.append(_PreparedFile(name, blob))
         return tuple(stored), tuple(rejected)
+
+
+def _likely_language(flow: Flow, state: ConversationState | None, inbound: Inbound) -> str:
+    """The language the engine will answer in, as far as it can be told before it runs."""
+    if state is not None and state.status == "active" and state.flow_id == flow.id:
+        # Chinese text switches an English conversation (flows' language rule), not the other way round.
+        return "zh" if inbound.text and detect_language(inbound.text) == "zh" else state.lang
+    return (
+        language_from_locale(inbound.locale)
+        or (detect_language(inbound.text) if inbound.text else None)
+        or (state.lang if state is not None else flow.default_lang)
+    )
 
 
 async def _stream(attachment: Attachment) -> AsyncIterator[bytes]:

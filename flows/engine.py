@@ -415,7 +415,9 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
         say.prompt(prompt(flow, state, step))
         return Outcome(state, say.done())
     result = _interpret(flow, state, step, turn)
-    found = _found_values(flow, state, turn, current=step.id)
+    # A typed button ("Phone", "2") is a press, not a message carrying values (no product "phone").
+    typed_button = turn.choice is None and pressed(flow, state, step, turn) is not None
+    found = [] if typed_button else _found_values(flow, state, turn, current=step.id)
     result = _prefer_found(step, turn, result, found)
     if isinstance(result, Refused):
         state = _fill(flow, state, turn, say, found, current=step.id)
@@ -644,6 +646,29 @@ def _fill(
     return state
 
 
+def _typed_resolution(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> Answer | None:
+    """A value typed again in answer to "which is right?".
+
+    A step with a parser (phone, email, date, options) takes any value it can read; a free-text step
+    takes only one of the two values shown, since any text would pass its check.
+    """
+    assert state.conflict is not None
+    at_step = replace(state, step_id=step.id, conflict=None, pending_files=(), awaiting_other=False)
+    result = kind_of(step).interpret(flow, at_step, step, turn, None)
+    if not isinstance(result, Accepted) or result.answer.skipped:
+        return None
+    free_text = isinstance(step, TextStep) or (isinstance(step, ProposalStep) and not step.options)
+    if not free_text:
+        return result.answer
+    typed = normalize(turn.text or "")
+    for candidate in (state.answer(step.id), state.conflict.offered):
+        if candidate is not None and typed in (
+            normalize(candidate.value or ""), normalize(display(flow, step, candidate, state.lang))
+        ):
+            return candidate
+    return None
+
+
 def _resolve_conflict(flow: Flow, state: ConversationState, turn: Turn, say: Say) -> Outcome:
     """The answer to "which one is right?": a button, its number or label, or the value typed again."""
     assert state.conflict is not None
@@ -657,10 +682,12 @@ def _resolve_conflict(flow: Flow, state: ConversationState, turn: Turn, say: Say
     elif chosen == PICK + "1":
         answer = conflict.offered
     elif turn.text is not None and turn.choice is None:
-        at_step = replace(state, step_id=step.id, conflict=None, pending_files=(), awaiting_other=False)
-        result = kind_of(step).interpret(flow, at_step, step, turn, None)
-        if isinstance(result, Accepted) and not result.answer.skipped:
-            answer = result.answer
+        answer = _typed_resolution(flow, state, step, turn)
+        unresolved = replace(state, conflict=None)
+        if answer is None and isinstance(_interpret(flow, unresolved, current, turn), Accepted):
+            # Not about the question at all: the customer answered the current step. The earlier value
+            # stands (it was confirmed in one line; "back" reaches it).
+            return _answer_current(flow, unresolved, current, turn, say)
     if answer is None:
         say.note("conflict_hint")
         say.prompt(prompt(flow, state, current))

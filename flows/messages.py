@@ -74,8 +74,8 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "I noted {values} — right? If anything is wrong, just send me the right one.",
         "我记下了{values}，对吗？如有不对，直接发给我正确的即可。",
     ),
-    "noted_item": ("your {label} {value}", "{label}：{value}"),
-    "noted_separator": (", ", "；"),
+    "noted_item": ("{label}: {value}", "{label}：{value}"),
+    "noted_separator": ("; ", "；"),
     "conflict": (
         "You've given me two different answers for {label}. Which one is right?",
         "你给了两个不同的{label}，哪个是对的？",

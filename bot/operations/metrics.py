@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
@@ -17,7 +18,7 @@ from bot.intake import ProposalSource
 from bot.messages import Inbound, IntakeResult
 from bot.operations.logs import correlation_scope, pseudonym
 from bot.outbox import RetryPolicy
-from flows import Proposal
+from flows import ExtractedValue, Proposal
 from storage.outbox import OutboxEntry
 
 if TYPE_CHECKING:
@@ -136,6 +137,9 @@ class TimedProposals:
 
     def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
         return self._inner.catalog_choices(lang)
+
+    async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
+        return await self._inner.extract(text, lang, now)
 
 
 class PlatformHealth:

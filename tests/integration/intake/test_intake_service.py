@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 import pytest_asyncio
 
 from bot.analysis import ThreadedAnalyzer
@@ -120,3 +121,40 @@ async def test_a_customer_answering_a_case_waiting_for_them_moves_it_back_to_the
         # Transcript text is encrypted at rest: compared after reading, never filtered in SQL.
         texts = [row.text for row in await TranscriptMessage.filter(case_id=case.id)]
         assert "The replacement never came either." in texts
+
+
+@pytest.mark.one_database("sqlite")
+async def test_a_complaint_told_all_at_once_is_not_asked_again(intake: IntakeService) -> None:
+    """The intake's NLP port finds the values in the first message; the flow confirms them and moves on."""
+    customer = Customer(intake, "all-at-once")
+    opener = ("Hi, I'm Maria Lopez. My dryer stopped heating yesterday at 3pm, order 55-1029, "
+              "call me on +1 201 555 0123")
+    reply = await customer.say(opener)
+    assert "I noted name: Maria Lopez; contact preference: Phone; phone: +1 201-555-0123" in reply
+    assert "product: Tumble dryer" in reply and "What's your name?" not in reply
+    row = await Conversation.get(identity__sender_id=customer.sender)
+    assert row.step_id == "category"
+    await customer.say(choice="product_quality")
+    await customer.say(choice="_skip")
+    await customer.say("Repair")
+    filed = await customer.say(choice="_confirm")
+    assert "Your case number is PL-" in filed
+    case = await Case.get(sender_id=customer.sender)
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    assert (case.name, case.phone, case.product, case.occurred_at) == (
+        "Maria Lopez", "+12015550123", "dryer", f"{yesterday}T15:00:00+00:00"
+    )
+    assert case.description == opener and case.occurred_where == "55-1029"
+
+
+@pytest.mark.one_database("sqlite")
+async def test_a_phone_number_answers_phone_or_email(intake: IntakeService) -> None:
+    customer = Customer(intake, "value-for-choice")
+    await customer.say("Hello")
+    await customer.say("Ada Lovelace")
+    reply = await customer.say("+1 201 555 0123")
+    assert "Please pick one of the options" not in reply
+    assert "phone: +1 201-555-0123" in reply and "Please tell me what happened" in reply
+    reply = await customer.say("我的手机13800138000坏了，屏幕碎了")
+    # Said in Chinese, the conversation follows; the phone in the story contradicts the earlier one.
+    assert "两个不同的电话" in reply

@@ -27,7 +27,7 @@ from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
 from bot.lifecycle.timers import TimerWorker
 from bot.messages import Inbound
 from bot.outbox import ChannelDelivery, OutboxWorker
-from flows import Proposal
+from flows import ExtractedValue, Proposal
 from storage.database import is_postgres
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
@@ -95,6 +95,9 @@ class NoProposals:
         return ()
 
     def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
+        return ()
+
+    async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
         return ()
 
 
