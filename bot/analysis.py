@@ -10,6 +10,7 @@ from typing import Protocol
 
 from flows import ExtractedValue, ExtractKind, Proposal
 from nlp import Analysis, Analyzer, Catalog, Entity, EntityKind, Lang, ProductChoice
+from nlp.taxonomy import Taxonomy
 
 # How many catalog products the open product question offers as buttons (they fit a phone screen).
 CATALOG_BUTTONS = 6
@@ -29,6 +30,7 @@ _EXTRACT_KINDS: dict[EntityKind, ExtractKind] = {
 
 class TextAnalyzer(Protocol):
     catalog: Catalog | None
+    taxonomy: Taxonomy
 
     def analyze(self, text: str, lang: Lang | None = None, *, now: datetime | None = None) -> Analysis: ...
 
@@ -90,6 +92,16 @@ class ThreadedAnalyzer:
         language = _language(lang)
         analysis = await asyncio.to_thread(self._analyzer.analyze, text, language, now=now)
         return extracted_from(analysis.entities, language or analysis.lang, self._analyzer.catalog)
+
+    def value_label(self, field: str, value: str, lang: str | None) -> str:
+        """A stored product or category id as the customer reads it (a typed product shows as typed)."""
+        language = _language(lang) or "en"
+        catalog = self._analyzer.catalog
+        if field == "product" and catalog is not None and value in catalog.entries:
+            return catalog.entries[value].label(language)
+        if field == "category":
+            return self._analyzer.taxonomy.label(value, language)
+        return value
 
     def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
         """The catalog's first products as role "catalog" proposals for the flow's open product question."""

@@ -55,6 +55,7 @@ from flows import (
     advance,
     detect_language,
     file_limits,
+    format_when,
     language_from_locale,
     pending_analysis,
     start,
@@ -78,6 +79,10 @@ class ProposalSource(Protocol):
 
     async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
         """Names, phones, emails, dates, order numbers, amounts and products found in `text` (slot filling)."""
+        ...
+
+    def value_label(self, field: str, value: str, lang: str | None) -> str:
+        """A stored product or category id in the customer's language (the status answer shows it)."""
         ...
 
     def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
@@ -231,7 +236,7 @@ class IntakeService:
                 await tx.enqueue(**case_event_item(case.number, FILE_ACTION, None, case.status, "customer"))
                 await self._tell_desk(tx, CaseFiled(case.number))
             elif isinstance(effect, ShowStatus):
-                extra_replies.append(Reply(self._status_text(await tx.recent_cases(), lang)))
+                extra_replies.append(Reply(self._status_text(await tx.recent_cases(), lang, effect.case_number)))
         replies = [
             replace(reply, text=reply.text.replace("{case_number}", case.number if case else ""))
             for reply in outcome.replies
@@ -313,12 +318,32 @@ class IntakeService:
                 payload=desk_event_to_payload(event),
             )
 
-    def _status_text(self, cases: list[CaseDetails], lang: str) -> str:
+    def _status_text(self, cases: list[CaseDetails], lang: str, number: str | None = None) -> str:
+        """The customer's recent cases (or the one they named): when filed, what about, where it stands,
+        which team has it and what happens next. Only their own cases: a number of someone else's is unknown."""
+        if number is not None:
+            named = [case for case in cases if case.number.upper() == number.upper()]
+            if not named:
+                return say("status_unknown_number", lang, number=number)
+            cases = named
         if not cases:
             return say("status_none", lang)
-        lines = [say("status_header", lang)]
-        lines += [say("status_line", lang, number=case.number, status=status_label(case.status, lang))
-                  for case in cases]
+        blocks = [self._status_block(case, lang) for case in cases]
+        header = say("status_header", lang) if number is None else None
+        return "\n\n".join([header, *blocks] if header else blocks)
+
+    def _status_block(self, case: CaseDetails, lang: str) -> str:
+        filed = case.created_at if case.created_at.tzinfo else case.created_at.replace(tzinfo=UTC)
+        lines = [say("status_case", lang, number=case.number, status=status_label(case.status, lang),
+                     filed=format_when(filed.astimezone(self._timezone).isoformat(timespec="minutes"),
+                                       "zh" if lang == "zh" else "en"))]
+        about = [self._analyzer.value_label(field, value, lang)
+                 for field, value in (("product", case.product), ("category", case.category)) if value]
+        if about:
+            lines.append(say("status_about", lang, about=say("status_separator", lang).join(about)))
+        if case.team:
+            lines.append(say("status_team", lang, team=case.team))
+        lines.append(say("status_next", lang, next=say(f"next_{case.status.value}", lang)))
         return "\n".join(lines)
 
     async def _prepare(self, inbound: Inbound, flow: Flow, state: ConversationState | None) -> _PreparedTurn:

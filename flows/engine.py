@@ -72,7 +72,7 @@ from flows.definition import (
     Step,
     TextStep,
 )
-from flows.language import Lang, detect_language, language_from_locale, latin_word_count
+from flows.language import Lang, detect_language, has_han, language_from_locale, latin_word_count
 from flows.navigation import answered_path, first_open, next_id, path
 from flows.prompts import Say, pressed, prompt
 from flows.step_kinds import (
@@ -256,7 +256,7 @@ def _start(flow: Flow, turn: Turn, fallback: Lang | None) -> Outcome:
     )
     command = None if too_long else command_of(turn, ended=True)
     if command == "status":
-        return _status_only(flow, _fresh_state(flow, lang), turn)
+        return _status_only(flow, _fresh_state(flow, _command_language(turn, command) or lang), turn)
     if command == "new_complaint":
         turn = replace(turn, text=None, choice=None, extracted=())
     state = _fresh_state(flow, lang)
@@ -293,7 +293,7 @@ def _after_end(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
         # An edited message from a finished conversation changes nothing.
         return Outcome(state, ())
     command = command_of(turn, ended=True)
-    lang = _follow_language(state, turn, None).lang
+    lang = _command_language(turn, command) or _follow_language(state, turn, None).lang
     new = (button(NEW_COMPLAINT, flow.message("button_new_complaint", lang)),)
     if command == "status":
         offer = Reply(flow.message("status_offer", lang), new)
@@ -320,6 +320,13 @@ def _reconcile(flow: Flow, state: ConversationState, say: Say) -> ConversationSt
     say.note("flow_updated")
     resume = path(flow, state)[-1]
     return replace(state, step_id=resume, pending_files=(), editing=False, awaiting_other=False)
+
+
+def _command_language(turn: Turn, command: str | None) -> Lang | None:
+    """"进度 PL-7K2M9Q" asks in Chinese whatever the platform's locale says: the answer follows the word."""
+    if command in ("status", "help") and turn.text is not None and has_han(turn.text):
+        return "zh"
+    return None
 
 
 def _follow_language(state: ConversationState, turn: Turn, step: Step | None) -> ConversationState:

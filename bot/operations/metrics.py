@@ -141,6 +141,9 @@ class TimedProposals:
     async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
         return await self._inner.extract(text, lang, now)
 
+    def value_label(self, field: str, value: str, lang: str | None) -> str:
+        return self._inner.value_label(field, value, lang)
+
 
 class PlatformHealth:
     """The last outcome of a call to each platform, as seen by the outbox (for /readyz)."""

@@ -14,6 +14,7 @@ from bot.composition import build_application
 from bot.config import Settings
 from bot.intake import IntakeService
 from bot.messages import Attachment, Inbound
+from flows import format_when
 from storage.cases import CaseStatus
 from storage.models import Case, CaseEvent, Conversation, Evidence, InboundReceipt, OutboxItem, TranscriptMessage
 
@@ -145,6 +146,23 @@ async def test_a_complaint_told_all_at_once_is_not_asked_again(intake: IntakeSer
         "Maria Lopez", "+12015550123", "dryer", f"{yesterday}T15:00:00+00:00"
     )
     assert case.description == opener and case.occurred_where == "55-1029"
+
+    # Status right after filing answers about the case and offers a new complaint; it starts nothing.
+    result = await intake.handle(customer.inbound("status"))
+    status = result.replies[0].text
+    filed_on = format_when(case.created_at.astimezone(UTC).isoformat(timespec="minutes"), "en")
+    assert status.startswith("Your cases:\n\n") and f"{case.number} — received (filed {filed_on})" in status
+    assert "About: Tumble dryer, Product quality" in status
+    assert "Next: our team will look at it soon and write to you here." in status
+    assert [button.role for button in result.replies[-1].buttons] == ["new_complaint"]
+    assert "What's your name?" not in "\n".join(reply.text for reply in result.replies)
+    # One case by its number, in Chinese; a number that is not theirs is not shown.
+    customer_zh = await intake.handle(customer.inbound(f"进度 {case.number.lower()}"))
+    text = customer_zh.replies[0].text
+    assert text.startswith(f"{case.number}：已受理（") and "内容：干衣机，产品质量" in text
+    assert "下一步：我们的团队会尽快查看" in text and "你的投诉：" not in text
+    unknown = await intake.handle(customer.inbound("status PL-000000"))
+    assert "can't find a case PL-000000 among yours" in unknown.replies[0].text
 
 
 @pytest.mark.one_database("sqlite")

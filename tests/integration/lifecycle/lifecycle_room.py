@@ -100,6 +100,9 @@ class NoProposals:
     async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
         return ()
 
+    def value_label(self, field: str, value: str, lang: str | None) -> str:
+        return value
+
 
 @dataclass
 class LifecycleRoom:
