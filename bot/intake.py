@@ -214,13 +214,14 @@ class IntakeService:
                 outcome = advance(flow, current.state, turn)
             conversation_id = await tx.save_conversation(conversation_id, outcome.state)
             await tx.link_evidence(evidence_ids, conversation_id)
-            await tx.add_transcript(
-                direction="in",
-                author="customer",
-                text=inbound.text or inbound.choice or "",
-                payload=_inbound_payload(inbound, prepared),
-                conversation_id=conversation_id,
-            )
+            if not _opens_only(inbound):
+                await tx.add_transcript(
+                    direction="in",
+                    author="customer",
+                    text=inbound.text or inbound.choice or "",
+                    payload=_inbound_payload(inbound, prepared),
+                    conversation_id=conversation_id,
+                )
             return await self._carry_out(tx, inbound, outcome, conversation_id)
 
     async def _carry_out(
@@ -410,6 +411,12 @@ class IntakeService:
                 continue
             stored.append(_PreparedFile(name, blob))
         return tuple(stored), tuple(rejected)
+
+
+def _opens_only(inbound: Inbound) -> bool:
+    """A message with nothing in it: a page or console opening the chat so the bot greets first. The
+    customer said nothing, so the transcript shows nothing from them."""
+    return not (inbound.text or inbound.choice or inbound.attachments or inbound.location)
 
 
 def _likely_language(flow: Flow, state: ConversationState | None, inbound: Inbound) -> str:
