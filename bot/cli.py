@@ -174,13 +174,14 @@ def routing() -> None:
 @click.pass_context
 def routing_validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
     """Check routing files (default: PLAINT_SLACK_ROUTING_FILE); errors name the file, the rule and the problem."""
-    from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfigError, parse_routing
+    from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfigError, RoutingVocabulary, load_routing
 
     failed = False
-    for path in files or (_settings(ctx).slack_routing_file or SHIPPED_ROUTING_FILE,):
+    settings = _settings(ctx)
+    for path in files or (settings.slack_routing_file or SHIPPED_ROUTING_FILE,):
         try:
-            config = parse_routing(path.read_text(encoding="utf-8"), str(path))
-        except (OSError, RoutingConfigError) as error:
+            config = load_routing(path, RoutingVocabulary.load(settings.catalog_path))
+        except RoutingConfigError as error:
             failed = True
             click.echo(f"INVALID {error}", err=True)
             continue
