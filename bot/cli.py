@@ -145,6 +145,14 @@ def flows() -> None:
     """Flow definitions."""
 
 
+@flows.command("schema")
+def flows_schema() -> None:
+    """Print the JSON Schema of flow files (for editors: YAML language servers, IDEs)."""
+    from flows import flow_json_schema
+
+    click.echo(json.dumps(flow_json_schema(), indent=2, ensure_ascii=False))
+
+
 @flows.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def flows_validate(files: tuple[Path, ...]) -> None:
