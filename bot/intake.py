@@ -54,6 +54,7 @@ from flows import (
     Turn,
     advance,
     detect_language,
+    early_file_limits,
     file_limits,
     format_when,
     language_from_locale,
@@ -381,7 +382,8 @@ class IntakeService:
     ) -> tuple[tuple[_PreparedFile, ...], tuple[RejectedFile, ...]]:
         if not attachments:
             return (), ()
-        limits = file_limits(flow, state) if state is not None else None
+        # At the evidence question, or before it: files sent early are kept for it.
+        limits = (file_limits(flow, state) or early_file_limits(flow, state)) if state is not None else None
         stored: list[_PreparedFile] = []
         rejected: list[RejectedFile] = []
         for index, attachment in enumerate(attachments, start=1):

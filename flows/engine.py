@@ -58,6 +58,7 @@ from flows.conversation import (
     Reply,
     ShowStatus,
     Turn,
+    media_kind,
 )
 from flows.definition import (
     STANDARD_FIELDS,
@@ -83,11 +84,12 @@ from flows.step_kinds import (
     Stay,
     best_proposal,
     display,
+    format_size,
     kind_of,
     proposal_label,
 )
 
-__all__ = ["advance", "build_draft", "file_limits", "pending_analysis", "start"]
+__all__ = ["advance", "build_draft", "early_file_limits", "file_limits", "pending_analysis", "start"]
 
 _HISTORY_LIMIT = 64
 # More values than any message carries; the rest of a flood of "extracted" values is not looked at.
@@ -409,10 +411,7 @@ def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> 
 
 def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn, say: Say) -> Outcome:
     if not isinstance(step, FilesStep):
-        for file in turn.files:
-            say.note("file_not_expected", name=file.file_name)
-        for rejected in turn.rejected_files:
-            say.note("file_not_expected", name=rejected.file_name)
+        state = _keep_early_files(flow, state, turn, say)
     if turn.location is not None and not (isinstance(step, TextStep) and step.accepts_location):
         say.note("location_not_expected")
         if turn.text is None and turn.choice is None:
@@ -452,6 +451,51 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     if state.editing:
         target = first_open(flow, state, target)
     return _enter(flow, state, target, say)
+
+
+def early_file_limits(flow: Flow, state: ConversationState) -> FileLimits | None:
+    """What a files step still ahead takes of files sent before it is asked (kept for it); else None."""
+    ahead = _files_step_ahead(flow, state)
+    if ahead is None:
+        return None
+    kept = state.answer(ahead.id)
+    remaining = ahead.max_files - len(kept.files if kept is not None else ())
+    return FileLimits(
+        max_bytes=ahead.max_bytes, allowed_kinds=frozenset(ahead.allowed_kinds), max_files=max(remaining, 0)
+    )
+
+
+def _files_step_ahead(flow: Flow, state: ConversationState) -> FilesStep | None:
+    if state.status != "active":
+        return None
+    for step in flow.steps:
+        if isinstance(step, FilesStep) and step.id not in state.history and step.id != state.step_id:
+            return step
+    return None
+
+
+def _keep_early_files(flow: Flow, state: ConversationState, turn: Turn, say: Say) -> ConversationState:
+    """Files sent before the evidence question wait for it (its answer holds them until Done), said so."""
+    ahead = _files_step_ahead(flow, state)
+    early = state.answer(ahead.id) if ahead is not None else None
+    kept = list(early.files) if early is not None else []
+    for file in turn.files:
+        fits = ahead is not None and media_kind(file.media_type) in ahead.allowed_kinds
+        if ahead is not None and fits and file.size <= ahead.max_bytes and len(kept) < ahead.max_files:
+            if all(existing.evidence_id != file.evidence_id for existing in kept):
+                kept.append(file)
+            say.note("file_kept", name=file.file_name)
+        else:
+            say.note("file_not_expected", name=file.file_name)
+    for rejected in turn.rejected_files:
+        if rejected.reason == "too_large" and ahead is not None:
+            size = format_size(rejected.limit_bytes or ahead.max_bytes)
+            say.note("file_too_large", name=rejected.file_name, limit=size)
+        else:
+            say.note("file_not_expected", name=rejected.file_name)
+    if ahead is None or not kept:
+        return state
+    return state.with_answer(Answer(ahead.id, files=tuple(kept)))
 
 
 def _record(flow: Flow, state: ConversationState, step: Step, answer: Answer, turn: Turn) -> ConversationState:

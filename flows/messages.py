@@ -119,6 +119,10 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "Thanks, but I don't need a location for this question.",
         "谢谢，不过这个问题不需要位置信息。",
     ),
+    "file_kept": (
+        "I'll keep {name} for the evidence question.",
+        "{name} 已保存，稍后提交证据时会一并附上。",
+    ),
     "file_not_expected": (
         "I'm not collecting files right now, so I couldn't keep {name}. You can send evidence a little later.",
         "现在还不需要上传文件，所以 {name} 没有保存。稍后会请你上传证据。",

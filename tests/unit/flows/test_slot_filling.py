@@ -230,3 +230,23 @@ def test_a_free_text_value_is_not_overwritten_by_an_unrelated_answer(complaint_f
     conversation.say("the new one please")
     assert conversation.answer("occurred_where").value == "Oxford Street store"
     assert "Please tap the right one" in conversation.last.text
+
+
+def test_files_sent_before_the_evidence_question_are_kept_for_it(complaint_flow: Flow) -> None:
+    from flows import FileInfo, early_file_limits
+
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "occurred_at")
+    assert conversation.state is not None
+    limits = early_file_limits(complaint_flow, conversation.state)
+    assert limits is not None and limits.max_files == 5 and limits.max_bytes == 20 * 1024 * 1024
+    conversation.upload(FileInfo("e1", "receipt.jpg", "image/jpeg", 1000))
+    assert "I'll keep receipt.jpg for the evidence question." in conversation.text
+    assert conversation.step == "occurred_at"  # the question is asked again, nothing skipped
+    conversation.say("yesterday 3pm")
+    conversation.say("Main Street store")
+    walk_to(conversation, "evidence")
+    # The evidence question starts with the early file: Done files it, no need to send it again.
+    assert [button.role for button in conversation.last.choices] == ["done"]
+    conversation.press("_done")
+    assert [file.file_name for file in conversation.answer("evidence").files] == ["receipt.jpg"]
