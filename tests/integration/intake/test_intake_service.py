@@ -176,3 +176,36 @@ async def test_a_phone_number_answers_phone_or_email(intake: IntakeService) -> N
     reply = await customer.say("我的手机13800138000坏了，屏幕碎了")
     # Said in Chinese, the conversation follows; the phone in the story contradicts the earlier one.
     assert "两个不同的电话" in reply
+
+
+@pytest.mark.one_database("sqlite")
+async def test_a_photo_sent_early_is_kept_for_the_evidence_question(intake: IntakeService) -> None:
+    customer = Customer(intake, "early-photo")
+    await customer.say("Hello")
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 200
+
+    async def photo_stream() -> AsyncIterator[bytes]:
+        yield jpeg
+
+    photo = Attachment(kind="photo", open_stream=photo_stream, file_name="receipt.jpg",
+                       declared_media_type="image/jpeg", declared_size=len(jpeg))
+    reply = await customer.say(attachments=(photo,))
+    assert "I'll keep receipt.jpg for the evidence question." in reply and "what's your name?" in reply
+    assert await Evidence.all().count() == 1
+    await customer.say("Ada")
+    await customer.say(choice="email")
+    await customer.say("ada@example.com")
+    await customer.say("My parcel arrived broken and the courier was rude to me.")
+    await customer.say("yesterday")
+    await customer.say("London")
+    for _ in range(3):
+        row = await Conversation.get(identity__sender_id=customer.sender)
+        if row.step_id == "evidence":
+            break
+        await customer.say(choice="delivery_logistics") if row.step_id == "category" else await customer.say("parcel")
+    await customer.say(choice="_done")
+    await customer.say("Refund")
+    filed = await customer.say(choice="_confirm")
+    assert "Your case number is" in filed
+    case = await Case.get(sender_id=customer.sender)
+    assert [item.file_name for item in await Evidence.filter(case_id=case.id)] == ["receipt.jpg"]
