@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from flows import Proposal
+from flows import ExtractedValue, ExtractKind, Proposal
 
 if TYPE_CHECKING:
-    from nlp import Analysis, Catalog, Lang, ProductChoice
+    from nlp import Analysis, Catalog, Entity, EntityKind, Lang, ProductChoice
     from nlp.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,26 @@ log = logging.getLogger(__name__)
 CATALOG_BUTTONS = 6
 
 
+# The NLP's entity kinds as the flow's extract kinds (a flow says `extract: name`, the NLP finds a "person").
+_EXTRACT_KINDS: dict[EntityKind, ExtractKind] = {
+    "person": "name",
+    "phone": "phone",
+    "email": "email",
+    "datetime": "datetime",
+    "order_number": "order_number",
+    "money": "amount",
+    "product": "product",
+}
+
+
 class TextAnalyzer(Protocol):
-    def analyze(self, text: str, lang: Lang | None = None) -> Analysis: ...
+    @property
+    def catalog(self) -> Catalog | None: ...
+
+    @property
+    def taxonomy(self) -> Taxonomy: ...
+
+    def analyze(self, text: str, lang: Lang | None = None, *, now: datetime | None = None) -> Analysis: ...
 
     def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]: ...
 
@@ -48,6 +67,18 @@ def proposals_from(analysis: Analysis) -> tuple[Proposal, ...]:
                      analysis.category_confidence)
         )
     return tuple(proposals)
+
+
+def extracted_from(entities: Iterable[Entity], lang: Lang, catalog: Catalog | None) -> tuple[ExtractedValue, ...]:
+    """The NLP's entities as the flow's extracted values; a product shows as its catalog name in `lang`."""
+    values: list[ExtractedValue] = []
+    for entity in entities:
+        label = None
+        if entity.kind == "product" and catalog is not None and entity.value in catalog.entries:
+            label = catalog.entries[entity.value].label(lang)
+        values.append(ExtractedValue(_EXTRACT_KINDS[entity.kind], entity.text, entity.value, entity.start,
+                                     entity.end, label))
+    return tuple(values)
 
 
 def _language(lang: str | None) -> Lang | None:
@@ -84,8 +115,16 @@ class BackgroundLoadedAnalyzer:
                     self._loaded = self._load()
         return self._loaded
 
-    def analyze(self, text: str, lang: Lang | None = None) -> Analysis:
-        return self.loaded().analyze(text, lang)
+    @property
+    def catalog(self) -> Catalog | None:
+        return self.loaded().catalog
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return self.loaded().taxonomy
+
+    def analyze(self, text: str, lang: Lang | None = None, *, now: datetime | None = None) -> Analysis:
+        return self.loaded().analyze(text, lang, now=now)
 
     def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]:
         return self.loaded().top_products(n, lang)
@@ -129,6 +168,23 @@ class ThreadedAnalyzer:
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
         analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))
         return proposals_from(analysis)
+
+    async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
+        """Values the flow can use found in one message (names, phones, dates, orders, amounts, products);
+        `now` (in the business's time zone) resolves "yesterday" and "两天前"."""
+        language = _language(lang)
+        analysis = await asyncio.to_thread(self._analyzer.analyze, text, language, now=now)
+        return extracted_from(analysis.entities, language or analysis.lang, self._analyzer.catalog)
+
+    def value_label(self, field: str, value: str, lang: str | None) -> str:
+        """A stored product or category id as the customer reads it (a typed product shows as typed)."""
+        language = _language(lang) or "en"
+        catalog = self._analyzer.catalog
+        if field == "product" and catalog is not None and value in catalog.entries:
+            return catalog.entries[value].label(language)
+        if field == "category":
+            return self._analyzer.taxonomy.label(value, language)
+        return value
 
     def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
         """The catalog's first products as role "catalog" proposals for the flow's open product question."""

@@ -145,6 +145,14 @@ def flows() -> None:
     """Flow definitions."""
 
 
+@flows.command("schema")
+def flows_schema() -> None:
+    """Print the JSON Schema of flow files (for editors: YAML language servers, IDEs)."""
+    from flows import flow_json_schema
+
+    click.echo(json.dumps(flow_json_schema(), indent=2, ensure_ascii=False))
+
+
 @flows.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def flows_validate(files: tuple[Path, ...]) -> None:
@@ -174,13 +182,14 @@ def routing() -> None:
 @click.pass_context
 def routing_validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
     """Check routing files (default: PLAINT_SLACK_ROUTING_FILE); errors name the file, the rule and the problem."""
-    from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfigError, parse_routing
+    from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfigError, RoutingVocabulary, load_routing
 
     failed = False
-    for path in files or (_settings(ctx).slack_routing_file or SHIPPED_ROUTING_FILE,):
+    settings = _settings(ctx)
+    for path in files or (settings.slack_routing_file or SHIPPED_ROUTING_FILE,):
         try:
-            config = parse_routing(path.read_text(encoding="utf-8"), str(path))
-        except (OSError, RoutingConfigError) as error:
+            config = load_routing(path, RoutingVocabulary.load(settings.catalog_path))
+        except RoutingConfigError as error:
             failed = True
             click.echo(f"INVALID {error}", err=True)
             continue

@@ -40,7 +40,7 @@ from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
 from bot.desk.delivery_watch import DeskDeliveryWatch
 from bot.desk.notifier import SlackDeskNotifier
-from bot.desk.routing import RoutingConfig, load_routing
+from bot.desk.routing import RoutingConfig, RoutingVocabulary, load_routing
 from bot.desk.service import DeskService
 from bot.desk.slack_listeners import SlackDeskListeners
 from bot.desk.vocabulary import load_vocabulary
@@ -193,7 +193,8 @@ def plan_application(
     settings: Settings, *, with_channels: bool = True, extensions: Extensions = EXTENSIONS
 ) -> Blueprint:
     """Raises ConfigurationError (one line: the variable or file, and why) when Plaint cannot start."""
-    routing = load_routing(settings.slack_routing_file)
+    # Checked against the taxonomy and catalog: a rule that can never match would silently mis-route.
+    routing = load_routing(settings.slack_routing_file, RoutingVocabulary.load(settings.catalog_path))
     sla_policies = SlaPolicyFile(settings.sla_file)
     connectors = connectors_for(settings)
     if not with_channels:

@@ -10,7 +10,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from bot.case_events import FILE_ACTION, case_event_item
@@ -41,6 +41,7 @@ from bot.ordering import customer_key
 from bot.texts import NEW_COMPLAINT_WORDS, say, status_label
 from flows import (
     ConversationState,
+    ExtractedValue,
     FileCase,
     FileInfo,
     FileLimits,
@@ -54,7 +55,11 @@ from flows import (
     ShowStatus,
     Turn,
     advance,
+    detect_language,
+    early_file_limits,
     file_limits,
+    format_when,
+    language_from_locale,
     pending_analysis,
     start,
 )
@@ -71,7 +76,17 @@ log = logging.getLogger(__name__)
 
 
 class ProposalSource(Protocol):
+    """The NLP port: proposals for the product and category, and the values a message carries."""
+
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]: ...
+
+    async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
+        """Names, phones, emails, dates, order numbers, amounts and products found in `text` (slot filling)."""
+        ...
+
+    def value_label(self, field: str, value: str, lang: str | None) -> str:
+        """A stored product or category id in the customer's language (the status answer shows it)."""
+        ...
 
     def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
         """The catalog's top products as role "catalog" proposals: the buttons of the open product question."""
@@ -202,13 +217,14 @@ class IntakeService:
                 outcome = advance(flow, current.state, turn)
             conversation_id = await tx.save_conversation(conversation_id, outcome.state)
             await tx.link_evidence(evidence_ids, conversation_id)
-            await tx.add_transcript(
-                direction="in",
-                author="customer",
-                text=inbound.text or inbound.choice or "",
-                payload=_inbound_payload(inbound, prepared),
-                conversation_id=conversation_id,
-            )
+            if not _opens_only(inbound):
+                await tx.add_transcript(
+                    direction="in",
+                    author="customer",
+                    text=inbound.text or inbound.choice or "",
+                    payload=_inbound_payload(inbound, prepared),
+                    conversation_id=conversation_id,
+                )
             return await self._carry_out(tx, inbound, outcome, conversation_id)
 
     async def _carry_out(
@@ -224,7 +240,7 @@ class IntakeService:
                 await tx.enqueue(**case_event_item(case.number, FILE_ACTION, None, case.status, "customer"))
                 await self._tell_desk(tx, CaseFiled(case.number))
             elif isinstance(effect, ShowStatus):
-                extra_replies.append(Reply(self._status_text(await tx.recent_cases(), lang)))
+                extra_replies.append(Reply(self._status_text(await tx.recent_cases(), lang, effect.case_number)))
         replies = [
             replace(reply, text=reply.text.replace("{case_number}", case.number if case else ""))
             for reply in outcome.replies
@@ -312,12 +328,32 @@ class IntakeService:
                 payload=desk_event_to_payload(event),
             )
 
-    def _status_text(self, cases: list[CaseDetails], lang: str) -> str:
+    def _status_text(self, cases: list[CaseDetails], lang: str, number: str | None = None) -> str:
+        """The customer's recent cases (or the one they named): when filed, what about, where it stands,
+        which team has it and what happens next. Only their own cases: a number of someone else's is unknown."""
+        if number is not None:
+            named = [case for case in cases if case.number.upper() == number.upper()]
+            if not named:
+                return say("status_unknown_number", lang, number=number)
+            cases = named
         if not cases:
             return say("status_none", lang)
-        lines = [say("status_header", lang)]
-        lines += [say("status_line", lang, number=case.number, status=status_label(case.status, lang))
-                  for case in cases]
+        blocks = [self._status_block(case, lang) for case in cases]
+        header = say("status_header", lang) if number is None else None
+        return "\n\n".join([header, *blocks] if header else blocks)
+
+    def _status_block(self, case: CaseDetails, lang: str) -> str:
+        filed = case.created_at if case.created_at.tzinfo else case.created_at.replace(tzinfo=UTC)
+        lines = [say("status_case", lang, number=case.number, status=status_label(case.status, lang),
+                     filed=format_when(filed.astimezone(self._timezone).isoformat(timespec="minutes"),
+                                       "zh" if lang == "zh" else "en"))]
+        about = [self._analyzer.value_label(field, value, lang)
+                 for field, value in (("product", case.product), ("category", case.category)) if value]
+        if about:
+            lines.append(say("status_about", lang, about=say("status_separator", lang).join(about)))
+        if case.team:
+            lines.append(say("status_team", lang, team=case.team))
+        lines.append(say("status_next", lang, next=say(f"next_{case.status.value}", lang)))
         return "\n".join(lines)
 
     async def _prepare(self, inbound: Inbound, flow: Flow, state: ConversationState | None) -> _PreparedTurn:
@@ -336,15 +372,22 @@ class IntakeService:
             locale=inbound.locale,
             edit=inbound.edits_message_id is not None,
         )
-        limits = file_limits(flow, state) if state is not None else await self._follow_up_limits(inbound, flow)
+        # At the evidence question, or before it (files sent early are kept for it); after filing, follow-ups.
+        limits = (
+            (file_limits(flow, state) or early_file_limits(flow, state)) if state is not None
+            else await self._follow_up_limits(inbound, flow)
+        )
         files, rejected = await self._store_files(inbound.attachments, limits)
         turn = replace(turn, rejected_files=rejected)
-        if state is not None:
-            text = pending_analysis(flow, state, turn)
-            if text:
-                proposals = await self._analyzer.propose(text, state.lang)
-                # Handed over every time: the engine offers them only when nothing was proposed.
-                turn = replace(turn, proposals=proposals + self._analyzer.catalog_choices(state.lang))
+        lang = _likely_language(flow, state, inbound)
+        if inbound.text and inbound.choice is None and len(inbound.text) <= flow.max_message_length:
+            # Every message, the first included: what it already tells is not asked again.
+            turn = replace(turn, extracted=await self._analyzer.extract(inbound.text, lang, now))
+        text = pending_analysis(flow, state, turn)
+        if text:
+            proposals = await self._analyzer.propose(text, lang)
+            # Handed over every time: the engine offers them only when nothing was proposed.
+            turn = replace(turn, proposals=proposals + self._analyzer.catalog_choices(lang))
         return _PreparedTurn(turn, files)
 
     async def _follow_up_limits(self, inbound: Inbound, flow: Flow) -> FileLimits | None:
@@ -392,6 +435,24 @@ class IntakeService:
                 continue
             stored.append(_PreparedFile(name, blob))
         return tuple(stored), tuple(rejected)
+
+
+def _opens_only(inbound: Inbound) -> bool:
+    """A message with nothing in it: a page or console opening the chat so the bot greets first. The
+    customer said nothing, so the transcript shows nothing from them."""
+    return not (inbound.text or inbound.choice or inbound.attachments or inbound.location)
+
+
+def _likely_language(flow: Flow, state: ConversationState | None, inbound: Inbound) -> str:
+    """The language the engine will answer in, as far as it can be told before it runs."""
+    if state is not None and state.status == "active" and state.flow_id == flow.id:
+        # Chinese text switches an English conversation (flows' language rule), not the other way round.
+        return "zh" if inbound.text and detect_language(inbound.text) == "zh" else state.lang
+    return (
+        language_from_locale(inbound.locale)
+        or (detect_language(inbound.text) if inbound.text else None)
+        or (state.lang if state is not None else flow.default_lang)
+    )
 
 
 async def _stream(attachment: Attachment) -> AsyncIterator[bytes]:

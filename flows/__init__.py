@@ -49,7 +49,7 @@ from flows.definition import (
     load_flow,
     load_flow_text,
 )
-from flows.engine import advance, build_draft, file_limits, pending_analysis, start
+from flows.engine import advance, build_draft, early_file_limits, file_limits, pending_analysis, start
 from flows.errors import ConversationStateError, FlowDefinitionError, FlowError
 from flows.language import Lang, detect_language, language_from_locale
 from flows.step_kinds import format_when
@@ -99,6 +99,7 @@ __all__ = [
     "build_draft",
     "default_flow_path",
     "detect_language",
+    "early_file_limits",
     "file_limits",
     "flow_json_schema",
     "format_when",

@@ -70,7 +70,8 @@ class ExtractedValue:
 
     ``text`` is the span as written, ``value`` its normalised form when the extractor could normalise it
     (else the text), ``start``/``end`` the span's offsets in ``Turn.text``. The engine trusts none of it:
-    each value is checked with the parser of the step it would fill.
+    each value is checked with the parser of the step it would fill. ``label`` is how to show a value
+    that is an id (a catalog product's name in the customer's language); None shows the text.
     """
 
     kind: ExtractKind
@@ -78,6 +79,7 @@ class ExtractedValue:
     value: str
     start: int
     end: int
+    label: str | None = None
 
 
 @dataclass(frozen=True)

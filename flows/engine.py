@@ -58,6 +58,7 @@ from flows.conversation import (
     Reply,
     ShowStatus,
     Turn,
+    media_kind,
 )
 from flows.definition import (
     STANDARD_FIELDS,
@@ -72,7 +73,7 @@ from flows.definition import (
     Step,
     TextStep,
 )
-from flows.language import Lang, detect_language, language_from_locale, latin_word_count
+from flows.language import Lang, detect_language, has_han, language_from_locale, latin_word_count
 from flows.navigation import answered_path, first_open, next_id, path
 from flows.prompts import Say, pressed, prompt
 from flows.step_kinds import (
@@ -83,11 +84,12 @@ from flows.step_kinds import (
     Stay,
     best_proposal,
     display,
+    format_size,
     kind_of,
     proposal_label,
 )
 
-__all__ = ["advance", "build_draft", "file_limits", "pending_analysis", "start"]
+__all__ = ["advance", "build_draft", "early_file_limits", "file_limits", "pending_analysis", "start"]
 
 _HISTORY_LIMIT = 64
 # More values than any message carries; the rest of a flood of "extracted" values is not looked at.
@@ -256,7 +258,7 @@ def _start(flow: Flow, turn: Turn, fallback: Lang | None) -> Outcome:
     )
     command = None if too_long else command_of(turn, ended=True)
     if command == "status":
-        return _status_only(flow, _fresh_state(flow, lang), turn)
+        return _status_only(flow, _fresh_state(flow, _command_language(turn, command) or lang), turn)
     if command == "new_complaint":
         turn = replace(turn, text=None, choice=None, extracted=())
     state = _fresh_state(flow, lang)
@@ -293,7 +295,7 @@ def _after_end(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
         # An edited message from a finished conversation changes nothing.
         return Outcome(state, ())
     command = command_of(turn, ended=True)
-    lang = _follow_language(state, turn, None).lang
+    lang = _command_language(turn, command) or _follow_language(state, turn, None).lang
     new = (button(NEW_COMPLAINT, flow.message("button_new_complaint", lang)),)
     if command == "status":
         offer = Reply(flow.message("status_offer", lang), new)
@@ -320,6 +322,13 @@ def _reconcile(flow: Flow, state: ConversationState, say: Say) -> ConversationSt
     say.note("flow_updated")
     resume = path(flow, state)[-1]
     return replace(state, step_id=resume, pending_files=(), editing=False, awaiting_other=False)
+
+
+def _command_language(turn: Turn, command: str | None) -> Lang | None:
+    """"进度 PL-7K2M9Q" asks in Chinese whatever the platform's locale says: the answer follows the word."""
+    if command in ("status", "help") and turn.text is not None and has_han(turn.text):
+        return "zh"
+    return None
 
 
 def _follow_language(state: ConversationState, turn: Turn, step: Step | None) -> ConversationState:
@@ -402,10 +411,7 @@ def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> 
 
 def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn, say: Say) -> Outcome:
     if not isinstance(step, FilesStep):
-        for file in turn.files:
-            say.note("file_not_expected", name=file.file_name)
-        for rejected in turn.rejected_files:
-            say.note("file_not_expected", name=rejected.file_name)
+        state = _keep_early_files(flow, state, turn, say)
     if turn.location is not None and not (isinstance(step, TextStep) and step.accepts_location):
         say.note("location_not_expected")
         if turn.text is None and turn.choice is None:
@@ -415,7 +421,9 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
         say.prompt(prompt(flow, state, step))
         return Outcome(state, say.done())
     result = _interpret(flow, state, step, turn)
-    found = _found_values(flow, state, turn, current=step.id)
+    # A typed button ("Phone", "2") is a press, not a message carrying values (no product "phone").
+    typed_button = turn.choice is None and pressed(flow, state, step, turn) is not None
+    found = [] if typed_button else _found_values(flow, state, turn, current=step.id)
     result = _prefer_found(step, turn, result, found)
     if isinstance(result, Refused):
         state = _fill(flow, state, turn, say, found, current=step.id)
@@ -443,6 +451,51 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     if state.editing:
         target = first_open(flow, state, target)
     return _enter(flow, state, target, say)
+
+
+def early_file_limits(flow: Flow, state: ConversationState) -> FileLimits | None:
+    """What a files step still ahead takes of files sent before it is asked (kept for it); else None."""
+    ahead = _files_step_ahead(flow, state)
+    if ahead is None:
+        return None
+    kept = state.answer(ahead.id)
+    remaining = ahead.max_files - len(kept.files if kept is not None else ())
+    return FileLimits(
+        max_bytes=ahead.max_bytes, allowed_kinds=frozenset(ahead.allowed_kinds), max_files=max(remaining, 0)
+    )
+
+
+def _files_step_ahead(flow: Flow, state: ConversationState) -> FilesStep | None:
+    if state.status != "active":
+        return None
+    for step in flow.steps:
+        if isinstance(step, FilesStep) and step.id not in state.history and step.id != state.step_id:
+            return step
+    return None
+
+
+def _keep_early_files(flow: Flow, state: ConversationState, turn: Turn, say: Say) -> ConversationState:
+    """Files sent before the evidence question wait for it (its answer holds them until Done), said so."""
+    ahead = _files_step_ahead(flow, state)
+    early = state.answer(ahead.id) if ahead is not None else None
+    kept = list(early.files) if early is not None else []
+    for file in turn.files:
+        fits = ahead is not None and media_kind(file.media_type) in ahead.allowed_kinds
+        if ahead is not None and fits and file.size <= ahead.max_bytes and len(kept) < ahead.max_files:
+            if all(existing.evidence_id != file.evidence_id for existing in kept):
+                kept.append(file)
+            say.note("file_kept", name=file.file_name)
+        else:
+            say.note("file_not_expected", name=file.file_name)
+    for rejected in turn.rejected_files:
+        if rejected.reason == "too_large" and ahead is not None:
+            size = format_size(rejected.limit_bytes or ahead.max_bytes)
+            say.note("file_too_large", name=rejected.file_name, limit=size)
+        else:
+            say.note("file_not_expected", name=rejected.file_name)
+    if ahead is None or not kept:
+        return state
+    return state.with_answer(Answer(ahead.id, files=tuple(kept)))
 
 
 def _record(flow: Flow, state: ConversationState, step: Step, answer: Answer, turn: Turn) -> ConversationState:
@@ -644,6 +697,29 @@ def _fill(
     return state
 
 
+def _typed_resolution(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> Answer | None:
+    """A value typed again in answer to "which is right?".
+
+    A step with a parser (phone, email, date, options) takes any value it can read; a free-text step
+    takes only one of the two values shown, since any text would pass its check.
+    """
+    assert state.conflict is not None
+    at_step = replace(state, step_id=step.id, conflict=None, pending_files=(), awaiting_other=False)
+    result = kind_of(step).interpret(flow, at_step, step, turn, None)
+    if not isinstance(result, Accepted) or result.answer.skipped:
+        return None
+    free_text = isinstance(step, TextStep) or (isinstance(step, ProposalStep) and not step.options)
+    if not free_text:
+        return result.answer
+    typed = normalize(turn.text or "")
+    for candidate in (state.answer(step.id), state.conflict.offered):
+        if candidate is not None and typed in (
+            normalize(candidate.value or ""), normalize(display(flow, step, candidate, state.lang))
+        ):
+            return candidate
+    return None
+
+
 def _resolve_conflict(flow: Flow, state: ConversationState, turn: Turn, say: Say) -> Outcome:
     """The answer to "which one is right?": a button, its number or label, or the value typed again."""
     assert state.conflict is not None
@@ -657,10 +733,12 @@ def _resolve_conflict(flow: Flow, state: ConversationState, turn: Turn, say: Say
     elif chosen == PICK + "1":
         answer = conflict.offered
     elif turn.text is not None and turn.choice is None:
-        at_step = replace(state, step_id=step.id, conflict=None, pending_files=(), awaiting_other=False)
-        result = kind_of(step).interpret(flow, at_step, step, turn, None)
-        if isinstance(result, Accepted) and not result.answer.skipped:
-            answer = result.answer
+        answer = _typed_resolution(flow, state, step, turn)
+        unresolved = replace(state, conflict=None)
+        if answer is None and isinstance(_interpret(flow, unresolved, current, turn), Accepted):
+            # Not about the question at all: the customer answered the current step. The earlier value
+            # stands (it was confirmed in one line; "back" reaches it).
+            return _answer_current(flow, unresolved, current, turn, say)
     if answer is None:
         say.note("conflict_hint")
         say.prompt(prompt(flow, state, current))

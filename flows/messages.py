@@ -74,8 +74,8 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "I noted {values} — right? If anything is wrong, just send me the right one.",
         "我记下了{values}，对吗？如有不对，直接发给我正确的即可。",
     ),
-    "noted_item": ("your {label} {value}", "{label}：{value}"),
-    "noted_separator": (", ", "；"),
+    "noted_item": ("{label}: {value}", "{label}：{value}"),
+    "noted_separator": ("; ", "；"),
     "conflict": (
         "You've given me two different answers for {label}. Which one is right?",
         "你给了两个不同的{label}，哪个是对的？",
@@ -118,6 +118,10 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
     "location_not_expected": (
         "Thanks, but I don't need a location for this question.",
         "谢谢，不过这个问题不需要位置信息。",
+    ),
+    "file_kept": (
+        "I'll keep {name} for the evidence question.",
+        "{name} 已保存，稍后提交证据时会一并附上。",
     ),
     "file_not_expected": (
         "I'm not collecting files right now, so I couldn't keep {name}. You can send evidence a little later.",

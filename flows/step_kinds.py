@@ -343,7 +343,8 @@ class ProposalKind(StepKind[ProposalStep]):
         text = value.text.strip()
         if not text or len(value.value) > step.max_text_length or len(text) > step.max_text_length:
             return None
-        return Answer(step.id, value=value.value.strip() or text, source="extracted", confidence=1.0, label=text)
+        label = (value.label or "").strip()[: step.max_text_length] or text
+        return Answer(step.id, value=value.value.strip() or text, source="extracted", confidence=1.0, label=label)
 
 
 class FilesKind(StepKind[FilesStep]):

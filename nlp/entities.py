@@ -535,5 +535,18 @@ def extract_entities(text: str, lang: Lang, now: datetime, products: Sequence[Ca
               # Related words ("spin cycle") point to a product; they are evidence, not a mention of it.
               if m.end <= len(text) and m.method != "indirect"]
     rank = {kind: len(_PRIORITY) - i for i, kind in enumerate(_PRIORITY)}
-    kept = _drop_overlaps(found, key=lambda e: (rank[e.kind], e.end - e.start, -e.start))
-    return tuple(sorted(kept, key=lambda e: e.start))
+    kept = sorted(_drop_overlaps(found, key=lambda e: (rank[e.kind], e.end - e.start, -e.start)),
+                  key=lambda e: e.start)
+    return tuple(e for i, e in enumerate(kept) if not _labels_phone(text, e, kept[i + 1 : i + 2]))
+
+
+# "手机13800138000", "phone: +1 201 555 0123", "my mobile number is ...": the word names the number.
+_PHONE_LABEL_GAP = re.compile(r"\s{0,2}(?:号码|號碼|号|number|no\.?|#)?\s{0,2}(?:is|是|为|為|:|：)?\s{0,2}",
+                              re.IGNORECASE)
+
+
+def _labels_phone(text: str, entity: Entity, following: Sequence[Entity]) -> bool:
+    """A product word ("phone", "手机") right before a phone number labels it; it is not the product."""
+    if entity.kind != "product" or not following or following[0].kind != "phone":
+        return False
+    return _PHONE_LABEL_GAP.fullmatch(text[entity.end : following[0].start]) is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mimetypes
 import sys
 import uuid
@@ -41,12 +42,47 @@ def file_attachment(path: Path) -> Attachment:
     )
 
 
+# The console's own sentences, in the conversation's language (the flow says everything else).
+_TEXTS = {
+    "no_file": {"en": "(no such file: {path})", "zh": "（找不到文件：{path}）"},
+    "file_hint": {
+        "en": "(To attach a photo or document, type /file followed by its path, e.g. /file ~/receipt.jpg)",
+        "zh": "（要添加照片或文件，请输入 /file 加文件路径，例如 /file ~/receipt.jpg）",
+    },
+    "resumed": {
+        "en": "(Continuing session {session}: answer the last question, or type \"back\" to see it again.)",
+        "zh": "（继续会话 {session}：请回答上一个问题，或输入“返回”再看一遍。）",
+    },
+}
+_HELP_WORDS = frozenset({"help", "/help", "帮助", "?"})
+
+
+def _say(key: str, lang: str, **values: object) -> str:
+    return _TEXTS[key]["zh" if lang == "zh" else "en"].format(**values)
+
+
+def _writes_chinese(text: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in text)
+
+
 async def _lines(source: TextIO) -> AsyncIterator[str]:
     while True:
         line = await asyncio.to_thread(source.readline)
         if not line:
             return
         yield line.rstrip("\r\n")
+
+
+async def _typed_lines() -> AsyncIterator[str]:
+    """A terminal: line editing and history (arrow keys, Ctrl-R) through readline where Python has it."""
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401  (importing it is what gives input() editing and history)
+    while True:
+        try:
+            line = await asyncio.to_thread(input, "> ")
+        except EOFError:
+            return
+        yield line
 
 
 async def run_console(
@@ -57,28 +93,33 @@ async def run_console(
     source: TextIO = sys.stdin,
     output: TextIO = sys.stdout,
 ) -> int:
-    """Returns the number of lines handled. Replies are printed as they are produced: the console is
-    synchronous by nature; the outbox still records them as delivered through the transcript."""
+    """Returns the number of messages handled. Replies are printed as they are produced: the console is
+    synchronous by nature; the outbox still records them as delivered through the transcript.
+
+    A new session opens with an empty message, so the bot greets first and asks its first question: the
+    first line typed or piped is the answer to it. `--session ID` continues a conversation without
+    opening it again; each run's message ids are its own, so no line is taken for a retry of an old one.
+    """
     channel = ConsoleChannel(output)
     sender = session or f"console-{uuid.uuid4().hex[:12]}"
+    run = uuid.uuid4().hex[:8]
     interactive = source.isatty()
+    language = lang or "en"
     handled = 0
-    first = "你好" if lang == "zh" else "Hello"
-    pending_lines = [first] if interactive else []
 
-    async def answer(text: str, index: int) -> None:
+    async def answer(text: str, message_id: str) -> None:
         attachments: tuple[Attachment, ...] = ()
         if text.startswith(FILE_PREFIX):
             path = Path(text[len(FILE_PREFIX) :].strip()).expanduser()
             if not path.is_file():
-                output.write(f"(no such file: {path})\n\n")
+                output.write(_say("no_file", language, path=path) + "\n\n")
                 return
             attachments = (file_attachment(path),)
             text = ""
         inbound = Inbound(
             channel="console",
             sender_id=sender,
-            message_id=f"{sender}-{index}",
+            message_id=message_id,
             received_at=datetime.now(UTC),
             text=text or None,
             attachments=attachments,
@@ -88,12 +129,23 @@ async def run_console(
         for reply in result.replies:
             await channel.deliver(reply)
 
-    for text in pending_lines:
+    if session is None:
         handled += 1
-        await answer(text, handled)
-    async for line in _lines(source):
+        await answer("", f"{sender}-open")
+        if interactive:
+            output.write(_say("file_hint", language) + "\n\n")
+    else:
+        output.write(_say("resumed", language, session=session) + "\n\n")
+    output.flush()
+    lines = _typed_lines() if interactive else _lines(source)
+    async for line in lines:
         if not line.strip():
             continue
+        if _writes_chinese(line):
+            language = "zh"
         handled += 1
-        await answer(line, handled)
+        await answer(line, f"{sender}-{run}-{handled}")
+        if line.strip().lower() in _HELP_WORDS:
+            output.write(_say("file_hint", language) + "\n\n")
+        output.flush()
     return handled

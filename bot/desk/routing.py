@@ -4,11 +4,13 @@ round-robin."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.errors import ConfigurationError
@@ -183,11 +185,63 @@ def _reference_problems(config: RoutingConfig) -> list[DocumentProblem]:
     return problems
 
 
-def load_routing(path: Path | None = None) -> RoutingConfig:
-    """PLAINT_SLACK_ROUTING_FILE when set, else the shipped file."""
+@dataclass(frozen=True)
+class RoutingVocabulary:
+    """The values a case can carry: a rule naming anything else would never match and silently mis-route."""
+
+    categories: frozenset[str]
+    products: frozenset[str]
+    channels: frozenset[str] = frozenset({"web", "telegram", "slack", "wechat", "console"})
+    languages: frozenset[str] = frozenset({"en", "zh"})
+
+    @classmethod
+    def load(cls, catalog_path: Path | None = None) -> RoutingVocabulary:
+        """The taxonomy's category ids and the catalog's product ids (ids only: no NLP model is loaded)."""
+        from nlp.analyzer import DEFAULT_CATALOG_PATH
+        from nlp.taxonomy import Taxonomy
+
+        categories = frozenset(category.id for category in Taxonomy.load().categories)
+        return cls(categories, _catalog_ids(catalog_path or DEFAULT_CATALOG_PATH))
+
+
+def _catalog_ids(path: Path) -> frozenset[str]:
+    try:
+        if path.suffix.lower() == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                return frozenset(str(row.get("id") or "") for row in csv.DictReader(handle)) - {""}
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, csv.Error) as error:
+        raise RoutingConfigError(str(path), f"cannot read the catalog: {error}") from None
+    products = document.get("products") if isinstance(document, dict) else None
+    return frozenset(str(item["id"]) for item in products or () if isinstance(item, dict) and item.get("id"))
+
+
+def check_vocabulary(config: RoutingConfig, source: str, vocabulary: RoutingVocabulary) -> None:
+    """Every category, product, channel and language in the rules is one a case can have."""
+    for index, rule in enumerate(config.rules):
+        for name, condition, known, where in (
+            ("category", rule.when.category, vocabulary.categories, "the taxonomy"),
+            ("product", rule.when.product, vocabulary.products, "the catalog"),
+            ("channel", rule.when.channel, vocabulary.channels, "the known channels"),
+            ("language", rule.when.language, vocabulary.languages, "the supported languages"),
+        ):
+            lowered = {item.lower() for item in known}
+            unknown = [value for value in condition or () if value not in lowered]
+            if unknown:
+                raise RoutingConfigError(
+                    source, f"{name} {unknown[0]!r} is not in {where} (known: {', '.join(sorted(known))})",
+                    rule_index=index,
+                )
+
+
+def load_routing(path: Path | None = None, vocabulary: RoutingVocabulary | None = None) -> RoutingConfig:
+    """PLAINT_SLACK_ROUTING_FILE when set, else the shipped file; checked against `vocabulary` when given."""
     path = path or SHIPPED_ROUTING_FILE
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise RoutingConfigError(str(path), f"cannot read: {error.strerror}") from None
-    return parse_routing(text, str(path))
+    config = parse_routing(text, str(path))
+    if vocabulary is not None:
+        check_vocabulary(config, str(path), vocabulary)
+    return config

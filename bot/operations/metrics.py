@@ -19,7 +19,7 @@ from bot.intake import ProposalSource
 from bot.messages import Inbound, IntakeResult
 from bot.operations.logs import correlation_scope, pseudonym
 from bot.outbox import RetryPolicy
-from flows import Proposal
+from flows import ExtractedValue, Proposal
 from storage.outbox import OutboxEntry
 
 if TYPE_CHECKING:
@@ -164,6 +164,12 @@ class TimedProposals:
 
     def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
         return self._inner.catalog_choices(lang)
+
+    async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
+        return await self._inner.extract(text, lang, now)
+
+    def value_label(self, field: str, value: str, lang: str | None) -> str:
+        return self._inner.value_label(field, value, lang)
 
 
 class PlatformHealth:

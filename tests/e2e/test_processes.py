@@ -85,12 +85,14 @@ async def test_plaint_chat_through_a_pipe_files_a_whole_complaint(
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     assert process.stdin is not None
-    lines = ["Hello"]
+    # The console opens the conversation itself (the bot greets first): the first line answers the first question.
+    await wait_for_receipts(1)
+    lines = [answers["name"]]
     files_sent = 0
     for sent in range(1, 40):
         process.stdin.write((lines[-1] + "\n").encode())
         await process.stdin.drain()
-        await wait_for_receipts(sent)
+        await wait_for_receipts(sent + 1)
         step = await console_step()
         if step is None:
             break
@@ -106,6 +108,7 @@ async def test_plaint_chat_through_a_pipe_files_a_whole_complaint(
     output = stdout.decode()
     assert "1. Phone\n2. Email\n3. Both" in output
     assert "Your case number is PL-" in output
+    assert output.index("First, what's your name?") < output.index("How should we get back to you?")
 
     listing = json.loads(await plaint(settings, "cases", "list", "--json"))
     [case] = listing["cases"]

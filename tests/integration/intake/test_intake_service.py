@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 import pytest_asyncio
 
 from bot.analysis import ThreadedAnalyzer
@@ -13,6 +14,7 @@ from bot.composition import build_application
 from bot.config import Settings
 from bot.intake import IntakeService
 from bot.messages import Attachment, Inbound
+from flows import format_when
 from storage.cases import CaseStatus
 from storage.models import Case, CaseEvent, Conversation, Evidence, InboundReceipt, OutboxItem, TranscriptMessage
 
@@ -120,3 +122,90 @@ async def test_a_customer_answering_a_case_waiting_for_them_moves_it_back_to_the
         # Transcript text is encrypted at rest: compared after reading, never filtered in SQL.
         texts = [row.text for row in await TranscriptMessage.filter(case_id=case.id)]
         assert "The replacement never came either." in texts
+
+
+@pytest.mark.one_database("sqlite")
+async def test_a_complaint_told_all_at_once_is_not_asked_again(intake: IntakeService) -> None:
+    """The intake's NLP port finds the values in the first message; the flow confirms them and moves on."""
+    customer = Customer(intake, "all-at-once")
+    opener = ("Hi, I'm Maria Lopez. My dryer stopped heating yesterday at 3pm, order 55-1029, "
+              "call me on +1 201 555 0123")
+    reply = await customer.say(opener)
+    assert "I noted name: Maria Lopez; contact preference: Phone; phone: +1 201-555-0123" in reply
+    assert "product: Tumble dryer" in reply and "What's your name?" not in reply
+    row = await Conversation.get(identity__sender_id=customer.sender)
+    assert row.step_id == "category"
+    await customer.say(choice="product_quality")
+    await customer.say(choice="_skip")
+    await customer.say("Repair")
+    filed = await customer.say(choice="_confirm")
+    assert "Your case number is PL-" in filed
+    case = await Case.get(sender_id=customer.sender)
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    assert (case.name, case.phone, case.product, case.occurred_at) == (
+        "Maria Lopez", "+12015550123", "dryer", f"{yesterday}T15:00:00+00:00"
+    )
+    assert case.description == opener and case.occurred_where == "55-1029"
+
+    # Status right after filing answers about the case and offers a new complaint; it starts nothing.
+    result = await intake.handle(customer.inbound("status"))
+    status = result.replies[0].text
+    filed_on = format_when(case.created_at.astimezone(UTC).isoformat(timespec="minutes"), "en")
+    assert status.startswith("Your cases:\n\n") and f"{case.number} — received (filed {filed_on})" in status
+    assert "About: Tumble dryer, Product quality" in status
+    assert "Next: our team will look at it soon and write to you here." in status
+    assert [button.role for button in result.replies[-1].buttons] == ["new_complaint"]
+    assert "What's your name?" not in "\n".join(reply.text for reply in result.replies)
+    # One case by its number, in Chinese; a number that is not theirs is not shown.
+    customer_zh = await intake.handle(customer.inbound(f"进度 {case.number.lower()}"))
+    text = customer_zh.replies[0].text
+    assert text.startswith(f"{case.number}：已受理（") and "内容：干衣机，产品质量" in text
+    assert "下一步：我们的团队会尽快查看" in text and "你的投诉：" not in text
+    unknown = await intake.handle(customer.inbound("status PL-000000"))
+    assert "can't find a case PL-000000 among yours" in unknown.replies[0].text
+
+
+@pytest.mark.one_database("sqlite")
+async def test_a_phone_number_answers_phone_or_email(intake: IntakeService) -> None:
+    customer = Customer(intake, "value-for-choice")
+    await customer.say("Hello")
+    await customer.say("Ada Lovelace")
+    reply = await customer.say("+1 201 555 0123")
+    assert "Please pick one of the options" not in reply
+    assert "phone: +1 201-555-0123" in reply and "Please tell me what happened" in reply
+    reply = await customer.say("我的手机13800138000坏了，屏幕碎了")
+    # Said in Chinese, the conversation follows; the phone in the story contradicts the earlier one.
+    assert "两个不同的电话" in reply
+
+
+@pytest.mark.one_database("sqlite")
+async def test_a_photo_sent_early_is_kept_for_the_evidence_question(intake: IntakeService) -> None:
+    customer = Customer(intake, "early-photo")
+    await customer.say("Hello")
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 200
+
+    async def photo_stream() -> AsyncIterator[bytes]:
+        yield jpeg
+
+    photo = Attachment(kind="photo", open_stream=photo_stream, file_name="receipt.jpg",
+                       declared_media_type="image/jpeg", declared_size=len(jpeg))
+    reply = await customer.say(attachments=(photo,))
+    assert "I'll keep receipt.jpg for the evidence question." in reply and "what's your name?" in reply
+    assert await Evidence.all().count() == 1
+    await customer.say("Ada")
+    await customer.say(choice="email")
+    await customer.say("ada@example.com")
+    await customer.say("My parcel arrived broken and the courier was rude to me.")
+    await customer.say("yesterday")
+    await customer.say("London")
+    for _ in range(3):
+        row = await Conversation.get(identity__sender_id=customer.sender)
+        if row.step_id == "evidence":
+            break
+        await customer.say(choice="delivery_logistics") if row.step_id == "category" else await customer.say("parcel")
+    await customer.say(choice="_done")
+    await customer.say("Refund")
+    filed = await customer.say(choice="_confirm")
+    assert "Your case number is" in filed
+    case = await Case.get(sender_id=customer.sender)
+    assert [item.file_name for item in await Evidence.filter(case_id=case.id)] == ["receipt.jpg"]

@@ -28,7 +28,7 @@ from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
 from bot.lifecycle.timers import TimerWorker
 from bot.messages import Inbound
 from bot.outbox import ChannelDelivery, OutboxWorker
-from flows import Proposal
+from flows import ExtractedValue, Proposal
 from storage.crypto import lookup_hash
 from storage.database import supports_row_locks
 from storage.desk import TortoiseDeskStore
@@ -98,6 +98,12 @@ class NoProposals:
 
     def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
         return ()
+
+    async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
+        return ()
+
+    def value_label(self, field: str, value: str, lang: str | None) -> str:
+        return value
 
 
 @dataclass

@@ -242,7 +242,7 @@ async def test_menu_clicks_start_a_complaint_or_show_the_status_and_unsubscribe_
     wechat: WeChatServer,
 ) -> None:
     customer = wechat.customer("oMenu")
-    assert "您目前没有处理中的投诉" in await say(customer, customer.event("CLICK", "STATUS"))
+    assert "你目前没有处理中的投诉" in await say(customer, customer.event("CLICK", "STATUS"))
     assert "首先，请问怎么称呼你？" in await say(customer, customer.event("CLICK", "COMPLAINT"))
     answer = await customer.send(customer.event("unsubscribe"))
     assert (answer.status, answer.body) == (200, "success")

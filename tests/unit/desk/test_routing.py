@@ -10,6 +10,7 @@ from bot.desk.routing import (
     SHIPPED_ROUTING_FILE,
     CaseFacts,
     RoutingConfigError,
+    RoutingVocabulary,
     load_routing,
     next_agent,
     parse_routing,
@@ -122,3 +123,36 @@ def test_round_robin_is_fair_over_many_cases() -> None:
         assert last is not None
         counts[last] += 1
     assert counts == {"U1": 10, "U2": 10, "U3": 10}
+
+
+def test_the_shipped_file_names_only_what_cases_can_carry() -> None:
+    # The shipped rules use the taxonomy's ids, so every team can get a case.
+    config = load_routing(SHIPPED_ROUTING_FILE, RoutingVocabulary.load())
+    categories = {value for rule in config.rules for value in rule.when.category or ()}
+    assert categories == {"product_quality", "delivery_logistics"}
+
+
+@pytest.mark.parametrize(
+    ("condition", "problem"),
+    [
+        ("category: [product_defect]", "category 'product_defect' is not in the taxonomy (known: billing_refund,"),
+        ("product: [rice_cooker]", "product 'rice_cooker' is not in the catalog"),
+        ("channel: [whatsapp]", "channel 'whatsapp' is not in the known channels"),
+        ("language: [fr]", "language 'fr' is not in the supported languages (known: en, zh)"),
+    ],
+)
+def test_a_rule_that_could_never_match_is_refused(tmp_path: Path, condition: str, problem: str) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(
+        "default_team: a\nteams:\n  - {name: a, slack_channel: C0000AAAA}\n"
+        f"rules:\n  - {{team: a, when: {{channel: [web]}}}}\n  - {{team: a, when: {{{condition}}}}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RoutingConfigError) as raised:
+        load_routing(path, RoutingVocabulary.load())
+    assert f"{path}: rules[1]: {problem}" in str(raised.value)
+    # Products come from the business's catalog (PLAINT_CATALOG_PATH), ids only.
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("products:\n  - {id: rice_cooker, label: {en: Rice cooker, zh: 电饭煲}}\n", encoding="utf-8")
+    if condition.startswith("product"):
+        assert load_routing(path, RoutingVocabulary.load(catalog)).rules[1].when.product == ["rice_cooker"]

@@ -334,10 +334,11 @@ def test_files_stop_at_the_maximum(conversation: Conversation) -> None:
 
 
 def test_files_when_not_expected(conversation: Conversation) -> None:
-    walk_to(conversation, "name")
+    # After the evidence question there is nothing left to keep a file for.
+    walk_to(conversation, "expected_resolution")
     conversation.upload(photo("ev-1", "selfie.jpg"))
     assert "couldn't keep selfie.jpg" in conversation.text
-    assert conversation.step == "name"
+    assert conversation.step == "expected_resolution"
     assert conversation.limits() is None
 
 

@@ -31,8 +31,8 @@ def test_one_first_message_fills_every_field_it_tells(complaint_flow: Flow) -> N
     # Confirmed in one line, then straight to what is still missing.
     assert conversation.step == "category"
     noted = conversation.last.text
-    assert "I noted your name Maria Lopez, " in noted and "your phone +1 201-555-0123" in noted
-    assert "your when Thu 19 Nov, 15:00" in noted and "— right?" in noted
+    assert "I noted name: Maria Lopez; " in noted and "; phone: +1 201-555-0123" in noted
+    assert "; when: Thu 19 Nov, 15:00" in noted and "— right?" in noted
     assert noted.endswith("What kind of problem is it?")
     conversation.say("1")
     conversation.press("_skip")
@@ -192,3 +192,61 @@ def test_a_name_and_a_phone_are_no_story(complaint_flow: Flow) -> None:
     assert conversation.answer("phone").value == "+8613800138000"
     assert conversation.state is not None and conversation.state.answer("description") is None
     assert conversation.step == "description"
+
+
+def test_a_typed_button_is_a_press_not_a_message_with_values(complaint_flow: Flow) -> None:
+    # "Phone" typed to "phone or email?" is the button, though the extractor reads a product "phone" in it.
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "contact_method")
+    conversation.say("Phone", found=(("product", "Phone", "phone"),))
+    assert conversation.answer("contact_method").value == "phone"
+    assert conversation.state is not None and conversation.state.answer("product") is None
+    assert "I noted" not in conversation.last.text
+    assert conversation.step == "phone"
+
+
+def test_answering_the_current_question_instead_keeps_the_earlier_value(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "description")
+    conversation.say("The kettle leaks, call +1 201 555 0123", found=(("phone", "+1 201 555 0123", "+12015550123"),))
+    assert conversation.state is not None and conversation.state.conflict is not None
+    # The customer ignores "which is right?" and answers "When did it happen?": that is the answer it gets.
+    conversation.say("yesterday 3pm")
+    assert conversation.state.conflict is None
+    assert conversation.answer("phone").value == "+8613812345678"
+    assert conversation.answer("occurred_at").value == "2026-11-19T15:00:00+08:00"
+    assert conversation.step == "occurred_where"
+
+
+def test_a_free_text_value_is_not_overwritten_by_an_unrelated_answer(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "occurred_at")
+    conversation.say("yesterday at 3pm")
+    conversation.say("Oxford Street store")
+    conversation.say("Is this the AX-300 dryer? Order 55-1029", found=(("order_number", "55-1029", "55-1029"),))
+    conflict = conversation.state.conflict if conversation.state else None
+    assert conflict is not None and conflict.step_id == "occurred_where"
+    # Free text does not resolve a question about a free-text answer unless it is one of the two values.
+    conversation.say("the new one please")
+    assert conversation.answer("occurred_where").value == "Oxford Street store"
+    assert "Please tap the right one" in conversation.last.text
+
+
+def test_files_sent_before_the_evidence_question_are_kept_for_it(complaint_flow: Flow) -> None:
+    from flows import FileInfo, early_file_limits
+
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "occurred_at")
+    assert conversation.state is not None
+    limits = early_file_limits(complaint_flow, conversation.state)
+    assert limits is not None and limits.max_files == 5 and limits.max_bytes == 20 * 1024 * 1024
+    conversation.upload(FileInfo("e1", "receipt.jpg", "image/jpeg", 1000))
+    assert "I'll keep receipt.jpg for the evidence question." in conversation.text
+    assert conversation.step == "occurred_at"  # the question is asked again, nothing skipped
+    conversation.say("yesterday 3pm")
+    conversation.say("Main Street store")
+    walk_to(conversation, "evidence")
+    # The evidence question starts with the early file: Done files it, no need to send it again.
+    assert [button.role for button in conversation.last.choices] == ["done"]
+    conversation.press("_done")
+    assert [file.file_name for file in conversation.answer("evidence").files] == ["receipt.jpg"]
