@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.admin.dependencies import AdminDependencies
+from bot.admin.insight_pages import insight_routes
 from bot.admin.routes import admin_routes, open_admin
 from bot.analysis import ThreadedAnalyzer
 from bot.channels.base import Channel, ChannelContext, ChannelPlugin
@@ -150,7 +151,7 @@ async def _sweep_spools(application: Application) -> None:
 
 # Rooms plug in here, one line each (e.g. `route_providers=(admin_routes,)`).
 EXTENSIONS = Extensions(
-    route_providers=(_admin_routes,),
+    route_providers=(insight_routes, _admin_routes),  # insight first: /api/v1/cases/export before /cases/{number}
     outbox_handlers=(),
     background_workers=(_fire_timers, _sweep_spools),
 )

@@ -47,9 +47,16 @@ class CaseQuery:
     product: str | None = None
     lang: str | None = None
     status: str | None = None
+    # Exact moments (the case list's `since`/`until`): filed at or after / strictly before.
+    filed_since: datetime | None = None
+    filed_until: datetime | None = None
 
     def condition(self, timezone: tzinfo) -> Q:
         condition = Q()
+        if self.filed_since is not None:
+            condition &= Q(created_at__gte=_utc(self.filed_since))
+        if self.filed_until is not None:
+            condition &= Q(created_at__lt=_utc(self.filed_until))
         if self.date_from is not None:
             condition &= Q(created_at__gte=_start_of_day(self.date_from, timezone))
         if self.date_to is not None:
@@ -59,6 +66,11 @@ class CaseQuery:
             if value is not None:
                 condition &= Q(**{name: value})
         return condition
+
+
+def _utc(moment: datetime) -> datetime:
+    # A moment without an offset is read as UTC, the offset every stored timestamp carries.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _start_of_day(day: date, timezone: tzinfo) -> datetime:

@@ -43,7 +43,9 @@ def case_query(date_from: datetime | None, date_to: datetime | None, **filters: 
     def day(value: datetime | None) -> date | None:
         return value.date() if value is not None else None
 
-    return CaseQuery(date_from=day(date_from), date_to=day(date_to), **filters)
+    return CaseQuery(date_from=day(date_from), date_to=day(date_to), channel=filters.get("channel"),
+                     team=filters.get("team"), category=filters.get("category"), product=filters.get("product"),
+                     lang=filters.get("lang"), status=filters.get("status"))
 
 
 @click.command("export")
