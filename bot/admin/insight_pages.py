@@ -347,7 +347,8 @@ def _dashboard_handler(
             return _t(lang, key, **values)
 
         if request.errors:
-            return current.render("insight.html", 422, ti=t, request=request, figures=None, data_json="{}",
+            return current.render("insight.html", 422, ti=t, dashboard=request, figures=None, data_json="{}",
+                                  versions=[], chosen_version=None,
                                   bands=[label for label, _ in AGE_BANDS])
         query = request.case_query()
 
@@ -373,7 +374,7 @@ def _dashboard_handler(
                                                "category")},
         }
         return current.render(
-            "insight.html", ti=t, request=request, figures=True, timings=timings, backlog=backlog,
+            "insight.html", ti=t, dashboard=request, figures=True, timings=timings, backlog=backlog,
             heat=heat, total=timings.cases, versions=versions, chosen_version=chosen, funnel=steps_funnel,
             duration=lambda seconds: _duration(seconds, lang), percent=_percent,
             abandon_hours=int(_ABANDON_AFTER.total_seconds() // 3600),
