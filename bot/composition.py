@@ -22,6 +22,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,8 +46,11 @@ from bot.desk.slack_listeners import SlackDeskListeners
 from bot.errors import ConfigurationError
 from bot.evidence_links import EvidenceLinks, evidence_secret
 from bot.flow_registry import FlowRegistry
+from bot.insight.spike_watch import TIMER_KIND as SPIKE_TIMER_KIND
+from bot.insight.spike_watch import build_spike_watch
 from bot.intake import IntakeService, ProposalSource
 from bot.lifecycle.case_thread import OUTBOX_KIND as CASE_THREAD_KIND
+from bot.lifecycle.case_thread import OutboxCaseThreadNotifier
 from bot.lifecycle.parts import LifecycleParts, build_lifecycle
 from bot.lifecycle.sla_policy import SlaPolicyFile
 from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
@@ -64,6 +68,7 @@ from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.flow_versions import TortoiseFlowVersions
 from storage.intake import TortoiseIntakeStore
+from storage.timers import TortoiseTimerStore
 from storage.tokens import TortoiseSharedTokenStore
 from storage.transcript import TortoiseTranscript
 
@@ -239,11 +244,15 @@ async def build_application(
         # Flows live in the database from here on, shared by every worker (the shipped YAML seeds version 1).
         await flows.attach(TortoiseFlowVersions())
         # The lifecycle room: timers, SLA clocks, CSAT, housekeeping; it observes the intake and the desk.
+        # Insight's spike watch runs on the lifecycle room's timers; alerts go to Slack through the outbox.
+        spike_watch = build_spike_watch(settings, TortoiseTimerStore(skip_locked=row_locks),
+                                        OutboxCaseThreadNotifier(), slack_on=blueprint.slack is not None)
         lifecycle = build_lifecycle(
             policies=blueprint.sla_policies, postgres=row_locks, timer_poll_interval=settings.timer_poll_interval,
             team_channels=(
                 {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
             ),
+            other_timers={SPIKE_TIMER_KIND: spike_watch},
         )
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(
@@ -266,6 +275,7 @@ async def build_application(
         lifecycle.housekeeping.use_closer(desk)
         if lifecycle.digest is not None:
             await lifecycle.digest.ensure_scheduled()
+        await spike_watch.ensure_scheduled(datetime.now(UTC))
         links = EvidenceLinks(
             evidence_secret(settings.evidence_secret.get_secret_value(), settings.data_dir), settings.public_url
         )

@@ -104,6 +104,8 @@ class Case(Model):
 
     class Meta:
         table = "case"
+        # Insight's figures and exports select by filing time (a date range) and group by these.
+        indexes = (("created_at", "product", "category"),)
 
 
 class Evidence(Model):
@@ -640,3 +642,20 @@ class FlowStepEvent(Model):
     class Meta:
         table = "flow_step_event"
         indexes = (("flow_id", "flow_version", "step_id"),)
+
+
+class SpikeAlert(Model):
+    # One per product x category x day that spiked: the alert is posted once, whichever worker checks.
+    id = fields.IntField(primary_key=True)
+    product = fields.CharField(max_length=200)  # "" when the cases have no product
+    category = fields.CharField(max_length=100)  # "" when the cases have no category
+    day = fields.DateField()
+    cases = fields.IntField()
+    baseline_mean = fields.FloatField()
+    threshold = fields.FloatField()
+    examples: Any = fields.JSONField(default=list)  # case numbers, newest first
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "spike_alert"
+        unique_together = (("product", "category", "day"),)

@@ -51,6 +51,7 @@ def build_lifecycle(
     timer_poll_interval: float = 1.0,
     worker_name: str | None = None,
     team_channels: Mapping[str, str] | None = None,
+    other_timers: Mapping[str, TimerHandler] | None = None,
 ) -> LifecycleParts:
     """Everything but the Slack delivery (built beside the desk's notifier: `slack_delivery`) and the desk
     itself, which is handed over once built: `csat.use_reopener(desk)`, `housekeeping.use_closer(desk)`."""
@@ -78,6 +79,7 @@ def build_lifecycle(
             notifier=notifier,
         )
         handlers[DIGEST_TIMER_KIND] = digest
+    handlers.update(other_timers or {})  # other rooms' timers (insight's spike watch)
     worker = TimerWorker(
         timers, handlers, clock,
         name=worker_name,
