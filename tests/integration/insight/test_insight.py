@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.insight.export import COLUMNS
 from bot.insight.figures import InsightFigures
 from bot.privacy.keys import install_data_keyring
+from storage.audit import AuditFilter, TortoiseAuditLog
 from storage.database import open_database
 from storage.insight import CaseQuery, TortoiseInsight
 from storage.synthetic import SyntheticCase, SyntheticEvent, insert_synthetic_cases
@@ -135,6 +136,12 @@ async def test_cases_export_through_the_cli_in_every_format(settings: Settings, 
     assert tuple(values[0]) == COLUMNS
     assert [row[COLUMNS.index("number")] for row in values[1:]] == [row["number"] for row in rows]
     assert values[4][COLUMNS.index("description")] == FIXED[3].description  # stored as text, not a formula
+
+    async with open_database(settings.effective_database_url):
+        audit = await TortoiseAuditLog().page(AuditFilter(None, "cases", None, None, None), 10, None)
+    assert sorted(entry.object_id for entry in audit.entries if entry.action == "export") == ["csv", "jsonl", "xlsx"]
+    assert any(entry.after == {"product": "washing_machine", "format": "jsonl", "masked": True}
+               and entry.actor.startswith("cli:") for entry in audit.entries)
 
 
 async def test_dev_seed_creates_realistic_cases_that_export(settings: Settings) -> None:
