@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise import connections
 from tortoise.expressions import Q, RawSQL
-from tortoise.functions import Count, Min
+from tortoise.functions import Count, Min, Sum
 from tortoise.queryset import QuerySet
 
 from storage.models import Case, CaseEvent, Evidence
@@ -85,6 +85,33 @@ def _utc(moment: datetime) -> datetime:
 def _start_of_day(day: date, timezone: tzinfo) -> datetime:
     # In UTC: SQLite compares stored timestamps as text, so every bound must carry the stored offset.
     return datetime(day.year, day.month, day.day, tzinfo=timezone).astimezone(UTC)
+
+
+_ASKED_SURVEYS = ("asked", "awaiting_comment", "answered")
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """Counts of cases: surveys asked and answered (with the sum of scores), SLAs hit and missed."""
+
+    surveys_asked: int
+    surveys_answered: int
+    score_sum: int
+    sla_hit: int
+    sla_missed: int
+
+    @property
+    def mean_score(self) -> float | None:
+        return self.score_sum / self.surveys_answered if self.surveys_answered else None
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.surveys_answered / self.surveys_asked if self.surveys_asked else None
+
+    @property
+    def sla_attainment(self) -> float | None:
+        concluded = self.sla_hit + self.sla_missed
+        return self.sla_hit / concluded if concluded else None
 
 
 @dataclass(frozen=True)
@@ -238,6 +265,19 @@ class TortoiseInsight:
         for quarter, values, cases in await self.quarter_counts(query, dimensions):
             counts[(quarter.astimezone(self._timezone).date(), values)] += cases
         return [(day, values, cases) for (day, values), cases in counts.items()]
+
+    async def satisfaction(self, query: CaseQuery) -> Satisfaction:
+        """CSAT surveys and SLA outcomes of the matching cases (one survey and one SLA per case at most)."""
+        rows = await Case.filter(query.condition(self._timezone)).annotate(
+            asked=Count("csat__id", _filter=Q(csat__status__in=list(_ASKED_SURVEYS))),
+            answered=Count("csat__score"),
+            score_sum=Sum("csat__score"),
+            sla_hit=Count("sla__id", _filter=Q(sla__state="hit")),
+            sla_missed=Count("sla__id", _filter=Q(sla__state="missed")),
+        ).group_by("lang").values_list("asked", "answered", "score_sum", "sla_hit", "sla_missed")
+        # Grouped by language only because an aggregate needs a group here: the groups are added up.
+        totals = [sum(int(row[index] or 0) for row in rows) for index in range(5)]
+        return Satisfaction(*totals)
 
     async def group_counts(
         self, query: CaseQuery, dimensions: Sequence[Dimension]

@@ -200,6 +200,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "of_cases": ("over {count} cases", "基于 {count} 件案件"),
     "reopen_rate": ("Reopen rate", "重开率"),
     "none": ("—", "—"),
+    "satisfaction": ("Satisfaction and SLA", "满意度与时限"),
+    "satisfaction_means": (
+        "Counts CASES. CSAT: the mean score (1-5) of answered surveys; response rate: answered / asked (surveys "
+        "that could not be sent are not asked). SLA attainment: cases whose SLA was met / cases whose SLA was met "
+        "or missed (still running: not counted).",
+        "按案件统计。满意度：已回答调查的平均分（1-5）；回复率：已回答 / 已发出（无法发出的调查不计）。"
+        "时限达成率：时限已达成的案件 / 时限已达成或已超时的案件（仍在计时的不计）。"),
+    "csat_score": ("CSAT score", "满意度评分"),
+    "csat_response": ("Survey response rate", "调查回复率"),
+    "sla_attainment": ("SLA attainment", "时限达成率"),
     "dropoff": ("Drop-off per flow step", "流程各步骤流失"),
     "dropoff_means": (
         "Counts CONVERSATIONS of one flow version (channel and start date filters apply). Reached: asked the step "
@@ -360,6 +370,7 @@ def _dashboard_handler(
         heat = await figures.heatmap(query)
         backlog = await figures.backlog(query, datetime.now(UTC))
         timings = await figures.timings(query)
+        satisfaction = await insight.satisfaction(query)
         versions, chosen, steps_funnel = await _dropoff(request, timezone, steps)
         data = {
             "volume": _volume_chart(volume),
@@ -375,6 +386,7 @@ def _dashboard_handler(
         }
         return current.render(
             "insight.html", ti=t, dashboard=request, figures=True, timings=timings, backlog=backlog,
+            satisfaction=satisfaction,
             heat=heat, total=timings.cases, versions=versions, chosen_version=chosen, funnel=steps_funnel,
             duration=lambda seconds: _duration(seconds, lang), percent=_percent,
             abandon_hours=int(_ABANDON_AFTER.total_seconds() // 3600),
