@@ -91,6 +91,20 @@ _ASKED_SURVEYS = ("asked", "awaiting_comment", "answered")
 
 
 @dataclass(frozen=True)
+class DatabaseTimings:
+    """Counts of cases and seconds from filing (nearest-rank percentiles)."""
+
+    cases: int
+    responded: int
+    response_median: float | None
+    response_p90: float | None
+    resolved: int
+    resolution_median: float | None
+    resolution_p90: float | None
+    reopened: int
+
+
+@dataclass(frozen=True)
 class Satisfaction:
     """Counts of cases: surveys asked and answered (with the sum of scores), SLAs hit and missed."""
 
@@ -219,16 +233,22 @@ class TortoiseInsight:
         query (the cases joined with their events), not a query per page of ids."""
         after_id = 0
         size = self._batch_size * 20
-        while rows := await self._page(query, after_id, size).annotate(
-            first_response=Min("events__created_at", _filter=Q(events__kind=FIRST_RESPONSE_EVENT)),
-            first_resolve=Min("events__created_at", _filter=Q(events__kind=RESOLVE_EVENT)),
-            reopens=Count("events__id", _filter=Q(events__kind=REOPEN_EVENT)),
-        ).group_by("id", "status", "created_at").values_list(
-            "id", "status", "created_at", "first_response", "first_resolve", "reopens"
-        ):
-            for _, status, created_at, first_response, first_resolve, reopens in rows:
+        while ids := await self._page(query, after_id, size).values_list("id", flat=True):
+            # The page as an id range: grouping then never looks past it (an ORDER BY ... LIMIT on the grouped
+            # query would aggregate every remaining case for every page).
+            last_id = int(str(ids[-1]))
+            rows = await Case.filter(
+                query.condition(self._timezone), id__gt=after_id, id__lte=last_id
+            ).annotate(
+                first_response=Min("events__created_at", _filter=Q(events__kind=FIRST_RESPONSE_EVENT)),
+                first_resolve=Min("events__created_at", _filter=Q(events__kind=RESOLVE_EVENT)),
+                reopens=Count("events__id", _filter=Q(events__kind=REOPEN_EVENT)),
+            ).group_by("id", "status", "created_at").values_list(
+                "status", "created_at", "first_response", "first_resolve", "reopens"
+            )
+            for status, created_at, first_response, first_resolve, reopens in rows:
                 yield status, created_at, CaseTimeline(_moment(first_response), _moment(first_resolve), int(reopens))
-            after_id = rows[-1][0]
+            after_id = last_id
 
     async def quarter_counts(
         self, query: CaseQuery, dimensions: Sequence[Dimension], statuses: Sequence[str] | None = None
@@ -265,6 +285,46 @@ class TortoiseInsight:
         for quarter, values, cases in await self.quarter_counts(query, dimensions):
             counts[(quarter.astimezone(self._timezone).date(), values)] += cases
         return [(day, values, cases) for (day, values), cases in counts.items()]
+
+    async def database_timings(self, query: CaseQuery) -> DatabaseTimings | None:
+        """First response and resolution medians and 90th percentiles computed by PostgreSQL itself
+        (percentile_disc is the nearest-rank percentile, the definition the figures state); None elsewhere, where
+        the caller computes them from `timelines`. One statement: no row per case reaches Python."""
+        connection = connections.get("default")
+        if connection.capabilities.dialect != "postgres":
+            return None
+        per_case = Case.filter(query.condition(self._timezone)).annotate(
+            first_response=Min("events__created_at", _filter=Q(events__kind=FIRST_RESPONSE_EVENT)),
+            first_resolve=Min("events__created_at", _filter=Q(events__kind=RESOLVE_EVENT)),
+            reopens=Count("events__id", _filter=Q(events__kind=REOPEN_EVENT)),
+        ).group_by("id", "created_at").values("created_at", "first_response", "first_resolve", "reopens")
+        # The grouped query with its parameters (Tortoise builds it; the values stay bound parameters).
+        per_case._choose_db_if_not_chosen()
+        per_case._make_query()
+        inner, values = per_case.query.get_parameterized_sql()
+        response = 'EXTRACT(EPOCH FROM (t."first_response" - t."created_at"))'
+        resolution = 'EXTRACT(EPOCH FROM (t."first_resolve" - t."created_at"))'
+        sql = (
+            f"SELECT COUNT(*), COUNT(t.\"first_response\"), "
+            f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {response}), "
+            f"percentile_disc(0.9) WITHIN GROUP (ORDER BY {response}), "
+            f"COUNT(t.\"first_resolve\"), "
+            f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {resolution}), "
+            f"percentile_disc(0.9) WITHIN GROUP (ORDER BY {resolution}), "
+            f"COUNT(*) FILTER (WHERE t.\"first_resolve\" IS NOT NULL AND t.\"reopens\" > 0) "
+            f"FROM ({inner}) t"
+        )
+        _, rows = await connection.execute_query(sql, list(values))
+        row = list(rows[0].values()) if rows and isinstance(rows[0], dict) else list(rows[0])
+
+        def seconds(value: object) -> float | None:
+            return None if value is None else float(str(value))
+
+        return DatabaseTimings(
+            cases=int(row[0]), responded=int(row[1]), response_median=seconds(row[2]), response_p90=seconds(row[3]),
+            resolved=int(row[4]), resolution_median=seconds(row[5]), resolution_p90=seconds(row[6]),
+            reopened=int(row[7]),
+        )
 
     async def satisfaction(self, query: CaseQuery) -> Satisfaction:
         """CSAT surveys and SLA outcomes of the matching cases (one survey and one SLA per case at most)."""

@@ -187,6 +187,8 @@ class CaseEvent(Model):
 
     class Meta:
         table = "case_event"
+        # A case's timeline (first reply, first resolution, reopens) by index, for its page and for insight.
+        indexes = (("case_id", "kind", "created_at"),)
 
 
 class OutboxStatus(StrEnum):

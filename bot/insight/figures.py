@@ -119,6 +119,14 @@ class InsightFigures:
         return [(label, counts[label]) for label, _ in AGE_BANDS]
 
     async def timings(self, query: CaseQuery) -> Timings:
+        computed = await self._insight.database_timings(query)
+        if computed is not None:
+            return Timings(
+                computed.cases,
+                DurationSummary(computed.responded, computed.response_median, computed.response_p90),
+                DurationSummary(computed.resolved, computed.resolution_median, computed.resolution_p90),
+                computed.resolved, computed.reopened,
+            )
         first_response: list[float] = []
         resolution: list[float] = []
         cases = resolved = reopened = 0

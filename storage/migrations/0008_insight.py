@@ -31,4 +31,8 @@ class Migration(migrations.Migration):
             model_name='Case',
             index=Index(fields=['created_at', 'product', 'category']),
         ),
+        ops.AddIndex(
+            model_name='CaseEvent',
+            index=Index(fields=['case_id', 'kind', 'created_at']),
+        ),
     ]
