@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.admin.console import Page, page
 from bot.admin.dependencies import dependencies
@@ -53,6 +53,14 @@ class CaseExportQuery(BaseModel):
     language: str | None = Field(default=None, max_length=8)
     since: datetime | None = None
     until: datetime | None = None
+
+    @field_validator("status", "team", "category", "product", "channel", "language")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # No stored value holds one, and the databases refuse it in text (and the audit entry's JSON).
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
 
     def case_query(self) -> CaseQuery:
         return CaseQuery(channel=self.channel or None, team=self.team or None, category=self.category or None,
@@ -299,7 +307,8 @@ def _read_request(query: Any, lang: Lang) -> DashboardRequest:
     date_from, date_to = day("from"), day("to")
     if date_from and date_to and date_to < date_from:
         errors["to"] = _t(lang, "bad_range")
-    filters = {name: (query.get(name) or "").strip()[:200] or None for name in _FILTERS}
+    # NUL never matches a stored value and the databases refuse it in text: dropped.
+    filters = {name: (query.get(name) or "").replace("\x00", "").strip()[:200] or None for name in _FILTERS}
     bucket: Bucket = next((item for item in _BUCKETS if item == query.get("bucket")), "day")
     by: Dimension = next((item for item in _DIMENSIONS if item == query.get("by")), "category")
     return DashboardRequest(date_from, date_to, filters, bucket, by, query.get("flow") or None, errors)

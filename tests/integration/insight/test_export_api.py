@@ -76,6 +76,8 @@ async def test_exports_refuse_clearly(admin: AdminHarness) -> None:
     assert status == 422 and json.loads(body)["errors"][0]["field"] == "format"
     status, _, body = await export(admin, "supervisor", "since=yesterday")
     assert status == 422 and json.loads(body)["errors"][0]["field"] == "since"
+    status, _, body = await export(admin, "supervisor", "product=ket%00tle")
+    assert status == 422 and json.loads(body)["errors"][0]["field"] == "product"
     status, _, body = await export(admin, "supervisor", "text=kettle")
     assert status == 422 and json.loads(body)["errors"][0]["field"] == "text"
     # /cases/export is the export, not a case numbered "export".
