@@ -22,6 +22,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from aiohttp import web
 
 from bot.admin.dependencies import AdminDependencies
 from bot.admin.desk_settings import SettingsFiles
+from bot.admin.insight_pages import insight_routes
 from bot.admin.routes import admin_routes, open_admin
 from bot.analysis import ThreadedAnalyzer
 from bot.channels.base import Channel, ChannelContext, ChannelPlugin
@@ -47,8 +49,11 @@ from bot.desk.vocabulary import load_vocabulary
 from bot.errors import ConfigurationError
 from bot.evidence_links import EvidenceLinks, evidence_secret
 from bot.flow_registry import FlowRegistry
+from bot.insight.spike_watch import TIMER_KIND as SPIKE_TIMER_KIND
+from bot.insight.spike_watch import build_spike_watch
 from bot.intake import IntakeService, ProposalSource
 from bot.lifecycle.case_thread import OUTBOX_KIND as CASE_THREAD_KIND
+from bot.lifecycle.case_thread import OutboxCaseThreadNotifier
 from bot.lifecycle.parts import LifecycleParts, build_lifecycle
 from bot.lifecycle.sla_policy import SlaPolicyFile
 from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
@@ -68,6 +73,7 @@ from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.flow_versions import TortoiseFlowVersions
 from storage.intake import TortoiseIntakeStore
+from storage.timers import TortoiseTimerStore
 from storage.tokens import TortoiseSharedTokenStore
 from storage.transcript import TortoiseTranscript
 
@@ -159,7 +165,7 @@ async def _follow_desk_settings(application: Application) -> None:
 
 # Rooms plug in here, one line each (e.g. `route_providers=(admin_routes,)`).
 EXTENSIONS = Extensions(
-    route_providers=(_admin_routes,),
+    route_providers=(insight_routes, _admin_routes),  # insight first: /api/v1/cases/export before /cases/{number}
     outbox_handlers=(),
     background_workers=(_fire_timers, _sweep_spools, _follow_desk_settings),
 )
@@ -248,12 +254,16 @@ async def build_application(
         # Flows live in the database from here on, shared by every worker (the shipped YAML seeds version 1).
         await flows.attach(TortoiseFlowVersions())
         # The lifecycle room: timers, SLA clocks, CSAT, housekeeping; it observes the intake and the desk.
+        # Insight's spike watch runs on the lifecycle room's timers; alerts go to Slack through the outbox.
+        spike_watch = build_spike_watch(settings, TortoiseTimerStore(skip_locked=row_locks),
+                                        OutboxCaseThreadNotifier(), slack_on=blueprint.slack is not None)
         lifecycle = build_lifecycle(
             policies=blueprint.sla_policies, row_locks=row_locks, timer_poll_interval=settings.timer_poll_interval,
             team_channels=(
                 {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
             ),
             on_timer_fired=operations.metrics.timer_fired,
+            other_timers={SPIKE_TIMER_KIND: spike_watch},
         )
         # The NLP port of this application: catalog and taxonomy edits in the console change it (and only it).
         proposals = analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path)
@@ -283,6 +293,7 @@ async def build_application(
         lifecycle.duplicates.use_resolver(desk)
         if lifecycle.digest is not None:
             await lifecycle.digest.ensure_scheduled()
+        await spike_watch.ensure_scheduled(datetime.now(UTC))
         links = EvidenceLinks(
             evidence_secret(settings.evidence_secret.get_secret_value(), settings.data_dir), settings.public_url
         )

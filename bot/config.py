@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     freshdesk_url: str = Field(default="", description="https://DOMAIN.freshdesk.com")
     freshdesk_api_key: SecretStr | None = None
     connectors_file: Path | None = Field(default=None, description="HTTP connectors with Jinja2 templates (YAML)")
+    # Insight (issue 13): spike alerts (method in bot/insight/spikes.py); editable thresholds.
+    spike_slack_channel: str = Field(default="", description="Slack channel id for spike alerts (empty: none)")
+    spike_check_minutes: int = Field(default=60, ge=1, le=1440, description="Minutes between spike checks")
+    spike_min_count: int = Field(default=5, ge=1, description="A spike has at least this many cases in a day")
+    spike_ratio: float = Field(default=2.0, ge=1, description="... and at least this many times the usual day")
+    spike_alpha: float = Field(default=1e-4, gt=0, le=1, description="... and this unlikely by chance (Poisson)")
+    spike_baseline_days: int = Field(default=7, ge=1, le=90, description="The usual day: mean of this many days")
 
     @field_validator("database_url")
     @classmethod

@@ -27,6 +27,7 @@ from bot.desk.lifecycle import CaseAction, transition
 from bot.desk.service import CaseObserver
 from bot.errors import PlaintError
 from bot.flow_registry import FlowRegistry
+from bot.insight.dropoff import turn_step_events
 from bot.lifecycle.survey_port import SurveyAnswers, SurveyReply
 from bot.messages import (
     Attachment,
@@ -64,6 +65,7 @@ from flows import (
     start,
 )
 from storage.cases import CaseDetails, CaseStatus
+from storage.dropoff import record_step_events
 from storage.errors import EvidenceTooLarge
 from storage.evidence import LocalEvidenceStore, StoredBlob
 from storage.intake import (
@@ -216,6 +218,12 @@ class IntakeService:
             else:
                 outcome = advance(flow, current.state, turn)
             conversation_id = await tx.save_conversation(conversation_id, outcome.state)
+            # The drop-off funnel (insight) counts exactly the turns this transaction commits.
+            await record_step_events(
+                conversation_id=conversation_id, flow_id=outcome.state.flow_id,
+                flow_version=outcome.state.flow_version, channel=inbound.channel, at=turn.now.astimezone(UTC),
+                events=turn_step_events(current.state if current else None, outcome.state),
+            )
             await tx.link_evidence(evidence_ids, conversation_id)
             if not _opens_only(inbound):
                 await tx.add_transcript(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from storage.models import FlowStepEvent
+from storage.models import Conversation, FlowStepEvent
 
 StepOutcome = Literal["asked", "answered", "reasked"]
 
@@ -58,3 +58,11 @@ async def step_events(
         for _, conversation_id, step_id, outcome, created_at in rows:
             yield StepEvent(conversation_id, step_id, outcome, created_at)
         after_id = rows[-1][0]
+
+
+async def finished_conversations(flow_id: str, flow_version: int) -> set[int]:
+    """Conversations of one flow version that ended (filed or cancelled): never counted as abandoned."""
+    rows = await Conversation.filter(
+        flow_id=flow_id, flow_version=flow_version, status__not="active"
+    ).values_list("id", flat=True)
+    return {int(str(row)) for row in rows}

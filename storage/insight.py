@@ -16,10 +16,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from tortoise import connections
 from tortoise.expressions import Q, RawSQL
-from tortoise.functions import Count, Min
+from tortoise.functions import Count, Min, Sum
 from tortoise.queryset import QuerySet
 
 from storage.models import Case, CaseEvent, Evidence
@@ -47,9 +48,16 @@ class CaseQuery:
     product: str | None = None
     lang: str | None = None
     status: str | None = None
+    # Exact moments (the case list's `since`/`until`): filed at or after / strictly before.
+    filed_since: datetime | None = None
+    filed_until: datetime | None = None
 
     def condition(self, timezone: tzinfo) -> Q:
         condition = Q()
+        if self.filed_since is not None:
+            condition &= Q(created_at__gte=_utc(self.filed_since))
+        if self.filed_until is not None:
+            condition &= Q(created_at__lt=_utc(self.filed_until))
         if self.date_from is not None:
             condition &= Q(created_at__gte=_start_of_day(self.date_from, timezone))
         if self.date_to is not None:
@@ -61,9 +69,63 @@ class CaseQuery:
         return condition
 
 
+def _moment(value: object) -> datetime | None:
+    """An aggregated timestamp: SQLite hands MIN() back as text, the other databases as a datetime."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return _utc(moment)
+
+
+def _utc(moment: datetime) -> datetime:
+    # A moment without an offset is read as UTC, the offset every stored timestamp carries.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _start_of_day(day: date, timezone: tzinfo) -> datetime:
     # In UTC: SQLite compares stored timestamps as text, so every bound must carry the stored offset.
     return datetime(day.year, day.month, day.day, tzinfo=timezone).astimezone(UTC)
+
+
+_ASKED_SURVEYS = ("asked", "awaiting_comment", "answered")
+
+
+@dataclass(frozen=True)
+class DatabaseTimings:
+    """Counts of cases and seconds from filing (nearest-rank percentiles)."""
+
+    cases: int
+    responded: int
+    response_median: float | None
+    response_p90: float | None
+    resolved: int
+    resolution_median: float | None
+    resolution_p90: float | None
+    reopened: int
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """Counts of cases: surveys asked and answered (with the sum of scores), SLAs hit and missed."""
+
+    surveys_asked: int
+    surveys_answered: int
+    score_sum: int
+    sla_hit: int
+    sla_missed: int
+
+    @property
+    def mean_score(self) -> float | None:
+        return self.score_sum / self.surveys_answered if self.surveys_answered else None
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.surveys_answered / self.surveys_asked if self.surveys_asked else None
+
+    @property
+    def sla_attainment(self) -> float | None:
+        concluded = self.sla_hit + self.sla_missed
+        return self.sla_hit / concluded if concluded else None
 
 
 @dataclass(frozen=True)
@@ -167,29 +229,115 @@ class TortoiseInsight:
             after_id = ids[-1]
 
     async def timelines(self, query: CaseQuery) -> AsyncIterator[tuple[str, datetime, CaseTimeline]]:
-        """(status, filed at, timeline) per matching case, a large page at a time."""
+        """(status, filed at, timeline) per matching case, a large page at a time; each page is ONE grouped
+        query (the cases joined with their events), not a query per page of ids."""
         after_id = 0
         size = self._batch_size * 20
-        while rows := await self._page(query, after_id, size).values_list("id", "status", "created_at"):
-            timelines = await _timelines([row[0] for row in rows])
-            for case_id, status, created_at in rows:
-                yield status, created_at, timelines[case_id]
-            after_id = rows[-1][0]
+        while ids := await self._page(query, after_id, size).values_list("id", flat=True):
+            # The page as an id range: grouping then never looks past it (an ORDER BY ... LIMIT on the grouped
+            # query would aggregate every remaining case for every page).
+            last_id = int(str(ids[-1]))
+            rows = await Case.filter(
+                query.condition(self._timezone), id__gt=after_id, id__lte=last_id
+            ).annotate(
+                first_response=Min("events__created_at", _filter=Q(events__kind=FIRST_RESPONSE_EVENT)),
+                first_resolve=Min("events__created_at", _filter=Q(events__kind=RESOLVE_EVENT)),
+                reopens=Count("events__id", _filter=Q(events__kind=REOPEN_EVENT)),
+            ).group_by("id", "status", "created_at").values_list(
+                "status", "created_at", "first_response", "first_resolve", "reopens"
+            )
+            for status, created_at, first_response, first_resolve, reopens in rows:
+                yield status, created_at, CaseTimeline(_moment(first_response), _moment(first_resolve), int(reopens))
+            after_id = last_id
 
     async def quarter_counts(
-        self, query: CaseQuery, dimensions: Sequence[Dimension]
+        self, query: CaseQuery, dimensions: Sequence[Dimension], statuses: Sequence[str] | None = None
     ) -> list[tuple[datetime, tuple[str | None, ...], int]]:
         """Cases per quarter hour of filing (UTC) and per value of `dimensions`, counted by the database.
         Quarter hours, not days: every time zone's midnight (India's +05:30, Nepal's +05:45) falls on one, so
         the caller re-buckets into the business's days, weeks and months without reading single cases."""
         quarter = RawSQL(_QUARTER_HOUR[connections.get("default").capabilities.dialect])
-        rows = await Case.filter(query.condition(self._timezone)).annotate(
+        selected = Case.filter(query.condition(self._timezone))
+        if statuses is not None:
+            selected = selected.filter(status__in=list(statuses))
+        rows = await selected.annotate(
             quarter=quarter, cases=Count("id")
         ).group_by("quarter", *dimensions).values_list("quarter", *dimensions, "cases")
         return [
             (datetime.fromtimestamp(int(row[0]) * _QUARTER_SECONDS, UTC), tuple(row[1:-1]), int(row[-1]))
             for row in rows
         ]
+
+    async def day_counts(
+        self, query: CaseQuery, dimensions: Sequence[Dimension]
+    ) -> list[tuple[date, tuple[str | None, ...], int]]:
+        """Cases per day of filing in the business's time zone and per value of `dimensions`. PostgreSQL groups
+        by that day itself (time-zone aware, DST included): a tenth of the rows of quarter hours; the other
+        databases count quarter hours, re-bucketed here."""
+        if connections.get("default").capabilities.dialect == "postgres" and isinstance(self._timezone, ZoneInfo):
+            zone = self._timezone.key.replace("'", "")
+            day = RawSQL(f"CAST((created_at AT TIME ZONE '{zone}') AS DATE)")
+            rows = await Case.filter(query.condition(self._timezone)).annotate(
+                filed_day=day, cases=Count("id")
+            ).group_by("filed_day", *dimensions).values_list("filed_day", *dimensions, "cases")
+            return [(row[0], tuple(row[1:-1]), int(row[-1])) for row in rows]
+        counts: Counter[tuple[date, tuple[str | None, ...]]] = Counter()
+        for quarter, values, cases in await self.quarter_counts(query, dimensions):
+            counts[(quarter.astimezone(self._timezone).date(), values)] += cases
+        return [(day, values, cases) for (day, values), cases in counts.items()]
+
+    async def database_timings(self, query: CaseQuery) -> DatabaseTimings | None:
+        """First response and resolution medians and 90th percentiles computed by PostgreSQL itself
+        (percentile_disc is the nearest-rank percentile, the definition the figures state); None elsewhere, where
+        the caller computes them from `timelines`. One statement: no row per case reaches Python."""
+        connection = connections.get("default")
+        if connection.capabilities.dialect != "postgres":
+            return None
+        per_case = Case.filter(query.condition(self._timezone)).annotate(
+            first_response=Min("events__created_at", _filter=Q(events__kind=FIRST_RESPONSE_EVENT)),
+            first_resolve=Min("events__created_at", _filter=Q(events__kind=RESOLVE_EVENT)),
+            reopens=Count("events__id", _filter=Q(events__kind=REOPEN_EVENT)),
+        ).group_by("id", "created_at").values("created_at", "first_response", "first_resolve", "reopens")
+        # The grouped query with its parameters (Tortoise builds it; the values stay bound parameters).
+        per_case._choose_db_if_not_chosen()
+        per_case._make_query()
+        inner, values = per_case.query.get_parameterized_sql()
+        response = 'EXTRACT(EPOCH FROM (t."first_response" - t."created_at"))'
+        resolution = 'EXTRACT(EPOCH FROM (t."first_resolve" - t."created_at"))'
+        sql = (
+            f"SELECT COUNT(*), COUNT(t.\"first_response\"), "
+            f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {response}), "
+            f"percentile_disc(0.9) WITHIN GROUP (ORDER BY {response}), "
+            f"COUNT(t.\"first_resolve\"), "
+            f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {resolution}), "
+            f"percentile_disc(0.9) WITHIN GROUP (ORDER BY {resolution}), "
+            f"COUNT(*) FILTER (WHERE t.\"first_resolve\" IS NOT NULL AND t.\"reopens\" > 0) "
+            f"FROM ({inner}) t"
+        )
+        _, rows = await connection.execute_query(sql, list(values))
+        row = list(rows[0].values()) if rows and isinstance(rows[0], dict) else list(rows[0])
+
+        def seconds(value: object) -> float | None:
+            return None if value is None else float(str(value))
+
+        return DatabaseTimings(
+            cases=int(row[0]), responded=int(row[1]), response_median=seconds(row[2]), response_p90=seconds(row[3]),
+            resolved=int(row[4]), resolution_median=seconds(row[5]), resolution_p90=seconds(row[6]),
+            reopened=int(row[7]),
+        )
+
+    async def satisfaction(self, query: CaseQuery) -> Satisfaction:
+        """CSAT surveys and SLA outcomes of the matching cases (one survey and one SLA per case at most)."""
+        rows = await Case.filter(query.condition(self._timezone)).annotate(
+            asked=Count("csat__id", _filter=Q(csat__status__in=list(_ASKED_SURVEYS))),
+            answered=Count("csat__score"),
+            score_sum=Sum("csat__score"),
+            sla_hit=Count("sla__id", _filter=Q(sla__state="hit")),
+            sla_missed=Count("sla__id", _filter=Q(sla__state="missed")),
+        ).group_by("lang").values_list("asked", "answered", "score_sum", "sla_hit", "sla_missed")
+        # Grouped by language only because an aggregate needs a group here: the groups are added up.
+        totals = [sum(int(row[index] or 0) for row in rows) for index in range(5)]
+        return Satisfaction(*totals)
 
     async def group_counts(
         self, query: CaseQuery, dimensions: Sequence[Dimension]

@@ -119,6 +119,8 @@ class Case(Model):
 
     class Meta:
         table = "case"
+        # Insight's figures and exports select by filing time (a date range) and group by these.
+        indexes = (("created_at", "product", "category"),)
 
 
 class Evidence(Model):
@@ -200,6 +202,8 @@ class CaseEvent(Model):
 
     class Meta:
         table = "case_event"
+        # A case's timeline (first reply, first resolution, reopens) by index, for its page and for insight.
+        indexes = (("case_id", "kind", "created_at"),)
 
 
 class OutboxStatus(StrEnum):
@@ -710,3 +714,20 @@ class SavedCaseView(Model):
 
     class Meta:
         table = "saved_case_view"
+
+
+class SpikeAlert(Model):
+    # One per product x category x day that spiked: the alert is posted once, whichever worker checks.
+    id = fields.IntField(primary_key=True)
+    product = fields.CharField(max_length=200)  # "" when the cases have no product
+    category = fields.CharField(max_length=100)  # "" when the cases have no category
+    day = fields.DateField()
+    cases = fields.IntField()
+    baseline_mean = fields.FloatField()
+    threshold = fields.FloatField()
+    examples: Any = fields.JSONField(default=list)  # case numbers, newest first
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "spike_alert"
+        unique_together = (("product", "category", "day"),)

@@ -602,7 +602,10 @@ def api_routes() -> list[web.RouteDef]:
     from bot.admin.openapi import openapi_document
 
     async def openapi(request: web.Request) -> web.Response:
-        return web.json_response(openapi_document(ENDPOINTS, API_PREFIX))
+        from bot.admin.insight_pages import export_openapi_paths  # a streamed endpoint, outside the JSON table
+
+        document = openapi_document(ENDPOINTS, API_PREFIX)
+        return web.json_response({**document, "paths": {**document["paths"], **export_openapi_paths(API_PREFIX)}})
 
     async def not_found(request: web.Request) -> web.Response:
         return _error_response(404, [ErrorItem(step=None, field=None, message="no such API endpoint")])

@@ -16,6 +16,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "throttled": ("Too many failed sign-ins. Try again in 15 minutes.", "登录失败次数过多，请 15 分钟后再试。"),
     "flows": ("Flows", "流程"),
     "cases": ("Cases", "案件"),
+    "insight": ("Insight", "数据洞察"),
+    "export_cases_csv": ("Export these cases (CSV)", "导出这些案件（CSV）"),
     "audit": ("Audit log", "审计日志"),
     "flow": ("Flow", "流程"),
     "title": ("Title", "标题"),

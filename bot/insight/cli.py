@@ -43,7 +43,9 @@ def case_query(date_from: datetime | None, date_to: datetime | None, **filters: 
     def day(value: datetime | None) -> date | None:
         return value.date() if value is not None else None
 
-    return CaseQuery(date_from=day(date_from), date_to=day(date_to), **filters)
+    return CaseQuery(date_from=day(date_from), date_to=day(date_to), channel=filters.get("channel"),
+                     team=filters.get("team"), category=filters.get("category"), product=filters.get("product"),
+                     lang=filters.get("lang"), status=filters.get("status"))
 
 
 @click.command("export")
@@ -56,8 +58,11 @@ def case_query(date_from: datetime | None, date_to: datetime | None, **filters: 
 def cases_export(ctx: click.Context, /, export_format: ExportFormat, out_path: Path, mask: bool,
                  date_from: datetime | None, date_to: datetime | None, **filters: str | None) -> None:
     """One row per case with the documented schema (docs/export-schema.md), streamed: any number of cases."""
+    import getpass
+
     from tqdm import tqdm
 
+    from storage.audit import TortoiseAuditLog
     from storage.database import open_database
 
     settings = _settings(ctx)
@@ -69,6 +74,17 @@ def cases_export(ctx: click.Context, /, export_format: ExportFormat, out_path: P
         async with open_database(settings.effective_database_url):
             insight = TortoiseInsight(ZoneInfo(settings.timezone))
             total = await insight.count(query)
+            # Every export is an audit entry, as from the console and the API ("cli:USER", like `plaint admin`).
+            try:
+                user = getpass.getuser()
+            except (KeyError, OSError):
+                user = "unknown"
+            filters = {name: str(value) for name, value in vars(query).items() if value is not None}
+            await TortoiseAuditLog().append(
+                actor=f"cli:{user}", via="cli", source_ip=None, action="export", object_type="cases",
+                object_id=export_format, before=None, after={**filters, "format": export_format, "masked": mask},
+                changes=["created"],
+            )
             written = 0
             with (tqdm(total=total, unit="case", disable=str(out_path) == "-", file=sys.stderr)
                   as progress):

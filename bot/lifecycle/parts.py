@@ -59,6 +59,7 @@ def build_lifecycle(
     worker_name: str | None = None,
     team_channels: Mapping[str, str] | None = None,
     on_timer_fired: Callable[[str, float], None] | None = None,
+    other_timers: Mapping[str, TimerHandler] | None = None,
 ) -> LifecycleParts:
     """Everything but the Slack delivery (built beside the desk's notifier: `slack_delivery`) and the desk
     itself, which is handed over once built: `csat.use_reopener(desk)`, `housekeeping.use_closer(desk)`,
@@ -91,6 +92,7 @@ def build_lifecycle(
             notifier=notifier,
         )
         handlers[DIGEST_TIMER_KIND] = digest
+    handlers.update(other_timers or {})  # other rooms' timers (insight's spike watch)
     worker = TimerWorker(
         timers, handlers, clock,
         name=worker_name,

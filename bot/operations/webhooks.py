@@ -157,6 +157,8 @@ class CaseEventFanOut:
                     change,
                     case_document(case, personal=subscription.may_see_personal_data, evidence_url=self._evidence_url),
                 )
+                if isinstance(entry.payload.get("spike"), dict):
+                    body["spike"] = entry.payload["spike"]  # spike.detected: the numbers behind the alert
                 await self._store.queue_delivery(
                     DeliveryRequest(
                         subscription_id=subscription.id,

@@ -16,8 +16,10 @@ from bot.config import Settings
 from bot.insight.export import COLUMNS
 from bot.insight.figures import InsightFigures
 from bot.privacy.keys import install_data_keyring
+from storage.audit import AuditFilter, TortoiseAuditLog
 from storage.database import open_database
 from storage.insight import CaseQuery, TortoiseInsight
+from storage.models import Case, CaseSla, CsatSurvey
 from storage.synthetic import SyntheticCase, SyntheticEvent, insert_synthetic_cases
 from tests.e2e.test_processes import plaint
 
@@ -136,6 +138,12 @@ async def test_cases_export_through_the_cli_in_every_format(settings: Settings, 
     assert [row[COLUMNS.index("number")] for row in values[1:]] == [row["number"] for row in rows]
     assert values[4][COLUMNS.index("description")] == FIXED[3].description  # stored as text, not a formula
 
+    async with open_database(settings.effective_database_url):
+        audit = await TortoiseAuditLog().page(AuditFilter(None, "cases", None, None, None), 10, None)
+    assert sorted(entry.object_id for entry in audit.entries if entry.action == "export") == ["csv", "jsonl", "xlsx"]
+    assert any(entry.after == {"product": "washing_machine", "format": "jsonl", "masked": True}
+               and entry.actor.startswith("cli:") for entry in audit.entries)
+
 
 async def test_dev_seed_creates_realistic_cases_that_export(settings: Settings) -> None:
     await plaint(settings, "dev", "seed", "--cases", "300", "--days", "30", "--batch", "120")
@@ -150,3 +158,20 @@ async def test_dev_seed_creates_realistic_cases_that_export(settings: Settings) 
     assert any(row.resolved_at is not None for row in rows) and any(row.status == "new" for row in rows)
     assert all(row.first_response_at is None or row.first_response_at >= row.created_at for row in rows)
     assert len({row.number for row in rows}) == 300
+
+
+async def test_satisfaction_and_sla_attainment_count_cases(fixed_data: TortoiseInsight) -> None:
+    ann, bob, lina, eve = [await Case.get(sender_id=f"s-{name}") for name in ("Ann", "Bob", "李娜", "Eve")]
+    for row, status, score in ((ann, "answered", 5), (bob, "answered", 2), (lina, "asked", None),
+                               (eve, "not_asked", None)):
+        await CsatSurvey.create(case_id=row.id, channel=row.channel, sender_id=row.sender_id, lang=row.lang,
+                                status=status, score=score)
+    for row, state in ((ann, "hit"), (bob, "missed"), (lina, "active")):
+        await CaseSla.create(case_id=row.id, policy_name="standard", policy={}, state=state, started_at=T0)
+    everything = await fixed_data.satisfaction(CaseQuery())
+    # Eve's survey could not be sent: not asked. 李娜's SLA still runs: not concluded.
+    assert (everything.surveys_asked, everything.surveys_answered, everything.mean_score) == (3, 2, 3.5)
+    assert everything.response_rate == 2 / 3 and everything.sla_attainment == 0.5
+    telegram = await fixed_data.satisfaction(CaseQuery(channel="telegram"))
+    assert (telegram.mean_score, telegram.response_rate, telegram.sla_attainment) == (2, 1, 0)
+    assert (await fixed_data.satisfaction(CaseQuery(channel="slack"))).mean_score is None
