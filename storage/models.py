@@ -520,7 +520,8 @@ class CsatSurvey(Model):
     lang = fields.CharField(max_length=8)
     status = fields.CharField(max_length=20)  # asked | awaiting_comment | answered | not_asked
     score = fields.IntField(null=True)
-    comment = fields.TextField(null=True)
+    # The customer's own words: encrypted like the case fields.
+    comment = EncryptedTextField(null=True)
     # Why the survey was not asked (the WeChat 48-hour window, an unreachable customer).
     reason = fields.CharField(max_length=64, null=True)
     asked_at = fields.DatetimeField(null=True)
@@ -540,7 +541,8 @@ class WebhookSubscription(Model):
     id = fields.IntField(primary_key=True)
     url = fields.CharField(max_length=2000)
     events: Any = fields.JSONField(default=list)
-    secret = fields.CharField(max_length=255)
+    # Encrypted at rest like personal data: a leaked table must not let anyone forge our deliveries.
+    secret = EncryptedTextField()
     may_see_personal_data = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -562,7 +564,8 @@ class WebhookDelivery(Model):
     event_id = fields.CharField(max_length=64, db_index=True)
     event_type = fields.CharField(max_length=64)
     case_number = fields.CharField(max_length=32, db_index=True)
-    body: Any = fields.JSONField()
+    # The event as sent: it carries contact details for receivers allowed to see them, so it is encrypted.
+    body: Any = EncryptedJSONField()
     status = fields.CharField(max_length=16, db_index=True)  # pending | delivered | failed | dead | cancelled
     attempts = fields.IntField(default=0)
     last_status_code = fields.IntField(null=True)

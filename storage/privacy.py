@@ -27,18 +27,23 @@ from storage.models import (
     CaseEvent,
     ChannelIdentity,
     Conversation,
+    CsatSurvey,
     Customer,
     Evidence,
     InboundReceipt,
     NlpCorrection,
     OutboxItem,
     TranscriptMessage,
+    WebhookDelivery,
 )
 
 PERSONAL_CASE_FIELDS = (
     "name", "phone", "email", "description", "occurred_where", "expected_resolution", "resolution_summary",
 )
 ERASED = "erased"
+# What an erased person's webhook event keeps of its case: the counts a receiver reconciles, nobody's data.
+_WEBHOOK_CASE_KEPT = ("number", "status", "channel", "lang", "product", "category", "team", "resolution_code",
+                      "created_at", "updated_at")
 
 
 class SubjectNotFound(StorageError):
@@ -244,6 +249,10 @@ async def erase_subject(
                     sender_id=f"{ERASED}-{case_id}",
                 )
             await CaseEvent.filter(case_id__in=subject.case_ids).update(data={})
+            # The score still counts in satisfaction figures; the words and the address go.
+            for case_id in subject.case_ids:
+                await CsatSurvey.filter(case_id=case_id).update(comment=None, sender_id=f"{ERASED}-{case_id}")
+            await _erase_webhook_bodies(subject.case_numbers)
             await Customer.filter(id__in=subject.customer_ids).update(display_name=None)
             await record_event(subject, "personal_data_erased", actor, {"messages": messages,
                                                                         "files": len(evidence_rows)})
@@ -262,6 +271,21 @@ async def erase_subject(
         messages_deleted=messages,
         evidence_files_deleted=deleted_files,
     )
+
+
+def erased_webhook_body(body: object) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        return {"personal_data": ERASED}
+    case = body.get("case")
+    kept = {key: value for key, value in body.items() if key != "case"}
+    if isinstance(case, dict):
+        kept["case"] = {key: case[key] for key in _WEBHOOK_CASE_KEPT if key in case} | {"personal_data": ERASED}
+    return kept
+
+
+async def _erase_webhook_bodies(case_numbers: Sequence[str]) -> None:
+    for row in await WebhookDelivery.filter(case_number__in=list(case_numbers)):
+        await WebhookDelivery.filter(id=row.id).update(body=erased_webhook_body(row.body))
 
 
 def subject_query(customer: str | None, phone: str | None, email: str | None) -> SubjectQuery:
