@@ -56,13 +56,17 @@ from bot.operations.runtime import Operations, connectors_for
 from bot.outbox import ChannelDelivery, OutboxHandler, OutboxWorker
 from bot.passive_replies import PassiveReplyService
 from bot.privacy.keys import DataKeyError, install_data_keyring
+from bot.privacy.retention import TIMER_KIND as RETENTION_TIMER_KIND
+from bot.privacy.retention import RetentionService
 from bot.slack_app import SlackApp, SlackListenerSet
 from bot.spool_sweeper import spool_directories, sweep_spools
+from storage.audit import TortoiseAuditLog
 from storage.database import open_database, supports_row_locks
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.flow_versions import TortoiseFlowVersions
 from storage.intake import TortoiseIntakeStore
+from storage.timers import TortoiseTimerStore
 from storage.tokens import TortoiseSharedTokenStore
 from storage.transcript import TortoiseTranscript
 
@@ -237,13 +241,20 @@ async def build_application(
         flows.reload()
         # Flows live in the database from here on, shared by every worker (the shipped YAML seeds version 1).
         await flows.attach(TortoiseFlowVersions())
+        # Retention: a daily timer (when a policy file exists) fired by the lifecycle room's timer worker.
+        retention = RetentionService(
+            policy_file=settings.retention_file, evidence=evidence, audit_log=TortoiseAuditLog(),
+            timers=TortoiseTimerStore(skip_locked=row_locks),
+        )
         # The lifecycle room: timers, SLA clocks, CSAT, housekeeping; it observes the intake and the desk.
         lifecycle = build_lifecycle(
             policies=blueprint.sla_policies, postgres=row_locks, timer_poll_interval=settings.timer_poll_interval,
             team_channels=(
                 {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
             ),
+            other_timers={RETENTION_TIMER_KIND: retention},
         )
+        await retention.ensure_scheduled()
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(
             flows=flows,

@@ -51,9 +51,11 @@ def build_lifecycle(
     timer_poll_interval: float = 1.0,
     worker_name: str | None = None,
     team_channels: Mapping[str, str] | None = None,
+    other_timers: Mapping[str, TimerHandler] | None = None,
 ) -> LifecycleParts:
     """Everything but the Slack delivery (built beside the desk's notifier: `slack_delivery`) and the desk
-    itself, which is handed over once built: `csat.use_reopener(desk)`, `housekeeping.use_closer(desk)`."""
+    itself, which is handed over once built: `csat.use_reopener(desk)`, `housekeeping.use_closer(desk)`.
+    `other_timers`: handlers of other rooms' timer kinds (retention), fired by the same worker."""
     clock = clock or SystemClock()
     sla_store = TortoiseSlaStore(lock_rows=postgres)
     timers = TortoiseTimerStore(skip_locked=postgres)
@@ -78,6 +80,7 @@ def build_lifecycle(
             notifier=notifier,
         )
         handlers[DIGEST_TIMER_KIND] = digest
+    handlers.update(other_timers or {})
     worker = TimerWorker(
         timers, handlers, clock,
         name=worker_name,

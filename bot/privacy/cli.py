@@ -293,3 +293,55 @@ def privacy_erase(ctx: click.Context, customer: str | None, phone: str | None, e
         raise click.ClickException(str(error)) from error
     click.echo(f"erased: {report.cases_anonymised} cases anonymised, {report.cases_deleted} cases deleted, "
                f"{report.messages_deleted} messages and {report.evidence_files_deleted} evidence files deleted")
+
+
+def _outcome_lines(outcome: Any, applied: bool) -> list[str]:
+    verb = {"delete": "deleted" if applied else "would be deleted",
+            "anonymise": "anonymised" if applied else "would be anonymised"}
+    lines = []
+    for item in outcome.classes:
+        files = f", {item.files} files" if item.files else ""
+        examples = f" (e.g. {', '.join(item.examples)})" if item.examples else ""
+        lines.append(f"{item.data_class:<13} older than {item.cutoff:%Y-%m-%d %H:%M} UTC: {item.rows} rows"
+                     f"{files} {verb[item.action]}{examples}")
+    return lines
+
+
+@privacy_cli.command("retention")
+@click.option("--dry-run/--apply", "dry_run", default=True, show_default=True,
+              help="--dry-run says what would go; --apply removes it (and records it in the audit log).")
+@click.option("--policy", "policy_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="The retention policy YAML (default: PLAINT_RETENTION_FILE).")
+@click.option("--actor", default="cli", show_default=True, help="Who runs it (recorded).")
+@click.pass_context
+def privacy_retention(ctx: click.Context, dry_run: bool, policy_file: Path | None, actor: str) -> None:
+    """Apply the retention policy: what each data class (evidence, transcripts, closed_cases, audit_log) holds
+    past its period. Plaint's workers also run it daily when a policy is configured."""
+    from bot.privacy.retention import RetentionPolicyError, RetentionService
+    from storage.audit import TortoiseAuditLog
+    from storage.database import open_database
+    from storage.evidence import LocalEvidenceStore
+
+    settings = _settings(ctx)
+    service = RetentionService(policy_file=policy_file or settings.retention_file,
+                               evidence=LocalEvidenceStore(settings.evidence_dir), audit_log=TortoiseAuditLog())
+    try:
+        policy = service.policy()
+    except RetentionPolicyError as error:
+        raise click.ClickException(str(error)) from error
+    if policy.empty:
+        click.echo("no retention policy (set PLAINT_RETENTION_FILE): nothing is removed")
+        return
+    _keyring_or_fail(settings)
+
+    async def run() -> Any:
+        async with open_database(settings.effective_database_url):
+            if dry_run:
+                return await service.preview()
+            return await service.apply(actor=f"cli:{actor}"[:300], via="cli")
+
+    outcome = asyncio.run(run())
+    for line in _outcome_lines(outcome, applied=not dry_run):
+        click.echo(line)
+    if dry_run:
+        click.echo("dry run: nothing was changed (run with --apply)")
