@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.admin.dependencies import AdminDependencies
+from bot.admin.privacy_console import privacy_console_routes
 from bot.admin.routes import admin_routes, open_admin
 from bot.analysis import ThreadedAnalyzer
 from bot.channels.base import Channel, ChannelContext, ChannelPlugin
@@ -154,7 +155,7 @@ async def _sweep_spools(application: Application) -> None:
 
 # Rooms plug in here, one line each (e.g. `route_providers=(admin_routes,)`).
 EXTENSIONS = Extensions(
-    route_providers=(_admin_routes,),
+    route_providers=(_admin_routes, privacy_console_routes),
     outbox_handlers=(),
     background_workers=(_fire_timers, _sweep_spools),
 )

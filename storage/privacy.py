@@ -327,3 +327,19 @@ def subject_query(customer: str | None, phone: str | None, email: str | None) ->
             raise ValueError("--customer is CHANNEL:ID, for example telegram:123456789")
         return SubjectQuery(channel=channel.strip(), sender_id=sender_id.strip())
     return SubjectQuery(phone=phone, email=email)
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """A customer's request from the chat, as the DPO's list shows it (no personal value)."""
+
+    number: str
+    status: str
+    channel: str
+    lang: str
+    created_at: datetime
+
+
+async def data_requests(category: str, limit: int = 100) -> list[DataRequest]:
+    rows = await Case.filter(category=category).order_by("-id").limit(limit)
+    return [DataRequest(row.number, row.status, row.channel, row.lang, row.created_at) for row in rows]

@@ -278,3 +278,9 @@ async def retention_pending(other_than: int | None = None) -> bool:
     if other_than is not None:
         query = query.exclude(id=other_than)
     return await query.exists()
+
+
+async def last_run() -> tuple[datetime, str, dict[str, object]] | None:
+    """The last retention run that removed something: when, by whom, its report."""
+    entry = await AuditEntry.filter(action="retention.applied").order_by("-id").first()
+    return None if entry is None else (entry.created_at, entry.actor, dict(entry.after or {}))

@@ -22,6 +22,8 @@ class Permission(StrEnum):
     CASES_ACT = "cases:act"
     CONTACTS_READ = "contacts:read"
     AUDIT_READ = "audit:read"
+    # Retention, data quality and data subjects' requests (export, erase): admins only.
+    PRIVACY_MANAGE = "privacy:manage"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
