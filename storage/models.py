@@ -625,6 +625,18 @@ class KeyRotation(Model):
         table = "key_rotation"
         unique_together = (("key_id", "table"),)
 
+class RetentionPolicyText(Model):
+    # The retention policy as edited in the console (YAML text); while none is stored, PLAINT_RETENTION_FILE.
+
+    id = fields.IntField(primary_key=True)
+    text = fields.TextField()
+    updated_by = fields.CharField(max_length=300)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "retention_policy"
+
+
 class FlowStepEvent(Model):
     # One row per step a conversation was asked, answered or re-asked: the raw material of drop-off per step.
 

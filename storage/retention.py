@@ -32,6 +32,7 @@ from storage.models import (
     Customer,
     Evidence,
     NlpCorrection,
+    RetentionPolicyText,
     Timer,
     TranscriptMessage,
     WebhookDelivery,
@@ -284,3 +285,18 @@ async def last_run() -> tuple[datetime, str, dict[str, object]] | None:
     """The last retention run that removed something: when, by whom, its report."""
     entry = await AuditEntry.filter(action="retention.applied").order_by("-id").first()
     return None if entry is None else (entry.created_at, entry.actor, dict(entry.after or {}))
+
+
+async def stored_policy_text() -> str | None:
+    """The policy as last saved in the console, if ever."""
+    row = await RetentionPolicyText.all().order_by("-id").first()
+    return None if row is None else row.text
+
+
+async def store_policy_text(text: str, updated_by: str) -> None:
+    async with in_transaction():
+        row = await RetentionPolicyText.all().order_by("-id").first()
+        if row is None:
+            await RetentionPolicyText.create(text=text, updated_by=updated_by[:300])
+        else:
+            await RetentionPolicyText.filter(id=row.id).update(text=text, updated_by=updated_by[:300])

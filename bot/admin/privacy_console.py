@@ -23,6 +23,7 @@ from bot.privacy.retention import RetentionPolicyError, RetentionService, outcom
 from flows.engine import DATA_ERASURE_CATEGORY
 from storage.audit import TortoiseAuditLog
 from storage.data_quality import check_data, last_check, record_check
+from storage.database import supports_row_locks
 from storage.evidence import LocalEvidenceStore
 from storage.privacy import (
     SubjectNotFound,
@@ -34,13 +35,21 @@ from storage.privacy import (
     subject_query,
 )
 from storage.retention import last_run
+from storage.timers import TortoiseTimerStore
 
 TEXTS: dict[str, tuple[str, str]] = {
     "privacy": ("Privacy", "隐私"),
     "retention": ("Retention", "数据保留"),
     "no_policy": ("No retention policy: nothing is ever removed. Set PLAINT_RETENTION_FILE to a policy YAML.",
                   "没有数据保留策略：不会删除任何数据。请将 PLAINT_RETENTION_FILE 设为策略 YAML 文件。"),
-    "policy_file": ("Policy file", "策略文件"),
+    "policy_source": ("Policy from", "策略来源"),
+    "edit_policy": ("Edit the policy (YAML)", "编辑策略（YAML）"),
+    "policy_help": ("One line per data class: evidence, transcripts, closed_cases, audit_log, e.g. "
+                    "closed_cases: {after_days: 730, action: anonymise}. A class left out is kept for ever.",
+                    "每个数据类别一行：evidence、transcripts、closed_cases、audit_log，例如 "
+                    "closed_cases: {after_days: 730, action: anonymise}。未列出的类别永久保留。"),
+    "save_policy": ("Save the policy", "保存策略"),
+    "policy_saved": ("Policy saved.", "策略已保存。"),
     "data_class": ("Data class", "数据类别"),
     "kept_for": ("Kept for", "保留期限"),
     "days": ("{days} days", "{days} 天"),
@@ -98,7 +107,9 @@ _CLASSES = {
 
 def privacy_text(key: str, lang: ConsoleLang, **values: object) -> str:
     en, zh = TEXTS.get(key) or _CLASSES.get(key) or _ACTIONS[key]
-    return (zh if lang == "zh" else en).format(**values)
+    chosen = zh if lang == "zh" else en
+    # Only texts with placeholders are formatted (the policy help shows YAML braces).
+    return chosen.format(**values) if values else chosen
 
 
 def privacy_console_routes(settings: Settings) -> list[web.RouteDef]:
@@ -106,7 +117,8 @@ def privacy_console_routes(settings: Settings) -> list[web.RouteDef]:
     evidence = LocalEvidenceStore(settings.evidence_dir)
 
     def retention() -> RetentionService:
-        return RetentionService(policy_file=settings.retention_file, evidence=evidence, audit_log=TortoiseAuditLog())
+        return RetentionService(policy_file=settings.retention_file, evidence=evidence, audit_log=TortoiseAuditLog(),
+                                timers=TortoiseTimerStore(skip_locked=supports_row_locks(settings.effective_database_url)))
 
     def show(current: Page, template: str, status: int = 200, **values: Any) -> web.Response:
         def p(key: str, **more: object) -> str:
@@ -117,14 +129,16 @@ def privacy_console_routes(settings: Settings) -> list[web.RouteDef]:
     def done(location: str, notice: str) -> web.Response:
         return see_other(f"{location}?{urlencode({'notice': notice})}")
 
-    @page(Permission.PRIVACY_MANAGE)
-    async def overview(current: Page) -> web.StreamResponse:
+    async def _overview(current: Page, status: int = 200, draft: str | None = None,
+                        draft_error: str | None = None) -> web.Response:
         service = retention()
         policy_error = None
         rules: list[tuple[str, int | None, str]] = []
         preview = None
+        source, text_now = "none", ""
         try:
-            policy = service.policy()
+            source, text_now = await service.policy_text()
+            policy = await service.policy()
             for name in ("evidence", "transcripts", "closed_cases", "audit_log"):
                 rule = getattr(policy, name)
                 rules.append((name, rule.after_days if rule else None, getattr(rule, "action", "delete")))
@@ -132,12 +146,24 @@ def privacy_console_routes(settings: Settings) -> list[web.RouteDef]:
                 preview = outcome_document(await service.preview())
         except RetentionPolicyError as error:
             policy_error = str(error)
-        check = await last_check()
         return show(
-            current, "privacy.html", policy_file=str(settings.retention_file or ""), policy_error=policy_error,
-            rules=rules, preview=preview, last_run=await last_run(), check=check,
-            notice=current.request.query.get("notice"),
+            current, "privacy.html", status, policy_source=source, policy_text=text_now if draft is None else draft,
+            policy_error=policy_error, draft_error=draft_error, rules=rules, preview=preview,
+            last_run=await last_run(), check=await last_check(), notice=current.request.query.get("notice"),
         )
+
+    @page(Permission.PRIVACY_MANAGE)
+    async def overview(current: Page) -> web.StreamResponse:
+        return await _overview(current)
+
+    @page(Permission.PRIVACY_MANAGE)
+    async def save_policy(current: Page) -> web.StreamResponse:
+        draft = (current.form.get("policy") or "").replace("\r\n", "\n")[:20_000]
+        try:
+            await retention().save_policy(draft, actor=current.principal.actor.name, via="console")
+        except RetentionPolicyError as error:
+            return await _overview(current, 422, draft=draft, draft_error=str(error))
+        return done("/admin/privacy", privacy_text("policy_saved", current.lang))
 
     @page(Permission.PRIVACY_MANAGE)
     async def run_retention(current: Page) -> web.StreamResponse:
@@ -232,6 +258,7 @@ def privacy_console_routes(settings: Settings) -> list[web.RouteDef]:
     handlers: list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]] = [
         ("GET", "/admin/privacy", overview),
         ("POST", "/admin/privacy/retention", run_retention),
+        ("POST", "/admin/privacy/retention/policy", save_policy),
         ("POST", "/admin/privacy/data-check", run_check),
         ("GET", "/admin/privacy/requests", requests_page),
         ("POST", "/admin/privacy/requests/export", export),

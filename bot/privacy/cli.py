@@ -323,24 +323,28 @@ def privacy_retention(ctx: click.Context, dry_run: bool, policy_file: Path | Non
     from storage.evidence import LocalEvidenceStore
 
     settings = _settings(ctx)
-    service = RetentionService(policy_file=policy_file or settings.retention_file,
-                               evidence=LocalEvidenceStore(settings.evidence_dir), audit_log=TortoiseAuditLog())
-    try:
-        policy = service.policy()
-    except RetentionPolicyError as error:
-        raise click.ClickException(str(error)) from error
-    if policy.empty:
-        click.echo("no retention policy (set PLAINT_RETENTION_FILE): nothing is removed")
-        return
     _keyring_or_fail(settings)
+    # An explicit --policy file is the policy of this run; otherwise the console's saved one, else the file.
+    service = RetentionService(
+        policy_file=policy_file or settings.retention_file, evidence=LocalEvidenceStore(settings.evidence_dir),
+        audit_log=TortoiseAuditLog(), use_stored=policy_file is None,
+    )
 
     async def run() -> Any:
         async with open_database(settings.effective_database_url):
+            if (await service.policy()).empty:
+                return None
             if dry_run:
                 return await service.preview()
             return await service.apply(actor=f"cli:{actor}"[:300], via="cli")
 
-    outcome = asyncio.run(run())
+    try:
+        outcome = asyncio.run(run())
+    except RetentionPolicyError as error:
+        raise click.ClickException(str(error)) from error
+    if outcome is None:
+        click.echo("no retention policy (set PLAINT_RETENTION_FILE or save one in the console): nothing is removed")
+        return
     for line in _outcome_lines(outcome, applied=not dry_run):
         click.echo(line)
     if dry_run:

@@ -2,8 +2,9 @@
 from `plaint privacy retention` or from a daily timer claimed by whichever worker is free; every run that
 removes something is in the audit log.
 
-The policy file (PLAINT_RETENTION_FILE) names a period per data class; a class left out is kept for ever, and
-without a file nothing is ever removed:
+The policy names a period per data class; a class left out is kept for ever, and without a policy nothing is
+ever removed. It is YAML, edited in the console (stored in the database, shared by every worker) or, until
+someone saves it there, read from PLAINT_RETENTION_FILE:
 
     evidence: {after_days: 180}
     transcripts: {after_days: 365}
@@ -31,6 +32,8 @@ from storage.retention import (
     apply_retention,
     retention_pending,
     retention_preview,
+    store_policy_text,
+    stored_policy_text,
 )
 from storage.timers import DueTimer, NewTimer, TortoiseTimerStore
 
@@ -150,8 +153,10 @@ class RetentionService:
         audit_log: TortoiseAuditLog,
         timers: TortoiseTimerStore | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        use_stored: bool = True,
     ) -> None:
         self._policy_file = policy_file
+        self._use_stored = use_stored
         self._evidence = evidence
         self._audit_log = audit_log
         self._timers = timers
@@ -161,18 +166,44 @@ class RetentionService:
     def policy_file(self) -> Path | None:
         return self._policy_file
 
-    def policy(self) -> RetentionPolicy:
-        # Read on every run: an edited file applies from the next run, on every worker, without a restart.
-        return load_retention_policy(self._policy_file)
+    async def policy_text(self) -> tuple[str, str]:
+        """(where the policy comes from, its YAML): the console's saved text, else the file, else nothing."""
+        stored = await stored_policy_text() if self._use_stored else None
+        if stored is not None:
+            return "console", stored
+        if self._policy_file is None:
+            return "none", ""
+        try:
+            return str(self._policy_file), self._policy_file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise RetentionPolicyError(str(self._policy_file), f"cannot read: {error.strerror or error}") from None
+
+    async def policy(self) -> RetentionPolicy:
+        # Read on every run: an edited policy applies from the next run, on every worker, without a restart.
+        source, text = await self.policy_text()
+        return parse_retention_policy(text, source) if text else RetentionPolicy()
+
+    async def save_policy(self, text: str, *, actor: str, via: str) -> RetentionPolicy:
+        """Check and store the console's YAML (RetentionPolicyError names the line at fault); audited; the
+        daily run is scheduled if it was not."""
+        policy = parse_retention_policy(text, "policy")
+        _, before = await self.policy_text()
+        await store_policy_text(text, actor)
+        await self._audit_log.append(
+            actor=actor, via=via, source_ip=None, action="retention.policy_changed", object_type="retention",
+            object_id="policy", before={"yaml": before}, after={"yaml": text}, changes=["policy changed"],
+        )
+        await self.ensure_scheduled()
+        return policy
 
     async def preview(self, now: datetime | None = None) -> RetentionOutcome:
-        return await retention_preview(self.policy().cutoffs(now or self._now()))
+        return await retention_preview((await self.policy()).cutoffs(now or self._now()))
 
     async def apply(
         self, *, actor: str, via: str, now: datetime | None = None, max_batches: int | None = None,
         batch_size: int = 500,
     ) -> RetentionOutcome:
-        policy = self.policy()
+        policy = await self.policy()
         outcome = await apply_retention(
             policy.cutoffs(now or self._now()), self._evidence, batch_size=batch_size, max_batches=max_batches
         )
@@ -187,14 +218,14 @@ class RetentionService:
 
     async def ensure_scheduled(self) -> None:
         """At start-up: one pending retention run when a policy exists (a restart never adds a second)."""
-        if self._timers is None or self.policy().empty or await retention_pending():
+        if self._timers is None or (await self.policy()).empty or await retention_pending():
             return
         await self._timers.schedule(NewTimer(TIMER_KIND, TIMER_KEY, self._now() + SOON, {}))
 
     async def fire(self, timer: DueTimer, now: datetime) -> None:
         """The timer's run: a few batches per class inside the timer's transaction, then the next run (soon
         when more is due, tomorrow otherwise). A removed policy ends the chain."""
-        policy = self.policy()
+        policy = await self.policy()
         if policy.empty or self._timers is None:
             return
         outcome = await self.apply(actor="retention", via="worker", now=now, max_batches=TIMER_BATCHES,

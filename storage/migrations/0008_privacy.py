@@ -1,4 +1,5 @@
-from tortoise import migrations
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
 from storage.crypto import EncryptedJSONField, EncryptedTextField
@@ -10,6 +11,17 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.CreateModel(
+            name='RetentionPolicyText',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('text', fields.TextField(unique=False)),
+                ('updated_by', fields.CharField(max_length=300)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'retention_policy', 'app': 'plaint', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
         PortableAlterField(
             model_name='CsatSurvey',
             name='comment',

@@ -75,6 +75,18 @@ async def test_admin_applies_retention_and_erases_a_chat_request_supervisor_unma
     assert "365 days" in closed_row and "anonymised" in closed_row and "1 rows" in closed_row
     assert "PL-OLD777" in closed_row
     assert "for ever" in await admin.locator("#class-evidence").inner_text()
+    # The policy is edited here too: a wrong value is named with its line, a right one applies at once.
+    await admin.click("details summary")
+    await admin.fill("textarea[name=policy]",
+                     "evidence: {after_days: 400}\nclosed_cases: {after_days: 365, action: shred}\n")
+    await admin.click("#save-policy")
+    assert "line 2: closed_cases.action" in await admin.locator("#draft-error").inner_text()
+    await admin.fill("textarea[name=policy]", "evidence: {after_days: 400}\nclosed_cases: {after_days: 365}\n")
+    await admin.click("#save-policy")
+    await admin.locator("p.notice").get_by_text("Policy saved.").wait_for()
+    assert "400 days" in await admin.locator("#class-evidence").inner_text()
+    assert (await admin.locator("#policy-source").text_content() or "").strip() == "console"
+    assert await AuditEntry.filter(action="retention.policy_changed").count() == 1
     await admin.click("#run-retention")
     await admin.locator("p.notice").get_by_text("Retention applied: 1 rows.").wait_for()
     assert "admin@plaint.example" in await admin.locator("#last-run").inner_text()
