@@ -2,9 +2,10 @@
 
 The data classes and what "past its period" means for each (a row younger than its cut-off, or belonging to a
 case that is not closed, is never touched):
-- evidence: files of closed cases, and files of unfinished conversations (no case) untouched since the cut-off;
-- transcripts: messages of closed cases or of no case, and unfinished conversations (no case, with the answers
-  they collected) untouched since the cut-off;
+- evidence: files of cases closed (and unchanged) since before the cut-off, and files of unfinished
+  conversations (no case) untouched since the cut-off;
+- transcripts: messages of such closed cases or of no case, and unfinished conversations (no case, with the
+  answers they collected) untouched since the cut-off;
 - closed_cases: cases closed (status `closed`) and unchanged since the cut-off, anonymised like an erasure
   (the row and its statistics stay) or deleted;
 - audit_log: audit entries older than the cut-off.
@@ -81,14 +82,16 @@ class RetentionOutcome:
 
 def _evidence_due(cutoff: datetime) -> QuerySet[Evidence]:
     return Evidence.filter(created_at__lt=cutoff).filter(
-        Q(case__status=CLOSED)
+        Q(case__status=CLOSED, case__updated_at__lt=cutoff)
         | Q(case_id__isnull=True, conversation_id__isnull=True)
         | Q(case_id__isnull=True, conversation__updated_at__lt=cutoff)
     )
 
 
 def _messages_due(cutoff: datetime) -> QuerySet[TranscriptMessage]:
-    return TranscriptMessage.filter(created_at__lt=cutoff).filter(Q(case_id__isnull=True) | Q(case__status=CLOSED))
+    return TranscriptMessage.filter(created_at__lt=cutoff).filter(
+        Q(case_id__isnull=True) | Q(case__status=CLOSED, case__updated_at__lt=cutoff)
+    )
 
 
 async def _unfinished_conversations_due(cutoff: datetime, limit: int | None = None) -> list[int]:

@@ -107,8 +107,11 @@ async def _world(settings: Settings) -> dict[str, int]:
     store = LocalEvidenceStore(settings.evidence_dir)
     old_closed = await _case(store, "PL-OLD001", "closed", LONG_AGO, "+44 20 7946 0311",
                              "The kettle lid snapped off", b"\xff\xd8old closed photo" * 100)
-    await _case(store, "PL-NEW002", "closed", LATELY, "+44 20 7946 0322", "Recent broken kettle",
-                b"\xff\xd8recent photo" * 100)
+    recent = await _case(store, "PL-NEW002", "closed", LATELY, "+44 20 7946 0322", "Recent broken kettle",
+                         b"\xff\xd8recent photo" * 100)
+    # Closed lately after a long life: its old files and messages wait for the period to pass after closing.
+    await Evidence.filter(case_id=recent.id).update(created_at=LONG_AGO)
+    await TranscriptMessage.filter(case_id=recent.id).update(created_at=LONG_AGO)
     await _case(store, "PL-OPEN03", "in_progress", LONG_AGO, "+44 20 7946 0333", "Still waiting for a refund",
                 b"\xff\xd8open case photo" * 100)
     abandoned = await _unfinished_conversation(store, LONG_AGO, "烧水壶漏电，我一直在等", b"\x89PNG abandoned" * 100)
