@@ -278,8 +278,8 @@ async def anonymise_cases(case_ids: Sequence[int]) -> set[str]:
             **dict.fromkeys(PERSONAL_CASE_FIELDS), phone_hash=None, email_hash=None, extra={},
             sender_id=f"{ERASED}-{case_id}",
         )
-        # The score still counts in satisfaction figures; the words and the address go.
-        await CsatSurvey.filter(case_id=case_id).update(comment=None, sender_id=f"{ERASED}-{case_id}")
+    # The score still counts in satisfaction figures; the words and the address go.
+    await CsatSurvey.filter(case_id__in=ids).update(comment=None, sender_id=ERASED)
     await CaseEvent.filter(case_id__in=ids).update(data={})
     await _erase_webhook_bodies([str(number) for number in numbers])
     return {row.storage_key for row in evidence_rows}

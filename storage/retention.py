@@ -190,17 +190,21 @@ async def _transcripts_batch(cutoff: datetime, size: int) -> Batch:
 async def _forget_idle_customers(customer_ids: set[int], cutoff: datetime) -> None:
     """A customer whose every case is now anonymised (or gone) and who has not written since the cut-off: their
     channel addresses and name go too. One who came back lately keeps their address (a conversation uses it)."""
-    for customer_id in customer_ids:
-        if await Case.filter(customer_id=customer_id).exclude(sender_id__startswith=f"{ERASED}-").exists():
-            continue
-        identities = list(await ChannelIdentity.filter(customer_id=customer_id).values_list("id", flat=True))
-        if await Conversation.filter(identity_id__in=identities, updated_at__gte=cutoff).exists():
-            continue
-        for identity_id in identities:
+    ids = list(customer_ids)
+    active = {int(row) for row in await Case.filter(customer_id__in=ids).exclude(  # type: ignore[call-overload]
+        sender_id__startswith=f"{ERASED}-").values_list("customer_id", flat=True)}
+    identities = {int(identity): int(customer) for identity, customer in await ChannelIdentity.filter(
+        customer_id__in=[customer for customer in ids if customer not in active]).values_list("id", "customer_id")}
+    recent = {identities[int(row)] for row in await Conversation.filter(  # type: ignore[call-overload]
+        identity_id__in=list(identities), updated_at__gte=cutoff).values_list("identity_id", flat=True)}
+    idle = [customer for customer in ids if customer not in active and customer not in recent]
+    for identity_id, customer_id in identities.items():
+        if customer_id in idle:
+            # Addresses are unique per channel: each gets its own placeholder.
             await ChannelIdentity.filter(id=identity_id).update(
                 sender_id=f"{ERASED}-{identity_id}", locale=None, last_inbound_at=None
             )
-        await Customer.filter(id=customer_id).update(display_name=None)
+    await Customer.filter(id__in=idle).update(display_name=None)
 
 
 async def _closed_cases_batch(cutoff: datetime, action: CaseAction, size: int) -> Batch:
@@ -209,8 +213,9 @@ async def _closed_cases_batch(cutoff: datetime, action: CaseAction, size: int) -
     customers = {case.customer_id for case in cases}
     if action == "anonymise":
         keys = await anonymise_cases(ids)
-        for case_id in ids:
-            await CaseEvent.create(case_id=case_id, kind="retention_anonymised", actor="retention", data={})
+        await CaseEvent.bulk_create(
+            [CaseEvent(case_id=case_id, kind="retention_anonymised", actor="retention", data={}) for case_id in ids]
+        )
         await _forget_idle_customers(customers, cutoff)
         return len(ids), keys, [case.number for case in cases]
     files = await Evidence.filter(case_id__in=ids)
