@@ -4,13 +4,17 @@ there those cases must run, never skip)."""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
@@ -76,59 +80,108 @@ def _restore_data_keyring() -> Iterator[None]:
 
 @pytest_asyncio.fixture(params=DATABASE_KINDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A new database with every migration applied (the schema production gets, not generate_schemas)."""
+    """A new database with every migration applied (the schema production gets, not generate_schemas).
+
+    Running the migrations costs seconds of CPU (Tortoise re-renders its model state per operation), so each
+    test process migrates one template per database kind and every test gets a fresh copy of it."""
     # Tortoise caches compiled INSERTs per connection name, not per dialect: a process that only ever talks
     # to one database never notices, a test run that alternates SQLite and PostgreSQL must start clean.
     EXECUTOR_CACHE.clear()
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'plaint.sqlite3'}"
-        await migrate_database(url)
-        yield url
+        template = await _migrated_template("sqlite")
+        shutil.copyfile(template, tmp_path / "plaint.sqlite3")
+        yield f"sqlite:///{tmp_path / 'plaint.sqlite3'}"
         return
     if request.param == "mariadb":
-        async with mariadb_database() as url:
-            await migrate_database(url)
+        template = await _migrated_template("mariadb")
+        async with mariadb_database(copy_of=template) as url:
             yield url
         return
-    name = f"plaint_test_{uuid.uuid4().hex[:12]}"
+    template = await _migrated_template("postgres")
+    name = _new_database_name()
+    await _postgres_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield f"{POSTGRES_URL}/{name}"
+    await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_templates: dict[str, str] = {}
+
+
+async def _migrated_template(kind: str) -> str:
+    """This process's migrated template of `kind`: a file path for SQLite, a database name on the servers."""
+    if kind in _templates:
+        return _templates[kind]
+    name = _new_database_name()
+    if kind == "sqlite":
+        path = Path(tempfile.mkdtemp(prefix="plaint-template-")) / "plaint.sqlite3"
+        atexit.register(shutil.rmtree, path.parent, True)
+        await migrate_database(f"sqlite:///{path}")
+        _templates[kind] = str(path)
+    elif kind == "mariadb":
+        await _mariadb_admin(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        atexit.register(lambda: asyncio.run(_mariadb_admin(f"DROP DATABASE IF EXISTS `{name}`")))
+        await migrate_database(f"{MARIADB_URL}/{name}")
+        _templates[kind] = name
+    else:
+        await _postgres_admin(f'CREATE DATABASE "{name}"')
+        atexit.register(lambda: asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+        await migrate_database(f"{POSTGRES_URL}/{name}")
+        _templates[kind] = name
+    return _templates[kind]
+
+
+def _new_database_name() -> str:
+    return f"plaint_test_{uuid.uuid4().hex[:12]}"
+
+
+async def _postgres_admin(statement: str) -> None:
     admin = await asyncpg.connect(f"{POSTGRES_URL}/postgres")
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"{POSTGRES_URL}/{name}"
-    await migrate_database(url)
-    yield url
-    admin = await asyncpg.connect(f"{POSTGRES_URL}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(statement)
     finally:
         await admin.close()
 
 
-@asynccontextmanager
-async def mariadb_database() -> AsyncIterator[str]:
-    """A fresh utf8mb4 database on the MariaDB server of PLAINT_TEST_MARIADB_URL, dropped afterwards."""
-    import asyncmy
-
+def _mariadb_options() -> dict[str, Any]:
     server = urlsplit(MARIADB_URL)
-    options = {
+    return {
         "host": server.hostname or "127.0.0.1",
         "port": server.port or 3306,
         "user": unquote(server.username or "root"),
         "password": unquote(server.password or ""),
     }
-    name = f"plaint_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncmy.connect(**options)
+
+
+async def _mariadb_admin(statement: str) -> None:
+    import asyncmy
+
+    admin = await asyncmy.connect(**_mariadb_options())
+    try:
+        async with admin.cursor() as cursor:
+            await cursor.execute(statement)
+    finally:
+        await admin.ensure_closed()
+
+
+@asynccontextmanager
+async def mariadb_database(copy_of: str | None = None) -> AsyncIterator[str]:
+    """A fresh utf8mb4 database on the MariaDB server of PLAINT_TEST_MARIADB_URL (a copy of the tables, keys
+    and rows of database `copy_of` when given), dropped afterwards."""
+    import asyncmy
+
+    name = _new_database_name()
+    admin = await asyncmy.connect(**_mariadb_options())
     try:
         async with admin.cursor() as cursor:
             await cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            if copy_of is not None:
+                await _copy_mariadb_tables(cursor, copy_of, name)
     finally:
         await admin.ensure_closed()
     try:
         yield f"{MARIADB_URL}/{name}"
     finally:
-        admin = await asyncmy.connect(**options)
+        admin = await asyncmy.connect(**_mariadb_options())
         try:
             async with admin.cursor() as cursor:
                 # Like PostgreSQL's DROP ... WITH (FORCE): a pooled connection left open would block the DROP.
@@ -139,6 +192,24 @@ async def mariadb_database() -> AsyncIterator[str]:
                 await cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
         finally:
             await admin.ensure_closed()
+
+
+async def _copy_mariadb_tables(cursor: Any, source: str, target: str) -> None:
+    """MariaDB has no database templates; SHOW CREATE TABLE (unlike CREATE TABLE ... LIKE) keeps the foreign
+    keys, which name their tables without the database and so point inside the copy."""
+    await cursor.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+        (source,),
+    )
+    tables = [row[0] for row in await cursor.fetchall()]
+    await cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+    await cursor.execute(f"USE `{target}`")
+    for table in tables:
+        await cursor.execute(f"SHOW CREATE TABLE `{source}`.`{table}`")
+        (_, create_statement) = await cursor.fetchone()
+        await cursor.execute(create_statement)
+        await cursor.execute(f"INSERT INTO `{target}`.`{table}` SELECT * FROM `{source}`.`{table}`")
+    await cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
 
 
 @pytest.fixture
