@@ -83,6 +83,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                    "{messages} 条消息和 {files} 个文件已移除。"),
     "confirm_needed": ("Tick the confirmation box to erase.", "请勾选确认框后再删除。"),
     "not_found_subject": ("No stored data for this person.", "没有此人的数据。"),
+    "bad_subject": ("Give a channel address as CHANNEL:ID (for example telegram:12345), a phone number or an "
+                    "email address.", "请填写渠道地址（格式 渠道:ID，例如 telegram:12345）、电话号码或电子邮箱。"),
     "contacts": ("Contact details of {number}", "{number} 的联系方式"),
     "show_contacts": ("Show contact details", "显示联系方式"),
     "unmask_note": ("Your viewing is recorded in the audit log.", "你的查看已记入审计日志。"),
@@ -201,7 +203,7 @@ def privacy_console_routes(settings: Settings) -> list[web.RouteDef]:
             query = _query(current)
             subject = await find_subject(query)
         except ValueError:
-            return await _refused(current, privacy_text("not_found_subject", current.lang))
+            return await _refused(current, privacy_text("bad_subject", current.lang))
         except SubjectNotFound:
             return await _refused(current, privacy_text("not_found_subject", current.lang), 404)
         # Written to a temporary file, then streamed: evidence files never sit whole in memory.
@@ -231,7 +233,7 @@ def privacy_console_routes(settings: Settings) -> list[web.RouteDef]:
             query = _query(current)
             subject = await find_subject(query)
         except ValueError:
-            return await _refused(current, privacy_text("not_found_subject", current.lang))
+            return await _refused(current, privacy_text("bad_subject", current.lang))
         except SubjectNotFound:
             return await _refused(current, privacy_text("not_found_subject", current.lang), 404)
         report = await erase_subject(subject, evidence, actor=current.principal.actor.name, hard=hard)

@@ -136,3 +136,7 @@ async def test_admin_applies_retention_and_erases_a_chat_request_supervisor_unma
     csrf = await console.login("admin")
     refused = await console.client.post("/admin/privacy/retention", data={"csrf_token": csrf + "x"})
     assert refused.status == 403
+    # A malformed address is answered on the form, never with a server error.
+    malformed = await console.client.post("/admin/privacy/requests/erase", data={
+        "csrf_token": csrf, "kind": "customer", "value": "no-colon-here", "confirm": "yes"})
+    assert malformed.status == 422 and "CHANNEL:ID" in await malformed.text()
