@@ -470,7 +470,9 @@ def _privacy_command(name: str) -> Callable[[], click.Command]:
     def load() -> click.Command:
         from bot.privacy import cli
 
-        groups: dict[str, click.Command] = {"keys": cli.keys_cli, "backup": cli.backup_cli, "privacy": cli.privacy_cli}
+        groups: dict[str, click.Command] = {
+            "keys": cli.keys_cli, "backup": cli.backup_cli, "privacy": cli.privacy_cli, "data": cli.data_cli,
+        }
         return groups[name]
 
     return load
@@ -494,7 +496,7 @@ def _mount_lazy_commands() -> None:
     main.lazy_commands.update({
         "nlp": _nlp_commands, "admin": _admin_commands, "webhooks": _webhook_commands, "doctor": _doctor_command,
     })
-    main.lazy_commands.update({name: _privacy_command(name) for name in ("keys", "backup", "privacy")})
+    main.lazy_commands.update({name: _privacy_command(name) for name in ("keys", "backup", "privacy", "data")})
     main.lazy_commands["dev"] = _dev_commands
     flows.lazy_commands.update({"import": _flows_import, "export": _flows_export})
     cases.lazy_commands["export"] = _cases_export

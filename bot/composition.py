@@ -32,6 +32,7 @@ from aiohttp import web
 from bot.admin.dependencies import AdminDependencies
 from bot.admin.desk_settings import SettingsFiles
 from bot.admin.insight_pages import insight_routes
+from bot.admin.privacy_console import privacy_console_routes
 from bot.admin.routes import admin_routes, open_admin
 from bot.analysis import ThreadedAnalyzer
 from bot.channels.base import Channel, ChannelContext, ChannelPlugin
@@ -65,6 +66,8 @@ from bot.operations.runtime import Operations, connectors_for
 from bot.outbox import ChannelDelivery, OutboxHandler, OutboxWorker
 from bot.passive_replies import PassiveReplyService
 from bot.privacy.keys import DataKeyError, install_data_keyring
+from bot.privacy.retention import TIMER_KIND as RETENTION_TIMER_KIND
+from bot.privacy.retention import RetentionService
 from bot.slack_app import SlackApp, SlackListenerSet
 from bot.spool_sweeper import spool_directories, sweep_spools
 from storage.audit import TortoiseAuditLog
@@ -165,7 +168,8 @@ async def _follow_desk_settings(application: Application) -> None:
 
 # Rooms plug in here, one line each (e.g. `route_providers=(admin_routes,)`).
 EXTENSIONS = Extensions(
-    route_providers=(insight_routes, _admin_routes),  # insight first: /api/v1/cases/export before /cases/{number}
+    # insight first: /api/v1/cases/export before /cases/{number}
+    route_providers=(insight_routes, _admin_routes, privacy_console_routes),
     outbox_handlers=(),
     background_workers=(_fire_timers, _sweep_spools, _follow_desk_settings),
 )
@@ -253,6 +257,11 @@ async def build_application(
         flows.reload()
         # Flows live in the database from here on, shared by every worker (the shipped YAML seeds version 1).
         await flows.attach(TortoiseFlowVersions())
+        # Retention: a daily timer (when a policy file exists) fired by the lifecycle room's timer worker.
+        retention = RetentionService(
+            policy_file=settings.retention_file, evidence=evidence, audit_log=TortoiseAuditLog(),
+            timers=TortoiseTimerStore(skip_locked=row_locks),
+        )
         # The lifecycle room: timers, SLA clocks, CSAT, housekeeping; it observes the intake and the desk.
         # Insight's spike watch runs on the lifecycle room's timers; alerts go to Slack through the outbox.
         spike_watch = build_spike_watch(settings, TortoiseTimerStore(skip_locked=row_locks),
@@ -263,8 +272,9 @@ async def build_application(
                 {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
             ),
             on_timer_fired=operations.metrics.timer_fired,
-            other_timers={SPIKE_TIMER_KIND: spike_watch},
+            other_timers={SPIKE_TIMER_KIND: spike_watch, RETENTION_TIMER_KIND: retention},
         )
+        await retention.ensure_scheduled()
         # The NLP port of this application: catalog and taxonomy edits in the console change it (and only it).
         proposals = analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path)
         if isinstance(proposals, ThreadedAnalyzer):

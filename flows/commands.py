@@ -12,7 +12,9 @@ from typing import Literal
 
 from flows.conversation import Choice, ChoiceRole, Turn
 
-Command = Literal["cancel", "restart", "back", "status", "help", "unknown", "lang_en", "lang_zh", "new_complaint"]
+Command = Literal[
+    "cancel", "restart", "back", "status", "help", "unknown", "lang_en", "lang_zh", "new_complaint", "erase_data"
+]
 
 # Text longer than this is never a command word; it is not even normalised to look for one.
 _LONGEST_COMMAND = 64
@@ -36,6 +38,15 @@ COMMAND_WORDS: dict[str, Command] = {
     "中文": "lang_zh",
     "chinese": "lang_zh",
     "简体中文": "lang_zh",
+    # A data subject's request (GDPR art. 17, PIPL art. 47): it reaches the admins as a case.
+    "delete my data": "erase_data",
+    "delete my personal data": "erase_data",
+    "erase my data": "erase_data",
+    "forget me": "erase_data",
+    "删除我的数据": "erase_data",
+    "删除我的个人数据": "erase_data",
+    "删除我的个人信息": "erase_data",
+    "删除我的信息": "erase_data",
 }
 # Only as slash commands, since a bare word could be an answer.
 SLASH_ONLY: dict[str, Command] = {"start": "restart", "en": "lang_en", "zh": "lang_zh", "new": "new_complaint"}

@@ -259,6 +259,9 @@ def _start(flow: Flow, turn: Turn, fallback: Lang | None) -> Outcome:
     command = None if too_long else command_of(turn, ended=True)
     if command == "status":
         return _status_only(flow, _fresh_state(flow, _command_language(turn, command) or lang), turn)
+    if command == "erase_data":
+        answer_lang = _command_language(turn, command) or lang
+        return _data_request(flow, _fresh_state(flow, answer_lang), turn, in_progress=False)
     if command == "new_complaint":
         turn = replace(turn, text=None, choice=None, extracted=())
     state = _fresh_state(flow, lang)
@@ -302,7 +305,31 @@ def _after_end(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
         return Outcome(replace(state, lang=lang), (offer,), (ShowStatus(case_number_asked(turn)),))
     if command == "help":
         return Outcome(state, (Reply(flow.message("finished_help", lang), new),))
+    if command == "erase_data":
+        return _data_request(flow, replace(state, lang=lang), turn, in_progress=False)
     return _start(flow, turn, state.lang)
+
+
+DATA_ERASURE_CATEGORY = "data_erasure_request"
+
+
+def _data_request(flow: Flow, state: ConversationState, turn: Turn, *, in_progress: bool) -> Outcome:
+    """"Delete my data": filed as a case for the admins (category ``data_erasure_request``, the customer's own
+    words as its description), answered with its reference. A complaint being written is cancelled: nothing
+    of it is filed, and its answers go with the rest when the request is carried out."""
+    draft = CaseDraft(
+        description=turn.text or "", category=DATA_ERASURE_CATEGORY, category_confidence=1.0, lang=state.lang,
+        flow_id=flow.id, flow_version=flow.version, extra=(("data_request", "erase"),),
+    )
+    reply = Reply(flow.message("data_request_filed", state.lang))
+    if in_progress:
+        cancelled = replace(
+            state, status="cancelled", pending_files=(), editing=False, awaiting_other=False, conflict=None
+        )
+        return Outcome(cancelled, (reply,), (FileCase(draft), ConversationEnded("cancelled")))
+    ends = [step.id for step in flow.steps if isinstance(step, EndStep)]
+    ended = replace(state, step_id=ends[0] if ends else state.step_id, status="completed")
+    return Outcome(ended, (reply,), (FileCase(draft),))
 
 
 def _reconcile(flow: Flow, state: ConversationState, say: Say) -> ConversationState:
@@ -326,7 +353,7 @@ def _reconcile(flow: Flow, state: ConversationState, say: Say) -> ConversationSt
 
 def _command_language(turn: Turn, command: str | None) -> Lang | None:
     """"进度 PL-7K2M9Q" asks in Chinese whatever the platform's locale says: the answer follows the word."""
-    if command in ("status", "help") and turn.text is not None and has_han(turn.text):
+    if command in ("status", "help", "erase_data") and turn.text is not None and has_han(turn.text):
         return "zh"
     return None
 
@@ -345,6 +372,8 @@ def _follow_language(state: ConversationState, turn: Turn, step: Step | None) ->
 
 
 def _run_command(flow: Flow, state: ConversationState, command: Command, turn: Turn, say: Say) -> Outcome:
+    if command == "erase_data":
+        return _data_request(flow, state, turn, in_progress=True)
     if command == "cancel":
         cancelled = replace(
             state, status="cancelled", pending_files=(), editing=False, awaiting_other=False, conflict=None

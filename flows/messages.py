@@ -89,6 +89,11 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "还有其他需要吗？如需提交新的投诉，请点击下方按钮。",
     ),
     "button_new_complaint": ("New complaint", "新投诉"),
+    "data_request_filed": (
+        "We have received your request to delete your personal data (reference {case_number}). Our data "
+        "protection officer will handle it and tell you here when it is done.",
+        "我们已收到您删除个人数据的请求（编号 {case_number}）。我们的数据保护负责人会处理，完成后会在这里通知您。",
+    ),
     "too_long": (
         "That's too long: please keep it under {max} characters (yours has {length}).",
         "内容太长了，请控制在 {max} 个字以内（目前 {length} 个字）。",

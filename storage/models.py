@@ -563,7 +563,8 @@ class CsatSurvey(Model):
     lang = fields.CharField(max_length=8)
     status = fields.CharField(max_length=20)  # asked | awaiting_comment | answered | not_asked
     score = fields.IntField(null=True)
-    comment = fields.TextField(null=True)
+    # The customer's own words: encrypted like the case fields.
+    comment = EncryptedTextField(null=True)
     # Why the survey was not asked (the WeChat 48-hour window, an unreachable customer).
     reason = fields.CharField(max_length=64, null=True)
     asked_at = fields.DatetimeField(null=True)
@@ -583,7 +584,8 @@ class WebhookSubscription(Model):
     id = fields.IntField(primary_key=True)
     url = fields.CharField(max_length=2000)
     events: Any = fields.JSONField(default=list)
-    secret = fields.CharField(max_length=255)
+    # Encrypted at rest like personal data: a leaked table must not let anyone forge our deliveries.
+    secret = EncryptedTextField()
     may_see_personal_data = fields.BooleanField(default=False)
     # A disabled subscription keeps its delivery log but receives no new events.
     active = fields.BooleanField(default=True, db_default=True)
@@ -607,7 +609,8 @@ class WebhookDelivery(Model):
     event_id = fields.CharField(max_length=64, db_index=True)
     event_type = fields.CharField(max_length=64)
     case_number = fields.CharField(max_length=32, db_index=True)
-    body: Any = fields.JSONField()
+    # The event as sent: it carries contact details for receivers allowed to see them, so it is encrypted.
+    body: Any = EncryptedJSONField()
     status = fields.CharField(max_length=16, db_index=True)  # pending | delivered | failed | dead | cancelled
     attempts = fields.IntField(default=0)
     last_status_code = fields.IntField(null=True)
@@ -666,6 +669,18 @@ class KeyRotation(Model):
     class Meta:
         table = "key_rotation"
         unique_together = (("key_id", "table"),)
+
+class RetentionPolicyText(Model):
+    # The retention policy as edited in the console (YAML text); while none is stored, PLAINT_RETENTION_FILE.
+
+    id = fields.IntField(primary_key=True)
+    text = fields.TextField()
+    updated_by = fields.CharField(max_length=300)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "retention_policy"
+
 
 class FlowStepEvent(Model):
     # One row per step a conversation was asked, answered or re-asked: the raw material of drop-off per step.

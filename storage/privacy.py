@@ -27,18 +27,23 @@ from storage.models import (
     CaseEvent,
     ChannelIdentity,
     Conversation,
+    CsatSurvey,
     Customer,
     Evidence,
     InboundReceipt,
     NlpCorrection,
     OutboxItem,
     TranscriptMessage,
+    WebhookDelivery,
 )
 
 PERSONAL_CASE_FIELDS = (
     "name", "phone", "email", "description", "occurred_where", "expected_resolution", "resolution_summary",
 )
 ERASED = "erased"
+# What an erased person's webhook event keeps of its case: the counts a receiver reconciles, nobody's data.
+_WEBHOOK_CASE_KEPT = ("number", "status", "channel", "lang", "product", "category", "team", "resolution_code",
+                      "created_at", "updated_at")
 
 
 class SubjectNotFound(StorageError):
@@ -234,34 +239,82 @@ async def erase_subject(
         # Deleting the channel addresses deletes their conversations (and the answers in their state).
         await ChannelIdentity.filter(id__in=subject.identity_ids).delete()
         if hard:
+            await _erase_webhook_bodies(subject.case_numbers)
             await CaseEvent.filter(case_id__in=subject.case_ids).delete()
             await Case.filter(id__in=subject.case_ids).delete()
             await Customer.filter(id__in=subject.customer_ids).delete()
         else:
-            for case_id in subject.case_ids:
-                await Case.filter(id=case_id).update(
-                    **dict.fromkeys(PERSONAL_CASE_FIELDS), phone_hash=None, email_hash=None, extra={},
-                    sender_id=f"{ERASED}-{case_id}",
-                )
-            await CaseEvent.filter(case_id__in=subject.case_ids).update(data={})
+            await anonymise_cases(subject.case_ids)
             await Customer.filter(id__in=subject.customer_ids).update(display_name=None)
             await record_event(subject, "personal_data_erased", actor, {"messages": messages,
                                                                         "files": len(evidence_rows)})
-    still_used = set(
-        await Evidence.filter(storage_key__in=list(storage_keys)).values_list("storage_key", flat=True)
-    )
-    deleted_files = 0
-    for key in storage_keys - {str(key) for key in still_used}:
-        path = evidence.path_of(key)
-        if path.exists():
-            path.unlink()
-            deleted_files += 1
+    deleted_files = await delete_unreferenced_files(evidence, storage_keys)
     return ErasureReport(
         cases_anonymised=0 if hard else len(subject.case_ids),
         cases_deleted=len(subject.case_ids) if hard else 0,
         messages_deleted=messages,
         evidence_files_deleted=deleted_files,
     )
+
+
+async def anonymise_cases(case_ids: Sequence[int]) -> set[str]:
+    """Keep the case rows (status, channel, language, product, category, dates: the statistics) and remove what
+    says who the customer was or what they wrote: fields, messages, files, corrections, comments, event details.
+    Returns the storage keys of the evidence rows removed (delete the files after the transaction)."""
+    ids = list(case_ids)
+    numbers = list(await Case.filter(id__in=ids).values_list("number", flat=True))
+    conversation_ids = [
+        int(row) for row in  # type: ignore[call-overload]
+        await Case.filter(id__in=ids, conversation_id__isnull=False).values_list("conversation_id", flat=True)
+    ]
+    evidence_rows = await Evidence.filter(case_id__in=ids)
+    await Evidence.filter(id__in=[row.id for row in evidence_rows]).delete()
+    await TranscriptMessage.filter(case_id__in=ids).delete()
+    await NlpCorrection.filter(case_id__in=ids).delete()
+    # The answers the conversation collected are the same personal data as the case fields.
+    await Conversation.filter(id__in=conversation_ids).update(state={})
+    for case_id in ids:
+        await Case.filter(id=case_id).update(
+            **dict.fromkeys(PERSONAL_CASE_FIELDS), phone_hash=None, email_hash=None, extra={},
+            sender_id=f"{ERASED}-{case_id}",
+        )
+    # The score still counts in satisfaction figures; the words and the address go.
+    await CsatSurvey.filter(case_id__in=ids).update(comment=None, sender_id=ERASED)
+    await CaseEvent.filter(case_id__in=ids).update(data={})
+    await _erase_webhook_bodies([str(number) for number in numbers])
+    return {row.storage_key for row in evidence_rows}
+
+
+async def delete_unreferenced_files(evidence: LocalEvidenceStore, storage_keys: set[str]) -> int:
+    """Delete the files of `storage_keys` that no evidence row refers to any more (identical uploads share one
+    file); call after the transaction that removed the rows committed."""
+    still_used = {
+        str(key) for key in await Evidence.filter(storage_key__in=list(storage_keys)).values_list(
+            "storage_key", flat=True
+        )
+    }
+    deleted = 0
+    for key in storage_keys - still_used:
+        path = evidence.path_of(key)
+        if path.exists():
+            path.unlink()
+            deleted += 1
+    return deleted
+
+
+def erased_webhook_body(body: object) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        return {"personal_data": ERASED}
+    case = body.get("case")
+    kept = {key: value for key, value in body.items() if key != "case"}
+    if isinstance(case, dict):
+        kept["case"] = {key: case[key] for key in _WEBHOOK_CASE_KEPT if key in case} | {"personal_data": ERASED}
+    return kept
+
+
+async def _erase_webhook_bodies(case_numbers: Sequence[str]) -> None:
+    for row in await WebhookDelivery.filter(case_number__in=list(case_numbers)):
+        await WebhookDelivery.filter(id=row.id).update(body=erased_webhook_body(row.body))
 
 
 def subject_query(customer: str | None, phone: str | None, email: str | None) -> SubjectQuery:
@@ -274,3 +327,19 @@ def subject_query(customer: str | None, phone: str | None, email: str | None) ->
             raise ValueError("--customer is CHANNEL:ID, for example telegram:123456789")
         return SubjectQuery(channel=channel.strip(), sender_id=sender_id.strip())
     return SubjectQuery(phone=phone, email=email)
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """A customer's request from the chat, as the DPO's list shows it (no personal value)."""
+
+    number: str
+    status: str
+    channel: str
+    lang: str
+    created_at: datetime
+
+
+async def data_requests(category: str, limit: int = 100) -> list[DataRequest]:
+    rows = await Case.filter(category=category).order_by("-id").limit(limit)
+    return [DataRequest(row.number, row.status, row.channel, row.lang, row.created_at) for row in rows]

@@ -25,6 +25,8 @@ class Permission(StrEnum):
     SETTINGS_READ = "settings:read"  # catalog, categories, routing, SLA policies
     SETTINGS_WRITE = "settings:write"
     WEBHOOKS_MANAGE = "webhooks:manage"  # subscriptions carry secrets: admins only
+    # Retention, data quality and data subjects' requests (export, erase): admins only.
+    PRIVACY_MANAGE = "privacy:manage"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {

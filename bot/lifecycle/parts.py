@@ -63,7 +63,9 @@ def build_lifecycle(
 ) -> LifecycleParts:
     """Everything but the Slack delivery (built beside the desk's notifier: `slack_delivery`) and the desk
     itself, which is handed over once built: `csat.use_reopener(desk)`, `housekeeping.use_closer(desk)`,
-    `duplicates.use_resolver(desk)`."""
+    `duplicates.use_resolver(desk)`.
+    `other_timers`: handlers of other rooms' timer kinds (insight's spike watch, retention), fired by the same
+    worker."""
     clock = clock or SystemClock()
     sla_store = TortoiseSlaStore(lock_rows=row_locks)
     timers = TortoiseTimerStore(skip_locked=row_locks)
@@ -92,7 +94,7 @@ def build_lifecycle(
             notifier=notifier,
         )
         handlers[DIGEST_TIMER_KIND] = digest
-    handlers.update(other_timers or {})  # other rooms' timers (insight's spike watch)
+    handlers.update(other_timers or {})
     worker = TimerWorker(
         timers, handlers, clock,
         name=worker_name,

@@ -293,3 +293,157 @@ def privacy_erase(ctx: click.Context, customer: str | None, phone: str | None, e
         raise click.ClickException(str(error)) from error
     click.echo(f"erased: {report.cases_anonymised} cases anonymised, {report.cases_deleted} cases deleted, "
                f"{report.messages_deleted} messages and {report.evidence_files_deleted} evidence files deleted")
+
+
+def _outcome_lines(outcome: Any, applied: bool) -> list[str]:
+    verb = {"delete": "deleted" if applied else "would be deleted",
+            "anonymise": "anonymised" if applied else "would be anonymised"}
+    lines = []
+    for item in outcome.classes:
+        files = f", {item.files} files" if item.files else ""
+        examples = f" (e.g. {', '.join(item.examples)})" if item.examples else ""
+        lines.append(f"{item.data_class:<13} older than {item.cutoff:%Y-%m-%d %H:%M} UTC: {item.rows} rows"
+                     f"{files} {verb[item.action]}{examples}")
+    return lines
+
+
+@privacy_cli.command("retention")
+@click.option("--dry-run/--apply", "dry_run", default=True, show_default=True,
+              help="--dry-run says what would go; --apply removes it (and records it in the audit log).")
+@click.option("--policy", "policy_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="The retention policy YAML (default: PLAINT_RETENTION_FILE).")
+@click.option("--actor", default="cli", show_default=True, help="Who runs it (recorded).")
+@click.pass_context
+def privacy_retention(ctx: click.Context, dry_run: bool, policy_file: Path | None, actor: str) -> None:
+    """Apply the retention policy: what each data class (evidence, transcripts, closed_cases, audit_log) holds
+    past its period. Plaint's workers also run it daily when a policy is configured."""
+    from bot.privacy.retention import RetentionPolicyError, RetentionService
+    from storage.audit import TortoiseAuditLog
+    from storage.database import open_database
+    from storage.evidence import LocalEvidenceStore
+
+    settings = _settings(ctx)
+    _keyring_or_fail(settings)
+    # An explicit --policy file is the policy of this run; otherwise the console's saved one, else the file.
+    service = RetentionService(
+        policy_file=policy_file or settings.retention_file, evidence=LocalEvidenceStore(settings.evidence_dir),
+        audit_log=TortoiseAuditLog(), use_stored=policy_file is None,
+    )
+
+    async def run() -> Any:
+        async with open_database(settings.effective_database_url):
+            if (await service.policy()).empty:
+                return None
+            if dry_run:
+                return await service.preview()
+            return await service.apply(actor=f"cli:{actor}"[:300], via="cli")
+
+    try:
+        outcome = asyncio.run(run())
+    except RetentionPolicyError as error:
+        raise click.ClickException(str(error)) from error
+    if outcome is None:
+        click.echo("no retention policy (set PLAINT_RETENTION_FILE or save one in the console): nothing is removed")
+        return
+    for line in _outcome_lines(outcome, applied=not dry_run):
+        click.echo(line)
+    if dry_run:
+        click.echo("dry run: nothing was changed (run with --apply)")
+
+
+@click.group("data")
+def data_cli() -> None:
+    """Data quality: check the stored cases, normalise contacts and merge duplicate customers."""
+
+
+def _finding_lines(document: dict[str, Any]) -> list[str]:
+    lines = [f"{document['cases_checked']} cases checked"]
+    for name, finding in document["findings"].items():
+        examples = f" (e.g. {', '.join(finding['examples'])})" if finding["examples"] else ""
+        lines.append(f"{name:<32} {finding['count']}{examples}")
+    return lines
+
+
+@data_cli.command("check")
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
+@click.option("--actor", default="cli", show_default=True, help="Who runs it (recorded with the report).")
+@click.pass_context
+def data_check(ctx: click.Context, as_json: bool, actor: str) -> None:
+    """Invalid or inconsistent stored values: contacts that no longer validate or are not normalised, cases
+    missing required fields, one person under several identities, exact and near-duplicate cases. Counts and
+    example case numbers; the admin console shows the last report."""
+    import json
+
+    from storage.data_quality import check_data, record_check
+    from storage.database import open_database
+
+    settings = _settings(ctx)
+    _keyring_or_fail(settings)
+
+    async def run() -> dict[str, Any]:
+        async with open_database(settings.effective_database_url):
+            report = await check_data()
+            await record_check(report, actor=f"cli:{actor}", via="cli")
+            return report.document()
+
+    document = asyncio.run(run())
+    if as_json:
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    for line in _finding_lines(document):
+        click.echo(line)
+
+
+@data_cli.command("clean")
+@click.option("--dry-run/--apply", "dry_run", default=True, show_default=True,
+              help="--dry-run says what would change; --apply changes it (audited, with an undo record).")
+@click.option("--actor", default="cli", show_default=True, help="Who runs it (recorded).")
+@click.pass_context
+def data_clean(ctx: click.Context, dry_run: bool, actor: str) -> None:
+    """Normalise phone numbers (E.164) and email addresses, and merge the customers that share one; undo with
+    `plaint data undo ENTRY_ID`."""
+    from storage.data_quality import apply_clean, plan_clean
+    from storage.database import open_database
+
+    settings = _settings(ctx)
+    _keyring_or_fail(settings)
+
+    async def run() -> tuple[Any, int | None]:
+        async with open_database(settings.effective_database_url):
+            plan = await plan_clean()
+            if dry_run or not (plan.contacts or plan.merges):
+                return plan, None
+            return plan, await apply_clean(plan, actor=f"cli:{actor}", via="cli")
+
+    plan, entry_id = asyncio.run(run())
+    examples = f" (e.g. {', '.join(plan.examples)})" if plan.examples else ""
+    verb = "would be " if dry_run else ""
+    click.echo(f"{len(plan.contacts)} contacts {verb}normalised, {len(plan.merges)} customers {verb}merged"
+               f"{examples}")
+    if dry_run:
+        click.echo("dry run: nothing was changed (run with --apply)")
+    elif entry_id is not None:
+        click.echo(f"undo record: audit entry {entry_id} (plaint data undo {entry_id})")
+
+
+@data_cli.command("undo")
+@click.argument("entry_id", type=click.IntRange(min=1))
+@click.option("--actor", default="cli", show_default=True, help="Who runs it (recorded).")
+@click.pass_context
+def data_undo(ctx: click.Context, entry_id: int, actor: str) -> None:
+    """Put back what one `plaint data clean --apply` changed (its audit entry id)."""
+    from storage.data_quality import CleanRecordNotFound, undo_clean
+    from storage.database import open_database
+
+    settings = _settings(ctx)
+    _keyring_or_fail(settings)
+
+    async def run() -> int:
+        async with open_database(settings.effective_database_url):
+            return await undo_clean(entry_id, actor=f"cli:{actor}", via="cli")
+
+    try:
+        restored = asyncio.run(run())
+    except CleanRecordNotFound as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored {restored} rows")
