@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 from bot.analysis import BackgroundLoadedAnalyzer, TextAnalyzer, ThreadedAnalyzer
 from nlp import Analysis, Lang, ProductChoice
 
 
 class CountingAnalyzer:
-    def analyze(self, text: str, lang: Lang | None = None) -> Analysis:
+    catalog = None
+
+    def analyze(self, text: str, lang: Lang | None = None, *, now: datetime | None = None) -> Analysis:
         return Analysis.nothing(lang or "en")
 
     def top_products(self, n: int, lang: Lang) -> tuple[ProductChoice, ...]:
