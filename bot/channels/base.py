@@ -34,6 +34,7 @@ __all__ = [
     "RetryLater",
     "RunningState",
     "attachment_kind",
+    "clean_text",
     "numbered_options",
     "response_chunks",
     "split_text",
@@ -89,6 +90,19 @@ class ChannelPlugin(Protocol):
     def routes(self) -> Sequence[web.RouteDef]: ...
 
     def running(self, context: ChannelContext) -> AbstractAsyncContextManager[Channel]: ...
+
+
+# NUL (PostgreSQL refuses it in text), the other C0 controls but tab and line breaks, and lone UTF-16
+# surrogates (JSON can carry them; no database encoding can store them): dropped from anything a customer
+# sends before it goes further. One table lookup per character: linear in the text.
+_UNSTORABLE = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0xD800, 0xE000)])
+
+
+def clean_text(text: str | None) -> str | None:
+    """The text without characters no store can keep; None when nothing is left."""
+    if text is None:
+        return None
+    return text.translate(_UNSTORABLE) or None
 
 
 def attachment_kind(media_type: str | None) -> AttachmentKind:

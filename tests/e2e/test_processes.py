@@ -7,13 +7,13 @@ import json
 import os
 import signal
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest_asyncio
 
+from bot.channels.web_sessions import COOKIE_NAME
 from bot.config import Settings
 from bot.privacy.keys import install_data_keyring
 from storage.database import open_database
@@ -123,12 +123,14 @@ async def start_server(settings: Settings, port: int) -> asyncio.subprocess.Proc
 
 async def test_a_conversation_survives_the_server_being_killed(settings: Settings, database: None) -> None:
     port = free_port()
-    session = uuid.uuid4().hex
     base = f"http://127.0.0.1:{port}/chat/api/message"
+    cookie: dict[str, str] = {}
 
     async def say(http: aiohttp.ClientSession, **fields: str) -> dict[str, object]:
-        async with http.post(base, json={"session": session, "locale": "en", **fields}) as response:
+        async with http.post(base, json={"locale": "en", **fields}, headers=cookie) as response:
             assert response.status == 200, await response.text()
+            if (morsel := response.cookies.get(COOKIE_NAME)) is not None:
+                cookie["Cookie"] = f"{COOKIE_NAME}={morsel.value}"
             result: dict[str, object] = await response.json()
             return result
 
@@ -153,6 +155,8 @@ async def test_a_conversation_survives_the_server_being_killed(settings: Setting
     replies = result["replies"]
     assert isinstance(replies, list)
     assert "what happened" in replies[-1]["text"]
+    # The session the first server issued still holds after a restart (its key is kept in the data directory).
+    session = cookie["Cookie"].split("=", 1)[1].split(".", 1)[0]
     conversation = await Conversation.filter(identity__sender_id=session).get()
     assert conversation.step_id == "description"
     answers = json.dumps(conversation.state, ensure_ascii=False)
