@@ -228,7 +228,8 @@ class WebChat:
             web.post("/chat/api/message", webhook_boundary("web", self.message)),
             web.get("/chat/api/messages", webhook_boundary("web", self.messages)),
             web.post("/chat/api/link", webhook_boundary("web", self.link)),
-            web.get("/chat/resume/{token}", self.resume),
+            # The token is a query parameter: the log redaction hides `token=` values in access-log lines.
+            web.get("/chat/resume", self.resume),
         ]
 
     def _address(self, request: web.Request) -> str:
@@ -367,7 +368,7 @@ class WebChat:
             raise web.HTTPUnauthorized(text=_NO_SESSION[language_of(request)])
         token = self._sessions.link_token(session)
         return web.json_response(
-            {"url": f"{self._public_base(request)}/chat/resume/{token}", "expires_in": LINK_LIFETIME_SECONDS},
+            {"url": f"{self._public_base(request)}/chat/resume?token={token}", "expires_in": LINK_LIFETIME_SECONDS},
             headers={"Cache-Control": "no-store"},
         )
 
@@ -375,13 +376,13 @@ class WebChat:
         """Opening a one-time link: the browser gets the conversation's session and lands on the chat page.
         The token is spent on first use; the address is cleared from the history by the redirect."""
         WebChatLimits.check(self._limits.requests, self._address(request), request)
-        link = self._sessions.read_link(request.match_info["token"])
+        link = self._sessions.read_link(request.query.get("token", ""))
         if link is None or not await self._spent_links.spend(link.nonce, link.expires):
             return web.Response(
                 status=410, text=_LINK_GONE[language_of(request)], content_type="text/plain", charset="utf-8",
                 headers={"Cache-Control": "no-store"},
             )
-        response = web.HTTPSeeOther("/chat", headers={"Cache-Control": "no-store"})
+        response = web.Response(status=303, headers={"Location": "/chat", "Cache-Control": "no-store"})
         self._sessions.attach(response, request, link.session)
         return response
 

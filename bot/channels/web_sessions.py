@@ -95,22 +95,29 @@ class WebSessions:
             samesite="Lax",
         )
 
+    def _mask(self, nonce: str, data: bytes) -> bytes:
+        # A keystream from the nonce (unique per link): the session id travels in the link unreadable.
+        stream = hmac.new(self._key, f"link mask\n{nonce}".encode(), hashlib.sha256).digest()
+        return bytes(a ^ b for a, b in zip(data, stream, strict=False))
+
     def link_token(self, session: str, now: float | None = None) -> str:
-        expires = int((now if now is not None else time.time()) + LINK_LIFETIME_SECONDS)
+        """A token for the one-time link: the session masked, a nonce, the expiry, and their signature."""
+        expires = str(int((now if now is not None else time.time()) + LINK_LIFETIME_SECONDS))
         nonce = secrets.token_urlsafe(12)
-        payload = f"{session}.{nonce}.{expires}"
-        return f"{payload}.{self._sign('link', session, nonce, str(expires))}"
+        masked = _urlsafe(self._mask(nonce, base64.urlsafe_b64decode(session + "=" * (-len(session) % 4))))
+        return f"{masked}.{nonce}.{expires}.{self._sign('link', masked, nonce, expires)}"
 
     def read_link(self, token: str, now: float | None = None) -> LinkToken | None:
         """The link's session when the token is one the server signed and it has not expired."""
         parts = token.split(".")
         if len(token) > 256 or len(parts) != 4:
             return None
-        session, nonce, expires, signature = parts
+        masked, nonce, expires, signature = parts
         if not expires.isdigit() or len(expires) > 12:
             return None
-        if not hmac.compare_digest(signature, self._sign("link", session, nonce, expires)):
+        if not hmac.compare_digest(signature, self._sign("link", masked, nonce, expires)):
             return None
         if int(expires) < (now if now is not None else time.time()):
             return None
+        session = _urlsafe(self._mask(nonce, base64.urlsafe_b64decode(masked + "=" * (-len(masked) % 4))))
         return LinkToken(session, nonce, int(expires))
