@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Annotated, Protocol
 
 import aiohttp
 from aiohttp import web
+from pydantic import AfterValidator, ValidationError
 
 from bot.delivery import DeliveryError, PermanentDeliveryError, RecipientUnreachable, RetryLater
 from bot.messages import AttachmentKind, Button, ChannelName, Inbound, IntakeResult, MailboxMessage, Outbound
@@ -21,6 +22,7 @@ from bot.webhooks import RunningState, webhook_boundary
 
 __all__ = [
     "CHUNK_BYTES",
+    "MAX_INBOUND_TEXT_CHARS",
     "Channel",
     "ChannelContext",
     "ChannelPlugin",
@@ -33,12 +35,14 @@ __all__ = [
     "RenderedPart",
     "RetryLater",
     "RunningState",
+    "StorableStr",
     "attachment_kind",
     "clean_text",
     "numbered_options",
     "response_chunks",
     "split_text",
     "spooled_file_opener",
+    "validation_reason",
     "webhook_boundary",
 ]
 
@@ -103,6 +107,25 @@ def clean_text(text: str | None) -> str | None:
     if text is None:
         return None
     return text.translate(_UNSTORABLE) or None
+
+
+def _storable(text: str) -> str:
+    return text.translate(_UNSTORABLE)
+
+
+# A string field of a platform payload model: whatever it holds, what passes on can be stored.
+StorableStr = Annotated[str, AfterValidator(_storable)]
+
+# The most text one inbound message may carry to the flow, which refuses anything over its own (smaller)
+# limit in the customer's language; a payload with more is refused at the edge.
+MAX_INBOUND_TEXT_CHARS = 2_000_000
+
+
+def validation_reason(error: ValidationError) -> str:
+    """The first problem of a payload, by field and kind, in one line: never the value (it may be personal)."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"
 
 
 def attachment_kind(media_type: str | None) -> AttachmentKind:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.channels.base import (
     CHUNK_BYTES,
+    MAX_INBOUND_TEXT_CHARS,
     Channel,
     ChannelContext,
     RenderedPart,
@@ -33,6 +34,7 @@ from bot.channels.base import (
     attachment_kind,
     clean_text,
     spooled_file_opener,
+    validation_reason,
     webhook_boundary,
 )
 from bot.channels.rate_limits import Allowance, RateLimiter
@@ -41,9 +43,7 @@ from bot.messages import Attachment, Button, ChannelName, Inbound, IntakeResult,
 
 # The largest file a customer may upload through the page.
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-# The most text one message may carry to the flow, which refuses anything over its own (smaller) limit in
-# the customer's language; past this the request itself is refused.
-MAX_TEXT_CHARS = 2_000_000
+MAX_TEXT_CHARS = MAX_INBOUND_TEXT_CHARS
 # A text field of a multipart body is read up to this many bytes (4 per character at worst).
 MAX_FIELD_BYTES = 4 * MAX_TEXT_CHARS
 MAX_FILES_PER_MESSAGE = 10
@@ -160,13 +160,6 @@ class WebChatPost(BaseModel):
     def _known_shape(cls, locale: str | None) -> str | None:
         # A language tag or nothing: whatever else a client sends is ignored, not stored.
         return locale if locale is not None and _LOCALE_PATTERN.match(locale) else None
-
-
-def validation_reason(error: ValidationError) -> str:
-    """The first problem, named by its field, in one line (the answer to a malformed request)."""
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    return f"{where}: {first['msg']}"
 
 
 def language_of(request: web.Request) -> Literal["en", "zh"]:
