@@ -92,8 +92,9 @@ def mutated(draw: st.DrawFn, valid: st.SearchStrategy[dict[str, Any]]) -> dict[s
         path = draw(st.sampled_from(paths))
         action = draw(st.sampled_from(["replace", "replace", "drop", "add"]))
         if action == "add":
-            document = _replace(document, path[:-1] + (draw(st.text(max_size=10)),), draw(hostile_value), drop=False) \
-                if isinstance(_at(document, path[:-1]), dict) else document
+            if isinstance(_at(document, path[:-1]), dict):
+                added = (*path[:-1], draw(st.text(max_size=10)))
+                document = _replace(document, added, draw(hostile_value), drop=False)
         else:
             document = _replace(document, path, draw(hostile_value), drop=action == "drop")
     return document
