@@ -14,11 +14,11 @@ from typing import Annotated, Protocol
 
 import aiohttp
 from aiohttp import web
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator
 
 from bot.delivery import DeliveryError, PermanentDeliveryError, RecipientUnreachable, RetryLater
 from bot.messages import AttachmentKind, Button, ChannelName, Inbound, IntakeResult, MailboxMessage, Outbound
-from bot.webhooks import RunningState, webhook_boundary
+from bot.webhooks import MAX_INBOUND_TEXT_CHARS, RunningState, validation_reason, webhook_boundary
 
 __all__ = [
     "CHUNK_BYTES",
@@ -116,16 +116,7 @@ def _storable(text: str) -> str:
 # A string field of a platform payload model: whatever it holds, what passes on can be stored.
 StorableStr = Annotated[str, AfterValidator(_storable)]
 
-# The most text one inbound message may carry to the flow, which refuses anything over its own (smaller)
-# limit in the customer's language; a payload with more is refused at the edge.
-MAX_INBOUND_TEXT_CHARS = 2_000_000
 
-
-def validation_reason(error: ValidationError) -> str:
-    """The first problem of a payload, by field and kind, in one line: never the value (it may be personal)."""
-    first = error.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    return f"{where}: {first['msg']}"
 
 
 def attachment_kind(media_type: str | None) -> AttachmentKind:
