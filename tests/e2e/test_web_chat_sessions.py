@@ -149,10 +149,19 @@ async def test_a_flood_gets_a_friendly_429_in_the_customers_language(settings: S
         assert statuses[-1] == 429
         assert "太频繁" in await response.text() and int(response.headers["Retry-After"]) >= 1
 
-        # New sessions from one address: after the allowance, an English 429 instead of yet another session.
+        # New sessions from one address (behind the reverse proxy on this machine, which names the customer in
+        # X-Forwarded-For): after the allowance, an English 429 instead of yet another session.
+        def behind_proxy(address: str) -> dict[str, str]:
+            return {"Accept-Language": "en", "X-Forwarded-For": f"10.0.0.9, {address}"}
+
         minted: list[int] = []
         for _ in range(40):
-            response = await client.post("/chat/api/message", json={"text": 1}, headers={"Accept-Language": "en"})
+            response = await client.post("/chat/api/message", json={"text": 1}, headers=behind_proxy("203.0.113.7"))
             minted.append(response.status)
-        assert minted.count(429) >= 5
+        assert minted[:30] == [400] * 30 and minted[-1] == 429
         assert "too quickly" in await response.text()
+        # Another customer's address has its own allowance; a local tool without the header is not limited.
+        other = await client.post("/chat/api/message", json={"text": 1}, headers=behind_proxy("198.51.100.2"))
+        assert other.status == 400
+        local = await client.post("/chat/api/message", json={"text": 1})
+        assert local.status == 400

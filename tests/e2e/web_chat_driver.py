@@ -62,10 +62,13 @@ class WebCustomer:
         morsel = response.cookies.get(COOKIE_NAME)
         if morsel is not None:
             self.cookie = morsel.value
+        # A client with a cookie jar (an admin's, logged in) must not hand this session to the next customer.
+        self.client.session.cookie_jar.clear(lambda cookie: cookie.key == COOKIE_NAME)
 
     async def transcript(self, after: int = 0) -> list[dict[str, Any]]:
         response = await self.client.get("/chat/api/messages", params={"after": after}, headers=self.cookies())
         assert response.status == 200, await response.text()
+        self.remember(response)
         messages: list[dict[str, Any]] = (await response.json())["messages"]
         return messages
 
