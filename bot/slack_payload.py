@@ -72,7 +72,8 @@ class SlackEnvelope(_Checked):
 
 
 class SlackAction(_Checked):
-    action_id: SlackId | None = None
+    # Bolt's action matchers index it directly.
+    action_id: SlackId
     block_id: Annotated[str, Field(max_length=256)] | None = None
     type: SlackId | None = None
     value: Annotated[str, Field(max_length=2000)] | None = None
@@ -95,12 +96,21 @@ class SlackInteraction(_Checked):
     message: dict[str, Any] | None = None
 
 
+_EVENTS_API_TYPES = frozenset({"event_callback", "url_verification", "app_rate_limited"})
+
+
 def slack_body_problem(body: bytes, content_type: str) -> str | None:
     """Why this (signature-checked) body cannot be a Slack request, or None when it can."""
     try:
         text = body.decode("utf-8")
         if content_type == "application/json":
-            SlackEnvelope.model_validate(json.loads(text))
+            document = json.loads(text)
+            envelope = SlackEnvelope.model_validate(document)
+            if envelope.type == "event_callback" and envelope.event is None:
+                return "event: missing"
+            # Bolt reads any JSON body of an interaction's type as that interaction.
+            if envelope.type not in _EVENTS_API_TYPES:
+                SlackInteraction.model_validate(document)
             return None
         form = parse_qs(text)
         if "payload" in form:
