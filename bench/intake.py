@@ -106,7 +106,8 @@ def next_answer(
 async def customer(
     http: aiohttp.ClientSession, bases: list[str], index: int, latencies: list[float]
 ) -> tuple[int, bool]:
-    session = uuid.uuid4().hex
+    # The server issues the session with its first answer (a cookie); every later turn carries it back.
+    cookie: dict[str, str] = {}
     errors = 0
     typed = list(TYPED_ANSWERS)
     text: str | None = "Hello"
@@ -115,7 +116,6 @@ async def customer(
     for turn in range(MAX_TURNS):
         base = bases[(index + turn) % len(bases)]
         form = aiohttp.FormData()
-        form.add_field("session", session)
         form.add_field("message_id", uuid.uuid4().hex)
         form.add_field("locale", "en")
         if text:
@@ -127,7 +127,9 @@ async def customer(
                 form.add_field("file", data, filename=name)
             uploaded = True
         started = time.perf_counter()
-        async with http.post(f"{base}/chat/api/message", data=form) as response:
+        async with http.post(f"{base}/chat/api/message", data=form, headers=cookie) as response:
+            if (morsel := response.cookies.get("plaint_chat")) is not None:
+                cookie["Cookie"] = f"plaint_chat={morsel.value}"
             result = await response.json() if response.status == 200 else {}
             if response.status != 200:
                 errors += 1

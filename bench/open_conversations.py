@@ -31,6 +31,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from intake import drop_database, free_port, fresh_database, start, stop, wait_ready  # noqa: E402
 
+from bot.channels.web_sessions import COOKIE_NAME, WebSessions  # noqa: E402
+
 CHANNELS = ("web", "telegram", "wechat", "slack")
 # What a customer types, by words of the question; buttons pressed when nothing typed fits, best first.
 TYPED = (("your name", "Ada Lovelace"), ("phone number", "+44 20 7946 0958"), ("email", "ada@example.com"),
@@ -48,9 +50,16 @@ class Reply:
     case_number: str | None
 
 
+# The bench names its sessions (the seeded rows carry them), so it signs their cookies with the secret it
+# gives the server, as the server would have.
+BENCH_SECRET = "bench-open-conversations"
+SESSIONS = WebSessions(BENCH_SECRET.encode(), secure_cookies=False)
+
+
 async def say(http: aiohttp.ClientSession, base: str, session: str, answer: dict[str, str]) -> Reply:
-    body = {"session": session, "message_id": uuid.uuid4().hex, "locale": "en", **answer}
-    async with http.post(f"{base}/chat/api/message", json=body) as response:
+    body = {"message_id": uuid.uuid4().hex, "locale": "en", **answer}
+    cookie = {"Cookie": f"{COOKIE_NAME}={SESSIONS.cookie_value(session)}"}
+    async with http.post(f"{base}/chat/api/message", json=body, headers=cookie) as response:
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status}: {(await response.text())[:300]}")
         result = await response.json()
@@ -167,7 +176,8 @@ async def phase(
 ) -> Phase:
     url = await fresh_database(server_url, directory, f"open{open_count}")
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "PLAINT_LOG_LEVEL": "WARNING",
-           "PLAINT_DATA_DIR": str(directory / f"data{open_count}"), "PLAINT_DATABASE_URL": url}
+           "PLAINT_DATA_DIR": str(directory / f"data{open_count}"), "PLAINT_DATABASE_URL": url,
+           "PLAINT_EVIDENCE_SECRET": BENCH_SECRET}
     try:
         subprocess.run([sys.executable, "-m", "bot", "db", "migrate"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)

@@ -72,8 +72,7 @@ async def serve_once(data_dir: Path) -> tuple[float, float, float, float]:
                 await asyncio.sleep(0.01)
             models = time.perf_counter() - started
             # A customer's whole story at once: the NLP step proposes the product and category.
-            body = {"session": os.urandom(8).hex(), "locale": "en",
-                    "text": "My new kettle started leaking after two days"}
+            body = {"locale": "en", "text": "My new kettle started leaking after two days"}
             async with http.post(f"http://127.0.0.1:{port}/chat/api/message", json=body) as response:
                 assert response.status == 200, await response.text()
             first_turn = time.perf_counter() - started

@@ -39,6 +39,7 @@ from bot.channels.base import Channel, ChannelContext, ChannelPlugin
 from bot.channels.slack import SlackCustomers
 from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import MAX_UPLOAD_BYTES, TranscriptChannel, WebChat
+from bot.channels.web_sessions import WebSessions
 from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
 from bot.desk.delivery_watch import DeskDeliveryWatch
@@ -79,6 +80,7 @@ from storage.intake import TortoiseIntakeStore
 from storage.timers import TortoiseTimerStore
 from storage.tokens import TortoiseSharedTokenStore
 from storage.transcript import TortoiseTranscript
+from storage.web_links import TortoiseSpentLinks
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +218,16 @@ def plan_application(
         ("slack", slack_customers),
         ("wechat", wechat_plugin(settings, TortoiseSharedTokenStore())),
     ]
-    plugins: list[ChannelPlugin] = [WebChat(settings.data_dir / "uploads", MAX_UPLOAD_BYTES)]
+    web_sessions = WebSessions(
+        evidence_secret(settings.evidence_secret.get_secret_value(), settings.data_dir),
+        secure_cookies=settings.public_url.startswith("https://"),
+    )
+    plugins: list[ChannelPlugin] = [
+        WebChat(
+            settings.data_dir / "uploads", MAX_UPLOAD_BYTES, web_sessions, TortoiseSpentLinks(),
+            public_url=settings.public_url,
+        )
+    ]
     for name, plugin in candidates:
         if plugin is None:
             log.info("channel %s is off (no credentials configured)", name)

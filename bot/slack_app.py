@@ -18,10 +18,12 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.delivery import PermanentDeliveryError, RecipientUnreachable, RetryLater
+from bot.slack_payload import slack_body_problem
 from bot.webhooks import RunningState, webhook_boundary
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,28 @@ class SlackApp:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         bolt = self._bolt.get()
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+        body = await request.read()
+        # Only a signed body is looked at; Bolt checks the signature again, the same way, before dispatching.
+        secret = self._settings.slack_signing_secret
+        try:
+            signed = secret is not None and SignatureVerifier(secret.get_secret_value()).is_valid(
+                body, request.headers.get("X-Slack-Request-Timestamp", ""), request.headers.get("X-Slack-Signature", "")
+            )
+        except (UnicodeDecodeError, ValueError):
+            signed = False
+        if not signed:
+            raise web.HTTPUnauthorized(text="invalid Slack signature")
+        problem = slack_body_problem(body, request.content_type)
+        if problem is not None:
+            log.warning("slack: request refused, not a Slack request: %s", problem)
+            raise web.HTTPBadRequest(text=f"not a Slack request: {problem}")
+        try:
+            # Bolt parses the body and reads ids out of it while building its request, before the signature is
+            # checked; a body of another shape fails there with whatever error its lookups raise.
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise web.HTTPBadRequest(text="body is not a Slack request (JSON or a form)") from None
+        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     @contextlib.asynccontextmanager
     async def serving(self, listener_sets: Sequence[SlackListenerSet]) -> AsyncIterator[None]:

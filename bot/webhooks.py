@@ -9,12 +9,24 @@ from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from aiohttp import web
+from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# The most text one inbound message may carry to the flow, which refuses anything over its own (smaller)
+# limit in the customer's language; a payload with more is refused at the edge.
+MAX_INBOUND_TEXT_CHARS = 2_000_000
+
+
+def validation_reason(error: ValidationError) -> str:
+    """The first problem of a payload, by field and kind, in one line: never the value (it may be personal)."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"
 
 
 class RunningState(Generic[T]):

@@ -305,6 +305,18 @@ class SharedToken(Model):
         table = "shared_token"
 
 
+class SpentLink(Model):
+    # A web chat "continue on another device" link that was opened: the unique nonce makes it one-time
+    # for every worker. Rows past expires_at say nothing any more (the link's signature has expired too).
+
+    id = fields.IntField(primary_key=True)
+    nonce = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "spent_link"
+
+
 class AssignmentCursor(Model):
     # Where round-robin assignment stopped in each team, shared by every worker.
 

@@ -10,17 +10,19 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Annotated, Protocol
 
 import aiohttp
 from aiohttp import web
+from pydantic import AfterValidator
 
 from bot.delivery import DeliveryError, PermanentDeliveryError, RecipientUnreachable, RetryLater
 from bot.messages import AttachmentKind, Button, ChannelName, Inbound, IntakeResult, MailboxMessage, Outbound
-from bot.webhooks import RunningState, webhook_boundary
+from bot.webhooks import MAX_INBOUND_TEXT_CHARS, RunningState, validation_reason, webhook_boundary
 
 __all__ = [
     "CHUNK_BYTES",
+    "MAX_INBOUND_TEXT_CHARS",
     "Channel",
     "ChannelContext",
     "ChannelPlugin",
@@ -33,11 +35,14 @@ __all__ = [
     "RenderedPart",
     "RetryLater",
     "RunningState",
+    "StorableStr",
     "attachment_kind",
+    "clean_text",
     "numbered_options",
     "response_chunks",
     "split_text",
     "spooled_file_opener",
+    "validation_reason",
     "webhook_boundary",
 ]
 
@@ -89,6 +94,29 @@ class ChannelPlugin(Protocol):
     def routes(self) -> Sequence[web.RouteDef]: ...
 
     def running(self, context: ChannelContext) -> AbstractAsyncContextManager[Channel]: ...
+
+
+# NUL (PostgreSQL refuses it in text), the other C0 controls but tab and line breaks, and lone UTF-16
+# surrogates (JSON can carry them; no database encoding can store them): dropped from anything a customer
+# sends before it goes further. One table lookup per character: linear in the text.
+_UNSTORABLE = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0xD800, 0xE000)])
+
+
+def clean_text(text: str | None) -> str | None:
+    """The text without characters no store can keep; None when nothing is left."""
+    if text is None:
+        return None
+    return text.translate(_UNSTORABLE) or None
+
+
+def _storable(text: str) -> str:
+    return text.translate(_UNSTORABLE)
+
+
+# A string field of a platform payload model: whatever it holds, what passes on can be stored.
+StorableStr = Annotated[str, AfterValidator(_storable)]
+
+
 
 
 def attachment_kind(media_type: str | None) -> AttachmentKind:

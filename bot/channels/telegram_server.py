@@ -13,11 +13,20 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 from aiohttp import web
+from pydantic import ValidationError
 from telegram import Bot, Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
-from bot.channels.base import Channel, ChannelContext, InboundSink, RunningState, webhook_boundary
+from bot.channels.base import (
+    Channel,
+    ChannelContext,
+    InboundSink,
+    RunningState,
+    validation_reason,
+    webhook_boundary,
+)
 from bot.channels.telegram import TelegramChannel, bot_api_urls, retry_after_seconds
+from bot.channels.telegram_payload import TelegramUpdate
 from bot.channels.telegram_updates import TelegramFiles, TelegramUpdateReader, answer_press, mark_answered
 from bot.config import Settings
 from bot.errors import ConfigurationError
@@ -111,9 +120,14 @@ class TelegramPlugin:
         if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
             raise web.HTTPBadRequest(text="body must be a JSON Update with an update_id")
         try:
-            update = Update.de_json(body, updates.bot)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise web.HTTPBadRequest(text="not a valid Telegram Update") from None
+            checked = TelegramUpdate.model_validate(body)
+            update = Update.de_json(checked.for_ptb(), updates.bot)
+        except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as error:
+            # Telegram would resend a refused update forever, holding back the chat's later ones: it is
+            # acknowledged and dropped, with the reason logged once (no values: they may be personal).
+            reason = validation_reason(error) if isinstance(error, ValidationError) else type(error).__name__
+            log.warning("telegram: update %s dropped, not a valid Update: %s", body["update_id"], reason)
+            return web.Response(status=200)
         await updates.process(update)
         # Telegram only needs a 2xx; an empty body is not read as a method call.
         return web.Response(status=200)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -68,6 +68,8 @@ UNREACHABLE_ERRCODES = frozenset({45015, 43004, 45047, 40003})
 # System busy, rate limits, our own "not a WeChat answer": worth trying again later.
 TRANSIENT_ERRCODES = frozenset({SYSTEM_BUSY, UNEXPECTED_ANSWER, 45009, 45011})
 SUCCESS = "success"
+# A push signed further than this from our clock is a replay (or a clock badly wrong): refused.
+MAX_CLOCK_SKEW_SECONDS = 5 * 60
 
 
 @dataclass(frozen=True)
@@ -143,8 +145,9 @@ class WeChatWebhook:
 
     name: ChannelName = "wechat"
 
-    def __init__(self, config: WeChatConfig, tokens: TokenCache) -> None:
+    def __init__(self, config: WeChatConfig, tokens: TokenCache, clock: Callable[[], float] = time.time) -> None:
         self._config = config
+        self._clock = clock
         self._tokens = tokens
         self._cipher = WeChatCipher(config.aes_key, config.app_id) if config.aes_key else None
         self._running: RunningState[_Running] = RunningState()
@@ -194,6 +197,12 @@ class WeChatWebhook:
             check_signature(query.get("signature"), self._config.token, timestamp, nonce)
         except InvalidSignature:
             raise web.HTTPForbidden(text="bad signature") from None
+        # The signature covers the timestamp, so a captured push replayed later fails here.
+        if not (timestamp.isdigit() and len(timestamp) <= 11) or abs(
+            int(timestamp) - self._clock()
+        ) > MAX_CLOCK_SKEW_SECONDS:
+            log.warning("wechat push refused: timestamp more than %d s from now", MAX_CLOCK_SKEW_SECONDS)
+            raise web.HTTPForbidden(text="timestamp more than 5 minutes from now: replayed, or a wrong clock")
         body = await _read_body(request)
         safe_mode = query.get("encrypt_type") == "aes"
         try:
@@ -205,6 +214,8 @@ class WeChatWebhook:
             if safe_mode:
                 fields = self._decrypt(fields, timestamp, nonce, query.get("msg_signature"))
             inbound = inbound_from_fields(fields, running.api, self._config.event_locale)
+            # The passive reply comes from the account the push was sent to.
+            account = fields.require("ToUserName")
         except MalformedXml as error:
             log.warning("wechat push refused: %s", error)
             raise web.HTTPBadRequest(text="malformed XML") from None
@@ -213,7 +224,7 @@ class WeChatWebhook:
         answer = await self._answer(running, inbound, started + self._config.reply_deadline)
         if answer is None:
             return web.Response(text=SUCCESS)
-        reply = text_reply_xml(inbound.sender_id, fields.require("ToUserName"), int(time.time()), answer)
+        reply = text_reply_xml(inbound.sender_id, account, int(time.time()), answer)
         if safe_mode and self._cipher is not None:
             reply = encrypted_envelope_xml(
                 self._cipher, self._config.token, reply, str(int(time.time())), str(secrets.randbelow(10**9))

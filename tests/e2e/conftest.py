@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
+from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.analysis import ThreadedAnalyzer
@@ -15,5 +16,6 @@ from bot.config import Settings
 @pytest_asyncio.fixture
 async def web_client(settings: Settings, analyzer: ThreadedAnalyzer) -> AsyncIterator[TestClient[object, object]]:
     server = TestServer(build_app(settings, analyzer), host="127.0.0.1")
-    async with TestClient(server) as client:
+    # No shared cookie jar: each WebCustomer carries its own session cookie, as each browser does.
+    async with TestClient(server, cookie_jar=DummyCookieJar()) as client:
         yield client

@@ -19,10 +19,7 @@ pytestmark = pytest.mark.one_database("sqlite")
 
 
 async def transcript(customer: WebCustomer, after: int = 0) -> list[dict[str, Any]]:
-    response = await customer.client.get("/chat/api/messages", params={"session": customer.session, "after": after})
-    assert response.status == 200
-    messages: list[dict[str, Any]] = (await response.json())["messages"]
-    return messages
+    return await customer.transcript(after)
 
 
 async def test_the_page_loads_nothing_from_elsewhere_and_fits_a_phone(web_client: TestClient[Any, Any]) -> None:

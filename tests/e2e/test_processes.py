@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from bot.channels.web_sessions import COOKIE_NAME
 from bot.config import Settings
 from bot.privacy.keys import install_data_keyring
 from storage.database import open_database
@@ -127,12 +128,14 @@ async def start_server(settings: Settings, port: int) -> asyncio.subprocess.Proc
 
 async def test_a_conversation_survives_the_server_being_killed(settings: Settings, database: None) -> None:
     port = free_port()
-    session = uuid.uuid4().hex
     base = f"http://127.0.0.1:{port}/chat/api/message"
+    cookie: dict[str, str] = {}
 
     async def say(http: aiohttp.ClientSession, **fields: str) -> dict[str, object]:
-        async with http.post(base, json={"session": session, "locale": "en", **fields}) as response:
+        async with http.post(base, json={"locale": "en", **fields}, headers=cookie) as response:
             assert response.status == 200, await response.text()
+            if (morsel := response.cookies.get(COOKIE_NAME)) is not None:
+                cookie["Cookie"] = f"{COOKIE_NAME}={morsel.value}"
             result: dict[str, object] = await response.json()
             return result
 
@@ -157,6 +160,8 @@ async def test_a_conversation_survives_the_server_being_killed(settings: Setting
     replies = result["replies"]
     assert isinstance(replies, list)
     assert "what happened" in replies[-1]["text"]
+    # The session the first server issued still holds after a restart (its key is kept in the data directory).
+    session = cookie["Cookie"].split("=", 1)[1].split(".", 1)[0]
     conversation = await Conversation.filter(identity__sender_id=session).get()
     assert conversation.step_id == "description"
     answers = json.dumps(conversation.state, ensure_ascii=False)
@@ -214,35 +219,42 @@ async def test_two_serve_processes_on_one_database_share_the_work_without_duplic
     sent: list[str] = []
     raced = 0
 
-    async def post(http: aiohttp.ClientSession, base: str, body: dict[str, str]) -> dict[str, object]:
-        async with http.post(f"{base}/chat/api/message", json=body) as response:
+    async def post(http: aiohttp.ClientSession, base: str, body: dict[str, str],
+                   cookie: dict[str, str]) -> dict[str, object]:
+        async with http.post(f"{base}/chat/api/message", json=body, headers=cookie) as response:
             assert response.status == 200, await response.text()
+            # The session is the server's (either worker's: they share the signing secret), carried as a cookie.
+            if (morsel := response.cookies.get(COOKIE_NAME)) is not None:
+                cookie["Cookie"] = f"{COOKIE_NAME}={morsel.value}"
             result: dict[str, object] = await response.json()
             return result
 
     async def complain(http: aiohttp.ClientSession, index: int) -> str:
         nonlocal raced
-        session = uuid.uuid4().hex
+        cookie: dict[str, str] = {}
         buttons: list[str] = []
         number: str | None = None
         fields: dict[str, str] = {"text": "Hello"}
         for turn in range(40):
             message_id = uuid.uuid4().hex
             sent.append(message_id)
-            body = {"session": session, "message_id": message_id, "locale": "en", **fields}
+            body = {"message_id": message_id, "locale": "en", **fields}
             base = bases[(index + turn) % 2]
             if turn % 3 == 2:
                 raced += 1
-                first, second = await asyncio.gather(post(http, bases[0], body), post(http, bases[1], body))
+                first, second = await asyncio.gather(
+                    post(http, bases[0], body, cookie), post(http, bases[1], body, cookie)
+                )
                 # The loser of the race is answered with what the winner said, not with a second turn.
                 assert first["replies"] == second["replies"], (first, second)
                 result = first
             else:
-                result = await post(http, base, body)
+                result = await post(http, base, body, cookie)
             replies = result["replies"]
             assert isinstance(replies, list)
             buttons = [button["value"] for reply in replies for button in reply["buttons"]]
             number = number or (str(result["case_number"]) if result.get("case_number") else None)
+            session = cookie["Cookie"].split("=", 1)[1].split(".", 1)[0]
             row = await Conversation.filter(identity__sender_id=session).order_by("-id").first()
             if row is None or row.status != "active":
                 break
@@ -253,7 +265,7 @@ async def test_two_serve_processes_on_one_database_share_the_work_without_duplic
                 fields = {"choice": TWO_WORKERS_ANSWERS[step]}
             else:
                 fields = {"text": TWO_WORKERS_ANSWERS[step]}
-        assert number, session
+        assert number, cookie
         return number
 
     env = {**plaint_env(settings), "PLAINT_LOG_LEVEL": "WARNING"}

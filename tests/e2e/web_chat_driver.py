@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient
 
+from bot.channels.web_sessions import COOKIE_NAME
 from storage.models import ChannelIdentity, Conversation
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(range(256)) * 20 + b"\xff\xd9"
@@ -39,15 +40,40 @@ Action = Say | Press | Upload
 
 @dataclass
 class WebCustomer:
+    """One browser: it keeps the session cookie the server issues with its first answer and sends it back
+    (the client's own cookie jar is not used, so several customers can share one client)."""
+
     client: TestClient[Any, Any]
     locale: str
-    session: str = field(default_factory=lambda: uuid.uuid4().hex)
+    cookie: str | None = None
     replies: list[dict[str, Any]] = field(default_factory=list)
     case_number: str | None = None
 
+    @property
+    def session(self) -> str:
+        """The server-issued session id (the conversation's sender id), once the server issued one."""
+        assert self.cookie is not None, "no session yet: the customer has not sent anything"
+        return self.cookie.split(".", 1)[0]
+
+    def cookies(self) -> dict[str, str]:
+        return {"Cookie": f"{COOKIE_NAME}={self.cookie}"} if self.cookie else {}
+
+    def remember(self, response: aiohttp.ClientResponse) -> None:
+        morsel = response.cookies.get(COOKIE_NAME)
+        if morsel is not None:
+            self.cookie = morsel.value
+        # A client with a cookie jar (an admin's, logged in) must not hand this session to the next customer.
+        self.client.session.cookie_jar.clear(lambda cookie: cookie.key == COOKIE_NAME)
+
+    async def transcript(self, after: int = 0) -> list[dict[str, Any]]:
+        response = await self.client.get("/chat/api/messages", params={"after": after}, headers=self.cookies())
+        assert response.status == 200, await response.text()
+        self.remember(response)
+        messages: list[dict[str, Any]] = (await response.json())["messages"]
+        return messages
+
     async def post(self, action: Action, message_id: str | None = None) -> dict[str, Any]:
         form = aiohttp.FormData()
-        form.add_field("session", self.session)
         form.add_field("message_id", message_id or uuid.uuid4().hex)
         form.add_field("locale", self.locale)
         if isinstance(action, Say):
@@ -57,8 +83,9 @@ class WebCustomer:
         else:
             for name, data in action.files.items():
                 form.add_field("file", data, filename=name, content_type="application/octet-stream")
-        response = await self.client.post("/chat/api/message", data=form)
+        response = await self.client.post("/chat/api/message", data=form, headers=self.cookies())
         assert response.status == 200, await response.text()
+        self.remember(response)
         result: dict[str, Any] = await response.json()
         self.replies = result["replies"]
         self.case_number = self.case_number or result["case_number"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.channels.web_sessions import COOKIE_NAME
 from bot.config import Settings
 from storage.models import Case, InboundReceipt, OutboxItem, TranscriptMessage, WebhookDelivery
 from tests.e2e.test_processes import database, plaint, plaint_env  # noqa: F401  (fixture)
@@ -48,7 +49,8 @@ async def start_server(settings: Settings, port: int, log: Path) -> asyncio.subp
 
 @dataclass
 class Customer:
-    session: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The session cookie the server issues with its first answer; its id part is the conversation's sender.
+    cookie: str | None = None
     sent: list[str] = field(default_factory=list)
     buttons: list[str] = field(default_factory=list)
     case_number: str | None = None
@@ -61,11 +63,22 @@ async def post(http: aiohttp.ClientSession, base: str, customer: Customer, field
     customer.sent.append(message_id)
     for _ in range(600):
         try:
+            if customer.cookie is None:
+                # Like the browser: the page hands out the session before the first message is sent, so
+                # a retried first message cannot start a second conversation.
+                async with http.get(f"{base}/chat") as page:
+                    if (morsel := page.cookies.get(COOKIE_NAME)) is not None:
+                        customer.cookie = morsel.value
+                if customer.cookie is None:
+                    raise aiohttp.ClientConnectionError("no session yet")
             async with http.post(
                 f"{base}/chat/api/message",
-                json={"session": customer.session, "message_id": message_id, "locale": "en", **fields},
+                json={"message_id": message_id, "locale": "en", **fields},
+                headers={"Cookie": f"{COOKIE_NAME}={customer.cookie}"} if customer.cookie else {},
             ) as response:
                 if response.status == 200:
+                    if (morsel := response.cookies.get(COOKIE_NAME)) is not None:
+                        customer.cookie = morsel.value
                     result = await response.json()
                     customer.buttons = [b["value"] for reply in result["replies"] for b in reply["buttons"]]
                     customer.case_number = customer.case_number or result["case_number"]
@@ -84,7 +97,9 @@ async def complain(http: aiohttp.ClientSession, base: str, customer: Customer, s
     await asyncio.sleep(start_after)
     await post(http, base, customer, {"text": "Hello"})
     for _ in range(40):
-        row = await Conversation.filter(identity__sender_id=customer.session).order_by("-id").first()
+        assert customer.cookie is not None
+        session = customer.cookie.split(".", 1)[0]
+        row = await Conversation.filter(identity__sender_id=session).order_by("-id").first()
         if row is None or row.status != "active":
             break
         step = row.step_id
@@ -94,7 +109,7 @@ async def complain(http: aiohttp.ClientSession, base: str, customer: Customer, s
             await post(http, base, customer, {"choice": ANSWERS[step]})
         else:
             await post(http, base, customer, {"text": ANSWERS[step]})
-    assert customer.case_number, customer.session
+    assert customer.case_number, customer.sent
 
 
 async def test_sigterm_during_load_loses_and_doubles_nothing(

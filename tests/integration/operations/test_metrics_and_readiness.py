@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from tortoise import connections
@@ -33,7 +34,10 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 async def test_metrics_count_what_the_customers_did(settings: Settings, analyzer: ThreadedAnalyzer) -> None:
-    async with TestClient(TestServer(build_app(settings, analyzer), host="127.0.0.1")) as client:
+    # No shared cookie jar: each WebCustomer carries its own session cookie.
+    async with TestClient(
+        TestServer(build_app(settings, analyzer), host="127.0.0.1"), cookie_jar=DummyCookieJar()
+    ) as client:
         customer = WebCustomer(client, "en")
         number = await complete_flow(customer, ENGLISH, "Hello")
         # A retry of a message already handled: received again, not a new turn.

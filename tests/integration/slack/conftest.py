@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
+from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
@@ -73,7 +74,8 @@ async def start_plaint(
             }
         )
         app = build_app(configured, analyzer)
-        client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
+        # No shared cookie jar: the harness keeps each web customer's session cookie itself.
+        client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"), cookie_jar=DummyCookieJar())
         await client.start_server()
         clients.append(client)
         return SlackHarness(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from bot.channels.telegram_server import SECRET_HEADER, WEBHOOK_PATH
+from bot.channels.web_sessions import COOKIE_NAME
 from bot.composition import Application
 from bot.desk.blocks import RESOLVE_VIEW
 from storage.cases import CaseDetails, TortoiseCaseRepository
@@ -67,6 +69,8 @@ class SlackHarness:
     cases: TortoiseCaseRepository
     # The fake Bot API when the harness was started with Telegram on.
     telegram: FakeTelegramBotApi | None = None
+    # Test name of a web customer -> the session cookie the server issued to them.
+    web_sessions: dict[str, str] = dataclasses.field(default_factory=dict)
 
     async def post(self, signed: SignedRequest) -> ClientResponse:
         return await self.client.post("/slack/events", data=signed.body, headers=signed.headers)
@@ -85,11 +89,18 @@ class SlackHarness:
 
     # --- the web chat customer ---------------------------------------------------------------------------
 
-    def web_sender(self, session: str) -> Callable[[Answer], Awaitable[list[SeenReply]]]:
+    def web_cookie(self, customer: str) -> dict[str, str]:
+        """The session cookie the server issued to the web customer the test calls `customer`."""
+        cookie = self.web_sessions.get(customer)
+        return {"Cookie": f"{COOKIE_NAME}={cookie}"} if cookie else {}
+
+    def web_sender(self, customer: str) -> Callable[[Answer], Awaitable[list[SeenReply]]]:
         async def send(answer: Answer) -> list[SeenReply]:
-            body = {"session": session, "message_id": uuid.uuid4().hex, "text": answer.text, "choice": answer.choice}
-            response = await self.client.post("/chat/api/message", json=body)
+            body = {"message_id": uuid.uuid4().hex, "text": answer.text, "choice": answer.choice}
+            response = await self.client.post("/chat/api/message", json=body, headers=self.web_cookie(customer))
             assert response.status == 200, await response.text()
+            if (morsel := response.cookies.get(COOKIE_NAME)) is not None:
+                self.web_sessions[customer] = morsel.value
             result = await response.json()
             return [
                 SeenReply(reply["text"], tuple(button["value"] for button in reply["buttons"]))
@@ -98,8 +109,8 @@ class SlackHarness:
 
         return send
 
-    async def web_transcript(self, session: str) -> list[dict[str, Any]]:
-        response = await self.client.get("/chat/api/messages", params={"session": session})
+    async def web_transcript(self, customer: str) -> list[dict[str, Any]]:
+        response = await self.client.get("/chat/api/messages", headers=self.web_cookie(customer))
         assert response.status == 200, await response.text()
         document = await response.json()
         messages = document["messages"] if isinstance(document, dict) else document

@@ -471,3 +471,15 @@ async def test_channel_is_off_without_credentials(settings: Settings, analyzer: 
         assert "wechat" not in client.app[APPLICATION_KEY].channels
     finally:
         await client.close()
+
+
+async def test_a_push_signed_more_than_five_minutes_away_is_refused_as_a_replay(wechat_plain: WeChatServer) -> None:
+    customer = wechat_plain.customer("oReplayed_customer_00000000")
+    now = int(time.time())
+    for skew in (-2 * 24 * 3600, -301, 301):
+        answer = await wechat_plain.platform.post(customer.text("我要投诉"), timestamp=str(now + skew))
+        assert answer.status == 403 and "5 minutes" in answer.body, skew
+    assert await nothing_stored()
+    # Within the window (a slow network, a clock a little off) it is answered as usual.
+    answer = await wechat_plain.platform.post(customer.text("我要投诉"), timestamp=str(now - 240))
+    assert answer.status == 200 and answer.text
