@@ -70,5 +70,5 @@ async def test_the_priority_is_shown_in_the_slack_case_message_and_the_console_r
     [posted] = [call for call in slack.calls_to("chat.postMessage", TEAM_CHANNEL) if not call.params.get("thread_ts")]
     blocks = posted.params["blocks"]
     text = blocks if isinstance(blocks, str) else json.dumps(blocks)
-    assert "*Priority*" in text and "urgent" in text
+    assert "*Priority*" in text and "Urgent" in text
     assert (await TortoiseCaseRepository().get(number)).priority == "urgent"

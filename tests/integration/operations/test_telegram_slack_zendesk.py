@@ -96,7 +96,7 @@ async def test_a_telegram_complaint_worked_in_slack_becomes_one_zendesk_ticket(
     settings: Settings, analyzer: ThreadedAnalyzer, slack_api: FakeSlackApi, tmp_path: Path
 ) -> None:
     routing = tmp_path / "routing.yaml"
-    routing.write_text(ROUTING.replace("{max_open}", "5"), encoding="utf-8")
+    routing.write_text(ROUTING.replace("{max_open}", "5").replace("{reopen}", "false"), encoding="utf-8")
     zendesk = FakeZendesk(f"{ZENDESK_EMAIL}/token", ZENDESK_TOKEN)
     customer = TelegramCustomer(5550001, "Ada", "en", last_name="Lovelace")
     signer = SlackRequestSigner(SIGNING_SECRET)
@@ -125,7 +125,7 @@ async def test_a_telegram_complaint_worked_in_slack_becomes_one_zendesk_ticket(
                         if number in block_texts(call)]
 
             await eventually(posted, "the case in Slack")
-            assert "telegram / en" in block_texts(posted()[0])
+            assert "Telegram / English" in block_texts(posted()[0])
             await eventually(lambda: len(zendesk.succeeded("POST")) == 1, "the Zendesk ticket")
 
             # The agent resolves it from Slack: the modal's submission, signed as Slack signs it.
