@@ -307,7 +307,7 @@ async def build_application(
         # The desk service exists with or without Slack (the CLI, admin pages and timers use it).
         desk = DeskService(
             desk_store, blueprint.routing, wake_outbox=bell.ring, observer=lifecycle.observer,
-            vocabulary=load_vocabulary(proposals), audit=TortoiseAuditLog(),
+            vocabulary=lambda: load_vocabulary(proposals), audit=TortoiseAuditLog(),
         )
         lifecycle.csat.use_reopener(desk)
         lifecycle.housekeeping.use_closer(desk)

@@ -436,9 +436,11 @@ class IntakeService:
             except EvidenceTooLarge as error:
                 rejected.append(RejectedFile(name, "too_large", error.limit_bytes))
                 continue
-            except Exception:
-                # The platform's file server failed: tell the customer to resend rather than lose the message.
-                log.warning("could not fetch %s from %s", name, attachment.platform_file_id, exc_info=True)
+            except Exception as error:
+                # The platform's file server failed (or the id was never a file: pushes are hostile input): tell
+                # the customer to resend rather than lose the message. Expected, so no traceback.
+                log.warning("could not fetch %s from %s: %s: %s", name, attachment.platform_file_id,
+                            type(error).__name__, error)
                 rejected.append(RejectedFile(name, "unavailable"))
                 continue
             stored.append(_PreparedFile(name, blob))

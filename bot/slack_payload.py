@@ -99,6 +99,16 @@ class SlackInteraction(_Checked):
 _EVENTS_API_TYPES = frozenset({"event_callback", "url_verification", "app_rate_limited"})
 
 
+def _interaction_problem(document: object) -> str | None:
+    """What Bolt would index without looking: a block action's `actions`, a view event's `view`."""
+    interaction = SlackInteraction.model_validate(document)
+    if interaction.type == "block_actions" and not interaction.actions:
+        return "actions: missing"
+    if interaction.type in ("view_submission", "view_closed") and interaction.view is None:
+        return "view: missing"
+    return None
+
+
 def slack_body_problem(body: bytes, content_type: str) -> str | None:
     """Why this (signature-checked) body cannot be a Slack request, or None when it can."""
     try:
@@ -110,11 +120,11 @@ def slack_body_problem(body: bytes, content_type: str) -> str | None:
                 return "event: missing"
             # Bolt reads any JSON body of an interaction's type as that interaction.
             if envelope.type not in _EVENTS_API_TYPES:
-                SlackInteraction.model_validate(document)
+                return _interaction_problem(document)
             return None
         form = parse_qs(text)
         if "payload" in form:
-            SlackInteraction.model_validate(json.loads(form["payload"][0]))
+            return _interaction_problem(json.loads(form["payload"][0]))
         return None
     except UnicodeDecodeError:
         return "body: not UTF-8"

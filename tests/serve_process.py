@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
@@ -24,19 +25,34 @@ async def start_serve(
     port: int, env: Mapping[str, str], *, ready_path: str = "/healthz", stderr: IO[bytes] | int | None = None
 ) -> asyncio.subprocess.Process:
     """Start `plaint serve` and wait until `ready_path` answers 200 (loading the NLP models takes a while on a
-    busy machine: up to a minute)."""
+    busy machine: up to a minute). A server that exits instead fails the test with the end of what it said."""
+    # Closed below once the server is up; the child keeps writing to its own copy of the descriptor.
+    said = tempfile.TemporaryFile() if stderr is None else None  # noqa: SIM115
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", "--port", str(port), cwd=ROOT, env=dict(env),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL if stderr is None else stderr,
+        stdout=asyncio.subprocess.DEVNULL, stderr=said if said is not None else stderr,
     )
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}{ready_path}") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"plaint serve did not answer {ready_path}")
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(600):
+                if process.returncode is not None:
+                    raise AssertionError(f"plaint serve exited with {process.returncode}: {_tail(said)}")
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}{ready_path}") as response:
+                        if response.status == 200:
+                            return process
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        process.kill()
+        raise AssertionError(f"plaint serve did not answer {ready_path}: {_tail(said)}")
+    finally:
+        if said is not None:
+            said.close()
+
+
+def _tail(said: IO[bytes] | None) -> str:
+    if said is None:
+        return "(stderr not captured)"
+    said.seek(0)
+    return said.read().decode(errors="replace")[-3000:]

@@ -21,8 +21,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
@@ -34,12 +35,15 @@ from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfig, check_routing
 from bot.desk.service import DeskService
 from bot.lifecycle.sla_policy import SlaPolicies, SlaPolicyFile, check_sla_policies
 from bot.settings_documents import DocumentProblem, DocumentProblems, read_yaml_mapping, validated
-from nlp import Catalog
-from nlp.analyzer import DEFAULT_CATALOG_PATH
-from nlp.catalog import CSV_COLUMNS, catalog_document, catalog_rows
-from nlp.errors import CatalogError
-from nlp.taxonomy import DEFAULT_TAXONOMY_PATH, Taxonomy
 from storage.settings_versions import TortoiseSettingsVersions
+
+if TYPE_CHECKING:
+    from nlp import Catalog
+    from nlp.taxonomy import Taxonomy
+
+# Importing nlp imports spaCy and jieba (seconds): this module is imported at start-up, so nlp is imported
+# where a catalog or taxonomy is compiled. The shipped files' paths, found without importing the package:
+_NLP_DATA = Path(str(find_spec("nlp").origin)).parent / "data"  # type: ignore[union-attr]
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +69,8 @@ class SettingsInvalid(AdminError):
 class SettingsFiles:
     """Where each kind comes from until it is first saved here."""
 
-    catalog: Path = DEFAULT_CATALOG_PATH
-    taxonomy: Path = DEFAULT_TAXONOMY_PATH
+    catalog: Path = _NLP_DATA / "catalog.yaml"  # nlp.analyzer.DEFAULT_CATALOG_PATH
+    taxonomy: Path = _NLP_DATA / "taxonomy.yaml"  # nlp.taxonomy.DEFAULT_TAXONOMY_PATH
     routing: Path = SHIPPED_ROUTING_FILE
     sla: Path | None = None  # None: the shipped bot/lifecycle/sla.yaml
 
@@ -112,11 +116,21 @@ def _terms(value: object) -> dict[str, list[str]]:
 
 def _catalog_file_document(path: Path) -> dict[str, Any]:
     """A catalog file (YAML or CSV) in the console's shape: every list per language, both labels."""
+    from nlp.catalog import catalog_document
+
     return catalog_in_console_shape(catalog_document(path))
+
+
+def _taxonomy_of(categories: object) -> Taxonomy:
+    from nlp.taxonomy import Taxonomy
+
+    return Taxonomy.from_document(categories)
 
 
 def catalog_from_csv(text: str) -> dict[str, Any]:
     """An imported CSV catalog (nlp.catalog.CSV_COLUMNS) in the console's shape, not yet checked."""
+    from nlp.catalog import catalog_rows
+
     rows = catalog_rows(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     # An import is an edit: a missing label is reported on its field, not filled in as files are.
     return catalog_in_console_shape(rows, fill_labels=False)
@@ -124,6 +138,8 @@ def catalog_from_csv(text: str) -> dict[str, Any]:
 
 def catalog_csv(document: Mapping[str, Any]) -> str:
     """The catalog as CSV (the columns `plaint` reads with PLAINT_CATALOG_PATH=....csv)."""
+    from nlp.catalog import CSV_COLUMNS
+
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -234,9 +250,10 @@ class DeskSettings:
         sla_path = self._files.sla or Path(__file__).resolve().parents[1] / "lifecycle" / "sla.yaml"
         catalog_doc = await asyncio.to_thread(_catalog_file_document, self._files.catalog)
         taxonomy_doc = _yaml_file_document(self._files.taxonomy, "categories")
+        taxonomy = await asyncio.to_thread(_taxonomy_of, taxonomy_doc.get("categories"))
         baseline: dict[SettingsKind, tuple[dict[str, Any], object]] = {
             "catalog": (catalog_doc, None),  # compiled only when edited: the analyzer holds the file's
-            "taxonomy": (taxonomy_doc, Taxonomy.from_document(taxonomy_doc.get("categories"))),
+            "taxonomy": (taxonomy_doc, taxonomy),
             "routing": (_yaml_file_document(self._files.routing, "default_team, teams and rules"), routing),
             "sla": (_yaml_file_document(sla_path, "default_calendar, calendars, teams and policies"), sla),
         }
@@ -298,6 +315,9 @@ class DeskSettings:
             await asyncio.sleep(REFRESH_SECONDS)
 
     def _apply(self, kind: SettingsKind, current: CurrentSettings, value: object) -> None:
+        from nlp import Catalog
+        from nlp.taxonomy import Taxonomy
+
         self._compiled[kind] = _Compiled(current, value)
         if kind == "catalog" and isinstance(value, Catalog) and self._analyzer is not None:
             self._analyzer.use_catalog(value, None)
@@ -352,6 +372,9 @@ class DeskSettings:
     async def _compile_catalog(self, raw: object, cross_check: bool) -> Catalog:
         document = validated(CatalogDocument, raw, self._catalog_problems if cross_check else _own_catalog_problems)
         products = [product.model_dump(mode="json") for product in document.products]
+        from nlp import Catalog
+        from nlp.errors import CatalogError
+
         try:
             # Compiling the matchers takes a moment (spaCy, jieba): off the event loop.
             return await asyncio.to_thread(Catalog.from_document, products)
@@ -375,7 +398,7 @@ class DeskSettings:
 
     def _compile_taxonomy(self, raw: object, cross_check: bool) -> Taxonomy:
         document = validated(TaxonomyDocument, raw, self._taxonomy_problems if cross_check else _own_taxonomy_problems)
-        return Taxonomy.from_document([category.model_dump(mode="json") for category in document.categories])
+        return _taxonomy_of([category.model_dump(mode="json") for category in document.categories])
 
     def _taxonomy_problems(self, document: TaxonomyDocument) -> list[DocumentProblem]:
         ids = [category.id for category in document.categories]

@@ -52,8 +52,9 @@ MAX_FILE_NAME_CHARS = 200
 MAX_MEDIA_TYPE_CHARS = 127
 _LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2,8}(?:[_-][A-Za-z0-9]{1,8}){0,4}$")
 
-# A customer answers a question every few seconds; 20 at once covers a paste split into pieces.
-MESSAGES_PER_SESSION = Allowance(burst=20, per_seconds=1.0)
+# A customer answers a question every few seconds; 40 at once covers a paste split into pieces and two
+# complaints tapped through back to back (a flow is about 15 answers).
+MESSAGES_PER_SESSION = Allowance(burst=40, per_seconds=1.0)
 # Every request from one address (polls included): an office or a phone carrier puts many customers behind one.
 REQUESTS_PER_ADDRESS = Allowance(burst=240, per_seconds=0.1)
 # New conversations from one address.

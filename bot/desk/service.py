@@ -110,14 +110,16 @@ class DeskService:
         wake_outbox: Callable[[], None] = _nothing_to_wake,
         *,
         observer: CaseObserver | None = None,
-        vocabulary: DeskVocabulary | None = None,
+        vocabulary: DeskVocabulary | Callable[[], DeskVocabulary] | None = None,
         audit: TortoiseAuditLog | None = None,
     ) -> None:
         self._audit = audit
         self._store = store
         self._routing = routing
-        # When given, reclassification accepts only the catalog's products and the taxonomy's categories.
-        self._vocabulary = vocabulary
+        # When given, reclassification accepts only the catalog's products and the taxonomy's categories. A
+        # callable is asked on first use: the catalog comes with the NLP models, which load after start-up.
+        self._vocabulary_source = vocabulary
+        self._vocabulary: DeskVocabulary | None = None
         # Called after a commit that queued something: the outbox worker sends it now, not at its next poll.
         self._wake_outbox = wake_outbox
         self._observer = observer
@@ -132,7 +134,13 @@ class DeskService:
 
     @property
     def vocabulary(self) -> DeskVocabulary:
-        return self._vocabulary or DeskVocabulary()
+        return self._known_vocabulary() or DeskVocabulary()
+
+    def _known_vocabulary(self) -> DeskVocabulary | None:
+        if self._vocabulary is None and self._vocabulary_source is not None:
+            source = self._vocabulary_source
+            self._vocabulary = source if isinstance(source, DeskVocabulary) else source()
+        return self._vocabulary
 
     def team_language(self, team_name: str | None) -> str:
         """The language of a team's Slack chrome (English for no team or one no longer configured)."""
@@ -275,10 +283,11 @@ class DeskService:
     ) -> DeskOutcome:
         product = (product or "").strip() or None
         category = (category or "").strip() or None
-        if self._vocabulary is not None:
+        vocabulary = self._known_vocabulary()
+        if vocabulary is not None:
             unknown = [
                 value
-                for value, known in ((product, self._vocabulary.products), (category, self._vocabulary.categories))
+                for value, known in ((product, vocabulary.products), (category, vocabulary.categories))
                 if value is not None and known and value not in known
             ]
             if unknown:

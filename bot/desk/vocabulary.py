@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from nlp import ProductChoice
-from nlp.taxonomy import Taxonomy
+if TYPE_CHECKING:
+    # Importing nlp imports spaCy and jieba (seconds): the process starts without them (bot/analysis.py).
+    from nlp import ProductChoice
+    from nlp.taxonomy import Taxonomy
 
 DeskLang = Literal["en", "zh"]
 
@@ -118,7 +120,11 @@ def load_vocabulary(source: object, taxonomy: Taxonomy | None = None) -> DeskVoc
         chinese = {choice.id: choice.label for choice in source.top_products(_ALL, "zh")}
         products = [(choice.id, choice.label, chinese.get(choice.id, choice.label))
                     for choice in source.top_products(_ALL, "en")]
-    categories = taxonomy or Taxonomy.load()
+    if taxonomy is None:
+        from nlp.taxonomy import Taxonomy
+
+        taxonomy = Taxonomy.load()
+    categories = taxonomy
     return DeskVocabulary.of(products, ((c.id, c.label_en, c.label_zh) for c in categories.categories))
 
 
