@@ -212,7 +212,12 @@ class TortoiseWebhookStore:
     async def record_attempt(self, delivery_id: int, status: str, status_code: int | None, error: str | None) -> None:
         delivered_at = datetime.now(UTC) if status == "delivered" else None
         row = await WebhookDelivery.get(id=delivery_id)
-        await WebhookDelivery.filter(id=delivery_id).update(
+        rows = WebhookDelivery.filter(id=delivery_id)
+        if status != "delivered":
+            # The subscription was disabled while this attempt was in flight: it stays cancelled (a retry
+            # would send to a disabled subscription). What did arrive is recorded as delivered.
+            rows = rows.exclude(status="cancelled")
+        await rows.update(
             status=status,
             attempts=row.attempts + 1,
             last_status_code=status_code,
