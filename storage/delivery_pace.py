@@ -53,7 +53,12 @@ class TortoiseDeliveryPace:
                 # Our slot began one interval before the value read (later if another worker took the next
                 # one in between: then this wait is longer than needed, never shorter).
                 return PaceDecision(True, max(row.next_at - interval - tolerance - moment, 0.0))
-            return PaceDecision(False, max(row.next_at - tolerance - moment, 0.0))
+            wait = row.next_at - tolerance - moment
+            if wait <= max_wait:
+                # Read before a concurrent taker's update committed (the update above found no free slot):
+                # look again rather than hand back a row as due now.
+                continue
+            return PaceDecision(False, wait)
         return PaceDecision(False, interval)
 
     async def forget_idle(self, idle_seconds: float = 3600.0) -> int:
