@@ -5,19 +5,23 @@ publish; a supervisor resolves a case and Slack's message is updated."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.analysis import ThreadedAnalyzer
-from bot.app import build_app
 from bot.config import Settings
 from storage.models import CasePriority
 from tests.e2e.test_web_chat import ENGLISH
 from tests.e2e.web_chat_driver import Say, WebCustomer, complete_flow
-from tests.integration.admin.harness import PASSWORD, AdminHarness, email_for, provision
+from tests.integration.admin.harness import (
+    LAPTOP,
+    AdminHarness,
+    provision,
+    running_console,
+    sign_in,
+)
 from tests.integration.slack.conftest import slack_api, start_plaint  # noqa: F401 (fixtures)
 from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
@@ -34,32 +38,15 @@ pytestmark = pytest.mark.one_database("sqlite")
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Browser
 
-LAPTOP = {"width": 1366, "height": 820}
 TABLET = {"width": 820, "height": 1180}
 
 
 @pytest_asyncio.fixture
 async def console(settings: Settings, analyzer: ThreadedAnalyzer) -> AsyncIterator[AdminHarness]:
-    client: TestClient[Any, Any] = TestClient(TestServer(build_app(settings, analyzer), host="127.0.0.1"))
-    await client.start_server()
-    harness = AdminHarness(client)
-    await provision(harness)
-    try:
+    async with running_console(settings, analyzer) as harness:
         yield harness
-    finally:
-        await client.close()
-
-
-async def sign_in(browser: Browser, base: str, role: str, viewport: dict[str, int]) -> Page:
-    page = await browser.new_page(viewport=viewport)  # type: ignore[arg-type]
-    await page.goto(f"{base}/admin/flows")
-    await page.fill("input[name=email]", email_for(role))
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/admin/**")
-    return page
 
 
 async def test_an_editor_changes_breaks_fixes_previews_and_publishes_the_greeting(

@@ -4,17 +4,15 @@ admin adds a webhook (the secret shown once), disables it, and saves a case view
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.analysis import ThreadedAnalyzer
-from bot.app import build_app
 from bot.config import Settings
 from tests.e2e.test_admin_browser import LAPTOP, TABLET, sign_in
-from tests.integration.admin.harness import AdminHarness, provision
+from tests.integration.admin.harness import AdminHarness, running_console
 
 pytestmark = pytest.mark.one_database("sqlite")
 
@@ -26,14 +24,8 @@ if TYPE_CHECKING:
 
 @pytest_asyncio.fixture
 async def console(settings: Settings, analyzer: ThreadedAnalyzer) -> AsyncIterator[AdminHarness]:
-    client: TestClient[Any, Any] = TestClient(TestServer(build_app(settings, analyzer), host="127.0.0.1"))
-    await client.start_server()
-    harness = AdminHarness(client)
-    await provision(harness)
-    try:
+    async with running_console(settings, analyzer) as harness:
         yield harness
-    finally:
-        await client.close()
 
 PREVIEW_MESSAGES = "\n".join(["hi", "Ada", "email", "ada@example.com", "My espresso machine stopped working.",
                               "yesterday", "at home"])

@@ -14,7 +14,7 @@ import pytest
 from storage.synthetic import insert_synthetic_cases
 from tests.browser import browser
 from tests.integration.admin.conftest import admin
-from tests.integration.admin.harness import PASSWORD, AdminHarness, email_for
+from tests.integration.admin.harness import AdminHarness, sign_in
 from tests.integration.insight.test_insight import T0, case
 
 if TYPE_CHECKING:
@@ -36,16 +36,6 @@ CASES = [
 ]
 
 
-async def sign_in(browser: Browser, base: str, role: str) -> Page:
-    page = await browser.new_page(viewport=LAPTOP, accept_downloads=True)  # type: ignore[arg-type]
-    await page.goto(f"{base}/admin/insight")
-    await page.fill("input[name=email]", email_for(role))
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/admin/insight")
-    return page
-
-
 async def click_heat_cell(page: Page, product: str, category: str) -> None:
     """Where a person would click: the cell's centre on the chart, found through the chart's own axes."""
     await page.wait_for_selector("#chart-heatmap canvas")
@@ -65,7 +55,7 @@ async def test_a_supervisor_drills_from_the_heat_map_to_the_cases_and_exports_th
 ) -> None:
     assert await insert_synthetic_cases(CASES) == 4
     base = str(admin.client.make_url("")).rstrip("/")
-    page = await sign_in(browser, base, "supervisor")
+    page = await sign_in(browser, base, "supervisor", LAPTOP, landing="/admin/insight", accept_downloads=True)
     assert "4 cases match" in await page.locator("#insight-total").inner_text()
     await page.wait_for_selector("#chart-volume canvas")
     # Every card says what it counts.
@@ -105,7 +95,7 @@ async def test_a_supervisor_drills_from_the_heat_map_to_the_cases_and_exports_th
 
 async def test_a_wrong_date_is_named_on_its_field(browser: Browser, admin: AdminHarness) -> None:
     base = str(admin.client.make_url("")).rstrip("/")
-    page = await sign_in(browser, base, "viewer")
+    page = await sign_in(browser, base, "viewer", LAPTOP, landing="/admin/insight", accept_downloads=True)
     response = await page.goto(f"{base}/admin/insight?from=2026-13-01")
     assert response is not None and response.status == 422
     assert "YYYY-MM-DD" in await page.locator("label:has(input[name=from])").inner_text()

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.admin.passwords import hash_password
+from bot.app import build_app
+from bot.config import Settings
 from storage.accounts import TortoiseAccounts
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
+
+    from bot.analysis import ThreadedAnalyzer
+
+LAPTOP = {"width": 1366, "height": 820}
 
 ROLES = ("admin", "editor", "supervisor", "viewer")
 PASSWORD = "correct horse battery staple"
@@ -62,3 +73,30 @@ async def provision(harness: AdminHarness) -> None:
         secret = f"plt_test_{role}_token_0123456789"
         await accounts.create_token(f"{role}-token", role, secret)
         harness.tokens[role] = secret
+
+
+@asynccontextmanager
+async def running_console(settings: Settings, analyzer: ThreadedAnalyzer) -> AsyncIterator[AdminHarness]:
+    """The application serving on a local port, with one account per role."""
+    client: TestClient[Any, Any] = TestClient(TestServer(build_app(settings, analyzer), host="127.0.0.1"))
+    await client.start_server()
+    harness = AdminHarness(client)
+    await provision(harness)
+    try:
+        yield harness
+    finally:
+        await client.close()
+
+
+async def sign_in(
+    browser: Browser, base: str, role: str, viewport: dict[str, int] = LAPTOP, *, landing: str | None = None,
+    accept_downloads: bool = False,
+) -> Page:
+    """A browser page signed in as `role`, on `landing` (any console page when None)."""
+    page = await browser.new_page(viewport=viewport, accept_downloads=accept_downloads)  # type: ignore[arg-type]
+    await page.goto(f"{base}{landing or '/admin/flows'}")
+    await page.fill("input[name=email]", email_for(role))
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}{landing or '/admin/**'}")
+    return page

@@ -21,10 +21,10 @@ from storage.models import AuditEntry, Case, Customer
 from tests.browser import browser  # noqa: F401  (the fixture)
 from tests.e2e.test_web_chat import ENGLISH
 from tests.e2e.web_chat_driver import Say, WebCustomer, complete_flow
-from tests.integration.admin.harness import PASSWORD, AdminHarness, email_for, provision
+from tests.integration.admin.harness import AdminHarness, provision, sign_in
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Browser
 
 pytestmark = pytest.mark.one_database("sqlite")
 
@@ -43,15 +43,7 @@ async def console(settings: Settings, analyzer: ThreadedAnalyzer, tmp_path: Path
     finally:
         await client.close()
 
-
-async def sign_in(browser: Browser, base: str, role: str) -> Page:  # noqa: F811
-    page = await browser.new_page(viewport={"width": 1280, "height": 800})
-    await page.goto(f"{base}/admin/flows")
-    await page.fill("input[name=email]", email_for(role))
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/admin/**")
-    return page
+DESKTOP = {"width": 1280, "height": 800}
 
 
 async def test_admin_applies_retention_and_erases_a_chat_request_supervisor_unmasks(
@@ -69,7 +61,7 @@ async def test_admin_applies_retention_and_erases_a_chat_request_supervisor_unma
     await Case.filter(id=old.id).update(updated_at=datetime.now(UTC) - timedelta(days=400))
     base = str(console.client.make_url("")).rstrip("/")
 
-    admin = await sign_in(browser, base, "admin")
+    admin = await sign_in(browser, base, "admin", DESKTOP)
     await admin.click("a[href='/admin/privacy']")
     closed_row = await admin.locator("#class-closed_cases").inner_text()
     assert "365 days" in closed_row and "anonymised" in closed_row and "1 rows" in closed_row
@@ -114,7 +106,7 @@ async def test_admin_applies_retention_and_erases_a_chat_request_supervisor_unma
     assert await AuditEntry.filter(action="privacy.erased", actor="admin@plaint.example").count() == 1
     await admin.close()
 
-    supervisor = await sign_in(browser, base, "supervisor")
+    supervisor = await sign_in(browser, base, "supervisor", DESKTOP)
     await supervisor.goto(f"{base}/admin/cases/{number}")
     assert "***" in await supervisor.locator("#case-phone").inner_text()
     assert "ada@example.com" not in await supervisor.content()
@@ -126,7 +118,7 @@ async def test_admin_applies_retention_and_erases_a_chat_request_supervisor_unma
     assert (unmasked.actor, unmasked.object_id) == ("supervisor@plaint.example", number)
     await supervisor.close()
 
-    viewer = await sign_in(browser, base, "viewer")
+    viewer = await sign_in(browser, base, "viewer", DESKTOP)
     await viewer.goto(f"{base}/admin/cases/{number}")
     assert await viewer.locator("#show-contacts").count() == 0
     response = await viewer.goto(f"{base}/admin/privacy")

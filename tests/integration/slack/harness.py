@@ -149,6 +149,13 @@ class SlackHarness:
     # --- agent payloads ------------------------------------------------------------------------------------
 
     def button(self, user: str, channel: str, message_ts: str, action_id: str, value: str) -> SignedRequest:
+        return self.block_action(
+            user, channel, message_ts, {"type": "button", "action_id": action_id, "block_id": "case", "value": value}
+        )
+
+    def block_action(self, user: str, channel: str, message_ts: str, action: dict[str, Any]) -> SignedRequest:
+        """What Slack posts when an agent uses an element (`action`: type, action_id, block_id, its value) of a
+        message in `channel`."""
         return self.signer.interaction(
             {
                 "type": "block_actions",
@@ -159,15 +166,7 @@ class SlackHarness:
                 "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
                 "channel": {"id": channel},
                 "message": {"ts": message_ts, "type": "message"},
-                "actions": [
-                    {
-                        "type": "button",
-                        "action_id": action_id,
-                        "block_id": "case",
-                        "value": value,
-                        "action_ts": f"{time.time():.6f}",
-                    }
-                ],
+                "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
             }
         )
 

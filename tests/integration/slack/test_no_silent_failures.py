@@ -5,7 +5,6 @@ and on Telegram (fake Bot API)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from bot.desk.blocks import ASSIGN_TO_ACTION, ASSIGN_TO_ME_ACTION, RECLASSIFY_ACTION, RESOLVE_ACTION
@@ -180,27 +179,9 @@ async def test_a_takeover_tells_the_previous_assignee_and_replies_and_notes_get_
 
 def _pick_user(plaint: SlackHarness, user: str, thread_ts: str, number: str, picked: str) -> SignedRequest:
     """What Slack posts when an agent picks a colleague in the case message's users_select."""
-    return plaint.signer.interaction(
-        {
-            "type": "block_actions",
-            "team": {"id": "T0PLAINT"},
-            "user": {"id": user, "name": user.lower()},
-            "api_app_id": "A0PLAINT",
-            "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
-            "container": {"type": "message", "message_ts": thread_ts, "channel_id": WEB_TEAM_CHANNEL},
-            "channel": {"id": WEB_TEAM_CHANNEL},
-            "message": {"ts": thread_ts, "type": "message"},
-            "actions": [
-                {
-                    "type": "users_select",
-                    "action_id": ASSIGN_TO_ACTION,
-                    "block_id": f"case:{number}",
-                    "selected_user": picked,
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
-        }
-    )
+    return plaint.block_action(user, WEB_TEAM_CHANNEL, thread_ts, {
+        "type": "users_select", "action_id": ASSIGN_TO_ACTION, "block_id": f"case:{number}", "selected_user": picked,
+    })
 
 
 async def test_a_telegram_customer_reads_clean_text_and_the_agent_hears_when_it_cannot_arrive(
