@@ -17,11 +17,11 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from bot.admin.console import Page, page
 from bot.admin.dependencies import dependencies
-from bot.admin.models import ErrorDocument, ErrorItem
+from bot.admin.models import CaseFilters, ErrorDocument, ErrorItem
 from bot.admin.roles import Permission, allows
 from bot.config import Settings
 from bot.insight.dropoff import StepFunnel, funnel
@@ -39,28 +39,10 @@ _FLUSH_BYTES = 64 * 1024
 # --- the export endpoint ---------------------------------------------------------------------------------------
 
 
-class CaseExportQuery(BaseModel):
+class CaseExportQuery(CaseFilters):
     """The case list's filters (GET /api/v1/cases) and the file format; paging parameters are ignored."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
     format: Literal["csv", "jsonl", "xlsx"] = "csv"
-    status: str | None = Field(default=None, max_length=32)
-    team: str | None = Field(default=None, max_length=100)
-    category: str | None = Field(default=None, max_length=100)
-    product: str | None = Field(default=None, max_length=200)
-    channel: str | None = Field(default=None, max_length=16)
-    language: str | None = Field(default=None, max_length=8)
-    since: datetime | None = None
-    until: datetime | None = None
-
-    @field_validator("status", "team", "category", "product", "channel", "language")
-    @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        # No stored value holds one, and the databases refuse it in text (and the audit entry's JSON).
-        if value is not None and "\x00" in value:
-            raise ValueError("must not contain a NUL character")
-        return value
 
     def case_query(self) -> CaseQuery:
         return CaseQuery(channel=self.channel or None, team=self.team or None, category=self.category or None,

@@ -145,7 +145,9 @@ class SimulateOut(_Model):
     turns: list[SimulatedTurn]
 
 
-class CaseListQuery(_Model):
+class CaseFilters(_Model):
+    """The case list's filters, shared by the list (GET /api/v1/cases) and the export."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     status: str | None = Field(default=None, max_length=32)
@@ -156,6 +158,17 @@ class CaseListQuery(_Model):
     language: str | None = Field(default=None, max_length=8)
     since: datetime | None = None
     until: datetime | None = None
+
+    @field_validator("status", "team", "category", "product", "channel", "language")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # No stored value holds one, and the databases refuse it in text (and the audit entry's JSON).
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
+
+
+class CaseListQuery(CaseFilters):
     text: str | None = Field(default=None, max_length=200)
     cursor: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=50, ge=1, le=200)
