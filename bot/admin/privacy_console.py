@@ -197,15 +197,22 @@ def privacy_console_routes(settings: Settings) -> list[web.RouteDef]:
         return show(current, "privacy_requests.html", status, requests=await data_requests(DATA_ERASURE_CATEGORY),
                     notice=None, error=message)
 
-    @page(Permission.PRIVACY_MANAGE)
-    async def export(current: Page) -> web.StreamResponse:
+    async def _subject(current: Page) -> tuple[Any, Any] | web.Response:
+        """The form's person and what is stored of them, or the page saying why there is none."""
         try:
             query = _query(current)
-            subject = await find_subject(query)
+            return query, await find_subject(query)
         except ValueError:
             return await _refused(current, privacy_text("bad_subject", current.lang))
         except SubjectNotFound:
             return await _refused(current, privacy_text("not_found_subject", current.lang), 404)
+
+    @page(Permission.PRIVACY_MANAGE)
+    async def export(current: Page) -> web.StreamResponse:
+        found = await _subject(current)
+        if isinstance(found, web.Response):
+            return found
+        query, subject = found
         # Written to a temporary file, then streamed: evidence files never sit whole in memory.
         with tempfile.TemporaryFile() as archive:
             counts = await export_subject(subject, archive, evidence)
@@ -229,13 +236,10 @@ def privacy_console_routes(settings: Settings) -> list[web.RouteDef]:
         if current.form.get("confirm") != "yes":
             return await _refused(current, privacy_text("confirm_needed", current.lang))
         hard = current.form.get("hard") == "yes"
-        try:
-            query = _query(current)
-            subject = await find_subject(query)
-        except ValueError:
-            return await _refused(current, privacy_text("bad_subject", current.lang))
-        except SubjectNotFound:
-            return await _refused(current, privacy_text("not_found_subject", current.lang), 404)
+        found = await _subject(current)
+        if isinstance(found, web.Response):
+            return found
+        query, subject = found
         report = await erase_subject(subject, evidence, actor=current.principal.actor.name, hard=hard)
         await current.deps.audit.record(
             current.principal.actor, "privacy.erased", "subject", query.describe(), None,
