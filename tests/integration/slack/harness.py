@@ -50,7 +50,7 @@ rules:
 """
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0, what: str = "") -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0, what: str = "") -> None:
     deadline = time.monotonic() + within
     while True:
         if await check():
