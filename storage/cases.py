@@ -10,7 +10,7 @@ from typing import Any
 from tortoise.expressions import Q
 
 from storage.errors import CaseNotFound, EvidenceNotFound
-from storage.models import Case, CaseEvent, CaseLink, CasePriority, Evidence, TranscriptMessage
+from storage.models import Case, CaseEvent, CaseLink, CasePriority, CaseSla, Evidence, SlaClock, TranscriptMessage
 from storage.transcript import TranscriptEntry, transcript_entry
 
 
@@ -93,6 +93,11 @@ class CaseDetails:
     # complaint (filled where a case is shown: the desk's case message, the console).
     priority: str | None = None
     linked_cases: tuple[str, ...] = ()
+    # The lifecycle room's SLA as stored: state (active | hit | missed), the metric that was breached, and the
+    # nearest due time of a running clock.
+    sla_state: str | None = None
+    sla_breached_metric: str | None = None
+    sla_due_at: datetime | None = None
 
 
 _SCALAR_FIELDS = (
@@ -110,9 +115,19 @@ async def lifecycle_marks(case_id: int) -> dict[str, Any]:
     links = await CaseLink.filter(Q(case_id=case_id) | Q(earlier_case_id=case_id), status="linked")
     others = [link.earlier_case_id if link.case_id == case_id else link.case_id for link in links]
     numbers = await Case.filter(id__in=others).order_by("id").values_list("number", flat=True) if others else []
+    sla = await CaseSla.get_or_none(case_id=case_id)
+    due = (
+        await SlaClock.filter(case_id=case_id, status="running", due_at__isnull=False)
+        .order_by("due_at")
+        .first()
+        .values_list("due_at", flat=True)
+    )
     return {
         "priority": str(priority[0]) if priority else None,
         "linked_cases": tuple(str(number) for number in numbers),
+        "sla_state": sla.state if sla else None,
+        "sla_breached_metric": sla.breached_metric if sla else None,
+        "sla_due_at": due if isinstance(due, datetime) else None,
     }
 
 

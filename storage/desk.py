@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
@@ -29,6 +30,7 @@ from storage.models import (
     Evidence,
     InboundReceipt,
     NlpCorrection,
+    SlaClock,
     TranscriptMessage,
 )
 from storage.outbox import add_outbox_item
@@ -50,6 +52,15 @@ class CaseUpdate:
     category_confidence: float | None = None
     resolution_summary: str | None = None
     resolution_code: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which open cases a desk queue shows; None or False filters nothing."""
+
+    assignee: str | None = None
+    unassigned: bool = False
+    teams: Collection[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +193,42 @@ class TortoiseDeskStore:
             query = query.filter(assignee=assignee)
         cases = await query.order_by("-id").limit(limit)
         return [await _record(case, with_evidence=False) for case in cases]
+
+    async def queue(self, statuses: Collection[CaseStatus], select: QueueFilter, limit: int = 20) -> list[CaseDetails]:
+        """The cases of a queue, most at risk first: SLA breached (oldest first), then the nearest running due
+        time, then age. Filters and order are in SQL (three short reads of at most `limit` rows each), so a
+        large backlog is never read into memory."""
+        filters: dict[str, object] = {"status__in": [str(status) for status in statuses]}
+        if select.assignee is not None:
+            filters["assignee"] = select.assignee
+        if select.unassigned:
+            filters["assignee__isnull"] = True
+        if select.teams is not None:
+            filters["team__in"] = list(select.teams)
+        picked: list[int] = []
+        # 1. Breached, oldest first.
+        picked += cast(
+            list[int],
+            await Case.filter(**filters, sla__state="missed").order_by("id").limit(limit).values_list("id", flat=True),
+        )
+        # 2. Nearest running due time (a case has up to three clocks: read enough rows for `limit` cases).
+        if len(picked) < limit:
+            clock_filters = {f"case__{key}": value for key, value in filters.items()}
+            due: list[int] = cast(list[int], await (
+                SlaClock.filter(**clock_filters, status="running", due_at__isnull=False)
+                .order_by("due_at")
+                .limit(limit * 3)
+                .values_list("case_id", flat=True)
+            ))
+            picked += [case_id for case_id in dict.fromkeys(due) if case_id not in picked]
+        # 3. The rest by age.
+        if len(picked) < limit:
+            rest = cast(list[int], await Case.filter(**filters).exclude(id__in=picked or [0]).order_by("id")
+                        .limit(limit).values_list("id", flat=True))
+            picked += rest
+        ids = [int(case_id) for case_id in picked[:limit]]
+        rows = {case.id: case for case in await Case.filter(id__in=ids or [0])}
+        return [await _record(rows[case_id], with_evidence=False) for case_id in ids if case_id in rows]
 
     async def events(self, number: str) -> list[CaseEventItem]:
         rows = await CaseEvent.filter(case__number=number).order_by("id")

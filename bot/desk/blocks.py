@@ -116,9 +116,32 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
+def sla_text(case: CaseDetails, lang: str) -> str | None:
+    """The SLA as the lifecycle stored it, in the desk's language: on track with its due time (each agent reads
+    it in their own time zone), met, or breached with the metric; None for a case without an SLA."""
+    if case.sla_state == "missed":
+        metric = case.sla_breached_metric or ""
+        key = f"sla_metric_{metric}"
+        words = desk_says(key, lang) if key in SLA_METRIC_KEYS else escape_mrkdwn(metric.replace("_", " ") or "-")
+        return desk_says("sla_missed", lang, metric=words)
+    if case.sla_state == "hit":
+        return desk_says("sla_hit", lang)
+    if case.sla_state == "active":
+        if case.sla_due_at is None:
+            return desk_says("sla_active_no_due", lang)
+        return desk_says("sla_active", lang, due=slack_date(case.sla_due_at))
+    return None
+
+
+SLA_METRIC_KEYS = frozenset({"sla_metric_first_response", "sla_metric_next_response", "sla_metric_resolution"})
+
+
 def _lifecycle_fields(case: CaseDetails, lang: str) -> list[Block]:
-    """Priority and linked cases (the lifecycle room's), when the case has them."""
+    """SLA, priority and linked cases (the lifecycle room's), when the case has them."""
     fields: list[Block] = []
+    sla = sla_text(case, lang)
+    if sla:
+        fields.append({"type": "mrkdwn", "text": f"*{desk_says('sla', lang)}*\n{sla}"})
     if case.priority:
         priority = priority_label(case.priority, lang)
         fields.append({"type": "mrkdwn", "text": f"*{desk_says('priority', lang)}*\n{priority}"})
@@ -349,5 +372,5 @@ def case_line(case: CaseDetails, lang: str = "en", vocabulary: DeskVocabulary = 
     category = vocabulary.category(case.category, lang) or "?"
     return (
         f"*{case.number}* · {status_label(case.status, lang)} · {escape_mrkdwn(product)} / {escape_mrkdwn(category)}"
-        f" · {case.team or '-'} · {assignee}"
+        f" · {case.team or '-'} · {assignee}" + (f" · {sla}" if (sla := sla_text(case, lang)) else "")
     )

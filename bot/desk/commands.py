@@ -1,5 +1,6 @@
 """`/plaint` for agents, answered only to the agent who asked, as Block Kit with a plain-text fallback:
-`case NUMBER`, `mine`, `open [unassigned|team NAME|mine]` (oldest first, each case with its permalink, age,
+`case NUMBER`, `mine`, `open [unassigned|team NAME|mine]` (SLA breached first, then nearest due, then oldest;
+only the asking agent's teams unless they are an admin named in the routing; each case with its permalink, age,
 status, assignee and buttons) and `reveal NUMBER` (the unmasked contact, for an agent of the owning team, audited)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bot.desk.lifecycle import CaseAction, allowed_actions
 from bot.desk.service import DeskService, RevealRefused
 from bot.desk.vocabulary import desk_says, plural_age
 from storage.cases import CaseDetails
+from storage.desk import QueueFilter
 
 USAGE = (
     "Usage: `/plaint case NUMBER` · `/plaint mine` · `/plaint open [unassigned|team NAME|mine]` · "
@@ -35,6 +37,10 @@ class PlaintAnswer:
 async def answer_plaint_command(
     desk: DeskService, text: str, user_id: str, permalink: Permalink | None = None, lang: str = "en"
 ) -> PlaintAnswer:
+    routing = desk.routing
+    # Least privilege: only the desk's agents (and the routing's admins) are answered at all.
+    if not routing.may_use_desk(user_id):
+        return PlaintAnswer(desk_says("not_desk_member", lang))
     words = text.split()
     if not words:
         return PlaintAnswer(USAGE)
@@ -43,6 +49,9 @@ async def answer_plaint_command(
         case = await desk.get_case(rest[0])
         if case is None:
             return PlaintAnswer(f"No case {escape_mrkdwn(rest[0])}.")
+        if not routing.may_see_case(user_id, case.team):
+            return PlaintAnswer(desk_says("not_case_team", lang, number=case.number,
+                                          team=escape_mrkdwn(case.team or "-")))
         listed = await _listing([case], permalink, lang, desk)
         quote = f">{escape_mrkdwn((case.description or '-')[:300])}"
         return PlaintAnswer(listed.text + "\n" + quote, [*listed.blocks, _section(quote)])
@@ -51,37 +60,39 @@ async def answer_plaint_command(
     if verb == "mine" and not rest:
         verb, rest = "open", ["mine"]
     if verb == "open":
-        selection = await _select(desk, rest, user_id)
+        selection = _select(desk, rest, user_id, lang)
         if selection is None:
             return PlaintAnswer(USAGE)
-        title, cases = selection
+        if isinstance(selection, PlaintAnswer):
+            return selection
+        title, select = selection
+        cases = await desk.queue(select, MAX_LISTED)
         if not cases:
             return PlaintAnswer("You have no open cases." if rest == ["mine"] else f"No {title.lower()}.")
-        cases = sorted(cases, key=lambda case: case.created_at)[:MAX_LISTED]
         listed = await _listing(cases, permalink, lang, desk)
-        heading = f"*{title}* ({len(cases)}, oldest first)"
+        heading = f"*{title}* ({len(cases)}, SLA breached first, then nearest due, then oldest)"
         return PlaintAnswer(heading + "\n" + listed.text, [_section(heading), *listed.blocks])
     return PlaintAnswer(USAGE)
 
 
-# Open cases read to pick the oldest from (the store lists newest first); a desk with more open cases than this
-# sees the oldest of the most recent ones.
-_SCAN = 500
-
-
-async def _select(desk: DeskService, rest: Sequence[str], user_id: str) -> tuple[str, list[CaseDetails]] | None:
+def _select(
+    desk: DeskService, rest: Sequence[str], user_id: str, lang: str
+) -> tuple[str, QueueFilter] | PlaintAnswer | None:
+    """The queue asked for, filtered in the database; an agent sees their own teams' cases, an admin all."""
+    routing = desk.routing
+    own = None if routing.is_admin(user_id) else routing.teams_of(user_id)
     if not rest:
-        return "Open cases", await desk.open_cases(limit=_SCAN)
+        return "Open cases", QueueFilter(teams=own)
     which = rest[0].lower()
     if which == "mine" and len(rest) == 1:
-        return "Your open cases", await desk.open_cases(assignee=user_id, limit=_SCAN)
+        return "Your open cases", QueueFilter(assignee=user_id)
     if which == "unassigned" and len(rest) == 1:
-        return "Unassigned open cases", [case for case in await desk.open_cases(limit=_SCAN) if case.assignee is None]
+        return "Unassigned open cases", QueueFilter(unassigned=True, teams=own)
     if which == "team" and len(rest) == 2:
-        team = rest[1]
-        return f"Open cases of {escape_mrkdwn(team)}", [
-            case for case in await desk.open_cases(limit=_SCAN) if (case.team or "").lower() == team.lower()
-        ]
+        team = next((team.name for team in routing.teams if team.name.lower() == rest[1].lower()), rest[1])
+        if own is not None and team not in own:
+            return PlaintAnswer(desk_says("not_your_team", lang, team=escape_mrkdwn(team)))
+        return f"Open cases of {escape_mrkdwn(team)}", QueueFilter(teams=(team,))
     return None
 
 

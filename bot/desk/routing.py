@@ -95,6 +95,30 @@ class RoutingConfig(BaseModel):
     default_team: str
     teams: tuple[Team, ...] = Field(min_length=1)
     rules: tuple[RoutingRule, ...] = ()
+    # Slack user ids who may use `/plaint` and see every team's cases without being a member of a team.
+    admins: tuple[str, ...] = ()
+
+    @field_validator("admins")
+    @classmethod
+    def _admins_are_user_ids(cls, admins: tuple[str, ...]) -> tuple[str, ...]:
+        for admin in admins:
+            if not admin.startswith(("U", "W")):
+                raise ValueError(f"admin {admin!r} is not a Slack user id (U... or W...)")
+        return admins
+
+    def teams_of(self, user_id: str) -> tuple[str, ...]:
+        """The names of the teams `user_id` is an agent of."""
+        return tuple(team.name for team in self.teams if user_id in team.members)
+
+    def is_admin(self, user_id: str) -> bool:
+        return user_id in self.admins
+
+    def may_use_desk(self, user_id: str) -> bool:
+        return self.is_admin(user_id) or bool(self.teams_of(user_id))
+
+    def may_see_case(self, user_id: str, case_team: str | None) -> bool:
+        """An admin, or an agent of the team that owns the case."""
+        return self.is_admin(user_id) or (case_team is not None and case_team in self.teams_of(user_id))
 
     def team(self, name: str) -> Team:
         for team in self.teams:

@@ -38,7 +38,7 @@ from bot.ordering import customer_key
 from bot.texts import say
 from storage.audit import TortoiseAuditLog
 from storage.cases import CaseDetails
-from storage.desk import CaseUpdate, DeskUnitOfWork, OutboxRow, TortoiseDeskStore
+from storage.desk import CaseUpdate, DeskUnitOfWork, OutboxRow, QueueFilter, TortoiseDeskStore
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,10 @@ class DeskService:
 
     async def open_cases(self, assignee: str | None = None, limit: int = 20) -> list[CaseDetails]:
         return await self._store.list_cases(_OPEN, assignee=assignee, limit=limit)
+
+    async def queue(self, select: QueueFilter, limit: int = 20) -> list[CaseDetails]:
+        """Open cases most at risk first (SLA breached, nearest due, then oldest), filtered in the database."""
+        return await self._store.queue(_OPEN, select, limit)
 
     async def reveal_contact(self, number: str, agent: str) -> RevealedContact:
         """The unmasked contact of a case, for a member of its team only; every reveal is a case event and an

@@ -110,18 +110,36 @@ class SlackDeskListeners:
                 )
         return True
 
+    async def _refuse_outsider(self, body: dict[str, Any], number: str) -> bool:
+        """Least privilege: a case is worked only by its team (or an admin named in the routing). True when the
+        presser is someone else, who is told so in an ephemeral and nothing changes."""
+        user_id = str(body["user"]["id"])
+        case = await self._desk.get_case(number)
+        if case is None or self._desk.routing.may_see_case(user_id, case.team):
+            return False
+        channel_id = str((body.get("channel") or {}).get("id", ""))
+        lang = self._desk.team_language(case.team)
+        text = desk_says("not_case_team", lang, number=case.number, team=case.team or "-")
+        if channel_id:
+            await self._ephemeral(channel_id, user_id, text)
+        return True
+
     @staticmethod
     def _action_key(body: dict[str, Any], action: dict[str, Any]) -> str:
         return f"action:{body['user']['id']}:{action.get('action_ts', '')}:{action.get('action_id', '')}"
 
     async def on_acknowledge(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        if await self._refuse_outsider(body, str(action["value"])):
+            return
         user_id = str(body["user"]["id"])
         outcome = await self._desk.acknowledge(str(action["value"]), user_id, self._action_key(body, action))
         await self._tell_agent(body, outcome)
 
     async def on_assign_to_me(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        if await self._refuse_outsider(body, str(action["value"])):
+            return
         user_id = str(body["user"]["id"])
         outcome = await self._desk.assign_to(str(action["value"]), user_id, user_id, self._action_key(body, action))
         await self._tell_agent(body, outcome)
@@ -132,6 +150,8 @@ class SlackDeskListeners:
         user_id = str(body["user"]["id"])
         number = str(action.get("block_id", "")).removeprefix(CASE_BLOCK_PREFIX)
         agent = str(action.get("selected_user") or "")
+        if await self._refuse_outsider(body, number):
+            return
         case = await self._desk.get_case(number)
         if case is None or not agent:
             await self._tell_agent(body, DeskOutcome(DeskOutcomeKind.NOT_FOUND, number or "?"))
@@ -149,12 +169,16 @@ class SlackDeskListeners:
 
     async def on_close(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        if await self._refuse_outsider(body, str(action["value"])):
+            return
         user_id = str(body["user"]["id"])
         outcome = await self._desk.close(str(action["value"]), user_id, self._action_key(body, action))
         await self._tell_agent(body, outcome)
 
     async def on_reopen(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        if await self._refuse_outsider(body, str(action["value"])):
+            return
         user_id = str(body["user"]["id"])
         outcome = await self._desk.reopen(str(action["value"]), user_id, self._action_key(body, action))
         await self._tell_agent(body, outcome)
@@ -163,6 +187,8 @@ class SlackDeskListeners:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
+        if await self._refuse_outsider(body, str(action["value"])):
+            return
         # A stale button (the case moved on since the message was drawn) is answered, not opened.
         outcome = await self._desk.check(str(action["value"]), CaseAction.RECLASSIFY)
         case = await self._desk.get_case(str(action["value"]))
@@ -176,6 +202,8 @@ class SlackDeskListeners:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
+        if await self._refuse_outsider(body, str(action["value"])):
+            return
         outcome = await self._desk.check(str(action["value"]), CaseAction.RESOLVE)
         case = await self._desk.get_case(str(action["value"]))
         if outcome.kind is not DeskOutcomeKind.APPLIED or case is None:
@@ -201,9 +229,17 @@ class SlackDeskListeners:
             return str(selected.get("value") or "")
         return str(value.get("value") or "")
 
-    async def _stale_modal(self, ack: AsyncAck, number: str, action: CaseAction, block_id: str) -> bool:
-        """A modal submitted after the case moved on (resolved by a colleague meanwhile) stays open with the
-        reason under its first field; True when it was answered so."""
+    async def _stale_modal(
+        self, ack: AsyncAck, number: str, action: CaseAction, block_id: str, user_id: str = ""
+    ) -> bool:
+        """A modal submitted after the case moved on (resolved by a colleague meanwhile), or by someone outside
+        the case's team, stays open with the reason under its first field; True when it was answered so."""
+        case = await self._desk.get_case(number)
+        if case is not None and not self._desk.routing.may_see_case(user_id, case.team):
+            text = desk_says("not_case_team", self._desk.team_language(case.team), number=case.number,
+                             team=case.team or "-")
+            await ack(response_action="errors", errors={block_id: text[:150]})
+            return True
         outcome = await self._desk.check(number, action)
         if outcome.kind is DeskOutcomeKind.APPLIED:
             return False
@@ -229,7 +265,7 @@ class SlackDeskListeners:
     async def on_reclassify_submitted(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         number = str(view.get("private_metadata", ""))
         product, category = self._input(view, "product"), self._input(view, "category")
-        if await self._stale_modal(ack, number, CaseAction.RECLASSIFY, "product"):
+        if await self._stale_modal(ack, number, CaseAction.RECLASSIFY, "product", str(body["user"]["id"])):
             return
         case = await self._desk.get_case(number)
         lang = self._desk.team_language(case.team if case else None)
@@ -248,7 +284,7 @@ class SlackDeskListeners:
     async def on_resolve_submitted(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         number = str(view.get("private_metadata", ""))
         summary, code = self._input(view, "summary").strip(), self._input(view, "code")
-        if await self._stale_modal(ack, number, CaseAction.RESOLVE, "summary"):
+        if await self._stale_modal(ack, number, CaseAction.RESOLVE, "summary", str(body["user"]["id"])):
             return
         if not summary:
             case = await self._desk.get_case(number)

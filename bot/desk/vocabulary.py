@@ -256,6 +256,33 @@ _DESK_TEXTS: Mapping[str, Label] = MappingProxyType({
         "Only agents of team {team} may reveal the contact of case {number}.",
         "只有 {team} 团队的客服可以查看投诉 {number} 的联系方式。",
     ),
+    # Least privilege: /plaint answers members of the desk's teams (and the routing's admins); a case's details
+    # only the team that owns it.
+    "not_desk_member": Label(
+        ":no_entry: `/plaint` answers agents of the desk's teams only. Ask an admin to add you to a team.",
+        ":no_entry: `/plaint` 仅供客服团队成员使用。请联系管理员将您加入团队。",
+    ),
+    "not_case_team": Label(
+        ":no_entry: Case {number} belongs to team {team}: only its agents may see or work it.",
+        ":no_entry: 投诉 {number} 属于 {team} 团队：只有该团队的客服可以查看或处理。",
+    ),
+    "not_your_team": Label(
+        ":no_entry: You are not an agent of team {team}: its queue is not shown to you.",
+        ":no_entry: 您不是 {team} 团队的客服，无法查看其队列。",
+    ),
+    # SLA in the case message (the lifecycle's stored state).
+    "sla": Label("SLA", "服务时限"),
+    "sla_active": Label(
+        ":hourglass_flowing_sand: on track · due {due}", ":hourglass_flowing_sand: 进行中 · 截止 {due}"
+    ),
+    "sla_active_no_due": Label(
+        ":hourglass_flowing_sand: on track (clock paused)", ":hourglass_flowing_sand: 进行中（计时暂停）"
+    ),
+    "sla_hit": Label(":white_check_mark: met", ":white_check_mark: 已达成"),
+    "sla_missed": Label(":rotating_light: *breached*: {metric}", ":rotating_light: *已超时*：{metric}"),
+    "sla_metric_first_response": Label("first response", "首次响应"),
+    "sla_metric_next_response": Label("next response", "后续响应"),
+    "sla_metric_resolution": Label("resolution", "解决"),
     "name": Label("Name", "姓名"),
     "phone": Label("Phone", "电话"),
     "email": Label("E-mail", "邮箱"),

@@ -285,6 +285,8 @@ class SlaService:
         await self._save(case, breached, due_at, "breached")
         if sla.state != "missed":
             await self._store.set_state(case.id, "missed", clock.metric)
+            # The case message shows the SLA state: redrawn with the breach.
+            await self._notifier.case_changed(case.number)
         await self._store.add_case_event(
             case.id, "sla_breached", SLA_ACTOR, {"metric": clock.metric, "due_at": due_at.isoformat()}
         )

@@ -29,11 +29,14 @@ DEFAULT_TEAM_CHANNEL = "C0GENERAL"
 CHINA_TEAM_CHANNEL = "C0CHINA"
 CUSTOMER_CHANNEL = "C0CUSTOMERS"
 AGENT_ONE, AGENT_TWO, AGENT_THREE = "UAGENT0001", "UAGENT0002", "UAGENT0003"
+# Named in the routing as an admin: no team, sees every team's cases.
+DESK_ADMIN = "UADMIN0001"
 TELEGRAM_TOKEN = "654321:TEST-desk-token"
 TELEGRAM_SECRET = "desk_Secret-for-tests"
 
 ROUTING = f"""
 default_team: general
+admins: [{DESK_ADMIN}]
 teams:
   - {{name: general, slack_channel: {DEFAULT_TEAM_CHANNEL}, members: [{AGENT_THREE}]}}
   - {{name: china, slack_channel: {CHINA_TEAM_CHANNEL}, members: [{AGENT_THREE}], language: zh}}
