@@ -42,6 +42,7 @@ from bot.channels.web import MAX_UPLOAD_BYTES, TranscriptChannel, WebChat
 from bot.channels.web_sessions import WebSessions
 from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
+from bot.desk.agent_files import AgentFiles
 from bot.desk.delivery_watch import DeskDeliveryWatch
 from bot.desk.notifier import SlackDeskNotifier
 from bot.desk.routing import RoutingConfig, RoutingVocabulary, load_routing
@@ -49,7 +50,7 @@ from bot.desk.service import DeskService
 from bot.desk.slack_listeners import SlackDeskListeners
 from bot.desk.vocabulary import load_vocabulary
 from bot.errors import ConfigurationError
-from bot.evidence_links import EvidenceLinks, evidence_secret
+from bot.evidence_links import EvidenceFileSource, EvidenceLinks, evidence_secret
 from bot.flow_registry import FlowRegistry
 from bot.insight.spike_watch import TIMER_KIND as SPIKE_TIMER_KIND
 from bot.insight.spike_watch import build_spike_watch
@@ -341,14 +342,14 @@ async def build_application(
         context = ChannelContext(
             sink=MeteredIntake(intake, operations.metrics),
             passive_replies=PassiveReplyService(outbox),
-            mailbox=TranscriptMailbox(TortoiseTranscript()),
+            mailbox=TranscriptMailbox(TortoiseTranscript(), links.url),
         )
         channels: dict[str, Channel] = {"console": TranscriptChannel("console")}
         for plugin in blueprint.plugins:
             channels[plugin.name] = await stack.enter_async_context(plugin.running(context))
         # Outbox handlers and worker.
         # An agent's message that can never reach the customer is told in the case thread.
-        delivery = ChannelDelivery(MappingProxyType(channels))
+        delivery = ChannelDelivery(MappingProxyType(channels), EvidenceFileSource(links, evidence))
         handlers["message"] = DeskDeliveryWatch(delivery, desk) if blueprint.slack is not None else delivery
         for provider in blueprint.extensions.outbox_handlers:
             handlers.update(provider(core))
@@ -361,7 +362,7 @@ async def build_application(
         if blueprint.slack is not None:
             # Customers first: a message in a DM or a customer channel is theirs, even in a thread.
             listeners: list[SlackListenerSet] = [
-                SlackDeskListeners(desk, blueprint.slack.client),
+                SlackDeskListeners(desk, blueprint.slack.client, AgentFiles(evidence, blueprint.slack)),
                 SlackLifecycleListeners(lifecycle.duplicates, blueprint.slack.client),
             ]
             if blueprint.slack_customers is not None:

@@ -3,6 +3,7 @@ forwarded and the files are customers' private photos and documents."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -12,6 +13,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from bot.messages import OutboundFile
 from storage.cases import TortoiseCaseRepository
 from storage.errors import EvidenceNotFound
 from storage.evidence import LocalEvidenceStore
@@ -83,3 +85,24 @@ class EvidenceDownloads:
         await response.write_eof()
         return response
 
+
+
+class EvidenceFileSource:
+    """An agent's file, stored as case evidence, made ready to send (bot.outbox.OutboundFileSource): its bytes
+    from the evidence store and a signed link."""
+
+    def __init__(self, links: EvidenceLinks, store: LocalEvidenceStore) -> None:
+        self._links = links
+        self._store = store
+        self._cases = TortoiseCaseRepository()
+
+    async def resolve(self, item: OutboundFile) -> OutboundFile:
+        try:
+            stored = await self._cases.evidence(item.evidence_id)
+        except EvidenceNotFound:
+            # Erased since it was queued: nothing to send; the channel's link fallback refuses it for good.
+            return dataclasses.replace(item, url=None, open_stream=None)
+        key = stored.storage_key
+        return dataclasses.replace(
+            item, url=self._links.url(item.evidence_id), open_stream=lambda: self._store.read(key)
+        )

@@ -68,6 +68,20 @@ class Button:
 
 
 @dataclass(frozen=True)
+class OutboundFile:
+    """A file for a customer (an agent's file share from the case thread). The outbox keeps `evidence_id` (the
+    stored copy); when it delivers it hands the channel `open_stream` (the bytes, streamed) and `url` (a signed,
+    expiring link), so a channel sends the file itself where the platform allows it and the link otherwise."""
+
+    name: str
+    media_type: str
+    size: int
+    evidence_id: int
+    url: str | None = None
+    open_stream: ByteStreamOpener | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Outbound:
     """One message to a customer; `buttons` fall back to numbered options where a platform has none."""
 
@@ -79,6 +93,7 @@ class Outbound:
     outbox_id: int | None = None
     kind: Literal["reply", "agent_reply", "status_update"] = "reply"
     metadata: tuple[tuple[str, str], ...] = field(default=())
+    files: tuple[OutboundFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,8 @@ class MailboxMessage:
     text: str
     files: tuple[str, ...] = ()
     buttons: tuple[Button, ...] = ()
+    # Signed links to files sent to the customer (an agent's files), in the order of their names in `files`.
+    file_links: tuple[str, ...] = ()
 
 
 def outbound_to_payload(message: Outbound) -> dict[str, Any]:
@@ -111,7 +128,22 @@ def outbound_to_payload(message: Outbound) -> dict[str, Any]:
         "buttons": [[button.value, button.label, button.role] for button in message.buttons],
         "kind": message.kind,
         "metadata": [list(pair) for pair in message.metadata],
+        **({"files": [outbound_file_to_payload(item) for item in message.files]} if message.files else {}),
     }
+
+
+def outbound_file_to_payload(item: OutboundFile) -> dict[str, Any]:
+    return {"evidence_id": item.evidence_id, "name": item.name, "media_type": item.media_type, "size": item.size}
+
+
+def outbound_files_from_payload(items: Any) -> tuple[OutboundFile, ...]:
+    """The agent files of a stored payload; entries without an evidence id (a customer's upload) are not."""
+    files: list[OutboundFile] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("evidence_id"), int):
+            files.append(OutboundFile(str(item.get("name") or "file"), str(item.get("media_type") or
+                                      "application/octet-stream"), int(item.get("size") or 0), item["evidence_id"]))
+    return tuple(files)
 
 
 def outbound_from_payload(channel: str, payload: Mapping[str, Any], outbox_id: int | None) -> Outbound:
@@ -123,6 +155,7 @@ def outbound_from_payload(channel: str, payload: Mapping[str, Any], outbox_id: i
         outbox_id=outbox_id,
         kind=payload.get("kind", "reply"),
         metadata=tuple((str(key), str(value)) for key, value in payload.get("metadata", [])),
+        files=outbound_files_from_payload(payload.get("files")),
     )
 
 

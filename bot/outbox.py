@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -22,7 +23,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from bot.channels.base import Channel, PermanentDeliveryError, RecipientUnreachable, RetryLater
 from bot.delivery import hold_seconds_of
-from bot.messages import Outbound, outbound_from_payload
+from bot.messages import Outbound, OutboundFile, outbound_from_payload
 from storage.delivery_pace import PaceDecision, TortoiseDeliveryPace
 from storage.outbox import DEFAULT_LEASE, DeadReason, OutboxEntry, TortoiseOutbox
 
@@ -109,11 +110,18 @@ def pace_key(entry: OutboxEntry, limit: RateLimit) -> str:
     return f"{entry.kind}:{entry.channel}:{entry.payload.get('recipient_id', entry.ordering_key)}"
 
 
+class OutboundFileSource(Protocol):
+    async def resolve(self, item: OutboundFile) -> OutboundFile:
+        """The file with its bytes (`open_stream`) and its signed link (`url`), for the channel to send."""
+        ...
+
+
 class ChannelDelivery:
     """Outbox kind "message": an Outbound for the customer, through the channel it came from."""
 
-    def __init__(self, channels: Mapping[str, Channel]) -> None:
+    def __init__(self, channels: Mapping[str, Channel], files: OutboundFileSource | None = None) -> None:
         self._channels = channels
+        self._files = files
 
     def hold_seconds(self, entry: OutboxEntry) -> float:
         channel = self._channels.get(entry.channel)
@@ -126,6 +134,9 @@ class ChannelDelivery:
         if channel is None:
             raise RetryLater(f"channel {entry.channel} is not configured on this worker", retry_after=30)
         message = outbound_from_payload(entry.channel, entry.payload, entry.id)
+        if message.files and self._files is not None:
+            files = self._files
+            message = dataclasses.replace(message, files=tuple([await files.resolve(item) for item in message.files]))
         reconciler = channel if isinstance(channel, DeliveryReconciler) else None
         if entry.interrupted and reconciler is not None and await reconciler.already_delivered(message):
             log.info("outbox item %s had reached the platform before the crash: not sent again", entry.id)

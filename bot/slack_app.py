@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
+from urllib.parse import urlparse
 
 import aiohttp
 from aiohttp import web
@@ -23,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.delivery import PermanentDeliveryError, RecipientUnreachable, RetryLater
+from bot.messages import ByteStreamOpener
 from bot.slack_payload import slack_body_problem
 from bot.webhooks import RunningState, webhook_boundary
 
@@ -56,6 +58,35 @@ async def translate_slack_errors() -> AsyncIterator[None]:
         raise PermanentDeliveryError(f"slack refused: {status} {code}") from error
     except (aiohttp.ClientError, TimeoutError) as error:
         raise RetryLater(f"slack unreachable: {error!r}") from error
+
+
+# Slack file downloads move in pieces of this size: never a whole file in memory.
+_DOWNLOAD_CHUNK_BYTES = 64 * 1024
+
+
+class SlackFileDownloader:
+    """Opens a Slack file share with the bot token. The token is only ever sent to Slack's own hosts (or the
+    configured API host), never to a URL someone put in a payload."""
+
+    def __init__(self, token: str, api_url: str) -> None:
+        self._token = token
+        api_host = urlparse(api_url).hostname or ""
+        self._trusted_hosts = {"files.slack.com", "slack.com", api_host}
+
+    def opener_for(self, url: str) -> ByteStreamOpener:
+        return lambda: self._download(url)
+
+    async def _download(self, url: str) -> AsyncIterator[bytes]:
+        host = urlparse(url).hostname or ""
+        if host not in self._trusted_hosts:
+            raise PermissionError(f"refusing to send the Slack token to {host}")
+        headers = {"Authorization": f"Bearer {self._token}"}
+        async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as response:
+            # Slack answers a sign-in page (200, HTML) when the token lacks files:read.
+            if response.status != 200 or response.content_type == "text/html":
+                raise PermissionError(f"slack file download refused ({response.status})")
+            async for chunk in response.content.iter_chunked(_DOWNLOAD_CHUNK_BYTES):
+                yield chunk
 
 
 class SlackListenerSet(Protocol):

@@ -22,6 +22,7 @@ from storage.cases import (
     evidence_item,
     lifecycle_marks,
 )
+from storage.evidence import StoredBlob
 from storage.models import (
     AssignmentCursor,
     Case,
@@ -137,6 +138,15 @@ class DeskUnitOfWork:
             text=text,
             payload=dict(payload),
         )
+
+    async def add_case_file(self, number: str, blob: StoredBlob, file_name: str) -> int:
+        """A file an agent sent the customer, kept with the case (its evidence id links and sends it)."""
+        case = await Case.get(number=number)
+        row = await Evidence.create(
+            case_id=case.id, conversation_id=case.conversation_id, file_name=file_name[:255],
+            media_type=blob.media_type, size=blob.size, sha256=blob.sha256, storage_key=blob.storage_key,
+        )
+        return int(row.id)
 
     async def enqueue(self, row: OutboxRow) -> None:
         await add_outbox_item(kind=row.kind, channel=row.channel, ordering_key=row.ordering_key, payload=row.payload)

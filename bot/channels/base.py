@@ -17,7 +17,16 @@ from aiohttp import web
 from pydantic import AfterValidator
 
 from bot.delivery import DeliveryError, PermanentDeliveryError, RecipientUnreachable, RetryLater
-from bot.messages import AttachmentKind, Button, ChannelName, Inbound, IntakeResult, MailboxMessage, Outbound
+from bot.messages import (
+    AttachmentKind,
+    Button,
+    ChannelName,
+    Inbound,
+    IntakeResult,
+    MailboxMessage,
+    Outbound,
+    OutboundFile,
+)
 from bot.webhooks import MAX_INBOUND_TEXT_CHARS, RunningState, validation_reason, webhook_boundary
 
 __all__ = [
@@ -38,7 +47,9 @@ __all__ = [
     "StorableStr",
     "attachment_kind",
     "clean_text",
+    "file_link_text",
     "numbered_options",
+    "read_capped",
     "response_chunks",
     "split_text",
     "spooled_file_opener",
@@ -179,6 +190,33 @@ def split_text(text: str, limit: int) -> list[str]:
     return parts
 
 
+def file_link_text(item: OutboundFile) -> str:
+    """A file as a line of text: its name, size and signed link."""
+    if not item.url:
+        raise PermanentDeliveryError(f"file {item.evidence_id} has no link to send")
+    return f"📎 {item.name} ({_human_size(item.size)}): {item.url}"
+
+
+def _human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+async def read_capped(item: OutboundFile, limit: int) -> bytes | None:
+    """A file's bytes when they fit under `limit`, else None (read no further than the limit)."""
+    if item.open_stream is None or item.size > limit:
+        return None
+    data = bytearray()
+    async for chunk in item.open_stream():
+        data += chunk
+        if len(data) > limit:
+            return None
+    return bytes(data)
+
+
 def numbered_options(buttons: tuple[Button, ...]) -> str:
     return "\n".join(f"{index}. {button.label}" for index, button in enumerate(buttons, start=1))
 
@@ -203,6 +241,13 @@ class Channel(ABC):
     async def deliver(self, message: Outbound) -> None:
         for part in self.render(message):
             await self.send_part(message, part)
+        for item in message.files:
+            await self.send_file(message, item)
+
+    async def send_file(self, message: Outbound, item: OutboundFile) -> None:
+        """A file for the customer. Here: its signed link as a text part (platforms whose file types or sizes
+        do not fit); channels that can carry the file itself override this within their platform's limits."""
+        await self.send_part(message, RenderedPart(file_link_text(item)))
 
     @abstractmethod
     async def send_part(self, message: Outbound, part: RenderedPart) -> None:

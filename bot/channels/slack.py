@@ -11,9 +11,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
 
-import aiohttp
 from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -26,10 +24,9 @@ from bot.channels.base import (
     RenderedPart,
     RunningState,
     attachment_kind,
-    response_chunks,
 )
-from bot.messages import Attachment, ByteStreamOpener, ChannelName, Inbound, Outbound
-from bot.slack_app import SlackApp, translate_slack_errors
+from bot.messages import Attachment, ChannelName, Inbound, Outbound
+from bot.slack_app import SlackApp, SlackFileDownloader, translate_slack_errors
 
 CHOICE_ACTION_PREFIX = "plaint_choice_"
 _CHOICE_ACTION = re.compile(rf"^{CHOICE_ACTION_PREFIX}\d+$")
@@ -92,31 +89,6 @@ class SlackChannel(Channel):
             )
         async with translate_slack_errors():
             await self._client.chat_postMessage(channel=channel_id, text=text, blocks=blocks)
-
-
-class SlackFileDownloader:
-    """Opens a Slack file share with the bot token. The token is only ever sent to Slack's own hosts (or the
-    configured API host), never to a URL someone put in a payload."""
-
-    def __init__(self, token: str, api_url: str) -> None:
-        self._token = token
-        api_host = urlparse(api_url).hostname or ""
-        self._trusted_hosts = {"files.slack.com", "slack.com", api_host}
-
-    def opener_for(self, url: str) -> ByteStreamOpener:
-        return lambda: self._download(url)
-
-    async def _download(self, url: str) -> AsyncIterator[bytes]:
-        host = urlparse(url).hostname or ""
-        if host not in self._trusted_hosts:
-            raise PermissionError(f"refusing to send the Slack token to {host}")
-        headers = {"Authorization": f"Bearer {self._token}"}
-        async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as response:
-            # Slack answers a sign-in page (200, HTML) when the token lacks files:read.
-            if response.status != 200 or response.content_type == "text/html":
-                raise PermissionError(f"slack file download refused ({response.status})")
-            async for chunk in response_chunks(response):
-                yield chunk
 
 
 class SlackCustomers:

@@ -7,9 +7,11 @@ outbox worker calls `TelegramChannel.deliver()`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import warnings
+from collections.abc import Iterator
 from datetime import timedelta
 
 from telegram import (
@@ -26,9 +28,10 @@ from bot.channels.base import (
     RecipientUnreachable,
     RenderedPart,
     RetryLater,
+    read_capped,
 )
 from bot.errors import PlaintError
-from bot.messages import Outbound
+from bot.messages import Outbound, OutboundFile
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,11 @@ MAX_TEXT_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
 # callback_data of the single "✓ chosen" button left on an answered keyboard: pressing it again does nothing.
 ANSWERED_MARKER = "plaint:answered"
+# What a bot may upload (Bot API limits): photos up to 10 MB (JPEG, PNG, WebP), any document up to 50 MB. A larger
+# file goes as its signed link.
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 # Prefix of callback_data standing in for a button value too long for Telegram; see `callback_data_for`.
 DIGEST_PREFIX = "plaint:h:"
 
@@ -84,6 +92,21 @@ class TelegramChannel(Channel):
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
 
+    async def send_file(self, message: Outbound, item: OutboundFile) -> None:
+        """sendPhoto for a picture Telegram shows inline, sendDocument for anything else, within the Bot API's
+        upload limits; a larger file (or one whose bytes cannot be read) goes as its signed link."""
+        photo = item.media_type in PHOTO_TYPES
+        content = await read_capped(item, MAX_PHOTO_BYTES if photo else MAX_DOCUMENT_BYTES)
+        if content is None:
+            await super().send_file(message, item)
+            return
+        chat_id = int(message.recipient_id)
+        with _delivery_errors():
+            if photo:
+                await self._bot.send_photo(chat_id=chat_id, photo=content, filename=item.name)
+            else:
+                await self._bot.send_document(chat_id=chat_id, document=content, filename=item.name)
+
     async def send_part(self, message: Outbound, part: RenderedPart) -> None:
         markup = None
         if part.buttons:
@@ -93,19 +116,26 @@ class TelegramChannel(Channel):
                     for button in part.buttons
                 ]
             )
-        try:
+        with _delivery_errors():
             await self._bot.send_message(chat_id=int(message.recipient_id), text=part.text, reply_markup=markup)
-        except RetryAfter as error:
-            raise RetryLater(str(error), retry_after_seconds(error)) from error
-        except Forbidden as error:
+
+
+@contextlib.contextmanager
+def _delivery_errors() -> Iterator[None]:
+    """Bot API errors as the outbox's delivery-error taxonomy."""
+    try:
+        yield
+    except RetryAfter as error:
+        raise RetryLater(str(error), retry_after_seconds(error)) from error
+    except Forbidden as error:
+        raise RecipientUnreachable(str(error)) from error
+    except BadRequest as error:
+        if "chat not found" in error.message.lower():
             raise RecipientUnreachable(str(error)) from error
-        except BadRequest as error:
-            if "chat not found" in error.message.lower():
-                raise RecipientUnreachable(str(error)) from error
-            raise PermanentDeliveryError(str(error)) from error
-        except NetworkError as error:
-            # Timeouts, 5xx, connection failures: Telegram may be down for a moment.
-            raise RetryLater(str(error)) from error
-        except TelegramError as error:
-            # A rejected token and the like: an operator must act; the message waits with back-off.
-            raise RetryLater(str(error)) from error
+        raise PermanentDeliveryError(str(error)) from error
+    except NetworkError as error:
+        # Timeouts, 5xx, connection failures: Telegram may be down for a moment.
+        raise RetryLater(str(error)) from error
+    except TelegramError as error:
+        # A rejected token and the like: an operator must act; the message waits with back-off.
+        raise RetryLater(str(error)) from error

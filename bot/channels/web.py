@@ -40,7 +40,16 @@ from bot.channels.base import (
 )
 from bot.channels.rate_limits import Allowance, RateLimiter
 from bot.channels.web_sessions import LINK_LIFETIME_SECONDS, SpentLinks, WebSessions
-from bot.messages import Attachment, Button, ChannelName, Inbound, IntakeResult, MailboxMessage, Outbound
+from bot.messages import (
+    Attachment,
+    Button,
+    ChannelName,
+    Inbound,
+    IntakeResult,
+    MailboxMessage,
+    Outbound,
+    OutboundFile,
+)
 
 # The largest file a customer may upload through the page.
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -113,6 +122,10 @@ class TranscriptChannel(Channel):
     async def send_part(self, message: Outbound, part: RenderedPart) -> None:
         return None
 
+    async def send_file(self, message: Outbound, item: OutboundFile) -> None:
+        # The customer reads the transcript, which lists the file with a signed link (bot/mailbox.py).
+        return None
+
 
 def button_json(button: Button) -> dict[str, str]:
     # The role lets the page style a button without knowing what the flow engine's values mean.
@@ -126,6 +139,7 @@ def mailbox_json(message: MailboxMessage) -> dict[str, object]:
         "author": message.author,
         "text": message.text,
         "files": list(message.files),
+        "file_links": list(message.file_links),
         "buttons": [button_json(button) for button in message.buttons],
     }
 

@@ -7,13 +7,14 @@ listeners convert payloads into these calls."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol, cast, get_args
 
 from bot.case_events import case_event_item
+from bot.desk.agent_files import AgentFile
 from bot.desk.events import (
     DESK_OUTBOX_CHANNEL,
     DESK_OUTBOX_KIND,
@@ -33,7 +34,7 @@ from bot.desk.lifecycle import (
 from bot.desk.routing import CaseFacts, RoutingConfig, next_agent, route
 from bot.desk.vocabulary import DeskVocabulary, resolution_label
 from bot.errors import PlaintError
-from bot.messages import ChannelName, Outbound, outbound_to_payload
+from bot.messages import ChannelName, Outbound, OutboundFile, outbound_to_payload
 from bot.ordering import customer_key
 from bot.texts import say
 from storage.audit import TortoiseAuditLog
@@ -350,16 +351,19 @@ class DeskService:
         return await self._apply(number, CaseAction.REOPEN, actor, dedupe_key)
 
     async def thread_reply(
-        self, slack_channel: str, thread_ts: str, text: str, actor: str, dedupe_key: str
+        self, slack_channel: str, thread_ts: str, text: str, actor: str, dedupe_key: str,
+        files: Sequence[AgentFile] = (),
     ) -> DeskOutcome:
-        """An agent wrote in a case thread: relayed to the customer, or kept internal when it is a note."""
-        outcome = await self._thread_reply(slack_channel, thread_ts, text, actor, dedupe_key)
+        """An agent wrote in a case thread: relayed to the customer (with the files they shared, stored with the
+        case), or kept internal when it is a note."""
+        outcome = await self._thread_reply(slack_channel, thread_ts, text, actor, dedupe_key, files)
         if outcome.kind is DeskOutcomeKind.APPLIED:
             self._wake_outbox()
         return outcome
 
     async def _thread_reply(
-        self, slack_channel: str, thread_ts: str, text: str, actor: str, dedupe_key: str
+        self, slack_channel: str, thread_ts: str, text: str, actor: str, dedupe_key: str,
+        files: Sequence[AgentFile] = (),
     ) -> DeskOutcome:
         async with self._store.unit_of_work() as uow:
             case = await uow.lock_case_by_thread(slack_channel, thread_ts)
@@ -381,8 +385,14 @@ class DeskService:
             except LifecycleError as error:
                 refusal = await self._refusal(case, CaseAction.AGENT_REPLY, str(error))
                 return refusal
-            relayed = say("agent_reply", case.lang, number=case.number, text=text)
-            await self._message_customer(uow, case, relayed, "agent_reply", actor)
+            outbound_files = [
+                OutboundFile(item.name, item.blob.media_type, item.blob.size,
+                             await uow.add_case_file(case.number, item.blob, item.name))
+                for item in files
+            ]
+            shown = text or "\n".join(f"📎 {item.name}" for item in outbound_files)
+            relayed = say("agent_reply", case.lang, number=case.number, text=shown)
+            await self._message_customer(uow, case, relayed, "agent_reply", actor, tuple(outbound_files))
             await self._record(uow, case.number, step, actor, CaseUpdate(), {"text": text}, announce=False)
             return DeskOutcome(DeskOutcomeKind.APPLIED, case.number, action=step.action.value, team=case.team)
 
@@ -461,6 +471,7 @@ class DeskService:
         text: str,
         kind: Literal["agent_reply", "status_update"],
         actor: str = "",
+        files: tuple[OutboundFile, ...] = (),
     ) -> None:
         channel: ChannelName = _channel_name(case.channel)
         message = Outbound(
@@ -470,6 +481,7 @@ class DeskService:
             kind=kind,
             # The case and the agent travel with the message: a delivery that fails for good is told to them.
             metadata=(("case_number", case.number), ("agent", actor)) if actor else (("case_number", case.number),),
+            files=files,
         )
         payload = outbound_to_payload(message)
         await uow.enqueue(

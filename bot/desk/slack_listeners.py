@@ -15,6 +15,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.desk.agent_files import AgentFile, AgentFiles, SkippedFile
 from bot.desk.blocks import (
     ACKNOWLEDGE_ACTION,
     ASSIGN_TO_ACTION,
@@ -33,7 +34,7 @@ from bot.desk.blocks import (
 )
 from bot.desk.commands import answer_plaint_command
 from bot.desk.lifecycle import CaseAction, CaseStatus
-from bot.desk.service import DeskOutcome, DeskOutcomeKind, DeskService
+from bot.desk.service import NOTE_PREFIX, DeskOutcome, DeskOutcomeKind, DeskService
 from bot.desk.slack_text import customer_text
 from bot.desk.vocabulary import desk_says
 from storage.cases import CaseDetails
@@ -46,9 +47,11 @@ class SlackDeskListeners:
     RELAYED_REACTION = "outbox_tray"
     NOTE_REACTION = "memo"
 
-    def __init__(self, desk: DeskService, client: AsyncWebClient) -> None:
+    def __init__(self, desk: DeskService, client: AsyncWebClient, files: AgentFiles | None = None) -> None:
         self._desk = desk
         self._client = client
+        # Fetches agents' file shares for the customer; None: files stay in Slack (the agent is told).
+        self._files = files
 
     def register(self, bolt: AsyncApp) -> None:
         bolt.action(ACKNOWLEDGE_ACTION)(self.on_acknowledge)
@@ -80,7 +83,19 @@ class SlackDeskListeners:
         raw = str(event.get("text") or "")
         text = customer_text(raw, await self._display_names(_MENTION.findall(raw)[:5]))
         files = [file for file in event.get("files") or [] if isinstance(file, dict)]
-        if text:
+        if not text and not files:
+            return True
+        fetched: list[AgentFile] = []
+        skipped: list[SkippedFile] = []
+        note = text.strip().lower().startswith(NOTE_PREFIX)
+        if files and not note:
+            if await self._desk.case_by_thread(channel_id, str(thread_ts)) is None:
+                return True  # a thread that is no case's: nothing is downloaded
+            if self._files is None:
+                skipped = [SkippedFile(str(file.get("name") or "file"), "unreadable") for file in files]
+            else:
+                fetched, skipped = await self._files.fetch(files)
+        if text or fetched:
             outcome = await self._desk.thread_reply(
                 channel_id,
                 str(thread_ts),
@@ -88,26 +103,26 @@ class SlackDeskListeners:
                 user_id,
                 # The message's own (channel, ts) is stable across Slack's retries: the de-duplication key.
                 f"message:{channel_id}:{ts}",
+                fetched,
             )
             if outcome.kind is DeskOutcomeKind.NOT_FOUND:
                 return True  # a thread that is no case's: the desk has nothing to say
             if outcome.kind is DeskOutcomeKind.REFUSED:
                 refused = self._refusal_text(outcome, lang, reply=True)
-                await self._ephemeral(channel_id, user_id, refused, str(thread_ts))
+                # The files that did not go either, by name.
+                names = " ".join(f"📎 {item.name}" for item in [*fetched, *skipped])
+                await self._ephemeral(channel_id, user_id, f"{refused} {names}".strip(), str(thread_ts))
                 return True
             if outcome.kind is DeskOutcomeKind.APPLIED:
                 reaction = self.NOTE_REACTION if outcome.action == "note" else self.RELAYED_REACTION
                 with contextlib.suppress(SlackApiError):
                     await self._client.reactions_add(channel=channel_id, timestamp=ts, name=reaction)
-        elif not files:
-            return True
-        if files and await self._desk.case_by_thread(channel_id, str(thread_ts)) is not None:
-            # Files are not relayed to customers: say so rather than let the agent believe they were.
-            for file in files:
-                name = str(file.get("name") or file.get("title") or "?")
-                await self._ephemeral(
-                    channel_id, user_id, desk_says("file_not_relayed", lang, name=name), str(thread_ts)
-                )
+        # A file that stays in Slack is said so, with why, rather than let the agent believe it was sent.
+        for item in skipped:
+            reason = desk_says(f"file_{item.reason}", lang)
+            await self._ephemeral(
+                channel_id, user_id, desk_says("file_not_relayed", lang, name=item.name, reason=reason), str(thread_ts)
+            )
         return True
 
     async def _refuse_outsider(self, body: dict[str, Any], number: str) -> bool:

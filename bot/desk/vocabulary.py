@@ -205,10 +205,15 @@ _DESK_TEXTS: Mapping[str, Label] = MappingProxyType({
     "customer_said": Label(":speech_balloon: *Customer:* {text}", ":speech_balloon: *客户：* {text}"),
     "not_found": Label("There is no case {number}.", "没有编号为 {number} 的投诉。"),
     "file_not_relayed": Label(
-        ":warning: The file {name} was *not* sent to the customer: files from Slack are not relayed yet. "
-        "Describe it in words, or ask the customer to check the link you paste.",
-        ":warning: 文件 {name} *未*发送给客户：暂不支持从 Slack 转发文件。请用文字说明，或粘贴链接。",
+        ":warning: The file {name} was *not* sent to the customer: {reason}.",
+        ":warning: 文件 {name} *未*发送给客户：{reason}。",
     ),
+    "file_too_large": Label("it is larger than 25 MB; share a link instead", "文件超过 25 MB，请改为分享链接"),
+    "file_unreadable": Label(
+        "Plaint could not download it from Slack (the app needs the files:read scope)",
+        "Plaint 无法从 Slack 下载该文件（应用需要 files:read 权限）",
+    ),
+    "file_too_many": Label("at most 10 files go with one message", "每条消息最多转发 10 个文件"),
     "delivery_failed": Label(
         ":warning: {actor} the customer did *not* receive your message ({reason}). Try again later or reach "
         "them another way.",

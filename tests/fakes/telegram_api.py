@@ -58,6 +58,16 @@ class HostedFile:
     content: bytes
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file the bot uploaded (sendDocument, sendPhoto): the form field, its file name and its bytes."""
+
+    method: str
+    field: str
+    file_name: str
+    content: bytes
+
+
 @dataclass
 class FakeTelegramBotApi:
     token: str
@@ -67,6 +77,8 @@ class FakeTelegramBotApi:
     # What sendMessage answered, in order: the bot's messages as Telegram would show them (a test presses
     # their buttons by quoting them in a callback_query).
     sent_messages: list[dict[str, object]] = field(default_factory=list)
+    # Files the bot uploaded, in order.
+    uploads: list[UploadedFile] = field(default_factory=list)
     webhook_url: str = ""
     webhook_secret: str = ""
     # What getWebhookInfo reports as Telegram's last failed delivery to the webhook ("" when none).
@@ -118,6 +130,10 @@ class FakeTelegramBotApi:
         method = request.match_info["method"]
         params = await _read_params(request)
         self.calls.append(BotApiCall(method, params))
+        if request.content_type == "multipart/form-data":
+            for name, value in (await request.post()).items():
+                if isinstance(value, web.FileField):
+                    self.uploads.append(UploadedFile(method, name, value.filename, value.file.read()))
         queued = self._failures.get(method.lower())
         if queued:
             failure = queued.popleft()
@@ -169,6 +185,25 @@ class FakeTelegramBotApi:
             message["reply_markup"] = json.loads(params["reply_markup"])
         self.sent_messages.append(message)
         return message
+
+    async def _answer_senddocument(self, params: Mapping[str, str]) -> object:
+        return self._file_message(params, "document")
+
+    async def _answer_sendphoto(self, params: Mapping[str, str]) -> object:
+        return self._file_message(params, "photo")
+
+    def _file_message(self, params: Mapping[str, str], kind: str) -> dict[str, object]:
+        upload = self.uploads[-1] if self.uploads else None
+        described = {"file_id": f"sent-{len(self.uploads)}", "file_unique_id": f"u-sent-{len(self.uploads)}",
+                     "file_size": len(upload.content) if upload else 0}
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "from": {"id": BOT_USER_ID, "is_bot": True, "first_name": "Plaint"},
+            kind: [{**described, "width": 1, "height": 1}] if kind == "photo" else {
+                **described, "file_name": upload.file_name if upload else "file"},
+        }
 
     async def _answer_editmessagereplymarkup(self, params: Mapping[str, str]) -> object:
         message: dict[str, object] = {
