@@ -110,7 +110,7 @@ class SlackDeskListeners:
             if outcome.kind is DeskOutcomeKind.REFUSED:
                 refused = self._refusal_text(outcome, lang, reply=True)
                 # The files that did not go either, by name.
-                names = " ".join(f"📎 {item.name}" for item in [*fetched, *skipped])
+                names = " ".join(f"📎 {item}" for item in [*(f.name for f in fetched), *(s.name for s in skipped)])
                 await self._ephemeral(channel_id, user_id, f"{refused} {names}".strip(), str(thread_ts))
                 return True
             if outcome.kind is DeskOutcomeKind.APPLIED:
