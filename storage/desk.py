@@ -105,6 +105,12 @@ class DeskUnitOfWork:
         if changes:
             await Case.filter(number=number).update(**changes, updated_at=datetime.now(UTC))
 
+    async def move_case(self, number: str, team: str) -> None:
+        """The case belongs to `team` now: unassigned, and without a Slack message until that team's is posted."""
+        await Case.filter(number=number).update(
+            team=team, assignee=None, slack_channel=None, slack_ts=None, updated_at=datetime.now(UTC)
+        )
+
     async def add_event(self, number: str, kind: str, actor: str, data: Mapping[str, JsonValue]) -> None:
         case = await Case.get(number=number)
         await CaseEvent.create(case=case, kind=kind, actor=actor, data=dict(data))

@@ -4,7 +4,7 @@ resolve modals, and the short texts answered to `/plaint`. Pure functions of a c
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +30,8 @@ ACKNOWLEDGE_ACTION = "desk_acknowledge"
 ASSIGN_TO_ME_ACTION = "desk_assign_to_me"
 # A users_select in the case message: assign to a named colleague (the case number is in the block id).
 ASSIGN_TO_ACTION = "desk_assign_to"
+# A static_select of the other teams: the case moves to that team's channel.
+ASSIGN_TEAM_ACTION = "desk_assign_team"
 CASE_BLOCK_PREFIX = "case:"
 RECLASSIFY_ACTION = "desk_reclassify"
 RESOLVE_ACTION = "desk_resolve"
@@ -158,8 +160,10 @@ def case_blocks(
     lang: str = "en",
     vocabulary: DeskVocabulary = _NO_WORDS,
     now: datetime | None = None,
+    teams: Sequence[str] = (),
 ) -> list[Block]:
-    """The case message in the team's language `lang`: labels, never snake_case codes."""
+    """The case message in the team's language `lang`: labels, never snake_case codes. `teams`: the desk's teams,
+    offered (but the case's own) to move the case to."""
     contact = [
         part
         for part in (
@@ -239,6 +243,16 @@ def case_blocks(
             }
         )
     buttons = _buttons(case, lang)
+    other_teams = [team for team in teams if team != case.team][:100]
+    if buttons and other_teams and any(button["action_id"] == ASSIGN_TO_ACTION for button in buttons):
+        buttons.append({
+            "type": "static_select",
+            "action_id": ASSIGN_TEAM_ACTION,
+            "placeholder": {"type": "plain_text", "text": desk_says("assign_team", lang)},
+            "options": [
+                {"text": {"type": "plain_text", "text": team[:75]}, "value": team} for team in other_teams
+            ],
+        })
     if buttons:
         blocks.append({"type": "actions", "block_id": f"{CASE_BLOCK_PREFIX}{case.number}", "elements": buttons})
     return blocks

@@ -66,7 +66,22 @@ class DeliveryFailed:
     actor: str = ""
 
 
-DeskEvent = CaseFiled | CaseChanged | CustomerMessage | DeliveryFailed
+@dataclass(frozen=True)
+class CaseMoved:
+    """An agent moved the case to another team: a line goes to the old thread (`old_channel`, `old_ts`), naming the
+    new team and the previous assignee; the case message is then posted afresh in the new team's channel."""
+
+    name: ClassVar[str] = "case_moved"
+    case_number: str
+    from_team: str
+    to_team: str
+    old_channel: str
+    old_ts: str
+    actor: str
+    previous_assignee: str = ""
+
+
+DeskEvent = CaseFiled | CaseChanged | CustomerMessage | DeliveryFailed | CaseMoved
 
 
 def desk_event_to_payload(event: DeskEvent) -> dict[str, JsonValue]:
@@ -83,6 +98,9 @@ def desk_event_to_payload(event: DeskEvent) -> dict[str, JsonValue]:
     if isinstance(event, DeliveryFailed):
         payload["reason"] = event.reason
         payload["actor"] = event.actor
+    if isinstance(event, CaseMoved):
+        payload.update(from_team=event.from_team, to_team=event.to_team, old_channel=event.old_channel,
+                       old_ts=event.old_ts, actor=event.actor, previous_assignee=event.previous_assignee)
     return payload
 
 
@@ -103,6 +121,9 @@ def desk_event_from_payload(payload: Mapping[str, Any]) -> DeskEvent:
                 (str(pair[0]), str(pair[1])) for pair in details if isinstance(pair, list | tuple) and len(pair) == 2
             ),
         )
+    if name == CaseMoved.name:
+        return CaseMoved(number, *(str(payload.get(key) or "") for key in (
+            "from_team", "to_team", "old_channel", "old_ts", "actor", "previous_assignee")))
     if name == DeliveryFailed.name:
         return DeliveryFailed(number, str(payload.get("reason", "")), str(payload.get("actor", "")))
     if name == CustomerMessage.name:

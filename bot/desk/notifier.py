@@ -13,9 +13,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import PermanentDeliveryError
 from bot.desk.blocks import case_blocks, case_text, escape_mrkdwn
-from bot.desk.events import CaseChanged, CustomerMessage, DeliveryFailed, UnknownDeskEvent, desk_event_from_payload
+from bot.desk.events import (
+    CaseChanged,
+    CaseMoved,
+    CustomerMessage,
+    DeliveryFailed,
+    UnknownDeskEvent,
+    desk_event_from_payload,
+)
 from bot.desk.service import DeskService
-from bot.desk.thread_lines import delivery_failed_line, thread_line
+from bot.desk.thread_lines import delivery_failed_line, moved_line, thread_line
 from bot.desk.vocabulary import desk_says
 from bot.slack_app import translate_slack_errors
 from storage.desk import TortoiseDeskStore
@@ -44,7 +51,15 @@ class SlackDeskNotifier:
             return
         lang = self._desk.team_language(case.team)
         vocabulary = self._desk.vocabulary
-        blocks = case_blocks(case, self._evidence_url, lang=lang, vocabulary=vocabulary)
+        teams = [team.name for team in self._desk.routing.teams]
+        if isinstance(event, CaseMoved):
+            # The old thread hears where the case went (and its previous assignee that it left them).
+            old_lang = self._desk.team_language(event.from_team)
+            async with translate_slack_errors():
+                await self._client.chat_postMessage(
+                    channel=event.old_channel, thread_ts=event.old_ts, text=moved_line(event, old_lang)
+                )
+        blocks = case_blocks(case, self._evidence_url, lang=lang, vocabulary=vocabulary, teams=teams)
         text = case_text(case, lang, vocabulary)
         if case.slack_ts is None or case.slack_channel is None:
             routing = self._desk.routing
@@ -71,6 +86,9 @@ class SlackDeskNotifier:
             line = thread_line(event, lang, vocabulary)
         elif isinstance(event, DeliveryFailed):
             line = delivery_failed_line(event, lang)
+        elif isinstance(event, CaseMoved):
+            line = thread_line(CaseChanged(case.number, "moved", event.actor, (("from", event.from_team),)), lang,
+                               vocabulary)
         if line:
             async with translate_slack_errors():
                 await self._client.chat_postMessage(channel=thread[0], thread_ts=thread[1], text=line)

@@ -19,6 +19,7 @@ from bot.desk.events import (
     DESK_OUTBOX_CHANNEL,
     DESK_OUTBOX_KIND,
     CaseChanged,
+    CaseMoved,
     DeskEvent,
     desk_event_key,
     desk_event_to_payload,
@@ -39,7 +40,7 @@ from bot.ordering import customer_key
 from bot.texts import say
 from storage.audit import TortoiseAuditLog
 from storage.cases import CaseDetails
-from storage.desk import CaseUpdate, DeskUnitOfWork, OutboxRow, QueueFilter, TortoiseDeskStore
+from storage.desk import CaseUpdate, DeskUnitOfWork, JsonValue, OutboxRow, QueueFilter, TortoiseDeskStore
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,47 @@ class DeskService:
             number, CaseAction.ASSIGN, actor, dedupe_key, CaseUpdate(assignee=agent), {"assignee": agent},
             before_update=remember_previous, details_from_case=previous,
         )
+
+    async def move_to_team(self, number: str, team_name: str, actor: str, dedupe_key: str) -> DeskOutcome:
+        """Assign the case to another team: it leaves its assignee (who is told, in the old thread), is posted
+        afresh in the new team's channel and assigned there by the round-robin; a case event and an audit row
+        record who moved it from where to where."""
+        number = number.strip().upper()
+        target = self._routing.team_for_name(team_name)
+        async with self._store.unit_of_work() as uow:
+            case = await uow.lock_case(number)
+            if case is None:
+                return DeskOutcome(DeskOutcomeKind.NOT_FOUND, number, f"no case {number}", CaseAction.ASSIGN.value)
+            if target is None or target.name == case.team:
+                return DeskOutcome(DeskOutcomeKind.INVALID, number, f"no other team {team_name!r}",
+                                   CaseAction.ASSIGN.value, team=case.team)
+            if not await uow.claim_receipt(RECEIPT_SOURCE, dedupe_key):
+                return DeskOutcome(DeskOutcomeKind.DUPLICATE, number, action=CaseAction.ASSIGN.value, team=case.team)
+            try:
+                transition(case.status, CaseAction.ASSIGN)  # only a case still being worked moves
+            except LifecycleError as error:
+                return await self._refusal(case, CaseAction.ASSIGN, str(error))
+            await uow.move_case(number, target.name)
+            details: dict[str, JsonValue] = {"from": case.team, "to": target.name, "previous": case.assignee}
+            await uow.add_event(number, "team_changed", actor, details)
+            if self._audit is not None:
+                await self._audit.append(
+                    actor=f"slack:{actor}", via="slack", source_ip=None, action="case.team_changed",
+                    object_type="case", object_id=number, before={"team": case.team, "assignee": case.assignee},
+                    after={"team": target.name, "assignee": None}, changes=["team", "assignee"],
+                )
+            if case.slack_channel and case.slack_ts:
+                await _enqueue_desk_event(uow, CaseMoved(
+                    number, case.team or "", target.name, case.slack_channel, case.slack_ts, actor, case.assignee or ""
+                ))
+            else:
+                await _enqueue_desk_event(uow, CaseChanged(number))
+            await self._assign_waiting(uow, target.name, being_notified=number)
+            if case.team is not None:
+                await self._assign_waiting(uow, case.team)  # the old assignee has room for a waiting case
+        self._wake_outbox()
+        return DeskOutcome(DeskOutcomeKind.APPLIED, number, action=CaseAction.ASSIGN.value, status=case.status.value,
+                           team=target.name)
 
     async def reclassify(
         self, number: str, product: str | None, category: str | None, actor: str, dedupe_key: str

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.desk.agent_files import AgentFile, AgentFiles, SkippedFile
 from bot.desk.blocks import (
     ACKNOWLEDGE_ACTION,
+    ASSIGN_TEAM_ACTION,
     ASSIGN_TO_ACTION,
     ASSIGN_TO_ME_ACTION,
     CASE_BLOCK_PREFIX,
@@ -57,6 +58,7 @@ class SlackDeskListeners:
         bolt.action(ACKNOWLEDGE_ACTION)(self.on_acknowledge)
         bolt.action(ASSIGN_TO_ME_ACTION)(self.on_assign_to_me)
         bolt.action(ASSIGN_TO_ACTION)(self.on_assign_to)
+        bolt.action(ASSIGN_TEAM_ACTION)(self.on_assign_team)
         bolt.action(RECLASSIFY_ACTION)(self.on_open_reclassify)
         bolt.action(RESOLVE_ACTION)(self.on_open_resolve)
         bolt.action(CLOSE_ACTION)(self.on_close)
@@ -180,6 +182,23 @@ class SlackDeskListeners:
             await self._ephemeral(str((body.get("channel") or {}).get("id", "")), user_id, text)
             return
         outcome = await self._desk.assign_to(number, agent, user_id, self._action_key(body, action))
+        await self._tell_agent(body, outcome)
+
+    async def on_assign_team(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Another team picked in the case message's team select: the case moves to that team's channel."""
+        await ack()
+        number = str(action.get("block_id", "")).removeprefix(CASE_BLOCK_PREFIX)
+        if await self._refuse_outsider(body, number):
+            return
+        selected = action.get("selected_option") or {}
+        team = str(selected.get("value") or "") if isinstance(selected, dict) else ""
+        outcome = await self._desk.move_to_team(number, team, str(body["user"]["id"]), self._action_key(body, action))
+        if outcome.kind is DeskOutcomeKind.INVALID:
+            channel_id = str((body.get("channel") or {}).get("id", ""))
+            lang = self._desk.team_language(outcome.team)
+            text = desk_says("unknown_team", lang, team=team or "-")
+            await self._ephemeral(channel_id, str(body["user"]["id"]), text)
+            return
         await self._tell_agent(body, outcome)
 
     async def on_close(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@ reopened), in the team's language. Pure: the notifier posts what these return.""
 
 from __future__ import annotations
 
-from bot.desk.events import CaseChanged, DeliveryFailed
+from bot.desk.events import CaseChanged, CaseMoved, DeliveryFailed
 from bot.desk.vocabulary import DeskVocabulary, desk_says, resolution_label
 
 
@@ -42,6 +42,8 @@ def thread_line(event: CaseChanged, lang: str, vocabulary: DeskVocabulary) -> st
             if label
         ]
         return desk_says("line_reclassify", lang, actor=actor, what=" / ".join(parts) or "-")
+    if action == "moved":
+        return desk_says("line_moved_in", lang, actor=actor, team=event.detail("from") or "-")
     if action == "resolve":
         return desk_says("line_resolve", lang, actor=actor, code=resolution_label(event.detail("code"), lang))
     return None
@@ -50,3 +52,12 @@ def thread_line(event: CaseChanged, lang: str, vocabulary: DeskVocabulary) -> st
 def delivery_failed_line(event: DeliveryFailed, lang: str) -> str:
     reason = desk_says("reason_unreachable" if event.reason == "unreachable" else "reason_refused", lang)
     return desk_says("delivery_failed", lang, actor=_person(event.actor) if event.actor else "", reason=reason)
+
+
+def moved_line(event: CaseMoved, lang: str) -> str:
+    """The old thread's last line: who moved the case where; the previous assignee is mentioned (Slack tells
+    them)."""
+    previous = ""
+    if event.previous_assignee:
+        previous = desk_says("moved_previous", lang, previous=_person(event.previous_assignee))
+    return desk_says("line_moved_out", lang, actor=_person(event.actor), team=event.to_team, previous=previous)

@@ -173,6 +173,16 @@ _DESK_TEXTS: Mapping[str, Label] = MappingProxyType({
     "button_close": Label("Close", "关闭"),
     "button_reopen": Label("Reopen", "重新打开"),
     "assign_to": Label("Assign to…", "分配给…"),
+    "assign_team": Label("Move to team…", "转给团队…"),
+    "line_moved_out": Label(
+        ":arrow_right: {actor} moved this case to team {team}; it goes on in that team's channel.{previous}",
+        ":arrow_right: {actor} 已将此投诉转给 {team} 团队，后续在该团队频道处理。{previous}",
+    ),
+    "moved_previous": Label(" {previous}, it is no longer assigned to you.", " {previous}，此投诉已不再由您负责。"),
+    "line_moved_in": Label(
+        ":arrow_right: Moved here from team {team} by {actor}", ":arrow_right: {actor} 从 {team} 团队转来"
+    ),
+    "unknown_team": Label("There is no team {team}.", "没有名为 {team} 的团队。"),
     "not_a_member": Label(
         "{agent} is not an agent of team {team}: case {number} stays with {assignee}.",
         "{agent} 不是 {team} 团队的客服：投诉 {number} 仍由 {assignee} 负责。",
