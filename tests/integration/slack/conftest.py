@@ -18,12 +18,16 @@ from bot.config import Settings
 from storage.cases import TortoiseCaseRepository
 from tests.fakes.slack_api import FakeSlackApi, SlackRequestSigner
 from tests.fakes.telegram_api import FakeTelegramBotApi, running_fake_bot_api
+from tests.fakes.wechat_api import FakeWeChatApi
 from tests.integration.slack.harness import (
     CUSTOMER_CHANNEL,
     ROUTING,
     SIGNING_SECRET,
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
+    WECHAT_APP_ID,
+    WECHAT_APP_SECRET,
+    WECHAT_TOKEN,
     HarnessFactory,
     SlackHarness,
 )
@@ -44,7 +48,8 @@ async def start_plaint(
     clients: list[TestClient[Any, Any]] = []
 
     async def start(
-        max_open: int = 5, socket_mode: bool = False, reopen_on_reply: bool = False, telegram: bool = False
+        max_open: int = 5, socket_mode: bool = False, reopen_on_reply: bool = False, telegram: bool = False,
+        wechat: bool = False,
     ) -> SlackHarness:
         routing = tmp_path / "routing.yaml"
         routing.write_text(
@@ -60,6 +65,17 @@ async def start_plaint(
                 "telegram_webhook_secret": SecretStr(TELEGRAM_SECRET),
                 "telegram_api_url": telegram_url,
             }
+        fake_wechat: FakeWeChatApi | None = None
+        if wechat:
+            fake_wechat = FakeWeChatApi(app_id=WECHAT_APP_ID, app_secret=WECHAT_APP_SECRET)
+            await fake_wechat.start()
+            stack.push_async_callback(fake_wechat.close)
+            extra.update({
+                "wechat_token": SecretStr(WECHAT_TOKEN),
+                "wechat_app_id": WECHAT_APP_ID,
+                "wechat_app_secret": SecretStr(WECHAT_APP_SECRET),
+                "wechat_api_url": fake_wechat.base_url,
+            })
         configured = settings.model_copy(
             update={
                 "slack_bot_token": SecretStr(slack_api.token),
@@ -81,6 +97,7 @@ async def start_plaint(
         return SlackHarness(
             client, slack_api, SlackRequestSigner(SIGNING_SECRET), app[APPLICATION_KEY], TortoiseCaseRepository(),
             fake_telegram,
+            wechat=fake_wechat,
         )
 
     async with contextlib.AsyncExitStack() as stack:

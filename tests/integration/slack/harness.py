@@ -20,6 +20,7 @@ from bot.desk.blocks import RESOLVE_VIEW
 from storage.cases import CaseDetails, TortoiseCaseRepository
 from tests.fakes.slack_api import FakeSlackApi, RecordedCall, SignedRequest, SlackRequestSigner
 from tests.fakes.telegram_api import FakeTelegramBotApi
+from tests.fakes.wechat_api import FakeWeChatApi
 from tests.integration.slack.complaint_driver import Answer, SeenReply, file_complaint
 from tests.integration.telegram.telegram_updates import TelegramCustomer
 
@@ -33,6 +34,9 @@ AGENT_ONE, AGENT_TWO, AGENT_THREE = "UAGENT0001", "UAGENT0002", "UAGENT0003"
 DESK_ADMIN = "UADMIN0001"
 TELEGRAM_TOKEN = "654321:TEST-desk-token"
 TELEGRAM_SECRET = "desk_Secret-for-tests"
+WECHAT_TOKEN = "deskWeChatToken"
+WECHAT_APP_ID = "wxdesk000000000001"
+WECHAT_APP_SECRET = "desk-wechat-secret"
 
 ROUTING = f"""
 default_team: general
@@ -72,6 +76,8 @@ class SlackHarness:
     cases: TortoiseCaseRepository
     # The fake Bot API when the harness was started with Telegram on.
     telegram: FakeTelegramBotApi | None = None
+    # The fake WeChat API when the harness was started with WeChat on.
+    wechat: FakeWeChatApi | None = None
     # Test name of a web customer -> the session cookie the server issued to them.
     web_sessions: dict[str, str] = dataclasses.field(default_factory=dict)
 

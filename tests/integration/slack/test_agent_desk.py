@@ -3,6 +3,7 @@ and agents work it from Slack payloads alone (signed with slack_sdk's own code),
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from bot.desk.blocks import (
@@ -53,6 +54,9 @@ async def test_case_from_web_chat_is_worked_from_slack(start_plaint: HarnessFact
         f"<@{AGENT_ONE}>",
     ):
         assert expected in shown, expected
+    # Words, not codes: no snake_case left once emoji codes and Slack's <...> elements are set aside.
+    words = re.sub(r"<[^>]*>", "", re.sub(r":[a-z0-9_+-]+:", "", shown))
+    assert not re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", words), words
     # Contact details are masked: the full phone number and e-mail never reach the channel.
     assert "7946 0958" not in shown and "ada@example.com" not in shown
     assert "******0958" in shown

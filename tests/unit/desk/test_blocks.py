@@ -181,3 +181,26 @@ def _visible_text(blocks: list[dict[str, object]]) -> str:
     # Emoji codes (:hourglass:) are pictures to the reader; Slack shows a link's or a date's label, not its markup.
     shown = re.sub(r":[a-z_0-9]+:", "", "\n".join(parts))
     return re.sub(r"<[^<>|]*\|([^<>]*)>", r"\1", shown)
+
+
+def test_the_sla_is_shown_in_the_desks_language_with_a_date_each_agent_reads_in_their_zone() -> None:
+    due = datetime(2026, 11, 21, 14, tzinfo=UTC)
+    active = json.dumps(
+        case_blocks(replace(CASE, sla_state="active", sla_due_at=due), str, lang="en"), ensure_ascii=False
+    )
+    assert "*SLA*" in active and f"on track · due <!date^{int(due.timestamp())}^" in active
+    missed = json.dumps(
+        case_blocks(replace(CASE, sla_state="missed", sla_breached_metric="first_response"), str, lang="zh"),
+        ensure_ascii=False,
+    )
+    assert "服务时限" in missed and "已超时*：首次响应" in missed and "first_response" not in missed
+    assert "*SLA*" not in json.dumps(case_blocks(CASE, str))  # no SLA, no field
+
+
+def test_the_other_teams_are_offered_to_move_the_case_to() -> None:
+    blocks = case_blocks(CASE, str, teams=("general", "china", "webdesk"))
+    [select] = [element for block in blocks if block["type"] == "actions" for element in block["elements"]
+                if element["type"] == "static_select"]
+    assert [option["value"] for option in select["options"]] == ["general", "webdesk"]
+    resolved = replace(CASE, status="closed")
+    assert "static_select" not in json.dumps(case_blocks(resolved, str, teams=("general",)))

@@ -5,6 +5,7 @@ import pytest
 from bot.desk.events import (
     CaseChanged,
     CaseFiled,
+    CaseMoved,
     CustomerMessage,
     DeliveryFailed,
     DeskEvent,
@@ -13,7 +14,7 @@ from bot.desk.events import (
     desk_event_key,
     desk_event_to_payload,
 )
-from bot.messages import Button, Outbound, outbound_from_payload, outbound_to_payload
+from bot.messages import Button, Outbound, OutboundFile, outbound_from_payload, outbound_to_payload
 from bot.ordering import customer_key, desk_case_key
 
 
@@ -25,6 +26,7 @@ from bot.ordering import customer_key, desk_case_key
         CaseChanged("PL-ABC234", "assign", "U2", (("assignee", "U2"), ("previous", "U1"))),
         CustomerMessage("PL-ABC234", "还没收到 <b>"),
         DeliveryFailed("PL-ABC234", "unreachable", "U1"),
+        CaseMoved("PL-ABC234", "webdesk", "general", "C0WEB", "1.0001", "U2", "U1"),
     ],
 )
 def test_desk_events_round_trip_through_the_outbox_payload(event: DeskEvent) -> None:
@@ -55,3 +57,12 @@ def test_button_roles_survive_the_outbox_and_old_rows_default_to_answer() -> Non
     assert outbound_from_payload("web", outbound_to_payload(message), None).buttons == message.buttons
     old = {"recipient_id": "s1", "text": "Submit?", "buttons": [["_confirm", "Confirm"]]}
     assert outbound_from_payload("web", old, 7).buttons == (Button("_confirm", "Confirm", "answer"),)
+
+
+def test_an_outbound_file_round_trips_without_its_stream_or_link() -> None:
+    message = Outbound("telegram", "42", "Here", kind="agent_reply",
+                       files=(OutboundFile("label.pdf", "application/pdf", 1234, 7, url="https://x/e/7?sig=s"),))
+    restored = outbound_from_payload("telegram", outbound_to_payload(message), 9)
+    # The signed link is made when the message is sent (links expire); the outbox keeps the evidence id.
+    assert restored.files == (OutboundFile("label.pdf", "application/pdf", 1234, 7),)
+    assert "url" not in str(outbound_to_payload(message))
