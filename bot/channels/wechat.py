@@ -9,10 +9,11 @@ otherwise the answer is "success" and the outbox worker sends them through /cgi-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from bot.channels.base import (
     RenderedPart,
     RetryLater,
     RunningState,
+    read_capped,
     webhook_boundary,
 )
 from bot.channels.wechat_api import (
@@ -54,7 +56,7 @@ from bot.channels.wechat_xml import (
     text_reply_xml,
 )
 from bot.config import Settings
-from bot.messages import ChannelName, Inbound, IntakeResult, Outbound
+from bot.messages import ChannelName, Inbound, IntakeResult, Outbound, OutboundFile
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,11 @@ class WeChatConfig:
         )
 
 
+# Temporary image media: JPEG, PNG or GIF up to 10 MB; anything else goes as a link.
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
+
+
 class WeChatChannel(Channel):
     name: ChannelName = "wechat"
     supports_buttons = False
@@ -119,18 +126,36 @@ class WeChatChannel(Channel):
         await super().deliver(message)
 
     async def send_part(self, message: Outbound, part: RenderedPart) -> None:
-        try:
+        with _delivery_errors():
             await self._api.send_text(message.recipient_id, part.text)
-        except WeChatApiError as error:
-            if error.errcode in UNREACHABLE_ERRCODES:
-                # The customer is flagged unreachable; writing to us again clears the flag and reopens the
-                # 48-hour window, so nothing is retried into a closed window.
-                raise RecipientUnreachable(str(error)) from error
-            if error.errcode in TRANSIENT_ERRCODES or error.errcode in INVALID_TOKEN_ERRCODES:
-                raise RetryLater(str(error)) from error
-            raise PermanentDeliveryError(str(error)) from error
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise RetryLater(f"WeChat API unreachable: {error!r}") from error
+
+    async def send_file(self, message: Outbound, item: OutboundFile) -> None:
+        """An image is uploaded as temporary media and sent as a customer-service image message (within WeChat's
+        10 MB and its formats); any other file, which the customer-service API cannot carry, goes as its link."""
+        content = await read_capped(item, MAX_IMAGE_BYTES) if item.media_type in IMAGE_TYPES else None
+        if content is None:
+            await super().send_file(message, item)
+            return
+        with _delivery_errors():
+            media_id = await self._api.upload_media("image", item.name, content, item.media_type)
+            await self._api.send_image(message.recipient_id, media_id)
+
+
+@contextlib.contextmanager
+def _delivery_errors() -> Iterator[None]:
+    """WeChat API errors as the outbox's delivery-error taxonomy."""
+    try:
+        yield
+    except WeChatApiError as error:
+        if error.errcode in UNREACHABLE_ERRCODES:
+            # The customer is flagged unreachable; writing to us again clears the flag and reopens the
+            # 48-hour window, so nothing is retried into a closed window.
+            raise RecipientUnreachable(str(error)) from error
+        if error.errcode in TRANSIENT_ERRCODES or error.errcode in INVALID_TOKEN_ERRCODES:
+            raise RetryLater(str(error)) from error
+        raise PermanentDeliveryError(str(error)) from error
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise RetryLater(f"WeChat API unreachable: {error!r}") from error
 
 
 @dataclass(frozen=True)

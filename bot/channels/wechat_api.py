@@ -113,7 +113,13 @@ class WeChatApiClient:
 
     async def send_text(self, open_id: str, content: str) -> None:
         """Customer-service text message (allowed within 48 hours of the customer's last message)."""
-        payload = {"touser": open_id, "msgtype": "text", "text": {"content": content}}
+        await self._send_custom({"touser": open_id, "msgtype": "text", "text": {"content": content}})
+
+    async def send_image(self, open_id: str, media_id: str) -> None:
+        """Customer-service image message, of an image uploaded with `upload_media` (within the same window)."""
+        await self._send_custom({"touser": open_id, "msgtype": "image", "image": {"media_id": media_id}})
+
+    async def _send_custom(self, payload: dict[str, object]) -> None:
         # ensure_ascii=False: WeChat shows \\uXXXX escapes literally in some message APIs.
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         token = await self.access_token()
@@ -131,6 +137,28 @@ class WeChatApiClient:
                     if error.errcode not in INVALID_TOKEN_ERRCODES or attempt:
                         raise
             token = await self._replace_token(token)
+
+    async def upload_media(self, kind: str, file_name: str, content: bytes, media_type: str) -> str:
+        """A temporary media item (three days), for a customer-service message; its media_id."""
+        token = await self.access_token()
+        for attempt in range(2):
+            form = aiohttp.FormData()
+            form.add_field("media", content, filename=file_name, content_type=media_type)
+            async with self._session.post(
+                f"{self._base_url}/cgi-bin/media/upload", params={"access_token": token, "type": kind}, data=form
+            ) as response:
+                try:
+                    answer = await _json_answer(response)
+                except WeChatApiError as error:
+                    if error.errcode not in INVALID_TOKEN_ERRCODES or attempt:
+                        raise
+                    token = await self._replace_token(token)
+                    continue
+            media_id = answer.get("media_id")
+            if not isinstance(media_id, str) or not media_id:
+                raise WeChatApiError(UNEXPECTED_ANSWER, "media/upload answered no media_id")
+            return media_id
+        raise WeChatApiError(UNEXPECTED_ANSWER, "media/upload kept refusing the access token")
 
     async def stream_media(self, media_id: str) -> AsyncIterator[bytes]:
         """The bytes of a temporary media item, chunk by chunk (videos are fetched from their video_url)."""

@@ -28,6 +28,8 @@ class FakeWeChatApi:
     app_secret: str
     # media_id -> bytes; videos are served through a video_url like the real API.
     media: dict[str, bytes] = field(default_factory=dict)
+    # media_id -> bytes of what Plaint uploaded with media/upload.
+    uploaded: dict[str, bytes] = field(default_factory=dict)
     videos: dict[str, bytes] = field(default_factory=dict)
     # Seconds media/get waits before answering (to make the intake miss the 5-second reply).
     media_delay: float = 0.0
@@ -51,7 +53,16 @@ class FakeWeChatApi:
         return [
             (call.body["touser"], call.body["text"]["content"])
             for call in self.calls_to("/cgi-bin/message/custom/send")
-            if call.body is not None and call.body.get("accepted")
+            if call.body is not None and call.body.get("accepted") and call.body.get("msgtype") == "text"
+        ]
+
+    @property
+    def sent_images(self) -> list[tuple[str, bytes]]:
+        """(openid, the uploaded image's bytes) of every image custom/send the fake accepted."""
+        return [
+            (call.body["touser"], self.uploaded.get(call.body["image"]["media_id"], b""))
+            for call in self.calls_to("/cgi-bin/message/custom/send")
+            if call.body is not None and call.body.get("accepted") and call.body.get("msgtype") == "image"
         ]
 
     def rotate_token(self) -> None:
@@ -64,6 +75,7 @@ class FakeWeChatApi:
         app.router.add_post("/cgi-bin/stable_token", self._stable_token)
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
+        app.router.add_post("/cgi-bin/media/upload", self._media_upload)
         app.router.add_get("/video/{media_id}", self._video)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -105,6 +117,18 @@ class FakeWeChatApi:
         assert call.body is not None
         call.body["accepted"] = True
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        self._record(request, None)
+        if request.query.get("access_token") != self.current_token:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        form = await request.post()
+        media = form.get("media")
+        if not isinstance(media, web.FileField):
+            return web.json_response({"errcode": 41005, "errmsg": "media data missing"})
+        media_id = f"MEDIA-{len(self.uploaded) + 1}"
+        self.uploaded[media_id] = media.file.read()
+        return web.json_response({"type": request.query.get("type", ""), "media_id": media_id, "created_at": 0})
 
     async def _media_get(self, request: web.Request) -> web.StreamResponse:
         self._record(request, None)

@@ -1,5 +1,6 @@
 """An agent's Slack reply to a WeChat customer arrives as text a person reads (no entities, link markup or user
-ids), and a file the agent shares goes as its signed link (WeChat's customer-service API takes no PDF)."""
+ids); a PDF the agent shares goes as its signed link (WeChat's customer-service API takes no PDF), a picture as
+an image message."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from urllib.parse import urlparse
 from storage.models import Case, ChannelIdentity, Customer
 from storage.outbox import add_outbox_item
 from tests.integration.slack.harness import AGENT_THREE, DEFAULT_TEAM_CHANNEL, HarnessFactory, eventually
-from tests.integration.slack.test_agent_files import PDF, share
+from tests.integration.slack.test_agent_files import PDF, PNG, share
 
 WIRE = "Refund &lt; 100 EUR &amp; a voucher, see <https://example.com/faq|our FAQ>, ask <@UAGENT0003>. *Thanks*"
 
@@ -50,3 +51,12 @@ async def test_a_reply_and_a_file_reach_a_wechat_customer_clean(start_plaint: Ha
     link = urlparse(link_line.split(": ", 1)[1].strip())
     response = await plaint.client.get(f"{link.path}?{link.query}")
     assert response.status == 200 and await response.read() == PDF
+
+    # A picture is uploaded as temporary media and sent as an image message.
+    png = plaint.api.add_file("where-to-cut.png", "image/png", PNG, "png")
+    await share(plaint, AGENT_THREE, DEFAULT_TEAM_CHANNEL, case.slack_ts, "", [png])
+
+    async def image() -> bool:
+        return (openid, PNG) in wechat.sent_images
+
+    await eventually(image, what="the picture on WeChat")
