@@ -87,12 +87,18 @@ class SlackDeskListeners:
         files = [file for file in event.get("files") or [] if isinstance(file, dict)]
         if not text and not files:
             return True
+        case = await self._desk.case_by_thread(channel_id, str(thread_ts))
+        if case is None:
+            return True  # a thread that is no case's: the desk has nothing to say, nothing is downloaded
+        if not self._desk.routing.may_see_case(user_id, case.team):
+            # Least privilege: only the case's team (and admins) speak to its customer.
+            refused = desk_says("not_case_team", lang, number=case.number, team=case.team or "-")
+            await self._ephemeral(channel_id, user_id, f":warning: {refused}", str(thread_ts))
+            return True
         fetched: list[AgentFile] = []
         skipped: list[SkippedFile] = []
         note = text.strip().lower().startswith(NOTE_PREFIX)
         if files and not note:
-            if await self._desk.case_by_thread(channel_id, str(thread_ts)) is None:
-                return True  # a thread that is no case's: nothing is downloaded
             if self._files is None:
                 skipped = [SkippedFile(str(file.get("name") or "file"), "unreadable") for file in files]
             else:

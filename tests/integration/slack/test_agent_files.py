@@ -11,7 +11,7 @@ from storage.models import Evidence
 from tests.fakes.slack_api import RecordedCall
 from tests.integration.slack.complaint_driver import Answer, file_complaint
 from tests.integration.slack.harness import (
-    AGENT_ONE,
+    AGENT_THREE,
     AGENT_TWO,
     DEFAULT_TEAM_CHANNEL,
     WEB_TEAM_CHANNEL,
@@ -44,7 +44,7 @@ async def test_an_agents_pdf_and_photo_reach_a_telegram_customer(start_plaint: H
 
     pdf = plaint.api.add_file("return-label.pdf", "application/pdf", PDF, "pdf")
     png = plaint.api.add_file("where-to-cut.png", "image/png", PNG, "png")
-    await share(plaint, AGENT_ONE, DEFAULT_TEAM_CHANNEL, case.slack_ts, "Here is your return label.", [pdf, png])
+    await share(plaint, AGENT_THREE, DEFAULT_TEAM_CHANNEL, case.slack_ts, "Here is your return label.", [pdf, png])
 
     async def uploaded() -> bool:
         return len(fake.uploads) >= 2

@@ -87,3 +87,22 @@ async def test_buttons_and_modals_work_only_for_the_owning_team(start_plaint: Ha
     response = await plaint.post(plaint.button(AGENT_ONE, WEB_TEAM_CHANNEL, ts, ACKNOWLEDGE_ACTION, number))
     assert response.status == 200
     await plaint.wait_for_case(number, lambda case: case.status == "acknowledged", "acknowledged by its team")
+
+
+async def test_only_the_owning_team_writes_to_the_customer(start_plaint: HarnessFactory) -> None:
+    plaint = await start_plaint()
+    session = f"web-{uuid.uuid4().hex[:12]}"
+    number = await file_web_case(plaint, session)
+    case = await plaint.wait_for_case(number, lambda case: case.slack_ts is not None, "posted")
+    assert case.slack_ts is not None
+
+    event, event_id = plaint.thread_message(AGENT_THREE, WEB_TEAM_CHANNEL, case.slack_ts, "I am not on this team.")
+    assert (await plaint.post(plaint.signer.event(event, event_id))).status == 200
+
+    async def told() -> bool:
+        return any("belongs to team webdesk" in text for text in await _refusals_to(plaint, AGENT_THREE))
+
+    await eventually(told, what="the outsider told")
+    await plaint.outbox_drained()
+    assert not any("not on this team" in str(m["text"]) for m in await plaint.web_transcript(session))
+    assert (await plaint.case(number)).status == "new"

@@ -196,7 +196,7 @@ async def test_a_telegram_customer_reads_clean_text_and_the_agent_hears_when_it_
     thread_ts = case.slack_ts
 
     wire = "Refund &lt; 100 EUR &amp; a voucher, see <https://example.com/faq|our FAQ>, ask <@UAGENT0003>. *Thanks*"
-    event, event_id = plaint.thread_message(AGENT_ONE, DEFAULT_TEAM_CHANNEL, thread_ts, wire)
+    event, event_id = plaint.thread_message(AGENT_THREE, DEFAULT_TEAM_CHANNEL, thread_ts, wire)
     assert (await plaint.post(plaint.signer.event(event, event_id))).status == 200
 
     async def relayed() -> bool:
@@ -210,10 +210,10 @@ async def test_a_telegram_customer_reads_clean_text_and_the_agent_hears_when_it_
 
     # The customer blocks the bot: the next reply cannot arrive, and the agent reads that in the thread.
     plaint.telegram.fail_next("sendMessage", InjectedFailure.blocked_by_user())
-    event, event_id = plaint.thread_message(AGENT_ONE, DEFAULT_TEAM_CHANNEL, thread_ts, "Are you there?")
+    event, event_id = plaint.thread_message(AGENT_THREE, DEFAULT_TEAM_CHANNEL, thread_ts, "Are you there?")
     assert (await plaint.post(plaint.signer.event(event, event_id))).status == 200
     line = await _thread_line(plaint, DEFAULT_TEAM_CHANNEL, thread_ts, "did *not* receive")
-    assert f"<@{AGENT_ONE}>" in line and "blocked the bot" in line
+    assert f"<@{AGENT_THREE}>" in line and "blocked the bot" in line
 
 
 async def test_a_form_slack_would_not_open_is_told_not_left_blank(start_plaint: HarnessFactory) -> None:
