@@ -119,8 +119,9 @@ class Case(Model):
 
     class Meta:
         table = "case"
-        # Insight's figures and exports select by filing time (a date range) and group by these.
-        indexes = (("created_at", "product", "category"),)
+        # Insight's figures and exports select by filing time (a date range) and group by these; the desk's
+        # queue (`/plaint open team NAME`) by team and status.
+        indexes = (("created_at", "product", "category"), ("team", "status"))
 
 
 class Evidence(Model):
@@ -524,6 +525,8 @@ class SlaClock(Model):
     class Meta:
         table = "sla_clock"
         unique_together = (("case", "metric"),)
+        # The desk's queue reads the nearest running due times first: without this, every clock ever kept.
+        indexes = (("status", "due_at"),)
 
 
 class SlaEvent(Model):
