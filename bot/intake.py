@@ -66,7 +66,7 @@ from flows import (
     pending_analysis,
     start,
 )
-from flows.commands import command_of
+from flows.commands import NEW_COMPLAINT, command_of
 from storage.cases import CaseDetails, CaseStatus
 from storage.dropoff import record_step_events
 from storage.errors import EvidenceTooLarge
@@ -216,7 +216,8 @@ class IntakeService:
             ]
             turn = _with_evidence_ids(prepared, evidence_ids)
             if current is None:
-                follow_up = await self._follow_up(tx, inbound, flow, prepared, evidence_ids)
+                turn = await _numbered_new_complaint(tx, turn)
+                follow_up = await self._follow_up(tx, inbound, flow, replace(prepared, turn=turn), evidence_ids)
                 if follow_up is not None:
                     return follow_up
                 outcome = start(flow, turn)
@@ -308,7 +309,7 @@ class IntakeService:
         files follow the customer's latest open case. Commands ("status", "new complaint") and button taps
         still reach the flow; so does everything once no case is open."""
         turn = prepared.turn
-        if inbound.choice is not None or command_of(turn, ended=True) is not None:
+        if turn.choice is not None or command_of(turn, ended=True) is not None:
             return None
         text = (inbound.text or "").strip()
         if not text and not inbound.attachments:
@@ -468,6 +469,18 @@ class IntakeService:
                 continue
             stored.append(_PreparedFile(name, blob))
         return tuple(stored), tuple(rejected)
+
+
+async def _numbered_new_complaint(tx: IntakeTransaction, turn: Turn) -> Turn:
+    """After "Added to your case ..." WeChat shows "1. New complaint": typing its number presses it."""
+    typed = (turn.text or "").strip()
+    if turn.choice is not None or not typed.isdigit() or len(typed) > 2:
+        return turn
+    values = await tx.last_button_values()
+    index = int(typed) - 1
+    if 0 <= index < len(values) and values[index] == NEW_COMPLAINT:
+        return replace(turn, text=None, choice=NEW_COMPLAINT)
+    return turn
 
 
 def _opens_only(inbound: Inbound) -> bool:
