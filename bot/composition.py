@@ -330,6 +330,7 @@ async def build_application(
                 sla=settings.sla_file,
             ),
             sla_policies=blueprint.sla_policies, catalog_analyzer=catalog_analyzer,
+            duplicates=lifecycle.duplicates,
         ))
         # Notifiers.
         handlers: dict[str, OutboxHandler] = {}

@@ -28,6 +28,7 @@ from bot.desk.service import CaseObserver
 from bot.errors import PlaintError
 from bot.flow_registry import FlowRegistry
 from bot.insight.dropoff import turn_step_events
+from bot.lifecycle.follow_ups import added_to_case, refused_file_notes, relayed_text
 from bot.lifecycle.survey_port import SurveyAnswers, SurveyReply
 from bot.messages import (
     Attachment,
@@ -39,7 +40,7 @@ from bot.messages import (
     outbound_to_payload,
 )
 from bot.ordering import customer_key
-from bot.texts import NEW_COMPLAINT_WORDS, say, status_label
+from bot.texts import say, status_label
 from flows import (
     ConversationState,
     ExtractedValue,
@@ -61,9 +62,11 @@ from flows import (
     file_limits,
     format_when,
     language_from_locale,
+    media_kind,
     pending_analysis,
     start,
 )
+from flows.commands import NEW_COMPLAINT, command_of
 from storage.cases import CaseDetails, CaseStatus
 from storage.dropoff import record_step_events
 from storage.errors import EvidenceTooLarge
@@ -116,6 +119,8 @@ class _PreparedFile:
 class _PreparedTurn:
     turn: Turn
     files: tuple[_PreparedFile, ...]
+    # What files were held to (the evidence step's limits; after filing, the follow-up limits).
+    limits: FileLimits | None = None
 
 
 class _StateMoved(PlaintError):
@@ -211,7 +216,8 @@ class IntakeService:
             ]
             turn = _with_evidence_ids(prepared, evidence_ids)
             if current is None:
-                follow_up = await self._follow_up(tx, inbound, evidence_ids)
+                turn = await _numbered_new_complaint(tx, turn)
+                follow_up = await self._follow_up(tx, inbound, flow, replace(prepared, turn=turn), evidence_ids)
                 if follow_up is not None:
                     return follow_up
                 outcome = start(flow, turn)
@@ -295,34 +301,46 @@ class IntakeService:
         return IntakeResult(False, await self._queue_replies(tx, inbound, replies, None, survey.case_id), None)
 
     async def _follow_up(
-        self, tx: IntakeTransaction, inbound: Inbound, evidence_ids: list[int]
+        self, tx: IntakeTransaction, inbound: Inbound, flow: Flow, prepared: _PreparedTurn, evidence_ids: list[int]
     ) -> IntakeResult | None:
-        """A message to a case waiting for the customer's answer belongs to that case, not a new flow; so do
-        files sent after filing, to the customer's latest open case."""
+        """After filing and while the case is open, what the customer writes on that conversation follows it up:
+        kept on the case's transcript, relayed to its thread, counted as the customer's reply (SLA), answered
+        with one acknowledgement. A case waiting for the customer's answer takes it from any of their channels;
+        files follow the customer's latest open case. Commands ("status", "new complaint") and button taps
+        still reach the flow; so does everything once no case is open."""
+        turn = prepared.turn
+        if turn.choice is not None or command_of(turn, ended=True) is not None:
+            return None
         text = (inbound.text or "").strip()
-        if text.lower() in NEW_COMPLAINT_WORDS or text.startswith("/"):
+        if not text and not inbound.attachments:
             return None
         open_cases = await tx.open_cases()
         waiting = [case for case in open_cases if case.status is CaseStatus.WAITING_FOR_CUSTOMER]
-        followed = waiting or (open_cases if evidence_ids else [])
+        here = [case for case in open_cases if (case.channel, case.sender_id) == (inbound.channel, inbound.sender_id)]
+        followed = waiting or here or (open_cases if inbound.attachments else [])
         if not followed:
             return None
         case = followed[0]
-        await tx.add_transcript(
-            direction="in", author="customer", text=text,
-            payload={"message_id": inbound.message_id, "evidence_ids": evidence_ids}, case_id=case.id,
-        )
-        await tx.attach_evidence(evidence_ids, case.id)
-        # The ball is back in the agent's court, in the same transaction as the message that put it there.
-        step = transition(case.status, CaseAction.CUSTOMER_REPLY)
-        await tx.record_customer_reply(case, step.target)
-        if self._case_observer is not None:
-            await self._case_observer.transitioned(case.number, "customer_reply", step.source.value, step.target.value)
-        await tx.enqueue(**case_event_item(
-            case.number, CaseAction.CUSTOMER_REPLY.value, step.source.value, step.target.value, "customer"
-        ))
-        await self._tell_desk(tx, CustomerMessage(case.number, text, tuple(evidence_ids)))
-        replies = [Reply(say("follow_up_added", case.lang, number=case.number))]
+        payload: dict[str, Any] = {"message_id": inbound.message_id, "evidence_ids": evidence_ids}
+        if turn.rejected_files:
+            payload["rejected_files"] = [item.file_name for item in turn.rejected_files]
+        await tx.add_transcript(direction="in", author="customer", text=text, payload=payload, case_id=case.id)
+        # A refused file is said so, never dropped in silence.
+        replies = refused_file_notes(flow, turn.rejected_files, case.lang, prepared.limits)
+        if text or evidence_ids:
+            await tx.attach_evidence(evidence_ids, case.id)
+            # The ball is back in the agent's court, in the same transaction as the message that put it there.
+            step = transition(case.status, CaseAction.CUSTOMER_REPLY)
+            await tx.record_customer_reply(case, step.target)
+            if self._case_observer is not None:
+                await self._case_observer.transitioned(
+                    case.number, "customer_reply", step.source.value, step.target.value
+                )
+            await tx.enqueue(**case_event_item(
+                case.number, CaseAction.CUSTOMER_REPLY.value, step.source.value, step.target.value, "customer"
+            ))
+            await self._tell_desk(tx, CustomerMessage(case.number, relayed_text(text), tuple(evidence_ids)))
+            replies.append(added_to_case(flow, say("follow_up_added", case.lang, number=case.number), case.lang))
         outbound = await self._queue_replies(tx, inbound, replies, None, case.id)
         return IntakeResult(False, outbound, None)
 
@@ -386,6 +404,12 @@ class IntakeService:
             else await self._follow_up_limits(inbound, flow)
         )
         files, rejected = await self._store_files(inbound.attachments, limits)
+        if state is None and limits is not None:
+            # A follow-up has no files question to refuse a kind it does not take: refused here, and said so.
+            refused = tuple(RejectedFile(item.file_name, "type") for item in files
+                            if media_kind(item.blob.media_type) not in limits.allowed_kinds)
+            files = tuple(item for item in files if media_kind(item.blob.media_type) in limits.allowed_kinds)
+            rejected = (*rejected, *refused)
         turn = replace(turn, rejected_files=rejected)
         lang = _likely_language(flow, state, inbound)
         if inbound.text and inbound.choice is None and len(inbound.text) <= flow.max_message_length:
@@ -396,7 +420,7 @@ class IntakeService:
             proposals = await self._analyzer.propose(text, lang)
             # Handed over every time: the engine offers them only when nothing was proposed.
             turn = replace(turn, proposals=proposals + self._analyzer.catalog_choices(lang))
-        return _PreparedTurn(turn, files)
+        return _PreparedTurn(turn, files, limits)
 
     async def _follow_up_limits(self, inbound: Inbound, flow: Flow) -> FileLimits | None:
         """Files sent outside a conversation follow up the customer's open case, under the flow's evidence
@@ -445,6 +469,18 @@ class IntakeService:
                 continue
             stored.append(_PreparedFile(name, blob))
         return tuple(stored), tuple(rejected)
+
+
+async def _numbered_new_complaint(tx: IntakeTransaction, turn: Turn) -> Turn:
+    """After "Added to your case ..." WeChat shows "1. New complaint": typing its number presses it."""
+    typed = (turn.text or "").strip()
+    if turn.choice is not None or not typed.isdigit() or len(typed) > 2:
+        return turn
+    values = await tx.last_button_values()
+    index = int(typed) - 1
+    if 0 <= index < len(values) and values[index] == NEW_COMPLAINT:
+        return replace(turn, text=None, choice=NEW_COMPLAINT)
+    return turn
 
 
 def _opens_only(inbound: Inbound) -> bool:

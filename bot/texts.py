@@ -56,8 +56,8 @@ _TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "无；该投诉已关闭。如仍需帮助，请提交新的投诉。",
     },
     "follow_up_added": {
-        "en": "Thank you, we added your message to case {number}. To file a new complaint, send \"new\".",
-        "zh": "谢谢，你的消息已补充到投诉 {number}。如需提交新的投诉，请发送“新投诉”。",
+        "en": "Added to your case {number}. For a different problem, choose \"New complaint\".",
+        "zh": "已补充到你的投诉 {number}。如果是另一个问题，请选择“新投诉”。",
     },
     # Relayed from the agent desk.
     "agent_reply": {

@@ -225,6 +225,15 @@ class IntakeTransaction:
         rows = await Case.filter(customer_id=self._customer.id).order_by("-id").limit(limit)
         return [case_details(row) for row in rows]
 
+    async def last_button_values(self) -> list[str]:
+        """The button values of the last message said to this customer, in order (a typed number picks one where
+        a platform shows buttons as numbered options)."""
+        row = await TranscriptMessage.filter(identity_id=self._identity.id, direction="out").order_by("-id").first()
+        buttons = row.payload.get("buttons") if row is not None and isinstance(row.payload, dict) else None
+        if not isinstance(buttons, list):
+            return []
+        return [str(item[0]) for item in buttons if isinstance(item, list) and item]
+
     async def record_customer_reply(self, case: CaseDetails, target: CaseStatus) -> None:
         """The customer answered a case waiting for them: its new status and the event, in this transaction."""
         await Case.filter(id=case.id).update(status=target, updated_at=datetime.now(UTC))

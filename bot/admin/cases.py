@@ -114,6 +114,46 @@ async def case_out(deps: CaseReaders, number: str, masked: bool) -> CaseOut:
     )
 
 
+class DuplicateDecider(Protocol):
+    """The lifecycle room's duplicate service, as the console uses it (the same calls as the Slack buttons)."""
+
+    async def possible_duplicate_of(self, number: str) -> str | None: ...
+
+    async def agent_decides(self, number: str, linked: bool, actor: str) -> DuplicateDecision: ...
+
+
+class DuplicateDecision(Protocol):
+    @property
+    def applied(self) -> bool: ...
+    @property
+    def message(self) -> str: ...
+
+
+class CaseDuplicates:
+    """Link / Not a duplicate from the console: whoever decides first decides (Slack, the customer or here);
+    a decision taken here is audited."""
+
+    def __init__(self, duplicates: DuplicateDecider, audit: AuditTrail) -> None:
+        self._duplicates = duplicates
+        self._audit = audit
+
+    async def possible_duplicate_of(self, number: str) -> str | None:
+        return await self._duplicates.possible_duplicate_of(case_number(number))
+
+    async def decide(self, number: str, linked: bool, actor: Actor) -> str | None:
+        """None when applied; otherwise why not (already decided, no possible duplicate, no such case)."""
+        number = case_number(number)
+        earlier = await self._duplicates.possible_duplicate_of(number)
+        decision = await self._duplicates.agent_decides(number, linked, actor.name)
+        if not decision.applied:
+            return decision.message
+        await self._audit.record(
+            actor, "case.duplicate_link" if linked else "case.not_duplicate", "case", number,
+            {"possible_duplicate_of": earlier}, {"linked_to" if linked else "not_duplicate_of": earlier},
+        )
+        return None
+
+
 class CaseActions:
     def __init__(self, desk: DeskService, audit: AuditTrail) -> None:
         self._desk = desk

@@ -357,7 +357,32 @@ async def case_page(current: Page) -> web.StreamResponse:
     except CaseNotFoundError:
         return current.render("message.html", 404, message=text("not_found", current.lang))
     notice = current.request.query.get("notice")
-    return current.render("case.html", case=case, notice=notice, nonce=secrets.token_hex(8))
+    duplicates = current.deps.duplicates
+    duplicate_of = await duplicates.possible_duplicate_of(case.number) if duplicates is not None else None
+    return current.render("case.html", case=case, notice=notice, nonce=secrets.token_hex(8),
+                          duplicate_of=duplicate_of)
+
+
+_DUPLICATE_DECISIONS = {"link": True, "not_duplicate": False}
+
+
+@page(Permission.CASES_ACT)
+async def case_duplicate_submit(current: Page) -> web.StreamResponse:
+    """Link / Not a duplicate: the same decision as the Slack thread's buttons (the lifecycle room's service)."""
+    number = current.request.match_info["number"]
+    linked = _DUPLICATE_DECISIONS.get(current.form.get("decision", ""))
+    duplicates = current.deps.duplicates
+    if linked is None or duplicates is None:
+        return current.render("message.html", 422, message=text("refused", current.lang,
+                                                                reason=text("duplicate_unknown", current.lang)))
+    try:
+        refused = await duplicates.decide(number, linked, current.principal.actor)
+    except CaseNotFoundError:
+        return current.render("message.html", 404, message=text("not_found", current.lang))
+    if refused is not None:
+        # Someone (an agent in Slack, the customer, another admin) decided first, or there is nothing to decide.
+        return current.render("message.html", 409, message=text("duplicate_refused", current.lang))
+    raise web.HTTPSeeOther(f"/admin/cases/{quote(number)}?{urlencode({'notice': text('done', current.lang)})}")
 
 
 @page(Permission.CASES_ACT)
@@ -419,5 +444,6 @@ def console_routes() -> list[web.RouteDef]:
         web.get("/admin/cases", cases_page),
         web.get("/admin/cases/{number}", case_page),
         web.post("/admin/cases/{number}/actions", case_action_submit),
+        web.post("/admin/cases/{number}/duplicate", case_duplicate_submit),
         web.get("/admin/audit", audit_page),
     ]

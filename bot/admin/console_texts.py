@@ -65,6 +65,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "team": ("Team", "团队"),
     "priority": ("Priority", "优先级"),
     "linked_cases": ("Linked cases", "关联投诉"),
+    "possible_duplicate_of": ("Possible duplicate of", "可能与此投诉重复"),
+    "duplicate_link": ("Link to {number}", "关联到 {number}"),
+    "not_duplicate": ("Not a duplicate", "不是重复投诉"),
+    "duplicate_unknown": ("choose Link or Not a duplicate", "请选择“关联”或“不是重复投诉”"),
+    "duplicate_refused": ("Not possible: this case has no undecided possible duplicate (someone may have decided "
+                          "already). Reload the case.",
+                          "无法执行：该投诉没有待决定的疑似重复（可能已有人作出决定）。请刷新页面。"),
     "assignee": ("Assignee", "负责人"),
     "product": ("Product", "产品"),
     "category": ("Category", "类别"),

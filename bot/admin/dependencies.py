@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.admin.audit import AuditTrail
 from bot.admin.auth import Authenticator
-from bot.admin.cases import CaseActions
+from bot.admin.cases import CaseActions, CaseDuplicates
 from bot.admin.desk_settings import DeskSettings
 from bot.admin.flow_admin import FlowAdmin
 from bot.desk.service import DeskService
@@ -48,6 +48,8 @@ class AdminDependencies:
     desk_settings: DeskSettings
     webhooks: TortoiseWebhookStore
     case_views: TortoiseCaseViews
+    # Link / Not a duplicate on the case page (None: no lifecycle room, as in some tests).
+    duplicates: CaseDuplicates | None = None
 
 
 ADMIN_KEY = web.AppKey("admin", AdminDependencies)

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.admin.audit import AuditTrail
 from bot.admin.auth import Authenticator
-from bot.admin.cases import CaseActions
+from bot.admin.cases import CaseActions, CaseDuplicates, DuplicateDecider
 from bot.admin.dependencies import STATIC_DIR, AdminDependencies, page_environment
 from bot.admin.desk_settings import DeskSettings, SettingsFiles
 from bot.admin.flow_admin import FlowAdmin
@@ -43,6 +43,7 @@ async def open_admin(
     settings_files: SettingsFiles,
     sla_policies: SlaPolicyFile,
     catalog_analyzer: ThreadedAnalyzer | None,
+    duplicates: DuplicateDecider | None = None,
 ) -> AsyncIterator[AdminDependencies]:
     """Build the console's parts; call inside the open database (the composition root does).
     `catalog_analyzer` is the NLP port edited catalogs and taxonomies go to (None: a test's fake NLP)."""
@@ -71,6 +72,7 @@ async def open_admin(
         desk_settings=desk_settings,
         webhooks=TortoiseWebhookStore(),
         case_views=TortoiseCaseViews(),
+        duplicates=CaseDuplicates(duplicates, audit) if duplicates is not None else None,
     )
 
 

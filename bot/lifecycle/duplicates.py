@@ -56,6 +56,14 @@ _STOP_WORDS = frozenset((
 ))
 
 
+# A Slack user id (the buttons in the thread); anyone else (a console user) is named, not mentioned.
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
+
+
+def _mention(actor: str) -> str:
+    return f"<@{actor}>" if _SLACK_USER.fullmatch(actor) else escape_mrkdwn(actor)
+
+
 def order_numbers(text: str) -> frozenset[str]:
     normalized = unicodedata.normalize("NFKC", text)
     return frozenset(match.replace("-", "").upper() for match in _ORDER_NUMBER.findall(normalized))
@@ -285,6 +293,15 @@ class DuplicateService:
                     await self._messages.send(customer, text, outbound_to_payload(message))
             return AgentDecision(True, texts[0])
 
+    async def possible_duplicate_of(self, number: str) -> str | None:
+        """The earlier case this one possibly repeats, while nobody has decided yet (the console's buttons)."""
+        try:
+            case = await self._store.facts(number.strip().upper())
+        except CaseNotFound:
+            return None
+        link = await self._store.link_of(case.id)
+        return link.earlier_number if link is not None and link.status == "suggested" else None
+
     async def is_linked_repeat(self, number: str) -> bool:
         """A case resolved because it repeats another (no satisfaction survey for it)."""
         try:
@@ -310,7 +327,7 @@ class DuplicateService:
         if not await self._store.decide(link.case_id, link.earlier_case_id, status, actor, now):
             current = await self._store.link_of(link.case_id) or link
             return (self._decided_text(current, new.lang),)
-        who = ACTOR_CUSTOMER[language(new.lang)] if actor == "customer" else f"<@{actor}>"
+        who = ACTOR_CUSTOMER[language(new.lang)] if actor == "customer" else _mention(actor)
         if not linked:
             await self._sla_store.add_case_event(new.id, "not_duplicate", actor, {"of": earlier.number})
             if self._notifier is not None:

@@ -208,3 +208,89 @@ async def test_web_chat_and_forged_buttons(room: LifecycleRoom) -> None:
     result = await room.intake.handle(late)
     assert not any("rating" in reply.text for reply in result.replies)
     assert (await CsatSurvey.get(case__number=mine)).status == "asked"
+
+
+# --- a low score reopening and a second answer refused, on every channel (the issue's test list) ------------
+
+
+async def low_score_then_again(
+    room: LifecycleRoom, slack: FakeSlackApi, number: str, first: Inbound, second: Inbound
+) -> tuple[list[str], list[str]]:
+    """The customer answers low (the case reopens, the thread hears it), then answers again (refused)."""
+    low = [reply.text for reply in (await room.intake.handle(first)).replies]
+    case = await Case.get(number=number)
+    assert case.status == "in_progress"
+    assert (await CsatSurvey.get(case_id=case.id)).score == 1
+    again = [reply.text for reply in (await room.intake.handle(second)).replies]
+    assert (await CsatSurvey.get(case_id=case.id)).score == 1
+    await room.deliver()
+    assert any(f"<@{LEAD}>" in text and number in text for text in thread_texts(slack)), thread_texts(slack)
+    return low, again
+
+
+async def test_wechat_low_score_by_numbered_option_reopens_and_a_second_is_refused(
+    room: LifecycleRoom, slack: FakeSlackApi
+) -> None:
+    fake = FakeWeChatApi(app_id="wxapp", app_secret="secret")
+    base_url = await fake.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            api = WeChatApiClient(http, base_url, "wxapp", "secret", TortoiseSharedTokenStore())
+            room.channels["wechat"] = WeChatChannel(api, PassiveReplyService(TortoiseOutbox(skip_locked=False)))
+            number = await room.file_case(
+                channel="wechat", sender="oOPENID3", lang="zh", last_inbound_at=datetime.now(UTC),
+            )
+            room.clock.set(datetime.now(UTC))
+            await resolve_and_ask(room, number)
+            assert any("1. 1 – 非常不满意" in text for _, text in fake.sent_texts)
+
+            def typed(message_id: str, text: str) -> Inbound:
+                return Inbound(channel="wechat", sender_id="oOPENID3", message_id=message_id,
+                               received_at=datetime.now(UTC), text=text)
+
+            low, again = await low_score_then_again(room, slack, number, typed("w-1", "1"), typed("w-2", "4"))
+    finally:
+        await fake.close()
+    assert low[0] == f"感谢您为投诉 {number} 打分：1/5。" and f"投诉 {number} 已重新打开" in low[1]
+    assert again == [f"您已经为投诉 {number} 打过分（1/5），谢谢。只记录第一次的评分。"]
+
+
+async def test_slack_low_score_button_reopens_and_a_second_press_is_refused(
+    room: LifecycleRoom, slack: FakeSlackApi
+) -> None:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    room.channels["slack"] = SlackChannel(AsyncWebClient(token=slack.token, base_url=slack.base_url))
+    number = await room.file_case(channel="slack", sender="D0CUSTOMR2")
+    await resolve_and_ask(room, number)
+    [call] = [call for call in slack.calls_to("chat.postMessage", "D0CUSTOMR2") if "rate" in str(call.params["text"])]
+    values = [element["value"] for block in call.params["blocks"] if block["type"] == "actions"
+              for element in block["elements"]]
+
+    def pressed(message_id: str, value: str) -> Inbound:
+        return Inbound(channel="slack", sender_id="D0CUSTOMR2", message_id=message_id,
+                       received_at=datetime.now(UTC), choice=value)
+
+    low, again = await low_score_then_again(room, slack, number, pressed("s-1", values[0]), pressed("s-2", values[4]))
+    assert low[0] == f"Thank you for rating case {number} 1/5." and "open again" in low[1]
+    assert again == [f"You already rated case {number} (1/5), thank you. Only the first answer counts."]
+
+
+async def test_web_chat_low_score_button_reopens_and_a_second_press_is_refused(
+    room: LifecycleRoom, slack: FakeSlackApi
+) -> None:
+    room.channels["web"] = TranscriptChannel("web")
+    number = await room.file_case(sender="web-browser-3")
+    await resolve_and_ask(room, number)
+    [question] = [row for row in await OutboxItem.filter(kind="message", channel="web")
+                  if "How did we handle" in str(row.payload.get("text"))]
+    values = [str(button[0]) for button in question.payload["buttons"]]
+    assert values == [f"csat:{number}:{score}" for score in range(1, 6)]
+
+    def pressed(message_id: str, value: str) -> Inbound:
+        return Inbound(channel="web", sender_id="web-browser-3", message_id=message_id,
+                       received_at=datetime.now(UTC), choice=value)
+
+    low, again = await low_score_then_again(room, slack, number, pressed("b-1", values[0]), pressed("b-2", values[2]))
+    assert low[0] == f"Thank you for rating case {number} 1/5." and "open again" in low[1]
+    assert again == [f"You already rated case {number} (1/5), thank you. Only the first answer counts."]

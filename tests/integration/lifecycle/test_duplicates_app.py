@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from tests.integration.slack.complaint_driver import Answer, file_complaint
 from tests.integration.slack.conftest import slack_api, start_plaint  # noqa: F401 (fixtures)
 from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
@@ -27,8 +28,10 @@ async def test_the_customer_is_asked_and_an_agent_links_the_repeat_from_slack(
     session = uuid.uuid4().hex
     first = await file_web_case(plaint, session)
     await posted_case_message(plaint, first)
-    # The same customer, the same kettle, the same words: a repeat.
-    second = await file_web_case(plaint, session)
+    # The same customer, the same kettle, the same words: a repeat. While the first case is open their words
+    # follow it up, so they ask for a new complaint first.
+    second = await file_complaint(plaint.web_sender(session), Answer(text="new complaint"))
+    assert second != first
     await posted_case_message(plaint, second)
 
     async def chat_says(words: str) -> bool:
