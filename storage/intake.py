@@ -125,7 +125,15 @@ class IntakeTransaction:
             self._receipt.conversation_id = row.id
             await self._receipt.save(update_fields=["conversation_id"])
             return row.id
-        await Conversation.filter(id=conversation_id).update(**values, updated_at=datetime.now(UTC))
+        row = self._active
+        if row is not None and row.id == conversation_id:
+            # The row read under the lock: a model save uses Tortoise's prepared UPDATE, where a queryset
+            # update rebuilds (and copies) its query every turn.
+            for name, value in values.items():
+                setattr(row, name, value)
+            await row.save(update_fields=[*values, "updated_at"])
+        else:
+            await Conversation.filter(id=conversation_id).update(**values, updated_at=datetime.now(UTC))
         if self._receipt.conversation_id != conversation_id:
             self._receipt.conversation_id = conversation_id
             await self._receipt.save(update_fields=["conversation_id"])
