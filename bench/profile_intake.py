@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
 from typing import Any
 
 from intake import drive, drop_database, free_port, fresh_database, wait_ready
@@ -65,7 +64,7 @@ def serve_counting(output: Path, serve_arguments: list[str]) -> None:
                 setattr(client, name, counted(vars(client)[name], name))
         if "_in_transaction" in vars(client):
             # BEGIN and COMMIT: two more round trips per transaction.
-            setattr(client, "_in_transaction", counted(vars(client)["_in_transaction"], "transaction"))
+            client._in_transaction = counted(vars(client)["_in_transaction"], "transaction")
     atexit.register(lambda: output.write_text(json.dumps(counts)))
     from bot.cli import main as plaint
 

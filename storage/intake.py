@@ -78,6 +78,8 @@ class IntakeTransaction:
         self._customer = customer
         self._receipt = receipt
         self._active = active
+        # Whether this transaction queued anything a worker must deliver (the intake rings the outbox then).
+        self.wakes_worker = False
 
     @property
     def identity(self) -> IdentityRecord:
@@ -125,13 +127,13 @@ class IntakeTransaction:
             self._receipt.conversation_id = row.id
             await self._receipt.save(update_fields=["conversation_id"])
             return row.id
-        row = self._active
-        if row is not None and row.id == conversation_id:
+        active = self._active
+        if active is not None and active.id == conversation_id:
             # The row read under the lock: a model save uses Tortoise's prepared UPDATE, where a queryset
             # update rebuilds (and copies) its query every turn.
             for name, value in values.items():
-                setattr(row, name, value)
-            await row.save(update_fields=[*values, "updated_at"])
+                setattr(active, name, value)
+            await active.save(update_fields=[*values, "updated_at"])
         else:
             await Conversation.filter(id=conversation_id).update(**values, updated_at=datetime.now(UTC))
         if self._receipt.conversation_id != conversation_id:
@@ -243,9 +245,14 @@ class IntakeTransaction:
             data={"from": case.status.value, "to": target.value},
         )
 
-    async def enqueue(self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any]) -> int:
+    async def enqueue(
+        self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any], delivered: bool = False
+    ) -> int:
+        """`delivered`: the commit delivers it (see add_outbox_item)."""
+        self.wakes_worker = self.wakes_worker or not delivered
         return await add_outbox_item(
-            kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=self._receipt.id
+            kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=self._receipt.id,
+            delivered=delivered,
         )
 
 
