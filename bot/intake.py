@@ -207,7 +207,7 @@ class IntakeService:
         flow = await self._flows.resolve(seen_state)
         prepared = await self._prepare(inbound, flow, seen_state)
         async with self._store.transaction(
-            inbound.channel, inbound.sender_id, inbound.message_id, inbound.locale
+            inbound.channel, inbound.sender_id, inbound.message_id, inbound.locale, identity_exists=seen is not None
         ) as tx:
             current = tx.active_conversation()
             if (current.state if current else None) != seen_state:
