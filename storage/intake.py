@@ -29,7 +29,7 @@ from storage.models import (
     OutboxItem,
     TranscriptMessage,
 )
-from storage.outbox import add_outbox_item
+from storage.outbox import add_outbox_item, outbox_row
 
 # No 0/O, 1/I: customers read case numbers aloud and type them on phones.
 _CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -82,6 +82,8 @@ class IntakeTransaction:
         self.wakes_worker = False
         # Transcript lines are written together, in one statement, before anything reads them and at the end.
         self._transcript: list[TranscriptMessage] = []
+        # So are outbox rows the commit delivers (nothing needs their ids).
+        self._delivered: list[OutboxItem] = []
 
     @property
     def identity(self) -> IdentityRecord:
@@ -174,6 +176,9 @@ class IntakeTransaction:
         if self._transcript:
             lines, self._transcript = self._transcript, []
             await TranscriptMessage.bulk_create(lines)
+        if self._delivered:
+            rows, self._delivered = self._delivered, []
+            await OutboxItem.bulk_create(rows)
 
     async def add_evidence(self, blob: StoredBlob, file_name: str, conversation_id: int | None) -> int:
         row = await Evidence.create(
@@ -256,12 +261,18 @@ class IntakeTransaction:
 
     async def enqueue(
         self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any], delivered: bool = False
-    ) -> int:
-        """`delivered`: the commit delivers it (see add_outbox_item)."""
-        self.wakes_worker = self.wakes_worker or not delivered
+    ) -> int | None:
+        """The new row's id; None for a row the commit delivers (`delivered`, see outbox_row): those are
+        written together at the end, and nothing asks for their ids."""
+        if delivered:
+            self._delivered.append(outbox_row(
+                kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=self._receipt.id,
+                delivered=True,
+            ))
+            return None
+        self.wakes_worker = True
         return await add_outbox_item(
-            kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=self._receipt.id,
-            delivered=delivered,
+            kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=self._receipt.id
         )
 
 
