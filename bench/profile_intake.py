@@ -2,15 +2,21 @@
 the web chat (the load of bench/intake.py), then the top functions by own time and by cumulative time.
 
     .venv/bin/python bench/profile_intake.py [--customers 20] [--database-url postgres://...] [--top 25]
+    .venv/bin/python bench/profile_intake.py --statements [--customers 20] [--database-url postgres://...]
 
 cProfile sees the event loop's thread (the turns, the ORM, the drivers' Python side); the NLP worker thread
-and the database server are outside it."""
+and the database server are outside it. With --statements the server runs without cProfile and counts every
+statement Tortoise sends (transactions' BEGIN/COMMIT included), by the storage function that sent it: the
+figure is statements per message, background workers included."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import collections
 import io
+import json
 import os
 import pstats
 import signal
@@ -18,10 +24,61 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from intake import drive, drop_database, free_port, fresh_database, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
+EXECUTE_METHODS = ("execute_insert", "execute_many", "execute_query", "execute_query_dict", "execute_script")
+
+
+def _sender() -> str:
+    """The first of our functions on the stack: which storage or bot function sent the statement."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(str(ROOT)) and "/bench/" not in name and "/.venv/" not in name:
+            return f"{Path(name).relative_to(ROOT)}:{frame.f_code.co_name}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "?"
+
+
+def serve_counting(output: Path, serve_arguments: list[str]) -> None:
+    """`plaint serve` with every statement Tortoise sends counted by sender; the counts are written at exit."""
+    from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+    from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionWrapper
+
+    counts: collections.Counter[str] = collections.Counter()
+
+    def counted(method: Any, kind: str) -> Any:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            sql = str(args[0]) if args else ""
+            counts[f"{_sender()} | {kind}: {' '.join(sql.split()[:4])[:60]}"] += 1
+            return method(self, *args, **kwargs)
+
+        return wrapper
+
+    for client in (SqliteClient, SqliteTransactionWrapper, AsyncpgDBClient, TransactionWrapper):
+        for name in EXECUTE_METHODS:
+            if name in vars(client):
+                setattr(client, name, counted(vars(client)[name], name))
+        if "_in_transaction" in vars(client):
+            # BEGIN and COMMIT: two more round trips per transaction.
+            client._in_transaction = counted(vars(client)["_in_transaction"], "transaction")
+    atexit.register(lambda: output.write_text(json.dumps(counts)))
+    from bot.cli import main as plaint
+
+    sys.argv = ["plaint", "serve", *serve_arguments]
+    plaint()
+
+
+def print_statements(counts: dict[str, int], messages: int, top: int) -> None:
+    statements = sum(count * (2 if "| transaction" in key else 1) for key, count in counts.items())
+    transactions = sum(count for key, count in counts.items() if "| transaction" in key)
+    print(f"{statements / messages:.1f} statements per message ({transactions / messages:.1f} transactions, "
+          f"BEGIN and COMMIT counted in the statements), background workers included")
+    for key, count in sorted(counts.items(), key=lambda item: -item[1])[:top]:
+        print(f"{count / messages:>7.2f}  {key}")
 
 
 async def main() -> None:
@@ -29,6 +86,7 @@ async def main() -> None:
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument("--database-url", default="", help="a PostgreSQL server URL; default SQLite")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--statements", action="store_true", help="count statements instead of profiling")
     arguments = parser.parse_args()
     server_url = arguments.database_url.rstrip("/") or None
     with tempfile.TemporaryDirectory() as temporary:
@@ -41,20 +99,28 @@ async def main() -> None:
                            stdout=subprocess.DEVNULL)
             port = free_port()
             profile = directory / "serve.prof"
+            counts = directory / "statements.json"
+            command = ([__file__, "--serve-counting", str(counts)] if arguments.statements
+                       else ["-m", "cProfile", "-o", str(profile), "-m", "bot"])
             server = subprocess.Popen(
-                [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "bot", "serve", "--port", str(port)],
+                [sys.executable, *command, "serve", "--port", str(port)],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
             try:
                 base = f"http://127.0.0.1:{port}"
                 await wait_ready(f"{base}/healthz")
-                await drive([base], 1)  # models loaded, caches warm: start-up is not what is measured
+                warm = await drive([base], 1)  # models loaded, caches warm: start-up is not what is measured
                 result = await drive([base], arguments.customers)
             finally:
                 server.send_signal(signal.SIGINT)
                 server.wait(timeout=60)
             print(f"{arguments.customers} customers, {len(result.latencies)} messages, "
                   f"{'PostgreSQL' if server_url else 'SQLite'} (start-up and one warm-up complaint included)")
+            if arguments.statements:
+                # Start-up's statements are in the counts too; over a run of hundreds of messages they are few.
+                print_statements(json.loads(counts.read_text()), len(warm.latencies) + len(result.latencies),
+                                 arguments.top)
+                return
             for order in ("tottime", "cumulative"):
                 text = io.StringIO()
                 pstats.Stats(str(profile), stream=text).strip_dirs().sort_stats(order).print_stats(arguments.top)
@@ -67,4 +133,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if len(sys.argv) > 2 and sys.argv[1] == "--serve-counting":
+        sys.path.insert(0, str(ROOT))
+        serve_counting(Path(sys.argv[2]), sys.argv[4:])
+    else:
+        asyncio.run(main())

@@ -38,7 +38,7 @@ from bot.analysis import ThreadedAnalyzer
 from bot.channels.base import Channel, ChannelContext, ChannelPlugin
 from bot.channels.slack import SlackCustomers
 from bot.channels.telegram_server import telegram_plugin
-from bot.channels.web import MAX_UPLOAD_BYTES, TranscriptChannel, WebChat
+from bot.channels.web import MAX_UPLOAD_BYTES, TRANSCRIPT_CHANNELS, TranscriptChannel, WebChat
 from bot.channels.web_sessions import WebSessions
 from bot.channels.wechat import wechat_plugin
 from bot.config import Settings
@@ -304,6 +304,8 @@ async def build_application(
             wake_outbox=bell.ring,
             surveys=lifecycle.answers,
             case_observer=lifecycle.observer,
+            delivered_on_store=TRANSCRIPT_CHANNELS,
+            count_delivered=operations.metrics.delivered_on_store,
         )
         # The desk service exists with or without Slack (the CLI, admin pages and timers use it).
         desk = DeskService(

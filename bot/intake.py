@@ -109,6 +109,10 @@ def _nothing_to_wake() -> None:
     return None
 
 
+def _count_nothing(channel: str, replies: int) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class _PreparedFile:
     file_name: str
@@ -140,8 +144,15 @@ class IntakeService:
         wake_outbox: Callable[[], None] = _nothing_to_wake,
         surveys: SurveyAnswers | None = None,
         case_observer: CaseObserver | None = None,
+        delivered_on_store: frozenset[str] = frozenset(),
+        count_delivered: Callable[[str, int], None] = _count_nothing,
     ) -> None:
         self._timezone = timezone
+        # Channels whose customers read the transcript (web chat, console): a reply there is delivered by the
+        # turn's commit, so its outbox row is stored as sent and no worker pass claims it. `count_delivered`
+        # counts those deliveries where the worker would have (metrics).
+        self._delivered_on_store = delivered_on_store
+        self._count_delivered = count_delivered
         # Called after every commit that queued something, whatever the channel: replies leave at once
         # instead of at the outbox worker's next poll.
         self._wake_outbox = wake_outbox
@@ -177,12 +188,15 @@ class IntakeService:
                 return await self._duplicate_result(inbound)
             for _ in range(5):
                 try:
-                    result = await self._handle_once(inbound)
+                    result, wakes_worker = await self._handle_once(inbound)
                 except _StateMoved:
                     continue
                 except DuplicateMessage:
                     return await self._duplicate_result(inbound)
-                self._wake_outbox()
+                if wakes_worker:
+                    self._wake_outbox()
+                if inbound.channel in self._delivered_on_store and result.replies:
+                    self._count_delivered(inbound.channel, len(result.replies))
                 return result
             raise ConversationKeptMoving(f"conversation {key} kept moving; giving up on {inbound.message_id}")
 
@@ -191,13 +205,14 @@ class IntakeService:
         replies = tuple(outbound_from_payload(item.channel, item.payload, item.outbox_id) for item in queued)
         return IntakeResult(duplicate=True, replies=replies)
 
-    async def _handle_once(self, inbound: Inbound) -> IntakeResult:
+    async def _handle_once(self, inbound: Inbound) -> tuple[IntakeResult, bool]:
+        """The turn's result, and whether it queued anything the outbox worker must deliver."""
         seen = await self._store.peek_state(inbound.channel, inbound.sender_id)
         seen_state = seen.state if seen is not None else None
         flow = await self._flows.resolve(seen_state)
         prepared = await self._prepare(inbound, flow, seen_state)
         async with self._store.transaction(
-            inbound.channel, inbound.sender_id, inbound.message_id, inbound.locale
+            inbound.channel, inbound.sender_id, inbound.message_id, inbound.locale, identity_exists=seen is not None
         ) as tx:
             current = tx.active_conversation()
             if (current.state if current else None) != seen_state:
@@ -209,7 +224,7 @@ class IntakeService:
                     in_conversation=current is not None,
                 )
                 if survey is not None:
-                    return await self._survey_answered(tx, inbound, survey)
+                    return await self._survey_answered(tx, inbound, survey), tx.wakes_worker
             conversation_id = current.id if current else None
             evidence_ids = [
                 await tx.add_evidence(item.blob, item.file_name, conversation_id) for item in prepared.files
@@ -219,7 +234,7 @@ class IntakeService:
                 turn = await _numbered_new_complaint(tx, turn)
                 follow_up = await self._follow_up(tx, inbound, flow, replace(prepared, turn=turn), evidence_ids)
                 if follow_up is not None:
-                    return follow_up
+                    return follow_up, tx.wakes_worker
                 outcome = start(flow, turn)
             else:
                 outcome = advance(flow, current.state, turn)
@@ -239,7 +254,8 @@ class IntakeService:
                     payload=_inbound_payload(inbound, prepared),
                     conversation_id=conversation_id,
                 )
-            return await self._carry_out(tx, inbound, outcome, conversation_id)
+            result = await self._carry_out(tx, inbound, outcome, conversation_id)
+            return result, tx.wakes_worker
 
     async def _carry_out(
         self, tx: IntakeTransaction, inbound: Inbound, outcome: Outcome, conversation_id: int
@@ -283,6 +299,7 @@ class IntakeService:
                 channel=inbound.channel,
                 ordering_key=customer_key(inbound.channel, inbound.sender_id),
                 payload=payload,
+                delivered=inbound.channel in self._delivered_on_store,
             )
             await tx.add_transcript(
                 direction="out", author="bot", text=reply.text, payload=payload,

@@ -29,7 +29,7 @@ from storage.models import (
     OutboxItem,
     TranscriptMessage,
 )
-from storage.outbox import add_outbox_item
+from storage.outbox import add_outbox_item, outbox_row
 
 # No 0/O, 1/I: customers read case numbers aloud and type them on phones.
 _CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -78,6 +78,12 @@ class IntakeTransaction:
         self._customer = customer
         self._receipt = receipt
         self._active = active
+        # Whether this transaction queued anything a worker must deliver (the intake rings the outbox then).
+        self.wakes_worker = False
+        # Transcript lines are written together, in one statement, before anything reads them and at the end.
+        self._transcript: list[TranscriptMessage] = []
+        # So are outbox rows the commit delivers (nothing needs their ids).
+        self._delivered: list[OutboxItem] = []
 
     @property
     def identity(self) -> IdentityRecord:
@@ -125,7 +131,15 @@ class IntakeTransaction:
             self._receipt.conversation_id = row.id
             await self._receipt.save(update_fields=["conversation_id"])
             return row.id
-        await Conversation.filter(id=conversation_id).update(**values, updated_at=datetime.now(UTC))
+        active = self._active
+        if active is not None and active.id == conversation_id:
+            # The row read under the lock: a model save uses Tortoise's prepared UPDATE, where a queryset
+            # update rebuilds (and copies) its query every turn.
+            for name, value in values.items():
+                setattr(active, name, value)
+            await active.save(update_fields=[*values, "updated_at"])
+        else:
+            await Conversation.filter(id=conversation_id).update(**values, updated_at=datetime.now(UTC))
         if self._receipt.conversation_id != conversation_id:
             self._receipt.conversation_id = conversation_id
             await self._receipt.save(update_fields=["conversation_id"])
@@ -146,7 +160,7 @@ class IntakeTransaction:
             # A refused answer (a 10 MB paste) must not be kept whole; accepted answers are far shorter.
             stored_payload["truncated_from_chars"] = len(text)
             text = text[:MAX_TRANSCRIPT_INBOUND_CHARS]
-        await TranscriptMessage.create(
+        self._transcript.append(TranscriptMessage(
             identity_id=self._identity.id,
             receipt_id=self._receipt.id,
             conversation_id=conversation_id,
@@ -155,7 +169,16 @@ class IntakeTransaction:
             author=author,
             text=text,
             payload=stored_payload,
-        )
+        ))
+
+    async def flush(self) -> None:
+        """Write the transcript lines added so far (in the order added); the transaction does it at the end."""
+        if self._transcript:
+            lines, self._transcript = self._transcript, []
+            await TranscriptMessage.bulk_create(lines)
+        if self._delivered:
+            rows, self._delivered = self._delivered, []
+            await OutboxItem.bulk_create(rows)
 
     async def add_evidence(self, blob: StoredBlob, file_name: str, conversation_id: int | None) -> int:
         row = await Evidence.create(
@@ -209,6 +232,7 @@ class IntakeTransaction:
         evidence_ids = [int(item.evidence_id) for item in draft.evidence if item.evidence_id.isdigit()]
         if evidence_ids:
             await Evidence.filter(id__in=evidence_ids).update(case_id=case.id)
+        await self.flush()
         await TranscriptMessage.filter(conversation_id=conversation_id).update(case_id=case.id)
         await CaseEvent.create(
             case_id=case.id, kind="filed", actor="customer",
@@ -244,7 +268,18 @@ class IntakeTransaction:
             data={"from": case.status.value, "to": target.value},
         )
 
-    async def enqueue(self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any]) -> int:
+    async def enqueue(
+        self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any], delivered: bool = False
+    ) -> int | None:
+        """The new row's id; None for a row the commit delivers (`delivered`, see outbox_row): those are
+        written together at the end, and nothing asks for their ids."""
+        if delivered:
+            self._delivered.append(outbox_row(
+                kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=self._receipt.id,
+                delivered=True,
+            ))
+            return None
+        self.wakes_worker = True
         return await add_outbox_item(
             kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=self._receipt.id
         )
@@ -297,30 +332,48 @@ class TortoiseIntakeStore:
 
     @asynccontextmanager
     async def transaction(
-        self, channel: str, sender_id: str, message_id: str, locale: str | None = None
+        self, channel: str, sender_id: str, message_id: str, locale: str | None = None, *,
+        identity_exists: bool = False,
     ) -> AsyncIterator[IntakeTransaction]:
-        """Raises DuplicateMessage when (channel, message_id) was already recorded."""
-        await self._ensure_identity(channel, sender_id, locale)
-        try:
-            async with in_transaction():
-                query = ChannelIdentity.filter(channel=channel, sender_id=sender_id).select_related("customer")
-                if self._lock_rows:
-                    # PostgreSQL refuses FOR UPDATE on the outer-joined customer, so it locks one table;
-                    # MariaDB has no FOR UPDATE OF and locks the rows it read (this identity and its customer).
-                    mysql = connections.get("default").capabilities.dialect == "mysql"
-                    query = query.select_for_update() if mysql else query.select_for_update(of=("channel_identity",))
-                identity = await query.get()
-                active = (
-                    await Conversation.filter(identity_id=identity.id, status="active").order_by("-id").first()
-                )
-                receipt = await InboundReceipt.create(
-                    channel=channel, message_id=message_id, conversation_id=active.id if active else None
-                )
-                yield IntakeTransaction(identity, identity.customer, receipt, active)
-        except IntegrityError as error:
-            if await self.is_duplicate(channel, message_id):
-                raise DuplicateMessage(channel, message_id) from error
-            raise
+        """Raises DuplicateMessage when (channel, message_id) was already recorded. `identity_exists`: the
+        caller just read a conversation of this address, so the identity need not be looked for first."""
+        if not identity_exists:
+            await self._ensure_identity(channel, sender_id, locale)
+        for _ in range(2):
+            try:
+                async with in_transaction():
+                    query = ChannelIdentity.filter(channel=channel, sender_id=sender_id).select_related("customer")
+                    if self._lock_rows:
+                        # PostgreSQL refuses FOR UPDATE on the outer-joined customer, so it locks one table;
+                        # MariaDB has no FOR UPDATE OF and locks the rows it read (this identity and its customer).
+                        mysql = connections.get("default").capabilities.dialect == "mysql"
+                        query = (query.select_for_update() if mysql
+                                 else query.select_for_update(of=("channel_identity",)))
+                    identity = await query.get_or_none()
+                    if identity is None:
+                        # Erased since the caller looked (privacy): made again below, then the turn goes on.
+                        raise _IdentityGone()
+                    active = (
+                        await Conversation.filter(identity_id=identity.id, status="active").order_by("-id").first()
+                    )
+                    receipt = await InboundReceipt.create(
+                        channel=channel, message_id=message_id, conversation_id=active.id if active else None
+                    )
+                    tx = IntakeTransaction(identity, identity.customer, receipt, active)
+                    yield tx
+                    await tx.flush()
+                return
+            except _IdentityGone:
+                await self._ensure_identity(channel, sender_id, locale)
+            except IntegrityError as error:
+                if await self.is_duplicate(channel, message_id):
+                    raise DuplicateMessage(channel, message_id) from error
+                raise
+        raise StorageError(f"the {channel} identity vanished twice while a message was being recorded")
+
+
+class _IdentityGone(StorageError):
+    """The identity row a turn expected was not there (erased meanwhile)."""
 
 
 class DuplicateMessage(StorageError):

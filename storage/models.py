@@ -76,6 +76,8 @@ class Conversation(Model):
 
     class Meta:
         table = "conversation"
+        # Every turn looks up the address's active conversation.
+        indexes = (("identity_id", "status"),)
 
 
 class Case(Model):
@@ -188,6 +190,8 @@ class TranscriptMessage(Model):
 
     class Meta:
         table = "transcript_message"
+        # Filing marks the conversation's lines with the case; a case's page reads its lines.
+        indexes = (("conversation_id",), ("case_id",))
 
 
 class CaseEvent(Model):
@@ -259,6 +263,8 @@ class OutboxItem(Model):
 
     class Meta:
         table = "outbox_item"
+        # A retried message is answered with the replies its first delivery queued.
+        indexes = (("receipt_id",),)
 
 
 class DeliveryPace(Model):

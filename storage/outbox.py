@@ -56,19 +56,36 @@ def _entry(row: OutboxItem, *, interrupted: bool = False) -> OutboxEntry:
 
 
 async def add_outbox_item(
-    *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any], receipt_id: int | None = None
+    *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any], receipt_id: int | None = None,
+    delivered: bool = False,
 ) -> int:
     """The one way rows enter the outbox; call it inside the transaction of the change that caused it."""
-    row = await OutboxItem.create(
+    row = outbox_row(
+        kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=receipt_id,
+        delivered=delivered,
+    )
+    await row.save()
+    return row.id
+
+
+def outbox_row(
+    *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any], receipt_id: int | None = None,
+    delivered: bool = False,
+) -> OutboxItem:
+    """An outbox row not yet saved (add_outbox_item saves one; a turn saves its rows together).
+    `delivered`: the commit itself delivers it (a channel whose customers read the transcript), so the row is
+    born sent and no worker pass claims it; it stays for the record and for answering a retried message."""
+    now = datetime.now(UTC)
+    return OutboxItem(
         kind=kind,
         channel=channel,
         ordering_key=ordering_key,
         payload=dict(payload),
-        status=OutboxStatus.PENDING,
-        available_at=datetime.now(UTC),
+        status=OutboxStatus.SENT if delivered else OutboxStatus.PENDING,
+        available_at=now,
+        sent_at=now if delivered else None,
         receipt_id=receipt_id,
     )
-    return row.id
 
 
 def _claimable(now: datetime) -> Q:

@@ -111,6 +111,10 @@ async def _field_text(part: BodyPartReader) -> str:
         raise web.HTTPBadRequest(text=f"{part.name}: not UTF-8 text") from None
 
 
+# The channels delivered by TranscriptChannel: a reply there is delivered once its turn commits.
+TRANSCRIPT_CHANNELS: frozenset[str] = frozenset({"web", "console"})
+
+
 class TranscriptChannel(Channel):
     """Delivery for channels whose customers read the transcript (web chat, console)."""
 

@@ -98,6 +98,10 @@ class PlaintMetrics:
     def webhook_result(self, result: str) -> None:
         self.webhook_deliveries.labels(result).inc()
 
+    def delivered_on_store(self, channel: str, replies: int) -> None:
+        """Replies a turn's commit delivered (channels read from the transcript): sent, without a worker pass."""
+        self.outbox_deliveries.labels("message", channel, "sent").inc(replies)
+
     def timer_fired(self, kind: str, lag_seconds: float) -> None:
         """The timer worker's report of each firing."""
         self.timer_lag.labels(kind).observe(max(lag_seconds, 0.0))

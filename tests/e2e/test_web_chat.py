@@ -8,6 +8,7 @@ from aiohttp.test_utils import TestClient
 
 from storage.cases import TortoiseCaseRepository
 from storage.models import Case, OutboxItem, TranscriptMessage
+from storage.outbox import OutboxStatus
 from tests.e2e.web_chat_driver import (
     EVIDENCE_SHA256,
     Action,
@@ -119,6 +120,17 @@ async def test_a_replayed_message_changes_nothing_and_sends_nothing(web_client: 
     assert [row.text for row in await TranscriptMessage.all()].count("Grace Hopper") == 1  # text is encrypted
     assert await OutboxItem.filter(receipt__message_id=f"{customer.session}:same-message").count() == len(first_replies)
     assert await customer.step() == "contact_method"
+
+
+async def test_a_web_reply_is_delivered_by_the_turns_commit(web_client: TestClient[Any, Any]) -> None:
+    # The page reads replies from the answer and the transcript: the outbox row is kept (a retried message is
+    # answered from it) but born sent, never claimed or attempted by a worker pass.
+    customer = WebCustomer(web_client, locale="en")
+    await customer.post(Say("Hello"), message_id="first")
+    rows = await OutboxItem.filter(receipt__message_id=f"{customer.session}:first")
+    assert rows and len(rows) == len(customer.replies)
+    assert {(row.status, row.attempts, row.claimed_by) for row in rows} == {(OutboxStatus.SENT, 0, None)}
+    assert all(row.sent_at is not None for row in rows)
 
 
 async def test_the_confirmation_replayed_files_one_case(web_client: TestClient[Any, Any]) -> None:
