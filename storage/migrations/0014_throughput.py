@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('plaint', '0012_harden')]
+    dependencies = [('plaint', '0013_desk')]
 
     initial = False
 
