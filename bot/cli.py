@@ -387,34 +387,52 @@ def export_corrections(ctx: click.Context, field: str, lang: str | None, out_pat
 @click.command("retrain")
 @click.option("--lang", type=click.Choice(["en", "zh"]), required=True)
 @click.option("--data", "base_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="CSV (text,category) the current model learned from, trained on again with the corrections.")
+              help="CSV (text,category[,lang]) the current model learned from, trained on again with the new rows "
+                   "(without it the candidate must learn every current category from the new rows alone).")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--actor", default="cli", show_default=True, help="Who runs it (recorded with the report).")
 @click.pass_context
-def retrain_command(ctx: click.Context, lang: str, base_path: Path | None, seed: int) -> None:
-    """Retrain the category model on agents' corrections; install it only when it is not worse (JSON report)."""
+def retrain_command(ctx: click.Context, lang: str, base_path: Path | None, seed: int, actor: str) -> None:
+    """Retrain the category model on agents' corrections and the categories of handled (resolved or closed)
+    cases; install it only when it is not worse on a held-out slice of those rows. Prints the report as JSON
+    and stores it for the admin console (/admin/nlp). A running server uses the new model from its next start."""
+    from flows.engine import DATA_ERASURE_CATEGORY
     from nlp.analyzer import category_model_dir
     from nlp.errors import NlpError
     from nlp.retraining import retrain
     from nlp.training import LabelledText, load_labelled_csv
-    from storage.corrections import TortoiseCorrections
+    from storage.corrections import TortoiseCorrections, record_retrain
+    from storage.crypto import CryptoError
     from storage.database import open_database
 
     settings = _settings(ctx.find_root())
     language: Any = lang
 
-    async def corrections() -> list[Any]:
+    async def labelled() -> tuple[list[Any], list[Any]]:
         async with open_database(settings.effective_database_url):
-            return await TortoiseCorrections().examples("category", lang)
+            store = TortoiseCorrections()
+            return (await store.examples("category", lang),
+                    await store.case_examples(lang, excluded_categories=(DATA_ERASURE_CATEGORY,)))
 
-    rows = [LabelledText(e.text, e.label) for e in asyncio.run(corrections())]
+    async def record(document: dict[str, Any]) -> None:
+        async with open_database(settings.effective_database_url):
+            await record_retrain(document, actor=f"cli:{actor}", via="cli")
+
+    try:
+        corrections, cases = asyncio.run(labelled())
+    except CryptoError as error:
+        raise click.ClickException(f"cannot read the stored cases: {error}") from error
     installed = settings.data_dir / "models"
     try:
         base = load_labelled_csv(base_path, "text", "category", lang=language) if base_path else []
-        report = retrain(category_model_dir(language, installed), rows, lang=language, base_rows=base,
+        report = retrain(category_model_dir(language, installed), [LabelledText(e.text, e.label) for e in corrections],
+                         [LabelledText(e.text, e.label) for e in cases], lang=language, base_rows=base,
                          install_dir=installed / f"{lang}_category", seed=seed)
     except NlpError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    document = report.to_json()
+    asyncio.run(record(document))
+    click.echo(json.dumps(document, ensure_ascii=False))
 
 
 def _nlp_commands() -> click.Command:

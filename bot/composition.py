@@ -32,6 +32,7 @@ from aiohttp import web
 from bot.admin.dependencies import AdminDependencies
 from bot.admin.desk_settings import SettingsFiles
 from bot.admin.insight_pages import insight_routes
+from bot.admin.nlp_console import nlp_console_routes
 from bot.admin.privacy_console import privacy_console_routes
 from bot.admin.routes import admin_routes, open_admin
 from bot.analysis import ThreadedAnalyzer
@@ -172,7 +173,7 @@ async def _follow_desk_settings(application: Application) -> None:
 # Rooms plug in here, one line each (e.g. `route_providers=(admin_routes,)`).
 EXTENSIONS = Extensions(
     # insight first: /api/v1/cases/export before /cases/{number}
-    route_providers=(insight_routes, _admin_routes, privacy_console_routes),
+    route_providers=(insight_routes, _admin_routes, privacy_console_routes, nlp_console_routes),
     outbox_handlers=(),
     background_workers=(_fire_timers, _sweep_spools, _follow_desk_settings),
 )
