@@ -300,6 +300,13 @@ async def retention_pending(other_than: int | None = None) -> bool:
     return await query.exists()
 
 
+async def bring_retention_run_forward(due_at: datetime) -> int:
+    """A pending retention run due after `due_at` is moved to it (a policy just saved applies soon, not at the
+    next daily sweep)."""
+    return await Timer.filter(kind="retention", key="retention", status="pending", due_at__gt=due_at).update(
+        due_at=due_at)
+
+
 async def last_run() -> tuple[datetime, str, dict[str, object]] | None:
     """The last retention run that removed something: when, by whom, its report."""
     entry = await AuditEntry.filter(action="retention.applied").order_by("-id").first()

@@ -32,6 +32,7 @@ from storage.retention import (
     RetentionCutoffs,
     RetentionOutcome,
     apply_retention,
+    bring_retention_run_forward,
     retention_pending,
     retention_preview,
     store_policy_text,
@@ -203,6 +204,7 @@ class RetentionService:
             object_id="policy", before={"yaml": before}, after={"yaml": text}, changes=["policy changed"],
         )
         await self.ensure_scheduled()
+        await bring_retention_run_forward(self._now() + SOON)
         return policy
 
     async def preview(self, now: datetime | None = None) -> RetentionOutcome:
@@ -238,22 +240,28 @@ class RetentionService:
                 log.warning("retention: deleted %d evidence files that no row referred to", swept)
 
     async def ensure_scheduled(self) -> None:
-        """At start-up: one pending retention run when a policy exists (a restart never adds a second)."""
-        if self._timers is None or (await self.policy()).empty or await retention_pending():
+        """At start-up: one pending retention run (a restart never adds a second). Without a policy it removes
+        nothing, but still sweeps, daily, the evidence files no row names (an erasure that crashed between its
+        commit and its file deletions leaves the person's files behind otherwise)."""
+        if self._timers is None or await retention_pending():
             return
         await self._timers.schedule(NewTimer(TIMER_KIND, TIMER_KEY, self._now() + SOON, {}))
 
     async def fire(self, timer: DueTimer, now: datetime) -> None:
         """The timer's run: a few batches per class inside the timer's transaction, then the next run (soon
-        when more is due, tomorrow otherwise). A removed policy ends the chain. The files of the removed rows
-        are not deleted here but recorded as a timer of their own, which fires only after this committed."""
+        when more is due, tomorrow otherwise); without a policy, only the daily sweep. The files of the removed
+        rows are not deleted here but recorded as a timer of their own, which fires only after this committed."""
         if timer.key == FILES_TIMER_KEY:
             await self._delete_files(timer.payload)
             return
-        policy = await self.policy()
-        if policy.empty or self._timers is None:
+        if self._timers is None:
             return
         timers = self._timers
+        if (await self.policy()).empty:
+            await timers.schedule(NewTimer(TIMER_KIND, FILES_TIMER_KEY, now, {"storage_keys": [], "sweep": True}))
+            if not await retention_pending(other_than=timer.id):
+                await timers.schedule(NewTimer(TIMER_KIND, TIMER_KEY, now + DAILY, {}))
+            return
 
         async def defer(keys: set[str]) -> None:
             storage_keys: list[JsonValue] = [*sorted(keys)]

@@ -313,3 +313,33 @@ def test_a_wrong_policy_is_refused_with_its_line_and_field(tmp_path: Path) -> No
     with pytest.raises(RetentionPolicyError, match=r"line 2: audit_log\.after_days"):
         parse_retention_policy("evidence: {after_days: 30}\naudit_log: {after_days: 0}\n", "retention.yaml")
     assert load_retention_policy(None).empty
+
+
+@pytest.mark.one_database("sqlite")
+async def test_without_a_policy_the_worker_still_sweeps_files_nobody_names(settings: Settings) -> None:
+    install_data_keyring(settings)
+    store = LocalEvidenceStore(settings.evidence_dir)
+    async with open_database(settings.effective_database_url):
+        ids = await _world(settings)
+        timers = TortoiseTimerStore(skip_locked=False)
+        clock = FixedClock(NOW + timedelta(minutes=2))
+        service = RetentionService(policy_file=None, evidence=store, audit_log=TortoiseAuditLog(), timers=timers,
+                                   now=lambda: clock.at)
+        # An erasure that crashed after its commit left the person's file behind a day ago.
+        orphan = (await store.put(_chunks(b"an erased person's photo" * 50), max_bytes=10**6)).storage_key
+        long_ago = (NOW - timedelta(days=2)).timestamp()
+        os.utime(store.path_of(orphan), (long_ago, long_ago))
+        await service.ensure_scheduled()
+        worker = TimerWorker(timers, {TIMER_KIND: service}, clock, name="w1")
+        clock.at += timedelta(minutes=2)
+        assert await worker.fire_due() == 1  # the run: nothing to remove, the sweep recorded
+        assert await worker.fire_due() == 1  # the sweep
+        assert not store.path_of(orphan).exists()
+        assert await Case.filter(id=ids["old_closed"]).exists()  # no policy: nothing else is touched
+        assert all(store.path_of(row.storage_key).exists() for row in await Evidence.all())
+        following = await Timer.get(kind=TIMER_KIND, key=TIMER_KEY, status="pending")
+        assert following.due_at >= clock.at + timedelta(hours=23)
+        # A policy saved in the console applies within minutes, not at the next daily sweep.
+        await service.save_policy("closed_cases: {after_days: 365}\n", actor="admin@plaint.example", via="console")
+        following = await Timer.get(kind=TIMER_KIND, key=TIMER_KEY, status="pending")
+        assert following.due_at <= clock.at + timedelta(minutes=1)
