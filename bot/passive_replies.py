@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from bot.messages import ChannelName, IntakeResult, Outbound, outbound_from_payload
@@ -43,22 +43,37 @@ class PassiveReplyService:
         return max(deadlines) - time.monotonic() if deadlines else 0.0
 
     async def claim(
-        self, channel: ChannelName, result: IntakeResult, message_id: str, deadline: float
+        self, channel: ChannelName, result: IntakeResult, message_id: str, deadline: float,
+        fits: Callable[[Sequence[Outbound]], bool] | None = None,
     ) -> tuple[Outbound, ...]:
         """The replies of one inbound message, taken from the outbox for the passive answer: whatever this
-        returns, the worker will never send, and the other way round."""
-        entries = await self._outbox.claim_passive(channel, message_id)
+        returns, the worker will never send, and the other way round.
+
+        A customer's messages arrive in queue order whichever path each takes: the answer carries only the head
+        of the customer's queue (earlier replies still pending come first), and while a worker is sending an
+        earlier one through the API this waits for it, until the deadline, rather than overtake it. `fits` says
+        whether replies fit in one passive answer."""
+
+        taken: list[OutboxEntry] = []
+
+        def fitting(more: list[OutboxEntry]) -> bool:
+            return fits is None or fits([_outbound(entry) for entry in [*taken, *more]])
+
         if result.duplicate:
             # A retry means the platform never got our first answer: what it carried must be carried again.
-            entries += await self._outbox.answered_passively(channel, message_id)
-        else:
-            # The worker (woken by the intake's commit) may hold one of these replies for the moment it takes
-            # to see the open window and put it back: look again until the deadline rather than split the answer.
-            wanted = {message.outbox_id for message in result.replies}
-            while not wanted <= {entry.id for entry in entries} and time.monotonic() < deadline:
-                await asyncio.sleep(_CLAIM_PAUSE_SECONDS)
-                entries += await self._outbox.claim_passive(channel, message_id)
-        return tuple(_outbound(entry) for entry in sorted(entries, key=lambda entry: entry.id))
+            taken.extend(await self._outbox.answered_passively(channel, message_id))
+        wanted = {message.outbox_id for message in result.replies}
+        while True:
+            claim = await self._outbox.claim_passive(channel, message_id, fitting)
+            taken.extend(claim.entries)
+            # The worker (woken by the intake's commit) may hold one of these replies, or an earlier one of the
+            # same customer, for the moment it takes to send it or to see the open window and put it back.
+            if result.duplicate or wanted <= {entry.id for entry in taken} or not claim.wait:
+                break
+            if time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(_CLAIM_PAUSE_SECONDS)
+        return tuple(_outbound(entry) for entry in sorted(taken, key=lambda entry: entry.id))
 
 
 def _outbound(entry: OutboxEntry) -> Outbound:

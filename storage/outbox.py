@@ -10,7 +10,7 @@ a worker that dies loses its rows within seconds.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 
 from storage.models import ChannelIdentity, Customer, DeadReason, InboundReceipt, OutboxItem, OutboxStatus
 
-__all__ = ["DEFAULT_LEASE", "DeadLetter", "DeadReason", "OutboxEntry", "OutboxStatus", "TortoiseOutbox",
+__all__ = ["DEFAULT_LEASE", "DeadLetter", "DeadReason", "OutboxEntry", "OutboxStatus", "PassiveClaim", "TortoiseOutbox",
            "add_outbox_item"]
 
 # How long a claim lasts without a heartbeat: a crashed worker's row is taken again after at most this.
@@ -49,6 +49,15 @@ class DeadLetter:
     entry: OutboxEntry
     reason: DeadReason
     error: str
+
+
+@dataclass(frozen=True)
+class PassiveClaim:
+    """What one passive claim took, in queue order, and whether looking again shortly could take more (a row
+    ahead was being sent by a worker)."""
+
+    entries: list[OutboxEntry]
+    wait: bool
 
 
 def _entry(row: OutboxItem, *, interrupted: bool = False) -> OutboxEntry:
@@ -198,23 +207,40 @@ class TortoiseOutbox:
         if identity is not None:
             await Customer.filter(id=identity.customer_id).update(unreachable=True)
 
-    async def claim_passive(self, channel: str, message_id: str) -> list[OutboxEntry]:
-        """Take the still-pending replies of one inbound message for a passive HTTP answer (WeChat):
-        whatever this claims, the worker will never send, and the other way round."""
+    async def claim_passive(
+        self, channel: str, message_id: str, fits: Callable[[list[OutboxEntry]], bool] | None = None
+    ) -> PassiveClaim:
+        """Take the still-pending replies of one inbound message for a passive HTTP answer (WeChat): whatever
+        this claims, the worker will never send, and the other way round.
+
+        A customer's messages must arrive in the order they were queued, whichever path each takes, so the claim
+        only ever takes the head of the customer's queue: the earlier rows still pending (a reply the worker held
+        back, an agent's answer) come first in the answer, and a row another worker is sending right now stops
+        the claim there (`wait` tells the caller that looking again shortly may take the rest). `fits` says
+        whether a list of rows still fits in one passive answer; the claim stops before the first that does not."""
         receipt = await InboundReceipt.get_or_none(channel=channel, message_id=message_id)
         if receipt is None:
-            return []
-        rows = await OutboxItem.filter(
-            receipt_id=receipt.id, kind="message", status=OutboxStatus.PENDING
+            return PassiveClaim([], wait=False)
+        own = await OutboxItem.filter(receipt_id=receipt.id, kind="message", status__in=_OPEN).order_by("id")
+        if not own:
+            return PassiveClaim([], wait=False)
+        # Every reply to one inbound message goes to its sender: one ordering key.
+        queue = await OutboxItem.filter(
+            ordering_key=own[0].ordering_key, status__in=_OPEN, id__lte=own[-1].id
         ).order_by("id")
-        claimed = []
-        for row in rows:
+        claimed: list[OutboxEntry] = []
+        for row in queue:
+            if row.status != OutboxStatus.PENDING or row.kind != "message" or row.channel != channel:
+                return PassiveClaim(claimed, wait=True)  # another worker holds it: never overtake it
+            if fits is not None and not fits([*claimed, _entry(row)]):
+                return PassiveClaim(claimed, wait=False)
             won = await OutboxItem.filter(id=row.id, status=OutboxStatus.PENDING).update(
                 status=OutboxStatus.SENT_PASSIVELY, sent_at=datetime.now(UTC)
             )
-            if won:
-                claimed.append(_entry(row))
-        return claimed
+            if not won:
+                return PassiveClaim(claimed, wait=True)  # a worker took it this instant
+            claimed.append(_entry(row))
+        return PassiveClaim(claimed, wait=False)
 
     async def answered_passively(self, channel: str, message_id: str) -> list[OutboxEntry]:
         """The replies of one inbound message that already left in a passive answer. A platform retry of

@@ -8,8 +8,10 @@ that says who they were or what they wrote; `hard` deletes the cases too.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -299,6 +301,28 @@ async def delete_unreferenced_files(evidence: LocalEvidenceStore, storage_keys: 
         if path.exists():
             path.unlink()
             deleted += 1
+    return deleted
+
+
+async def sweep_unreferenced_files(evidence: LocalEvidenceStore, older_than: float, now: float | None = None) -> int:
+    """Delete the evidence files no row refers to and nobody wrote for `older_than` seconds: what a crash left
+    between a committed removal and its file deletion, or between an upload and the row that would have named
+    it (an upload's row commits seconds after its file, and a new upload of the same bytes renews the file)."""
+    limit = (time.time() if now is None else now) - older_than
+    keys = evidence.storage_keys()
+    deleted = 0
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        used = {str(key) for key in await Evidence.filter(storage_key__in=chunk).values_list(
+            "storage_key", flat=True)}
+        for key in chunk:
+            if key in used:
+                continue
+            path = evidence.path_of(key)
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+                    deleted += 1
     return deleted
 
 

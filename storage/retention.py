@@ -242,9 +242,14 @@ async def apply_retention(
     *,
     batch_size: int = 500,
     max_batches: int | None = None,
+    defer_files: Callable[[set[str]], Awaitable[None]] | None = None,
 ) -> RetentionOutcome:
     """Remove what is past its period, class by class, `batch_size` rows per transaction; with `max_batches`
-    per class, stops there (`complete` False) so a timer's run stays short."""
+    per class, stops there (`complete` False) so a timer's run stays short.
+
+    A file is deleted only once the removal of its rows has committed: after each batch's transaction, or,
+    when this runs inside a transaction of the caller's (the timer's), never here: `defer_files` is handed
+    each batch's storage keys to record (in that transaction) for deletion after the commit."""
     plans: list[tuple[DataClass, str, datetime, Callable[[], Awaitable[Batch]]]] = []
     if cutoffs.evidence is not None:
         at = cutoffs.evidence
@@ -266,7 +271,12 @@ async def apply_retention(
         while True:
             async with in_transaction():
                 removed, keys, concerned = await run_batch()
-            files += await delete_unreferenced_files(evidence, keys)
+                if defer_files is not None and keys:
+                    await defer_files(keys)
+            if defer_files is None:
+                files += await delete_unreferenced_files(evidence, keys)
+            else:
+                files += len(keys)
             rows += removed
             examples += [item for item in concerned if item not in examples][: EXAMPLES - len(examples)]
             batches += 1
@@ -282,11 +292,19 @@ async def apply_retention(
 
 
 async def retention_pending(other_than: int | None = None) -> bool:
-    """Whether a retention run is already scheduled (or running)."""
-    query = Timer.filter(kind="retention", status__in=("pending", "firing"))
+    """Whether a retention run is already scheduled (or running); its file deletions (key "retention-files")
+    are not runs."""
+    query = Timer.filter(kind="retention", key="retention", status__in=("pending", "firing"))
     if other_than is not None:
         query = query.exclude(id=other_than)
     return await query.exists()
+
+
+async def bring_retention_run_forward(due_at: datetime) -> int:
+    """A pending retention run due after `due_at` is moved to it (a policy just saved applies soon, not at the
+    next daily sweep)."""
+    return await Timer.filter(kind="retention", key="retention", status="pending", due_at__gt=due_at).update(
+        due_at=due_at)
 
 
 async def last_run() -> tuple[datetime, str, dict[str, object]] | None:

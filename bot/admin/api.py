@@ -17,7 +17,7 @@ import yaml
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from bot.admin.audit import Via
+from bot.admin.audit import Via, audit_unmasked
 from bot.admin.auth import CSRF_HEADER, Principal
 from bot.admin.cases import CaseNotFoundError, case_out, list_item
 from bot.admin.dependencies import dependencies
@@ -335,13 +335,20 @@ async def list_cases(call: Call) -> CaseList:
                        query.since, query.until, query.text)
     page = await call.deps.case_search.page(where, query.limit, _cursor(query.cursor))
     masked = not allows(call.principal.role, Permission.CONTACTS_READ)
+    if not masked and page.cases:
+        await audit_unmasked(call.deps.audit, call.principal.actor, call.request, "cases", "list",
+                             {"cases": [case.number for case in page.cases]})
     return CaseList(cases=[list_item(case, masked) for case in page.cases],
                     next_cursor=encode_cursor(page.last_id) if page.last_id else None)
 
 
 async def get_case(call: Call) -> CaseOut:
     masked = not allows(call.principal.role, Permission.CONTACTS_READ)
-    return await case_out(call.deps, call.path("number"), masked)
+    case = await case_out(call.deps, call.path("number"), masked)
+    if not masked:
+        # Like the console's "Show contact details": who read which case's personal data, through what.
+        await audit_unmasked(call.deps.audit, call.principal.actor, call.request, "case", case.number)
+    return case
 
 
 async def case_action(call: Call) -> CaseActionResult:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
 
+from aiohttp import web
+
 from bot.admin.flow_diff import describe_changes
 from bot.admin.settings_diff import SETTINGS_KINDS, describe_settings_changes
 from storage.audit import AuditRecord, TortoiseAuditLog
@@ -71,3 +73,33 @@ class AuditTrail:
             after=after,
             changes=_changes(object_type, before, after),
         )
+
+
+# An optional header saying why personal data is read unmasked (a ticket reference, "subject request 12", ...).
+REASON_HEADER = "X-Plaint-Reason"
+_REASON_CHARS = 200
+
+
+def read_reason(request: web.Request) -> str | None:
+    """The caller's stated reason, printable characters only and at most 200 of them; None when not given."""
+    raw = request.headers.get(REASON_HEADER, "")
+    reason = "".join(character for character in raw if character.isprintable())[:_REASON_CHARS].strip()
+    return reason or None
+
+
+def endpoint_of(request: web.Request) -> str:
+    """The method and the route's template (`GET /api/v1/cases/{number}`): what was called, never its values."""
+    route = request.match_info.route
+    template = route.resource.canonical if route.resource is not None else "?"
+    return f"{request.method} {template}"
+
+
+async def audit_unmasked(
+    audit: AuditTrail, actor: Actor, request: web.Request, object_type: str, object_id: str,
+    details: Mapping[str, Any] | None = None,
+) -> AuditRecord:
+    """Every read of unmasked personal data is an audit entry `contacts.unmasked`: who (the actor), which case
+    (or which list of cases), and why (the endpoint, and the reason header when the caller gave one)."""
+    return await audit.record(actor, "contacts.unmasked", object_type, object_id, None, {
+        "endpoint": endpoint_of(request), "reason": read_reason(request), **(details or {}),
+    })

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.admin.audit import audit_unmasked
 from bot.admin.console import Page, page
 from bot.admin.dependencies import dependencies
 from bot.admin.models import CaseFilters, ErrorDocument, ErrorItem
@@ -87,6 +88,9 @@ async def export_cases(insight: TortoiseInsight, request: web.Request) -> web.St
     mask = not allows(principal.role, Permission.CONTACTS_READ)
     filters = query.model_dump(mode="json", exclude_none=True)
     await deps.audit.record(principal.actor, "export", "cases", query.format, after={**filters, "masked": mask})
+    if not mask:
+        await audit_unmasked(deps.audit, principal.actor, request, "cases", "export",
+                             {"format": query.format, "filters": filters})
     export_format: ExportFormat = query.format
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     response = web.StreamResponse(headers={

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from bot.admin.audit import audit_unmasked
 from bot.admin.cases import CaseNotFoundError, case_out
 from bot.admin.console import Page, page, see_other
 from bot.admin.console_texts import ConsoleLang, text
@@ -87,8 +88,11 @@ TEXTS: dict[str, tuple[str, str]] = {
                     "email address.", "请填写渠道地址（格式 渠道:ID，例如 telegram:12345）、电话号码或电子邮箱。"),
     "contacts": ("Contact details of {number}", "{number} 的联系方式"),
     "show_contacts": ("Show contact details", "显示联系方式"),
-    "unmask_note": ("Your viewing is recorded in the audit log.", "你的查看已记入审计日志。"),
+    "unmask_note": ("Your viewing of these contact details and of the transcript below is recorded in the audit "
+                    "log.", "你对以下联系方式和对话记录的查看已记入审计日志。"),
     "back": ("Back to the case", "返回案件"),
+    "transcript": ("Transcript, unmasked", "对话记录（未遮盖）"),
+    "no_transcript": ("No messages.", "没有消息。"),
     "name": ("Name", "姓名"),
     "phone": ("Phone", "电话"),
     "email": ("Email", "邮箱"),
@@ -258,7 +262,9 @@ def privacy_console_routes(settings: Settings) -> list[web.RouteDef]:
             case = await case_out(current.deps, number, masked=False)
         except CaseNotFoundError:
             return current.render("message.html", 404, message=text("not_found", current.lang))
-        await current.deps.audit.record(current.principal.actor, "contacts.unmasked", "case", case.number)
+        # One entry for everything this page shows unmasked: the contact details and the transcript.
+        await audit_unmasked(current.deps.audit, current.principal.actor, current.request, "case", case.number,
+                             {"transcript": len(case.transcript)})
         return show(current, "privacy_contacts.html", case=case, back=f"/admin/cases/{quote(case.number)}")
 
     handlers: list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]] = [

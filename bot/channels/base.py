@@ -6,7 +6,7 @@ platform; nothing else. Channels import this module and bot.messages, never the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +74,8 @@ class PassiveReplies(Protocol):
     def seconds_left(self, sender_id: str) -> float: ...
 
     async def claim(
-        self, channel: ChannelName, result: IntakeResult, message_id: str, deadline: float
+        self, channel: ChannelName, result: IntakeResult, message_id: str, deadline: float,
+        fits: Callable[[Sequence[Outbound]], bool] | None = None,
     ) -> tuple[Outbound, ...]: ...
 
 

@@ -246,15 +246,24 @@ class WeChatWebhook:
             raise web.HTTPBadRequest(text="malformed XML") from None
         if inbound is None:
             return web.Response(text=SUCCESS)
-        answer = await self._answer(running, inbound, started + self._config.reply_deadline)
-        if answer is None:
-            return web.Response(text=SUCCESS)
-        reply = text_reply_xml(inbound.sender_id, account, int(time.time()), answer)
-        if safe_mode and self._cipher is not None:
-            reply = encrypted_envelope_xml(
-                self._cipher, self._config.token, reply, str(int(time.time())), str(secrets.randbelow(10**9))
-            )
-        return web.Response(text=reply, content_type="application/xml")
+        deadline = started + self._config.reply_deadline
+        # The window stays open until the answer is written: until then the worker holds this customer's later
+        # replies back, so none of them can reach the customer before what this answer carries.
+        with running.context.passive_replies.open_window(inbound.sender_id, deadline):
+            answer = await self._answer(running, inbound, deadline)
+            if answer is None:
+                response = web.Response(text=SUCCESS)
+            else:
+                reply = text_reply_xml(inbound.sender_id, account, int(time.time()), answer)
+                if safe_mode and self._cipher is not None:
+                    reply = encrypted_envelope_xml(
+                        self._cipher, self._config.token, reply, str(int(time.time())),
+                        str(secrets.randbelow(10**9)),
+                    )
+                response = web.Response(text=reply, content_type="application/xml")
+            await response.prepare(request)
+            await response.write_eof()
+        return response
 
     def _decrypt(self, envelope: WeChatFields, timestamp: str, nonce: str, msg_signature: str | None) -> WeChatFields:
         if self._cipher is None:
@@ -274,23 +283,26 @@ class WeChatWebhook:
             raise web.HTTPBadRequest(text="bad ciphertext") from None
 
     async def _answer(self, running: _Running, inbound: Inbound, deadline: float) -> str | None:
-        """The passive answer's text, or None to answer "success" and leave the replies to the worker."""
-        passive = running.context.passive_replies
-        with passive.open_window(inbound.sender_id, deadline):
-            task = self._intake_task(running, inbound)
-            done, _ = await asyncio.wait({task}, timeout=max(deadline - time.monotonic(), 0))
-            if not done:
-                log.info("wechat %s: intake still busy at the deadline, replies go by custom/send", inbound.message_id)
-                self._late_tasks.add(task)
-                task.add_done_callback(self._late_done)
-                return None
-            result = task.result()
-            if not result.replies:
-                return None
-            if len(self._passive_text(running, result.replies).encode("utf-8")) > MAX_TEXT_BYTES:
-                return None  # more than one message can carry: the worker sends them in parts
-            messages = await passive.claim("wechat", result, inbound.message_id, deadline)
-            return self._passive_text(running, messages) if messages else None
+        """The passive answer's text, or None to answer "success" and leave the replies to the worker (called
+        with the customer's passive window open)."""
+        task = self._intake_task(running, inbound)
+        done, _ = await asyncio.wait({task}, timeout=max(deadline - time.monotonic(), 0))
+        if not done:
+            log.info("wechat %s: intake still busy at the deadline, replies go by custom/send", inbound.message_id)
+            self._late_tasks.add(task)
+            task.add_done_callback(self._late_done)
+            return None
+        result = task.result()
+        if not result.replies:
+            return None
+
+        def fits(messages: Sequence[Outbound]) -> bool:
+            return len(self._passive_text(running, messages).encode("utf-8")) <= MAX_TEXT_BYTES
+
+        if not fits(result.replies):
+            return None  # more than one message can carry: the worker sends them in parts
+        messages = await running.context.passive_replies.claim("wechat", result, inbound.message_id, deadline, fits)
+        return self._passive_text(running, messages) if messages else None
 
     def _intake_task(self, running: _Running, inbound: Inbound) -> asyncio.Task[IntakeResult]:
         """WeChat's retry of a push still being handled here joins that work instead of starting it again

@@ -14,7 +14,8 @@ someone saves it there, read from PLAINT_RETENTION_FILE:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,19 +27,28 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.errors import ConfigurationError
 from storage.audit import TortoiseAuditLog
 from storage.evidence import LocalEvidenceStore
+from storage.privacy import delete_unreferenced_files, sweep_unreferenced_files
 from storage.retention import (
     RetentionCutoffs,
     RetentionOutcome,
     apply_retention,
+    bring_retention_run_forward,
     retention_pending,
     retention_preview,
     store_policy_text,
     stored_policy_text,
 )
-from storage.timers import DueTimer, NewTimer, TortoiseTimerStore
+from storage.timers import DueTimer, JsonValue, NewTimer, TortoiseTimerStore
+
+log = logging.getLogger(__name__)
 
 TIMER_KIND = "retention"
 TIMER_KEY = "retention"
+# The same kind, another key: the files a run's committed transaction no longer refers to, deleted by a timer of
+# their own once that transaction committed (a timer's run cannot delete files: its transaction may still roll
+# back). A daily sweep also removes files nothing refers to that a crash at the wrong moment left behind.
+FILES_TIMER_KEY = "retention-files"
+SWEEP_OLDER_THAN = timedelta(days=1)
 # A timer's run is one transaction per batch: a few batches per class, then the next run continues.
 TIMER_BATCHES = 4
 TIMER_BATCH_SIZE = 200
@@ -194,6 +204,7 @@ class RetentionService:
             object_id="policy", before={"yaml": before}, after={"yaml": text}, changes=["policy changed"],
         )
         await self.ensure_scheduled()
+        await bring_retention_run_forward(self._now() + SOON)
         return policy
 
     async def preview(self, now: datetime | None = None) -> RetentionOutcome:
@@ -201,11 +212,12 @@ class RetentionService:
 
     async def apply(
         self, *, actor: str, via: str, now: datetime | None = None, max_batches: int | None = None,
-        batch_size: int = 500,
+        batch_size: int = 500, defer_files: Callable[[set[str]], Awaitable[None]] | None = None,
     ) -> RetentionOutcome:
         policy = await self.policy()
         outcome = await apply_retention(
-            policy.cutoffs(now or self._now()), self._evidence, batch_size=batch_size, max_batches=max_batches
+            policy.cutoffs(now or self._now()), self._evidence, batch_size=batch_size, max_batches=max_batches,
+            defer_files=defer_files,
         )
         if outcome.rows:
             await self._audit_log.append(
@@ -216,20 +228,49 @@ class RetentionService:
             )
         return outcome
 
+    async def _delete_files(self, payload: Mapping[str, JsonValue]) -> None:
+        """Runs after the removal that recorded these keys committed; deleting a file twice (this timer retried
+        after a crash) is harmless, and a file that a new upload uses again is kept."""
+        keys = payload.get("storage_keys")
+        if isinstance(keys, list):
+            await delete_unreferenced_files(self._evidence, {key for key in keys if isinstance(key, str)})
+        if payload.get("sweep") is True:
+            swept = await sweep_unreferenced_files(self._evidence, SWEEP_OLDER_THAN.total_seconds())
+            if swept:
+                log.warning("retention: deleted %d evidence files that no row referred to", swept)
+
     async def ensure_scheduled(self) -> None:
-        """At start-up: one pending retention run when a policy exists (a restart never adds a second)."""
-        if self._timers is None or (await self.policy()).empty or await retention_pending():
+        """At start-up: one pending retention run (a restart never adds a second). Without a policy it removes
+        nothing, but still sweeps, daily, the evidence files no row names (an erasure that crashed between its
+        commit and its file deletions leaves the person's files behind otherwise)."""
+        if self._timers is None or await retention_pending():
             return
         await self._timers.schedule(NewTimer(TIMER_KIND, TIMER_KEY, self._now() + SOON, {}))
 
     async def fire(self, timer: DueTimer, now: datetime) -> None:
         """The timer's run: a few batches per class inside the timer's transaction, then the next run (soon
-        when more is due, tomorrow otherwise). A removed policy ends the chain."""
-        policy = await self.policy()
-        if policy.empty or self._timers is None:
+        when more is due, tomorrow otherwise); without a policy, only the daily sweep. The files of the removed
+        rows are not deleted here but recorded as a timer of their own, which fires only after this committed."""
+        if timer.key == FILES_TIMER_KEY:
+            await self._delete_files(timer.payload)
             return
+        if self._timers is None:
+            return
+        timers = self._timers
+        if (await self.policy()).empty:
+            await timers.schedule(NewTimer(TIMER_KIND, FILES_TIMER_KEY, now, {"storage_keys": [], "sweep": True}))
+            if not await retention_pending(other_than=timer.id):
+                await timers.schedule(NewTimer(TIMER_KIND, TIMER_KEY, now + DAILY, {}))
+            return
+
+        async def defer(keys: set[str]) -> None:
+            storage_keys: list[JsonValue] = [*sorted(keys)]
+            await timers.schedule(NewTimer(TIMER_KIND, FILES_TIMER_KEY, now, {"storage_keys": storage_keys}))
+
         outcome = await self.apply(actor="retention", via="worker", now=now, max_batches=TIMER_BATCHES,
-                                   batch_size=TIMER_BATCH_SIZE)
+                                   batch_size=TIMER_BATCH_SIZE, defer_files=defer)
+        if outcome.complete:
+            await timers.schedule(NewTimer(TIMER_KIND, FILES_TIMER_KEY, now, {"storage_keys": [], "sweep": True}))
         if not await retention_pending(other_than=timer.id):
             await self._timers.schedule(
                 NewTimer(TIMER_KIND, TIMER_KEY, now + (DAILY if outcome.complete else SOON), {})

@@ -37,6 +37,11 @@ class FakeWeChatApi:
     send_failures: list[int] = field(default_factory=list)
     media_failures: list[int] = field(default_factory=list)
     token_lifetime: int = 7200
+    # While set and not yet opened, custom/send waits on it (after recording the call): a slow send.
+    send_gate: asyncio.Event | None = None
+    # What reached customers, in arrival order: custom/send texts as accepted; a test playing WeChat adds the
+    # passive answers it receives, so the order covers both paths.
+    delivered: list[tuple[str, str]] = field(default_factory=list)
     calls: list[RecordedCall] = field(default_factory=list)
     current_token: str = "TOKEN-1"
     _token_serial: int = 1
@@ -114,8 +119,11 @@ class FakeWeChatApi:
         if self.send_failures:
             code = self.send_failures.pop(0)
             return web.json_response({"errcode": code, "errmsg": "scripted failure"})
+        if self.send_gate is not None:
+            await self.send_gate.wait()
         assert call.body is not None
         call.body["accepted"] = True
+        self.delivered.append((body["touser"], body["text"]["content"]))
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _media_upload(self, request: web.Request) -> web.Response:

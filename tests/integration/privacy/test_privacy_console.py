@@ -111,11 +111,17 @@ async def test_admin_applies_retention_and_erases_a_chat_request_supervisor_unma
     assert "***" in await supervisor.locator("#case-phone").inner_text()
     assert "ada@example.com" not in await supervisor.content()
     assert await AuditEntry.filter(action="contacts.unmasked").count() == 0
+    masked_transcript = await supervisor.locator("div.chat").inner_text()
+    assert "Ada Lovelace" not in masked_transcript and "7946 0958" not in masked_transcript
     await supervisor.click("#show-contacts")
     assert (await supervisor.locator("#contact-name").inner_text()).strip() == "Ada Lovelace"
     assert (await supervisor.locator("#contact-email").inner_text()).strip() == "ada@example.com"
-    unmasked = await AuditEntry.get(action="contacts.unmasked")
+    # The transcript shows what the customer wrote, unmasked, on the same audited page.
+    transcript = await supervisor.locator("#transcript-unmasked").inner_text()
+    assert all(said in transcript for said in ("Ada Lovelace", "+44 20 7946 0958", "ada@example.com"))
+    unmasked = await AuditEntry.get(action="contacts.unmasked")  # one entry for contacts and transcript
     assert (unmasked.actor, unmasked.object_id) == ("supervisor@plaint.example", number)
+    assert unmasked.after is not None and unmasked.after["transcript"] > 0
     await supervisor.close()
 
     viewer = await sign_in(browser, base, "viewer", DESKTOP)

@@ -19,6 +19,8 @@ from bot.lifecycle.clock import Clock
 from bot.lifecycle.timers import TimerWorker
 from bot.privacy.keys import install_data_keyring
 from bot.privacy.retention import (
+    FILES_TIMER_KEY,
+    TIMER_KEY,
     TIMER_KIND,
     RetentionPolicyError,
     RetentionService,
@@ -41,7 +43,8 @@ from storage.models import (
     Timer,
     TranscriptMessage,
 )
-from storage.timers import TortoiseTimerStore
+from storage.privacy import sweep_unreferenced_files
+from storage.timers import DueTimer, TortoiseTimerStore
 from tests.integration.privacy.raw_database import raw_dump
 
 NOW = datetime.now(UTC)
@@ -242,8 +245,62 @@ async def test_a_worker_runs_the_policy_on_its_daily_timer(settings: Settings, t
         assert await AuditEntry.filter(id=ids["old_audit"]).exists()
         run = await AuditEntry.get(action="retention.applied")
         assert (run.actor, run.via) == ("retention", "worker")
-        following = await Timer.get(kind=TIMER_KIND, status="pending")
+        following = await Timer.get(kind=TIMER_KIND, key=TIMER_KEY, status="pending")
         assert following.due_at >= clock.at + timedelta(hours=23)
+
+
+class _KilledAfter:
+    """The retention run, then the process dies before its transaction commits."""
+
+    def __init__(self, service: RetentionService) -> None:
+        self.service = service
+
+    async def fire(self, timer: DueTimer, now: datetime) -> None:
+        await self.service.fire(timer, now)
+        raise RuntimeError("killed before the commit")
+
+
+async def test_files_go_only_after_the_timers_transaction_committed(settings: Settings, tmp_path: Path) -> None:
+    policy = tmp_path / "retention.yaml"
+    policy.write_text("closed_cases: {after_days: 365, action: delete}\n", encoding="utf-8")
+    install_data_keyring(settings)
+    store = LocalEvidenceStore(settings.evidence_dir)
+    async with open_database(settings.effective_database_url):
+        ids = await _world(settings)
+        old_file = store.path_of((await Evidence.get(case_id=ids["old_closed"])).storage_key)
+        timers = TortoiseTimerStore(skip_locked=False)
+        clock = FixedClock(NOW + timedelta(minutes=2))
+        service = RetentionService(policy_file=policy, evidence=store, audit_log=TortoiseAuditLog(), timers=timers,
+                                   now=lambda: NOW)
+        await service.ensure_scheduled()
+
+        # Killed inside the run: the rows are back, and so is every file they name.
+        assert await TimerWorker(timers, {TIMER_KIND: _KilledAfter(service)}, clock, name="w1").fire_due() == 0
+        assert await Case.filter(id=ids["old_closed"]).exists()
+        assert all(store.path_of(row.storage_key).exists() for row in await Evidence.all())
+
+        # A run that commits: the rows go at once, their file only when the recorded deletion fires after it.
+        worker = TimerWorker(timers, {TIMER_KIND: service}, clock, name="w2")
+        clock.at += timedelta(hours=1)  # past the retry delay of the killed run
+        assert await worker.fire_due() == 1
+        assert not await Case.filter(id=ids["old_closed"]).exists()
+        assert old_file.exists()
+        deletions = await Timer.filter(kind=TIMER_KIND, key=FILES_TIMER_KEY, status="pending")
+        assert len(deletions) == 2  # this run's files, and the daily sweep (the run is complete)
+        assert await worker.fire_due() == 2
+        assert not old_file.exists()
+        assert all(store.path_of(row.storage_key).exists() for row in await Evidence.all())
+
+        # What a crash left behind between a commit and a file deletion goes with the daily sweep, once old
+        # enough that no upload in progress can be about to name it.
+        orphan = (await store.put(_chunks(b"orphaned by a crash" * 50), max_bytes=10**6)).storage_key
+        fresh = (await store.put(_chunks(b"an upload whose row is not committed yet" * 50),
+                                 max_bytes=10**6)).storage_key
+        long_ago = (NOW - timedelta(days=2)).timestamp()
+        os.utime(store.path_of(orphan), (long_ago, long_ago))
+        assert await sweep_unreferenced_files(store, timedelta(days=1).total_seconds()) == 1
+        assert not store.path_of(orphan).exists() and store.path_of(fresh).exists()
+        assert all(store.path_of(row.storage_key).exists() for row in await Evidence.all())
 
 
 def test_a_wrong_policy_is_refused_with_its_line_and_field(tmp_path: Path) -> None:
@@ -256,3 +313,33 @@ def test_a_wrong_policy_is_refused_with_its_line_and_field(tmp_path: Path) -> No
     with pytest.raises(RetentionPolicyError, match=r"line 2: audit_log\.after_days"):
         parse_retention_policy("evidence: {after_days: 30}\naudit_log: {after_days: 0}\n", "retention.yaml")
     assert load_retention_policy(None).empty
+
+
+@pytest.mark.one_database("sqlite")
+async def test_without_a_policy_the_worker_still_sweeps_files_nobody_names(settings: Settings) -> None:
+    install_data_keyring(settings)
+    store = LocalEvidenceStore(settings.evidence_dir)
+    async with open_database(settings.effective_database_url):
+        ids = await _world(settings)
+        timers = TortoiseTimerStore(skip_locked=False)
+        clock = FixedClock(NOW + timedelta(minutes=2))
+        service = RetentionService(policy_file=None, evidence=store, audit_log=TortoiseAuditLog(), timers=timers,
+                                   now=lambda: clock.at)
+        # An erasure that crashed after its commit left the person's file behind a day ago.
+        orphan = (await store.put(_chunks(b"an erased person's photo" * 50), max_bytes=10**6)).storage_key
+        long_ago = (NOW - timedelta(days=2)).timestamp()
+        os.utime(store.path_of(orphan), (long_ago, long_ago))
+        await service.ensure_scheduled()
+        worker = TimerWorker(timers, {TIMER_KIND: service}, clock, name="w1")
+        clock.at += timedelta(minutes=2)
+        assert await worker.fire_due() == 1  # the run: nothing to remove, the sweep recorded
+        assert await worker.fire_due() == 1  # the sweep
+        assert not store.path_of(orphan).exists()
+        assert await Case.filter(id=ids["old_closed"]).exists()  # no policy: nothing else is touched
+        assert all(store.path_of(row.storage_key).exists() for row in await Evidence.all())
+        following = await Timer.get(kind=TIMER_KIND, key=TIMER_KEY, status="pending")
+        assert following.due_at >= clock.at + timedelta(hours=23)
+        # A policy saved in the console applies within minutes, not at the next daily sweep.
+        await service.save_policy("closed_cases: {after_days: 365}\n", actor="admin@plaint.example", via="console")
+        following = await Timer.get(kind=TIMER_KIND, key=TIMER_KEY, status="pending")
+        assert following.due_at <= clock.at + timedelta(minutes=1)

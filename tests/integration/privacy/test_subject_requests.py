@@ -58,15 +58,20 @@ async def _person(store: LocalEvidenceStore, channel: str, sender_id: str, numbe
     await CaseEvent.create(case=case, kind="filed", actor="customer", data={"channel": channel})
 
 
+# Everything the commands printed or logged (stdout and stderr, DEBUG level), scanned at the end.
+LOGGED: list[str] = []
+
+
 async def _plaint(settings: Settings, *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", *args,
         env={**os.environ, "PLAINT_DATABASE_URL": settings.effective_database_url,
-             "PLAINT_DATA_DIR": str(settings.data_dir)},
+             "PLAINT_DATA_DIR": str(settings.data_dir), "PLAINT_LOG_LEVEL": "DEBUG"},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
     assert process.returncode is not None
+    LOGGED.extend((out.decode(), err.decode()))
     return process.returncode, out.decode(), err.decode()
 
 
@@ -140,3 +145,9 @@ async def test_export_then_erase_a_person_with_cases_on_two_channels(settings: S
         code, out, err = await _plaint(settings, "privacy", "export", "--phone", PHONE, "--email", EMAIL,
                                        "--out", str(tmp_path / "x.zip"))
         assert code != 0 and "exactly one" in err
+
+        # Nor in what the commands logged: the person is named by the query only, never echoed back.
+        logged = "\n".join(LOGGED)
+        assert "2 cases anonymised" in logged
+        for value in (NAME, "0013 8000", EMAIL, WORDS, "维修师傅", "session-1", "777001"):
+            assert value not in logged, value

@@ -101,12 +101,42 @@ async def test_passive_claim_and_worker_never_both_send(outbox: TortoiseOutbox) 
         await OutboxItem.create(kind="message", channel="wechat", ordering_key="wechat:u", status="pending",
                                 payload={"recipient_id": "u", "text": text}, available_at=receipt.created_at,
                                 receipt=receipt)
-    claimed = await outbox.claim_passive("wechat", "m1")
+    claimed = (await outbox.claim_passive("wechat", "m1")).entries
     assert [entry.payload["text"] for entry in claimed] == ["hello", "question"]
     handler = ScriptedHandler()
     assert await OutboxWorker(outbox, {"message": handler}).deliver_due() == 0
     assert handler.delivered == []
-    assert await outbox.claim_passive("wechat", "m1") == []
+    assert (await outbox.claim_passive("wechat", "m1")).entries == []
+
+
+async def test_a_passive_claim_takes_only_the_head_of_the_customers_queue(outbox: TortoiseOutbox) -> None:
+    async def reply(receipt: InboundReceipt, text: str, key: str = "wechat:u") -> int:
+        row = await OutboxItem.create(kind="message", channel="wechat", ordering_key=key, status="pending",
+                                      payload={"recipient_id": "u", "text": text}, available_at=receipt.created_at,
+                                      receipt=receipt)
+        return row.id
+
+    first, second = [await InboundReceipt.create(channel="wechat", message_id=name) for name in ("p1", "p2")]
+    await reply(first, "greeting")
+    await reply(second, "what is your name?")
+    await reply(second, "other customer", key="wechat:v")
+    # A worker is sending the earlier reply through the API: the passive answer must not overtake it.
+    [sending] = await outbox.claim_due(limit=1)
+    assert sending.payload["text"] == "greeting"
+    claim = await outbox.claim_passive("wechat", "p2")
+    assert (claim.entries, claim.wait) == ([], True)
+    await outbox.mark_sent(sending.id)
+    claim = await outbox.claim_passive("wechat", "p2")
+    assert [entry.payload["text"] for entry in claim.entries] == ["what is your name?"] and not claim.wait
+    # An earlier reply still pending (held back for the window) leaves first, in the same answer; what does not
+    # fit in one answer stays for the worker, and nothing behind it is taken.
+    third, fourth = [await InboundReceipt.create(channel="wechat", message_id=name) for name in ("p3", "p4")]
+    await reply(third, "held back")
+    await reply(fourth, "too long " * 10)
+    await reply(fourth, "short")
+    claim = await outbox.claim_passive("wechat", "p4", lambda rows: sum(len(r.payload["text"]) for r in rows) < 50)
+    assert [entry.payload["text"] for entry in claim.entries] == ["held back"] and not claim.wait
+    assert await OutboxItem.filter(status="pending", ordering_key="wechat:u").count() == 2
 
 
 # -- fair claiming, leases, pace, bounded retries ---------------------------------------------------------
