@@ -258,7 +258,12 @@ async def file_web_case(plaint: SlackHarness, session: str) -> str:
 
 async def posted_case_message(plaint: SlackHarness, number: str) -> RecordedCall:
     def matching() -> list[RecordedCall]:
-        return [call for call in plaint.api.calls_to("chat.postMessage") if number in str(call.params.get("text"))]
+        # A Slack customer's own confirmation (in their direct message, a "D" channel) names the number too.
+        return [
+            call
+            for call in plaint.api.calls_to("chat.postMessage")
+            if number in str(call.params.get("text")) and not str(call.params.get("channel")).startswith("D")
+        ]
 
     async def posted() -> bool:
         return bool(matching())
