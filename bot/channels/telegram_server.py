@@ -1,5 +1,10 @@
 """Telegram inside Plaint's server: the webhook at POST /telegram/webhook, polling mode, and registering
-the webhook with Telegram. Both entry points feed the same reader and the intake service."""
+the webhook with Telegram. Both entry points feed the same reader and the intake service.
+
+The webhook answers on durable receipt: it checks the secret, validates the update, writes it to the inbox
+(one insert, idempotent on the update_id) and answers 200 at once; the inbox worker (bot/inbox.py) hands the
+stored update back to `process_received`, in order per chat, and the turn happens there. Polling mode takes
+the turn before it moves its offset, which is already durable."""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -21,6 +28,7 @@ from bot.channels.base import (
     Channel,
     ChannelContext,
     InboundSink,
+    Inbox,
     RunningState,
     validation_reason,
     webhook_boundary,
@@ -71,8 +79,23 @@ class TelegramUpdateIntake:
         return result
 
 
+def ordering_key(update: Update) -> str:
+    """One chat's updates are processed in order: the chat (a button press carries its message's chat)."""
+    chat = update.effective_chat
+    if chat is not None:
+        return f"telegram:{chat.id}"
+    user = update.effective_user
+    return f"telegram:{user.id}" if user is not None else f"telegram:update:{update.update_id}"
+
+
+@dataclass(frozen=True)
+class _Running:
+    updates: TelegramUpdateIntake
+    inbox: Inbox | None
+
+
 class TelegramPlugin:
-    """The Telegram channel as the server sees it (bot.app.PlatformPlugin)."""
+    """The Telegram channel as the server sees it (bot.app.PlatformPlugin, bot.channels.base.ReceivedUpdates)."""
 
     name: ChannelName = "telegram"
 
@@ -80,7 +103,7 @@ class TelegramPlugin:
         self._settings = settings
         secret = settings.telegram_webhook_secret
         self._secret = secret.get_secret_value().encode() if secret is not None else None
-        self._updates: RunningState[TelegramUpdateIntake] = RunningState()
+        self._running: RunningState[_Running] = RunningState()
 
     def routes(self) -> list[web.RouteDef]:
         if self._settings.telegram_mode != "webhook":
@@ -99,7 +122,7 @@ class TelegramPlugin:
             if self._settings.telegram_mode == "polling":
                 poller = asyncio.create_task(poll_updates(updates), name="telegram-poller")
             try:
-                with self._updates.holding(updates):
+                with self._running.holding(_Running(updates, context.inbox)):
                     yield TelegramChannel(bot)
             finally:
                 if poller is not None:
@@ -112,7 +135,8 @@ class TelegramPlugin:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if self._secret is None or not hmac.compare_digest(given, self._secret):
             raise web.HTTPForbidden(text="wrong or missing secret token")
-        updates = self._updates.get()
+        running = self._running.get()
+        updates = running.updates
         try:
             body = json.loads(await request.read())
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -128,9 +152,21 @@ class TelegramPlugin:
             reason = validation_reason(error) if isinstance(error, ValidationError) else type(error).__name__
             log.warning("telegram: update %s dropped, not a valid Update: %s", body["update_id"], reason)
             return web.Response(status=200)
-        await updates.process(update)
+        if running.inbox is None:
+            await updates.process(update)
+        else:
+            # Stored before the answer: from here on the update survives a crash, and a retry stores nothing.
+            await running.inbox.receive(
+                channel="telegram", platform_id=str(update.update_id), ordering_key=ordering_key(update),
+                payload=checked.for_ptb(),
+            )
         # Telegram only needs a 2xx; an empty body is not read as a method call.
         return web.Response(status=200)
+
+    async def process_received(self, payload: Mapping[str, Any]) -> None:
+        """The turn of an update the webhook stored (called by the inbox worker)."""
+        updates = self._running.get().updates
+        await updates.process(Update.de_json(dict(payload), updates.bot))
 
 
 def telegram_plugin(settings: Settings) -> TelegramPlugin | None:
