@@ -76,6 +76,11 @@ class InboxWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def processors(self) -> Mapping[str, ReceivedUpdates]:
+        """The channels this worker hands stored updates to (a second worker in the same process: tests)."""
+        return self._processors
+
     async def pending_count(self) -> int:
         return await self._store.pending_count()
 
