@@ -58,7 +58,7 @@ class InboxWorker:
         processors: Mapping[str, ReceivedUpdates],
         poll_interval: float,
         *,
-        batch: int = 32,
+        batch: int = 8,
         lease: timedelta = DEFAULT_INBOX_LEASE,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,

@@ -79,13 +79,14 @@ class TelegramUpdateIntake:
         return result
 
 
-def ordering_key(update: Update) -> str:
-    """One chat's updates are processed in order: the chat (a button press carries its message's chat)."""
-    chat = update.effective_chat
-    if chat is not None:
-        return f"telegram:{chat.id}"
-    user = update.effective_user
-    return f"telegram:{user.id}" if user is not None else f"telegram:update:{update.update_id}"
+def ordering_key(update: TelegramUpdate) -> str:
+    """One chat's updates are processed in order: the chat (a button press carries its message's chat, as the
+    reader's sender id does)."""
+    press = update.callback_query
+    for message in (update.message, update.edited_message, press.message if press is not None else None):
+        if message is not None:
+            return f"telegram:{message.chat.id}"
+    return f"telegram:{press.from_user.id}" if press is not None else f"telegram:update:{update.update_id}"
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,6 @@ class TelegramPlugin:
         if self._secret is None or not hmac.compare_digest(given, self._secret):
             raise web.HTTPForbidden(text="wrong or missing secret token")
         running = self._running.get()
-        updates = running.updates
         try:
             body = json.loads(await request.read())
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -145,19 +145,18 @@ class TelegramPlugin:
             raise web.HTTPBadRequest(text="body must be a JSON Update with an update_id")
         try:
             checked = TelegramUpdate.model_validate(body)
-            update = Update.de_json(checked.for_ptb(), updates.bot)
-        except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as error:
+        except ValidationError as error:
             # Telegram would resend a refused update forever, holding back the chat's later ones: it is
             # acknowledged and dropped, with the reason logged once (no values: they may be personal).
-            reason = validation_reason(error) if isinstance(error, ValidationError) else type(error).__name__
-            log.warning("telegram: update %s dropped, not a valid Update: %s", body["update_id"], reason)
+            log.warning("telegram: update %s dropped, not a valid Update: %s", body["update_id"],
+                        validation_reason(error))
             return web.Response(status=200)
         if running.inbox is None:
-            await updates.process(update)
+            await self._take_turn(running.updates, checked.for_ptb())
         else:
             # Stored before the answer: from here on the update survives a crash, and a retry stores nothing.
             await running.inbox.receive(
-                channel="telegram", platform_id=str(update.update_id), ordering_key=ordering_key(update),
+                channel="telegram", platform_id=str(checked.update_id), ordering_key=ordering_key(checked),
                 payload=checked.for_ptb(),
             )
         # Telegram only needs a 2xx; an empty body is not read as a method call.
@@ -165,8 +164,18 @@ class TelegramPlugin:
 
     async def process_received(self, payload: Mapping[str, Any]) -> None:
         """The turn of an update the webhook stored (called by the inbox worker)."""
-        updates = self._running.get().updates
-        await updates.process(Update.de_json(dict(payload), updates.bot))
+        await self._take_turn(self._running.get().updates, payload)
+
+    @staticmethod
+    async def _take_turn(updates: TelegramUpdateIntake, payload: Mapping[str, Any]) -> None:
+        try:
+            update = Update.de_json(dict(payload), updates.bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            # Valid for our model yet refused by PTB: dropped like an invalid update (retrying cannot help).
+            log.warning("telegram: update %s dropped, not a valid Update: %s", payload.get("update_id"),
+                        type(error).__name__)
+            return
+        await updates.process(update)
 
 
 def telegram_plugin(settings: Settings) -> TelegramPlugin | None:
