@@ -116,11 +116,8 @@ class InboxWorker:
 
     async def _attempt(self, entry: InboxEntry) -> None:
         attempts = entry.attempts + 1
-        processor = self._processors.get(entry.channel)
         try:
-            if processor is None:
-                raise LookupError(f"channel {entry.channel} is off in this worker")
-            await processor.process_received(entry.payload)
+            await self._processors[entry.channel].process_received(entry.payload)
         except Exception as error:
             # Never the payload in the log: it is what the customer wrote.
             if attempts >= self._retry.max_attempts:
@@ -135,14 +132,17 @@ class InboxWorker:
 
     async def process_due(self) -> int:
         """One pass, waited for to the end; returns how many updates were claimed (tests, benches)."""
-        entries = await self._store.claim_due(self._batch, self._lease)
+        entries = await self._store.claim_due(self._batch, self._lease, self._processors.keys())
         if entries:
             async with self._heartbeat():
                 await asyncio.gather(*(self._process(entry) for entry in entries))
         return len(entries)
 
     async def run(self) -> None:
-        """Keeps up to `batch` turns running: a slow turn holds its own conversation, never the next claim."""
+        """Keeps up to `batch` turns running: a slow turn holds its own conversation, never the next claim.
+        A worker with no channel to hand updates to (none answers on receipt here) claims nothing, ever."""
+        if not self._processors:
+            return
         running: set[asyncio.Task[None]] = set()
         forget_at = time.monotonic()
         async with self._heartbeat():
@@ -154,7 +154,7 @@ class InboxWorker:
                         self._wake.clear()
                         claimed: list[InboxEntry] = []
                         try:
-                            claimed = await self._store.claim_due(room, self._lease)
+                            claimed = await self._store.claim_due(room, self._lease, self._processors.keys())
                         except Exception:
                             log.exception("inbox claim failed")
                         for entry in claimed:

@@ -12,7 +12,7 @@ taken again after a crash between the turn and `mark_done` has no second effect.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -74,11 +74,17 @@ class TortoiseInbox:
             return False
         return True
 
-    async def claim_due(self, limit: int, lease: timedelta = DEFAULT_INBOX_LEASE) -> list[InboxEntry]:
-        """Claim up to `limit` due heads of distinct ordering keys, oldest first; rows behind a head wait."""
+    async def claim_due(
+        self, limit: int, lease: timedelta = DEFAULT_INBOX_LEASE, channels: Collection[str] | None = None
+    ) -> list[InboxEntry]:
+        """Claim up to `limit` due heads of distinct ordering keys, oldest first; rows behind a head wait. With
+        `channels`, only those channels' rows (a worker takes only what it can process)."""
         now = datetime.now(UTC)
+        open_rows = InboxItem.filter(status__in=_OPEN)
+        if channels is not None:
+            open_rows = open_rows.filter(channel__in=list(channels))
         heads = (
-            InboxItem.filter(status__in=_OPEN)
+            open_rows
             .annotate(head=Min("id"))
             .group_by("ordering_key")
             .values("head")

@@ -145,3 +145,14 @@ async def test_settled_rows_are_forgotten_after_a_while(inbox: TortoiseInbox) ->
     await asyncio.sleep(0.01)
     assert await inbox.forget_settled(timedelta(0)) == 1
     assert await InboxItem.all().values_list("platform_id", flat=True) == ["2"]
+
+
+async def test_a_worker_claims_only_the_channels_it_can_process(inbox: TortoiseInbox) -> None:
+    await inbox.receive(channel="wechat", platform_id="1", ordering_key="wechat:a", payload={"text": "w"})
+    await receive(inbox, "telegram:a", "1", "t")
+    worker = InboxWorker(inbox, {"telegram": Recorder()}, 0.05)
+    assert await worker.process_due() == 1
+    assert await worker.process_due() == 0
+    # The other channel's row waits, untouched, for a worker that has that channel.
+    row = await InboxItem.get(channel="wechat")
+    assert row.status == InboxStatus.PENDING and row.attempts == 0
