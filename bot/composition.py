@@ -8,7 +8,7 @@ Two phases, because aiohttp freezes its routes before the event loop serves anyt
 - `build_application(...)` (an async context manager): builds, in order, the database, the stores, the flow
   registry, the intake, the desk service, the notifiers, the channels, the outbox handlers and the worker,
   lets Slack events in last, and yields one immutable `Application`. `running_workers(application)` then
-  runs the outbox worker and every extra background worker.
+  runs the outbox worker, the inbox worker and every extra background worker.
 
 The server (bot/app.py) and the CLI (bot/cli.py) both use this module.
 
@@ -36,7 +36,7 @@ from bot.admin.nlp_console import nlp_console_routes
 from bot.admin.privacy_console import privacy_console_routes
 from bot.admin.routes import admin_routes, open_admin
 from bot.analysis import ThreadedAnalyzer
-from bot.channels.base import Channel, ChannelContext, ChannelPlugin
+from bot.channels.base import Channel, ChannelContext, ChannelPlugin, ReceivedUpdates
 from bot.channels.slack import SlackCustomers
 from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import MAX_UPLOAD_BYTES, TRANSCRIPT_CHANNELS, TranscriptChannel, WebChat
@@ -53,6 +53,7 @@ from bot.desk.vocabulary import load_vocabulary
 from bot.errors import ConfigurationError
 from bot.evidence_links import EvidenceFileSource, EvidenceLinks, evidence_secret
 from bot.flow_registry import FlowRegistry
+from bot.inbox import InboxWorker, WakingInbox
 from bot.insight.spike_watch import TIMER_KIND as SPIKE_TIMER_KIND
 from bot.insight.spike_watch import build_spike_watch
 from bot.intake import IntakeService, ProposalSource
@@ -78,6 +79,7 @@ from storage.database import open_database, supports_row_locks
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.flow_versions import TortoiseFlowVersions
+from storage.inbox import TortoiseInbox
 from storage.intake import TortoiseIntakeStore
 from storage.timers import TortoiseTimerStore
 from storage.tokens import TortoiseSharedTokenStore
@@ -129,6 +131,8 @@ class Application:
     channels: Mapping[str, Channel]
     handlers: Mapping[str, OutboxHandler]
     worker: OutboxWorker
+    # Takes the turns of webhook updates stored on receipt (Telegram).
+    inbox_worker: InboxWorker
     lifecycle: LifecycleParts
     sla_policies: SlaPolicyFile
     operations: Operations
@@ -342,11 +346,22 @@ async def build_application(
             handlers[CASE_THREAD_KIND] = SlackCaseThreadDelivery(
                 blueprint.slack.client, lifecycle.sla_store, links.url
             )
-        # Channels.
+        # Channels. Webhooks of plugins that can answer on receipt store the update in the inbox and answer at
+        # once; the inbox worker takes the turn. WeChat keeps its turn inside the request (its passive reply
+        # leaves in the HTTP answer), the web chat too (its page shows the reply to the POST).
+        inbox = TortoiseInbox(skip_locked=row_locks)
+        inbox_worker = InboxWorker(
+            inbox,
+            MappingProxyType({
+                plugin.name: plugin for plugin in blueprint.plugins if isinstance(plugin, ReceivedUpdates)
+            }),
+            settings.outbox_poll_interval,
+        )
         context = ChannelContext(
             sink=MeteredIntake(intake, operations.metrics),
             passive_replies=PassiveReplyService(outbox),
             mailbox=TranscriptMailbox(TortoiseTranscript(), links.url),
+            inbox=WakingInbox(inbox, inbox_worker),
         )
         channels: dict[str, Channel] = {"console": TranscriptChannel("console")}
         for plugin in blueprint.plugins:
@@ -383,6 +398,7 @@ async def build_application(
             channels=MappingProxyType(channels),
             handlers=MappingProxyType(handlers),
             worker=worker,
+            inbox_worker=inbox_worker,
             lifecycle=lifecycle,
             sla_policies=blueprint.sla_policies,
             operations=operations,
@@ -396,7 +412,8 @@ async def running_workers(application: Application) -> AsyncIterator[None]:
     """The outbox worker (with its heartbeat for /readyz) and every extra background worker, as tasks; on exit
     the outbox worker is drained (started deliveries finish, the rest go back) and the others cancelled."""
     outbox_task = asyncio.create_task(application.worker.run(), name="outbox-worker")
-    tasks = [
+    inbox_task = asyncio.create_task(application.inbox_worker.run(), name="inbox-worker")
+    tasks = [inbox_task] + [
         asyncio.create_task(worker(application), name=getattr(worker, "__name__", "background"))
         for worker in application.extensions.background_workers
     ]

@@ -267,6 +267,41 @@ class OutboxItem(Model):
         indexes = (("receipt_id",),)
 
 
+class InboxStatus(StrEnum):
+    """Where a received webhook update is: `pending` and `processing` rows still owe their turn."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class InboxItem(Model):
+    # A platform update answered on receipt: written by the webhook in one insert, its turn taken later by
+    # whichever worker claims it. The unique key makes a retried webhook insert nothing.
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=16)
+    # The platform's id of the update (Telegram's update_id).
+    platform_id = fields.CharField(max_length=255)
+    # Rows with the same key (one conversation) are processed in id order, one at a time.
+    ordering_key = fields.CharField(max_length=255, db_index=True)
+    # What the customer sent: encrypted, and emptied once the turn is taken.
+    payload: Any = EncryptedJSONField()
+    status = fields.CharEnumField(InboxStatus, max_length=16, db_index=True)
+    attempts = fields.IntField(default=0)
+    available_at = fields.DatetimeField()
+    claimed_by = fields.CharField(max_length=64, null=True)
+    lease_until = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    done_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbox_item"
+        unique_together = (("channel", "platform_id"),)
+
+
 class DeliveryPace(Model):
     # One platform rate limit shared by every worker: the theoretical arrival time of the next message
     # (GCRA), in seconds since the epoch, moved forward by a conditional update.

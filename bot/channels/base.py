@@ -6,11 +6,11 @@ platform; nothing else. Channels import this module and bot.messages, never the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 import aiohttp
 from aiohttp import web
@@ -37,9 +37,11 @@ __all__ = [
     "ChannelPlugin",
     "DeliveryError",
     "InboundSink",
+    "Inbox",
     "Mailbox",
     "PassiveReplies",
     "PermanentDeliveryError",
+    "ReceivedUpdates",
     "RecipientUnreachable",
     "RenderedPart",
     "RetryLater",
@@ -87,6 +89,26 @@ class Mailbox(Protocol):
     ) -> Sequence[MailboxMessage]: ...
 
 
+class Inbox(Protocol):
+    """Where a webhook writes what a platform sent, in one insert, before it answers (the update is then
+    safe: a worker takes the turn from there). Idempotent on the platform's id: False for a retry."""
+
+    async def receive(
+        self, *, channel: ChannelName, platform_id: str, ordering_key: str, payload: Mapping[str, Any]
+    ) -> bool: ...
+
+
+@runtime_checkable
+class ReceivedUpdates(Protocol):
+    """A plugin whose webhook answers on receipt: the inbox worker hands each stored update back to it, in
+    order per `ordering_key`, and the plugin takes the turn (convert, then the `InboundSink`). Raising means
+    "try again later"; the intake's de-duplication by platform message id makes a second try harmless."""
+
+    name: ChannelName
+
+    async def process_received(self, payload: Mapping[str, Any]) -> None: ...
+
+
 @dataclass(frozen=True)
 class ChannelContext:
     """Everything a running channel may use, handed over by the composition root."""
@@ -94,6 +116,8 @@ class ChannelContext:
     sink: InboundSink
     passive_replies: PassiveReplies
     mailbox: Mailbox
+    # None: no inbox in this process; webhooks take the turn before they answer (today's path).
+    inbox: Inbox | None = None
 
 
 class ChannelPlugin(Protocol):

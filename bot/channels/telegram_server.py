@@ -1,5 +1,10 @@
 """Telegram inside Plaint's server: the webhook at POST /telegram/webhook, polling mode, and registering
-the webhook with Telegram. Both entry points feed the same reader and the intake service."""
+the webhook with Telegram. Both entry points feed the same reader and the intake service.
+
+The webhook answers on durable receipt: it checks the secret, validates the update, writes it to the inbox
+(one insert, idempotent on the update_id) and answers 200 at once; the inbox worker (bot/inbox.py) hands the
+stored update back to `process_received`, in order per chat, and the turn happens there. Polling mode takes
+the turn before it moves its offset, which is already durable."""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -21,6 +28,7 @@ from bot.channels.base import (
     Channel,
     ChannelContext,
     InboundSink,
+    Inbox,
     RunningState,
     validation_reason,
     webhook_boundary,
@@ -71,8 +79,24 @@ class TelegramUpdateIntake:
         return result
 
 
+def ordering_key(update: TelegramUpdate) -> str:
+    """One chat's updates are processed in order: the chat (a button press carries its message's chat, as the
+    reader's sender id does)."""
+    press = update.callback_query
+    for message in (update.message, update.edited_message, press.message if press is not None else None):
+        if message is not None:
+            return f"telegram:{message.chat.id}"
+    return f"telegram:{press.from_user.id}" if press is not None else f"telegram:update:{update.update_id}"
+
+
+@dataclass(frozen=True)
+class _Running:
+    updates: TelegramUpdateIntake
+    inbox: Inbox | None
+
+
 class TelegramPlugin:
-    """The Telegram channel as the server sees it (bot.app.PlatformPlugin)."""
+    """The Telegram channel as the server sees it (bot.app.PlatformPlugin, bot.channels.base.ReceivedUpdates)."""
 
     name: ChannelName = "telegram"
 
@@ -80,7 +104,7 @@ class TelegramPlugin:
         self._settings = settings
         secret = settings.telegram_webhook_secret
         self._secret = secret.get_secret_value().encode() if secret is not None else None
-        self._updates: RunningState[TelegramUpdateIntake] = RunningState()
+        self._running: RunningState[_Running] = RunningState()
 
     def routes(self) -> list[web.RouteDef]:
         if self._settings.telegram_mode != "webhook":
@@ -99,7 +123,7 @@ class TelegramPlugin:
             if self._settings.telegram_mode == "polling":
                 poller = asyncio.create_task(poll_updates(updates), name="telegram-poller")
             try:
-                with self._updates.holding(updates):
+                with self._running.holding(_Running(updates, context.inbox)):
                     yield TelegramChannel(bot)
             finally:
                 if poller is not None:
@@ -112,7 +136,7 @@ class TelegramPlugin:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if self._secret is None or not hmac.compare_digest(given, self._secret):
             raise web.HTTPForbidden(text="wrong or missing secret token")
-        updates = self._updates.get()
+        running = self._running.get()
         try:
             body = json.loads(await request.read())
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -121,16 +145,37 @@ class TelegramPlugin:
             raise web.HTTPBadRequest(text="body must be a JSON Update with an update_id")
         try:
             checked = TelegramUpdate.model_validate(body)
-            update = Update.de_json(checked.for_ptb(), updates.bot)
-        except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as error:
+        except ValidationError as error:
             # Telegram would resend a refused update forever, holding back the chat's later ones: it is
             # acknowledged and dropped, with the reason logged once (no values: they may be personal).
-            reason = validation_reason(error) if isinstance(error, ValidationError) else type(error).__name__
-            log.warning("telegram: update %s dropped, not a valid Update: %s", body["update_id"], reason)
+            log.warning("telegram: update %s dropped, not a valid Update: %s", body["update_id"],
+                        validation_reason(error))
             return web.Response(status=200)
-        await updates.process(update)
+        if running.inbox is None:
+            await self._take_turn(running.updates, checked.for_ptb())
+        else:
+            # Stored before the answer: from here on the update survives a crash, and a retry stores nothing.
+            await running.inbox.receive(
+                channel="telegram", platform_id=str(checked.update_id), ordering_key=ordering_key(checked),
+                payload=checked.for_ptb(),
+            )
         # Telegram only needs a 2xx; an empty body is not read as a method call.
         return web.Response(status=200)
+
+    async def process_received(self, payload: Mapping[str, Any]) -> None:
+        """The turn of an update the webhook stored (called by the inbox worker)."""
+        await self._take_turn(self._running.get().updates, payload)
+
+    @staticmethod
+    async def _take_turn(updates: TelegramUpdateIntake, payload: Mapping[str, Any]) -> None:
+        try:
+            update = Update.de_json(dict(payload), updates.bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            # Valid for our model yet refused by PTB: dropped like an invalid update (retrying cannot help).
+            log.warning("telegram: update %s dropped, not a valid Update: %s", payload.get("update_id"),
+                        type(error).__name__)
+            return
+        await updates.process(update)
 
 
 def telegram_plugin(settings: Settings) -> TelegramPlugin | None:

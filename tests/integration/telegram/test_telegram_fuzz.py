@@ -64,6 +64,7 @@ async def test_hostile_updates_never_get_a_5xx_and_a_retry_changes_nothing(
         statuses.append(response.status)
         assert response.status < 500, (response.status, await response.text(), update)
         if response.status == 200:
+            await telegram.inbox_drained()
             counts = (
                 await InboundReceipt.all().count(),
                 await TranscriptMessage.all().count(),
@@ -71,6 +72,7 @@ async def test_hostile_updates_never_get_a_5xx_and_a_retry_changes_nothing(
             )
             again = await telegram.post(body)
             assert again.status == 200, await again.text()
+            await telegram.inbox_drained()
             assert counts == (
                 await InboundReceipt.all().count(),
                 await TranscriptMessage.all().count(),

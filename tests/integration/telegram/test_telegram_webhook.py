@@ -59,7 +59,13 @@ class TelegramServer:
         await self.outbox_drained()
         return self.fake.sent_messages[already:]
 
-    async def outbox_drained(self, within: float = 10) -> None:
+    async def inbox_drained(self, within: float = 30) -> None:
+        """The webhook answers on receipt; the inbox worker takes the turn a moment later."""
+        inbox = self.client.app[APPLICATION_KEY].inbox_worker
+        await eventually(lambda: inbox.pending_count(), lambda count: count == 0, within)
+
+    async def outbox_drained(self, within: float = 30) -> None:
+        await self.inbox_drained(within)
         outbox = self.client.app[APPLICATION_KEY].outbox
         await eventually(lambda: outbox.pending_count(), lambda count: count == 0, within)
 

@@ -1,0 +1,210 @@
+"""Telegram webhook answer time under load: N concurrent customers talk to a running `plaint serve` through
+POST /telegram/webhook (real-shaped updates, the right secret), each waiting for the bot's reply (at a local fake
+Bot API) before typing the next message, as a person does. Prints p50/p99 of the webhook's answer beside issue
+18's 50 ms target, and the time from the POST to the reply reaching the Bot API.
+
+    .venv/bin/python bench/telegram_receipt.py [--customers 100] [--turns 5] \
+        [--database-url postgres://root@127.0.0.1:5432] [--checkout PATH]
+
+`--checkout` runs the `plaint serve` of another checkout of Plaint (e.g. main, for the figure before a change)
+with this interpreter. Afterwards the database must hold every update once: the bench fails otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from aiohttp.test_utils import TestServer
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.telegram_api import FakeTelegramBotApi  # noqa: E402
+from tests.integration.telegram.telegram_updates import TelegramCustomer  # noqa: E402
+from tests.serve_process import free_port  # noqa: E402
+
+TOKEN = "515151:bench-token"
+SECRET = "bench-secret"
+TARGET_P99 = 0.050
+WEBHOOK = "/telegram/webhook"
+HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ANSWERS = ["/start", "My phone's screen cracked two days after I bought it.", "Ada Lovelace",
+           "ada@example.com", "yesterday 3pm", "Oxford Street store, London", "ok", "ok"]
+
+
+class CountingBotApi(FakeTelegramBotApi):
+    """The fake Bot API, waking whoever waits for a reply in a chat."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.replies: defaultdict[str, int] = defaultdict(int)
+        self.arrived: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+
+    async def _answer_sendmessage(self, params: Mapping[str, str]) -> object:
+        answer = await super()._answer_sendmessage(params)
+        chat = params["chat_id"]
+        self.replies[chat] += 1
+        self.arrived[chat].set()
+        return answer
+
+
+async def talk(http: aiohttp.ClientSession, url: str, api: CountingBotApi, customer: TelegramCustomer, turns: int,
+               answers: list[float], replies: list[float], missing: list[int]) -> None:
+    chat = str(customer.user_id)
+    for text in ANSWERS[:turns]:
+        before = api.replies[chat]
+        api.arrived[chat].clear()
+        started = time.perf_counter()
+        async with http.post(url, json=customer.text(text), headers={HEADER: SECRET}) as response:
+            await response.read()
+            answers.append(time.perf_counter() - started)
+            if response.status != 200:
+                raise SystemExit(f"webhook answered {response.status}")
+        deadline = started + 30
+        while api.replies[chat] == before:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                missing.append(1)
+                break
+            try:
+                await asyncio.wait_for(api.arrived[chat].wait(), left)
+            except TimeoutError:
+                continue
+            api.arrived[chat].clear()
+        else:
+            replies.append(time.perf_counter() - started)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1] if len(values) > 1 \
+        else values[0]
+
+
+async def fresh_database(server_url: str | None, directory: Path) -> str:
+    if not server_url:
+        return f"sqlite:///{directory / 'receipt.sqlite3'}"
+    name = f"plaint_bench_receipt_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(f"{server_url}/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return f"{server_url}/{name}"
+
+
+async def drop_database(server_url: str | None, database_url: str) -> None:
+    if server_url:
+        admin = await asyncpg.connect(f"{server_url}/postgres")
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def stored_receipts(database_url: str) -> int:
+    from storage.database import open_database
+    from storage.models import InboundReceipt
+
+    async with open_database(database_url):
+        return await InboundReceipt.filter(channel="telegram").count()
+
+
+async def wait_ready(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+async def run(customers: int, turns: int, server_url: str | None, checkout: Path) -> None:
+    api = CountingBotApi(TOKEN)
+    fake = TestServer(api.make_app(), host="127.0.0.1")
+    await fake.start_server()
+    with tempfile.TemporaryDirectory() as directory:
+        database_url = await fresh_database(server_url, Path(directory))
+        env = {**os.environ, "PLAINT_DATABASE_URL": database_url, "PLAINT_DATA_DIR": directory,
+               "PLAINT_TELEGRAM_TOKEN": TOKEN, "PLAINT_TELEGRAM_WEBHOOK_SECRET": SECRET,
+               "PLAINT_TELEGRAM_API_URL": str(fake.make_url("")).rstrip("/"), "PLAINT_LOG_LEVEL": "WARNING",
+               "NO_PROXY": "127.0.0.1,localhost"}
+        subprocess.run([sys.executable, "-m", "bot", "db", "migrate"], cwd=checkout, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], cwd=checkout,
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            await wait_ready(f"http://127.0.0.1:{port}/readyz")
+            url = f"http://127.0.0.1:{port}{WEBHOOK}"
+            update_ids = itertools.count(700_000_001)
+            people = [TelegramCustomer(8_000_000 + number, f"C{number}", "en") for number in range(customers + 1)]
+            for person in people:
+                person._update_ids = update_ids
+            answers: list[float] = []
+            replies: list[float] = []
+            missing: list[int] = []
+            connector = aiohttp.TCPConnector(limit=0)
+            async with aiohttp.ClientSession(connector=connector) as http:
+                # One customer first: the models loaded, the caches warm.
+                await talk(http, url, api, people[0], turns, [], [], [])
+                started = time.perf_counter()
+                await asyncio.gather(*(talk(http, url, api, person, turns, answers, replies, missing)
+                                       for person in people[1:]))
+                elapsed = time.perf_counter() - started
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        receipts = await stored_receipts(database_url) - turns
+        await drop_database(server_url, database_url)
+    await fake.close()
+    kind = "PostgreSQL" if server_url else "SQLite"
+    print(f"{checkout.name or checkout}: {kind}, {customers} concurrent Telegram customers x {turns} messages "
+          f"({len(answers)} webhooks in {elapsed:.1f} s; a shared 2-core machine, others running)")
+    p50, p99 = percentile(answers, 0.5), percentile(answers, 0.99)
+    verdict = "MEETS" if p99 < TARGET_P99 else "ABOVE"
+    print(f"  webhook answer  p50 {p50 * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  max {max(answers) * 1000:7.1f} ms"
+          f"   target p99 < {TARGET_P99 * 1000:.0f} ms: {verdict}")
+    if replies:
+        print(f"  reply at the API p50 {percentile(replies, 0.5) * 1000:7.1f} ms  p99 "
+              f"{percentile(replies, 0.99) * 1000:7.1f} ms  (POST to first sendMessage)")
+    print(f"  replies missing after 30 s: {len(missing)}; receipts stored {receipts} for {len(answers)} updates")
+    if receipts != len(answers):
+        raise SystemExit("LOST OR DUPLICATED updates")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=100)
+    parser.add_argument("--turns", type=int, default=5, help=f"messages per customer (at most {len(ANSWERS)})")
+    parser.add_argument("--database-url", default=os.environ.get("PLAINT_BENCH_POSTGRES_URL", ""),
+                        help="a PostgreSQL server (a fresh database is made and dropped); SQLite without it")
+    parser.add_argument("--checkout", type=Path, default=ROOT, help="the Plaint checkout whose server runs")
+    arguments = parser.parse_args()
+    asyncio.run(run(arguments.customers, min(arguments.turns, len(ANSWERS)),
+                    arguments.database_url.rstrip("/") or None, arguments.checkout.resolve()))
+
+
+if __name__ == "__main__":
+    main()

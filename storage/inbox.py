@@ -1,0 +1,160 @@
+"""The inbox: platform updates written on receipt (one insert, idempotent on the platform's id), their turns
+taken later by whichever worker claims them.
+
+Claiming works like the outbox's (storage/outbox.py): each pass looks only at the head (lowest id still open)
+of every ordering key, so one conversation's updates are processed in order and one at a time, while
+different conversations go in parallel on any worker. A claim is a conditional update under `FOR UPDATE SKIP
+LOCKED` where the database has it, with a short lease the holder renews: a worker that dies loses its rows
+within seconds. The turn itself is idempotent on the platform's message id (the intake's receipt), so a row
+taken again after a crash between the turn and `mark_done` has no second effect.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Min
+from tortoise.transactions import in_transaction
+
+from storage.models import InboxItem, InboxStatus
+
+__all__ = ["DEFAULT_INBOX_LEASE", "InboxEntry", "InboxStatus", "TortoiseInbox"]
+
+# How long a claim lasts without a heartbeat: a crashed worker's update is taken again after at most this.
+DEFAULT_INBOX_LEASE = timedelta(seconds=6)
+_OPEN = (InboxStatus.PENDING, InboxStatus.PROCESSING)
+_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    id: int
+    channel: str
+    platform_id: str
+    ordering_key: str
+    payload: Mapping[str, Any]
+    # Attempts made before this one.
+    attempts: int
+
+
+def _claimable(now: datetime) -> Q:
+    """Due and free, or held by a worker whose lease ran out."""
+    return Q(status=InboxStatus.PENDING, available_at__lte=now) | Q(
+        Q(lease_until__lt=now) | Q(lease_until__isnull=True), status=InboxStatus.PROCESSING
+    )
+
+
+class TortoiseInbox:
+    def __init__(self, *, skip_locked: bool, worker_id: str | None = None) -> None:
+        self._skip_locked = skip_locked
+        # Names this process's claims, so only the holder renews or settles them.
+        self.worker_id = worker_id or uuid.uuid4().hex[:16]
+
+    async def receive(
+        self, *, channel: str, platform_id: str, ordering_key: str, payload: Mapping[str, Any]
+    ) -> bool:
+        """One insert. False when the platform had already delivered this update (a retry): nothing is
+        written."""
+        try:
+            await InboxItem.create(
+                channel=channel,
+                platform_id=platform_id,
+                ordering_key=ordering_key,
+                payload=dict(payload),
+                status=InboxStatus.PENDING,
+                available_at=datetime.now(UTC),
+            )
+        except IntegrityError:
+            return False
+        return True
+
+    async def claim_due(
+        self, limit: int, lease: timedelta = DEFAULT_INBOX_LEASE, channels: Collection[str] | None = None
+    ) -> list[InboxEntry]:
+        """Claim up to `limit` due heads of distinct ordering keys, oldest first; rows behind a head wait. With
+        `channels`, only those channels' rows (a worker takes only what it can process)."""
+        now = datetime.now(UTC)
+        open_rows = InboxItem.filter(status__in=_OPEN)
+        if channels is not None:
+            open_rows = open_rows.filter(channel__in=list(channels))
+        heads = (
+            open_rows
+            .annotate(head=Min("id"))
+            .group_by("ordering_key")
+            .values("head")
+        )
+        candidates = (
+            await InboxItem.filter(_claimable(now), id__in=Subquery(heads))
+            .order_by("available_at", "id")
+            .limit(limit)
+            .values_list("id", flat=True)
+        )
+        if not candidates:
+            return []
+        claimed: list[InboxEntry] = []
+        async with in_transaction():
+            query = InboxItem.filter(id__in=candidates).order_by("available_at", "id")
+            if self._skip_locked:
+                query = query.select_for_update(skip_locked=True)
+            for row in await query:
+                # The conditional update is the claim: only one worker can move a row this way.
+                won = await InboxItem.filter(_claimable(now), id=row.id).update(
+                    status=InboxStatus.PROCESSING,
+                    claimed_by=self.worker_id,
+                    lease_until=now + lease,
+                    attempts=row.attempts + 1,
+                )
+                if won:
+                    claimed.append(
+                        InboxEntry(row.id, row.channel, row.platform_id, row.ordering_key, row.payload, row.attempts)
+                    )
+        return claimed
+
+    def _held(self, item_id: int) -> Any:
+        return InboxItem.filter(id=item_id, status=InboxStatus.PROCESSING, claimed_by=self.worker_id)
+
+    async def renew_leases(self, item_ids: Iterable[int], lease: timedelta = DEFAULT_INBOX_LEASE) -> int:
+        """The heartbeat: updates still being processed by this worker keep their claim."""
+        ids = list(item_ids)
+        if not ids:
+            return 0
+        return await InboxItem.filter(
+            id__in=ids, status=InboxStatus.PROCESSING, claimed_by=self.worker_id
+        ).update(lease_until=datetime.now(UTC) + lease)
+
+    async def mark_done(self, item_id: int) -> None:
+        """The turn is stored; the customer's words are not kept here twice."""
+        await InboxItem.filter(id=item_id, status__in=_OPEN).update(
+            status=InboxStatus.DONE, payload={}, done_at=datetime.now(UTC), lease_until=None, last_error=None
+        )
+
+    async def reschedule(self, item_id: int, delay_seconds: float, error: str) -> None:
+        await self._held(item_id).update(
+            status=InboxStatus.PENDING,
+            available_at=datetime.now(UTC) + timedelta(seconds=max(delay_seconds, 0.0)),
+            last_error=error[:_ERROR_CHARS],
+            lease_until=None,
+            claimed_by=None,
+        )
+
+    async def mark_dead(self, item_id: int, error: str) -> None:
+        """Given up: the conversation's later updates go ahead; the payload is emptied like a done row's."""
+        await InboxItem.filter(id=item_id, status__in=_OPEN).update(
+            status=InboxStatus.DEAD, payload={}, last_error=error[:_ERROR_CHARS], lease_until=None,
+            done_at=datetime.now(UTC),
+        )
+
+    async def pending_count(self) -> int:
+        return await InboxItem.filter(status__in=_OPEN).count()
+
+    async def forget_settled(self, older_than: timedelta) -> int:
+        """Settled rows are kept a while so a late platform retry still finds its key; then dropped."""
+        return await InboxItem.filter(
+            status__in=(InboxStatus.DONE, InboxStatus.DEAD), done_at__lt=datetime.now(UTC) - older_than
+        ).delete()
