@@ -129,6 +129,16 @@ class Satisfaction:
 
 
 @dataclass(frozen=True)
+class NlpCounts:
+    """Cases with one product (or category) value: taken from the NLP's proposal, corrected by an agent."""
+
+    value: str | None
+    cases: int
+    from_nlp: int
+    corrected: int
+
+
+@dataclass(frozen=True)
 class CaseTimeline:
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -338,6 +348,18 @@ class TortoiseInsight:
         # Grouped by language only because an aggregate needs a group here: the groups are added up.
         totals = [sum(int(row[index] or 0) for row in rows) for index in range(5)]
         return Satisfaction(*totals)
+
+    async def nlp_counts(self, query: CaseQuery, field_name: Literal["product", "category"]) -> list[NlpCounts]:
+        """Per value of the field: cases, cases whose value came from the NLP (confidence below 1: a proposal
+        taken; 1.0 is a value the customer typed or picked), cases an agent corrected that field of."""
+        selected = Case.filter(query.condition(self._timezone))
+        rows = await selected.annotate(
+            total=Count("id"), from_nlp=Count("id", _filter=Q(**{f"{field_name}_confidence__lt": 1.0})),
+        ).group_by(field_name).values_list(field_name, "total", "from_nlp")
+        corrected = dict(await Case.filter(
+            query.condition(self._timezone), corrections__field=field_name
+        ).annotate(corrected=Count("id", distinct=True)).group_by(field_name).values_list(field_name, "corrected"))
+        return [NlpCounts(value, int(total), int(nlp), int(corrected.get(value, 0))) for value, total, nlp in rows]
 
     async def group_counts(
         self, query: CaseQuery, dimensions: Sequence[Dimension]

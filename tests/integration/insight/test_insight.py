@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import openpyxl
+import pytest
 import pytest_asyncio
 
 from bot.config import Settings
@@ -19,7 +20,8 @@ from bot.privacy.keys import install_data_keyring
 from storage.audit import AuditFilter, TortoiseAuditLog
 from storage.database import open_database
 from storage.insight import CaseQuery, TortoiseInsight
-from storage.models import Case, CaseSla, CsatSurvey
+from storage.insight_rollup import TortoiseInsightRollup
+from storage.models import Case, CaseEvent, CaseSla, CsatSurvey, InsightDaily, NlpCorrection
 from storage.synthetic import SyntheticCase, SyntheticEvent, insert_synthetic_cases
 from tests.e2e.test_processes import plaint
 
@@ -66,8 +68,18 @@ async def fixed_data(settings: Settings) -> AsyncIterator[TortoiseInsight]:
         yield TortoiseInsight(SHANGHAI, batch_size=3)  # a batch smaller than the data: paging is exercised
 
 
-async def test_figures_match_hand_computed_values(fixed_data: TortoiseInsight) -> None:
-    figures = InsightFigures(fixed_data, SHANGHAI)
+@pytest_asyncio.fixture(params=["rollup", "cases"])
+async def figures(request: pytest.FixtureRequest, fixed_data: TortoiseInsight) -> InsightFigures:
+    """The same figures from the daily rollup (backfilled) and from the cases directly: both must be right."""
+    if request.param == "cases":
+        return InsightFigures(fixed_data, SHANGHAI)
+    rollup = TortoiseInsightRollup(SHANGHAI)
+    assert len(await rollup.rebuild(datetime.now(UTC))) == 4  # the 27th to the 30th in Shanghai
+    assert await InsightDaily.all().count() == 4
+    return InsightFigures(fixed_data, SHANGHAI, rollup)
+
+
+async def test_figures_match_hand_computed_values(figures: InsightFigures) -> None:
     everything = CaseQuery()
 
     volume = await figures.volume(everything, "day", "channel")
@@ -101,11 +113,12 @@ async def test_figures_match_hand_computed_values(fixed_data: TortoiseInsight) -
     assert backlog == [("< 1 day", 1), ("1-3 days", 1), ("3-7 days", 0), ("> 7 days", 0)]
 
 
-async def test_filters_narrow_every_figure(fixed_data: TortoiseInsight) -> None:
-    figures = InsightFigures(fixed_data, SHANGHAI)
+async def test_filters_narrow_every_figure(fixed_data: TortoiseInsight, figures: InsightFigures) -> None:
     only_28th = CaseQuery(date_from=date(2026, 11, 28), date_to=date(2026, 11, 28))
     assert await fixed_data.count(only_28th) == 1
     assert (await figures.timings(only_28th)).resolution.median_seconds == 10 * 3600
+    assert (await figures.timings(CaseQuery(channel="telegram", category="delivery_logistics"))).cases == 1
+    assert (await figures.timings(CaseQuery(team="logistics"))).cases == 0
     washing = CaseQuery(product="washing_machine")
     assert [row.name async for row in fixed_data.stream(washing)] == ["李娜", "Eve"]
     assert await fixed_data.count(CaseQuery(product="washing_machine", lang="zh")) == 1
@@ -168,10 +181,58 @@ async def test_satisfaction_and_sla_attainment_count_cases(fixed_data: TortoiseI
                                 status=status, score=score)
     for row, state in ((ann, "hit"), (bob, "missed"), (lina, "active")):
         await CaseSla.create(case_id=row.id, policy_name="standard", policy={}, state=state, started_at=T0)
-    everything = await fixed_data.satisfaction(CaseQuery())
-    # Eve's survey could not be sent: not asked. 李娜's SLA still runs: not concluded.
-    assert (everything.surveys_asked, everything.surveys_answered, everything.mean_score) == (3, 2, 3.5)
-    assert everything.response_rate == 2 / 3 and everything.sla_attainment == 0.5
-    telegram = await fixed_data.satisfaction(CaseQuery(channel="telegram"))
-    assert (telegram.mean_score, telegram.response_rate, telegram.sla_attainment) == (2, 1, 0)
-    assert (await fixed_data.satisfaction(CaseQuery(channel="slack"))).mean_score is None
+    rollup = TortoiseInsightRollup(SHANGHAI)
+    await rollup.rebuild(datetime.now(UTC))
+    for figures in (InsightFigures(fixed_data, SHANGHAI), InsightFigures(fixed_data, SHANGHAI, rollup)):
+        everything = await figures.satisfaction(CaseQuery())
+        # Eve's survey could not be sent: not asked. 李娜's SLA still runs: not concluded.
+        assert (everything.surveys_asked, everything.surveys_answered, everything.mean_score) == (3, 2, 3.5)
+        assert everything.response_rate == 2 / 3 and everything.sla_attainment == 0.5
+        telegram = await figures.satisfaction(CaseQuery(channel="telegram"))
+        assert (telegram.mean_score, telegram.response_rate, telegram.sla_attainment) == (2, 1, 0)
+        assert (await figures.satisfaction(CaseQuery(channel="slack"))).mean_score is None
+
+
+async def test_nlp_quality_counts_proposals_taken_and_corrected(fixed_data: TortoiseInsight) -> None:
+    # Bob typed his category himself (confidence 1.0); an agent corrected Eve's product.
+    bob = await Case.get(sender_id="s-Bob")
+    await Case.filter(id=bob.id).update(category_confidence=1.0)
+    eve = await Case.get(sender_id="s-Eve")
+    await NlpCorrection.create(case_id=eve.id, field="product", text="x", lang="en", old_value="kettle",
+                               new_value="washing_machine", actor="U1")
+    rollup = TortoiseInsightRollup(SHANGHAI)
+    await rollup.rebuild(datetime.now(UTC))
+    for figures in (InsightFigures(fixed_data, SHANGHAI), InsightFigures(fixed_data, SHANGHAI, rollup)):
+        products = await figures.nlp_quality(CaseQuery(), "product")
+        assert [(row.value, row.cases, row.from_nlp, row.corrected) for row in products] == [
+            ("kettle", 2, 2, 0), ("washing_machine", 2, 2, 1)]
+        assert products[1].corrected_share == 0.5
+        categories = await figures.nlp_quality(CaseQuery(), "category")
+        assert [(row.value, row.cases, row.from_nlp, row.corrected) for row in categories] == [
+            ("product_quality", 3, 3, 0), ("delivery_logistics", 1, 0, 0)]
+        assert categories[1].accepted_share == 0
+
+
+async def test_rollup_refresh_follows_new_cases_and_events(fixed_data: TortoiseInsight) -> None:
+    # No look-back: the fixed cases were written a moment ago, and would all count as changed.
+    rollup = TortoiseInsightRollup(SHANGHAI, lag=timedelta(0))
+    figures = InsightFigures(fixed_data, SHANGHAI, rollup)
+    built = datetime.now(UTC)
+    await rollup.rebuild(built)
+    # After the build: Bob's case is reopened and a new case is filed on the 28th (Shanghai).
+    bob = await Case.get(sender_id="s-Bob")
+    await CaseEvent.create(case_id=bob.id, kind="reopen", actor="customer", data={})
+    assert await insert_synthetic_cases([case("Zed", channel="telegram", created_at=T0 + timedelta(hours=2))]) == 1
+    stale = await figures.timings(CaseQuery())
+    assert (stale.cases, stale.reopened_cases) == (4, 1)  # the rollup is as of its last refresh
+    refreshed = await rollup.refresh(datetime.now(UTC))
+    # The 28th changed (Eve, filed "in the future" of the real clock, is always seen as new; the 27th is not).
+    assert date(2026, 11, 28) in refreshed and date(2026, 11, 27) not in refreshed
+    fresh = await figures.timings(CaseQuery())
+    assert (fresh.cases, fresh.reopened_cases, fresh.reopen_rate) == (5, 2, 1.0)
+    volume = await figures.volume(CaseQuery(), "day", "channel")
+    assert (date(2026, 11, 28), "telegram", 2) in [(p.period, p.value, p.cases) for p in volume]
+    # A rollup built for another time zone is not used: the figures read the cases.
+    other = InsightFigures(fixed_data, UTC, TortoiseInsightRollup(UTC))
+    assert [(p.period, p.cases) for p in await other.volume(CaseQuery(), "day", "lang")][:1] == [
+        (date(2026, 11, 27), 3)]

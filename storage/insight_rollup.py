@@ -1,0 +1,278 @@
+"""The insight dashboard's daily rollup: cases pre-aggregated per day (business time zone) x channel x language x
+team x product x category, so a figure over a million cases sums a few thousand rows instead of joining every
+case with its events.
+
+What a row holds: cases, cases with a first response / a first resolution / a reopen, CSAT asked / answered / score
+sum, SLA hit / missed, NLP-proposed and agent-corrected products and categories, and two histograms (first response
+and first resolution) of case counts per duration bucket. Medians and 90th percentiles cannot be summed; histograms
+can: a percentile is the nearest-rank case found by walking the summed histogram, reported as the UPPER edge of its
+bucket ("at most"). The edges (DURATION_EDGES) are 1-15 minutes apart under an hour, 30 min-4 h under a day, days
+beyond: a value exactly on an edge (1 h, 2 h, 10 h) is reported exactly; otherwise the figure is rounded up to the
+next edge.
+
+How it stays current: `refresh(now)` runs on the worker's timer (bot/insight/rollup_watch.py, every minute by
+default) rather than inside the intake and lifecycle transactions, because a case's row changes with a dozen kinds
+of writes in four rooms (events, reclassification, team moves, CSAT, SLA, corrections): one reader that finds
+what changed is one place to get right, and it never lengthens a customer's turn. It finds the filing days of every
+case changed since its last run (case rows, case events, surveys, SLAs, corrections; looking back `LAG` before the
+watermark so that a transaction committing late is still seen) and recomputes those whole days: recomputing a day
+is idempotent, so overlaps cost time, never correctness. `rebuild()` is the backfill (`plaint insight rollup
+--rebuild`); a rollup built for another time zone is not used (the figures read the cases directly) until rebuilt.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from tortoise.expressions import Q
+from tortoise.functions import Count, Min, Sum
+from tortoise.transactions import in_transaction
+
+from storage.insight import CaseQuery
+from storage.models import (
+    ROLLUP_BUCKETS,
+    Case,
+    CaseSla,
+    CsatSurvey,
+    InsightDaily,
+    InsightRollupState,
+    NlpCorrection,
+)
+
+# Upper edges of the duration buckets, in seconds; the last bucket (a year or more) reports the last edge.
+_MINUTE, _HOUR, _DAY = 60, 3600, 86400
+DURATION_EDGES: tuple[int, ...] = (
+    1 * _MINUTE, 2 * _MINUTE, 5 * _MINUTE, 10 * _MINUTE, 15 * _MINUTE, 30 * _MINUTE, 45 * _MINUTE,
+    1 * _HOUR, 90 * _MINUTE, 2 * _HOUR, 3 * _HOUR, 4 * _HOUR, 6 * _HOUR, 8 * _HOUR, 10 * _HOUR, 12 * _HOUR,
+    16 * _HOUR, 20 * _HOUR, 1 * _DAY, 36 * _HOUR, 2 * _DAY, 3 * _DAY, 4 * _DAY, 5 * _DAY, 7 * _DAY, 10 * _DAY,
+    14 * _DAY, 21 * _DAY, 30 * _DAY, 60 * _DAY, 90 * _DAY, 180 * _DAY, 365 * _DAY,
+)
+assert len(DURATION_EDGES) + 1 == ROLLUP_BUCKETS
+RESPONSE_COLUMNS = tuple(f"r{index:02d}" for index in range(ROLLUP_BUCKETS))
+RESOLUTION_COLUMNS = tuple(f"s{index:02d}" for index in range(ROLLUP_BUCKETS))
+COUNT_COLUMNS = (
+    "cases", "responded", "resolved", "reopened", "csat_asked", "csat_answered", "csat_score_sum", "sla_hit",
+    "sla_missed", "product_nlp", "product_corrected", "category_nlp", "category_corrected",
+)
+DIMENSION_COLUMNS = ("channel", "lang", "team", "product", "category")
+STATE_NAME = "daily"
+# How far before the watermark a refresh looks again: a transaction that took longer to commit is still seen.
+LAG = timedelta(minutes=10)
+_ASKED_SURVEYS = ("asked", "awaiting_comment", "answered")
+
+
+def duration_bucket(seconds: float) -> int:
+    for index, edge in enumerate(DURATION_EDGES):
+        if seconds <= edge:
+            return index
+    return len(DURATION_EDGES)
+
+
+def bucket_value(index: int) -> float:
+    """What a bucket reports: its upper edge (the overflow bucket: the last edge)."""
+    return float(DURATION_EDGES[min(index, len(DURATION_EDGES) - 1)])
+
+
+def histogram_percentile(counts: Sequence[int], percentile: int) -> float | None:
+    """The nearest-rank percentile (rank ceil(p/100 * n)) of a histogram, as its bucket's upper edge."""
+    total = sum(counts)
+    if total == 0:
+        return None
+    rank = max(1, -(-percentile * total // 100))
+    seen = 0
+    for index, count in enumerate(counts):
+        seen += count
+        if seen >= rank:
+            return bucket_value(index)
+    return bucket_value(len(counts) - 1)
+
+
+def _utc(moment: object) -> datetime | None:
+    if moment is None:
+        return None
+    value = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _start_of_day(day: date, timezone: tzinfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone).astimezone(UTC)
+
+
+def zone_name(timezone: tzinfo) -> str:
+    return timezone.key if isinstance(timezone, ZoneInfo) else str(timezone)
+
+
+@dataclass
+class _Row:
+    counts: Counter[str]
+    response: list[int]
+    resolution: list[int]
+
+
+class TortoiseInsightRollup:
+    def __init__(self, timezone: tzinfo, lag: timedelta = LAG) -> None:
+        self._timezone = timezone
+        self._lag = lag
+
+    async def current(self) -> bool:
+        """Whether the rollup was built for this time zone (else the figures read the cases directly)."""
+        state = await InsightRollupState.get_or_none(name=STATE_NAME)
+        return state is not None and state.timezone == zone_name(self._timezone)
+
+    async def rebuild(self, now: datetime) -> list[date]:
+        """The backfill: every day from the first case's to the last case's, recomputed; returns the days."""
+        first = await Case.all().order_by("created_at").first()
+        last = await Case.all().order_by("-created_at").first()
+        days: list[date] = []
+        if first is not None and last is not None:
+            day = first.created_at.astimezone(self._timezone).date()
+            end = last.created_at.astimezone(self._timezone).date()
+            while day <= end:
+                days.append(day)
+                day += timedelta(days=1)
+        # Days without cases any more (erased, or before the first case) keep no rows.
+        stale = InsightDaily.filter(Q(day__lt=days[0]) | Q(day__gt=days[-1])) if days else InsightDaily.all()
+        await stale.delete()
+        for day in days:
+            await self.recompute_day(day)
+        await self._mark(now, rebuilt=True)
+        return days
+
+    async def refresh(self, now: datetime) -> list[date]:
+        """Recompute the days of every case changed since the last refresh; returns those days. Without a
+        rollup for this time zone: the whole backfill."""
+        state = await InsightRollupState.get_or_none(name=STATE_NAME)
+        if state is None or state.timezone != zone_name(self._timezone):
+            return await self.rebuild(now)
+        since = state.watermark - self._lag
+        filed: set[datetime] = set()
+        for changed in (
+            Case.filter(Q(created_at__gte=since) | Q(updated_at__gte=since)),
+            Case.filter(events__created_at__gte=since),
+            Case.filter(Q(csat__asked_at__gte=since) | Q(csat__answered_at__gte=since)),
+            Case.filter(sla__updated_at__gte=since),
+            Case.filter(corrections__created_at__gte=since),
+        ):
+            filed.update(moment for moment in await changed.distinct().values_list("created_at", flat=True)
+                         if isinstance(moment, datetime))
+        days = sorted({moment.astimezone(self._timezone).date() for moment in filed})
+        for day in days:
+            await self.recompute_day(day)
+        await self._mark(now, rebuilt=False)
+        return days
+
+    async def _mark(self, now: datetime, *, rebuilt: bool) -> None:
+        updated = await InsightRollupState.filter(name=STATE_NAME).update(
+            timezone=zone_name(self._timezone), watermark=now, **({"rebuilt_at": now} if rebuilt else {})
+        )
+        if not updated:
+            await InsightRollupState.create(name=STATE_NAME, timezone=zone_name(self._timezone), watermark=now,
+                                            rebuilt_at=now)
+
+    async def recompute_day(self, day: date) -> int:
+        """The rows of one filing day, recomputed from the cases in one transaction; returns the cases counted."""
+        start, end = _start_of_day(day, self._timezone), _start_of_day(day + timedelta(days=1), self._timezone)
+        filed = Q(created_at__gte=start, created_at__lt=end)
+        rows: dict[tuple[str, ...], _Row] = {}
+        cases = await Case.filter(filed).annotate(
+            first_response=Min("events__created_at", _filter=Q(events__kind="agent_reply")),
+            first_resolve=Min("events__created_at", _filter=Q(events__kind="resolve")),
+            reopens=Count("events__id", _filter=Q(events__kind="reopen")),
+        ).group_by(
+            "id", "created_at", *DIMENSION_COLUMNS, "product_confidence", "category_confidence"
+        ).values_list("id", "created_at", *DIMENSION_COLUMNS, "product_confidence", "category_confidence",
+                      "first_response", "first_resolve", "reopens")
+        key_of: dict[int, tuple[str, ...]] = {}
+        for case_id, created, channel, lang, team, product, category, p_conf, c_conf, response, resolve, reopens in (
+            cases
+        ):
+            key = (channel or "", lang or "", team or "", product or "", category or "")
+            key_of[case_id] = key
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = _Row(Counter(), [0] * ROLLUP_BUCKETS, [0] * ROLLUP_BUCKETS)
+            filed_at = _utc(created)
+            assert filed_at is not None
+            row.counts["cases"] += 1
+            if (responded := _utc(response)) is not None:
+                row.counts["responded"] += 1
+                row.response[duration_bucket((responded - filed_at).total_seconds())] += 1
+            if (resolved := _utc(resolve)) is not None:
+                row.counts["resolved"] += 1
+                row.resolution[duration_bucket((resolved - filed_at).total_seconds())] += 1
+                if int(reopens):
+                    row.counts["reopened"] += 1
+            # The case's draft keeps the NLP's confidence when the value was a proposal taken (by the customer or
+            # automatically) and 1.0 when the customer typed or picked it: below 1 means "from the NLP".
+            if product and p_conf is not None and float(p_conf) < 1.0:
+                row.counts["product_nlp"] += 1
+            if category and c_conf is not None and float(c_conf) < 1.0:
+                row.counts["category_nlp"] += 1
+        for case_id, status, score in await CsatSurvey.filter(
+            case__created_at__gte=start, case__created_at__lt=end
+        ).values_list("case_id", "status", "score"):
+            if (key := key_of.get(case_id)) is not None:
+                counts = rows[key].counts
+                counts["csat_asked"] += status in _ASKED_SURVEYS
+                if score is not None:
+                    counts["csat_answered"] += 1
+                    counts["csat_score_sum"] += int(score)
+        for case_id, state in await CaseSla.filter(
+            case__created_at__gte=start, case__created_at__lt=end, state__in=("hit", "missed")
+        ).values_list("case_id", "state"):
+            if (key := key_of.get(case_id)) is not None:
+                rows[key].counts["sla_hit" if state == "hit" else "sla_missed"] += 1
+        for case_id, field in set(await NlpCorrection.filter(
+            case__created_at__gte=start, case__created_at__lt=end
+        ).values_list("case_id", "field")):
+            if (key := key_of.get(case_id)) is not None and field in ("product", "category"):
+                rows[key].counts[f"{field}_corrected"] += 1
+        async with in_transaction():
+            await InsightDaily.filter(day=day).delete()
+            await InsightDaily.bulk_create([
+                InsightDaily(
+                    day=day, **dict(zip(DIMENSION_COLUMNS, key, strict=True)),
+                    **{column: row.counts[column] for column in COUNT_COLUMNS},
+                    **dict(zip(RESPONSE_COLUMNS, row.response, strict=True)),
+                    **dict(zip(RESOLUTION_COLUMNS, row.resolution, strict=True)),
+                )
+                for key, row in rows.items()
+            ], batch_size=1000)
+        return len(cases)
+
+    def usable_for(self, query: CaseQuery) -> bool:
+        """The rollup answers queries by filing day and the five dimensions; exact moments and statuses do not."""
+        return query.filed_since is None and query.filed_until is None and query.status is None
+
+    def condition(self, query: CaseQuery) -> Q:
+        condition = Q()
+        if query.date_from is not None:
+            condition &= Q(day__gte=query.date_from)
+        if query.date_to is not None:
+            condition &= Q(day__lte=query.date_to)
+        for name in DIMENSION_COLUMNS:
+            value = getattr(query, name)
+            if value is not None:
+                condition &= Q(**{name: value})
+        return condition
+
+    async def sums(self, condition: Q, group: Sequence[str], columns: Iterable[str]
+                   ) -> list[tuple[tuple[object, ...], dict[str, int]]]:
+        """SUM of `columns` over the rows matching `condition`, per value of `group` (the database adds up)."""
+        wanted = list(columns)
+        # `day` is always grouped: an aggregate needs a group, and days are few (the caller adds them up).
+        grouping = list(group) if group else ["day"]
+        aliases = {f"total_{column}": column for column in wanted}
+        rows = await InsightDaily.filter(condition).annotate(
+            **{alias: Sum(column) for alias, column in aliases.items()}
+        ).group_by(*grouping).values_list(*grouping, *aliases)
+        width = len(grouping)
+        found: list[tuple[tuple[object, ...], dict[str, int]]] = []
+        for row in rows:
+            values = {column: int(row[width + index] or 0) for index, column in enumerate(wanted)}
+            found.append((tuple(row[:width]) if group else (), values))
+        return found
