@@ -354,7 +354,7 @@ class TortoiseInsight:
         taken; 1.0 is a value the customer typed or picked), cases an agent corrected that field of."""
         selected = Case.filter(query.condition(self._timezone))
         rows = await selected.annotate(
-            total=Count("id"), from_nlp=Count("id", _filter=Q(**{f"{field_name}_confidence__lt": 1.0})),
+            total=Count("id"), from_nlp=Count("id", _filter=Q(**{f"{field_name}_confidence__lt": 1.0})),  # type: ignore[arg-type]
         ).group_by(field_name).values_list(field_name, "total", "from_nlp")
         corrected = dict(await Case.filter(
             query.condition(self._timezone), corrections__field=field_name

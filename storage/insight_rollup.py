@@ -157,8 +157,8 @@ class TortoiseInsightRollup:
             Case.filter(sla__updated_at__gte=since),
             Case.filter(corrections__created_at__gte=since),
         ):
-            filed.update(moment for moment in await changed.distinct().values_list("created_at", flat=True)
-                         if isinstance(moment, datetime))
+            moments: list[object] = list(await changed.distinct().values_list("created_at", flat=True))
+            filed.update(moment for moment in moments if isinstance(moment, datetime))
         days = sorted({moment.astimezone(self._timezone).date() for moment in filed})
         for day in days:
             await self.recompute_day(day)
@@ -190,7 +190,7 @@ class TortoiseInsightRollup:
         for case_id, created, channel, lang, team, product, category, p_conf, c_conf, response, resolve, reopens in (
             cases
         ):
-            key = (channel or "", lang or "", team or "", product or "", category or "")
+            key: tuple[str, ...] = (channel or "", lang or "", team or "", product or "", category or "")
             key_of[case_id] = key
             row = rows.get(key)
             if row is None:
@@ -215,8 +215,8 @@ class TortoiseInsightRollup:
         for case_id, status, score in await CsatSurvey.filter(
             case__created_at__gte=start, case__created_at__lt=end
         ).values_list("case_id", "status", "score"):
-            if (key := key_of.get(case_id)) is not None:
-                counts = rows[key].counts
+            if (found := key_of.get(case_id)) is not None:
+                counts = rows[found].counts
                 counts["csat_asked"] += status in _ASKED_SURVEYS
                 if score is not None:
                     counts["csat_answered"] += 1
@@ -224,13 +224,13 @@ class TortoiseInsightRollup:
         for case_id, state in await CaseSla.filter(
             case__created_at__gte=start, case__created_at__lt=end, state__in=("hit", "missed")
         ).values_list("case_id", "state"):
-            if (key := key_of.get(case_id)) is not None:
-                rows[key].counts["sla_hit" if state == "hit" else "sla_missed"] += 1
+            if (found := key_of.get(case_id)) is not None:
+                rows[found].counts["sla_hit" if state == "hit" else "sla_missed"] += 1
         for case_id, field in set(await NlpCorrection.filter(
             case__created_at__gte=start, case__created_at__lt=end
         ).values_list("case_id", "field")):
-            if (key := key_of.get(case_id)) is not None and field in ("product", "category"):
-                rows[key].counts[f"{field}_corrected"] += 1
+            if (found := key_of.get(case_id)) is not None and field in ("product", "category"):
+                rows[found].counts[f"{field}_corrected"] += 1
         async with in_transaction():
             await InsightDaily.filter(day=day).delete()
             await InsightDaily.bulk_create([

@@ -150,7 +150,8 @@ class InsightFigures:
         """Cases per product x category, largest first."""
         rollup = await self._from_rollup(query)
         if rollup is not None:
-            cells = [((_none(product), _none(category)), sums["cases"]) for (product, category), sums in
+            cells: list[tuple[tuple[str | None, ...], int]] = [
+                ((_none(product), _none(category)), sums["cases"]) for (product, category), sums in
                      await rollup.sums(rollup.condition(query), ("product", "category"), ("cases",))]
         else:
             cells = await self._insight.group_counts(query, ("product", "category"))
@@ -205,14 +206,14 @@ class InsightFigures:
         rollup = await self._from_rollup(query)
         if rollup is not None:
             totals = await self._rollup_totals(rollup, query, COUNT_COLUMNS + RESPONSE_COLUMNS + RESOLUTION_COLUMNS)
-            response = [totals[column] for column in RESPONSE_COLUMNS]
-            resolution = [totals[column] for column in RESOLUTION_COLUMNS]
+            responses = [totals[column] for column in RESPONSE_COLUMNS]
+            resolutions = [totals[column] for column in RESOLUTION_COLUMNS]
             return Timings(
                 totals["cases"],
-                DurationSummary(totals["responded"], histogram_percentile(response, 50),
-                                histogram_percentile(response, 90)),
-                DurationSummary(totals["resolved"], histogram_percentile(resolution, 50),
-                                histogram_percentile(resolution, 90)),
+                DurationSummary(totals["responded"], histogram_percentile(responses, 50),
+                                histogram_percentile(responses, 90)),
+                DurationSummary(totals["resolved"], histogram_percentile(resolutions, 50),
+                                histogram_percentile(resolutions, 90)),
                 totals["resolved"], totals["reopened"],
             )
         computed = await self._insight.database_timings(query)

@@ -233,6 +233,6 @@ async def test_rollup_refresh_follows_new_cases_and_events(fixed_data: TortoiseI
     volume = await figures.volume(CaseQuery(), "day", "channel")
     assert (date(2026, 11, 28), "telegram", 2) in [(p.period, p.value, p.cases) for p in volume]
     # A rollup built for another time zone is not used: the figures read the cases.
-    other = InsightFigures(fixed_data, UTC, TortoiseInsightRollup(UTC))
+    other = InsightFigures(TortoiseInsight(UTC), UTC, TortoiseInsightRollup(UTC))
     assert [(p.period, p.cases) for p in await other.volume(CaseQuery(), "day", "lang")][:1] == [
         (date(2026, 11, 27), 3)]
