@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from itertools import combinations
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
@@ -59,6 +60,25 @@ COUNT_COLUMNS = (
     "sla_missed", "product_nlp", "product_corrected", "category_nlp", "category_corrected",
 )
 DIMENSION_COLUMNS = ("channel", "lang", "team", "product", "category")
+# The grains kept: the day's total, every single dimension, every pair, and all five. A query reads the one grain
+# that holds exactly the dimensions it filters or splits by (any three or more: the full grain), so the dashboard's
+# usual questions (no filter, one filter, one split) read at most a few hundred rows a day whatever the volume.
+FULL_GRAIN = DIMENSION_COLUMNS
+GRAINS: tuple[tuple[str, ...], ...] = (
+    (), *((name,) for name in DIMENSION_COLUMNS), *combinations(DIMENSION_COLUMNS, 2), FULL_GRAIN,
+)
+
+
+def grain_name(dimensions: Iterable[str]) -> str:
+    wanted = set(dimensions)
+    return ",".join(name for name in DIMENSION_COLUMNS if name in wanted)
+
+
+def grain_for(dimensions: Iterable[str]) -> str:
+    """The grain that answers a query over these dimensions."""
+    wanted = set(dimensions)
+    return grain_name(wanted) if len(wanted) <= 2 else grain_name(FULL_GRAIN)
+
 STATE_NAME = "daily"
 # How far before the watermark a refresh looks again: a transaction that took longer to commit is still seen.
 LAG = timedelta(minutes=10)
@@ -177,7 +197,9 @@ class TortoiseInsightRollup:
         """The rows of one filing day, recomputed from the cases in one transaction; returns the cases counted."""
         start, end = _start_of_day(day, self._timezone), _start_of_day(day + timedelta(days=1), self._timezone)
         filed = Q(created_at__gte=start, created_at__lt=end)
-        rows: dict[tuple[str, ...], _Row] = {}
+        rows: dict[tuple[str, tuple[str, ...]], _Row] = {}
+        # For each grain: its name and the positions of the dimensions it keeps.
+        grains = [(grain_name(grain), tuple(DIMENSION_COLUMNS.index(name) for name in grain)) for grain in GRAINS]
         cases = await Case.filter(filed).annotate(
             first_response=Min("events__created_at", _filter=Q(events__kind="agent_reply")),
             first_resolve=Min("events__created_at", _filter=Q(events__kind="resolve")),
@@ -186,61 +208,71 @@ class TortoiseInsightRollup:
             "id", "created_at", *DIMENSION_COLUMNS, "product_confidence", "category_confidence"
         ).values_list("id", "created_at", *DIMENSION_COLUMNS, "product_confidence", "category_confidence",
                       "first_response", "first_resolve", "reopens")
-        key_of: dict[int, tuple[str, ...]] = {}
+        key_of: dict[int, list[_Row]] = {}
         for case_id, created, channel, lang, team, product, category, p_conf, c_conf, response, resolve, reopens in (
             cases
         ):
-            key: tuple[str, ...] = (channel or "", lang or "", team or "", product or "", category or "")
-            key_of[case_id] = key
-            row = rows.get(key)
-            if row is None:
-                row = rows[key] = _Row(Counter(), [0] * ROLLUP_BUCKETS, [0] * ROLLUP_BUCKETS)
+            values = (channel or "", lang or "", team or "", product or "", category or "")
+            targets: list[_Row] = []
+            for name, kept in grains:
+                key = (name, tuple(values[index] if index in kept else "" for index in range(len(values))))
+                row = rows.get(key)
+                if row is None:
+                    row = rows[key] = _Row(Counter(), [0] * ROLLUP_BUCKETS, [0] * ROLLUP_BUCKETS)
+                targets.append(row)
+            key_of[case_id] = targets
             filed_at = _utc(created)
             assert filed_at is not None
-            row.counts["cases"] += 1
+            found: Counter[str] = Counter(cases=1)
+            response_bucket = resolution_bucket = None
             if (responded := _utc(response)) is not None:
-                row.counts["responded"] += 1
-                row.response[duration_bucket((responded - filed_at).total_seconds())] += 1
+                found["responded"] += 1
+                response_bucket = duration_bucket((responded - filed_at).total_seconds())
             if (resolved := _utc(resolve)) is not None:
-                row.counts["resolved"] += 1
-                row.resolution[duration_bucket((resolved - filed_at).total_seconds())] += 1
+                found["resolved"] += 1
+                resolution_bucket = duration_bucket((resolved - filed_at).total_seconds())
                 if int(reopens):
-                    row.counts["reopened"] += 1
+                    found["reopened"] += 1
             # The case's draft keeps the NLP's confidence when the value was a proposal taken (by the customer or
             # automatically) and 1.0 when the customer typed or picked it: below 1 means "from the NLP".
             if product and p_conf is not None and float(p_conf) < 1.0:
-                row.counts["product_nlp"] += 1
+                found["product_nlp"] += 1
             if category and c_conf is not None and float(c_conf) < 1.0:
-                row.counts["category_nlp"] += 1
+                found["category_nlp"] += 1
+            for row in targets:
+                row.counts.update(found)
+                if response_bucket is not None:
+                    row.response[response_bucket] += 1
+                if resolution_bucket is not None:
+                    row.resolution[resolution_bucket] += 1
         for case_id, status, score in await CsatSurvey.filter(
             case__created_at__gte=start, case__created_at__lt=end
         ).values_list("case_id", "status", "score"):
-            if (found := key_of.get(case_id)) is not None:
-                counts = rows[found].counts
-                counts["csat_asked"] += status in _ASKED_SURVEYS
-                if score is not None:
-                    counts["csat_answered"] += 1
-                    counts["csat_score_sum"] += int(score)
+            answered = Counter(csat_asked=int(status in _ASKED_SURVEYS))
+            if score is not None:
+                answered.update(csat_answered=1, csat_score_sum=int(score))
+            for row in key_of.get(case_id, ()):
+                row.counts.update(answered)
         for case_id, state in await CaseSla.filter(
             case__created_at__gte=start, case__created_at__lt=end, state__in=("hit", "missed")
         ).values_list("case_id", "state"):
-            if (found := key_of.get(case_id)) is not None:
-                rows[found].counts["sla_hit" if state == "hit" else "sla_missed"] += 1
+            for row in key_of.get(case_id, ()):
+                row.counts["sla_hit" if state == "hit" else "sla_missed"] += 1
         for case_id, field in set(await NlpCorrection.filter(
             case__created_at__gte=start, case__created_at__lt=end
         ).values_list("case_id", "field")):
-            if (found := key_of.get(case_id)) is not None and field in ("product", "category"):
-                rows[found].counts[f"{field}_corrected"] += 1
+            for row in key_of.get(case_id, ()) if field in ("product", "category") else ():
+                row.counts[f"{field}_corrected"] += 1
         async with in_transaction():
             await InsightDaily.filter(day=day).delete()
             await InsightDaily.bulk_create([
                 InsightDaily(
-                    day=day, **dict(zip(DIMENSION_COLUMNS, key, strict=True)),
+                    grain=grain, day=day, **dict(zip(DIMENSION_COLUMNS, key, strict=True)),
                     **{column: row.counts[column] for column in COUNT_COLUMNS},
                     **dict(zip(RESPONSE_COLUMNS, row.response, strict=True)),
                     **dict(zip(RESOLUTION_COLUMNS, row.resolution, strict=True)),
                 )
-                for key, row in rows.items()
+                for (grain, key), row in rows.items()
             ], batch_size=1000)
         return len(cases)
 
@@ -248,16 +280,16 @@ class TortoiseInsightRollup:
         """The rollup answers queries by filing day and the five dimensions; exact moments and statuses do not."""
         return query.filed_since is None and query.filed_until is None and query.status is None
 
-    def condition(self, query: CaseQuery) -> Q:
-        condition = Q()
+    def condition(self, query: CaseQuery, split: Iterable[str] = ()) -> Q:
+        """The rows of the one grain that answers `query` split by the dimensions `split`."""
+        filtered = [name for name in DIMENSION_COLUMNS if getattr(query, name) is not None]
+        condition = Q(grain=grain_for([*filtered, *(name for name in split if name in DIMENSION_COLUMNS)]))
         if query.date_from is not None:
             condition &= Q(day__gte=query.date_from)
         if query.date_to is not None:
             condition &= Q(day__lte=query.date_to)
-        for name in DIMENSION_COLUMNS:
-            value = getattr(query, name)
-            if value is not None:
-                condition &= Q(**{name: value})
+        for name in filtered:
+            condition &= Q(**{name: getattr(query, name)})
         return condition
 
     async def sums(self, condition: Q, group: Sequence[str], columns: Iterable[str]

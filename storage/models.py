@@ -771,7 +771,9 @@ ROLLUP_BUCKETS = 34
 class InsightDaily(Model):
     # Cases filed on one day (business time zone) with one channel, language, team, product and category ("" for
     # none), counted; rebuilt per day by the rollup refresh on the worker's timer (storage/insight_rollup.py).
+    # `grain` names the dimensions a row keeps ("product,category"; "" for the day's total); the others are "".
     id = fields.IntField(primary_key=True)
+    grain = fields.CharField(max_length=64)
     day = fields.DateField()
     channel = fields.CharField(max_length=16)
     lang = fields.CharField(max_length=8)
@@ -799,7 +801,7 @@ class InsightDaily(Model):
 
     class Meta:
         table = "insight_daily"
-        unique_together = (("day", "channel", "lang", "team", "product", "category"),)
+        unique_together = (("grain", "day", "channel", "lang", "team", "product", "category"),)
 
 
 class InsightRollupState(Model):

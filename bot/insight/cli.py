@@ -157,10 +157,10 @@ def dev_seed(ctx: click.Context, count: int, days: int, seed: int, batch: int, r
             copies = count // base - 1
             rest = count - base * (copies + 1)
 
-            async def generate(how_many: int, seed_value: int) -> None:
+            async def generate(how_many: int, seed_value: int, first: int = 0) -> None:
                 generated = synthetic_cases(how_many, products=products, categories=categories,
                                             teams=("general", "appliances", "logistics"), now=datetime.now(UTC),
-                                            days=days, seed=seed_value)
+                                            days=days, seed=seed_value, first=first)
                 with tqdm(total=how_many, unit="case", file=sys.stderr) as progress:
                     while chunk := list(islice(generated, batch)):
                         progress.update(await insert_synthetic_cases(chunk))
@@ -170,7 +170,7 @@ def dev_seed(ctx: click.Context, count: int, days: int, seed: int, batch: int, r
                 click.echo(f"copying the {base} cases {copies} times in the database", err=True)
                 await replicate_synthetic_cases(copies)
             if rest:
-                await generate(rest, seed + 1)
+                await generate(rest, seed + 1, first=base)
             if not no_rollup:
                 click.echo("building the dashboard's daily rollup", err=True)
                 await TortoiseInsightRollup(ZoneInfo(settings.timezone)).rebuild(datetime.now(UTC))

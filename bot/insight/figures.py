@@ -135,7 +135,7 @@ class InsightFigures:
         counts: Counter[tuple[date, str | None]] = Counter()
         rollup = await self._from_rollup(query) if by != "status" else None
         if rollup is not None:
-            for (day, value), sums in await rollup.sums(rollup.condition(query), ("day", by), ("cases",)):
+            for (day, value), sums in await rollup.sums(rollup.condition(query, (by,)), ("day", by), ("cases",)):
                 assert isinstance(day, date)
                 counts[(bucket_start_of_day(day, bucket), _none(value))] += sums["cases"]
         else:
@@ -150,9 +150,10 @@ class InsightFigures:
         """Cases per product x category, largest first."""
         rollup = await self._from_rollup(query)
         if rollup is not None:
+            pair = ("product", "category")
             cells: list[tuple[tuple[str | None, ...], int]] = [
-                ((_none(product), _none(category)), sums["cases"]) for (product, category), sums in
-                     await rollup.sums(rollup.condition(query), ("product", "category"), ("cases",))]
+                ((_none(product), _none(category)), sums["cases"])
+                for (product, category), sums in await rollup.sums(rollup.condition(query, pair), pair, ("cases",))]
         else:
             cells = await self._insight.group_counts(query, ("product", "category"))
         return [HeatCell(product, category, cases) for (product, category), cases in sorted(
@@ -196,7 +197,7 @@ class InsightFigures:
         if rollup is not None:
             rows = [NlpCounts(_none(value), sums["cases"], sums[f"{by}_nlp"], sums[f"{by}_corrected"])
                     for (value,), sums in await rollup.sums(
-                        rollup.condition(query), (by,), ("cases", f"{by}_nlp", f"{by}_corrected"))]
+                        rollup.condition(query, (by,)), (by,), ("cases", f"{by}_nlp", f"{by}_corrected"))]
         else:
             rows = await self._insight.nlp_counts(query, by)
         return sorted((NlpQuality(row.value, row.cases, row.from_nlp, row.corrected) for row in rows

@@ -13,6 +13,7 @@ class Migration(migrations.Migration):
             name='InsightDaily',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('grain', fields.CharField(max_length=64)),
                 ('day', fields.DateField()),
                 ('channel', fields.CharField(max_length=16)),
                 ('lang', fields.CharField(max_length=8)),
@@ -101,7 +102,7 @@ class Migration(migrations.Migration):
                 ('r33', fields.IntField(default=0)),
                 ('s33', fields.IntField(default=0)),
             ],
-            options={'table': 'insight_daily', 'app': 'plaint', 'unique_together': (('day', 'channel', 'lang', 'team', 'product', 'category'),), 'pk_attr': 'id'},
+            options={'table': 'insight_daily', 'app': 'plaint', 'unique_together': (('grain', 'day', 'channel', 'lang', 'team', 'product', 'category'),), 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

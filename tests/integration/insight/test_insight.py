@@ -75,7 +75,7 @@ async def figures(request: pytest.FixtureRequest, fixed_data: TortoiseInsight) -
         return InsightFigures(fixed_data, SHANGHAI)
     rollup = TortoiseInsightRollup(SHANGHAI)
     assert len(await rollup.rebuild(datetime.now(UTC))) == 4  # the 27th to the 30th in Shanghai
-    assert await InsightDaily.all().count() == 4
+    assert await InsightDaily.filter(grain="").count() == 4  # the day's totals
     return InsightFigures(fixed_data, SHANGHAI, rollup)
 
 
@@ -119,6 +119,9 @@ async def test_filters_narrow_every_figure(fixed_data: TortoiseInsight, figures:
     assert (await figures.timings(only_28th)).resolution.median_seconds == 10 * 3600
     assert (await figures.timings(CaseQuery(channel="telegram", category="delivery_logistics"))).cases == 1
     assert (await figures.timings(CaseQuery(team="logistics"))).cases == 0
+    # Three dimensions at once: the rollup's full grain.
+    three = CaseQuery(channel="web", lang="en", product="washing_machine")
+    assert [(cell.category, cell.cases) for cell in await figures.heatmap(three)] == [("product_quality", 1)]
     washing = CaseQuery(product="washing_machine")
     assert [row.name async for row in fixed_data.stream(washing)] == ["李娜", "Eve"]
     assert await fixed_data.count(CaseQuery(product="washing_machine", lang="zh")) == 1
