@@ -143,6 +143,13 @@ class TortoiseInsightRollup:
         state = await InsightRollupState.get_or_none(name=STATE_NAME)
         return state is not None and state.timezone == zone_name(self._timezone)
 
+    async def as_of(self) -> datetime | None:
+        """The moment of the last refresh, when the rollup is current for this time zone."""
+        state = await InsightRollupState.get_or_none(name=STATE_NAME)
+        if state is None or state.timezone != zone_name(self._timezone):
+            return None
+        return _utc(state.watermark)
+
     async def rebuild(self, now: datetime) -> list[date]:
         """The backfill: every day from the first case's to the last case's, recomputed; returns the days."""
         first = await Case.all().order_by("created_at").first()

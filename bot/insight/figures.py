@@ -130,6 +130,11 @@ class InsightFigures:
             return self._rollup
         return None
 
+    async def rollup_as_of(self, query: CaseQuery) -> datetime | None:
+        """When the rollup that answers `query` was refreshed; None when the figures read the cases."""
+        rollup = await self._from_rollup(query)
+        return await rollup.as_of() if rollup is not None else None
+
     async def volume(self, query: CaseQuery, bucket: Bucket, by: Dimension) -> list[VolumePoint]:
         """Cases filed per period, split by one dimension; periods without cases are absent."""
         counts: Counter[tuple[date, str | None]] = Counter()

@@ -21,7 +21,16 @@ from storage.audit import AuditFilter, TortoiseAuditLog
 from storage.database import open_database
 from storage.insight import CaseQuery, TortoiseInsight
 from storage.insight_rollup import TortoiseInsightRollup
-from storage.models import Case, CaseEvent, CaseSla, CsatSurvey, InsightDaily, NlpCorrection
+from storage.models import (
+    Case,
+    CaseEvent,
+    CaseLink,
+    CasePriority,
+    CaseSla,
+    CsatSurvey,
+    InsightDaily,
+    NlpCorrection,
+)
 from storage.synthetic import SyntheticCase, SyntheticEvent, insert_synthetic_cases
 from tests.e2e.test_processes import plaint
 
@@ -128,6 +137,13 @@ async def test_filters_narrow_every_figure(fixed_data: TortoiseInsight, figures:
 
 
 async def test_cases_export_through_the_cli_in_every_format(settings: Settings, fixed_data: TortoiseInsight) -> None:
+    ann, bob = await Case.get(sender_id="s-Ann"), await Case.get(sender_id="s-Bob")
+    await CasePriority.create(case_id=ann.id, priority="high", source="rules", reasons=[], set_by="rules")
+    await CaseSla.create(case_id=ann.id, policy_name="standard", policy={}, state="hit", started_at=T0)
+    await CsatSurvey.create(case_id=ann.id, channel="web", sender_id="s-Ann", lang="en", status="answered", score=4)
+    await CaseLink.create(case_id=bob.id, earlier_case_id=ann.id, status="linked")
+    await NlpCorrection.create(case_id=bob.id, field="category", text="x", lang="en", old_value="product_quality",
+                               new_value="delivery_logistics", actor="U1")
     out = settings.data_dir / "out"
     out.mkdir(parents=True)
     await plaint(settings, "cases", "export", "--format", "csv", "--out", str(out / "cases.csv"))
@@ -138,12 +154,21 @@ async def test_cases_export_through_the_cli_in_every_format(settings: Settings, 
     ann = rows[0]
     assert (ann["resolution_seconds"], ann["reopen_count"], ann["phone"]) == ("7200.0", "1", "+1 201 555 0123")
     assert rows[3]["description"].startswith("'=HYPERLINK")  # a spreadsheet must not run customer text
+    assert {key: ann[key] for key in ("priority", "sla_outcome", "csat_status", "csat_score", "duplicate_of",
+                                      "product_source", "category_source", "flow_version", "evidence_count")} == {
+        "priority": "high", "sla_outcome": "hit", "csat_status": "answered", "csat_score": "4", "duplicate_of": "",
+        "product_source": "nlp", "category_source": "nlp", "flow_version": "1", "evidence_count": "0"}
+    assert (rows[1]["duplicate_of"], rows[1]["category_source"]) == (ann["number"], "agent")
+    assert (ann["first_response_at"], ann["resolved_at"]) == (
+        (T0 + timedelta(hours=1)).isoformat(), (T0 + timedelta(hours=2)).isoformat())
+    assert json.loads(ann["extra_fields"]) == {"synthetic": True}
 
     await plaint(settings, "cases", "export", "--format", "jsonl", "--mask", "--product", "washing_machine",
                  "--out", str(out / "cases.jsonl"))
     documents = [json.loads(line) for line in (out / "cases.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [document["name"] for document in documents] == ["李***", "E***"]
-    assert documents[0]["schema_version"] == 1
+    assert documents[0]["schema_version"] == 2
+    assert documents[0]["extra_fields"] == {"synthetic": "***"}  # masked: the answers may name a person
     assert documents[0]["phone"] == "********0123" or documents[0]["phone"].endswith("0123")
     assert "example.com" in documents[0]["email"] and not documents[0]["email"].startswith("李娜")
 
