@@ -33,7 +33,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count, Min, Sum
 from tortoise.transactions import in_transaction
 
-from storage.insight import CaseQuery
+from storage.insight import OPEN_STATUSES, CaseQuery
 from storage.models import (
     ROLLUP_BUCKETS,
     Case,
@@ -57,7 +57,7 @@ RESPONSE_COLUMNS = tuple(f"r{index:02d}" for index in range(ROLLUP_BUCKETS))
 RESOLUTION_COLUMNS = tuple(f"s{index:02d}" for index in range(ROLLUP_BUCKETS))
 COUNT_COLUMNS = (
     "cases", "responded", "resolved", "reopened", "csat_asked", "csat_answered", "csat_score_sum", "sla_hit",
-    "sla_missed", "product_nlp", "product_corrected", "category_nlp", "category_corrected",
+    "sla_missed", "product_nlp", "product_corrected", "category_nlp", "category_corrected", "open_cases",
 )
 DIMENSION_COLUMNS = ("channel", "lang", "team", "product", "category")
 # The grains kept: the day's total, every single dimension, every pair, and all five. A query reads the one grain
@@ -212,13 +212,12 @@ class TortoiseInsightRollup:
             first_resolve=Min("events__created_at", _filter=Q(events__kind="resolve")),
             reopens=Count("events__id", _filter=Q(events__kind="reopen")),
         ).group_by(
-            "id", "created_at", *DIMENSION_COLUMNS, "product_confidence", "category_confidence"
-        ).values_list("id", "created_at", *DIMENSION_COLUMNS, "product_confidence", "category_confidence",
+            "id", "created_at", "status", *DIMENSION_COLUMNS, "product_confidence", "category_confidence"
+        ).values_list("id", "created_at", "status", *DIMENSION_COLUMNS, "product_confidence", "category_confidence",
                       "first_response", "first_resolve", "reopens")
         key_of: dict[int, list[_Row]] = {}
-        for case_id, created, channel, lang, team, product, category, p_conf, c_conf, response, resolve, reopens in (
-            cases
-        ):
+        for (case_id, created, status, channel, lang, team, product, category, p_conf, c_conf, response, resolve,
+             reopens) in cases:
             values = (channel or "", lang or "", team or "", product or "", category or "")
             targets: list[_Row] = []
             for name, kept in grains:
@@ -230,7 +229,7 @@ class TortoiseInsightRollup:
             key_of[case_id] = targets
             filed_at = _utc(created)
             assert filed_at is not None
-            found: Counter[str] = Counter(cases=1)
+            found: Counter[str] = Counter(cases=1, open_cases=int(status in OPEN_STATUSES))
             response_bucket = resolution_bucket = None
             if (responded := _utc(response)) is not None:
                 found["responded"] += 1

@@ -793,6 +793,7 @@ class InsightDaily(Model):
     product_corrected = fields.IntField(default=0)
     category_nlp = fields.IntField(default=0)
     category_corrected = fields.IntField(default=0)
+    open_cases = fields.IntField(default=0)  # open at the last refresh (the backlog)
     # Histograms: first response (r00..) and first resolution (s00..) durations, cases per bucket.
     for _bucket in range(ROLLUP_BUCKETS):
         locals()[f"r{_bucket:02d}"] = fields.IntField(default=0)

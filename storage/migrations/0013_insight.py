@@ -33,6 +33,7 @@ class Migration(migrations.Migration):
                 ('product_corrected', fields.IntField(default=0)),
                 ('category_nlp', fields.IntField(default=0)),
                 ('category_corrected', fields.IntField(default=0)),
+                ('open_cases', fields.IntField(default=0)),
                 ('r00', fields.IntField(default=0)),
                 ('s00', fields.IntField(default=0)),
                 ('r01', fields.IntField(default=0)),

@@ -120,6 +120,11 @@ async def test_figures_match_hand_computed_values(figures: InsightFigures) -> No
     }
     backlog = await figures.backlog(everything, now=T0 + timedelta(days=3, hours=12))
     assert backlog == [("< 1 day", 1), ("1-3 days", 1), ("3-7 days", 0), ("> 7 days", 0)]
+    # Ten days on, both are over a week old (no band edge cuts their filing days: the rollup's rows count them).
+    later = await figures.backlog(everything, now=T0 + timedelta(days=13))
+    assert later == [("< 1 day", 0), ("1-3 days", 0), ("3-7 days", 0), ("> 7 days", 2)]
+    assert await figures.backlog(CaseQuery(product="washing_machine", lang="zh"), now=T0 + timedelta(days=6)) == [
+        ("< 1 day", 0), ("1-3 days", 0), ("3-7 days", 1), ("> 7 days", 0)]
 
 
 async def test_filters_narrow_every_figure(fixed_data: TortoiseInsight, figures: InsightFigures) -> None:
