@@ -66,6 +66,7 @@ async def figure_timings(source: str, shown: InsightFigures, query: CaseQuery, p
         (f"{source}: same, one product", await timed(lambda: shown.timings(product))),
         (f"{source}: CSAT and SLA", await timed(lambda: shown.satisfaction(query))),
         (f"{source}: NLP quality per product", await timed(lambda: shown.nlp_quality(query, "product"))),
+        (f"{source}: open backlog by age", await timed(lambda: shown.backlog(query, datetime.now(UTC)))),
     ]
 
 
@@ -79,8 +80,6 @@ async def figures(url: str) -> list[tuple[str, float]]:
         timed_figures: list[tuple[str, float]] = [("floor: SELECT count(*)", await timed(lambda: Case.all().count()))]
         for source, shown in (("rollup", rolled), ("cases", direct)):
             timed_figures += await figure_timings(source, shown, query, product)
-        timed_figures.append(
-            ("cases: open backlog by age", await timed(lambda: direct.backlog(query, datetime.now(UTC)))))
         return timed_figures
 
 
@@ -98,18 +97,27 @@ async def create_postgres(server: str) -> str:
     return f"{server}/{name}"
 
 
-def run(cases: int, server: str | None, directory: str) -> None:
-    url = asyncio.run(create_postgres(server.rstrip("/"))) if server else f"sqlite:///{directory}/bench-{cases}.sqlite3"
+def run(cases: int, server: str | None, directory: str, *, existing: str | None = None, export: bool = True) -> None:
+    if existing:
+        url = existing
+    else:
+        url = (asyncio.run(create_postgres(server.rstrip("/"))) if server
+               else f"sqlite:///{directory}/bench-{cases}.sqlite3")
     env = {**os.environ, "PLAINT_DATABASE_URL": url, "PLAINT_DATA_DIR": directory, "PLAINT_LOG_LEVEL": "WARNING"}
     print(f"--- {cases} cases on {url.split('://')[0]} (load average {asyncio.run(load())}, "
           f"{os.cpu_count()} cores shared with other jobs)")
-    seconds, _ = plaint(env, "dev", "seed", "--cases", str(cases), "--batch", "5000", "--no-rollup")
-    print(f"seeded {cases} cases in {seconds:.1f} s ({cases / seconds:.0f}/s)")
+    if existing:
+        print("an existing seeded database: seeding skipped")
+    else:
+        seconds, _ = plaint(env, "dev", "seed", "--cases", str(cases), "--batch", "5000", "--no-rollup")
+        print(f"seeded {cases} cases in {seconds:.1f} s ({cases / seconds:.0f}/s)")
     seconds, _ = plaint(env, "insight", "rollup", "--rebuild")
     print(f"rollup backfill (plaint insight rollup --rebuild): {seconds:.1f} s")
     print(f"{'figure':<44} {'ms':>9} {'target':>8}")
     for label, milliseconds in asyncio.run(figures(url)):
         print(f"{label:<44} {milliseconds:>9.1f} {'' if label.startswith('floor') else '300':>8}")
+    if not export:
+        return
     out = Path(directory) / "cases.csv"
     seconds, peak_mb = plaint(env, "cases", "export", "--format", "csv", "--out", str(out))
     print(f"CSV export: {cases / seconds:.0f} rows/s ({seconds:.1f} s, {out.stat().st_size / 1e6:.1f} MB), "
@@ -122,10 +130,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, nargs="+", default=[100_000])
     parser.add_argument("--database-url", default=None, help="a PostgreSQL server URL without a database name")
+    parser.add_argument("--existing", default=None, help="time an already seeded database (its full URL) instead")
+    parser.add_argument("--no-export", action="store_true", help="figures only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="plaint-bench-") as directory:
         for cases in args.cases:
-            run(cases, args.database_url, directory)
+            run(cases, args.database_url, directory, existing=args.existing, export=not args.no_export)
 
 
 if __name__ == "__main__":
