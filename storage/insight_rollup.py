@@ -122,6 +122,12 @@ def _start_of_day(day: date, timezone: tzinfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=timezone).astimezone(UTC)
 
 
+def _day(moment: object, timezone: tzinfo) -> date:
+    found = _utc(moment)
+    assert found is not None
+    return found.astimezone(timezone).date()
+
+
 def zone_name(timezone: tzinfo) -> str:
     return timezone.key if isinstance(timezone, ZoneInfo) else str(timezone)
 
@@ -152,12 +158,13 @@ class TortoiseInsightRollup:
 
     async def rebuild(self, now: datetime) -> list[date]:
         """The backfill: every day from the first case's to the last case's, recomputed; returns the days."""
-        first = await Case.all().order_by("created_at").first()
-        last = await Case.all().order_by("-created_at").first()
+        # Moments only: reading whole cases would decrypt their personal data for nothing.
+        first = await Case.all().order_by("created_at").limit(1).values_list("created_at", flat=True)
+        last = await Case.all().order_by("-created_at").limit(1).values_list("created_at", flat=True)
         days: list[date] = []
-        if first is not None and last is not None:
-            day = first.created_at.astimezone(self._timezone).date()
-            end = last.created_at.astimezone(self._timezone).date()
+        if first and last:
+            day = _day(first[0], self._timezone)
+            end = _day(last[0], self._timezone)
             while day <= end:
                 days.append(day)
                 day += timedelta(days=1)

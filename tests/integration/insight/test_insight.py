@@ -16,6 +16,8 @@ import pytest_asyncio
 from bot.config import Settings
 from bot.insight.export import COLUMNS
 from bot.insight.figures import InsightFigures
+from bot.insight.rollup_watch import TIMER_KIND as ROLLUP_TIMER_KIND
+from bot.insight.rollup_watch import RollupWatch
 from bot.privacy.keys import install_data_keyring
 from storage.audit import AuditFilter, TortoiseAuditLog
 from storage.database import open_database
@@ -29,9 +31,12 @@ from storage.models import (
     CaseSla,
     CsatSurvey,
     InsightDaily,
+    InsightRollupState,
     NlpCorrection,
+    Timer,
 )
 from storage.synthetic import SyntheticCase, SyntheticEvent, insert_synthetic_cases
+from storage.timers import TortoiseTimerStore
 from tests.e2e.test_processes import plaint
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -269,3 +274,26 @@ async def test_rollup_refresh_follows_new_cases_and_events(fixed_data: TortoiseI
     other = InsightFigures(TortoiseInsight(UTC), UTC, TortoiseInsightRollup(UTC))
     assert [(p.period, p.cases) for p in await other.volume(CaseQuery(), "day", "lang")][:1] == [
         (date(2026, 11, 27), 3)]
+
+
+async def test_the_rollup_watch_refreshes_on_the_timer_and_reschedules_itself(fixed_data: TortoiseInsight) -> None:
+    timers = TortoiseTimerStore(skip_locked=False)
+    rollup = TortoiseInsightRollup(SHANGHAI)
+    watch = RollupWatch(rollup, timers, every=timedelta(minutes=5))
+    now = datetime.now(UTC)
+    await watch.ensure_scheduled(now)
+    await watch.ensure_scheduled(now)  # a second worker starting: still one pending refresh
+    pending = await Timer.filter(kind=ROLLUP_TIMER_KIND, status="pending")
+    assert len(pending) == 1
+    [due] = await timers.claim_due(now, "worker-1")
+    assert not await rollup.current()
+    async with timers.firing(due, "worker-1", now):
+        await watch.fire(due, now)
+    # A small database without a rollup: the watch built it, and the next refresh is pending five minutes on.
+    assert await rollup.current() and await InsightDaily.filter(grain="").count() == 4
+    [following] = await Timer.filter(kind=ROLLUP_TIMER_KIND, status="pending")
+    assert following.due_at == now + timedelta(minutes=5)
+    # Past the build limit the watch leaves the backfill to the operator and the figures read the cases.
+    await InsightRollupState.all().delete()
+    await RollupWatch(rollup, timers, build_limit=3).run_once(now)
+    assert not await rollup.current()
