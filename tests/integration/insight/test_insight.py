@@ -297,3 +297,21 @@ async def test_the_rollup_watch_refreshes_on_the_timer_and_reschedules_itself(fi
     await InsightRollupState.all().delete()
     await RollupWatch(rollup, timers, build_limit=3).run_once(now)
     assert not await rollup.current()
+
+
+@pytest.mark.one_database("postgres")
+async def test_dev_seed_copies_a_generated_base_in_sql_and_builds_the_rollup(settings: Settings) -> None:
+    # PostgreSQL: 100 generated, copied once (200), 50 more generated; SQLite (without PostgreSQL): all generated.
+    await plaint(settings, "dev", "seed", "--cases", "250", "--days", "20", "--replicate-from", "100")
+    async with open_database(settings.effective_database_url):
+        assert await Case.all().count() == 250
+        numbers = await Case.all().values_list("number", flat=True)
+        senders = await Case.all().values_list("channel", "sender_id")
+        assert len(set(numbers)) == 250 and len(set(senders)) == 250
+        events = await CaseEvent.all().values_list("case_id", "created_at")
+        filed = dict(await Case.all().values_list("id", "created_at"))
+        assert {case_id for case_id, _ in events} <= set(filed)
+        assert all(at >= filed[case_id] for case_id, at in events)  # a copy's events moved with its case
+        figures = InsightFigures(TortoiseInsight(UTC), UTC, TortoiseInsightRollup(UTC))
+        assert await TortoiseInsightRollup(UTC).current()  # the seed built the rollup
+        assert (await figures.timings(CaseQuery())).cases == 250
