@@ -2,13 +2,12 @@
 team x product x category, so a figure over a million cases sums a few thousand rows instead of joining every
 case with its events.
 
-What a row holds: cases, cases with a first response / a first resolution / a reopen, CSAT asked / answered / score
-sum, SLA hit / missed, NLP-proposed and agent-corrected products and categories, and two histograms (first response
-and first resolution) of case counts per duration bucket. Medians and 90th percentiles cannot be summed; histograms
-can: a percentile is the nearest-rank case found by walking the summed histogram, reported as the UPPER edge of its
-bucket ("at most"). The edges (DURATION_EDGES) are 1-15 minutes apart under an hour, 30 min-4 h under a day, days
-beyond: a value exactly on an edge (1 h, 2 h, 10 h) is reported exactly; otherwise the figure is rounded up to the
-next edge.
+What a row holds: cases, cases with a first response / a first resolution / a reopen, open cases, CSAT asked /
+answered / score sum, SLA hit / missed, NLP-proposed and agent-corrected products and categories, and two histograms
+(first response and first resolution) of case counts per duration bucket. Medians and 90th percentiles cannot be
+summed; histograms can: a percentile is the nearest-rank case found by walking the summed histogram, placed inside
+its bucket by linear interpolation (histogram_percentile). The edges (DURATION_EDGES) are 1-15 minutes apart under
+an hour, 30 min-4 h under a day, days beyond, so the error is under that width.
 
 How it stays current: `refresh(now)` runs on the worker's timer (bot/insight/rollup_watch.py, every minute by
 default) rather than inside the intake and lifecycle transactions, because a case's row changes with a dozen kinds
@@ -98,16 +97,21 @@ def bucket_value(index: int) -> float:
 
 
 def histogram_percentile(counts: Sequence[int], percentile: int) -> float | None:
-    """The nearest-rank percentile (rank ceil(p/100 * n)) of a histogram, as its bucket's upper edge."""
+    """The nearest-rank percentile (rank ceil(p/100 * n)) of a histogram: the bucket holding that rank, and within
+    it a linear interpolation by rank (the k-th of a bucket's c cases at k/c of its width), so a bucket's last case
+    is its upper edge. Off by less than the bucket's width; the overflow bucket reports the last edge."""
     total = sum(counts)
     if total == 0:
         return None
     rank = max(1, -(-percentile * total // 100))
     seen = 0
     for index, count in enumerate(counts):
+        if count and seen + count >= rank:
+            if index >= len(DURATION_EDGES):
+                return bucket_value(index)
+            lower = float(DURATION_EDGES[index - 1]) if index else 0.0
+            return lower + (DURATION_EDGES[index] - lower) * (rank - seen) / count
         seen += count
-        if seen >= rank:
-            return bucket_value(index)
     return bucket_value(len(counts) - 1)
 
 

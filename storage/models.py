@@ -121,7 +121,8 @@ class Case(Model):
         table = "case"
         # Insight's figures and exports select by filing time (a date range) and group by these.
         # updated_at: the insight rollup's refresh finds the cases changed since its last run.
-        indexes = (("created_at", "product", "category"), ("updated_at",))
+        # (status, created_at): the backlog counts open cases filed on a day.
+        indexes = (("created_at", "product", "category"), ("updated_at",), ("status", "created_at"))
 
 
 class Evidence(Model):

@@ -153,4 +153,7 @@ async def replicate_synthetic_cases(copies: int) -> int:
                 f"AS k(n) WHERE t.id <= {last[model]}"
             )
         await _advance_sequences()
+    # Fresh statistics for the planner, as autovacuum would gather them some minutes after a bulk load.
+    for model in _TABLES:
+        await connection.execute_script(f'ANALYZE "{model._meta.db_table}"')
     return last[Case] * copies

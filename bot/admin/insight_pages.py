@@ -226,11 +226,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Median and 90th percentile are values of real cases (nearest rank).",
         "中位数和 90 分位数取自真实案件（最近秩法）。"),
     "percentile_bucketed": (
-        "Median and 90th percentile come from the daily rollup's duration buckets: the nearest-rank case's bucket, "
-        "shown as its upper edge (\"at most\"; edges 1-15 min apart under an hour, up to 4 h under a day, days "
-        "beyond). Figures as of {as_of} (refreshed every {minutes} min).",
-        "中位数和 90 分位数取自每日汇总的时长分段：最近秩案件所在分段的上限（“不超过”；一小时内分段间隔 1-15 分钟，"
-        "一天内不超过 4 小时，更长按天）。数据截至 {as_of}（每 {minutes} 分钟刷新）。"),
+        "Median and 90th percentile come from the daily rollup's duration buckets: the bucket of the nearest-rank "
+        "case, and a linear interpolation inside it (off by less than the bucket's width: 1-15 min under an hour, "
+        "up to 4 h under a day, days beyond). Figures as of {as_of} (refreshed every {minutes} min).",
+        "中位数和 90 分位数取自每日汇总的时长分段：先找到最近秩案件所在的分段，再在分段内线性插值（误差小于分段宽度："
+        "一小时内 1-15 分钟，一天内不超过 4 小时，更长按天）。数据截至 {as_of}（每 {minutes} 分钟刷新）。"),
     "team_volume": ("Volume by team", "各团队案件量"),
     "team_volume_means": (
         "Counts CASES by the team that owns them now, per period of filing; a reopened case is still one case. "

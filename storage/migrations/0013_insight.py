@@ -123,6 +123,10 @@ class Migration(migrations.Migration):
             index=Index(fields=['updated_at']),
         ),
         ops.AddIndex(
+            model_name='Case',
+            index=Index(fields=['status', 'created_at']),
+        ),
+        ops.AddIndex(
             model_name='CaseEvent',
             index=Index(fields=['created_at']),
         ),
