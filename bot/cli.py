@@ -508,6 +508,12 @@ def _dev_commands() -> click.Command:
     return dev_cli
 
 
+def _insight_commands() -> click.Command:
+    from bot.insight.cli import insight_cli
+
+    return insight_cli
+
+
 def _mount_lazy_commands() -> None:
     assert isinstance(main, PlaintCommands) and isinstance(flows, PlaintCommands)
     assert isinstance(cases, PlaintCommands)
@@ -516,6 +522,7 @@ def _mount_lazy_commands() -> None:
     })
     main.lazy_commands.update({name: _privacy_command(name) for name in ("keys", "backup", "privacy", "data")})
     main.lazy_commands["dev"] = _dev_commands
+    main.lazy_commands["insight"] = _insight_commands
     flows.lazy_commands.update({"import": _flows_import, "export": _flows_export})
     cases.lazy_commands["export"] = _cases_export
 

@@ -54,6 +54,8 @@ from bot.errors import ConfigurationError
 from bot.evidence_links import EvidenceFileSource, EvidenceLinks, evidence_secret
 from bot.flow_registry import FlowRegistry
 from bot.inbox import InboxWorker, WakingInbox
+from bot.insight.rollup_watch import TIMER_KIND as ROLLUP_TIMER_KIND
+from bot.insight.rollup_watch import build_rollup_watch
 from bot.insight.spike_watch import TIMER_KIND as SPIKE_TIMER_KIND
 from bot.insight.spike_watch import build_spike_watch
 from bot.intake import IntakeService, ProposalSource
@@ -283,13 +285,15 @@ async def build_application(
         # Insight's spike watch runs on the lifecycle room's timers; alerts go to Slack through the outbox.
         spike_watch = build_spike_watch(settings, TortoiseTimerStore(skip_locked=row_locks),
                                         OutboxCaseThreadNotifier(), slack_on=blueprint.slack is not None)
+        rollup_watch = build_rollup_watch(settings, TortoiseTimerStore(skip_locked=row_locks))
         lifecycle = build_lifecycle(
             policies=blueprint.sla_policies, row_locks=row_locks, timer_poll_interval=settings.timer_poll_interval,
             team_channels=(
                 {team.name: team.slack_channel for team in blueprint.routing.teams} if blueprint.slack else None
             ),
             on_timer_fired=operations.metrics.timer_fired,
-            other_timers={SPIKE_TIMER_KIND: spike_watch, RETENTION_TIMER_KIND: retention},
+            other_timers={SPIKE_TIMER_KIND: spike_watch, RETENTION_TIMER_KIND: retention,
+                          ROLLUP_TIMER_KIND: rollup_watch},
         )
         await retention.ensure_scheduled()
         # The NLP port of this application: catalog and taxonomy edits in the console change it (and only it).
@@ -323,6 +327,7 @@ async def build_application(
         if lifecycle.digest is not None:
             await lifecycle.digest.ensure_scheduled()
         await spike_watch.ensure_scheduled(datetime.now(UTC))
+        await rollup_watch.ensure_scheduled(datetime.now(UTC))
         links = EvidenceLinks(
             evidence_secret(settings.evidence_secret.get_secret_value(), settings.data_dir), settings.public_url
         )

@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     freshdesk_api_key: SecretStr | None = None
     connectors_file: Path | None = Field(default=None, description="HTTP connectors with Jinja2 templates (YAML)")
     # Insight (issue 13): spike alerts (method in bot/insight/spikes.py); editable thresholds.
+    insight_rollup_minutes: int = Field(default=1, ge=1, le=1440,
+                                        description="Minutes between refreshes of the dashboard's daily rollup")
     spike_slack_channel: str = Field(default="", description="Slack channel id for spike alerts (empty: none)")
     spike_check_minutes: int = Field(default=60, ge=1, le=1440, description="Minutes between spike checks")
     spike_min_count: int = Field(default=5, ge=1, description="A spike has at least this many cases in a day")

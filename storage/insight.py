@@ -23,7 +23,7 @@ from tortoise.expressions import Q, RawSQL
 from tortoise.functions import Count, Min, Sum
 from tortoise.queryset import QuerySet
 
-from storage.models import Case, CaseEvent, Evidence
+from storage.models import Case, CaseEvent, CaseLink, CasePriority, CaseSla, CsatSurvey, Evidence, NlpCorrection
 
 FIRST_RESPONSE_EVENT = "agent_reply"
 RESOLVE_EVENT = "resolve"
@@ -129,6 +129,16 @@ class Satisfaction:
 
 
 @dataclass(frozen=True)
+class NlpCounts:
+    """Cases with one product (or category) value: taken from the NLP's proposal, corrected by an agent."""
+
+    value: str | None
+    cases: int
+    from_nlp: int
+    corrected: int
+
+
+@dataclass(frozen=True)
 class CaseTimeline:
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -173,6 +183,24 @@ class CaseExportRow:
     reopen_count: int
     resolution_code: str | None
     evidence: tuple[ExportEvidence, ...] = field(default=())
+    priority: str | None = None
+    sla_outcome: str | None = None
+    csat_status: str | None = None
+    csat_score: int | None = None
+    duplicate_of: str | None = None
+    product_source: str | None = None
+    category_source: str | None = None
+    extra_fields: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class _CaseDetails:
+    priority: str | None = None
+    sla_outcome: str | None = None
+    csat_status: str | None = None
+    csat_score: int | None = None
+    duplicate_of: str | None = None
+    corrected: set[str] = field(default_factory=set)
 
 
 async def _timelines(case_ids: Sequence[int]) -> dict[int, CaseTimeline]:
@@ -203,6 +231,36 @@ async def _evidence(case_ids: Sequence[int]) -> dict[int, list[ExportEvidence]]:
     return found
 
 
+async def _details(case_ids: Sequence[int]) -> dict[int, _CaseDetails]:
+    """Priority, SLA outcome, survey, the case this one duplicates and the agent-corrected fields, per case."""
+    found = {case_id: _CaseDetails() for case_id in case_ids}
+    ids = list(case_ids)
+    for case_id, priority in await CasePriority.filter(case_id__in=ids).values_list("case_id", "priority"):
+        found[case_id].priority = priority
+    for case_id, state in await CaseSla.filter(case_id__in=ids).values_list("case_id", "state"):
+        found[case_id].sla_outcome = state
+    for case_id, status, score in await CsatSurvey.filter(case_id__in=ids).values_list("case_id", "status", "score"):
+        found[case_id].csat_status, found[case_id].csat_score = status, score
+    for case_id, number in await CaseLink.filter(case_id__in=ids, status="linked").order_by("id").values_list(
+        "case_id", "earlier_case__number"
+    ):
+        found[case_id].duplicate_of = found[case_id].duplicate_of or number
+    for case_id, field_name in await NlpCorrection.filter(case_id__in=ids).values_list("case_id", "field"):
+        if case_id is not None:
+            found[case_id].corrected.add(field_name)
+    return found
+
+
+def classification_source(value: str | None, confidence: float | None, corrected: bool) -> str | None:
+    """Who chose a product or category: `agent` (corrected after filing), `nlp` (a proposal taken: the draft keeps
+    the NLP's confidence, below 1), `customer` (typed or picked: confidence 1.0); None without a value."""
+    if value is None:
+        return None
+    if corrected:
+        return "agent"
+    return "nlp" if confidence is not None and confidence < 1.0 else "customer"
+
+
 class TortoiseInsight:
     """Figures and exports over the case table; memory stays bounded by `batch_size` whatever the count."""
 
@@ -224,8 +282,9 @@ class TortoiseInsight:
             ids = [case.id for case in cases]
             timelines = await _timelines(ids)
             evidence = await _evidence(ids)
+            details = await _details(ids)
             for case in cases:
-                yield _export_row(case, timelines[case.id], evidence[case.id])
+                yield _export_row(case, timelines[case.id], evidence[case.id], details[case.id])
             after_id = ids[-1]
 
     async def timelines(self, query: CaseQuery) -> AsyncIterator[tuple[str, datetime, CaseTimeline]]:
@@ -339,6 +398,18 @@ class TortoiseInsight:
         totals = [sum(int(row[index] or 0) for row in rows) for index in range(5)]
         return Satisfaction(*totals)
 
+    async def nlp_counts(self, query: CaseQuery, field_name: Literal["product", "category"]) -> list[NlpCounts]:
+        """Per value of the field: cases, cases whose value came from the NLP (confidence below 1: a proposal
+        taken; 1.0 is a value the customer typed or picked), cases an agent corrected that field of."""
+        selected = Case.filter(query.condition(self._timezone))
+        rows = await selected.annotate(
+            total=Count("id"), from_nlp=Count("id", _filter=Q(**{f"{field_name}_confidence__lt": 1.0})),  # type: ignore[arg-type]
+        ).group_by(field_name).values_list(field_name, "total", "from_nlp")
+        corrected = dict(await Case.filter(
+            query.condition(self._timezone), corrections__field=field_name
+        ).annotate(corrected=Count("id", distinct=True)).group_by(field_name).values_list(field_name, "corrected"))
+        return [NlpCounts(value, int(total), int(nlp), int(corrected.get(value, 0))) for value, total, nlp in rows]
+
     async def group_counts(
         self, query: CaseQuery, dimensions: Sequence[Dimension]
     ) -> list[tuple[tuple[str | None, ...], int]]:
@@ -358,7 +429,8 @@ _QUARTER_HOUR = {
 }
 
 
-def _export_row(case: Case, timeline: CaseTimeline, evidence: list[ExportEvidence]) -> CaseExportRow:
+def _export_row(case: Case, timeline: CaseTimeline, evidence: list[ExportEvidence], details: _CaseDetails
+                ) -> CaseExportRow:
     conversation = case.conversation
     resolution_seconds = (
         (timeline.resolved_at - case.created_at).total_seconds() if timeline.resolved_at is not None else None
@@ -390,4 +462,13 @@ def _export_row(case: Case, timeline: CaseTimeline, evidence: list[ExportEvidenc
         reopen_count=timeline.reopen_count,
         resolution_code=case.resolution_code,
         evidence=tuple(evidence),
+        priority=details.priority,
+        sla_outcome=details.sla_outcome,
+        csat_status=details.csat_status,
+        csat_score=details.csat_score,
+        duplicate_of=details.duplicate_of,
+        product_source=classification_source(case.product, case.product_confidence, "product" in details.corrected),
+        category_source=classification_source(
+            case.category, case.category_confidence, "category" in details.corrected),
+        extra_fields=dict(case.extra) if isinstance(case.extra, dict) else {},
     )

@@ -121,9 +121,11 @@ class Case(Model):
 
     class Meta:
         table = "case"
-        # Insight's figures and exports select by filing time (a date range) and group by these; the desk's
-        # queue (`/plaint open team NAME`) by team and status.
-        indexes = (("created_at", "product", "category"), ("team", "status"))
+        # Insight's figures and exports select by filing time (a date range) and group by these.
+        # updated_at: the insight rollup's refresh finds the cases changed since its last run.
+        # (status, created_at): the backlog counts open cases filed on a day.
+        # (team, status): the desk's queue (`/plaint open team NAME`).
+        indexes = (("created_at", "product", "category"), ("team", "status"), ("updated_at",), ("status", "created_at"))
 
 
 class Evidence(Model):
@@ -208,7 +210,8 @@ class CaseEvent(Model):
     class Meta:
         table = "case_event"
         # A case's timeline (first reply, first resolution, reopens) by index, for its page and for insight.
-        indexes = (("case_id", "kind", "created_at"),)
+        # created_at alone: the insight rollup's refresh finds the events recorded since its last run.
+        indexes = (("case_id", "kind", "created_at"), ("created_at",))
 
 
 class OutboxStatus(StrEnum):
@@ -802,3 +805,58 @@ class SpikeAlert(Model):
     class Meta:
         table = "spike_alert"
         unique_together = (("product", "category", "day"),)
+
+
+# --- insight rollups (issue 13): the dashboard's figures pre-aggregated per day ----------------------------------
+
+# Durations are kept as counts per bucket; storage/insight_rollup.py holds the bucket edges (DURATION_EDGES).
+ROLLUP_BUCKETS = 34
+
+
+class InsightDaily(Model):
+    # Cases filed on one day (business time zone) with one channel, language, team, product and category ("" for
+    # none), counted; rebuilt per day by the rollup refresh on the worker's timer (storage/insight_rollup.py).
+    # `grain` names the dimensions a row keeps ("product,category"; "" for the day's total); the others are "".
+    id = fields.IntField(primary_key=True)
+    grain = fields.CharField(max_length=64)
+    day = fields.DateField()
+    channel = fields.CharField(max_length=16)
+    lang = fields.CharField(max_length=8)
+    team = fields.CharField(max_length=100)
+    product = fields.CharField(max_length=200)
+    category = fields.CharField(max_length=100)
+    cases = fields.IntField(default=0)
+    responded = fields.IntField(default=0)
+    resolved = fields.IntField(default=0)
+    reopened = fields.IntField(default=0)
+    csat_asked = fields.IntField(default=0)
+    csat_answered = fields.IntField(default=0)
+    csat_score_sum = fields.IntField(default=0)
+    sla_hit = fields.IntField(default=0)
+    sla_missed = fields.IntField(default=0)
+    product_nlp = fields.IntField(default=0)
+    product_corrected = fields.IntField(default=0)
+    category_nlp = fields.IntField(default=0)
+    category_corrected = fields.IntField(default=0)
+    open_cases = fields.IntField(default=0)  # open at the last refresh (the backlog)
+    # Histograms: first response (r00..) and first resolution (s00..) durations, cases per bucket.
+    for _bucket in range(ROLLUP_BUCKETS):
+        locals()[f"r{_bucket:02d}"] = fields.IntField(default=0)
+        locals()[f"s{_bucket:02d}"] = fields.IntField(default=0)
+    del _bucket
+
+    class Meta:
+        table = "insight_daily"
+        unique_together = (("grain", "day", "channel", "lang", "team", "product", "category"),)
+
+
+class InsightRollupState(Model):
+    # How far the rollup is current: the time zone its days are in and the moment of the last refresh.
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=32, unique=True)
+    timezone = fields.CharField(max_length=64)
+    watermark = fields.DatetimeField()
+    rebuilt_at = fields.DatetimeField()
+
+    class Meta:
+        table = "insight_rollup_state"

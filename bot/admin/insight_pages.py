@@ -30,6 +30,7 @@ from bot.insight.export import MEDIA_TYPES, ExportFormat, export_chunks
 from bot.insight.figures import AGE_BANDS, InsightFigures
 from storage.dropoff import finished_conversations, flow_versions, step_events
 from storage.insight import Bucket, CaseQuery, Dimension, TortoiseInsight
+from storage.insight_rollup import TortoiseInsightRollup
 
 log = logging.getLogger(__name__)
 
@@ -172,21 +173,22 @@ TEXTS: dict[str, tuple[str, str]] = {
         "按立案日期（业务时区）统计案件数；重新打开的案件仍算一件，计在立案当天。拖动滑块或滚轮可缩放。"),
     "heatmap": ("Products × categories", "产品 × 类别"),
     "heatmap_means": (
-        "Counts CASES per product and category. Click a cell to see the cases behind it.",
-        "按产品和类别统计案件数。点击格子可查看其中的案件。"),
+        "Counts CASES per product and category (as classified now; a reopened case is one case). Click a cell to "
+        "see the cases behind it.",
+        "按产品和类别统计案件数（按当前分类；重新打开的案件算一件）。点击格子可查看其中的案件。"),
     "backlog": ("Open backlog by age", "未结案件（按时长）"),
     "backlog_means": (
-        "Counts CASES open now (new, acknowledged, in progress, waiting for the customer) by time since filing.",
-        "统计当前未结的案件（新建、已受理、处理中、等待客户），按立案至今的时长分组。"),
+        "Counts CASES open now (new, acknowledged, in progress, waiting for the customer) by time since filing; "
+        "a reopened case is open again and aged from its filing.",
+        "统计当前未结的案件（新建、已受理、处理中、等待客户），按立案至今的时长分组；重新打开的案件重新计为未结，"
+        "时长从立案算起。"),
     "timings": ("Response and resolution", "响应与解决"),
     "timings_means": (
         "Counts CASES. First response: the first agent reply the customer received (acknowledging is not a "
         "response). Resolved: the FIRST time a case was resolved; a reopened case keeps it. Reopen rate: cases "
-        "reopened at least once / cases resolved at least once (reopening twice counts once). Median and 90th "
-        "percentile are values of real cases (nearest rank).",
+        "reopened at least once / cases resolved at least once (reopening twice counts once).",
         "按案件统计。首次响应：客户收到的第一条客服回复（仅受理不算响应）。已解决：案件第一次被解决的时间；"
-        "重新打开的案件保留这一时间。重开率：至少重开一次的案件 / 至少解决一次的案件（重开两次也只算一次）。"
-        "中位数和 90 分位数取自真实案件（最近秩法）。"),
+        "重新打开的案件保留这一时间。重开率：至少重开一次的案件 / 至少解决一次的案件（重开两次也只算一次）。"),
     "first_response": ("First response", "首次响应"),
     "resolution": ("Resolution", "解决"),
     "median": ("median", "中位数"),
@@ -196,10 +198,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "none": ("—", "—"),
     "satisfaction": ("Satisfaction and SLA", "满意度与时限"),
     "satisfaction_means": (
-        "Counts CASES. CSAT: the mean score (1-5) of answered surveys; response rate: answered / asked (surveys "
-        "that could not be sent are not asked). SLA attainment: cases whose SLA was met / cases whose SLA was met "
-        "or missed (still running: not counted).",
-        "按案件统计。满意度：已回答调查的平均分（1-5）；回复率：已回答 / 已发出（无法发出的调查不计）。"
+        "Counts CASES (one survey and one SLA per case; a reopened case keeps both). CSAT: the mean score (1-5) of "
+        "answered surveys; response rate: answered / asked (surveys that could not be sent are not asked). SLA "
+        "attainment: cases whose SLA was met / cases whose SLA was met or missed (still running: not counted).",
+        "按案件统计（每件案件一次调查、一个时限；重新打开的案件沿用）。满意度：已回答调查的平均分（1-5）；"
+        "回复率：已回答 / 已发出（无法发出的调查不计）。"
         "时限达成率：时限已达成的案件 / 时限已达成或已超时的案件（仍在计时的不计）。"),
     "csat_score": ("CSAT score", "满意度评分"),
     "csat_response": ("Survey response rate", "调查回复率"),
@@ -223,9 +226,34 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_conversations": ("No conversation has been recorded yet.", "还没有记录到对话。"),
     "cases": ("cases", "件"),
     "cell_cases": ("Cases", "案件"),
+    "percentile_exact": (
+        "Median and 90th percentile are values of real cases (nearest rank).",
+        "中位数和 90 分位数取自真实案件（最近秩法）。"),
+    "percentile_bucketed": (
+        "Median and 90th percentile come from the daily rollup's duration buckets: the bucket of the nearest-rank "
+        "case, and a linear interpolation inside it (off by less than the bucket's width: 1-15 min under an hour, "
+        "up to 4 h under a day, days beyond). Figures as of {as_of} (refreshed every {minutes} min).",
+        "中位数和 90 分位数取自每日汇总的时长分段：先找到最近秩案件所在的分段，再在分段内线性插值（误差小于分段宽度："
+        "一小时内 1-15 分钟，一天内不超过 4 小时，更长按天）。数据截至 {as_of}（每 {minutes} 分钟刷新）。"),
+    "team_volume": ("Volume by team", "各团队案件量"),
+    "team_volume_means": (
+        "Counts CASES by the team that owns them now, per period of filing; a reopened case is still one case. "
+        "Reassigning a case moves it to the new team in every period.",
+        "按当前负责团队统计案件数（按立案时段）；重新打开的案件仍算一件。案件转派后，各时段都计入新团队。"),
+    "nlp_quality": ("NLP quality", "自然语言识别质量"),
+    "nlp_quality_means": (
+        "Counts CASES with a product (or category). From NLP: the value was the NLP's proposal, accepted by the "
+        "customer or automatically (its confidence is kept; a value the customer typed or picked is not counted). "
+        "Corrected: an agent changed it after filing. Shares are of the cases with that value; a reopened case "
+        "counts once.",
+        "按有产品（或类别）的案件统计。来自识别：取值为自然语言识别的建议，由客户或自动接受（客户自己输入或选择的不算）。"
+        "已纠正：立案后客服修改过。比例的分母是该取值的案件数；重新打开的案件只算一次。"),
+    "from_nlp": ("From NLP", "来自识别"),
+    "corrected": ("Corrected by agents", "客服纠正"),
+    "no_cases": ("No case matches these filters.", "没有符合筛选条件的案件。"),
 }
 
-_DIMENSIONS: tuple[Dimension, ...] = ("category", "product", "channel", "lang")
+_DIMENSIONS: tuple[Dimension, ...] = ("category", "product", "channel", "lang", "team")
 _BUCKETS: tuple[Bucket, ...] = ("day", "week", "month")
 _FILTERS = ("channel", "team", "category", "product", "language")
 _ABANDON_AFTER = timedelta(hours=24)
@@ -341,7 +369,7 @@ async def _dropoff(request: DashboardRequest, timezone: tzinfo, registry_steps: 
 
 
 def _dashboard_handler(
-    figures: InsightFigures, insight: TortoiseInsight, timezone: tzinfo
+    figures: InsightFigures, timezone: tzinfo, rollup_minutes: int
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     @page(Permission.CASES_READ)
     async def dashboard(current: Page) -> web.StreamResponse:
@@ -362,13 +390,23 @@ def _dashboard_handler(
             return [step.id for step in flow.steps] if flow is not None else []
 
         volume = await figures.volume(query, request.bucket, request.by)
+        team_volume = await figures.volume(query, request.bucket, "team")
         heat = await figures.heatmap(query)
         backlog = await figures.backlog(query, datetime.now(UTC))
         timings = await figures.timings(query)
-        satisfaction = await insight.satisfaction(query)
+        satisfaction = await figures.satisfaction(query)
+        nlp_products = await figures.nlp_quality(query, "product")
+        nlp_categories = await figures.nlp_quality(query, "category")
+        as_of = await figures.rollup_as_of(query)
+        if as_of is None:
+            percentile_means = t("percentile_exact")
+        else:
+            percentile_means = t("percentile_bucketed", minutes=rollup_minutes,
+                                 as_of=as_of.astimezone(timezone).strftime("%Y-%m-%d %H:%M"))
         versions, chosen, steps_funnel = await _dropoff(request, timezone, steps)
         data = {
             "volume": _volume_chart(volume),
+            "team_volume": _volume_chart(team_volume),
             "heat": _heat_chart(heat),
             "backlog": {"bands": [label for label, _ in backlog], "cases": [count for _, count in backlog]},
             "funnel": {"steps": [row.step_id for row in steps_funnel],
@@ -381,7 +419,8 @@ def _dashboard_handler(
         }
         return current.render(
             "insight.html", ti=t, dashboard=request, figures=True, timings=timings, backlog=backlog,
-            satisfaction=satisfaction,
+            satisfaction=satisfaction, nlp_products=nlp_products, nlp_categories=nlp_categories,
+            percentile_means=percentile_means,
             heat=heat, total=timings.cases, versions=versions, chosen_version=chosen, funnel=steps_funnel,
             duration=lambda seconds: _duration(seconds, lang), percent=_percent,
             abandon_hours=int(_ABANDON_AFTER.total_seconds() // 3600),
@@ -397,12 +436,12 @@ def insight_routes(settings: Settings) -> list[web.RouteDef]:
     """Registered before the API's routes: /api/v1/cases/export must win over /api/v1/cases/{number}."""
     timezone = ZoneInfo(settings.timezone)
     insight = TortoiseInsight(timezone)
-    figures = InsightFigures(insight, timezone)
+    figures = InsightFigures(insight, timezone, TortoiseInsightRollup(timezone))
 
     async def export(request: web.Request) -> web.StreamResponse:
         return await export_cases(insight, request)
 
     return [
         web.get(API_PREFIX + EXPORT_PATH, export),
-        web.get("/admin/insight", _dashboard_handler(figures, insight, timezone)),
+        web.get("/admin/insight", _dashboard_handler(figures, timezone, settings.insight_rollup_minutes)),
     ]

@@ -121,11 +121,16 @@ def dev_cli() -> None:
 @click.option("--days", type=click.IntRange(1, 3650), default=90, show_default=True, help="Spread over this many days.")
 @click.option("--seed", type=int, default=2026, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--batch", type=click.IntRange(1, 50_000), default=2000, show_default=True)
+@click.option("--replicate-from", type=click.IntRange(0, 10_000_000), default=20_000, show_default=True,
+              help="PostgreSQL: generate this many cases, then copy them in SQL up to --cases (0: generate all).")
+@click.option("--no-rollup", is_flag=True, help="Do not build the dashboard's daily rollup afterwards.")
 @click.pass_context
-def dev_seed(ctx: click.Context, count: int, days: int, seed: int, batch: int) -> None:
+def dev_seed(ctx: click.Context, count: int, days: int, seed: int, batch: int, replicate_from: int,
+             no_rollup: bool) -> None:
     """Create realistic synthetic cases (both languages, all channels) with their histories."""
     from itertools import islice
 
+    from tortoise import connections
     from tqdm import tqdm
 
     from bot.insight.seed import synthetic_cases
@@ -134,7 +139,8 @@ def dev_seed(ctx: click.Context, count: int, days: int, seed: int, batch: int) -
     from nlp.analyzer import DEFAULT_CATALOG_PATH
     from nlp.taxonomy import Taxonomy
     from storage.database import migrate_database, open_database
-    from storage.synthetic import insert_synthetic_cases
+    from storage.insight_rollup import TortoiseInsightRollup
+    from storage.synthetic import insert_synthetic_cases, replicate_synthetic_cases
 
     settings = _settings(ctx)
     products = sorted(Catalog.load(settings.catalog_path or DEFAULT_CATALOG_PATH).product_ids)
@@ -145,12 +151,56 @@ def dev_seed(ctx: click.Context, count: int, days: int, seed: int, batch: int) -
         install_data_keyring(settings)  # the synthetic personal data is encrypted like real data
         await migrate_database(settings.effective_database_url)
         async with open_database(settings.effective_database_url):
-            generated = synthetic_cases(count, products=products, categories=categories,
-                                        teams=("general", "appliances", "logistics"), now=datetime.now(UTC),
-                                        days=days, seed=seed)
-            with tqdm(total=count, unit="case", file=sys.stderr) as progress:
-                while chunk := list(islice(generated, batch)):
-                    progress.update(await insert_synthetic_cases(chunk))
+            postgres = connections.get("default").capabilities.dialect == "postgres"
+            # PostgreSQL and many cases: a base generated here, then copied by the database itself.
+            base = min(count, replicate_from) if postgres and replicate_from else count
+            copies = count // base - 1
+            rest = count - base * (copies + 1)
+
+            async def generate(how_many: int, seed_value: int, first: int = 0) -> None:
+                generated = synthetic_cases(how_many, products=products, categories=categories,
+                                            teams=("general", "appliances", "logistics"), now=datetime.now(UTC),
+                                            days=days, seed=seed_value, first=first)
+                with tqdm(total=how_many, unit="case", file=sys.stderr) as progress:
+                    while chunk := list(islice(generated, batch)):
+                        progress.update(await insert_synthetic_cases(chunk))
+
+            await generate(base, seed)
+            if copies > 0:
+                click.echo(f"copying the {base} cases {copies} times in the database", err=True)
+                await replicate_synthetic_cases(copies)
+            if rest:
+                await generate(rest, seed + 1, first=base)
+            if not no_rollup:
+                click.echo("building the dashboard's daily rollup", err=True)
+                await TortoiseInsightRollup(ZoneInfo(settings.timezone)).rebuild(datetime.now(UTC))
 
     asyncio.run(run())
     click.echo(f"seeded {count} synthetic cases", err=True)
+
+
+@click.group("insight")
+def insight_cli() -> None:
+    """The dashboard's daily rollup."""
+
+
+@insight_cli.command("rollup")
+@click.option("--rebuild", is_flag=True,
+              help="Recompute every day (the backfill: after an upgrade, a restore or a time-zone change).")
+@click.pass_context
+def insight_rollup(ctx: click.Context, rebuild: bool) -> None:
+    """Bring the daily rollup up to date now (the workers also do it every PLAINT_INSIGHT_ROLLUP_MINUTES)."""
+    from storage.database import migrate_database, open_database
+    from storage.insight_rollup import TortoiseInsightRollup
+
+    settings = _settings(ctx)
+
+    async def run() -> int:
+        await migrate_database(settings.effective_database_url)
+        async with open_database(settings.effective_database_url):
+            rollup = TortoiseInsightRollup(ZoneInfo(settings.timezone))
+            now = datetime.now(UTC)
+            return len(await (rollup.rebuild(now) if rebuild else rollup.refresh(now)))
+
+    days = asyncio.run(run())
+    click.echo(f"rollup: {days} days recomputed", err=True)

@@ -24,7 +24,7 @@ from storage.insight import CaseExportRow
 
 ExportFormat = Literal["csv", "jsonl", "xlsx"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "jsonl", "xlsx")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MEDIA_TYPES: dict[ExportFormat, str] = {
     "csv": "text/csv; charset=utf-8",
     "jsonl": "application/x-ndjson",
@@ -37,6 +37,9 @@ COLUMNS: tuple[str, ...] = (
     "occurred_at", "occurred_where", "expected_resolution", "product", "product_confidence", "category",
     "category_confidence", "flow_id", "flow_version", "created_at", "first_response_at", "resolved_at",
     "resolution_seconds", "reopen_count", "resolution_code", "evidence_count", "evidence_sha256",
+    # schema version 2
+    "priority", "sla_outcome", "csat_status", "csat_score", "duplicate_of", "product_source", "category_source",
+    "extra_fields",
 )
 
 Cell = str | int | float | None
@@ -49,6 +52,9 @@ def row_cells(row: CaseExportRow) -> dict[str, Cell]:
             cells[column] = len(row.evidence)
         elif column == "evidence_sha256":
             cells[column] = " ".join(item.sha256 for item in row.evidence)
+        elif column == "extra_fields":
+            # Every collected answer beyond the standard columns, as one JSON object (keys sorted: stable).
+            cells[column] = json.dumps(row.extra_fields, ensure_ascii=False, sort_keys=True, default=str)
         else:
             value = getattr(row, column)
             cells[column] = value.isoformat() if isinstance(value, datetime) else value
@@ -72,6 +78,8 @@ def masked(row: CaseExportRow) -> CaseExportRow:
         name=(row.name[:1] + "***") if row.name else row.name,
         phone=_mask_phone(row.phone) if row.phone else row.phone,
         email=_mask_email(row.email) if row.email else row.email,
+        # Free answers may name a person: their keys stay, their values do not.
+        extra_fields={key: "***" for key in row.extra_fields},
     )
 
 
@@ -118,6 +126,7 @@ async def jsonl_chunks(rows: AsyncIterator[CaseExportRow]) -> AsyncIterator[byte
             for item in row.evidence
         ]
         del document["evidence_sha256"]
+        document["extra_fields"] = row.extra_fields
         yield (json.dumps(document, ensure_ascii=False) + "\n").encode("utf-8")
 
 

@@ -27,7 +27,7 @@ _AGENTS = ("U01AGENTA", "U01AGENTB", "U01AGENTC", "U01AGENTD")
 
 def synthetic_cases(
     count: int, *, products: Sequence[str], categories: Sequence[str], teams: Sequence[str], now: datetime,
-    days: int = 90, seed: int = 2026,
+    days: int = 90, seed: int = 2026, first: int = 0,
 ) -> Iterator[SyntheticCase]:
     """`count` cases filed over the last `days` days. Popular products and categories get more complaints
     (a Zipf-like mix); older cases are more often resolved; response times are log-normal in minutes to days."""
@@ -37,7 +37,7 @@ def synthetic_cases(
     channels = [channel for channel, _, _ in _CHANNELS]
     channel_weights = [share for _, share, _ in _CHANNELS]
     zh_share = {channel: share for channel, _, share in _CHANNELS}
-    for index in range(count):
+    for index in range(first, first + count):
         channel = rng.choices(channels, channel_weights)[0]
         lang = "zh" if rng.random() < zh_share[channel] else "en"
         product = rng.choices(products, product_weights)[0]

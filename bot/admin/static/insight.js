@@ -28,6 +28,20 @@
     })
   });
 
+  if (data.team_volume) {
+    chart("chart-team-volume", {
+      tooltip: { trigger: "axis" },
+      legend: { type: "scroll", top: 0 },
+      grid: { left: 40, right: 20, top: 40, bottom: 70 },
+      xAxis: { type: "category", data: data.team_volume.periods },
+      yAxis: { type: "value", minInterval: 1 },
+      dataZoom: [{ type: "inside" }, { type: "slider", bottom: 10 }],
+      series: data.team_volume.series.map(function (s) {
+        return { name: s.name, type: "bar", stack: "cases", data: s.data, emphasis: { focus: "series" } };
+      })
+    });
+  }
+
   chart("chart-backlog", {
     tooltip: { trigger: "axis" },
     grid: { left: 40, right: 20, top: 20, bottom: 30 },

@@ -34,6 +34,9 @@ async def test_the_funnel_shows_real_turns_and_only_readers_of_cases_see_it(admi
     html = await response.text()
     assert response.status == 200
     assert "complaint@1" in html and "Counts CONVERSATIONS" in html
+    # Every card says what it counts; the volume by team and the NLP quality cards are there.
+    assert html.count('class="means"') >= 8 and "Volume by team" in html and "NLP quality" in html
+    assert 'id="percentile-method"' in html
     rows = funnel_rows(html)
     # step: reached, answered, abandoned, re-ask rate, median time
     assert rows["name"][:3] == ["1", "1", "0"]
@@ -44,7 +47,7 @@ async def test_the_funnel_shows_real_turns_and_only_readers_of_cases_see_it(admi
 
     chinese = await admin.client.get("/admin/insight", headers={"Accept-Language": "zh-CN"})
     page = await chinese.text()
-    assert "<h1>数据洞察</h1>" in page and "按对话统计" in page
+    assert "<h1>数据洞察</h1>" in page and "按对话统计" in page and "自然语言识别质量" in page
 
     await admin.login("editor")
     refused = await admin.client.get("/admin/insight")

@@ -51,7 +51,7 @@ async def test_exports_follow_the_list_filters_roles_and_formats(admin: AdminHar
     since = (T0 + timedelta(hours=12)).isoformat()
     status, _, body = await export(admin, "viewer", f"format=jsonl&since={since.replace('+', '%2B')}")
     documents = [json.loads(line) for line in body.decode("utf-8").splitlines()]
-    assert documents[0]["number"] == rows[1]["number"] and documents[0]["schema_version"] == 1
+    assert documents[0]["number"] == rows[1]["number"] and documents[0]["schema_version"] == 2
     assert [document["name"] for document in documents] == ["B***", "李***"]  # the viewer sees masked contacts
     assert "example.com" in documents[0]["email"] and not documents[0]["email"].startswith("bob")
 

@@ -1,0 +1,26 @@
+"""The insight figures, rollup and its refresh on MariaDB too (the storage suites run on every database; the
+insight suite itself runs on SQLite and PostgreSQL): the same tests, imported."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.insight.test_insight import (
+    figures,
+    fixed_data,
+    test_figures_match_hand_computed_values,
+    test_filters_narrow_every_figure,
+    test_nlp_quality_counts_proposals_taken_and_corrected,
+    test_rollup_refresh_follows_new_cases_and_events,
+    test_satisfaction_and_sla_attainment_count_cases,
+    test_the_rollup_watch_refreshes_on_the_timer_and_reschedules_itself,
+)
+
+__all__ = [
+    "figures", "fixed_data", "test_figures_match_hand_computed_values", "test_filters_narrow_every_figure",
+    "test_nlp_quality_counts_proposals_taken_and_corrected", "test_rollup_refresh_follows_new_cases_and_events",
+    "test_satisfaction_and_sla_attainment_count_cases",
+    "test_the_rollup_watch_refreshes_on_the_timer_and_reschedules_itself",
+]
+
+pytestmark = pytest.mark.one_database("mariadb")
