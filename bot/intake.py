@@ -30,6 +30,8 @@ from bot.flow_registry import FlowRegistry
 from bot.insight.dropoff import turn_step_events
 from bot.lifecycle.survey_port import SurveyAnswers, SurveyReply
 from bot.messages import (
+    ERROR_TONE,
+    TONE,
     Attachment,
     Button,
     Inbound,
@@ -270,6 +272,8 @@ class IntakeService:
                 recipient_id=inbound.sender_id,
                 text=reply.text,
                 buttons=tuple(Button(choice.value, choice.label, choice.role) for choice in reply.choices),
+                # A re-ask after a refused answer: a channel that can style it shows it as an error.
+                metadata=((TONE, ERROR_TONE),) if reply.error else (),
             )
             payload = outbound_to_payload(message)
             outbox_id = await tx.enqueue(

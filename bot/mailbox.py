@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.messages import ChannelName, MailboxMessage, button_from_payload
+from bot.messages import ERROR_TONE, TONE, ChannelName, MailboxMessage, button_from_payload
 from storage.transcript import TortoiseTranscript, TranscriptEntry
 
 
@@ -16,6 +16,7 @@ def mailbox_message(entry: TranscriptEntry) -> MailboxMessage:
         text=entry.text,
         files=tuple(str(item.get("name", "")) for item in entry.payload.get("files", [])),
         buttons=tuple(button_from_payload(item) for item in entry.payload.get("buttons", [])),
+        error=[TONE, ERROR_TONE] in (entry.payload.get("metadata") or []),
     )
 
 

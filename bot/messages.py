@@ -67,6 +67,11 @@ class Button:
     role: ButtonRole = "answer"
 
 
+# Outbound metadata key and value marking a re-ask after a refused answer.
+TONE = "tone"
+ERROR_TONE = "error"
+
+
 @dataclass(frozen=True)
 class Outbound:
     """One message to a customer; `buttons` fall back to numbered options where a platform has none."""
@@ -101,6 +106,8 @@ class MailboxMessage:
     text: str
     files: tuple[str, ...] = ()
     buttons: tuple[Button, ...] = ()
+    # A re-ask after a refused answer (metadata TONE = ERROR_TONE on the outbound message).
+    error: bool = False
 
 
 def outbound_to_payload(message: Outbound) -> dict[str, Any]:

@@ -115,6 +115,9 @@ class Choice:
 class Reply:
     text: str
     choices: tuple[Choice, ...] = ()
+    # A re-ask after a refused answer: the reason first, then the question in short. Channels that can
+    # style a message show it as an error (the web chat: colour, icon, role="alert").
+    error: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ platform; nothing else. Channels import this module and bot.messages, never the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,12 +76,23 @@ class Mailbox(Protocol):
 
 
 @dataclass(frozen=True)
+class UploadLimits:
+    """What the current flow's evidence step accepts: the largest file and the kinds (photo, video, audio,
+    document). A page checks a file against them before sending a byte."""
+
+    max_bytes: int
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ChannelContext:
     """Everything a running channel may use, handed over by the composition root."""
 
     sink: InboundSink
     passive_replies: PassiveReplies
     mailbox: Mailbox
+    # The current flow's evidence limits (None: the channel's own transport limit is all there is).
+    upload_limits: Callable[[], UploadLimits | None] | None = None
 
 
 class ChannelPlugin(Protocol):
