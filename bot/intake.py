@@ -124,6 +124,10 @@ class _StateMoved(PlaintError):
     """Another worker advanced this conversation while we prepared: prepare again against the new state."""
 
 
+# Case statuses that need nothing more from anyone: listed after the open ones in a status answer.
+_FINISHED = frozenset({"resolved", "closed"})
+
+
 class IntakeService:
     def __init__(
         self,
@@ -350,9 +354,16 @@ class IntakeService:
             cases = named
         if not cases:
             return say("status_none", lang)
-        blocks = [self._status_block(case, lang) for case in cases]
-        header = say("status_header", lang) if number is None else None
-        return "\n\n".join([header, *blocks] if header else blocks)
+        if number is not None:
+            return "\n\n".join(self._status_block(case, lang) for case in cases)
+        # Open cases first; resolved and closed ones are still listed (recent first), under their own header.
+        ongoing = [case for case in cases if case.status.value not in _FINISHED]
+        finished = [case for case in cases if case.status.value in _FINISHED]
+        parts = [say("status_header", lang), *(self._status_block(case, lang) for case in ongoing)] if ongoing else []
+        if finished:
+            parts.append(say("status_finished_header" if ongoing else "status_only_finished", lang))
+            parts.extend(self._status_block(case, lang) for case in finished)
+        return "\n\n".join(parts)
 
     def _status_block(self, case: CaseDetails, lang: str) -> str:
         filed = case.created_at if case.created_at.tzinfo else case.created_at.replace(tzinfo=UTC)

@@ -73,7 +73,7 @@ SESSIONS_PER_ADDRESS = Allowance(burst=30, per_seconds=20.0)
 
 _TOO_MANY = {
     "en": "You are sending messages too quickly. Please wait a moment and try again.",
-    "zh": "您发送消息太频繁了，请稍等片刻再试。",
+    "zh": "你发送消息太频繁了，请稍等片刻再试。",
 }
 _NO_SESSION = {
     "en": "There is no conversation in this browser yet.",
