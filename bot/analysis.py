@@ -11,6 +11,7 @@ import gc
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -53,6 +54,9 @@ class TextAnalyzer(Protocol):
     def with_catalog(self, catalog: Catalog | None, taxonomy: Taxonomy | None) -> TextAnalyzer: ...
 
 
+_LANGS: tuple[Lang, ...] = ("en", "zh")
+
+
 def proposals_from(analysis: Analysis) -> tuple[Proposal, ...]:
     """The flow's proposals; a product proposal is always a catalog entry (the analyzer answers
     `product=None` rather than a label the catalog does not hold)."""
@@ -75,10 +79,13 @@ def extracted_from(entities: Iterable[Entity], lang: Lang, catalog: Catalog | No
     values: list[ExtractedValue] = []
     for entity in entities:
         label = None
+        labels: tuple[tuple[Lang, str], ...] = ()
         if entity.kind == "product" and catalog is not None and entity.value in catalog.entries:
-            label = catalog.entries[entity.value].label(lang)
+            entry = catalog.entries[entity.value]
+            label = entry.label(lang)
+            labels = tuple((language, entry.label(language)) for language in _LANGS)
         values.append(ExtractedValue(_EXTRACT_KINDS[entity.kind], entity.text, entity.value, entity.start,
-                                     entity.end, label))
+                                     entity.end, label, labels))
     return tuple(values)
 
 
@@ -172,7 +179,15 @@ class ThreadedAnalyzer:
 
     async def propose(self, text: str, lang: str | None) -> tuple[Proposal, ...]:
         analysis = await asyncio.to_thread(self._analyzer.analyze, text, _language(lang))
-        return proposals_from(analysis)
+        return tuple(self._in_every_language(proposal) for proposal in proposals_from(analysis))
+
+    def _in_every_language(self, proposal: Proposal) -> Proposal:
+        """The proposal's label in English and Chinese: a conversation that switches language shows the
+        product and category it already holds in the new one."""
+        labels: tuple[tuple[Lang, str], ...] = tuple(
+            (language, self.value_label(proposal.field, proposal.value, language)) for language in _LANGS
+        )
+        return replace(proposal, labels=labels)
 
     async def extract(self, text: str, lang: str | None, now: datetime) -> tuple[ExtractedValue, ...]:
         """Values the flow can use found in one message (names, phones, dates, orders, amounts, products);
@@ -194,7 +209,7 @@ class ThreadedAnalyzer:
     def catalog_choices(self, lang: str | None) -> tuple[Proposal, ...]:
         """The catalog's first products as role "catalog" proposals for the flow's open product question."""
         return tuple(
-            Proposal("product", choice.id, choice.label, 0.0, role="catalog")
+            self._in_every_language(Proposal("product", choice.id, choice.label, 0.0, role="catalog"))
             for choice in self.top_products(CATALOG_BUTTONS, lang)
         )
 

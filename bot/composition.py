@@ -36,7 +36,7 @@ from bot.admin.nlp_console import nlp_console_routes
 from bot.admin.privacy_console import privacy_console_routes
 from bot.admin.routes import admin_routes, open_admin
 from bot.analysis import ThreadedAnalyzer
-from bot.channels.base import Channel, ChannelContext, ChannelPlugin, ReceivedUpdates
+from bot.channels.base import Channel, ChannelContext, ChannelPlugin, ReceivedUpdates, UploadLimits
 from bot.channels.slack import SlackCustomers
 from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import MAX_UPLOAD_BYTES, TRANSCRIPT_CHANNELS, TranscriptChannel, WebChat
@@ -76,6 +76,7 @@ from bot.privacy.retention import TIMER_KIND as RETENTION_TIMER_KIND
 from bot.privacy.retention import RetentionService
 from bot.slack_app import SlackApp, SlackListenerSet
 from bot.spool_sweeper import spool_directories, sweep_spools
+from flows.definition import FilesStep, Flow
 from storage.audit import TortoiseAuditLog
 from storage.database import open_database, supports_row_locks
 from storage.desk import TortoiseDeskStore
@@ -367,6 +368,7 @@ async def build_application(
             passive_replies=PassiveReplyService(outbox),
             mailbox=TranscriptMailbox(TortoiseTranscript(), links.url),
             inbox=WakingInbox(inbox, inbox_worker),
+            upload_limits=lambda: evidence_limits(flows.current()),
         )
         channels: dict[str, Channel] = {"console": TranscriptChannel("console")}
         for plugin in blueprint.plugins:
@@ -437,3 +439,9 @@ async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
             task.cancel()
         await asyncio.wait(pending, timeout=0.1)
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def evidence_limits(flow: Flow) -> UploadLimits | None:
+    """The web chat checks files against these before uploading them: the flow's (first) evidence step."""
+    step = next((step for step in flow.steps if isinstance(step, FilesStep)), None)
+    return UploadLimits(step.max_bytes, tuple(step.allowed_kinds)) if step is not None else None

@@ -31,6 +31,8 @@ from bot.insight.dropoff import turn_step_events
 from bot.lifecycle.follow_ups import added_to_case, refused_file_notes, relayed_text
 from bot.lifecycle.survey_port import SurveyAnswers, SurveyReply
 from bot.messages import (
+    ERROR_TONE,
+    TONE,
     Attachment,
     Button,
     Inbound,
@@ -129,6 +131,10 @@ class _PreparedTurn:
 
 class _StateMoved(PlaintError):
     """Another worker advanced this conversation while we prepared: prepare again against the new state."""
+
+
+# Case statuses that need nothing more from anyone: listed after the open ones in a status answer.
+_FINISHED = frozenset({"resolved", "closed"})
 
 
 class IntakeService:
@@ -292,6 +298,8 @@ class IntakeService:
                 recipient_id=inbound.sender_id,
                 text=reply.text,
                 buttons=tuple(Button(choice.value, choice.label, choice.role) for choice in reply.choices),
+                # A re-ask after a refused answer: a channel that can style it shows it as an error.
+                metadata=((TONE, ERROR_TONE),) if reply.error else (),
             )
             payload = outbound_to_payload(message)
             outbox_id = await tx.enqueue(
@@ -381,9 +389,16 @@ class IntakeService:
             cases = named
         if not cases:
             return say("status_none", lang)
-        blocks = [self._status_block(case, lang) for case in cases]
-        header = say("status_header", lang) if number is None else None
-        return "\n\n".join([header, *blocks] if header else blocks)
+        if number is not None:
+            return "\n\n".join(self._status_block(case, lang) for case in cases)
+        # Open cases first; resolved and closed ones are still listed (recent first), under their own header.
+        ongoing = [case for case in cases if case.status.value not in _FINISHED]
+        finished = [case for case in cases if case.status.value in _FINISHED]
+        parts = [say("status_header", lang), *(self._status_block(case, lang) for case in ongoing)] if ongoing else []
+        if finished:
+            parts.append(say("status_finished_header" if ongoing else "status_only_finished", lang))
+            parts.extend(self._status_block(case, lang) for case in finished)
+        return "\n\n".join(parts)
 
     def _status_block(self, case: CaseDetails, lang: str) -> str:
         filed = case.created_at if case.created_at.tzinfo else case.created_at.replace(tzinfo=UTC)

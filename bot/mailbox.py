@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.messages import ChannelName, MailboxMessage, button_from_payload, outbound_files_from_payload
+from bot.messages import ERROR_TONE, TONE, ChannelName, MailboxMessage, button_from_payload, outbound_files_from_payload
 from storage.transcript import TortoiseTranscript, TranscriptEntry
 
 
@@ -19,6 +19,7 @@ def mailbox_message(entry: TranscriptEntry, link: Callable[[int], str] | None = 
         files=tuple(str(item.get("name", "")) for item in entry.payload.get("files", [])),
         buttons=tuple(button_from_payload(item) for item in entry.payload.get("buttons", [])),
         file_links=tuple(link(item.evidence_id) for item in agent_files) if link is not None else (),
+        error=[TONE, ERROR_TONE] in (entry.payload.get("metadata") or []),
     )
 
 

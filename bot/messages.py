@@ -67,6 +67,11 @@ class Button:
     role: ButtonRole = "answer"
 
 
+# Outbound metadata key and value marking a re-ask after a refused answer.
+TONE = "tone"
+ERROR_TONE = "error"
+
+
 @dataclass(frozen=True)
 class OutboundFile:
     """A file for a customer (an agent's file share from the case thread). The outbox keeps `evidence_id` (the
@@ -118,6 +123,8 @@ class MailboxMessage:
     buttons: tuple[Button, ...] = ()
     # Signed links to files sent to the customer (an agent's files), in the order of their names in `files`.
     file_links: tuple[str, ...] = ()
+    # A re-ask after a refused answer (metadata TONE = ERROR_TONE on the outbound message).
+    error: bool = False
 
 
 def outbound_to_payload(message: Outbound) -> dict[str, Any]:

@@ -26,6 +26,11 @@ _TEXTS: dict[str, dict[Lang, str]] = {
         "zh": "你的投诉中没有编号为 {number} 的记录。请核对编号，或发送“进度”查看全部投诉。",
     },
     "status_header": {"en": "Your cases:", "zh": "你的投诉："},
+    "status_finished_header": {"en": "Recently resolved:", "zh": "最近已解决的投诉："},
+    "status_only_finished": {
+        "en": "You have no open cases. Recently resolved:",
+        "zh": "你目前没有处理中的投诉。最近已解决的投诉：",
+    },
     "status_case": {"en": "{number} — {status} (filed {filed})", "zh": "{number}：{status}（{filed} 提交）"},
     "status_about": {"en": "About: {about}", "zh": "内容：{about}"},
     "status_separator": {"en": ", ", "zh": "，"},

@@ -62,6 +62,9 @@ class Proposal:
     label: str
     confidence: float
     role: ProposalRole = "proposed"
+    # The label in every language the port knows ("en", "zh"): a conversation that switches language
+    # shows the value in the new one.
+    labels: tuple[tuple[Lang, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class ExtractedValue:
     start: int
     end: int
     label: str | None = None
+    # ``label`` in each language the extractor knows (a language switch shows the new one).
+    labels: tuple[tuple[Lang, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,9 @@ class Choice:
 class Reply:
     text: str
     choices: tuple[Choice, ...] = ()
+    # A re-ask after a refused answer: the reason first, then the question in short. Channels that can
+    # style a message show it as an error (the web chat: colour, icon, role="alert").
+    error: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,6 +190,11 @@ class Answer:
     location: Location | None = None
     # How to show a value that is not an option (an NLP product id, say): the proposal's label.
     label: str | None = None
+    # That label in each language the proposal came with (a language switch shows the new one).
+    labels: tuple[tuple[Lang, str], ...] = ()
+
+    def label_in(self, lang: Lang) -> str | None:
+        return dict(self.labels).get(lang) or self.label
 
 
 @dataclass(frozen=True)

@@ -238,8 +238,10 @@ def _refuse_too_long(flow: Flow, state: ConversationState, turn: Turn) -> Outcom
     step = flow.step(state.step_id)
     if isinstance(step, EndStep):
         return _start(flow, turn, state.lang)
-    say.note("message_too_long", max=flow.max_message_length, length=len(turn.text or ""))
-    say.prompt(prompt(flow, state, step))
+    say.refuse(
+        flow.message("message_too_long", state.lang).format(max=flow.max_message_length, length=len(turn.text or "")),
+        prompt(flow, state, step),
+    )
     return Outcome(state, say.done())
 
 
@@ -456,8 +458,7 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     result = _prefer_found(step, turn, result, found)
     if isinstance(result, Refused):
         state = _fill(flow, state, turn, say, found, current=step.id)
-        say.text(result.message)
-        say.prompt(prompt(flow, state, step))
+        say.refuse(result.message, prompt(flow, state, step))
         return Outcome(state, say.done())
     if isinstance(result, Stay):
         for note in result.notes:
@@ -557,8 +558,9 @@ def _apply_edit(flow: Flow, state: ConversationState, turn: Turn, say: Say) -> O
             return Outcome(state, say.done())
         return _enter(flow, _keep_pending_files(flow, state), answered[-1], say)
     if isinstance(result, Refused):
-        say.note("edit_rejected", label=label)
-        say.text(result.message)
+        reason = flow.message("edit_rejected", state.lang).format(label=label)
+        say.refuse(f"{reason} {result.message}", prompt(flow, state, current))
+        return Outcome(state, say.done())
     say.prompt(prompt(flow, state, current))
     return Outcome(state, say.done())
 

@@ -92,7 +92,7 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
     "data_request_filed": (
         "We have received your request to delete your personal data (reference {case_number}). Our data "
         "protection officer will handle it and tell you here when it is done.",
-        "我们已收到您删除个人数据的请求（编号 {case_number}）。我们的数据保护负责人会处理，完成后会在这里通知您。",
+        "我们已收到你删除个人数据的请求（编号 {case_number}）。我们的数据保护负责人会处理，完成后会在这里通知你。",
     ),
     "too_long": (
         "That's too long: please keep it under {max} characters (yours has {length}).",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from flows.commands import KEEP, PICK, SKIP, button, normalize
@@ -30,11 +31,28 @@ class Say:
         self.replies.append(Reply("\n\n".join([*self.notes, reply.text]), reply.choices))
         self.notes.clear()
 
+    def refuse(self, reason: str, reply: Reply) -> None:
+        """Re-ask after a refused answer: the reason first, then what else there is to say, then the
+        question in short (its first sentence: the reason already says what was wrong)."""
+        self.replies.append(Reply("\n\n".join([reason, *self.notes, short_question(reply.text)]), reply.choices, True))
+        self.notes.clear()
+
     def done(self) -> tuple[Reply, ...]:
         if self.notes:
             self.replies.append(Reply("\n\n".join(self.notes)))
             self.notes.clear()
         return tuple(self.replies)
+
+
+_SENTENCE_END = re.compile(r"(?<=[?？。！!])|(?<=[a-z]{2}\.)\s")
+
+
+def short_question(text: str) -> str:
+    """The first sentence of a question ("What's your phone number? Include the country code, ..." -> "What's
+    your phone number?"); of a question of several lines, the first line."""
+    first_line = text.strip().split("\n", 1)[0]
+    match = _SENTENCE_END.search(first_line)
+    return first_line[: match.start()].strip() if match and match.start() > 0 else first_line
 
 
 def prompt(flow: Flow, state: ConversationState, step: Step) -> Reply:

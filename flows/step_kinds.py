@@ -212,7 +212,7 @@ def _option_label(options: Sequence[Option], answer: Answer, lang: Lang) -> str:
     option = next((o for o in options if o.value == value), None)
     if option is not None:
         return option.label.get(lang)
-    return answer.label or value
+    return answer.label_in(lang) or value
 
 
 class ChoiceKind(StepKind[ChoiceStep]):
@@ -262,17 +262,22 @@ def catalog_options(state: ConversationState, step: ProposalStep) -> tuple[Propo
 
 
 def _catalog_choices(state: ConversationState, step: ProposalStep, leave_out: str | None = None) -> tuple[Choice, ...]:
-    return tuple(Choice(p.value, p.label) for p in catalog_options(state, step) if p.value != leave_out)
+    return tuple(
+        Choice(p.value, dict(p.labels).get(state.lang) or p.label)
+        for p in catalog_options(state, step)
+        if p.value != leave_out
+    )
 
 
 def proposal_label(step: ProposalStep, proposal: Proposal, lang: Lang) -> str:
     option = step.option(proposal.value)
-    return option.label.get(lang) if option is not None else proposal.label
+    return option.label.get(lang) if option is not None else dict(proposal.labels).get(lang) or proposal.label
 
 
 def _accept_proposal(step: ProposalStep, proposal: Proposal) -> Accepted:
     return Accepted(
-        Answer(step.id, value=proposal.value, source="nlp", confidence=proposal.confidence, label=proposal.label)
+        Answer(step.id, value=proposal.value, source="nlp", confidence=proposal.confidence, label=proposal.label,
+               labels=proposal.labels)
     )
 
 
@@ -316,7 +321,9 @@ class ProposalKind(StepKind[ProposalStep]):
         offered = next((p for p in catalog_options(state, step) if pressed is not None and p.value == pressed), None)
         if offered is not None:
             # The customer picked the catalog entry themselves: its id, shown by its label.
-            return Accepted(Answer(step.id, value=offered.value, confidence=1.0, label=offered.label))
+            return Accepted(
+                Answer(step.id, value=offered.value, confidence=1.0, label=offered.label, labels=offered.labels)
+            )
         if turn.choice is not None:
             return Refused(flow.message("invalid_choice", lang))
         text = (turn.text or "").strip()
@@ -344,7 +351,8 @@ class ProposalKind(StepKind[ProposalStep]):
         if not text or len(value.value) > step.max_text_length or len(text) > step.max_text_length:
             return None
         label = (value.label or "").strip()[: step.max_text_length] or text
-        return Answer(step.id, value=value.value.strip() or text, source="extracted", confidence=1.0, label=label)
+        return Answer(step.id, value=value.value.strip() or text, source="extracted", confidence=1.0, label=label,
+                      labels=value.labels)
 
 
 class FilesKind(StepKind[FilesStep]):

@@ -48,3 +48,16 @@ async def browser() -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture
+def artefacts(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where a browser test saves its screenshots: $PLAINT_TEST_ARTEFACTS/<test> when set (CI keeps them),
+    else the test's own pytest tmp dir (kept for the last few runs)."""
+    root = os.environ.get("PLAINT_TEST_ARTEFACTS")
+    if not root:
+        return tmp_path
+    name = "".join(char if char.isalnum() or char in "-_." else "_" for char in request.node.name)
+    folder = Path(root) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -225,4 +225,4 @@ def analyzer() -> ThreadedAnalyzer:
 
 
 # A real browser (Playwright + Debian's chromium) for any test that asks for `browser`.
-from tests.browser import browser  # noqa: E402, F401
+from tests.browser import artefacts, browser  # noqa: E402, F401

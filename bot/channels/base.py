@@ -110,6 +110,15 @@ class ReceivedUpdates(Protocol):
 
 
 @dataclass(frozen=True)
+class UploadLimits:
+    """What the current flow's evidence step accepts: the largest file and the kinds (photo, video, audio,
+    document). A page checks a file against them before sending a byte."""
+
+    max_bytes: int
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ChannelContext:
     """Everything a running channel may use, handed over by the composition root."""
 
@@ -118,6 +127,8 @@ class ChannelContext:
     mailbox: Mailbox
     # None: no inbox in this process; webhooks take the turn before they answer (today's path).
     inbox: Inbox | None = None
+    # The current flow's evidence limits (None: the channel's own transport limit is all there is).
+    upload_limits: Callable[[], UploadLimits | None] | None = None
 
 
 class ChannelPlugin(Protocol):

@@ -41,6 +41,8 @@ from bot.channels.base import (
 from bot.channels.rate_limits import Allowance, RateLimiter
 from bot.channels.web_sessions import LINK_LIFETIME_SECONDS, SpentLinks, WebSessions
 from bot.messages import (
+    ERROR_TONE,
+    TONE,
     Attachment,
     Button,
     ChannelName,
@@ -59,6 +61,7 @@ MAX_FIELD_BYTES = 4 * MAX_TEXT_CHARS
 MAX_FILES_PER_MESSAGE = 10
 MAX_FILE_NAME_CHARS = 200
 MAX_MEDIA_TYPE_CHARS = 127
+_ALL_KINDS = ("photo", "video", "audio", "document")
 _LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2,8}(?:[_-][A-Za-z0-9]{1,8}){0,4}$")
 
 # A customer answers a question every few seconds; 40 at once covers a paste split into pieces and two
@@ -71,7 +74,7 @@ SESSIONS_PER_ADDRESS = Allowance(burst=30, per_seconds=20.0)
 
 _TOO_MANY = {
     "en": "You are sending messages too quickly. Please wait a moment and try again.",
-    "zh": "您发送消息太频繁了，请稍等片刻再试。",
+    "zh": "你发送消息太频繁了，请稍等片刻再试。",
 }
 _NO_SESSION = {
     "en": "There is no conversation in this browser yet.",
@@ -145,6 +148,7 @@ def mailbox_json(message: MailboxMessage) -> dict[str, object]:
         "files": list(message.files),
         "file_links": list(message.file_links),
         "buttons": [button_json(button) for button in message.buttons],
+        "error": message.error,
     }
 
 
@@ -152,6 +156,7 @@ def reply_json(message: Outbound) -> dict[str, object]:
     return {
         "text": message.text,
         "buttons": [button_json(button) for button in message.buttons],
+        "error": (TONE, ERROR_TONE) in message.metadata,
     }
 
 
@@ -276,6 +281,9 @@ class WebChat:
         # Inline script and style run under the CSP only with this response's nonce.
         nonce = secrets.token_urlsafe(16)
         html = html.replace("<script>", f'<script nonce="{nonce}">').replace("<style>", f'<style nonce="{nonce}">')
+        # The page checks a file's size and kind before uploading it, against the server's own limits.
+        max_bytes, kinds = self.upload_limits()
+        html = html.replace("<body>", f'<body data-max-bytes="{max_bytes}" data-kinds="{",".join(kinds)}">', 1)
         response = web.Response(text=html, content_type="text/html", charset="utf-8")
         response.headers["Content-Security-Policy"] = page_policy(nonce)
         response.headers["Cache-Control"] = "no-store"
@@ -285,6 +293,19 @@ class WebChat:
             if address is None or self._limits.sessions.take(address) == 0:
                 self._sessions.attach(response, request, self._sessions.mint())
         return response
+
+    def upload_limits(self) -> tuple[int, tuple[str, ...]]:
+        """The largest file the page may send and the kinds it may send: the current flow's evidence limits
+        within this channel's transport limit."""
+        try:
+            context: ChannelContext | None = self._context.get()
+        except web.HTTPServiceUnavailable:
+            context = None  # not running yet: the page's first message gets "starting up" anyway
+        limits = context.upload_limits() if context is not None and context.upload_limits is not None else None
+        if limits is None:
+            return self._max_upload_bytes, _ALL_KINDS
+        kinds = tuple(kind for kind in limits.kinds if kind in _ALL_KINDS)
+        return min(self._max_upload_bytes, limits.max_bytes), kinds
 
     def _same_origin(self, request: web.Request) -> None:
         # The cookie is SameSite=Lax; an Origin from another site is refused as well (old browsers).

@@ -14,11 +14,11 @@ SCORE_LABELS: dict[Lang, tuple[str, ...]] = {
 _TEXTS: dict[str, dict[Lang, str]] = {
     "question": {
         "en": "How did we handle case {number}? Please rate it from 1 (very poor) to 5 (excellent).",
-        "zh": "您对投诉 {number} 的处理满意吗？请打分：1（非常不满意）到 5（非常满意）。",
+        "zh": "你对投诉 {number} 的处理满意吗？请打分：1（非常不满意）到 5（非常满意）。",
     },
     "thanks": {
         "en": "Thank you for rating case {number} {score}/5.",
-        "zh": "感谢您为投诉 {number} 打分：{score}/5。",
+        "zh": "感谢你为投诉 {number} 打分：{score}/5。",
     },
     "comment_prompt": {
         "en": "Anything you would like to add? Write it here, or send \"skip\".",
@@ -26,19 +26,19 @@ _TEXTS: dict[str, dict[Lang, str]] = {
     },
     "low_score_reopened": {
         "en": "We are sorry. Case {number} is open again and our team will get back to you.",
-        "zh": "非常抱歉。投诉 {number} 已重新打开，我们的团队会再联系您。",
+        "zh": "非常抱歉。投诉 {number} 已重新打开，我们的团队会再联系你。",
     },
     "comment_thanks": {
         "en": "Thank you, we passed your comment to the team.",
-        "zh": "谢谢，您的意见已转达给团队。",
+        "zh": "谢谢，你的意见已转达给团队。",
     },
     "comment_skipped": {
         "en": "Thank you for your feedback.",
-        "zh": "感谢您的反馈。",
+        "zh": "感谢你的反馈。",
     },
     "already_answered": {
         "en": "You already rated case {number} ({score}/5), thank you. Only the first answer counts.",
-        "zh": "您已经为投诉 {number} 打过分（{score}/5），谢谢。只记录第一次的评分。",
+        "zh": "你已经为投诉 {number} 打过分（{score}/5），谢谢。只记录第一次的评分。",
     },
     # For the team, in the case thread.
     "team_score": {

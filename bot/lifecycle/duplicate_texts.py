@@ -16,7 +16,7 @@ _TEXTS: dict[str, dict[Lang, str]] = {
     "question": {
         "en": "Is this about case {earlier} ({what}, filed {date})? If it is, we add what you just told us to "
               "that case instead of opening a second one.",
-        "zh": "这是关于投诉 {earlier}（{what}，{date} 提交）的吗？如果是，我们会把您刚才提供的信息补充到该投诉中，"
+        "zh": "这是关于投诉 {earlier}（{what}，{date} 提交）的吗？如果是，我们会把你刚才提供的信息补充到该投诉中，"
               "而不是新建一个。",
     },
     "linked": {

@@ -26,11 +26,11 @@ WAITING, RESOLVED = "waiting_for_customer", "resolved"
 _TEXTS = {
     "reminder": {
         "en": "A reminder about case {number}: our team is waiting for your answer. Just reply here.",
-        "zh": "提醒：关于投诉 {number}，客服正在等待您的回复，请直接在这里回复。",
+        "zh": "提醒：关于投诉 {number}，客服正在等待你的回复，请直接在这里回复。",
     },
     "closed_unanswered": {
         "en": "We closed case {number} because we did not hear back. Write to us any time to open a new one.",
-        "zh": "由于未收到您的回复，投诉 {number} 已关闭。如有需要，随时可以再联系我们。",
+        "zh": "由于未收到你的回复，投诉 {number} 已关闭。如有需要，随时可以再联系我们。",
     },
 }
 

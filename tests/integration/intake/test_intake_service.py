@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ import pytest_asyncio
 from bot.analysis import ThreadedAnalyzer
 from bot.composition import build_application
 from bot.config import Settings
+from bot.desk.service import DeskOutcomeKind
 from bot.intake import IntakeService
 from bot.messages import Attachment, Inbound
 from flows import format_when
@@ -209,3 +211,22 @@ async def test_a_photo_sent_early_is_kept_for_the_evidence_question(intake: Inta
     assert "Your case number is" in filed
     case = await Case.get(sender_id=customer.sender)
     assert [item.file_name for item in await Evidence.filter(case_id=case.id)] == ["receipt.jpg"]
+
+
+async def test_status_with_only_resolved_cases_lists_them_instead_of_saying_none(
+    settings: Settings, analyzer: ThreadedAnalyzer
+) -> None:
+    async with build_application(settings, analyzer=analyzer) as application:
+        customer = Customer(application.intake, "resolved-only")
+        number = await file_case(customer)
+        outcome = await application.desk.resolve(number, "Replaced the parcel", "replaced", "U0AGENT", "status-1")
+        assert outcome.kind is DeskOutcomeKind.APPLIED, outcome
+        reply = await customer.say("status")
+        assert reply.startswith("You have no open cases. Recently resolved:")
+        assert f"{number} — resolved (filed " in reply and "Next: nothing more to do." in reply
+        # Asked again in Chinese, the same case in Chinese.
+        chinese = Customer(application.intake, "resolved-only")
+        chinese.count = customer.count
+        result = await application.intake.handle(replace(chinese.inbound("进度"), locale="zh"))
+        text = "\n".join(reply.text for reply in result.replies)
+        assert "你目前没有处理中的投诉。最近已解决的投诉：" in text and f"{number}：已解决" in text

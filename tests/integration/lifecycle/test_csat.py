@@ -143,10 +143,10 @@ async def test_wechat_numbered_options_and_a_typed_score(room: LifecycleRoom, sl
             typed = Inbound(channel="wechat", sender_id="oOPENID1", message_id="m-1",
                             received_at=datetime.now(UTC), text="５分")
             result = await room.intake.handle(typed)
-            assert result.replies[0].text == f"感谢您为投诉 {number} 打分：5/5。"
+            assert result.replies[0].text == f"感谢你为投诉 {number} 打分：5/5。"
             skip = Inbound(channel="wechat", sender_id="oOPENID1", message_id="m-2",
                            received_at=datetime.now(UTC), text="跳过")
-            assert [reply.text for reply in (await room.intake.handle(skip)).replies] == ["感谢您的反馈。"]
+            assert [reply.text for reply in (await room.intake.handle(skip)).replies] == ["感谢你的反馈。"]
     finally:
         await fake.close()
     case = await Case.get(number=number)

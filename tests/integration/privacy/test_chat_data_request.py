@@ -24,7 +24,7 @@ async def test_delete_my_data_in_the_chat_reaches_the_admins_as_a_case(
     await chinese.post(Say("删除我的数据！"))
     number = chinese.case_number
     assert number is not None
-    assert f"我们已收到您删除个人数据的请求（编号 {number}）" in chinese.text()
+    assert f"我们已收到你删除个人数据的请求（编号 {number}）" in chinese.text()
     request = await Case.get(number=number)
     assert (request.category, request.lang, request.channel, request.status) == (
         DATA_ERASURE_CATEGORY, "zh", "web", "new")

@@ -251,7 +251,7 @@ def plausible_turns(flow: Flow, state: ConversationState) -> list[Turn]:
     return candidates
 
 
-@settings(max_examples=80, deadline=None, derandomize=True)
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_plausible_conversations_reach_valid_states(data: st.DataObject) -> None:
     flow = COMPLAINT
@@ -325,7 +325,7 @@ def test_random_turns_with_embedded_values(first: Turn, rest: list[Turn]) -> Non
     run(COMPLAINT, first, rest)
 
 
-@settings(max_examples=80, deadline=None, derandomize=True)
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_plausible_conversations_with_embedded_values_reach_valid_states(data: st.DataObject) -> None:
     flow = COMPLAINT
