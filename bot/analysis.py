@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -93,6 +94,20 @@ def _language(lang: str | None) -> Lang | None:
     return "zh" if lang == "zh" else "en" if lang == "en" else None
 
 
+# spaCy's modules import each other in a cycle: a thread importing them while another thread is half way through
+# gets a partially initialised module (ImportError). In a process that loads the models in the background, every
+# import of our nlp package outside the loader goes through `import_nlp()` first, which waits for the loader.
+_NLP_IMPORT_LOCK = threading.Lock()
+# The shipped catalog and taxonomy files, found without importing the nlp package.
+SHIPPED_NLP_DATA = Path(str(find_spec("nlp").origin)).parent / "data"  # type: ignore[union-attr]
+
+
+def import_nlp() -> None:
+    """Import the nlp package (spaCy, jieba: seconds the first time), never alongside another thread's import."""
+    with _NLP_IMPORT_LOCK:
+        import nlp  # noqa: F401
+
+
 class BackgroundLoadedAnalyzer:
     """A `TextAnalyzer` whose models are loaded once, by the first caller or by `start_loading()`'s thread
     (whichever comes first; the others wait for it)."""
@@ -157,6 +172,7 @@ class ThreadedAnalyzer:
         `settings.catalog_path`; None means the shipped ones), loading in a background thread from now on."""
 
         def load() -> TextAnalyzer:
+            import_nlp()
             from nlp import Analyzer  # spaCy and jieba: seconds of imports, kept out of start-up
 
             return Analyzer.load_default(catalog_path, installed_models_dir=installed_models_dir)

@@ -21,7 +21,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,7 +29,7 @@ from pydantic import BaseModel
 from bot.admin.audit import Actor, AuditTrail
 from bot.admin.errors import AdminError
 from bot.admin.models import CatalogDocument, TaxonomyDocument
-from bot.analysis import ThreadedAnalyzer
+from bot.analysis import SHIPPED_NLP_DATA, ThreadedAnalyzer, import_nlp
 from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfig, check_routing
 from bot.desk.service import DeskService
 from bot.lifecycle.sla_policy import SlaPolicies, SlaPolicyFile, check_sla_policies
@@ -42,8 +41,8 @@ if TYPE_CHECKING:
     from nlp.taxonomy import Taxonomy
 
 # Importing nlp imports spaCy and jieba (seconds): this module is imported at start-up, so nlp is imported
-# where a catalog or taxonomy is compiled. The shipped files' paths, found without importing the package:
-_NLP_DATA = Path(str(find_spec("nlp").origin)).parent / "data"  # type: ignore[union-attr]
+# (through import_nlp) where a catalog or taxonomy is compiled.
+_NLP_DATA = SHIPPED_NLP_DATA
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +115,14 @@ def _terms(value: object) -> dict[str, list[str]]:
 
 def _catalog_file_document(path: Path) -> dict[str, Any]:
     """A catalog file (YAML or CSV) in the console's shape: every list per language, both labels."""
+    import_nlp()
     from nlp.catalog import catalog_document
 
     return catalog_in_console_shape(catalog_document(path))
 
 
 def _taxonomy_of(categories: object) -> Taxonomy:
+    import_nlp()
     from nlp.taxonomy import Taxonomy
 
     return Taxonomy.from_document(categories)
@@ -129,6 +130,7 @@ def _taxonomy_of(categories: object) -> Taxonomy:
 
 def catalog_from_csv(text: str) -> dict[str, Any]:
     """An imported CSV catalog (nlp.catalog.CSV_COLUMNS) in the console's shape, not yet checked."""
+    import_nlp()
     from nlp.catalog import catalog_rows
 
     rows = catalog_rows(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
@@ -138,6 +140,7 @@ def catalog_from_csv(text: str) -> dict[str, Any]:
 
 def catalog_csv(document: Mapping[str, Any]) -> str:
     """The catalog as CSV (the columns `plaint` reads with PLAINT_CATALOG_PATH=....csv)."""
+    import_nlp()
     from nlp.catalog import CSV_COLUMNS
 
     out = io.StringIO()
@@ -315,6 +318,7 @@ class DeskSettings:
             await asyncio.sleep(REFRESH_SECONDS)
 
     def _apply(self, kind: SettingsKind, current: CurrentSettings, value: object) -> None:
+        import_nlp()
         from nlp import Catalog
         from nlp.taxonomy import Taxonomy
 
@@ -372,6 +376,7 @@ class DeskSettings:
     async def _compile_catalog(self, raw: object, cross_check: bool) -> Catalog:
         document = validated(CatalogDocument, raw, self._catalog_problems if cross_check else _own_catalog_problems)
         products = [product.model_dump(mode="json") for product in document.products]
+        import_nlp()
         from nlp import Catalog
         from nlp.errors import CatalogError
 

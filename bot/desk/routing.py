@@ -13,6 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.analysis import SHIPPED_NLP_DATA
 from bot.errors import ConfigurationError
 from bot.settings_documents import DocumentProblem, DocumentProblems, read_yaml_mapping, validated
 
@@ -220,24 +221,30 @@ class RoutingVocabulary:
 
     @classmethod
     def load(cls, catalog_path: Path | None = None) -> RoutingVocabulary:
-        """The taxonomy's category ids and the catalog's product ids (ids only: no NLP model is loaded)."""
-        from nlp.analyzer import DEFAULT_CATALOG_PATH
-        from nlp.taxonomy import Taxonomy
-
-        categories = frozenset(category.id for category in Taxonomy.load().categories)
-        return cls(categories, _catalog_ids(catalog_path or DEFAULT_CATALOG_PATH))
+        """The taxonomy's category ids and the catalog's product ids, read from the files (start-up reads them:
+        importing nlp would import spaCy and jieba, seconds, and race the background model loader)."""
+        categories = _ids_in(SHIPPED_NLP_DATA / "taxonomy.yaml", "categories")
+        return cls(categories, _catalog_ids(catalog_path or SHIPPED_NLP_DATA / "catalog.yaml"))
 
 
 def _catalog_ids(path: Path) -> frozenset[str]:
-    try:
-        if path.suffix.lower() == ".csv":
+    if path.suffix.lower() == ".csv":
+        try:
             with path.open(encoding="utf-8-sig", newline="") as handle:
                 return frozenset(str(row.get("id") or "") for row in csv.DictReader(handle)) - {""}
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            raise RoutingConfigError(str(path), f"cannot read the catalog: {error}") from None
+    return _ids_in(path, "products")
+
+
+def _ids_in(path: Path, key: str) -> frozenset[str]:
+    """The `id`s of the entries under `key` in a YAML file (the catalog's products, the taxonomy's categories)."""
+    try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, csv.Error) as error:
-        raise RoutingConfigError(str(path), f"cannot read the catalog: {error}") from None
-    products = document.get("products") if isinstance(document, dict) else None
-    return frozenset(str(item["id"]) for item in products or () if isinstance(item, dict) and item.get("id"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise RoutingConfigError(str(path), f"cannot read {path.name}: {error}") from None
+    entries = document.get(key) if isinstance(document, dict) else None
+    return frozenset(str(item["id"]) for item in entries or () if isinstance(item, dict) and item.get("id"))
 
 
 def check_vocabulary(config: RoutingConfig, source: str, vocabulary: RoutingVocabulary) -> None:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
+from bot.analysis import import_nlp
+
 if TYPE_CHECKING:
     # Importing nlp imports spaCy and jieba (seconds): the process starts without them (bot/analysis.py).
     from nlp import ProductChoice
@@ -121,6 +123,7 @@ def load_vocabulary(source: object, taxonomy: Taxonomy | None = None) -> DeskVoc
         products = [(choice.id, choice.label, chinese.get(choice.id, choice.label))
                     for choice in source.top_products(_ALL, "en")]
     if taxonomy is None:
+        import_nlp()
         from nlp.taxonomy import Taxonomy
 
         taxonomy = Taxonomy.load()

@@ -81,8 +81,8 @@ async def test_an_edited_catalog_is_what_the_nlp_proposes_at_once(
     assert await products_proposed(admin, "我的咖啡机漏水了", "zh") == ["espresso_machine"]
     assert application(admin).intake.analyzer.catalog_choices("zh")[0].label == "咖啡机"
     # The editor's preview offers the catalog's buttons when the customer named no product, the new one first.
-    messages = ["hi", "Ada", "email", "ada@example.com", "It stopped working and nobody answers me.",
-                "yesterday", "at home"]
+    # (In Chinese: the conversation follows the customer's language, and its buttons with it.)
+    messages = ["你好", "李娜", "邮箱", "ada@example.com", "它坏了，打电话也没有人接。", "昨天", "在家里"]
     status, body = await admin.api("POST", "/flows/complaint/simulate", "editor",
                                    json={"source": 1, "lang": "zh", "channel": "telegram", "messages": messages})
     assert status == 200, body
