@@ -307,10 +307,13 @@ async def build_application(
             delivered_on_store=TRANSCRIPT_CHANNELS,
             count_delivered=operations.metrics.delivered_on_store,
         )
+        # The desk's labels come from the catalog and taxonomy in force: the edited ones once an admin saves them.
+        desk_nlp = catalog_analyzer or proposals
         # The desk service exists with or without Slack (the CLI, admin pages and timers use it).
         desk = DeskService(
             desk_store, blueprint.routing, wake_outbox=bell.ring, observer=lifecycle.observer,
-            vocabulary=lambda: load_vocabulary(proposals), audit=TortoiseAuditLog(),
+            vocabulary=lambda: load_vocabulary(desk_nlp, desk_nlp.taxonomy if isinstance(desk_nlp, ThreadedAnalyzer)
+                                               else None), audit=TortoiseAuditLog(),
         )
         lifecycle.csat.use_reopener(desk)
         lifecycle.housekeeping.use_closer(desk)

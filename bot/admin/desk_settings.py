@@ -323,6 +323,9 @@ class DeskSettings:
             self._analyzer.use_catalog(value, None)
         elif kind == "taxonomy" and isinstance(value, Taxonomy) and self._analyzer is not None:
             self._analyzer.use_catalog(None, value)
+        if kind in ("catalog", "taxonomy"):
+            # The desk's labels (case messages, the reclassify modal) follow the edit like the NLP does.
+            self._desk.forget_vocabulary()
         elif kind == "routing" and isinstance(value, RoutingConfig):
             self._desk.use_routing(value)
         elif kind == "sla" and isinstance(value, SlaPolicies):
