@@ -18,7 +18,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.util import find_spec
@@ -230,8 +230,10 @@ class DeskSettings:
         desk: DeskService,
         sla_policies: SlaPolicyFile,
         analyzer: ThreadedAnalyzer | None,
+        on_routing: Callable[[RoutingConfig], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
+        self._on_routing = on_routing
         self._audit = audit
         self._files = files
         self._desk = desk
@@ -303,7 +305,7 @@ class DeskSettings:
                               kind, stored.version, error)
                     continue
                 current = CurrentSettings(kind, stored.version, stored.document, stored.saved_by, stored.created_at)
-                self._apply(kind, current, value)
+                await self._apply(kind, current, value)
 
     async def run(self) -> None:
         """The background worker: follow the database for the life of the server."""
@@ -314,7 +316,7 @@ class DeskSettings:
                 log.exception("desk settings not refreshed")
             await asyncio.sleep(REFRESH_SECONDS)
 
-    def _apply(self, kind: SettingsKind, current: CurrentSettings, value: object) -> None:
+    async def _apply(self, kind: SettingsKind, current: CurrentSettings, value: object) -> None:
         from nlp import Catalog
         from nlp.taxonomy import Taxonomy
 
@@ -328,6 +330,12 @@ class DeskSettings:
             self._desk.forget_vocabulary()
         elif kind == "routing" and isinstance(value, RoutingConfig):
             self._desk.use_routing(value)
+            if self._on_routing is not None:
+                try:
+                    # What else follows the teams (the daily digests): in force already, so never refused here.
+                    await self._on_routing(value)
+                except Exception:
+                    log.exception("routing version %s in force, but what follows it was not updated", current.version)
         elif kind == "sla" and isinstance(value, SlaPolicies):
             self._sla_policies.replace(value)
         log.info("%s settings version %s in force", kind, current.version)
@@ -355,7 +363,7 @@ class DeskSettings:
             await self._audit.record(actor, "save", kind, f"version {version}", before.document, document)
             stored = await self._store.latest(kind)
             saved_at = stored.created_at if stored is not None and stored.version == version else None
-            self._apply(kind, CurrentSettings(kind, version, document, actor.name, saved_at), value)
+            await self._apply(kind, CurrentSettings(kind, version, document, actor.name, saved_at), value)
         return version
 
     async def _compile(self, kind: SettingsKind, raw: object, cross_check: bool = True) -> object:
