@@ -31,7 +31,7 @@ from bot.admin.audit import Actor, AuditTrail
 from bot.admin.errors import AdminError
 from bot.admin.models import CatalogDocument, TaxonomyDocument
 from bot.analysis import ThreadedAnalyzer
-from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfig, check_routing
+from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfig, RoutingVocabulary, check_routing, unknown_values
 from bot.desk.service import DeskService
 from bot.lifecycle.sla_policy import SlaPolicies, SlaPolicyFile, check_sla_policies
 from bot.settings_documents import DocumentProblem, DocumentProblems, read_yaml_mapping, validated
@@ -428,19 +428,13 @@ class DeskSettings:
         return problems
 
     def _cross_check_routing(self, config: RoutingConfig) -> RoutingConfig:
-        categories, products = set(self.category_ids()), set(self.product_ids())
-        problems: list[DocumentProblem] = []
-        for index, rule in enumerate(config.rules):
-            when = rule.when
-            for field, allowed, what in (
-                ("category", categories, "a category of the taxonomy"),
-                ("product", products, "a product of the catalog"),
-                ("channel", set(CHANNELS), f"a channel ({', '.join(CHANNELS)})"),
-                ("language", set(LANGUAGES), "a language (en, zh)"),
-            ):
-                for value in getattr(when, field) or []:
-                    if value not in allowed:
-                        problems.append(DocumentProblem(("rules", index, "when", field), f"{value!r} is not {what}"))
+        vocabulary = RoutingVocabulary(frozenset(self.category_ids()), frozenset(self.product_ids()),
+                                       frozenset(CHANNELS), frozenset(LANGUAGES))
+        what = {"category": "a category of the taxonomy", "product": "a product of the catalog",
+                "channel": f"a channel ({', '.join(CHANNELS)})", "language": "a language (en, zh)"}
+        problems = [DocumentProblem(("rules", unknown.rule_index, "when", unknown.field),
+                                    f"{unknown.value!r} is not {what[unknown.field]}")
+                    for unknown in unknown_values(config, vocabulary)]
         if problems:
             raise DocumentProblems(problems)
         return config
