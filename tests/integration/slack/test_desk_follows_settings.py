@@ -15,10 +15,10 @@ from tests.integration.slack.harness import (
     AGENT_ONE,
     HarnessFactory,
     block_texts,
-    eventually,
     file_web_case,
     posted_case_message,
 )
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.one_database("postgres")
 
