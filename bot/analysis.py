@@ -189,6 +189,11 @@ class ThreadedAnalyzer:
         """A port of its own over the same loaded models: what one application's catalog edits change."""
         return ThreadedAnalyzer(self._analyzer)
 
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The categories this port's models predict, as edited in the console (waits for the models)."""
+        return self._analyzer.taxonomy
+
     def use_catalog(self, catalog: Catalog | None, taxonomy: Taxonomy | None) -> None:
         """An edited catalog and taxonomy (None keeps the current one) for the next messages, without a restart."""
         self._analyzer = self._analyzer.with_catalog(catalog, taxonomy)

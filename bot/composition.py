@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -61,6 +61,7 @@ from bot.insight.spike_watch import build_spike_watch
 from bot.intake import IntakeService, ProposalSource
 from bot.lifecycle.case_thread import OUTBOX_KIND as CASE_THREAD_KIND
 from bot.lifecycle.case_thread import OutboxCaseThreadNotifier
+from bot.lifecycle.digest import DigestService
 from bot.lifecycle.parts import LifecycleParts, build_lifecycle
 from bot.lifecycle.sla_policy import SlaPolicyFile
 from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
@@ -171,6 +172,17 @@ async def _fire_timers(application: Application) -> None:
 
 async def _sweep_spools(application: Application) -> None:
     await sweep_spools(spool_directories(application.settings))
+
+
+def _digests_following(digest: DigestService | None) -> Callable[[RoutingConfig], Awaitable[None]] | None:
+    """Teams added or moved in the console get their daily digest without a restart (None without a desk)."""
+    if digest is None:
+        return None
+
+    async def follow(routing: RoutingConfig) -> None:
+        await digest.use_teams({team.name: team.slack_channel for team in routing.teams})
+
+    return follow
 
 
 async def _follow_desk_settings(application: Application) -> None:
@@ -317,10 +329,13 @@ async def build_application(
             delivered_on_store=TRANSCRIPT_CHANNELS,
             count_delivered=operations.metrics.delivered_on_store,
         )
+        # The desk's labels come from the catalog and taxonomy in force: the edited ones once an admin saves them.
+        desk_nlp = catalog_analyzer or proposals
         # The desk service exists with or without Slack (the CLI, admin pages and timers use it).
         desk = DeskService(
             desk_store, blueprint.routing, wake_outbox=bell.ring, observer=lifecycle.observer,
-            vocabulary=lambda: load_vocabulary(proposals), audit=TortoiseAuditLog(),
+            vocabulary=lambda: load_vocabulary(desk_nlp, desk_nlp.taxonomy if isinstance(desk_nlp, ThreadedAnalyzer)
+                                               else None), audit=TortoiseAuditLog(),
         )
         lifecycle.csat.use_reopener(desk)
         lifecycle.housekeeping.use_closer(desk)
@@ -343,7 +358,7 @@ async def build_application(
                 sla=settings.sla_file,
             ),
             sla_policies=blueprint.sla_policies, catalog_analyzer=catalog_analyzer,
-            duplicates=lifecycle.duplicates,
+            duplicates=lifecycle.duplicates, on_routing=_digests_following(lifecycle.digest),
         ))
         # Notifiers.
         handlers: dict[str, OutboxHandler] = {}

@@ -18,7 +18,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from bot.admin.audit import Actor, AuditTrail
 from bot.admin.errors import AdminError
 from bot.admin.models import CatalogDocument, TaxonomyDocument
 from bot.analysis import SHIPPED_NLP_DATA, ThreadedAnalyzer, import_nlp
-from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfig, check_routing
+from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfig, RoutingVocabulary, check_routing, unknown_values
 from bot.desk.service import DeskService
 from bot.lifecycle.sla_policy import SlaPolicies, SlaPolicyFile, check_sla_policies
 from bot.settings_documents import DocumentProblem, DocumentProblems, read_yaml_mapping, validated
@@ -233,8 +233,10 @@ class DeskSettings:
         desk: DeskService,
         sla_policies: SlaPolicyFile,
         analyzer: ThreadedAnalyzer | None,
+        on_routing: Callable[[RoutingConfig], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
+        self._on_routing = on_routing
         self._audit = audit
         self._files = files
         self._desk = desk
@@ -306,7 +308,7 @@ class DeskSettings:
                               kind, stored.version, error)
                     continue
                 current = CurrentSettings(kind, stored.version, stored.document, stored.saved_by, stored.created_at)
-                self._apply(kind, current, value)
+                await self._apply(kind, current, value)
 
     async def run(self) -> None:
         """The background worker: follow the database for the life of the server."""
@@ -317,7 +319,7 @@ class DeskSettings:
                 log.exception("desk settings not refreshed")
             await asyncio.sleep(REFRESH_SECONDS)
 
-    def _apply(self, kind: SettingsKind, current: CurrentSettings, value: object) -> None:
+    async def _apply(self, kind: SettingsKind, current: CurrentSettings, value: object) -> None:
         import_nlp()
         from nlp import Catalog
         from nlp.taxonomy import Taxonomy
@@ -327,8 +329,17 @@ class DeskSettings:
             self._analyzer.use_catalog(value, None)
         elif kind == "taxonomy" and isinstance(value, Taxonomy) and self._analyzer is not None:
             self._analyzer.use_catalog(None, value)
+        if kind in ("catalog", "taxonomy"):
+            # The desk's labels (case messages, the reclassify modal) follow the edit like the NLP does.
+            self._desk.forget_vocabulary()
         elif kind == "routing" and isinstance(value, RoutingConfig):
             self._desk.use_routing(value)
+            if self._on_routing is not None:
+                try:
+                    # What else follows the teams (the daily digests): in force already, so never refused here.
+                    await self._on_routing(value)
+                except Exception:
+                    log.exception("routing version %s in force, but what follows it was not updated", current.version)
         elif kind == "sla" and isinstance(value, SlaPolicies):
             self._sla_policies.replace(value)
         log.info("%s settings version %s in force", kind, current.version)
@@ -356,7 +367,7 @@ class DeskSettings:
             await self._audit.record(actor, "save", kind, f"version {version}", before.document, document)
             stored = await self._store.latest(kind)
             saved_at = stored.created_at if stored is not None and stored.version == version else None
-            self._apply(kind, CurrentSettings(kind, version, document, actor.name, saved_at), value)
+            await self._apply(kind, CurrentSettings(kind, version, document, actor.name, saved_at), value)
         return version
 
     async def _compile(self, kind: SettingsKind, raw: object, cross_check: bool = True) -> object:
@@ -422,19 +433,13 @@ class DeskSettings:
         return problems
 
     def _cross_check_routing(self, config: RoutingConfig) -> RoutingConfig:
-        categories, products = set(self.category_ids()), set(self.product_ids())
-        problems: list[DocumentProblem] = []
-        for index, rule in enumerate(config.rules):
-            when = rule.when
-            for field, allowed, what in (
-                ("category", categories, "a category of the taxonomy"),
-                ("product", products, "a product of the catalog"),
-                ("channel", set(CHANNELS), f"a channel ({', '.join(CHANNELS)})"),
-                ("language", set(LANGUAGES), "a language (en, zh)"),
-            ):
-                for value in getattr(when, field) or []:
-                    if value not in allowed:
-                        problems.append(DocumentProblem(("rules", index, "when", field), f"{value!r} is not {what}"))
+        vocabulary = RoutingVocabulary(frozenset(self.category_ids()), frozenset(self.product_ids()),
+                                       frozenset(CHANNELS), frozenset(LANGUAGES))
+        what = {"category": "a category of the taxonomy", "product": "a product of the catalog",
+                "channel": f"a channel ({', '.join(CHANNELS)})", "language": "a language (en, zh)"}
+        problems = [DocumentProblem(("rules", unknown.rule_index, "when", unknown.field),
+                                    f"{unknown.value!r} is not {what[unknown.field]}")
+                    for unknown in unknown_values(config, vocabulary)]
         if problems:
             raise DocumentProblems(problems)
         return config

@@ -5,7 +5,7 @@ built (aiohttp freezes its router at start-up), and one dependencies object buil
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from aiohttp import web
@@ -17,6 +17,7 @@ from bot.admin.dependencies import STATIC_DIR, AdminDependencies, page_environme
 from bot.admin.desk_settings import DeskSettings, SettingsFiles
 from bot.admin.flow_admin import FlowAdmin
 from bot.analysis import ThreadedAnalyzer
+from bot.desk.routing import RoutingConfig
 from bot.desk.service import DeskService
 from bot.evidence_links import EvidenceLinks
 from bot.flow_registry import FlowRegistry
@@ -44,15 +45,17 @@ async def open_admin(
     sla_policies: SlaPolicyFile,
     catalog_analyzer: ThreadedAnalyzer | None,
     duplicates: DuplicateDecider | None = None,
+    on_routing: Callable[[RoutingConfig], Awaitable[None]] | None = None,
 ) -> AsyncIterator[AdminDependencies]:
     """Build the console's parts; call inside the open database (the composition root does).
-    `catalog_analyzer` is the NLP port edited catalogs and taxonomies go to (None: a test's fake NLP)."""
+    `catalog_analyzer` is the NLP port edited catalogs and taxonomies go to (None: a test's fake NLP);
+    `on_routing` is told every routing put in force (the daily digests follow the teams)."""
     accounts = TortoiseAccounts()
     audit_log = TortoiseAuditLog()
     audit = AuditTrail(audit_log)
     desk_settings = DeskSettings(
         TortoiseSettingsVersions(), audit, settings_files, desk=desk, sla_policies=sla_policies,
-        analyzer=catalog_analyzer,
+        analyzer=catalog_analyzer, on_routing=on_routing,
     )
     await desk_settings.start()
     yield AdminDependencies(

@@ -247,22 +247,51 @@ def _ids_in(path: Path, key: str) -> frozenset[str]:
     return frozenset(str(item["id"]) for item in entries or () if isinstance(item, dict) and item.get("id"))
 
 
-def check_vocabulary(config: RoutingConfig, source: str, vocabulary: RoutingVocabulary) -> None:
-    """Every category, product, channel and language in the rules is one a case can have."""
+# The rule conditions a vocabulary checks: the RoutingVocabulary attribute holding their values, and where those
+# come from (start-up's words).
+VOCABULARY_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("category", "categories", "the taxonomy"),
+    ("product", "products", "the catalog"),
+    ("channel", "channels", "the known channels"),
+    ("language", "languages", "the supported languages"),
+)
+
+
+@dataclass(frozen=True)
+class UnknownValue:
+    """A value a rule names that no case can carry: the rule would never match and silently mis-route."""
+
+    rule_index: int
+    field: str  # category, product, channel or language
+    value: str
+    known: frozenset[str]
+
+
+def unknown_values(config: RoutingConfig, vocabulary: RoutingVocabulary) -> list[UnknownValue]:
+    """Every category, product, channel and language the rules name that is not in `vocabulary`, rule by rule
+    (values compared as the rules store them, lower case). Start-up (`check_vocabulary`) and the console's
+    routing edit (bot/admin/desk_settings.py) both check with this."""
+    unknown: list[UnknownValue] = []
     for index, rule in enumerate(config.rules):
-        for name, condition, known, where in (
-            ("category", rule.when.category, vocabulary.categories, "the taxonomy"),
-            ("product", rule.when.product, vocabulary.products, "the catalog"),
-            ("channel", rule.when.channel, vocabulary.channels, "the known channels"),
-            ("language", rule.when.language, vocabulary.languages, "the supported languages"),
-        ):
+        for name, attribute, _ in VOCABULARY_FIELDS:
+            known: frozenset[str] = getattr(vocabulary, attribute)
             lowered = {item.lower() for item in known}
-            unknown = [value for value in condition or () if value not in lowered]
-            if unknown:
-                raise RoutingConfigError(
-                    source, f"{name} {unknown[0]!r} is not in {where} (known: {', '.join(sorted(known))})",
-                    rule_index=index,
-                )
+            unknown += [UnknownValue(index, name, value, known)
+                        for value in getattr(rule.when, name) or () if value not in lowered]
+    return unknown
+
+
+def check_vocabulary(config: RoutingConfig, source: str, vocabulary: RoutingVocabulary) -> None:
+    """Every category, product, channel and language in the rules is one a case can have (the first that is
+    not is refused, with what is known)."""
+    found = unknown_values(config, vocabulary)
+    if found:
+        first, where = found[0], {name: words for name, _, words in VOCABULARY_FIELDS}
+        raise RoutingConfigError(
+            source,
+            f"{first.field} {first.value!r} is not in {where[first.field]} (known: {', '.join(sorted(first.known))})",
+            rule_index=first.rule_index,
+        )
 
 
 def load_routing(path: Path | None = None, vocabulary: RoutingVocabulary | None = None) -> RoutingConfig:

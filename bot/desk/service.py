@@ -134,6 +134,11 @@ class DeskService:
         """Routing an admin edited (bot/admin/desk_settings.py): the next cases are routed by it."""
         self._routing = routing
 
+    def forget_vocabulary(self) -> None:
+        """The catalog or the taxonomy was edited (bot/admin/desk_settings.py): labels are built again on next use."""
+        if not isinstance(self._vocabulary_source, DeskVocabulary):
+            self._vocabulary = None
+
     @property
     def vocabulary(self) -> DeskVocabulary:
         return self._known_vocabulary() or DeskVocabulary()

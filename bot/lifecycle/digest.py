@@ -109,6 +109,12 @@ class DigestService:
             if not await self._store.digest_pending(f"digest:{team}"):
                 await self._schedule(team, self._clock.now())
 
+    async def use_teams(self, team_channels: Mapping[str, str]) -> None:
+        """Routing an admin edited: a new team gets its digest from its next morning on, without a restart; a
+        team removed gets none (its pending timer finds no channel and ends the chain); a moved channel is used."""
+        self._team_channels = dict(team_channels)
+        await self.ensure_scheduled()
+
     async def _schedule(self, team: str, after: datetime) -> None:
         _, spec = self._policies().team_calendar(team)
         await self._timers.schedule(

@@ -27,10 +27,10 @@ from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
     HarnessFactory,
     block_texts,
-    eventually,
     file_web_case,
     posted_case_message,
 )
+from tests.waiting import eventually
 
 # Pages and contracts, not storage: one database is enough (storage is tested on every one elsewhere).
 pytestmark = pytest.mark.one_database("sqlite")

@@ -19,6 +19,7 @@ from bot.channels.telegram import TelegramChannel, bot_api_urls
 from bot.outbox import ChannelDelivery, OutboxWorker, RateLimit, RetryPolicy
 from storage.outbox import TortoiseOutbox
 from tests.fakes.telegram_api import FakeTelegramBotApi
+from tests.waiting import eventually
 
 TOKEN = "777000:backlog-test-token"
 HEALTHY_CHAT = 900_001
@@ -66,14 +67,7 @@ class Backlog:
         )
 
     async def until(self, condition: Callable[[], bool], within: float) -> None:
-        deadline = time.monotonic() + within
-        for _ in range(int(within / 0.01) + 1):
-            if condition():
-                return
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"not reached within {within} s")
+        await eventually(condition, "the backlog's condition", within=within, interval=0.01)
 
 
 @asynccontextmanager

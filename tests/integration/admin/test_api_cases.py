@@ -11,10 +11,10 @@ from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
     HarnessFactory,
     block_texts,
-    eventually,
     file_web_case,
     posted_case_message,
 )
+from tests.waiting import eventually
 
 
 async def test_cases_are_found_read_and_worked_through_the_desk(start_plaint: HarnessFactory) -> None:  # noqa: F811

@@ -4,7 +4,6 @@ and within seconds in every other one (the customer's NLP, the desk's routing, t
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from typing import Any
 
@@ -16,6 +15,7 @@ from bot.composition import Application
 from bot.desk.routing import CaseFacts, route
 from storage.settings_versions import TortoiseSettingsVersions
 from tests.integration.admin.harness import AdminHarness
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.one_database("postgres")
 
@@ -187,10 +187,7 @@ async def test_another_workers_edit_is_in_force_here_within_seconds(admin: Admin
     # What another `plaint serve` process does when an admin saves there: a new version in the database.
     await TortoiseSettingsVersions().save("routing", routing, "editor@elsewhere")
     desk = application(admin).desk
-    for _ in range(100):
-        if desk.routing.default_team == "logistics":
-            break
-        await asyncio.sleep(0.1)
+    await eventually(lambda: desk.routing.default_team == "logistics", "the other worker's routing in force here")
     assert route(desk.routing, CaseFacts("billing_refund", None, "web", "en")).name == "logistics"
     _, body = await admin.api("GET", "/routing", "viewer")
     assert (body["version"], body["saved_by"]) == (1, "editor@elsewhere")

@@ -16,7 +16,8 @@ from storage.webhooks import TortoiseWebhookStore
 from tests.fakes.webhook_receiver import FakeWebhookReceiver
 from tests.integration.insight.test_insight import case
 from tests.integration.slack.conftest import slack_api, start_plaint
-from tests.integration.slack.harness import HarnessFactory, SlackHarness, eventually
+from tests.integration.slack.harness import HarnessFactory, SlackHarness
+from tests.waiting import eventually
 
 __all__ = ["slack_api", "start_plaint"]  # fixtures
 

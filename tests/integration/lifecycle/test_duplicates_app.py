@@ -12,10 +12,10 @@ from tests.integration.slack.conftest import slack_api, start_plaint  # noqa: F4
 from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
     HarnessFactory,
-    eventually,
     file_web_case,
     posted_case_message,
 )
+from tests.waiting import eventually
 
 # One database: the storage of duplicates is tested on every database in test_duplicates.py.
 pytestmark = pytest.mark.one_database("sqlite")

@@ -18,10 +18,10 @@ from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
     HarnessFactory,
     SlackHarness,
-    eventually,
     file_web_case,
     posted_case_message,
 )
+from tests.waiting import eventually
 
 # One database: the storage of duplicates is tested on every database in test_duplicates.py.
 pytestmark = pytest.mark.one_database("sqlite")

@@ -5,7 +5,6 @@ credentials and validation errors are dead letters that say why."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -25,19 +24,12 @@ from storage.models import ExternalTicket, OutboxItem
 from tests.e2e.test_web_chat import ENGLISH
 from tests.e2e.web_chat_driver import WebCustomer, complete_flow
 from tests.fakes.helpdesk_api import FakeFreshdesk, FakeZendesk, serving
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 ZENDESK_EMAIL = "agent@example.com"
 ZENDESK_TOKEN = "zd-token-123"
 FRESHDESK_KEY = "fd-key-456"
-
-
-async def wait_until(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_tickets_follow_a_case_through_an_outage(settings: Settings, analyzer: ThreadedAnalyzer) -> None:
@@ -56,13 +48,13 @@ async def test_tickets_follow_a_case_through_an_outage(settings: Settings, analy
         freshdesk.fail_next(1, 429, retry_after="1")
         async with TestClient(TestServer(build_app(configured, analyzer), host="127.0.0.1")) as client:
             number = await complete_flow(WebCustomer(client, "en"), ENGLISH, "Hello")
-            await wait_until(lambda: len(freshdesk.succeeded("POST")) == 1, "the Freshdesk ticket")
+            await eventually(lambda: len(freshdesk.succeeded("POST")) == 1, "the Freshdesk ticket")
             desk = DeskService(TortoiseDeskStore(), load_routing(SHIPPED_ROUTING_FILE))
             outcome = await desk.resolve(number, "Replaced the phone", "replaced", "U0AGENT", "connector-resolve")
             assert outcome.kind is DeskOutcomeKind.APPLIED
-            await wait_until(lambda: len(zendesk.succeeded("PUT")) == 1, "the Zendesk update", 90)
-            await wait_until(lambda: len(freshdesk.succeeded("PUT")) == 1, "the Freshdesk update")
-            await wait_until(lambda: len(freshdesk.notes.get(9001, [])) == 1, "the Freshdesk note")
+            await eventually(lambda: len(zendesk.succeeded("PUT")) == 1, "the Zendesk update", within=90)
+            await eventually(lambda: len(freshdesk.succeeded("PUT")) == 1, "the Freshdesk update")
+            await eventually(lambda: len(freshdesk.notes.get(9001, [])) == 1, "the Freshdesk note")
             tickets = {row.connector: row.ticket_id for row in await ExternalTicket.filter(case__number=number)}
             # The last call answered, its outbox row is settled a moment later (or stays: what this checks).
             for _ in range(200):

@@ -5,8 +5,6 @@ channel, Zendesk is down when the case is filed and back a moment later, the age
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from tests.fakes.telegram_api import FakeTelegramBotApi, running_fake_bot_api
 from tests.integration.slack.complaint_driver import Answer, SeenReply, file_complaint
 from tests.integration.slack.harness import DEFAULT_TEAM_CHANNEL, ROUTING, SIGNING_SECRET, block_texts
 from tests.integration.telegram.telegram_updates import JSON, TelegramCustomer
+from tests.waiting import eventually
 
 TOKEN = "777000:hand-off-token"
 TELEGRAM_SECRET = "hand-off-secret"
@@ -35,19 +34,6 @@ ZENDESK_EMAIL = "agent@example.com"
 ZENDESK_TOKEN = "zd-hand-off-token"
 pytestmark = pytest.mark.one_database("sqlite")  # about the hand-off, not storage
 AGENT = "UAGENT0003"  # the general team's member in the Slack tests' routing
-
-
-async def eventually(condition: Callable[[], Any], what: str, within: float = 60) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest_asyncio.fixture
@@ -79,7 +65,7 @@ def telegram_sender(
         async def answered() -> bool:
             return len(fake.sent_messages) > already and await outbox.pending_count() == 0
 
-        await eventually(answered, "the bot's answer on Telegram", 30)
+        await eventually(answered, "the bot's answer on Telegram")
         messages = fake.sent_messages[already:]
         last_question[:] = messages[-1:]
         seen = []

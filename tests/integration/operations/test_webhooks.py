@@ -4,8 +4,6 @@ filed on the web chat and resolved by an agent, every request verified with READ
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +20,12 @@ from tests.e2e.test_processes import plaint
 from tests.e2e.test_web_chat import ENGLISH
 from tests.e2e.web_chat_driver import WebCustomer, complete_flow
 from tests.fakes.webhook_receiver import Answer, FakeWebhookReceiver, readme_verifier
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 CRM_SECRET = "crm-secret-0123456789abcdef"
 INTERNAL_SECRET = "internal-secret-0123456789"
 STRICT_SECRET = "strict-secret-0123456789ab"
-
-
-async def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def types(deliveries: list[Any]) -> list[str]:
@@ -63,14 +54,14 @@ async def test_a_case_reaches_subscribers_signed_in_order_and_a_replay_is_marked
 
         async with TestClient(TestServer(build_app(settings, analyzer), host="127.0.0.1")) as client:
             number = await complete_flow(WebCustomer(client, "en"), ENGLISH, "Hello")
-            await wait_until(
+            await eventually(
                 lambda: len(receiver.accepted("/crm")) == 1 and len(receiver.accepted("/internal")) == 1,
                 "case.filed at both receivers",
             )
             desk = DeskService(TortoiseDeskStore(), load_routing(SHIPPED_ROUTING_FILE))
             outcome = await desk.resolve(number, "Replaced the phone", "replaced", "U0AGENT", "test-resolve-1")
             assert outcome.kind is DeskOutcomeKind.APPLIED
-            await wait_until(lambda: len(receiver.accepted("/crm")) == 3, "the resolution at the CRM")
+            await eventually(lambda: len(receiver.accepted("/crm")) == 3, "the resolution at the CRM")
 
             [strict] = [item for item in receiver.received if item.path == "/strict"]
             assert strict.answered == 400
@@ -102,7 +93,7 @@ async def test_a_case_reaches_subscribers_signed_in_order_and_a_replay_is_marked
             assert f"{refused.id}" in log and "HTTP 400" in log
 
             await plaint(settings, "webhooks", "replay", str(delivered.id))
-            await wait_until(lambda: len(receiver.accepted("/crm")) == 4, "the replay")
+            await eventually(lambda: len(receiver.accepted("/crm")) == 4, "the replay")
             replay = receiver.accepted("/crm")[-1]
             assert replay.verified
             assert replay.document["id"] == filed["id"] and replay.document["type"] == "case.filed"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 import uuid
@@ -23,6 +22,7 @@ from tests.fakes.telegram_api import FakeTelegramBotApi
 from tests.fakes.wechat_api import FakeWeChatApi
 from tests.integration.slack.complaint_driver import Answer, SeenReply, file_complaint
 from tests.integration.telegram.telegram_updates import TelegramCustomer
+from tests.waiting import WITHIN, eventually
 
 SIGNING_SECRET = "e3b0c44298fc1c149afbf4c8996fb924"
 WEB_TEAM_CHANNEL = "C0WEBDESK"
@@ -57,16 +57,6 @@ rules:
 """
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + within
-    while True:
-        if await check():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.05)
-
-
 @dataclass
 class SlackHarness:
     client: TestClient[Any, Any]
@@ -88,12 +78,12 @@ class SlackHarness:
         return await self.cases.get(number)
 
     async def wait_for_case(
-        self, number: str, check: Callable[[CaseDetails], bool], what: str, within: float = 10.0
+        self, number: str, check: Callable[[CaseDetails], bool], what: str, within: float = WITHIN
     ) -> CaseDetails:
         async def matches() -> bool:
             return check(await self.case(number))
 
-        await eventually(matches, within, what)
+        await eventually(matches, what, within=within)
         return await self.case(number)
 
     # --- the web chat customer ---------------------------------------------------------------------------
@@ -147,13 +137,13 @@ class SlackHarness:
 
         return send
 
-    async def outbox_drained(self, within: float = 10.0) -> None:
+    async def outbox_drained(self, within: float = WITHIN) -> None:
         outbox = self.application.outbox
 
         async def drained() -> bool:
             return await outbox.pending_count() == 0
 
-        await eventually(drained, within, "the outbox to empty")
+        await eventually(drained, "the outbox to empty", within=within)
 
     # --- agent payloads ------------------------------------------------------------------------------------
 

@@ -25,10 +25,10 @@ from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
     HarnessFactory,
     block_texts,
-    eventually,
     file_web_case,
     posted_case_message,
 )
+from tests.waiting import eventually
 
 
 async def test_case_from_web_chat_is_worked_from_slack(start_plaint: HarnessFactory) -> None:

@@ -17,10 +17,10 @@ from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
     HarnessFactory,
     SlackHarness,
-    eventually,
     file_web_case,
 )
 from tests.integration.telegram.telegram_updates import TelegramCustomer
+from tests.waiting import eventually
 
 PDF = b"%PDF-1.4\n% a return label\n" + bytes(range(256)) * 40
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 from storage.models import Case
-from tests.integration.slack.harness import AGENT_TWO, WEB_TEAM_CHANNEL, HarnessFactory, eventually, file_web_case
+from tests.integration.slack.harness import AGENT_TWO, WEB_TEAM_CHANNEL, HarnessFactory, file_web_case
+from tests.waiting import eventually
 
 WIRE = (
     "Refund &lt; 100 EUR &amp; a voucher, see <https://example.com/faq|our FAQ>, my colleague <@U0AGUKCWFS0> "

@@ -15,10 +15,10 @@ from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
     HarnessFactory,
     SlackHarness,
-    eventually,
     file_web_case,
     posted_case_message,
 )
+from tests.waiting import eventually
 
 
 async def plaint_command(plaint: SlackHarness, text: str, user: str) -> str:

@@ -14,11 +14,11 @@ from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
     HarnessFactory,
     SlackHarness,
-    eventually,
     file_web_case,
     posted_case_message,
 )
 from tests.integration.slack.test_desk_commands import plaint_blocks, plaint_command
+from tests.waiting import eventually
 
 STRANGER = "USTRANGER9"
 

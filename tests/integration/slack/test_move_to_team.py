@@ -15,10 +15,10 @@ from tests.integration.slack.harness import (
     DEFAULT_TEAM_CHANNEL,
     WEB_TEAM_CHANNEL,
     HarnessFactory,
-    eventually,
     file_web_case,
     posted_case_message,
 )
+from tests.waiting import eventually
 
 
 async def test_a_case_moves_to_another_team(start_plaint: HarnessFactory) -> None:

@@ -20,10 +20,10 @@ from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
     HarnessFactory,
     SlackHarness,
-    eventually,
     file_web_case,
 )
 from tests.integration.telegram.telegram_updates import TelegramCustomer
+from tests.waiting import eventually
 
 
 async def _posted_case(plaint: SlackHarness, session: str) -> tuple[str, str]:

@@ -14,10 +14,10 @@ from tests.integration.slack.harness import (
     WEB_TEAM_CHANNEL,
     HarnessFactory,
     SlackHarness,
-    eventually,
     file_web_case,
     posted_case_message,
 )
+from tests.waiting import eventually
 
 
 async def filed_and_posted(plaint: SlackHarness) -> tuple[str, str, str]:

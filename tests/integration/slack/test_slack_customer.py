@@ -16,9 +16,9 @@ from tests.integration.slack.harness import (
     DEFAULT_TEAM_CHANNEL,
     HarnessFactory,
     SlackHarness,
-    eventually,
     posted_case_message,
 )
+from tests.waiting import eventually
 
 CUSTOMER = "UCUSTOMER01"
 DM = "D0CUSTOMER1"

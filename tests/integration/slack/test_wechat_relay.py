@@ -9,8 +9,9 @@ from urllib.parse import urlparse
 
 from storage.models import Case, ChannelIdentity, Customer
 from storage.outbox import add_outbox_item
-from tests.integration.slack.harness import AGENT_THREE, DEFAULT_TEAM_CHANNEL, HarnessFactory, eventually
+from tests.integration.slack.harness import AGENT_THREE, DEFAULT_TEAM_CHANNEL, HarnessFactory
 from tests.integration.slack.test_agent_files import PDF, PNG, share
+from tests.waiting import eventually
 
 WIRE = "Refund &lt; 100 EUR &amp; a voucher, see <https://example.com/faq|our FAQ>, ask <@UAGENT0003>. *Thanks*"
 

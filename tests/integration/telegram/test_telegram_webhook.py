@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest_asyncio
@@ -24,6 +24,7 @@ from bot.messages import Outbound, outbound_to_payload
 from storage.models import Case, Customer, Evidence, InboundReceipt, OutboxItem, TranscriptMessage
 from tests.fakes.telegram_api import FakeTelegramBotApi, InjectedFailure, running_fake_bot_api
 from tests.integration.telegram.telegram_updates import JSON, TelegramCustomer
+from tests.waiting import WITHIN, eventually
 
 TOKEN = "654321:TEST-webhook-token"
 SECRET = "s3cret_Token-for-tests"
@@ -59,28 +60,16 @@ class TelegramServer:
         await self.outbox_drained()
         return self.fake.sent_messages[already:]
 
-    async def inbox_drained(self, within: float = 30) -> None:
+    async def inbox_drained(self, within: float = WITHIN) -> None:
         """The webhook answers on receipt; the inbox worker takes the turn a moment later."""
         inbox = self.client.app[APPLICATION_KEY].inbox_worker
-        await eventually(lambda: inbox.pending_count(), lambda count: count == 0, within)
+        await eventually(lambda: inbox.pending_count(), "the inbox drained", accept=lambda count: count == 0,
+                         within=within)
 
-    async def outbox_drained(self, within: float = 30) -> None:
+    async def outbox_drained(self, within: float = WITHIN) -> None:
         await self.inbox_drained(within)
         outbox = self.client.app[APPLICATION_KEY].outbox
-        await eventually(lambda: outbox.pending_count(), lambda count: count == 0, within)
-
-
-async def eventually(probe: Callable[[], object], accept: Callable[[object], bool] = bool, within: float = 10) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        value = probe()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if accept(value):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s (last value {value!r})")
-        await asyncio.sleep(0.02)
+        await eventually(outbox.pending_count, "the outbox to empty", accept=lambda count: count == 0, within=within)
 
 
 @pytest_asyncio.fixture
@@ -382,10 +371,11 @@ async def test_polling_mode_fetches_updates_and_confirms_them(settings: Settings
             assert (await client.post(WEBHOOK_PATH, json=customer.text("hi"))).status in (404, 405)
             first = customer.text("/start")
             fake.queue_update(first)
-            await eventually(lambda: len(fake.sent_messages), lambda count: count >= 2)  # type: ignore[operator]
+            await eventually(lambda: len(fake.sent_messages), "two messages sent", accept=lambda count: count >= 2)
             second = customer.text("Pat Doe")
             fake.queue_update(second)
-            await eventually(lambda: fake.sent_texts()[-1], lambda text: "get back to you" in str(text))
+            await eventually(lambda: fake.sent_texts()[-1], "the answer sent",
+                             accept=lambda text: "get back to you" in str(text))
             offsets = [call.params.get("offset") for call in fake.calls_to("getUpdates")]
             assert str(first["update_id"] + 1) in offsets  # type: ignore[operator]
             assert str(second["update_id"] + 1) in offsets  # type: ignore[operator]
@@ -436,7 +426,8 @@ async def test_the_intake_wakes_the_outbox_so_a_reply_does_not_wait_for_the_next
             started = time.monotonic()
             response = await server.post(TelegramCustomer(1501, "Quinn", "en").text("/start"))
             assert response.status == 200
-            await eventually(lambda: len(fake.sent_messages), lambda count: count >= 1, within=poll_interval / 4)
+            await eventually(lambda: len(fake.sent_messages), "the reply sent before the next poll",
+                             accept=lambda count: count >= 1, within=poll_interval / 4)
             assert time.monotonic() - started < poll_interval / 4
         finally:
             await client.close()

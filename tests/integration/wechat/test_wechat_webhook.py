@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -44,6 +43,7 @@ from tests.integration.wechat.wechat_platform import (
     message_xml,
     sign,
 )
+from tests.waiting import WITHIN, eventually
 
 # The passive-reply budget Plaint is given (WeChat itself waits 5 s): generous, so that a loaded machine still
 # answers passively where a test expects it.
@@ -62,26 +62,9 @@ class WeChatServer:
     def customer(self, open_id: str = "oCustomer_zhang") -> WeChatCustomer:
         return WeChatCustomer(self.platform, open_id)
 
-    async def outbox_drained(self, within: float = 10) -> None:
+    async def outbox_drained(self, within: float = WITHIN) -> None:
         outbox = self.client.app[APPLICATION_KEY].outbox
-        await eventually(outbox.pending_count, lambda count: count == 0, within)
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[object] | object],
-    accept: Callable[[object], bool] = bool,
-    within: float = 10,
-) -> object:
-    deadline = time.monotonic() + within
-    while True:
-        value = probe()
-        if inspect.isawaitable(value):
-            value = await value
-        if accept(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s (last value {value!r})")
-        await asyncio.sleep(0.02)
+        await eventually(outbox.pending_count, "the outbox to empty", accept=lambda count: count == 0, within=within)
 
 
 async def start_server(settings: Settings, analyzer: ThreadedAnalyzer, mode: Mode) -> AsyncIterator[WeChatServer]:
@@ -274,7 +257,7 @@ async def test_slow_media_answers_success_in_time_and_replies_by_custom_send(wec
     answer = await customer.send(customer.image("SLOW"))
     assert (answer.status, answer.body) == (200, "success")
     assert answer.seconds < DEADLINE + 2.0  # "success" at the deadline, not after the slow download
-    sent = await eventually(lambda: wechat.fake.sent_texts, within=10)
+    sent = await eventually(lambda: wechat.fake.sent_texts, "a message sent")
     assert isinstance(sent, list) and len(sent) == 1
     open_id, text = sent[0]
     assert open_id == "oSlow" and ("1" in text or "完成" in text)
@@ -297,7 +280,7 @@ async def test_customer_outside_the_48_hour_window_is_marked_unreachable(wechat:
     wechat.fake.send_failures = [45015]
     answer = await customer.send(customer.image("SLOW"))
     assert answer.body == "success"
-    await eventually(OutboxItem.filter(status="dead").count, lambda count: count == 1)
+    await eventually(OutboxItem.filter(status="dead").count, "one dead item", accept=lambda count: count == 1)
     dead = await OutboxItem.get(status="dead")
     assert "45015" in (dead.last_error or "")
     customer_row = await Customer.get(identities__sender_id="oGone")
@@ -376,7 +359,7 @@ async def test_a_customers_replies_arrive_in_order_whichever_path_each_takes(wec
     wechat.fake.media_delay = 0
     # ...and is stuck in the API while the next push arrives and its reply is queued.
     next_push = asyncio.create_task(customer.send(customer.text("完成")))
-    await eventually(OutboxItem.filter(status="pending").count, lambda count: count >= 1, within=30)
+    await eventually(OutboxItem.filter(status="pending").count, "a pending reply", accept=lambda count: count >= 1)
     try:
         await asyncio.sleep(0.3)  # room for a passive answer to (wrongly) leave before the earlier reply
         assert not next_push.done()

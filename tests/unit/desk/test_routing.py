@@ -11,10 +11,12 @@ from bot.desk.routing import (
     CaseFacts,
     RoutingConfigError,
     RoutingVocabulary,
+    check_vocabulary,
     load_routing,
     next_agent,
     parse_routing,
     route,
+    unknown_values,
 )
 
 CONFIG = """
@@ -156,3 +158,21 @@ def test_a_rule_that_could_never_match_is_refused(tmp_path: Path, condition: str
     catalog.write_text("products:\n  - {id: rice_cooker, label: {en: Rice cooker, zh: 电饭煲}}\n", encoding="utf-8")
     if condition.startswith("product"):
         assert load_routing(path, RoutingVocabulary.load(catalog)).rules[1].when.product == ["rice_cooker"]
+
+
+def test_one_check_finds_every_unknown_value_for_start_up_and_the_console() -> None:
+    config = parse_routing(
+        "default_team: a\nteams:\n  - {name: a, slack_channel: C0000AAAA}\nrules:\n"
+        "  - {team: a, when: {category: [nonsense, product_quality], channel: [fax]}}\n"
+        "  - {team: a, when: {product: [spaceship], language: [EN, fr]}}\n",
+        "routing.yaml",
+    )
+    vocabulary = RoutingVocabulary(frozenset({"product_quality"}), frozenset({"kettle"}))
+    assert [(u.rule_index, u.field, u.value) for u in unknown_values(config, vocabulary)] == [
+        (0, "category", "nonsense"), (0, "channel", "fax"), (1, "product", "spaceship"), (1, "language", "fr"),
+    ]
+    with pytest.raises(RoutingConfigError) as raised:
+        check_vocabulary(config, "routing.yaml", vocabulary)
+    assert str(raised.value) == (
+        "routing.yaml: rules[0]: category 'nonsense' is not in the taxonomy (known: product_quality)"
+    )
