@@ -55,7 +55,8 @@ async def turns_to_file(channel: str, sender: str, send: Callable[[str], Awaitab
     """Customer messages until the case is filed (the opener counts)."""
     async def handled(count: int) -> None:
         # Each message is answered in its own transaction, which stores its receipt.
-        await eventually(lambda: InboundReceipt.filter(channel=channel).count(), "the receipts", accept=lambda n: n >= count)
+        await eventually(lambda: InboundReceipt.filter(channel=channel).count(), "the receipts",
+                         accept=lambda n: n >= count)
 
     before = await InboundReceipt.filter(channel=channel).count()
     await send(story.all_at_once if all_at_once else story.opener)
