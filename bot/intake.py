@@ -69,6 +69,7 @@ from flows import (
     start,
 )
 from flows.commands import NEW_COMPLAINT, command_of
+from flows.engine import DATA_ERASURE_CATEGORY
 from storage.cases import CaseDetails, CaseStatus
 from storage.dropoff import record_step_events
 from storage.errors import EvidenceTooLarge
@@ -339,7 +340,8 @@ class IntakeService:
         text = (inbound.text or "").strip()
         if not text and not inbound.attachments:
             return None
-        open_cases = await tx.open_cases()
+        # A data request is the privacy team's, not a complaint: what the customer writes next is a new complaint.
+        open_cases = [case for case in await tx.open_cases() if case.category != DATA_ERASURE_CATEGORY]
         waiting = [case for case in open_cases if case.status is CaseStatus.WAITING_FOR_CUSTOMER]
         here = [case for case in open_cases if (case.channel, case.sender_id) == (inbound.channel, inbound.sender_id)]
         followed = waiting or here or (open_cases if inbound.attachments else [])

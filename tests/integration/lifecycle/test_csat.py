@@ -251,8 +251,8 @@ async def test_wechat_low_score_by_numbered_option_reopens_and_a_second_is_refus
             low, again = await low_score_then_again(room, slack, number, typed("w-1", "1"), typed("w-2", "4"))
     finally:
         await fake.close()
-    assert low[0] == f"感谢您为投诉 {number} 打分：1/5。" and f"投诉 {number} 已重新打开" in low[1]
-    assert again == [f"您已经为投诉 {number} 打过分（1/5），谢谢。只记录第一次的评分。"]
+    assert low[0] == f"感谢你为投诉 {number} 打分：1/5。" and f"投诉 {number} 已重新打开" in low[1]
+    assert again == [f"你已经为投诉 {number} 打过分（1/5），谢谢。只记录第一次的评分。"]
 
 
 async def test_slack_low_score_button_reopens_and_a_second_press_is_refused(

@@ -138,12 +138,15 @@ class SlackHarness:
         return send
 
     async def outbox_drained(self, within: float = WITHIN) -> None:
+        """Every received update taken (a Telegram webhook answers on receipt: the inbox worker takes the turn
+        a moment later) and every reply sent."""
+        inbox = self.application.inbox_worker
         outbox = self.application.outbox
 
         async def drained() -> bool:
-            return await outbox.pending_count() == 0
+            return await inbox.pending_count() == 0 and await outbox.pending_count() == 0
 
-        await eventually(drained, "the outbox to empty", within=within)
+        await eventually(drained, "the inbox and the outbox to empty", within=within)
 
     # --- agent payloads ------------------------------------------------------------------------------------
 
