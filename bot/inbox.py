@@ -17,11 +17,12 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from bot.channels.base import ReceivedUpdates
+from bot.leases import renewing_leases
 from bot.messages import ChannelName
 from bot.outbox import RetryPolicy
 from storage.inbox import DEFAULT_INBOX_LEASE, InboxEntry, TortoiseInbox
@@ -84,23 +85,9 @@ class InboxWorker:
     async def pending_count(self) -> int:
         return await self._store.pending_count()
 
-    @contextlib.asynccontextmanager
-    async def _heartbeat(self) -> AsyncIterator[None]:
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(self._lease.total_seconds() / 3)
-                try:
-                    await self._store.renew_leases(tuple(self._in_flight), self._lease)
-                except Exception:
-                    log.exception("inbox heartbeat failed")
-
-        task = asyncio.create_task(beat(), name="inbox-heartbeat")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    def _heartbeat(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Renews the claims of every row this worker holds, a few times per lease."""
+        return renewing_leases(self._store.renew_leases, self._in_flight, self._lease, "inbox")
 
     async def _process(self, entry: InboxEntry) -> None:
         self._in_flight.add(entry.id)

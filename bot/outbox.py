@@ -16,13 +16,14 @@ import dataclasses
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
 from bot.channels.base import Channel, PermanentDeliveryError, RecipientUnreachable, RetryLater
 from bot.delivery import hold_seconds_of
+from bot.leases import renewing_leases
 from bot.messages import Outbound, OutboundFile, outbound_from_payload
 from storage.delivery_pace import PaceDecision, TortoiseDeliveryPace
 from storage.outbox import DEFAULT_LEASE, DeadReason, OutboxEntry, TortoiseOutbox
@@ -186,25 +187,9 @@ class OutboxWorker:
             outcomes = await asyncio.gather(*(self._deliver(entry) for entry in entries))
         return sum(outcomes)
 
-    @contextlib.asynccontextmanager
-    async def _heartbeat(self) -> AsyncIterator[None]:
-        """Renews the claims of every row this worker is sending, a few times per lease."""
-
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(self._lease.total_seconds() / 3)
-                try:
-                    await self._outbox.renew_leases(tuple(self._in_flight), self._lease)
-                except Exception:
-                    log.exception("outbox heartbeat failed")
-
-        task = asyncio.create_task(beat(), name="outbox-heartbeat")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    def _heartbeat(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Renews the claims of every row this worker holds, a few times per lease."""
+        return renewing_leases(self._outbox.renew_leases, self._in_flight, self._lease, "outbox")
 
     async def _take_pace(self, entry: OutboxEntry) -> bool:
         """Wait for a slot under every limit of this entry's platform; False when the row was handed back."""

@@ -37,14 +37,6 @@ NOON = MONDAY + timedelta(hours=12)
 
 
 @pytest_asyncio.fixture
-async def slack() -> AsyncIterator[FakeSlackApi]:
-    api = FakeSlackApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
-@pytest_asyncio.fixture
 async def room(database_url: str, slack: FakeSlackApi, tmp_path: Path) -> AsyncIterator[LifecycleRoom]:
     async with open_database(database_url):
         yield build_room(database_url, slack, NOON, tmp_path)

@@ -17,14 +17,6 @@ from tests.integration.lifecycle.lifecycle_room import AGENT, MONDAY, TEAM_CHANN
 
 
 @pytest_asyncio.fixture
-async def slack() -> AsyncIterator[FakeSlackApi]:
-    api = FakeSlackApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
-@pytest_asyncio.fixture
 async def room(database_url: str, slack: FakeSlackApi, tmp_path: Path) -> AsyncIterator[LifecycleRoom]:
     async with open_database(database_url):
         yield build_room(database_url, slack, MONDAY - timedelta(days=3, hours=-16), tmp_path)

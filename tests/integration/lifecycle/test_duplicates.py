@@ -34,14 +34,6 @@ def data_key() -> Iterator[None]:
 
 
 @pytest_asyncio.fixture
-async def slack() -> AsyncIterator[FakeSlackApi]:
-    api = FakeSlackApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
-@pytest_asyncio.fixture
 async def room(database_url: str, slack: FakeSlackApi, tmp_path: Path) -> AsyncIterator[LifecycleRoom]:
     async with open_database(database_url):
         built = build_room(database_url, slack, NOON, tmp_path)

@@ -27,14 +27,6 @@ from tests.integration.lifecycle.lifecycle_room import (
 
 
 @pytest_asyncio.fixture
-async def slack() -> AsyncIterator[FakeSlackApi]:
-    api = FakeSlackApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
-@pytest_asyncio.fixture
 async def database(database_url: str) -> AsyncIterator[str]:
     async with open_database(database_url):
         yield database_url
