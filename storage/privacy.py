@@ -32,6 +32,7 @@ from storage.models import (
     Conversation,
     CsatSurvey,
     Customer,
+    DeliveryPace,
     Evidence,
     InboundReceipt,
     InboxItem,
@@ -249,6 +250,9 @@ async def erase_subject(
             )
         ]
         await _erase_inbox(addresses)
+        # A per-recipient rate limit is keyed by the address (`message:telegram:<chat id>`): forgotten too.
+        for address in addresses:
+            await DeliveryPace.filter(key__endswith=f":{address}").delete()
         await _erase_outbox(addresses, receipt_ids, subject.case_numbers)
         await TranscriptMessage.filter(identity_id__in=subject.identity_ids).delete()
         await TranscriptMessage.filter(case_id__in=subject.case_ids).delete()

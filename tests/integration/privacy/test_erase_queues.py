@@ -14,6 +14,7 @@ from tortoise import connections
 from bot.config import Settings
 from bot.privacy.keys import install_data_keyring
 from storage.database import open_database
+from storage.delivery_pace import TortoiseDeliveryPace
 from storage.evidence import LocalEvidenceStore
 from storage.inbox import TortoiseInbox
 from storage.models import DeadReason, InboxItem, OutboxItem, OutboxStatus
@@ -66,6 +67,9 @@ async def _queues_of(chat: str, name: str, phone: str, words: str, number: str, 
     await outbox.mark_sent(told)
     await add_outbox_item(kind="desk", channel="slack", ordering_key=f"desk:{number}",
                           payload={"event": "customer_message", "case_number": number, "text": f"{name} {phone}"})
+    pace = TortoiseDeliveryPace()
+    await pace.reserve(f"message:telegram:{chat}", interval=1.0, burst=3, max_wait=0.0)
+    await pace.reserve(f"message:telegram:{key}", interval=1.0, burst=3, max_wait=0.0)
     await add_outbox_item(kind="case_event", channel="operations", ordering_key=f"case-event:{number}",
                           payload={"case_number": number, "action": "file", "to": "new", "actor": "customer"})
 
@@ -101,12 +105,12 @@ async def test_erase_empties_the_inbox_and_outbox_of_that_person(settings: Setti
         other_inbox = await InboxItem.filter(ordering_key=f"telegram:{OTHER_CHAT}").count()
         other_outbox = await OutboxItem.filter(ordering_key__in=(
             f"telegram:{OTHER_CHAT}", "desk:PL-RRR222", "case-event:PL-RRR222")).count()
-        for table in ("inbox_item", "outbox_item"):
+        for table in ("inbox_item", "outbox_item", "delivery_pace"):
             assert CHAT in await _raw(table), table  # the test would notice a leftover
 
         code, _, err = await _plaint(settings, "privacy", "erase", "--customer", f"telegram:{CHAT}", "--yes")
         assert code == 0, err
-        for table in ("inbox_item", "outbox_item"):
+        for table in ("inbox_item", "outbox_item", "delivery_pace"):
             stored = await _raw(table)
             for value in (CHAT, NAME, PHONE, "139 0013", WORDS):
                 assert value not in stored, (table, value)
@@ -135,7 +139,7 @@ async def test_erase_empties_the_inbox_and_outbox_of_that_person(settings: Setti
         code, _, err = await _plaint(settings, "privacy", "erase", "--customer", f"telegram:{OTHER_CHAT}",
                                        "--hard", "--yes")
         assert code == 0, err
-        for table in ("inbox_item", "outbox_item"):
+        for table in ("inbox_item", "outbox_item", "delivery_pace"):
             stored = await _raw(table)
             for value in (OTHER_CHAT, OTHER_NAME, "7946 0958"):
                 assert value not in stored, (table, value)
