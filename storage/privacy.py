@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
 from typing import IO, Any
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from storage.crypto import lookup_hashes
@@ -31,10 +32,14 @@ from storage.models import (
     Conversation,
     CsatSurvey,
     Customer,
+    DeliveryPace,
     Evidence,
     InboundReceipt,
+    InboxItem,
+    InboxStatus,
     NlpCorrection,
     OutboxItem,
+    OutboxStatus,
     TranscriptMessage,
     WebhookDelivery,
 )
@@ -46,6 +51,11 @@ ERASED = "erased"
 # What an erased person's webhook event keeps of its case: the counts a receiver reconciles, nobody's data.
 _WEBHOOK_CASE_KEPT = ("number", "status", "channel", "lang", "product", "category", "team", "resolution_code",
                       "created_at", "updated_at")
+
+_OUTBOX_OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+# What a queued row about a case may carry of the customer: their words (a follow-up for the desk) and the
+# fields a change touched.
+_PERSONAL_PAYLOAD_KEYS = frozenset({"text", "details"})
 
 
 class SubjectNotFound(StorageError):
@@ -233,7 +243,17 @@ async def erase_subject(
         evidence_rows = list(by_id.values())
         storage_keys = {row.storage_key for row in evidence_rows}
         messages = await TranscriptMessage.filter(identity_id__in=subject.identity_ids).count()
-        await OutboxItem.filter(receipt_id__in=receipt_ids).delete()
+        addresses = [
+            f"{channel}:{sender_id}"
+            for channel, sender_id in await ChannelIdentity.filter(id__in=subject.identity_ids).values_list(
+                "channel", "sender_id"
+            )
+        ]
+        await _erase_inbox(addresses)
+        # A per-recipient rate limit is keyed by the address (`message:telegram:<chat id>`): forgotten too.
+        for address in addresses:
+            await DeliveryPace.filter(key__endswith=f":{address}").delete()
+        await _erase_outbox(addresses, receipt_ids, subject.case_numbers)
         await TranscriptMessage.filter(identity_id__in=subject.identity_ids).delete()
         await TranscriptMessage.filter(case_id__in=subject.case_ids).delete()
         await Evidence.filter(id__in=[row.id for row in evidence_rows]).delete()
@@ -257,6 +277,42 @@ async def erase_subject(
         messages_deleted=messages,
         evidence_files_deleted=deleted_files,
     )
+
+
+async def _erase_inbox(addresses: Sequence[str]) -> None:
+    """The person's updates received and not yet processed are dropped (their turn would store them again);
+    processed ones keep their row, so a late platform retry is still recognised, without the chat's address."""
+    if not addresses:
+        return
+    await InboxItem.filter(
+        ordering_key__in=list(addresses), status__in=(InboxStatus.PENDING, InboxStatus.PROCESSING)
+    ).delete()
+    await InboxItem.filter(ordering_key__in=list(addresses)).update(
+        ordering_key=ERASED, payload={}, last_error=None, claimed_by=None
+    )
+
+
+async def _erase_outbox(addresses: Sequence[str], receipt_ids: Sequence[object], case_numbers: Sequence[str]) -> None:
+    """Messages to the person still waiting are dropped; delivered and dead ones keep their row (status,
+    channel, kind, attempts, dates: the delivery figures) without the address, the text or the platform's
+    error. Rows about their cases (desk, webhooks, connectors, case events) keep their case number: still
+    waiting ones lose the customer's words, settled ones their whole payload."""
+    def to_person() -> Q:
+        return Q(ordering_key__in=list(addresses)) | Q(receipt_id__in=list(receipt_ids))
+
+    await OutboxItem.filter(to_person(), status__in=_OUTBOX_OPEN).delete()
+    for row in await OutboxItem.filter(to_person()).only("id", "channel"):
+        await OutboxItem.filter(id=row.id).update(
+            ordering_key=f"{row.channel}:{ERASED}", payload={}, last_error=None
+        )
+    for number in case_numbers:
+        about_case = OutboxItem.filter(ordering_key__endswith=f":{number}")
+        await about_case.filter(status__not_in=_OUTBOX_OPEN).update(payload={}, last_error=None)
+        for row in await OutboxItem.filter(ordering_key__endswith=f":{number}", status__in=_OUTBOX_OPEN):
+            payload = row.payload if isinstance(row.payload, dict) else {}
+            if _PERSONAL_PAYLOAD_KEYS & payload.keys():
+                kept = {key: value for key, value in payload.items() if key not in _PERSONAL_PAYLOAD_KEYS}
+                await OutboxItem.filter(id=row.id).update(payload=kept)
 
 
 async def anonymise_cases(case_ids: Sequence[int]) -> set[str]:

@@ -15,6 +15,7 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 from pydantic import ValidationError
 
+from bot.admin.audit import audit_unmasked
 from bot.admin.auth import CSRF_FIELD, LoginRefused, LoginThrottled, Principal, source_ip
 from bot.admin.cases import CaseNotFoundError, case_out, list_item
 from bot.admin.console_texts import ConsoleLang, text
@@ -339,6 +340,10 @@ async def cases_page(current: Page) -> web.StreamResponse:
     before = decode_cursor(query.get("cursor", "")) if query.get("cursor") else None
     result = await current.deps.case_search.page(where, 50, before)
     masked = not current.can(Permission.CONTACTS_READ)
+    if not masked and result.cases:
+        # The names on this page are personal data read unmasked: one entry per page view, like the API's list.
+        await audit_unmasked(current.deps.audit, current.principal.actor, current.request, "cases", "list",
+                             {"cases": [case.number for case in result.cases]})
     more = None
     if result.last_id:
         more = "?" + urlencode({**{k: v for k, v in values.items() if v}, "cursor": encode_cursor(result.last_id)})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.models import AuditEntry
+from storage.models import AuditEntry, Case
 from storage.synthetic import insert_synthetic_cases
 from tests.integration.admin.conftest import admin
 from tests.integration.admin.harness import AdminHarness
@@ -63,3 +63,33 @@ async def test_api_reads_of_unmasked_contacts_are_audited(admin: AdminHarness) -
     # The audit log shows them to whoever may read it.
     status, body = await admin.api("GET", "/audit?object=case", "admin")
     assert [item["action"] for item in body["entries"]] == ["contacts.unmasked"]
+
+
+async def test_console_case_list_with_names_unmasked_is_audited(admin: AdminHarness) -> None:
+    """The console's case list shows names to a role that may see contacts: each page view is an entry naming
+    the cases on it, as for the API's list; a viewer's masked list and an empty page leave none."""
+    assert await insert_synthetic_cases([case("Ann"), case("Bob", channel="telegram")]) == 2
+    await admin.login("viewer")
+    page = await admin.client.get("/admin/cases")
+    html = await page.text()
+    assert page.status == 200 and "Ann" not in html and "Bob" not in html
+    assert await unmasked() == []
+
+    await admin.login("supervisor")
+    page = await admin.client.get("/admin/cases", headers={"X-Plaint-Reason": "weekly review"})
+    html = await page.text()
+    assert page.status == 200 and "Ann" in html and "Bob" in html
+    [entry] = await unmasked()
+    numbers = sorted(str(number) for number in await Case.all().values_list("number", flat=True))
+    assert (entry.actor, entry.via, entry.object_type, entry.object_id) == (
+        "supervisor@plaint.example", "console", "cases", "list")
+    assert entry.after is not None and sorted(entry.after["cases"]) == numbers
+    assert (entry.after["endpoint"], entry.after["reason"]) == ("GET /admin/cases", "weekly review")
+    # The names of what the page lists, nobody else's: a filtered page names only its case.
+    page = await admin.client.get("/admin/cases?channel=telegram")
+    assert page.status == 200 and "Bob" in await page.text()
+    telegram = await Case.get(channel="telegram")
+    assert (await unmasked())[-1].after["cases"] == [telegram.number]  # type: ignore[index]
+    # A page with no case reads nobody's data.
+    page = await admin.client.get("/admin/cases?channel=wechat")
+    assert page.status == 200 and len(await unmasked()) == 2
