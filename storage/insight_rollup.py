@@ -17,8 +17,8 @@ case changed since its last run (case rows, case events, surveys, SLAs, correcti
 watermark so that a transaction committing late is still seen) and recomputes those whole days: recomputing a day
 is idempotent, so overlaps cost time, never correctness. The timer refreshes at most `chunk_days` days per firing
 (one transaction each, resumable from the stored pass), so a refresh after a long pause never outlasts its lease.
-`rebuild()` is the backfill (`plaint insight rollup
---rebuild`); a rollup built for another time zone is not used (the figures read the cases directly) until rebuilt.
+`rebuild()` is the backfill (`plaint insight rollup --rebuild`); a rollup built for another time zone is not used
+(the figures read the cases directly) until rebuilt.
 """
 
 from __future__ import annotations
