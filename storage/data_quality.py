@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 from flows.contact_parsing import InvalidAnswer, parse_email, parse_phone
 from storage.crypto import decrypt_text, encrypt_text, lookup_hash
 from storage.errors import StorageError
-from storage.models import AuditEntry, Case, ChannelIdentity
+from storage.models import AuditEntry, Case, ChannelIdentity, case_changes
 from storage.privacy import ERASED
 
 EXAMPLES = 5
@@ -210,15 +210,15 @@ async def apply_clean(plan: CleanPlan, *, actor: str, via: str) -> int:
         for case_id, (phone, email) in plan.contacts.items():
             case = await Case.get(id=case_id)
             undo["cases"][str(case_id)] = {"phone": case.phone, "email": case.email, "customer_id": case.customer_id}
-            await Case.filter(id=case_id).update(
+            await Case.filter(id=case_id).update(**case_changes(
                 phone=phone, email=email, phone_hash=lookup_hash("phone", phone), email_hash=lookup_hash("email", email)
-            )
+            ))
         for loser, survivor in plan.merges.items():
             for case in await Case.filter(customer_id=loser):
                 undo["cases"].setdefault(str(case.id), {"customer_id": loser})["customer_id"] = loser
             for identity in await ChannelIdentity.filter(customer_id=loser):
                 undo["identities"][str(identity.id)] = loser
-            await Case.filter(customer_id=loser).update(customer_id=survivor)
+            await Case.filter(customer_id=loser).update(**case_changes(customer_id=survivor))
             await ChannelIdentity.filter(customer_id=loser).update(customer_id=survivor)
         entry = await AuditEntry.create(
             actor=actor[:300], via=via, action="data.cleaned", object_type="data_quality", object_id="clean",
@@ -245,7 +245,7 @@ async def undo_clean(entry_id: int, *, actor: str, via: str) -> int:
                 changes |= {"phone": old["phone"], "email": old["email"],
                             "phone_hash": lookup_hash("phone", old["phone"]),
                             "email_hash": lookup_hash("email", old["email"])}
-            restored += await Case.filter(id=int(case_id)).update(**changes)
+            restored += await Case.filter(id=int(case_id)).update(**case_changes(**changes))
         for identity_id, customer_id in undo.get("identities", {}).items():
             restored += await ChannelIdentity.filter(id=int(identity_id)).update(customer_id=int(customer_id))
         await AuditEntry.create(

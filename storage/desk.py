@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import cast
 
 from tortoise.exceptions import IntegrityError
@@ -33,6 +32,7 @@ from storage.models import (
     NlpCorrection,
     SlaClock,
     TranscriptMessage,
+    case_changes,
 )
 from storage.outbox import add_outbox_item
 
@@ -103,12 +103,12 @@ class DeskUnitOfWork:
     async def update_case(self, number: str, update: CaseUpdate) -> None:
         changes = {name: value for name, value in vars(update).items() if value is not None}
         if changes:
-            await Case.filter(number=number).update(**changes, updated_at=datetime.now(UTC))
+            await Case.filter(number=number).update(**case_changes(**changes))
 
     async def move_case(self, number: str, team: str) -> None:
         """The case belongs to `team` now: unassigned, and without a Slack message until that team's is posted."""
         await Case.filter(number=number).update(
-            team=team, assignee=None, slack_channel=None, slack_ts=None, updated_at=datetime.now(UTC)
+            **case_changes(team=team, assignee=None, slack_channel=None, slack_ts=None)
         )
 
     async def add_event(self, number: str, kind: str, actor: str, data: Mapping[str, JsonValue]) -> None:
@@ -251,7 +251,7 @@ class TortoiseDeskStore:
         return [CaseEventItem(row.kind, row.actor, dict(row.data), row.created_at) for row in rows]
 
     async def set_slack_message(self, number: str, slack_channel: str, slack_ts: str) -> None:
-        await Case.filter(number=number).update(slack_channel=slack_channel, slack_ts=slack_ts)
+        await Case.filter(number=number).update(**case_changes(slack_channel=slack_channel, slack_ts=slack_ts))
 
     async def set_team(self, number: str, team: str) -> None:
-        await Case.filter(number=number).update(team=team)
+        await Case.filter(number=number).update(**case_changes(team=team))

@@ -319,8 +319,11 @@ class TortoiseInsight:
         selected = Case.filter(query.condition(self._timezone))
         if statuses is not None:
             selected = selected.filter(status__in=list(statuses))
+        # COUNT(status), not COUNT(id): status is never null, and with no other column read, the open backlog's
+        # edge days (status IN open, created_at in a day) are answered from the (status, created_at) index alone
+        # on PostgreSQL (an index-only scan), without visiting the scattered rows of a day's cases.
         rows = await selected.annotate(
-            quarter=quarter, cases=Count("id")
+            quarter=quarter, cases=Count("status")
         ).group_by("quarter", *dimensions).values_list("quarter", *dimensions, "cases")
         return [
             (datetime.fromtimestamp(int(row[0]) * _QUARTER_SECONDS, UTC), tuple(row[1:-1]), int(row[-1]))

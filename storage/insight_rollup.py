@@ -15,8 +15,10 @@ of writes in four rooms (events, reclassification, team moves, CSAT, SLA, correc
 what changed is one place to get right, and it never lengthens a customer's turn. It finds the filing days of every
 case changed since its last run (case rows, case events, surveys, SLAs, corrections; looking back `LAG` before the
 watermark so that a transaction committing late is still seen) and recomputes those whole days: recomputing a day
-is idempotent, so overlaps cost time, never correctness. `rebuild()` is the backfill (`plaint insight rollup
---rebuild`); a rollup built for another time zone is not used (the figures read the cases directly) until rebuilt.
+is idempotent, so overlaps cost time, never correctness. The timer refreshes at most `chunk_days` days per firing
+(one transaction each, resumable from the stored pass), so a refresh after a long pause never outlasts its lease.
+`rebuild()` is the backfill (`plaint insight rollup --rebuild`); a rollup built for another time zone is not used
+(the figures read the cases directly) until rebuilt.
 """
 
 from __future__ import annotations
@@ -180,13 +182,22 @@ class TortoiseInsightRollup:
         await self._mark(now, rebuilt=True)
         return days
 
-    async def refresh(self, now: datetime) -> list[date]:
-        """Recompute the days of every case changed since the last refresh; returns those days. Without a
-        rollup for this time zone: the whole backfill."""
+    async def refresh(self, now: datetime, max_days: int | None = None) -> list[date]:
+        """Recompute the days of every case changed since the last refresh; returns the days recomputed. Without a
+        rollup for this time zone: the whole backfill.
+
+        With `max_days`, a call recomputes at most that many days (the earliest first) and, if days remain, stores
+        where the pass stands (`pass_next`, the first day still to do, and `pass_until`, the moment the pass began):
+        the next call goes on from there, and the watermark moves to the pass's start only when its last day is
+        done, so a change made during a pass on a day already done is seen by the next pass. Each day is its own
+        transaction; the caller (the worker's timer) bounds its own transaction by calling again (`behind()`)."""
+        if max_days is not None and max_days < 1:
+            raise ValueError("max_days must be at least 1")
         state = await InsightRollupState.get_or_none(name=STATE_NAME)
         if state is None or state.timezone != zone_name(self._timezone):
             return await self.rebuild(now)
         since = state.watermark - self._lag
+        until = _utc(state.pass_until) or now
         filed: set[datetime] = set()
         for changed in (
             Case.filter(Q(created_at__gte=since) | Q(updated_at__gte=since)),
@@ -198,14 +209,27 @@ class TortoiseInsightRollup:
             moments: list[object] = list(await changed.distinct().values_list("created_at", flat=True))
             filed.update(moment for moment in moments if isinstance(moment, datetime))
         days = sorted({moment.astimezone(self._timezone).date() for moment in filed})
-        for day in days:
+        if state.pass_next is not None:
+            days = [day for day in days if day >= state.pass_next]
+        chunk = days if max_days is None else days[:max_days]
+        for day in chunk:
             await self.recompute_day(day)
-        await self._mark(now, rebuilt=False)
-        return days
+        if len(chunk) < len(days):
+            await InsightRollupState.filter(name=STATE_NAME).update(
+                pass_until=until, pass_next=chunk[-1] + timedelta(days=1))
+        else:
+            await self._mark(until, rebuilt=False)
+        return chunk
+
+    async def behind(self) -> bool:
+        """Whether a refresh done in chunks has days left (the next `refresh` goes on with them)."""
+        state = await InsightRollupState.get_or_none(name=STATE_NAME)
+        return state is not None and state.pass_until is not None
 
     async def _mark(self, now: datetime, *, rebuilt: bool) -> None:
         updated = await InsightRollupState.filter(name=STATE_NAME).update(
-            timezone=zone_name(self._timezone), watermark=now, **({"rebuilt_at": now} if rebuilt else {})
+            timezone=zone_name(self._timezone), watermark=now, pass_until=None, pass_next=None,
+            **({"rebuilt_at": now} if rebuilt else {})
         )
         if not updated:
             await InsightRollupState.create(name=STATE_NAME, timezone=zone_name(self._timezone), watermark=now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -126,6 +127,13 @@ class Case(Model):
         # (status, created_at): the backlog counts open cases filed on a day.
         # (team, status): the desk's queue (`/plaint open team NAME`).
         indexes = (("created_at", "product", "category"), ("team", "status"), ("updated_at",), ("status", "created_at"))
+
+
+def case_changes(**changes: Any) -> dict[str, Any]:
+    """The columns of a `Case.filter(...).update(...)`, with `updated_at`: QuerySet.update() skips `auto_now`,
+    and the insight rollup (and retention's clock) find changed cases by `updated_at`. Every case write through
+    update() goes through here; re-encryption (key rotation) alone does not, since it changes no value."""
+    return {**changes, "updated_at": datetime.now(UTC)}
 
 
 class Evidence(Model):
@@ -857,6 +865,10 @@ class InsightRollupState(Model):
     timezone = fields.CharField(max_length=64)
     watermark = fields.DatetimeField()
     rebuilt_at = fields.DatetimeField()
+    # A refresh done in chunks (one day range per timer firing): the moment the pass started, which becomes the
+    # watermark when it ends, and the first filing day it has still to recompute. Both null between passes.
+    pass_until = fields.DatetimeField(null=True)
+    pass_next = fields.DateField(null=True)
 
     class Meta:
         table = "insight_rollup_state"

@@ -42,6 +42,7 @@ from storage.models import (
     OutboxStatus,
     TranscriptMessage,
     WebhookDelivery,
+    case_changes,
 )
 
 PERSONAL_CASE_FIELDS = (
@@ -332,10 +333,10 @@ async def anonymise_cases(case_ids: Sequence[int]) -> set[str]:
     # The answers the conversation collected are the same personal data as the case fields.
     await Conversation.filter(id__in=conversation_ids).update(state={})
     for case_id in ids:
-        await Case.filter(id=case_id).update(
+        await Case.filter(id=case_id).update(**case_changes(
             **dict.fromkeys(PERSONAL_CASE_FIELDS), phone_hash=None, email_hash=None, extra={},
             sender_id=f"{ERASED}-{case_id}",
-        )
+        ))
     # The score still counts in satisfaction figures; the words and the address go.
     await CsatSurvey.filter(case_id__in=ids).update(comment=None, sender_id=ERASED)
     await CaseEvent.filter(case_id__in=ids).update(data={})
