@@ -5,67 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 
 import aiohttp
-import pytest_asyncio
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from bot.channels.telegram_server import SECRET_HEADER, WEBHOOK_PATH
 from bot.config import Settings
-from bot.privacy.keys import install_data_keyring
 from storage.database import open_database
 from storage.inbox import InboxStatus
 from storage.models import InboundReceipt, InboxItem, TranscriptMessage
-from tests.e2e.test_processes import plaint_env
+from tests.e2e.telegram_crash import SECRET, fake, start_server  # noqa: F401  (a fixture)
 from tests.fakes.telegram_api import FakeTelegramBotApi
 from tests.integration.telegram.telegram_updates import TelegramCustomer
-from tests.serve_process import free_port, start_serve
-
-TOKEN = "434343:inbox-crash-token"
-SECRET = "inbox-crash-secret"
-
-
-@dataclass
-class HoldingPressApi(FakeTelegramBotApi):
-    """Holds the first answerCallbackQuery (the first thing a button press's turn does) without answering."""
-
-    holding: bool = True
-    held: asyncio.Event = field(default_factory=asyncio.Event)
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def _answer_answercallbackquery(self, params: Mapping[str, str]) -> object:
-        if self.holding:
-            self.holding = False
-            self.held.set()
-            await self.release.wait()
-            return web.json_response({"ok": False, "error_code": 500, "description": "gone"}, status=500)
-        return await super()._answer_answercallbackquery(params)
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[tuple[HoldingPressApi, str]]:
-    api = HoldingPressApi(TOKEN)
-    server = TestServer(api.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield api, str(server.make_url("")).rstrip("/")
-    finally:
-        api.release.set()
-        await server.close()
-
-
-async def start_server(settings: Settings, port: int, api_url: str) -> asyncio.subprocess.Process:
-    install_data_keyring(settings)
-    env = {
-        **plaint_env(settings),
-        "PLAINT_TELEGRAM_TOKEN": TOKEN,
-        "PLAINT_TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "PLAINT_TELEGRAM_API_URL": api_url,
-    }
-    return await start_serve(port, env)
+from tests.serve_process import free_port
 
 
 def bot_question(chat_id: int) -> dict[str, object]:
@@ -80,9 +31,10 @@ def bot_question(chat_id: int) -> dict[str, object]:
 
 
 async def test_an_update_answered_before_a_crash_is_one_turn_after_restart(
-    settings: Settings, fake: tuple[HoldingPressApi, str]
+    settings: Settings, fake: tuple[FakeTelegramBotApi, str]  # noqa: F811
 ) -> None:
     api, api_url = fake
+    api.hold("answerCallbackQuery")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     customer = TelegramCustomer(3113, "Lin", "en")

@@ -6,75 +6,25 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 
 import aiohttp
-import pytest_asyncio
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from bot.channels.telegram_server import SECRET_HEADER, WEBHOOK_PATH
 from bot.config import Settings
-from bot.privacy.keys import install_data_keyring
 from storage.database import open_database
 from storage.models import OutboxItem
 from storage.outbox import DEFAULT_LEASE, OutboxStatus
-from tests.e2e.test_processes import plaint_env
+from tests.e2e.telegram_crash import SECRET, fake, start_server  # noqa: F401  (a fixture)
 from tests.fakes.telegram_api import FakeTelegramBotApi
 from tests.integration.telegram.telegram_updates import TelegramCustomer
-from tests.serve_process import free_port, start_serve
-
-TOKEN = "424242:crash-test-token"
-SECRET = "crash-test-secret"
-
-
-@dataclass
-class HoldingBotApi(FakeTelegramBotApi):
-    """Holds the first sendMessage without answering (as a stalled network would); it never counts as
-    delivered. Every later sendMessage is answered and recorded in `sent_messages`."""
-
-    holding: bool = True
-    held: asyncio.Event = field(default_factory=asyncio.Event)
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def _answer_sendmessage(self, params: Mapping[str, str]) -> object:
-        if self.holding:
-            self.holding = False
-            self.held.set()
-            await self.release.wait()
-            return web.json_response({"ok": False, "error_code": 500, "description": "gone"}, status=500)
-        return await super()._answer_sendmessage(params)
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[tuple[HoldingBotApi, str]]:
-    api = HoldingBotApi(TOKEN)
-    server = TestServer(api.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield api, str(server.make_url("")).rstrip("/")
-    finally:
-        api.release.set()
-        await server.close()
-
-
-async def start_server(settings: Settings, port: int, api_url: str) -> asyncio.subprocess.Process:
-    # The data key this process reads the stored rows with is the one the servers encrypt them with.
-    install_data_keyring(settings)
-    env = {
-        **plaint_env(settings),
-        "PLAINT_TELEGRAM_TOKEN": TOKEN,
-        "PLAINT_TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "PLAINT_TELEGRAM_API_URL": api_url,
-    }
-    return await start_serve(port, env)
+from tests.serve_process import free_port
 
 
 async def test_a_reply_interrupted_by_a_crash_is_sent_after_restart_once(
-    settings: Settings, fake: tuple[HoldingBotApi, str]
+    settings: Settings, fake: tuple[FakeTelegramBotApi, str]  # noqa: F811
 ) -> None:
     api, api_url = fake
+    api.hold("sendMessage")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     customer = TelegramCustomer(3003, "Kai", "en-GB")

@@ -88,6 +88,10 @@ class FakeTelegramBotApi:
     _pending_updates: list[dict[str, object]] = field(default_factory=list)
     _updates_arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
+    # A call held without an answer (see hold()): `held` is set when it arrives, `release` lets it fail.
+    _held_method: str | None = None
+    held: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     # -- what tests arrange ----------------------------------------------------------------------------
 
@@ -118,6 +122,11 @@ class FakeTelegramBotApi:
 
     # -- the server --------------------------------------------------------------------------------------
 
+    def hold(self, method: str) -> None:
+        """The next call of `method` gets no answer (as over a stalled network) until `release` is set, and then
+        fails: it never counts as done."""
+        self._held_method = method.lower()
+
     def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._api)
@@ -134,6 +143,11 @@ class FakeTelegramBotApi:
             for name, value in (await request.post()).items():
                 if isinstance(value, web.FileField):
                     self.uploads.append(UploadedFile(method, name, value.filename, value.file.read()))
+        if method.lower() == self._held_method:
+            self._held_method = None
+            self.held.set()
+            await self.release.wait()
+            return _error(500, "gone")
         queued = self._failures.get(method.lower())
         if queued:
             failure = queued.popleft()
