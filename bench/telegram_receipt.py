@@ -21,13 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 from aiohttp.test_utils import TestServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +34,9 @@ sys.path.insert(0, str(ROOT))
 from tests.fakes.telegram_api import FakeTelegramBotApi  # noqa: E402
 from tests.integration.telegram.telegram_updates import TelegramCustomer  # noqa: E402
 from tests.serve_process import free_port  # noqa: E402
+
+sys.path.append(str(ROOT / "bench"))  # after ROOT: bench/nlp.py must not shadow nlp/
+from intake import drop_database, fresh_database, wait_ready  # noqa: E402
 
 TOKEN = "515151:bench-token"
 SECRET = "bench-secret"
@@ -94,27 +95,6 @@ def percentile(values: list[float], fraction: float) -> float:
         else values[0]
 
 
-async def fresh_database(server_url: str | None, directory: Path) -> str:
-    if not server_url:
-        return f"sqlite:///{directory / 'receipt.sqlite3'}"
-    name = f"plaint_bench_receipt_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(f"{server_url}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return f"{server_url}/{name}"
-
-
-async def drop_database(server_url: str | None, database_url: str) -> None:
-    if server_url:
-        admin = await asyncpg.connect(f"{server_url}/postgres")
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database_url.rsplit("/", 1)[1]}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
 async def stored_receipts(database_url: str) -> int:
     from storage.database import open_database
     from storage.models import InboundReceipt
@@ -123,26 +103,12 @@ async def stored_receipts(database_url: str) -> int:
         return await InboundReceipt.filter(channel="telegram").count()
 
 
-async def wait_ready(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
-
-
 async def run(customers: int, turns: int, server_url: str | None, checkout: Path) -> None:
     api = CountingBotApi(TOKEN)
     fake = TestServer(api.make_app(), host="127.0.0.1")
     await fake.start_server()
     with tempfile.TemporaryDirectory() as directory:
-        database_url = await fresh_database(server_url, Path(directory))
+        database_url = await fresh_database(server_url, Path(directory), "receipt")
         env = {**os.environ, "PLAINT_DATABASE_URL": database_url, "PLAINT_DATA_DIR": directory,
                "PLAINT_TELEGRAM_TOKEN": TOKEN, "PLAINT_TELEGRAM_WEBHOOK_SECRET": SECRET,
                "PLAINT_TELEGRAM_API_URL": str(fake.make_url("")).rstrip("/"), "PLAINT_LOG_LEVEL": "WARNING",
@@ -153,7 +119,7 @@ async def run(customers: int, turns: int, server_url: str | None, checkout: Path
         server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], cwd=checkout,
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            await wait_ready(f"http://127.0.0.1:{port}/readyz")
+            await wait_ready(f"http://127.0.0.1:{port}/readyz", timeout=120)
             url = f"http://127.0.0.1:{port}{WEBHOOK}"
             update_ids = itertools.count(700_000_001)
             people = [TelegramCustomer(8_000_000 + number, f"C{number}", "en") for number in range(customers + 1)]
