@@ -5,16 +5,26 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from bot.config import Settings
 from bot.insight.figures import InsightFigures
 from bot.insight.rollup_watch import TIMER_KIND as ROLLUP_TIMER_KIND
 from bot.insight.rollup_watch import RollupWatch
 from storage.desk import TortoiseDeskStore
 from storage.insight import CaseQuery, TortoiseInsight
 from storage.insight_rollup import TortoiseInsightRollup
-from storage.models import Case, CaseEvent, InsightDaily, InsightRollupState, NlpCorrection, Timer
+from storage.models import (
+    Case,
+    CaseEvent,
+    InsightDaily,
+    InsightDirtyDay,
+    InsightRollupState,
+    NlpCorrection,
+    Timer,
+)
 from storage.privacy import anonymise_cases
 from storage.synthetic import insert_synthetic_cases
 from storage.timers import TortoiseTimerStore
+from tests.e2e.test_processes import plaint
 from tests.integration.insight.test_insight import SHANGHAI, T0, case, fixed_data
 
 __all__ = ["fixed_data"]
@@ -51,6 +61,32 @@ async def test_a_team_move_and_an_erasure_reach_the_rollup_on_the_next_refresh(f
     await anonymise_cases([ann.id])
     assert ANN_DAY in await rollup.refresh(datetime.now(UTC))
     assert [row.corrected for row in await figures.nlp_quality(CaseQuery(), "category")] == [0, 0]
+
+
+async def test_a_hard_erasure_leaves_the_rollup_at_the_next_refresh(
+    fixed_data: TortoiseInsight, settings: Settings
+) -> None:
+    # Bob filed at 17:00 UTC on the 27th: the 28th in Shanghai, the rollup's zone (a UTC day would miss him).
+    bob_day = date(2026, 11, 28)
+    rollup = await _built()
+    figures = InsightFigures(fixed_data, SHANGHAI, rollup)
+    assert (await figures.timings(CaseQuery())).cases == 4
+    assert [p.cases for p in await figures.volume(CaseQuery(), "day", "channel") if p.period == bob_day] == [1]
+
+    # The data protection officer erases Bob for good: his case row is deleted, nothing left for a refresh to find
+    # but the filing day the delete recorded.
+    await plaint(settings, "privacy", "erase", "--customer", "telegram:s-Bob", "--hard", "--yes")
+    assert await Case.filter(sender_id="s-Bob").count() == 0
+    assert [row.day for row in await InsightDirtyDay.all()] == [bob_day]
+    assert (await figures.timings(CaseQuery())).cases == 4  # counted until the refresh
+
+    assert bob_day in await rollup.refresh(datetime.now(UTC))
+    timings = await figures.timings(CaseQuery())
+    assert (timings.cases, timings.resolution.cases) == (3, 1)  # Bob was one of the two resolved
+    assert [p.cases for p in await figures.volume(CaseQuery(), "day", "channel") if p.period == bob_day] == []
+    assert sum(row.cases for row in await InsightDaily.filter(grain="")) == 3
+    assert await InsightDirtyDay.all().count() == 0  # done: the next refresh does not recompute it again
+    assert bob_day not in await rollup.refresh(datetime.now(UTC))
 
 
 async def test_a_refresh_over_many_days_goes_in_chunks_resumed_from_the_stored_pass(
