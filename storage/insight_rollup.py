@@ -15,7 +15,9 @@ of writes in four rooms (events, reclassification, team moves, CSAT, SLA, correc
 what changed is one place to get right, and it never lengthens a customer's turn. It finds the filing days of every
 case changed since its last run (case rows, case events, surveys, SLAs, corrections; looking back `LAG` before the
 watermark so that a transaction committing late is still seen) and recomputes those whole days: recomputing a day
-is idempotent, so overlaps cost time, never correctness. The timer refreshes at most `chunk_days` days per firing
+is idempotent, so overlaps cost time, never correctness. A deleted case leaves nothing to find: every delete of
+cases goes through `delete_cases`, which records their filing days (`InsightDirtyDay`) in the delete's own
+transaction, and the next refresh recomputes those days too. The timer refreshes at most `chunk_days` days per firing
 (one transaction each, resumable from the stored pass), so a refresh after a long pause never outlasts its lease.
 `rebuild()` is the backfill (`plaint insight rollup --rebuild`); a rollup built for another time zone is not used
 (the figures read the cases directly) until rebuilt.
@@ -28,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from itertools import combinations
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.expressions import Q
 from tortoise.functions import Count, Min, Sum
@@ -41,6 +43,7 @@ from storage.models import (
     CaseSla,
     CsatSurvey,
     InsightDaily,
+    InsightDirtyDay,
     InsightRollupState,
     NlpCorrection,
 )
@@ -138,6 +141,25 @@ def zone_name(timezone: tzinfo) -> str:
     return timezone.key if isinstance(timezone, ZoneInfo) else str(timezone)
 
 
+async def delete_cases(case_ids: Sequence[int]) -> int:
+    """Deletes these cases (their events, SLA clocks, surveys... go with them: ON DELETE CASCADE) and records their
+    filing days, in the rollup's time zone, for the rollup's next refresh. Every delete of cases goes through here,
+    inside the caller's transaction so that the days and the delete commit together. Returns the cases deleted."""
+    ids = list(case_ids)
+    if not ids:
+        return 0
+    state = await InsightRollupState.get_or_none(name=STATE_NAME)
+    if state is not None:  # without a rollup, its first refresh is a whole rebuild anyway
+        moments = await Case.filter(id__in=ids).values_list("created_at", flat=True)
+        try:
+            timezone = ZoneInfo(state.timezone)
+            days = {_day(moment, timezone) for moment in moments}
+        except (ValueError, ZoneInfoNotFoundError):  # a fixed offset: its day is within one of the UTC day
+            days = {_day(moment, UTC) + timedelta(days=shift) for moment in moments for shift in (-1, 0, 1)}
+        await InsightDirtyDay.bulk_create([InsightDirtyDay(day=day) for day in sorted(days)])
+    return await Case.filter(id__in=ids).delete()
+
+
 @dataclass
 class _Row:
     counts: Counter[str]
@@ -164,6 +186,7 @@ class TortoiseInsightRollup:
 
     async def rebuild(self, now: datetime) -> list[date]:
         """The backfill: every day from the first case's to the last case's, recomputed; returns the days."""
+        dirty = await InsightDirtyDay.all().values_list("id", flat=True)
         # Moments only: reading whole cases would decrypt their personal data for nothing.
         first = await Case.all().order_by("created_at").limit(1).values_list("created_at", flat=True)
         last = await Case.all().order_by("-created_at").limit(1).values_list("created_at", flat=True)
@@ -179,6 +202,8 @@ class TortoiseInsightRollup:
         await stale.delete()
         for day in days:
             await self.recompute_day(day)
+        # Only the rows read before the days were recomputed: a delete committed since stays for the next refresh.
+        await InsightDirtyDay.filter(id__in=list(dirty)).delete()
         await self._mark(now, rebuilt=True)
         return days
 
@@ -196,6 +221,8 @@ class TortoiseInsightRollup:
         state = await InsightRollupState.get_or_none(name=STATE_NAME)
         if state is None or state.timezone != zone_name(self._timezone):
             return await self.rebuild(now)
+        # Days that lost cases (read first: a delete committing during this refresh leaves a row for the next one).
+        dirty: list[tuple[int, date]] = list(await InsightDirtyDay.all().values_list("id", "day"))
         since = state.watermark - self._lag
         until = _utc(state.pass_until) or now
         filed: set[datetime] = set()
@@ -211,9 +238,12 @@ class TortoiseInsightRollup:
         days = sorted({moment.astimezone(self._timezone).date() for moment in filed})
         if state.pass_next is not None:
             days = [day for day in days if day >= state.pass_next]
+        days = sorted({*days, *(day for _, day in dirty)})
         chunk = days if max_days is None else days[:max_days]
         for day in chunk:
             await self.recompute_day(day)
+        done = set(chunk)
+        await InsightDirtyDay.filter(id__in=[row for row, day in dirty if day in done]).delete()
         if len(chunk) < len(days):
             await InsightRollupState.filter(name=STATE_NAME).update(
                 pass_until=until, pass_next=chunk[-1] + timedelta(days=1))

@@ -872,3 +872,14 @@ class InsightRollupState(Model):
 
     class Meta:
         table = "insight_rollup_state"
+
+
+class InsightDirtyDay(Model):
+    # A filing day (in the rollup's time zone) that lost cases: a deleted row leaves nothing for the refresh to
+    # find, so the delete records its day here in its own transaction (storage/insight_rollup.delete_cases) and
+    # the next refresh recomputes it, then drops the rows it read. Several rows may name one day.
+    id = fields.IntField(primary_key=True)
+    day = fields.DateField()
+
+    class Meta:
+        table = "insight_dirty_day"

@@ -25,6 +25,7 @@ from tortoise.transactions import in_transaction
 from storage.crypto import lookup_hashes
 from storage.errors import StorageError
 from storage.evidence import LocalEvidenceStore
+from storage.insight_rollup import delete_cases
 from storage.models import (
     Case,
     CaseEvent,
@@ -264,7 +265,7 @@ async def erase_subject(
         if hard:
             await _erase_webhook_bodies(subject.case_numbers)
             await CaseEvent.filter(case_id__in=subject.case_ids).delete()
-            await Case.filter(id__in=subject.case_ids).delete()
+            await delete_cases(subject.case_ids)
             await Customer.filter(id__in=subject.customer_ids).delete()
         else:
             await anonymise_cases(subject.case_ids)

@@ -24,6 +24,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from storage.evidence import LocalEvidenceStore
+from storage.insight_rollup import delete_cases
 from storage.models import (
     AuditEntry,
     Case,
@@ -225,7 +226,7 @@ async def _closed_cases_batch(cutoff: datetime, action: CaseAction, size: int) -
     for delivery in await WebhookDelivery.filter(case_number__in=[case.number for case in cases]):
         await WebhookDelivery.filter(id=delivery.id).update(body=erased_webhook_body(delivery.body))
     # Events, SLA clocks, timers, surveys and tickets of the case go with it (ON DELETE CASCADE).
-    await Case.filter(id__in=ids).delete()
+    await delete_cases(ids)
     await _forget_idle_customers(customers, cutoff)
     return len(ids), {row.storage_key for row in files}, [case.number for case in cases]
 
