@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     wechat_locale: str | None = "zh-CN"
     # The admin audit log keeps this many days (`plaint admin prune-audit` deletes older entries).
     audit_retention_days: int = Field(default=730, ge=1, le=36500)
-    # Retention per data class (evidence, transcripts, closed cases, audit log); unset: nothing is removed.
+    # Retention per data class (evidence, transcripts, closed cases, audit log); unset: nothing is removed but
+    # settled outbox rows after 30 days.
     retention_file: Path | None = Field(default=None, description="Retention policy YAML (bot/privacy/retention.py)")
     # Helpdesk connectors (issue 15): each is on when its URL and credentials are set.
     zendesk_url: str = Field(default="", description="https://SUBDOMAIN.zendesk.com")

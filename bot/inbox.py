@@ -6,8 +6,8 @@ go in order, one at a time, on whichever worker holds its head) and hands each t
 starts at once; polling every `poll_interval` picks up what other processes stored and retries that came due.
 A heartbeat renews the claims while turns run: a worker that dies loses its rows within seconds. The row is
 marked done after the turn; dying in between is harmless because the intake de-duplicates by platform message
-id. A turn that fails is retried with back-off, then given up (logged) so the conversation's later updates
-go ahead.
+id. An erasure of the sender deletes the row: a turn in progress then stores nothing (storage/inbox.py). A
+turn that fails is retried with back-off, then given up (logged) so the conversation's later updates go ahead.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from bot.channels.base import ReceivedUpdates
 from bot.leases import renewing_leases
 from bot.messages import ChannelName
 from bot.outbox import RetryPolicy
-from storage.inbox import DEFAULT_INBOX_LEASE, InboxEntry, TortoiseInbox
+from storage.inbox import DEFAULT_INBOX_LEASE, InboxEntry, TortoiseInbox, TurnWithdrawn, current_inbox_item
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,14 @@ class InboxWorker:
 
     async def _attempt(self, entry: InboxEntry) -> None:
         attempts = entry.attempts + 1
+        # The turn's transactions check (and lock) this row: an erasure of its sender withdraws it.
+        token = current_inbox_item.set(entry.id)
         try:
             await self._processors[entry.channel].process_received(entry.payload)
+        except TurnWithdrawn:
+            log.info("inbox item %s (%s) dropped: its sender's data was erased during the turn", entry.id,
+                     entry.channel)
+            return
         except Exception as error:
             # Never the payload in the log: it is what the customer wrote.
             if attempts >= self._retry.max_attempts:
@@ -115,6 +121,8 @@ class InboxWorker:
                 log.warning("inbox item %s (%s) failed, retried later: %r", entry.id, entry.channel, error)
                 await self._store.reschedule(entry.id, self._retry.backoff(attempts, self._rng), repr(error))
             return
+        finally:
+            current_inbox_item.reset(token)
         await self._store.mark_done(entry.id)
 
     async def process_due(self) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,9 +23,13 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Min
 from tortoise.transactions import in_transaction
 
+from storage.errors import StorageError
 from storage.models import InboxItem, InboxStatus
 
-__all__ = ["DEFAULT_INBOX_LEASE", "InboxEntry", "InboxStatus", "TortoiseInbox"]
+__all__ = [
+    "DEFAULT_INBOX_LEASE", "InboxEntry", "InboxStatus", "TortoiseInbox", "TurnWithdrawn", "check_turn_not_withdrawn",
+    "current_inbox_item",
+]
 
 # How long a claim lasts without a heartbeat: a crashed worker's update is taken again after at most this.
 DEFAULT_INBOX_LEASE = timedelta(seconds=6)
@@ -41,6 +46,36 @@ class InboxEntry:
     payload: Mapping[str, Any]
     # Attempts made before this one.
     attempts: int
+
+
+# The inbox row whose turn the current task takes (set by the inbox worker around the turn), so that the
+# turn's transactions can tell whether an erasure removed it meanwhile.
+current_inbox_item: ContextVar[int | None] = ContextVar("current_inbox_item", default=None)
+
+
+class TurnWithdrawn(StorageError):
+    """The update this turn is for was removed from the inbox (its sender's data was erased): the turn stores
+    nothing and is dropped."""
+
+    def __init__(self, item_id: int) -> None:
+        super().__init__(f"inbox item {item_id} was withdrawn (its sender was erased)")
+        self.item_id = item_id
+
+
+async def check_turn_not_withdrawn(*, lock: bool) -> None:
+    """Inside a turn's transaction, before it writes anything: raises TurnWithdrawn when the inbox row of the
+    turn is gone. With `lock` (PostgreSQL, MariaDB) the row is locked until the transaction ends, so an erasure
+    (which deletes the person's open rows first thing) waits for this turn to commit and then erases what it
+    stored, or this turn waits for the erasure to commit and then finds its row gone. Outside an inbox turn
+    (the web chat, a test), nothing is checked."""
+    item_id = current_inbox_item.get()
+    if item_id is None:
+        return
+    query = InboxItem.filter(id=item_id, status__in=_OPEN)
+    if lock:
+        query = query.select_for_update()
+    if await query.first() is None:
+        raise TurnWithdrawn(item_id)
 
 
 def _claimable(now: datetime) -> Q:

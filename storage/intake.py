@@ -18,6 +18,7 @@ from storage.cases import OPEN_STATUSES, CaseDetails, CaseStatus, case_details
 from storage.crypto import lookup_hash
 from storage.errors import StorageError
 from storage.evidence import StoredBlob
+from storage.inbox import check_turn_not_withdrawn
 from storage.models import (
     Case,
     CaseEvent,
@@ -322,6 +323,8 @@ class TortoiseIntakeStore:
             return
         try:
             async with in_transaction():
+                # An erased person's turn must not make them again (storage/inbox.py).
+                await check_turn_not_withdrawn(lock=self._lock_rows)
                 customer = await Customer.create()
                 await ChannelIdentity.create(
                     customer_id=customer.id, channel=channel, sender_id=sender_id, locale=locale
@@ -342,6 +345,9 @@ class TortoiseIntakeStore:
         for _ in range(2):
             try:
                 async with in_transaction():
+                    # Before anything else: an erasure of this person waits for this turn, or this turn, erased
+                    # meanwhile, stores nothing (storage/inbox.py).
+                    await check_turn_not_withdrawn(lock=self._lock_rows)
                     query = ChannelIdentity.filter(channel=channel, sender_id=sender_id).select_related("customer")
                     if self._lock_rows:
                         # PostgreSQL refuses FOR UPDATE on the outer-joined customer, so it locks one table;

@@ -14,7 +14,7 @@ import json
 import time
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
 from typing import IO, Any
@@ -227,8 +227,23 @@ async def record_event(subject: Subject, kind: str, actor: str, data: dict[str, 
 async def erase_subject(
     subject: Subject, evidence: LocalEvidenceStore, *, actor: str, hard: bool = False
 ) -> ErasureReport:
-    """Erase in one transaction, then delete the files nothing else refers to."""
+    """Erase in one transaction, then delete the files nothing else refers to.
+
+    The person's updates still waiting in the inbox are deleted first: a turn taking one of them holds its row
+    locked inside its transaction (storage/inbox.py), so the erasure waits for that turn to commit and then
+    erases what it stored too (the cases are looked up again), or the turn, coming later, finds its row gone
+    and stores nothing."""
+    addresses = [
+        f"{channel}:{sender_id}"
+        for channel, sender_id in await ChannelIdentity.filter(id__in=subject.identity_ids).values_list(
+            "channel", "sender_id"
+        )
+    ]
     async with in_transaction():
+        await _drop_waiting_updates(addresses)
+        cases = await Case.filter(customer_id__in=subject.customer_ids).order_by("id").values_list("id", "number")
+        subject = replace(subject, case_ids=tuple(int(row[0]) for row in cases),
+                          case_numbers=tuple(str(row[1]) for row in cases))
         conversation_ids = list(
             await Conversation.filter(identity_id__in=subject.identity_ids).values_list("id", flat=True)
         )
@@ -245,12 +260,6 @@ async def erase_subject(
         evidence_rows = list(by_id.values())
         storage_keys = {row.storage_key for row in evidence_rows}
         messages = await TranscriptMessage.filter(identity_id__in=subject.identity_ids).count()
-        addresses = [
-            f"{channel}:{sender_id}"
-            for channel, sender_id in await ChannelIdentity.filter(id__in=subject.identity_ids).values_list(
-                "channel", "sender_id"
-            )
-        ]
         await _erase_inbox(addresses)
         # A per-recipient rate limit is keyed by the address (`message:telegram:<chat id>`): forgotten too.
         for address in addresses:
@@ -281,14 +290,20 @@ async def erase_subject(
     )
 
 
+async def _drop_waiting_updates(addresses: Sequence[str]) -> None:
+    """The person's updates received and not yet processed are dropped (their turn would store them again)."""
+    if addresses:
+        await InboxItem.filter(
+            ordering_key__in=list(addresses), status__in=(InboxStatus.PENDING, InboxStatus.PROCESSING)
+        ).delete()
+
+
 async def _erase_inbox(addresses: Sequence[str]) -> None:
-    """The person's updates received and not yet processed are dropped (their turn would store them again);
-    processed ones keep their row, so a late platform retry is still recognised, without the chat's address."""
+    """Processed updates keep their row, so a late platform retry is still recognised, without the chat's
+    address (the waiting ones were dropped first)."""
     if not addresses:
         return
-    await InboxItem.filter(
-        ordering_key__in=list(addresses), status__in=(InboxStatus.PENDING, InboxStatus.PROCESSING)
-    ).delete()
+    await _drop_waiting_updates(addresses)
     await InboxItem.filter(ordering_key__in=list(addresses)).update(
         ordering_key=ERASED, payload={}, last_error=None, claimed_by=None
     )

@@ -8,7 +8,10 @@ case that is not closed, is never touched):
   answers they collected) untouched since the cut-off;
 - closed_cases: cases closed (status `closed`) and unchanged since the cut-off, anonymised like an erasure
   (the row and its statistics stay) or deleted;
-- audit_log: audit entries older than the cut-off.
+- audit_log: audit entries older than the cut-off;
+- settled_outbox: outbox rows settled (sent, sent passively, dead) and created before the cut-off, which keep
+  the recipient's address (`telegram:<chat id>`) and the message text: deleted (nothing reads settled rows after
+  a platform's retry window; the delivery metrics are counters of the process, not rows).
 Each batch is one transaction; evidence files are deleted once nothing refers to them.
 """
 
@@ -34,6 +37,8 @@ from storage.models import (
     Customer,
     Evidence,
     NlpCorrection,
+    OutboxItem,
+    OutboxStatus,
     RetentionPolicyText,
     Timer,
     TranscriptMessage,
@@ -42,7 +47,7 @@ from storage.models import (
 from storage.privacy import ERASED, anonymise_cases, delete_unreferenced_files, erased_webhook_body
 
 CLOSED = "closed"
-DataClass = Literal["evidence", "transcripts", "closed_cases", "audit_log"]
+DataClass = Literal["evidence", "transcripts", "closed_cases", "audit_log", "settled_outbox"]
 DATA_CLASSES: tuple[DataClass, ...] = ("evidence", "transcripts", "closed_cases", "audit_log")
 CaseAction = Literal["anonymise", "delete"]
 EXAMPLES = 5
@@ -57,6 +62,7 @@ class RetentionCutoffs:
     closed_cases: datetime | None = None
     closed_cases_action: CaseAction = "anonymise"
     audit_log: datetime | None = None
+    settled_outbox: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,13 @@ def _closed_cases_due(cutoff: datetime, action: CaseAction) -> QuerySet[Case]:
     return query.exclude(sender_id__startswith=f"{ERASED}-") if action == "anonymise" else query
 
 
+_SETTLED_OUTBOX = (OutboxStatus.SENT, OutboxStatus.SENT_PASSIVELY, OutboxStatus.DEAD)
+
+
+def _settled_outbox_due(cutoff: datetime) -> QuerySet[OutboxItem]:
+    return OutboxItem.filter(status__in=_SETTLED_OUTBOX, created_at__lt=cutoff)
+
+
 async def _case_numbers(case_ids: list[int]) -> tuple[str, ...]:
     rows = await Case.filter(id__in=case_ids[:EXAMPLES]).order_by("id").values_list("number", flat=True)
     return tuple(str(row) for row in rows)
@@ -158,6 +171,11 @@ async def retention_preview(cutoffs: RetentionCutoffs) -> RetentionOutcome:
         classes.append(ClassOutcome(
             "audit_log", "delete", cutoffs.audit_log,
             await AuditEntry.filter(created_at__lt=cutoffs.audit_log).count(), 0, (),
+        ))
+    if cutoffs.settled_outbox is not None:
+        classes.append(ClassOutcome(
+            "settled_outbox", "delete", cutoffs.settled_outbox,
+            await _settled_outbox_due(cutoffs.settled_outbox).count(), 0, (),
         ))
     return RetentionOutcome(tuple(classes))
 
@@ -237,6 +255,11 @@ async def _audit_batch(cutoff: datetime, size: int) -> Batch:
     return (await AuditEntry.filter(id__in=ids).delete() if ids else 0), set(), []
 
 
+async def _settled_outbox_batch(cutoff: datetime, size: int) -> Batch:
+    ids = list(await _settled_outbox_due(cutoff).order_by("id").limit(size).values_list("id", flat=True))
+    return (await OutboxItem.filter(id__in=ids).delete() if ids else 0), set(), []
+
+
 async def apply_retention(
     cutoffs: RetentionCutoffs,
     evidence: LocalEvidenceStore,
@@ -264,6 +287,9 @@ async def apply_retention(
     if cutoffs.audit_log is not None:
         at_a = cutoffs.audit_log
         plans.append(("audit_log", "delete", at_a, lambda: _audit_batch(at_a, batch_size)))
+    if cutoffs.settled_outbox is not None:
+        at_o = cutoffs.settled_outbox
+        plans.append(("settled_outbox", "delete", at_o, lambda: _settled_outbox_batch(at_o, batch_size)))
     outcomes: list[ClassOutcome] = []
     complete = True
     for data_class, action, cutoff, run_batch in plans:

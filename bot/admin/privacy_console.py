@@ -41,8 +41,10 @@ from storage.timers import TortoiseTimerStore
 TEXTS: dict[str, tuple[str, str]] = {
     "privacy": ("Privacy", "隐私"),
     "retention": ("Retention", "数据保留"),
-    "no_policy": ("No retention policy: nothing is ever removed. Set PLAINT_RETENTION_FILE to a policy YAML.",
-                  "没有数据保留策略：不会删除任何数据。请将 PLAINT_RETENTION_FILE 设为策略 YAML 文件。"),
+    "no_policy": ("No retention policy: nothing is removed but sent and given-up outbox messages after 30 days. "
+                  "Set PLAINT_RETENTION_FILE to a policy YAML.",
+                  "没有数据保留策略：除 30 天前已发送或已放弃的待发消息外，不会删除任何数据。"
+                  "请将 PLAINT_RETENTION_FILE 设为策略 YAML 文件。"),
     "policy_source": ("Policy from", "策略来源"),
     "edit_policy": ("Edit the policy (YAML)", "编辑策略（YAML）"),
     "policy_help": ("One line per data class: evidence, transcripts, closed_cases, audit_log, e.g. "
@@ -108,6 +110,7 @@ _CLASSES = {
     "transcripts": ("Transcripts", "聊天记录"),
     "closed_cases": ("Closed cases", "已关闭案件"),
     "audit_log": ("Audit log", "审计日志"),
+    "settled_outbox": ("Sent and given-up outbox messages", "已发送或已放弃的待发消息"),
 }
 
 

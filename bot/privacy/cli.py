@@ -332,8 +332,6 @@ def privacy_retention(ctx: click.Context, dry_run: bool, policy_file: Path | Non
 
     async def run() -> Any:
         async with open_database(settings.effective_database_url):
-            if (await service.policy()).empty:
-                return None
             if dry_run:
                 return await service.preview()
             return await service.apply(actor=f"cli:{actor}"[:300], via="cli")
@@ -342,9 +340,9 @@ def privacy_retention(ctx: click.Context, dry_run: bool, policy_file: Path | Non
         outcome = asyncio.run(run())
     except RetentionPolicyError as error:
         raise click.ClickException(str(error)) from error
-    if outcome is None:
-        click.echo("no retention policy (set PLAINT_RETENTION_FILE or save one in the console): nothing is removed")
-        return
+    if not any(item.data_class != "settled_outbox" for item in outcome.classes):
+        click.echo("no retention policy (set PLAINT_RETENTION_FILE or save one in the console): only settled "
+                   "outbox rows are removed")
     for line in _outcome_lines(outcome, applied=not dry_run):
         click.echo(line)
     if dry_run:

@@ -3,8 +3,9 @@ from `plaint privacy retention` or from a daily timer claimed by whichever worke
 removes something is in the audit log.
 
 The policy names a period per data class; a class left out is kept for ever, and without a policy nothing is
-ever removed. It is YAML, edited in the console (stored in the database, shared by every worker) or, until
-someone saves it there, read from PLAINT_RETENTION_FILE:
+ever removed but settled outbox rows (after the transcripts' period, else SETTLED_OUTBOX_DAYS). It is YAML,
+edited in the console (stored in the database, shared by every worker) or, until someone saves it there, read
+from PLAINT_RETENTION_FILE:
 
     evidence: {after_days: 180}
     transcripts: {after_days: 365}
@@ -53,6 +54,10 @@ SWEEP_OLDER_THAN = timedelta(days=1)
 TIMER_BATCHES = 4
 TIMER_BATCH_SIZE = 200
 DAILY = timedelta(days=1)
+# Settled outbox rows (sent or given up) keep the recipient's address and the text: they go after the
+# transcripts' period, or after this when the policy names none (a platform retries a message for hours, an
+# operator looks at a dead letter within days; a month covers both).
+SETTLED_OUTBOX_DAYS = 30
 SOON = timedelta(minutes=1)
 
 
@@ -94,6 +99,8 @@ class RetentionPolicy(BaseModel):
             closed_cases=before(self.closed_cases),
             closed_cases_action=self.closed_cases.action if self.closed_cases else "anonymise",
             audit_log=before(self.audit_log),
+            settled_outbox=(now - timedelta(
+                days=self.transcripts.after_days if self.transcripts else SETTLED_OUTBOX_DAYS)).astimezone(UTC),
         )
 
 
@@ -241,27 +248,23 @@ class RetentionService:
 
     async def ensure_scheduled(self) -> None:
         """At start-up: one pending retention run (a restart never adds a second). Without a policy it removes
-        nothing, but still sweeps, daily, the evidence files no row names (an erasure that crashed between its
-        commit and its file deletions leaves the person's files behind otherwise)."""
+        only settled outbox rows, and still sweeps, daily, the evidence files no row names (an erasure that
+        crashed between its commit and its file deletions leaves the person's files behind otherwise)."""
         if self._timers is None or await retention_pending():
             return
         await self._timers.schedule(NewTimer(TIMER_KIND, TIMER_KEY, self._now() + SOON, {}))
 
     async def fire(self, timer: DueTimer, now: datetime) -> None:
         """The timer's run: a few batches per class inside the timer's transaction, then the next run (soon
-        when more is due, tomorrow otherwise); without a policy, only the daily sweep. The files of the removed
-        rows are not deleted here but recorded as a timer of their own, which fires only after this committed."""
+        when more is due, tomorrow otherwise); without a policy, only settled outbox rows and the daily sweep.
+        The files of the removed rows are not deleted here but recorded as a timer of their own, which fires
+        only after this committed."""
         if timer.key == FILES_TIMER_KEY:
             await self._delete_files(timer.payload)
             return
         if self._timers is None:
             return
         timers = self._timers
-        if (await self.policy()).empty:
-            await timers.schedule(NewTimer(TIMER_KIND, FILES_TIMER_KEY, now, {"storage_keys": [], "sweep": True}))
-            if not await retention_pending(other_than=timer.id):
-                await timers.schedule(NewTimer(TIMER_KIND, TIMER_KEY, now + DAILY, {}))
-            return
 
         async def defer(keys: set[str]) -> None:
             storage_keys: list[JsonValue] = [*sorted(keys)]

@@ -83,6 +83,10 @@ class FakeTelegramBotApi:
     webhook_secret: str = ""
     # What getWebhookInfo reports as Telegram's last failed delivery to the webhook ("" when none).
     webhook_last_error: str = ""
+    # While set and not yet released, file downloads wait on it (Telegram's file server being slow): a test holds
+    # a turn half way, does something, then releases it. `download_waiting` is set once one waits.
+    download_gate: asyncio.Event | None = None
+    download_waiting: asyncio.Event = field(default_factory=asyncio.Event)
     _files: dict[str, HostedFile] = field(default_factory=dict)
     _failures: dict[str, deque[InjectedFailure]] = field(default_factory=dict)
     _pending_updates: list[dict[str, object]] = field(default_factory=list)
@@ -167,6 +171,9 @@ class FakeTelegramBotApi:
         hosted = next((item for item in self._files.values() if item.file_path == path), None)
         if hosted is None:
             return web.Response(status=404)
+        if self.download_gate is not None:
+            self.download_waiting.set()
+            await self.download_gate.wait()
         self.downloads.append(path)
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         response.content_length = len(hosted.content)

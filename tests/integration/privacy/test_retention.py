@@ -39,10 +39,14 @@ from storage.models import (
     Conversation,
     CsatSurvey,
     Customer,
+    DeadReason,
     Evidence,
+    OutboxItem,
+    OutboxStatus,
     Timer,
     TranscriptMessage,
 )
+from storage.outbox import TortoiseOutbox, add_outbox_item
 from storage.privacy import sweep_unreferenced_files
 from storage.timers import DueTimer, TortoiseTimerStore
 from tests.integration.privacy.raw_database import raw_dump
@@ -123,7 +127,20 @@ async def _world(settings: Settings) -> dict[str, int]:
     await AuditEntry.filter(id=old_audit.id).update(created_at=LONG_AGO)
     await AuditEntry.create(actor="a@example.com", via="console", action="flow.published", object_type="flow",
                             object_id="complaint", changes=[])
+    await _outbox_rows(LONG_AGO, "5550301")
+    await _outbox_rows(LATELY, "5550402")
     return {"old_closed": old_closed.id, "abandoned": abandoned, "old_audit": old_audit.id}
+
+
+async def _outbox_rows(at: datetime, chat: str) -> None:
+    """Replies to a Telegram chat written `at`: one sent, one given up, one still waiting (never touched)."""
+    outbox = TortoiseOutbox(skip_locked=False)
+    reply = {"chat_id": chat, "text": f"Thank you, we noted +44 20 7946 {chat[-4:]}"}
+    ids = [await add_outbox_item(kind="message", channel="telegram", ordering_key=f"telegram:{chat}", payload=reply)
+           for _ in range(3)]
+    await outbox.mark_sent(ids[0])
+    await outbox.mark_dead(ids[1], DeadReason.REFUSED, f"Forbidden: bot was blocked by the user {chat}")
+    await OutboxItem.filter(id__in=ids).update(created_at=at)
 
 
 async def _plaint(settings: Settings, *args: str) -> tuple[int, str, str]:
@@ -164,6 +181,8 @@ async def test_dry_run_then_apply_removes_only_what_the_policy_names(settings: S
         # Evidence: the old closed case's file and the abandoned conversation's; never the open case's.
         assert "evidence" in out and "2 rows, 2 files would be deleted" in out and "PL-OPEN03" not in out
         assert "audit_log" in out and "dry run: nothing was changed" in out
+        # Settled outbox rows older than the transcripts' period: the old chat's sent and dead replies.
+        assert "settled_outbox" in out and "2 rows would be deleted" in out
         assert await _counts() == before
         assert sorted(path for path in settings.evidence_dir.rglob("*") if path.is_file()) == files_before
 
@@ -196,12 +215,18 @@ async def test_dry_run_then_apply_removes_only_what_the_policy_names(settings: S
         assert run.actor == "cli:dpo" and run.object_type == "retention"
         assert {item["data_class"]: item["rows"] for item in run.after["classes"]} == {
             "evidence": 2, "transcripts": 3, "closed_cases": 1, "audit_log": 1,  # 2 messages, 1 conversation
+            "settled_outbox": 2,
         }
+        # The old chat keeps only its reply still waiting; the recent chat's rows are all there.
+        assert [row.status for row in await OutboxItem.filter(ordering_key="telegram:5550301")] == [
+            OutboxStatus.PENDING]
+        assert await OutboxItem.filter(ordering_key="telegram:5550402").count() == 3
 
         stored = "\n".join(await raw_dump())
         readable = "\n".join(str(value) for case in await Case.all() for value in (case.name, case.description))
         # Digit runs of the erased phone no timestamp holds.
-        for value in ("7946 0311", "79460311", "The kettle lid snapped", "烧水壶漏电", "session-PL-OLD001"):
+        for value in ("7946 0311", "79460311", "The kettle lid snapped", "烧水壶漏电", "session-PL-OLD001",
+                      "blocked by the user 5550301"):
             assert value not in stored and value not in readable, value
 
         # Applying again finds nothing: the run is idempotent.
@@ -336,6 +361,12 @@ async def test_without_a_policy_the_worker_still_sweeps_files_nobody_names(setti
         assert await worker.fire_due() == 1  # the sweep
         assert not store.path_of(orphan).exists()
         assert await Case.filter(id=ids["old_closed"]).exists()  # no policy: nothing else is touched
+        # ...but settled outbox rows past the fixed period (30 days) go; the recent ones and waiting ones stay.
+        assert [row.status for row in await OutboxItem.filter(ordering_key="telegram:5550301")] == [
+            OutboxStatus.PENDING]
+        assert await OutboxItem.filter(ordering_key="telegram:5550402").count() == 3
+        run = await AuditEntry.get(action="retention.applied")
+        assert {item["data_class"]: item["rows"] for item in run.after["classes"]} == {"settled_outbox": 2}
         assert all(store.path_of(row.storage_key).exists() for row in await Evidence.all())
         following = await Timer.get(kind=TIMER_KIND, key=TIMER_KEY, status="pending")
         assert following.due_at >= clock.at + timedelta(hours=23)
