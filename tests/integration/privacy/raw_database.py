@@ -15,17 +15,22 @@ NOT_PERSONAL = frozenset({"flow_version", "flow_draft"})
 async def raw_dump() -> list[str]:
     """Every stored value of every table that may hold a customer's data, as text (SELECT * through the
     connection, no field conversion)."""
-    connection = connections.get("default")
     values: list[str] = []
     for model in Tortoise.apps[APP_LABEL].values():
-        if model._meta.db_table in NOT_PERSONAL:
-            continue
-        source = Table(model._meta.db_table)
-        query = connection.query_class.from_(source).select("*")
-        for row in await connection.execute_query_dict(query.get_sql()):
-            for value in row.values():
-                if isinstance(value, bytes | bytearray):
-                    values.append(bytes(value).decode("utf-8", "replace"))
-                elif value is not None:
-                    values.append(str(value))
+        if model._meta.db_table not in NOT_PERSONAL:
+            values += await raw_table(model._meta.db_table)
+    return values
+
+
+async def raw_table(table: str) -> list[str]:
+    """Every stored value of one table, as text (bytes decoded as UTF-8, NULLs left out)."""
+    connection = connections.get("default")
+    query = connection.query_class.from_(Table(table)).select("*")
+    values: list[str] = []
+    for row in await connection.execute_query_dict(query.get_sql()):
+        for value in row.values():
+            if isinstance(value, bytes | bytearray):
+                values.append(bytes(value).decode("utf-8", "replace"))
+            elif value is not None:
+                values.append(str(value))
     return values

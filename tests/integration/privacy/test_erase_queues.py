@@ -8,9 +8,6 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from pypika_tortoise.queries import Table
-from tortoise import connections
-
 from bot.config import Settings
 from bot.privacy.keys import install_data_keyring
 from storage.database import open_database
@@ -19,6 +16,7 @@ from storage.evidence import LocalEvidenceStore
 from storage.inbox import TortoiseInbox
 from storage.models import DeadReason, InboxItem, OutboxItem, OutboxStatus
 from storage.outbox import TortoiseOutbox, add_outbox_item
+from tests.integration.privacy.raw_database import raw_table
 from tests.integration.privacy.test_subject_requests import PHOTO, _person, _plaint
 
 CHAT = "777001"
@@ -75,16 +73,7 @@ async def _queues_of(chat: str, name: str, phone: str, words: str, number: str, 
 
 
 async def _raw(table: str) -> str:
-    connection = connections.get("default")
-    query = connection.query_class.from_(Table(table)).select("*")
-    values = []
-    for row in await connection.execute_query_dict(query.get_sql()):
-        for value in row.values():
-            if isinstance(value, bytes | bytearray):
-                values.append(bytes(value).decode("utf-8", "replace"))
-            elif value is not None:
-                values.append(str(value))
-    return "\n".join(values)
+    return "\n".join(await raw_table(table))
 
 
 async def _settled() -> Counter[tuple[str, str, str]]:
