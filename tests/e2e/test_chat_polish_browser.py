@@ -5,14 +5,14 @@ first, answered buttons stay readable, the case number never wraps, and status a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
 from bot.config import Settings
+from tests.browser import serving
 
 # A page, not storage: one database is enough.
 pytestmark = pytest.mark.one_database("sqlite")
@@ -27,12 +27,8 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest_asyncio.fixture
 async def chat(settings: Settings) -> AsyncIterator[str]:
-    client: TestClient[Any, Any] = TestClient(TestServer(build_app(settings), host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield str(client.make_url("")).rstrip("/")
-    finally:
-        await client.close()
+    async with serving(build_app(settings)) as url:
+        yield url
 
 
 async def send(page: Page, text: str) -> Locator:

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.analysis import ThreadedAnalyzer
 from bot.app import build_app
 from bot.channels.web_sessions import COOKIE_NAME
 from bot.config import Settings
 from storage.models import ChannelIdentity, Conversation
+from tests.browser import serving
 from tests.e2e.web_chat_driver import JPEG, PDF
 
 pytestmark = pytest.mark.one_database("sqlite")
@@ -33,12 +33,8 @@ MEBIBYTE = 1024 * 1024
 
 @pytest_asyncio.fixture
 async def chat(settings: Settings, analyzer: ThreadedAnalyzer) -> AsyncIterator[str]:
-    client: TestClient[Any, Any] = TestClient(TestServer(build_app(settings, analyzer), host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield str(client.make_url("")).rstrip("/")
-    finally:
-        await client.close()
+    async with serving(build_app(settings, analyzer)) as url:
+        yield url
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,14 @@ open product question with the catalog's products as buttons, never "Is this abo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
 from bot.config import Settings
+from tests.browser import serving
 
 # A page, not storage: one database is enough.
 pytestmark = pytest.mark.one_database("sqlite")
@@ -45,12 +45,8 @@ async def kettle_free_chat(settings: Settings, tmp_path: Path) -> AsyncIterator[
     )
     # No analyzer passed: the composition root loads the shipped models with the settings' catalog.
     app = build_app(settings.model_copy(update={"catalog_path": catalog}))
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield str(client.make_url("")).rstrip("/")
-    finally:
-        await client.close()
+    async with serving(app) as url:
+        yield url
 
 
 async def answer(page: Page, text: str) -> None:

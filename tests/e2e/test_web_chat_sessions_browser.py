@@ -4,15 +4,15 @@ only by opening the one-time link."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.analysis import ThreadedAnalyzer
 from bot.app import build_app
 from bot.config import Settings
+from tests.browser import serving
 
 pytestmark = pytest.mark.one_database("sqlite")
 
@@ -26,12 +26,8 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest_asyncio.fixture
 async def chat_url(settings: Settings, analyzer: ThreadedAnalyzer) -> AsyncIterator[str]:
-    client: TestClient[Any, Any] = TestClient(TestServer(build_app(settings, analyzer), host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield str(client.make_url("")).rstrip("/")
-    finally:
-        await client.close()
+    async with serving(build_app(settings, analyzer)) as url:
+        yield url
 
 
 async def answer(page: Page, text: str) -> None:

@@ -7,21 +7,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.analysis import ThreadedAnalyzer
-from bot.app import build_app
 from bot.config import Settings
 from flows.engine import DATA_ERASURE_CATEGORY
 from storage.models import AuditEntry, Case, Customer
 from tests.browser import browser  # noqa: F401  (the fixture)
 from tests.e2e.test_web_chat import ENGLISH
 from tests.e2e.web_chat_driver import Say, WebCustomer, complete_flow
-from tests.integration.admin.harness import AdminHarness, provision, sign_in
+from tests.integration.admin.harness import AdminHarness, running_console, sign_in
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
@@ -33,15 +31,8 @@ pytestmark = pytest.mark.one_database("sqlite")
 async def console(settings: Settings, analyzer: ThreadedAnalyzer, tmp_path: Path) -> AsyncIterator[AdminHarness]:
     policy = tmp_path / "retention.yaml"
     policy.write_text("closed_cases: {after_days: 365, action: anonymise}\n", encoding="utf-8")
-    settings = settings.model_copy(update={"retention_file": policy})
-    client: TestClient[Any, Any] = TestClient(TestServer(build_app(settings, analyzer), host="127.0.0.1"))
-    await client.start_server()
-    harness = AdminHarness(client)
-    await provision(harness)
-    try:
+    async with running_console(settings.model_copy(update={"retention_file": policy}), analyzer) as harness:
         yield harness
-    finally:
-        await client.close()
 
 DESKTOP = {"width": 1280, "height": 800}
 
