@@ -4,13 +4,18 @@ the timer worker on a clock the test moves, the outbox worker delivering to the 
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import Channel
+from bot.channels.wechat import WeChatChannel
+from bot.channels.wechat_api import WeChatApiClient
 from bot.desk.notifier import SlackDeskNotifier
 from bot.desk.routing import parse_routing
 from bot.desk.service import DeskService
@@ -28,6 +33,7 @@ from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
 from bot.lifecycle.timers import TimerWorker
 from bot.messages import Inbound
 from bot.outbox import ChannelDelivery, OutboxWorker
+from bot.passive_replies import PassiveReplyService
 from flows import ExtractedValue, Proposal
 from storage.crypto import lookup_hash
 from storage.database import supports_row_locks
@@ -38,8 +44,10 @@ from storage.models import Case, ChannelIdentity, Customer
 from storage.outbox import TortoiseOutbox, add_outbox_item
 from storage.sla import SlaEventItem, TortoiseSlaStore
 from storage.timers import TortoiseTimerStore
+from storage.tokens import TortoiseSharedTokenStore
 from tests.fakes.clock import ManualClock
 from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.wechat_api import FakeWeChatApi
 
 TEAM_CHANNEL = "C0GENERAL"
 ESCALATION_CHANNEL = "C0ESCALATE"
@@ -238,3 +246,17 @@ def build_room(
         policies=holder,
         channels=channels,
     )
+
+
+@asynccontextmanager
+async def wechat_channel(room: LifecycleRoom) -> AsyncIterator[FakeWeChatApi]:
+    """The room's WeChat channel, talking to a fake WeChat API on 127.0.0.1 (what it received: `sent_texts`)."""
+    fake = FakeWeChatApi(app_id="wxapp", app_secret="secret")
+    base_url = await fake.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            api = WeChatApiClient(http, base_url, "wxapp", "secret", TortoiseSharedTokenStore())
+            room.channels["wechat"] = WeChatChannel(api, PassiveReplyService(TortoiseOutbox(skip_locked=False)))
+            yield fake
+    finally:
+        await fake.close()

@@ -17,18 +17,12 @@ from bot.channels.slack import SlackChannel
 from bot.channels.telegram import TelegramChannel, bot_api_urls
 from bot.channels.telegram_updates import TelegramFiles, TelegramUpdateReader
 from bot.channels.web import TranscriptChannel
-from bot.channels.wechat import WeChatChannel
-from bot.channels.wechat_api import WeChatApiClient
 from bot.messages import Inbound
-from bot.passive_replies import PassiveReplyService
 from storage.database import open_database
 from storage.models import Case, CaseEvent, CsatSurvey, OutboxItem, TranscriptMessage
-from storage.outbox import TortoiseOutbox
-from storage.tokens import TortoiseSharedTokenStore
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramBotApi, running_fake_bot_api
-from tests.fakes.wechat_api import FakeWeChatApi
-from tests.integration.lifecycle.lifecycle_room import AGENT, LEAD, MONDAY, LifecycleRoom, build_room
+from tests.integration.lifecycle.lifecycle_room import AGENT, LEAD, MONDAY, LifecycleRoom, build_room, wechat_channel
 from tests.integration.telegram.telegram_updates import TelegramCustomer
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -118,29 +112,22 @@ async def test_telegram_buttons_a_low_score_reopens_and_a_second_answer_is_refus
 
 
 async def test_wechat_numbered_options_and_a_typed_score(room: LifecycleRoom, slack: FakeSlackApi) -> None:
-    fake = FakeWeChatApi(app_id="wxapp", app_secret="secret")
-    base_url = await fake.start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            api = WeChatApiClient(http, base_url, "wxapp", "secret", TortoiseSharedTokenStore())
-            room.channels["wechat"] = WeChatChannel(api, PassiveReplyService(TortoiseOutbox(skip_locked=False)))
-            number = await room.file_case(
-                channel="wechat", sender="oOPENID1", lang="zh", last_inbound_at=datetime.now(UTC),
-            )
-            room.clock.set(datetime.now(UTC))
-            await resolve_and_ask(room, number)
-            [(open_id, text)] = [sent for sent in fake.sent_texts if "满意吗" in sent[1]]
-            assert open_id == "oOPENID1"
-            assert "1. 1 – 非常不满意" in text and "5. 5 – 非常满意" in text
-            typed = Inbound(channel="wechat", sender_id="oOPENID1", message_id="m-1",
-                            received_at=datetime.now(UTC), text="５分")
-            result = await room.intake.handle(typed)
-            assert result.replies[0].text == f"感谢你为投诉 {number} 打分：5/5。"
-            skip = Inbound(channel="wechat", sender_id="oOPENID1", message_id="m-2",
-                           received_at=datetime.now(UTC), text="跳过")
-            assert [reply.text for reply in (await room.intake.handle(skip)).replies] == ["感谢你的反馈。"]
-    finally:
-        await fake.close()
+    async with wechat_channel(room) as fake:
+        number = await room.file_case(
+            channel="wechat", sender="oOPENID1", lang="zh", last_inbound_at=datetime.now(UTC),
+        )
+        room.clock.set(datetime.now(UTC))
+        await resolve_and_ask(room, number)
+        [(open_id, text)] = [sent for sent in fake.sent_texts if "满意吗" in sent[1]]
+        assert open_id == "oOPENID1"
+        assert "1. 1 – 非常不满意" in text and "5. 5 – 非常满意" in text
+        typed = Inbound(channel="wechat", sender_id="oOPENID1", message_id="m-1",
+                        received_at=datetime.now(UTC), text="５分")
+        result = await room.intake.handle(typed)
+        assert result.replies[0].text == f"感谢你为投诉 {number} 打分：5/5。"
+        skip = Inbound(channel="wechat", sender_id="oOPENID1", message_id="m-2",
+                       received_at=datetime.now(UTC), text="跳过")
+        assert [reply.text for reply in (await room.intake.handle(skip)).replies] == ["感谢你的反馈。"]
     case = await Case.get(number=number)
     assert case.status == "resolved"  # a good score leaves it resolved
     survey = await CsatSurvey.get(case_id=case.id)
@@ -223,26 +210,19 @@ async def low_score_then_again(
 async def test_wechat_low_score_by_numbered_option_reopens_and_a_second_is_refused(
     room: LifecycleRoom, slack: FakeSlackApi
 ) -> None:
-    fake = FakeWeChatApi(app_id="wxapp", app_secret="secret")
-    base_url = await fake.start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            api = WeChatApiClient(http, base_url, "wxapp", "secret", TortoiseSharedTokenStore())
-            room.channels["wechat"] = WeChatChannel(api, PassiveReplyService(TortoiseOutbox(skip_locked=False)))
-            number = await room.file_case(
-                channel="wechat", sender="oOPENID3", lang="zh", last_inbound_at=datetime.now(UTC),
-            )
-            room.clock.set(datetime.now(UTC))
-            await resolve_and_ask(room, number)
-            assert any("1. 1 – 非常不满意" in text for _, text in fake.sent_texts)
+    async with wechat_channel(room) as fake:
+        number = await room.file_case(
+            channel="wechat", sender="oOPENID3", lang="zh", last_inbound_at=datetime.now(UTC),
+        )
+        room.clock.set(datetime.now(UTC))
+        await resolve_and_ask(room, number)
+        assert any("1. 1 – 非常不满意" in text for _, text in fake.sent_texts)
 
-            def typed(message_id: str, text: str) -> Inbound:
-                return Inbound(channel="wechat", sender_id="oOPENID3", message_id=message_id,
-                               received_at=datetime.now(UTC), text=text)
+        def typed(message_id: str, text: str) -> Inbound:
+            return Inbound(channel="wechat", sender_id="oOPENID3", message_id=message_id,
+                           received_at=datetime.now(UTC), text=text)
 
-            low, again = await low_score_then_again(room, slack, number, typed("w-1", "1"), typed("w-2", "4"))
-    finally:
-        await fake.close()
+        low, again = await low_score_then_again(room, slack, number, typed("w-1", "1"), typed("w-2", "4"))
     assert low[0] == f"感谢你为投诉 {number} 打分：1/5。" and f"投诉 {number} 已重新打开" in low[1]
     assert again == [f"你已经为投诉 {number} 打过分（1/5），谢谢。只记录第一次的评分。"]
 

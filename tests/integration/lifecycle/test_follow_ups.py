@@ -8,22 +8,22 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest_asyncio
 
 from bot.channels.web import TranscriptChannel
-from bot.channels.wechat import WeChatChannel
-from bot.channels.wechat_api import WeChatApiClient
 from bot.messages import Attachment, Inbound
-from bot.passive_replies import PassiveReplyService
 from storage.cases import TortoiseCaseRepository
 from storage.database import open_database
 from storage.models import Case, CaseEvent, Conversation, Evidence, TranscriptMessage
-from storage.outbox import TortoiseOutbox
-from storage.tokens import TortoiseSharedTokenStore
 from tests.fakes.slack_api import FakeSlackApi
-from tests.fakes.wechat_api import FakeWeChatApi
-from tests.integration.lifecycle.lifecycle_room import AGENT, MONDAY, TEAM_CHANNEL, LifecycleRoom, build_room
+from tests.integration.lifecycle.lifecycle_room import (
+    AGENT,
+    MONDAY,
+    TEAM_CHANNEL,
+    LifecycleRoom,
+    build_room,
+    wechat_channel,
+)
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"puddle under the kettle " * 400
 
@@ -198,30 +198,23 @@ async def test_a_refused_file_beside_words_is_said_and_the_words_still_join_the_
 async def test_on_wechat_the_acknowledgement_numbers_new_complaint_and_typing_it_starts_one(
     room: LifecycleRoom, slack: FakeSlackApi
 ) -> None:
-    fake = FakeWeChatApi(app_id="wxapp", app_secret="secret")
-    base_url = await fake.start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            api = WeChatApiClient(http, base_url, "wxapp", "secret", TortoiseSharedTokenStore())
-            room.channels["wechat"] = WeChatChannel(api, PassiveReplyService(TortoiseOutbox(skip_locked=False)))
-            number = await room.file_case("水壶漏水", lang="zh", channel="wechat", sender="oFOLLOW1",
-                                          last_inbound_at=datetime.now(UTC))
+    async with wechat_channel(room) as fake:
+        number = await room.file_case("水壶漏水", lang="zh", channel="wechat", sender="oFOLLOW1",
+                                      last_inbound_at=datetime.now(UTC))
 
-            def typed(message_id: str, text: str) -> Inbound:
-                return Inbound(channel="wechat", sender_id="oFOLLOW1", message_id=message_id,
-                               received_at=datetime.now(UTC), text=text)
+        def typed(message_id: str, text: str) -> Inbound:
+            return Inbound(channel="wechat", sender_id="oFOLLOW1", message_id=message_id,
+                           received_at=datetime.now(UTC), text=text)
 
-            await room.intake.handle(typed("wx-1", "盖子也裂了"))
-            await room.deliver()
-            [(open_id, ack)] = [sent for sent in fake.sent_texts if number in sent[1]]
-            assert open_id == "oFOLLOW1"
-            assert ack.startswith(f"已补充到你的投诉 {number}。") and ack.endswith("1. 新投诉"), ack
-            # "1" picks the numbered option: a new complaint, not the words "1" on the case.
-            started = await room.intake.handle(typed("wx-2", "1"))
-            assert all("已补充" not in reply.text for reply in started.replies)
-            assert await active_conversations("oFOLLOW1") == 1
-    finally:
-        await fake.close()
+        await room.intake.handle(typed("wx-1", "盖子也裂了"))
+        await room.deliver()
+        [(open_id, ack)] = [sent for sent in fake.sent_texts if number in sent[1]]
+        assert open_id == "oFOLLOW1"
+        assert ack.startswith(f"已补充到你的投诉 {number}。") and ack.endswith("1. 新投诉"), ack
+        # "1" picks the numbered option: a new complaint, not the words "1" on the case.
+        started = await room.intake.handle(typed("wx-2", "1"))
+        assert all("已补充" not in reply.text for reply in started.replies)
+        assert await active_conversations("oFOLLOW1") == 1
     case = await Case.get(number=number)
     words = await TranscriptMessage.filter(case_id=case.id, direction="in").values_list("text", flat=True)
     assert list(words) == ["盖子也裂了"]
