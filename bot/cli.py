@@ -93,12 +93,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Run the web server: web chat at /chat, platform webhooks, the outbox worker."""
     from aiohttp import web
 
-    from bot.app import build_app
+    from bot.app import build_app, when_listening
 
     settings = _settings(ctx)
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     app = _checked(lambda: build_app(settings))
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    web.run_app(app, host=settings.host, port=settings.port, print=when_listening(app))
 
 
 @main.group()
@@ -135,7 +135,8 @@ def chat(ctx: click.Context, lang: str | None, session: str | None) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await migrate_database(settings.effective_database_url)
         async with build_application(settings, blueprint=blueprint) as application:
-            await run_console(application.intake, lang=lang, session=session)
+            await run_console(application.intake, lang=lang, session=session,
+                              on_greeted=application.start_loading_models)
 
     asyncio.run(run())
 
@@ -350,14 +351,14 @@ def telegram_poll(ctx: click.Context, host: str | None, port: int | None) -> Non
     Same as `plaint serve` with PLAINT_TELEGRAM_MODE=polling."""
     from aiohttp import web
 
-    from bot.app import build_app
+    from bot.app import build_app, when_listening
 
     settings = _telegram_settings(ctx)
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port, "telegram_mode": "polling"}
     )
     app = _checked(lambda: build_app(settings))
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    web.run_app(app, host=settings.host, port=settings.port, print=when_listening(app))
 
 
 @click.command("export-corrections")

@@ -142,6 +142,9 @@ class Application:
     operations: Operations
     admin: AdminDependencies
     extensions: Extensions
+    # Starts loading the NLP models in a background thread (once the server listens, once the console has
+    # greeted: their imports would slow start-up down); a no-op when they are given loaded or already loading.
+    start_loading_models: Callable[[], None] = lambda: None
 
 
 # Extension points, one typed callable per kind.
@@ -313,7 +316,7 @@ async def build_application(
         proposals = analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path)
         if isinstance(proposals, ThreadedAnalyzer):
             # The models load in the background: /readyz sends traffic here once the turns need not wait.
-            operations.readiness.require("nlp", proposals.models_loaded, "models loaded", "models loading")
+            operations.readiness.require("nlp", _loading_models(proposals), "models loaded", "models loading")
         catalog_analyzer = proposals.fork() if isinstance(proposals, ThreadedAnalyzer) else None
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(
@@ -426,7 +429,21 @@ async def build_application(
             operations=operations,
             admin=admin,
             extensions=blueprint.extensions,
+            start_loading_models=(
+                proposals.start_loading if isinstance(proposals, ThreadedAnalyzer) else lambda: None
+            ),
         )
+
+
+def _loading_models(analyzer: ThreadedAnalyzer) -> Callable[[], bool]:
+    """The readiness check of the models. Asking starts their load: a server nobody told it listens (aiohttp's
+    test server, a runner of its own) still gets ready, without a first turn waiting for it."""
+
+    def loaded() -> bool:
+        analyzer.start_loading()
+        return analyzer.models_loaded()
+
+    return loaded
 
 
 @contextlib.asynccontextmanager
