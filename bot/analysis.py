@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from flows import ExtractedValue, ExtractKind, Proposal
+from flows.datetime_parsing import date_parser
 
 if TYPE_CHECKING:
     from nlp import Analysis, Catalog, Entity, EntityKind, Lang, ProductChoice
@@ -184,7 +185,9 @@ class ThreadedAnalyzer:
             import_nlp()
             from nlp import Analyzer  # spaCy and jieba: seconds of imports, kept out of start-up
 
-            return Analyzer.load_default(catalog_path, installed_models_dir=installed_models_dir)
+            analyzer = Analyzer.load_default(catalog_path, installed_models_dir=installed_models_dir)
+            date_parser()  # the flow's date answers: imported here, not at start-up nor in the first such turn
+            return analyzer
 
         return cls(BackgroundLoadedAnalyzer(load))
 
