@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from flows import ExtractedValue, ExtractKind, Proposal
+from flows.contact_parsing import import_contact_parsers
 from flows.datetime_parsing import date_parser
 
 if TYPE_CHECKING:
@@ -186,7 +187,10 @@ class ThreadedAnalyzer:
             from nlp import Analyzer  # spaCy and jieba: seconds of imports, kept out of start-up
 
             analyzer = Analyzer.load_default(catalog_path, installed_models_dir=installed_models_dir)
-            date_parser()  # the flow's date answers: imported here, not at start-up nor in the first such turn
+            # The flow's parsers of date, phone and e-mail answers: imported here too, after start-up, rather than
+            # in the first turn that needs them.
+            date_parser()
+            import_contact_parsers()
             return analyzer
 
         return cls(BackgroundLoadedAnalyzer(load))
