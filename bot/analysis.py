@@ -1,8 +1,8 @@
 """The NLP port of the intake service: the CPU-bound analysis runs in a worker thread, off the event loop.
 
 The models (spaCy, jieba's dictionary, the catalog) take seconds to import and load: they are loaded in a
-background thread once the process has started, so `plaint serve` answers and `plaint chat` greets at once;
-the first turn that needs them waits for the load to finish."""
+background thread started once `plaint serve` listens and `plaint chat` has greeted (the import would compete
+with start-up for the interpreter); the first turn that needs them waits for the load to finish."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from flows import ExtractedValue, ExtractKind, Proposal
+from flows.contact_parsing import import_contact_parsers
+from flows.datetime_parsing import date_parser
 
 if TYPE_CHECKING:
     from nlp import Analysis, Catalog, Entity, EntityKind, Lang, ProductChoice
@@ -116,9 +118,17 @@ class BackgroundLoadedAnalyzer:
         self._load = load
         self._lock = threading.Lock()
         self._loaded: TextAnalyzer | None = None
+        self._loader: threading.Thread | None = None
+        # Not `_lock`, held for the seconds of a load: the event loop calls this and must not wait.
+        self._loader_lock = threading.Lock()
 
     def start_loading(self) -> None:
-        threading.Thread(target=self._load_now, name="nlp-model-loader", daemon=True).start()
+        """Starts the loader thread; later calls do nothing."""
+        with self._loader_lock:
+            if self._loader is not None or self._loaded is not None:
+                return
+            self._loader = threading.Thread(target=self._load_now, name="nlp-model-loader", daemon=True)
+        self._loader.start()
 
     def _load_now(self) -> None:
         try:
@@ -169,17 +179,26 @@ class ThreadedAnalyzer:
                      catalog_path: Path | None = None) -> ThreadedAnalyzer:
         """The shipped models, or those `plaint nlp retrain` installed in `installed_models_dir`, with the
         business's catalog (the composition root passes `settings.data_dir / "models"` and
-        `settings.catalog_path`; None means the shipped ones), loading in a background thread from now on."""
+        `settings.catalog_path`; None means the shipped ones), loaded by `start_loading()`'s background thread
+        or else by the first caller that needs them."""
 
         def load() -> TextAnalyzer:
             import_nlp()
             from nlp import Analyzer  # spaCy and jieba: seconds of imports, kept out of start-up
 
-            return Analyzer.load_default(catalog_path, installed_models_dir=installed_models_dir)
+            analyzer = Analyzer.load_default(catalog_path, installed_models_dir=installed_models_dir)
+            # The flow's parsers of date, phone and e-mail answers: imported here too, after start-up, rather than
+            # in the first turn that needs them.
+            date_parser()
+            import_contact_parsers()
+            return analyzer
 
-        analyzer = BackgroundLoadedAnalyzer(load)
-        analyzer.start_loading()
-        return cls(analyzer)
+        return cls(BackgroundLoadedAnalyzer(load))
+
+    def start_loading(self) -> None:
+        """Load the models in a background thread now, if they are not loaded or loading yet."""
+        if isinstance(self._analyzer, BackgroundLoadedAnalyzer):
+            self._analyzer.start_loading()
 
     def models_loaded(self) -> bool:
         """False while the models are still loading in the background (the first turns would wait)."""

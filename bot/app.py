@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from tortoise import connections
@@ -76,6 +76,16 @@ async def health(request: web.Request) -> web.Response:
         log.warning("health check: database down: %s", error)
         return web.json_response({"status": "database unavailable"}, status=503)
     return web.json_response({"status": "ok"})
+
+
+def when_listening(app: web.Application) -> Callable[[str], None]:
+    """`web.run_app(app, ..., print=when_listening(app))`: aiohttp calls its `print` once every site listens (it
+    has no signal for that), which is when the NLP models start loading: their imports would slow start-up."""
+
+    def listening(message: str) -> None:
+        app[APPLICATION_KEY].start_loading_models()
+
+    return listening
 
 
 def build_app(

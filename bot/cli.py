@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import gc
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +28,19 @@ def _checked(build: Callable[[], T]) -> T:
         return build()
     except ConfigurationError as error:
         raise click.ClickException(str(error)) from None
+
+
+@contextlib.contextmanager
+def _loading_the_application() -> Iterator[None]:
+    """The application's modules are imported and built without the cyclic garbage collector, which would walk
+    the growing heap again and again (a tenth of start-up) for objects that live as long as the process; they
+    are then frozen out of its sight."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -91,14 +106,15 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Run the web server: web chat at /chat, platform webhooks, the outbox worker."""
-    from aiohttp import web
-
-    from bot.app import build_app
-
     settings = _settings(ctx)
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
-    app = _checked(lambda: build_app(settings))
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    with _loading_the_application():
+        from aiohttp import web
+
+        from bot.app import build_app, when_listening
+
+        app = _checked(lambda: build_app(settings))
+    web.run_app(app, host=settings.host, port=settings.port, print=when_listening(app))
 
 
 @main.group()
@@ -124,18 +140,20 @@ def db_migrate(ctx: click.Context) -> None:
 @click.pass_context
 def chat(ctx: click.Context, lang: str | None, session: str | None) -> None:
     """Talk to the complaint flow on stdin/stdout; pipe one answer per line, `/file PATH` attaches a file."""
-    from bot.channels.console import run_console
-    from bot.composition import build_application, plan_application
-    from storage.database import migrate_database
-
     settings = _settings(ctx)
-    blueprint = _checked(lambda: plan_application(settings, with_channels=False))
+    with _loading_the_application():
+        from bot.channels.console import run_console
+        from bot.composition import build_application, plan_application
+        from storage.database import migrate_database
+
+        blueprint = _checked(lambda: plan_application(settings, with_channels=False))
 
     async def run() -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await migrate_database(settings.effective_database_url)
         async with build_application(settings, blueprint=blueprint) as application:
-            await run_console(application.intake, lang=lang, session=session)
+            await run_console(application.intake, lang=lang, session=session,
+                              on_greeted=application.start_loading_models)
 
     asyncio.run(run())
 
@@ -350,14 +368,14 @@ def telegram_poll(ctx: click.Context, host: str | None, port: int | None) -> Non
     Same as `plaint serve` with PLAINT_TELEGRAM_MODE=polling."""
     from aiohttp import web
 
-    from bot.app import build_app
+    from bot.app import build_app, when_listening
 
     settings = _telegram_settings(ctx)
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port, "telegram_mode": "polling"}
     )
     app = _checked(lambda: build_app(settings))
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    web.run_app(app, host=settings.host, port=settings.port, print=when_listening(app))
 
 
 @click.command("export-corrections")

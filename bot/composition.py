@@ -38,7 +38,6 @@ from bot.admin.routes import admin_routes, open_admin
 from bot.analysis import ThreadedAnalyzer
 from bot.channels.base import Channel, ChannelContext, ChannelPlugin, ReceivedUpdates, UploadLimits
 from bot.channels.slack import SlackCustomers
-from bot.channels.telegram_server import telegram_plugin
 from bot.channels.web import MAX_UPLOAD_BYTES, TRANSCRIPT_CHANNELS, TranscriptChannel, WebChat
 from bot.channels.web_sessions import WebSessions
 from bot.channels.wechat import wechat_plugin
@@ -48,7 +47,6 @@ from bot.desk.delivery_watch import DeskDeliveryWatch
 from bot.desk.notifier import SlackDeskNotifier
 from bot.desk.routing import RoutingConfig, RoutingVocabulary, load_routing
 from bot.desk.service import DeskService
-from bot.desk.slack_listeners import SlackDeskListeners
 from bot.desk.vocabulary import load_vocabulary
 from bot.errors import ConfigurationError
 from bot.evidence_links import EvidenceFileSource, EvidenceLinks, evidence_secret
@@ -65,7 +63,6 @@ from bot.lifecycle.digest import DigestService
 from bot.lifecycle.parts import LifecycleParts, build_lifecycle
 from bot.lifecycle.sla_policy import SlaPolicyFile
 from bot.lifecycle.slack_delivery import SlackCaseThreadDelivery
-from bot.lifecycle.slack_listeners import SlackLifecycleListeners
 from bot.mailbox import TranscriptMailbox
 from bot.operations.metrics import MeteredIntake, TimedProposals
 from bot.operations.readiness import DrainableOutbox
@@ -142,6 +139,9 @@ class Application:
     operations: Operations
     admin: AdminDependencies
     extensions: Extensions
+    # Starts loading the NLP models in a background thread (once the server listens, once the console has
+    # greeted: their imports would slow start-up down); a no-op when they are given loaded or already loading.
+    start_loading_models: Callable[[], None] = lambda: None
 
 
 # Extension points, one typed callable per kind.
@@ -222,6 +222,16 @@ class Blueprint:
         return routes
 
 
+def _telegram_plugin(settings: Settings) -> ChannelPlugin | None:
+    """The channel is on when PLAINT_TELEGRAM_TOKEN is set; python-telegram-bot is imported only then (a fifth of
+    a second of start-up)."""
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        return None
+    from bot.channels.telegram_server import telegram_plugin
+
+    return telegram_plugin(settings)
+
+
 def plan_application(
     settings: Settings, *, with_channels: bool = True, extensions: Extensions = EXTENSIONS
 ) -> Blueprint:
@@ -235,7 +245,7 @@ def plan_application(
     slack = SlackApp.from_settings(settings)
     slack_customers = SlackCustomers(slack, settings.slack_customer_channel_ids) if slack is not None else None
     candidates: list[tuple[str, ChannelPlugin | None]] = [
-        ("telegram", telegram_plugin(settings)),
+        ("telegram", _telegram_plugin(settings)),
         ("slack", slack_customers),
         ("wechat", wechat_plugin(settings, TortoiseSharedTokenStore())),
     ]
@@ -313,7 +323,7 @@ async def build_application(
         proposals = analyzer or ThreadedAnalyzer.load_default(settings.data_dir / "models", settings.catalog_path)
         if isinstance(proposals, ThreadedAnalyzer):
             # The models load in the background: /readyz sends traffic here once the turns need not wait.
-            operations.readiness.require("nlp", proposals.models_loaded, "models loaded", "models loading")
+            operations.readiness.require("nlp", _loading_models(proposals), "models loaded", "models loading")
         catalog_analyzer = proposals.fork() if isinstance(proposals, ThreadedAnalyzer) else None
         # The intake: desk events are queued only when a desk notifier will deliver them.
         intake = IntakeService(
@@ -401,6 +411,10 @@ async def build_application(
         bell.connect(worker.wake)
         # Slack events get in last, once everything their listeners call exists.
         if blueprint.slack is not None:
+            # Imported only with Slack on: they import slack_bolt and slack_sdk (start-up time).
+            from bot.desk.slack_listeners import SlackDeskListeners
+            from bot.lifecycle.slack_listeners import SlackLifecycleListeners
+
             # Customers first: a message in a DM or a customer channel is theirs, even in a thread.
             listeners: list[SlackListenerSet] = [
                 SlackDeskListeners(desk, blueprint.slack.client, AgentFiles(evidence, blueprint.slack)),
@@ -426,7 +440,21 @@ async def build_application(
             operations=operations,
             admin=admin,
             extensions=blueprint.extensions,
+            start_loading_models=(
+                proposals.start_loading if isinstance(proposals, ThreadedAnalyzer) else lambda: None
+            ),
         )
+
+
+def _loading_models(analyzer: ThreadedAnalyzer) -> Callable[[], bool]:
+    """The readiness check of the models. Asking starts their load: a server nobody told it listens (aiohttp's
+    test server, a runner of its own) still gets ready, without a first turn waiting for it."""
+
+    def loaded() -> bool:
+        analyzer.start_loading()
+        return analyzer.models_loaded()
+
+    return loaded
 
 
 @contextlib.asynccontextmanager

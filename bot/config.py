@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigurationError
+from bot.settings_documents import SAFE_YAML_LOADER
 
 
 class ConfigError(ConfigurationError):
@@ -153,7 +154,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     path = config_file or (Path(os.environ["PLAINT_CONFIG"]) if os.environ.get("PLAINT_CONFIG") else None)
     if path is not None:
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_YAML_LOADER) or {}
         except (OSError, yaml.YAMLError) as error:
             raise ConfigError(str(path), f"cannot read config file: {error}") from error
         if not isinstance(loaded, dict):

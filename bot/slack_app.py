@@ -11,22 +11,23 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.delivery import PermanentDeliveryError, RecipientUnreachable, RetryLater
 from bot.messages import ByteStreamOpener
 from bot.slack_payload import slack_body_problem
 from bot.webhooks import RunningState, webhook_boundary
+
+if TYPE_CHECKING:
+    from slack_bolt.app.async_app import AsyncApp
+
+# slack_sdk and slack_bolt (a fifth of a second of imports) are imported where they are used, which is only
+# when Slack is on: a server without it does not pay for them at start-up.
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ _OUTAGE_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "reque
 @contextlib.asynccontextmanager
 async def translate_slack_errors() -> AsyncIterator[None]:
     """Slack API failures as the outbox's delivery errors: 429 and 5xx wait, bad requests die."""
+    from slack_sdk.errors import SlackApiError
+
     try:
         yield
     except SlackApiError as error:
@@ -103,6 +106,8 @@ class SlackApp:
     listeners of every room that uses Slack, reached over HTTP or Socket Mode."""
 
     def __init__(self, settings: Settings) -> None:
+        from slack_sdk.web.async_client import AsyncWebClient
+
         self._settings = settings
         self.token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
         self.api_url = settings.slack_api_url
@@ -132,6 +137,9 @@ class SlackApp:
         return [web.post(EVENTS_PATH, webhook_boundary("slack", self.events))]
 
     async def events(self, request: web.Request) -> web.StreamResponse:
+        from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+        from slack_sdk.signature import SignatureVerifier
+
         bolt = self._bolt.get()
         body = await request.read()
         # Only a signed body is looked at; Bolt checks the signature again, the same way, before dispatching.
@@ -159,6 +167,8 @@ class SlackApp:
     @contextlib.asynccontextmanager
     async def serving(self, listener_sets: Sequence[SlackListenerSet]) -> AsyncIterator[None]:
         """Entered last, once everything the listeners call exists: only then do events get in."""
+        from slack_bolt.app.async_app import AsyncApp
+
         settings = self._settings
         signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
         bolt = AsyncApp(

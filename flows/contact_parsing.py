@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 # RFC 5321 caps an address at 254 characters; anything longer is refused before the validator reads it.
 MAX_EMAIL_LENGTH = 254
 # The longest way people write a phone number (spaces, dashes, an extension) stays well under this.
 MAX_PHONE_LENGTH = 40
+
+# phonenumbers and email-validator take a tenth of a second to import: on first use, not at start-up (the server's
+# model loader thread imports them after start-up); the lock keeps two threads from importing them at once.
+_IMPORT_LOCK = threading.Lock()
+
+
+def import_contact_parsers() -> None:
+    with _IMPORT_LOCK:
+        import email_validator  # noqa: F401
+        import phonenumbers  # noqa: F401
+
 
 @dataclass(frozen=True)
 class InvalidAnswer:
@@ -26,6 +35,9 @@ def parse_email(text: str) -> str | InvalidAnswer:
     candidate = text.strip().strip("<>").strip()
     if candidate.lower().startswith("mailto:"):
         candidate = candidate[len("mailto:") :]
+    import_contact_parsers()
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as error:
@@ -48,6 +60,9 @@ def parse_phone(text: str, default_region: str | None) -> str | InvalidAnswer:
     if candidate.startswith("00"):
         candidate = "+" + candidate[2:]
     regions += [region for region in (default_region, "CN") if region is not None]
+    import_contact_parsers()
+    import phonenumbers
+
     for region in regions:
         try:
             number = phonenumbers.parse(candidate, region)
@@ -60,6 +75,9 @@ def parse_phone(text: str, default_region: str | None) -> str | InvalidAnswer:
 
 def format_phone(e164: str) -> str:
     """A stored E.164 number the way people read it: "+44 20 7946 0958", "+86 138 1234 5678"."""
+    import_contact_parsers()
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

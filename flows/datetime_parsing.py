@@ -9,13 +9,16 @@ reader does not recognise falls back to dateparser.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from dateparser.date import DateDataParser
+from typing import TYPE_CHECKING
 
 from flows.language import has_han
+
+if TYPE_CHECKING:
+    from dateparser.date import DateDataParser
 
 _MAX_INPUT = 120
 
@@ -222,6 +225,18 @@ def parse_chinese_datetime(text: str, now: datetime) -> datetime | None:
     return when.moment if when is not None else None
 
 
+# dateparser takes a tenth of a second or more to import: not at start-up. The server's model loader thread imports
+# it (`date_parser()`) after start-up; the lock keeps a turn from importing it at the same time.
+_DATEPARSER_IMPORT_LOCK = threading.Lock()
+
+
+def date_parser() -> type[DateDataParser]:
+    with _DATEPARSER_IMPORT_LOCK:
+        from dateparser.date import DateDataParser
+
+    return DateDataParser
+
+
 def parse_when(text: str, now: datetime) -> When | None:
     """When something happened, relative to ``now``, with its precision; now's timezone. None if unreadable.
 
@@ -245,7 +260,7 @@ def parse_when(text: str, now: datetime) -> When | None:
         "RETURN_AS_TIMEZONE_AWARE": False,
         "RETURN_TIME_AS_PERIOD": True,
     }
-    data = DateDataParser(languages=languages, settings=settings).get_date_data(candidate)
+    data = date_parser()(languages=languages, settings=settings).get_date_data(candidate)
     result = data.date_obj
     if result is None:
         return None

@@ -49,6 +49,9 @@ from spacy.tokens import Doc
 from nlp.errors import CatalogError
 from nlp.text_features import normalize_text
 
+# libyaml's parser (PyYAML's wheels carry it), several times faster than the pure-Python one.
+SAFE_YAML_LOADER = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+
 Lang = Literal["en", "zh"]
 MatchMethod = Literal["exact", "alias", "typo", "indirect"]
 
@@ -381,7 +384,7 @@ def catalog_document(path: Path) -> list[Mapping[str, object]]:
         if path.suffix.lower() == ".csv":
             with path.open(encoding="utf-8-sig", newline="") as handle:
                 return catalog_rows(csv.DictReader(handle))
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_YAML_LOADER)
     except (UnicodeDecodeError, yaml.YAMLError, csv.Error) as exc:
         raise CatalogError(f"cannot read: {exc}", path=path) from exc
     if not isinstance(document, Mapping) or not isinstance(document.get("products"), list):

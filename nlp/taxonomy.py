@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from nlp.analysis import Lang
+from nlp.catalog import SAFE_YAML_LOADER
 from nlp.errors import CatalogError
 
 DEFAULT_TAXONOMY_PATH = Path(__file__).parent / "data" / "taxonomy.yaml"
@@ -38,7 +39,7 @@ class Taxonomy:
     @classmethod
     def load(cls, path: Path = DEFAULT_TAXONOMY_PATH) -> Taxonomy:
         try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_YAML_LOADER)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise CatalogError(f"cannot read taxonomy: {exc}", path=path) from exc
         raw = document.get("categories") if isinstance(document, Mapping) else None

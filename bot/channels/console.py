@@ -7,7 +7,7 @@ import contextlib
 import mimetypes
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -92,6 +92,7 @@ async def run_console(
     session: str | None = None,
     source: TextIO = sys.stdin,
     output: TextIO = sys.stdout,
+    on_greeted: Callable[[], None] | None = None,
 ) -> int:
     """Returns the number of messages handled. Replies are printed as they are produced: the console is
     synchronous by nature; the outbox still records them as delivered through the transcript.
@@ -99,6 +100,7 @@ async def run_console(
     A new session opens with an empty message, so the bot greets first and asks its first question: the
     first line typed or piped is the answer to it. `--session ID` continues a conversation without
     opening it again; each run's message ids are its own, so no line is taken for a retry of an old one.
+    `on_greeted` is called once the greeting is out (the CLI starts loading the NLP models there).
     """
     channel = ConsoleChannel(output)
     sender = session or f"console-{uuid.uuid4().hex[:12]}"
@@ -137,6 +139,8 @@ async def run_console(
     else:
         output.write(_say("resumed", language, session=session) + "\n\n")
     output.flush()
+    if on_greeted is not None:
+        on_greeted()
     lines = _typed_lines() if interactive else _lines(source)
     async for line in lines:
         if not line.strip():

@@ -10,12 +10,9 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import (
     Channel,
@@ -27,6 +24,12 @@ from bot.channels.base import (
 )
 from bot.messages import Attachment, ChannelName, Inbound, Outbound
 from bot.slack_app import SlackApp, SlackFileDownloader, translate_slack_errors
+
+if TYPE_CHECKING:
+    # Types only: slack_sdk and slack_bolt are imported when Slack is on (bot/slack_app.py), not at start-up.
+    from slack_bolt.app.async_app import AsyncApp
+    from slack_bolt.context.ack.async_ack import AsyncAck
+    from slack_sdk.web.async_client import AsyncWebClient
 
 CHOICE_ACTION_PREFIX = "plaint_choice_"
 _CHOICE_ACTION = re.compile(rf"^{CHOICE_ACTION_PREFIX}\d+$")

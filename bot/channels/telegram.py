@@ -13,14 +13,7 @@ import logging
 import warnings
 from collections.abc import Iterator
 from datetime import timedelta
-
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-)
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
+from typing import TYPE_CHECKING
 
 from bot.channels.base import (
     Channel,
@@ -32,6 +25,12 @@ from bot.channels.base import (
 )
 from bot.errors import PlaintError
 from bot.messages import Outbound, OutboundFile
+
+if TYPE_CHECKING:
+    # python-telegram-bot is imported where it is used: the console's previews read this module's limits, and
+    # a server without Telegram does not pay for the import (a fifth of a second of start-up).
+    from telegram import Bot
+    from telegram.error import RetryAfter
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +73,8 @@ def callback_data_for(value: str) -> str:
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
+    from telegram.warnings import PTBDeprecationWarning
+
     # PTB 22 warns when retry_after is read as a number; both forms are accepted here.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
@@ -108,6 +109,8 @@ class TelegramChannel(Channel):
                 await self._bot.send_document(chat_id=chat_id, document=content, filename=item.name)
 
     async def send_part(self, message: Outbound, part: RenderedPart) -> None:
+        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
         markup = None
         if part.buttons:
             markup = InlineKeyboardMarkup(
@@ -123,6 +126,8 @@ class TelegramChannel(Channel):
 @contextlib.contextmanager
 def _delivery_errors() -> Iterator[None]:
     """Bot API errors as the outbox's delivery-error taxonomy."""
+    from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
     try:
         yield
     except RetryAfter as error:

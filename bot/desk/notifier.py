@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-
-from slack_sdk.web.async_client import AsyncWebClient
+from typing import TYPE_CHECKING
 
 from bot.delivery import PermanentDeliveryError
 from bot.desk.blocks import case_blocks, case_text, escape_mrkdwn
@@ -27,6 +26,10 @@ from bot.desk.vocabulary import desk_says
 from bot.slack_app import translate_slack_errors
 from storage.desk import TortoiseDeskStore
 from storage.outbox import OutboxEntry
+
+if TYPE_CHECKING:
+    # Types only: slack_sdk and slack_bolt are imported when Slack is on (bot/slack_app.py), not at start-up.
+    from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bot.analysis import SHIPPED_NLP_DATA
 from bot.errors import ConfigurationError
-from bot.settings_documents import DocumentProblem, DocumentProblems, read_yaml_mapping, validated
+from bot.settings_documents import (
+    SAFE_YAML_LOADER,
+    DocumentProblem,
+    DocumentProblems,
+    read_yaml_mapping,
+    validated,
+)
 
 # Shipped inside the package, so `plaint serve` finds it from any working directory.
 SHIPPED_ROUTING_FILE = Path(__file__).with_name("routing.yaml")
@@ -240,7 +246,7 @@ def _catalog_ids(path: Path) -> frozenset[str]:
 def _ids_in(path: Path, key: str) -> frozenset[str]:
     """The `id`s of the entries under `key` in a YAML file (the catalog's products, the taxonomy's categories)."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_YAML_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise RoutingConfigError(str(path), f"cannot read {path.name}: {error}") from None
     entries = document.get(key) if isinstance(document, dict) else None

@@ -18,8 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import xlsxwriter  # type: ignore[import-untyped]
-
 from storage.insight import CaseExportRow
 
 ExportFormat = Literal["csv", "jsonl", "xlsx"]
@@ -131,6 +129,8 @@ async def jsonl_chunks(rows: AsyncIterator[CaseExportRow]) -> AsyncIterator[byte
 
 
 async def _xlsx_file(rows: AsyncIterator[CaseExportRow], path: Path) -> None:
+    import xlsxwriter  # type: ignore[import-untyped]  # a tenth of a second: not at start-up
+
     workbook = xlsxwriter.Workbook(
         str(path), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
     )

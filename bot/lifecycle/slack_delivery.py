@@ -5,15 +5,17 @@ Built where the desk's own notifier is built, beside it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from slack_sdk.web.async_client import AsyncWebClient
+from typing import TYPE_CHECKING, Any
 
 from bot.channels.base import RetryLater
 from bot.slack_app import translate_slack_errors
 from storage.errors import CaseNotFound
 from storage.outbox import OutboxEntry
 from storage.sla import TortoiseSlaStore
+
+if TYPE_CHECKING:
+    # Types only: slack_sdk and slack_bolt are imported when Slack is on (bot/slack_app.py), not at start-up.
+    from slack_sdk.web.async_client import AsyncWebClient
 
 
 class SlackCaseThreadDelivery:

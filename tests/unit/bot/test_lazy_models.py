@@ -65,3 +65,29 @@ def test_a_failed_load_is_tried_again_by_the_next_caller() -> None:
         raise AssertionError("the first load should have failed")
     assert analyzer.analyze("x", "en") == Analysis.nothing("en")
     assert len(attempts) == 2
+
+
+def test_nothing_loads_until_asked_and_the_readiness_check_starts_the_load_once() -> None:
+    from bot.composition import _loading_models
+
+    started = threading.Event()
+    release = threading.Event()
+    loads: list[int] = []
+
+    def load() -> TextAnalyzer:
+        loads.append(1)
+        started.set()
+        release.wait(5)
+        return CountingAnalyzer()
+
+    analyzer = BackgroundLoadedAnalyzer(load)
+    threaded = ThreadedAnalyzer(analyzer)
+    models_ready = _loading_models(threaded)
+    assert loads == []  # built, not loading: start-up is not slowed down by the imports
+    assert not models_ready()  # /readyz: "models loading", and the load has begun in the background
+    assert started.wait(5)
+    threaded.start_loading()
+    assert not models_ready()
+    release.set()
+    assert analyzer.analyze("my kettle", "en") == Analysis.nothing("en")
+    assert models_ready() and loads == [1]
