@@ -4,7 +4,11 @@ Bot API) before typing the next message, as a person does. Prints p50/p99 of the
 18's 50 ms target, and the time from the POST to the reply reaching the Bot API.
 
     .venv/bin/python bench/telegram_receipt.py [--customers 100] [--turns 5] \
-        [--database-url postgres://root@127.0.0.1:5432] [--checkout PATH]
+        [--database-url postgres://root@127.0.0.1:5432] [--checkout PATH] [--split]
+
+`--split` measures, in the same run, one `plaint serve` doing everything and then the web/worker split: `plaint
+serve` with PLAINT_SERVE_WORKERS=false answering the webhooks plus one `plaint worker` taking the turns (needs
+PostgreSQL or MariaDB).
 
 `--checkout` runs the `plaint serve` of another checkout of Plaint (e.g. main, for the figure before a change)
 with this interpreter. Afterwards the database must hold every update once: the bench fails otherwise."""
@@ -103,7 +107,7 @@ async def stored_receipts(database_url: str) -> int:
         return await InboundReceipt.filter(channel="telegram").count()
 
 
-async def run(customers: int, turns: int, server_url: str | None, checkout: Path) -> None:
+async def run(customers: int, turns: int, server_url: str | None, checkout: Path, split: bool) -> None:
     api = CountingBotApi(TOKEN)
     fake = TestServer(api.make_app(), host="127.0.0.1")
     await fake.start_server()
@@ -113,11 +117,17 @@ async def run(customers: int, turns: int, server_url: str | None, checkout: Path
                "PLAINT_TELEGRAM_TOKEN": TOKEN, "PLAINT_TELEGRAM_WEBHOOK_SECRET": SECRET,
                "PLAINT_TELEGRAM_API_URL": str(fake.make_url("")).rstrip("/"), "PLAINT_LOG_LEVEL": "WARNING",
                "NO_PROXY": "127.0.0.1,localhost"}
+        if split:
+            env["PLAINT_SERVE_WORKERS"] = "false"
         subprocess.run([sys.executable, "-m", "bot", "db", "migrate"], cwd=checkout, env=env, check=True,
                        stdout=subprocess.DEVNULL)
         port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], cwd=checkout,
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        processes = [server]
+        if split:
+            processes.append(subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=checkout, env=env,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         try:
             await wait_ready(f"http://127.0.0.1:{port}/readyz", timeout=120)
             url = f"http://127.0.0.1:{port}{WEBHOOK}"
@@ -137,17 +147,21 @@ async def run(customers: int, turns: int, server_url: str | None, checkout: Path
                                        for person in people[1:]))
                 elapsed = time.perf_counter() - started
         finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            for process in processes:
+                process.send_signal(signal.SIGINT)
+            for process in processes:
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         receipts = await stored_receipts(database_url) - turns
         await drop_database(server_url, database_url)
     await fake.close()
     kind = "PostgreSQL" if server_url else "SQLite"
-    print(f"{checkout.name or checkout}: {kind}, {customers} concurrent Telegram customers x {turns} messages "
-          f"({len(answers)} webhooks in {elapsed:.1f} s; a shared 2-core machine, others running)")
+    shape = "split: plaint serve (PLAINT_SERVE_WORKERS=false) + 1 plaint worker" if split else "one plaint serve"
+    print(f"{checkout.name or checkout}: {kind}, {shape}, {customers} concurrent Telegram customers x {turns} "
+          f"messages ({len(answers)} webhooks in {elapsed:.1f} s; load average {os.getloadavg()[0]:.1f} at the end, "
+          "a shared 2-core machine)")
     p50, p99 = percentile(answers, 0.5), percentile(answers, 0.99)
     verdict = "MEETS" if p99 < TARGET_P99 else "ABOVE"
     print(f"  webhook answer  p50 {p50 * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  max {max(answers) * 1000:7.1f} ms"
@@ -167,9 +181,12 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("PLAINT_BENCH_POSTGRES_URL", ""),
                         help="a PostgreSQL server (a fresh database is made and dropped); SQLite without it")
     parser.add_argument("--checkout", type=Path, default=ROOT, help="the Plaint checkout whose server runs")
+    parser.add_argument("--split", action="store_true",
+                        help="also measure plaint serve with PLAINT_SERVE_WORKERS=false plus one plaint worker")
     arguments = parser.parse_args()
-    asyncio.run(run(arguments.customers, min(arguments.turns, len(ANSWERS)),
-                    arguments.database_url.rstrip("/") or None, arguments.checkout.resolve()))
+    for split in (False, True) if arguments.split else (False,):
+        asyncio.run(run(arguments.customers, min(arguments.turns, len(ANSWERS)),
+                        arguments.database_url.rstrip("/") or None, arguments.checkout.resolve(), split))
 
 
 if __name__ == "__main__":
