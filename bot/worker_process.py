@@ -2,8 +2,8 @@
 spool sweeping, desk settings) without an HTTP server, beside `plaint serve` processes started with
 PLAINT_SERVE_WORKERS=false, so the processes that answer webhooks do nothing heavy.
 
-It exposes no port: its liveness is its heartbeat row (the web processes' /readyz counts the fresh ones, `plaint
-doctor` lists them). SIGTERM or SIGINT stops it like `plaint serve`: the outbox worker finishes what it started
+It exposes no port: its liveness is its heartbeat row (the web processes' /readyz counts the fresh ones).
+SIGTERM or SIGINT stops it like `plaint serve`: the outbox worker finishes what it started
 and gives back what it claimed; inbox turns in flight are cancelled and their rows taken again after the lease
 (the turn is idempotent on the platform's message id)."""
 
