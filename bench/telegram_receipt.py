@@ -8,7 +8,10 @@ Bot API) before typing the next message, as a person does. Prints p50/p99 of the
 
 `--split` measures, in the same run, one `plaint serve` doing everything and then the web/worker split: `plaint
 serve` with PLAINT_SERVE_WORKERS=false answering the webhooks plus one `plaint worker` taking the turns (needs
-PostgreSQL or MariaDB).
+PostgreSQL or MariaDB). `--max-connections N` sends at most N webhooks at a time, as Telegram does (setWebhook's
+max_connections, 40 by default; 0, the default here: no limit); the answer is timed from the moment a request is
+sent. `--worker-nice N` starts the `plaint worker` at a lower CPU priority (systemd's `Nice=`), so the web
+process wins the CPU when both want it.
 
 `--checkout` runs the `plaint serve` of another checkout of Plaint (e.g. main, for the figure before a change)
 with this interpreter. Afterwards the database must hold every update once: the bench fails otherwise."""
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import signal
@@ -69,19 +73,21 @@ class CountingBotApi(FakeTelegramBotApi):
 
 async def talk(http: aiohttp.ClientSession, url: str, api: CountingBotApi, customer: TelegramCustomer, turns: int,
                answers: list[float], replies: list[float], missing: list[int],
-               first_answers: list[float] | None = None) -> None:
+               first_answers: list[float] | None = None, slots: asyncio.Semaphore | None = None) -> None:
     chat = str(customer.user_id)
     for turn, text in enumerate(ANSWERS[:turns]):
         before = api.replies[chat]
         api.arrived[chat].clear()
-        started = time.perf_counter()
-        async with http.post(url, json=customer.text(text), headers={HEADER: SECRET}) as response:
-            await response.read()
-            answers.append(time.perf_counter() - started)
-            if turn == 0 and first_answers is not None:
-                first_answers.append(answers[-1])
-            if response.status != 200:
-                raise SystemExit(f"webhook answered {response.status}")
+        async with slots or contextlib.nullcontext():
+            started = time.perf_counter()
+            async with http.post(url, json=customer.text(text), headers={HEADER: SECRET}) as response:
+                await response.read()
+                answers.append(time.perf_counter() - started)
+                status = response.status
+        if turn == 0 and first_answers is not None:
+            first_answers.append(answers[-1])
+        if status != 200:
+            raise SystemExit(f"webhook answered {status}")
         deadline = started + 30
         while api.replies[chat] == before:
             left = deadline - time.perf_counter()
@@ -110,7 +116,8 @@ async def stored_receipts(database_url: str) -> int:
         return await InboundReceipt.filter(channel="telegram").count()
 
 
-async def run(customers: int, turns: int, server_url: str | None, checkout: Path, split: bool) -> None:
+async def run(customers: int, turns: int, server_url: str | None, checkout: Path, split: bool, max_connections: int,
+              worker_nice: int) -> None:
     api = CountingBotApi(TOKEN)
     fake = TestServer(api.make_app(), host="127.0.0.1")
     await fake.start_server()
@@ -129,7 +136,8 @@ async def run(customers: int, turns: int, server_url: str | None, checkout: Path
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         processes = [server]
         if split:
-            processes.append(subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=checkout, env=env,
+            nice = ["nice", "-n", str(worker_nice)] if worker_nice else []
+            processes.append(subprocess.Popen([*nice, sys.executable, "-m", "bot", "worker"], cwd=checkout, env=env,
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         try:
             await wait_ready(f"http://127.0.0.1:{port}/readyz", timeout=120)
@@ -147,8 +155,9 @@ async def run(customers: int, turns: int, server_url: str | None, checkout: Path
                 # One customer first: the models loaded, the caches warm.
                 await talk(http, url, api, people[0], turns, [], [], [])
                 started = time.perf_counter()
-                await asyncio.gather(*(talk(http, url, api, person, turns, answers, replies, missing, first_answers)
-                                       for person in people[1:]))
+                slots = asyncio.Semaphore(max_connections) if max_connections else None
+                await asyncio.gather(*(talk(http, url, api, person, turns, answers, replies, missing, first_answers,
+                                            slots) for person in people[1:]))
                 elapsed = time.perf_counter() - started
         finally:
             for process in processes:
@@ -163,6 +172,10 @@ async def run(customers: int, turns: int, server_url: str | None, checkout: Path
     await fake.close()
     kind = "PostgreSQL" if server_url else "SQLite"
     shape = "split: plaint serve (PLAINT_SERVE_WORKERS=false) + 1 plaint worker" if split else "one plaint serve"
+    if split and worker_nice:
+        shape += f" at nice {worker_nice}"
+    if max_connections:
+        shape += f", at most {max_connections} webhooks in flight"
     print(f"{checkout.name or checkout}: {kind}, {shape}, {customers} concurrent Telegram customers x {turns} "
           f"messages ({len(answers)} webhooks in {elapsed:.1f} s; load average {os.getloadavg()[0]:.1f} at the end, "
           "a shared 2-core machine)")
@@ -174,7 +187,7 @@ async def run(customers: int, turns: int, server_url: str | None, checkout: Path
     for answer in first_answers:
         later.remove(answer)
     if later:
-        print(f"    first messages (all {customers} POSTed at the same instant) p99 "
+        print(f"    first messages (all {customers} sent at once{' as slots allow' if max_connections else ''}) p99 "
               f"{percentile(first_answers, 0.99) * 1000:7.1f} ms; later messages p50 "
               f"{percentile(later, 0.5) * 1000:7.1f} ms p99 {percentile(later, 0.99) * 1000:7.1f} ms")
     if replies:
@@ -194,10 +207,14 @@ def main() -> None:
     parser.add_argument("--checkout", type=Path, default=ROOT, help="the Plaint checkout whose server runs")
     parser.add_argument("--split", action="store_true",
                         help="also measure plaint serve with PLAINT_SERVE_WORKERS=false plus one plaint worker")
+    parser.add_argument("--max-connections", type=int, default=0,
+                        help="webhooks in flight at most, like Telegram's max_connections (0: no limit)")
+    parser.add_argument("--worker-nice", type=int, default=0, help="niceness of the plaint worker (with --split)")
     arguments = parser.parse_args()
     for split in (False, True) if arguments.split else (False,):
         asyncio.run(run(arguments.customers, min(arguments.turns, len(ANSWERS)),
-                        arguments.database_url.rstrip("/") or None, arguments.checkout.resolve(), split))
+                        arguments.database_url.rstrip("/") or None, arguments.checkout.resolve(), split,
+                        arguments.max_connections, arguments.worker_nice))
 
 
 if __name__ == "__main__":
