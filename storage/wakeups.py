@@ -58,7 +58,8 @@ class PostgresWakeups:
                 self._wake_all()
                 await _until_lost(connection, lost)
                 log.warning("wake-ups: the listening connection was lost; workers poll until it is back")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except Exception as error:
+                # Never fatal: the workers poll anyway.
                 log.warning("wake-ups: cannot listen (%s); workers poll, retrying in %.0f s",
                             type(error).__name__, delay)
             finally:
