@@ -89,7 +89,7 @@ from storage.intake import TortoiseIntakeStore
 from storage.timers import TortoiseTimerStore
 from storage.tokens import TortoiseSharedTokenStore
 from storage.transcript import TortoiseTranscript
-from storage.wakeups import PostgresWakeups
+from storage.wakeups import PostgresAnnouncer, PostgresWakeups
 from storage.web_links import TortoiseSpentLinks
 
 log = logging.getLogger(__name__)
@@ -396,8 +396,7 @@ async def build_application(
         # Channels. Webhooks of plugins that can answer on receipt store the update in the inbox and answer at
         # once; the inbox worker takes the turn. WeChat keeps its turn inside the request (its passive reply
         # leaves in the HTTP answer), the web chat too (its page shows the reply to the POST).
-        # PostgreSQL: each stored update is announced to the workers of every process (running_workers listens).
-        inbox = TortoiseInbox(skip_locked=row_locks, notify=is_postgres(database_url))
+        inbox = TortoiseInbox(skip_locked=row_locks)
         inbox_worker = InboxWorker(
             inbox,
             MappingProxyType({
@@ -409,7 +408,7 @@ async def build_application(
             sink=MeteredIntake(intake, operations.metrics),
             passive_replies=PassiveReplyService(outbox),
             mailbox=TranscriptMailbox(TortoiseTranscript(), links.url),
-            inbox=WakingInbox(inbox, inbox_worker),
+            inbox=WakingInbox(inbox, inbox_worker, await _announcing_inbox(stack, settings)),
             upload_limits=lambda: evidence_limits(flows.current()),
         )
         channels: dict[str, Channel] = {"console": TranscriptChannel("console")}
@@ -454,6 +453,17 @@ async def build_application(
             admin=admin,
             extensions=blueprint.extensions,
         )
+
+
+async def _announcing_inbox(stack: contextlib.AsyncExitStack, settings: Settings) -> Callable[[], None] | None:
+    """A web process that leaves its turns to `plaint worker` processes announces stored updates to them on
+    PostgreSQL (running_workers listens); with its own workers, waking them in process is enough."""
+    if settings.serve_workers or not is_postgres(settings.effective_database_url):
+        return None
+    announcer = PostgresAnnouncer(INBOX_NOTIFY_CHANNEL)
+    task = asyncio.create_task(announcer.run(), name="inbox-announcer")
+    stack.push_async_callback(_cancel_all, [task])
+    return announcer.ring
 
 
 @contextlib.asynccontextmanager

@@ -31,8 +31,10 @@ async def run_worker_process(
 ) -> None:
     """Until `stop` is set (by SIGTERM or SIGINT when not given)."""
     check_worker_settings(settings)
+    # This process runs the workers whatever PLAINT_SERVE_WORKERS says (the web processes' setting, often shared).
+    settings = settings.model_copy(update={"serve_workers": True})
     # Only the web processes serve routes; the plan is the same so that every channel and handler exists here.
-    blueprint = plan_application(settings.model_copy(update={"serve_workers": True}))
+    blueprint = plan_application(settings)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

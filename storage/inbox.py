@@ -8,9 +8,9 @@ LOCKED` where the database has it, with a short lease the holder renews: a worke
 within seconds. The turn itself is idempotent on the platform's message id (the intake's receipt), so a row
 taken again after a crash between the turn and `mark_done` has no second effect.
 
-On PostgreSQL the insert also notifies INBOX_NOTIFY_CHANNEL in its own transaction (one statement), so the
-notification is delivered at commit, to workers in other processes (`plaint worker`) listening for it
-(storage/wakeups.py); elsewhere they find the row at their next poll.
+Across processes on PostgreSQL a web process announces stored updates on INBOX_NOTIFY_CHANNEL after the insert
+has committed (storage/wakeups.py), and workers listening there claim at once; elsewhere they find the rows at
+their next poll.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Min
@@ -41,17 +40,8 @@ __all__ = [
 DEFAULT_INBOX_LEASE = timedelta(seconds=6)
 _OPEN = (InboxStatus.PENDING, InboxStatus.PROCESSING)
 _ERROR_CHARS = 2000
-# The PostgreSQL notification channel a stored update is announced on.
+# The PostgreSQL notification channel stored updates are announced on.
 INBOX_NOTIFY_CHANNEL = "plaint_inbox"
-# One statement: the insert, and a notification only when a row was inserted (none for a platform's retry).
-# Inside the statement's transaction, so PostgreSQL delivers it at commit, when the row is visible.
-_RECEIVE_AND_NOTIFY = (
-    "WITH stored AS ("
-    " INSERT INTO inbox_item (channel, platform_id, ordering_key, payload, status, attempts, available_at,"
-    " created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $6)"
-    " ON CONFLICT (channel, platform_id) DO NOTHING RETURNING id)"
-    f" SELECT pg_notify('{INBOX_NOTIFY_CHANNEL}', '') FROM stored"
-)
 
 
 @dataclass(frozen=True)
@@ -103,10 +93,8 @@ def _claimable(now: datetime) -> Q:
 
 
 class TortoiseInbox:
-    def __init__(self, *, skip_locked: bool, worker_id: str | None = None, notify: bool = False) -> None:
+    def __init__(self, *, skip_locked: bool, worker_id: str | None = None) -> None:
         self._skip_locked = skip_locked
-        # PostgreSQL: announce stored updates to other processes' workers (see the module's docstring).
-        self._notify = notify
         # Names this process's claims, so only the holder renews or settles them.
         self.worker_id = worker_id or uuid.uuid4().hex[:16]
 
@@ -115,8 +103,6 @@ class TortoiseInbox:
     ) -> bool:
         """One insert. False when the platform had already delivered this update (a retry): nothing is
         written."""
-        if self._notify:
-            return await self._receive_and_notify(channel, platform_id, ordering_key, payload)
         try:
             await InboxItem.create(
                 channel=channel,
@@ -129,17 +115,6 @@ class TortoiseInbox:
         except IntegrityError:
             return False
         return True
-
-    async def _receive_and_notify(
-        self, channel: str, platform_id: str, ordering_key: str, payload: Mapping[str, Any]
-    ) -> bool:
-        # The payload goes through its field, like the ORM's insert: encrypted.
-        stored_payload = InboxItem._meta.fields_map["payload"].to_db_value(dict(payload), InboxItem)
-        inserted, _ = await connections.get("default").execute_query(
-            _RECEIVE_AND_NOTIFY,
-            [channel, platform_id, ordering_key, stored_payload, InboxStatus.PENDING.value, datetime.now(UTC)],
-        )
-        return bool(inserted)
 
     async def claim_due(
         self, limit: int, lease: timedelta = DEFAULT_INBOX_LEASE, channels: Collection[str] | None = None

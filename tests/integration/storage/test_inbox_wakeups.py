@@ -1,5 +1,5 @@
-"""PostgreSQL: the inbox insert announces a stored update at commit (and nothing for a platform's retry), and a
-worker's dedicated listening connection wakes it, reconnecting when the connection is cut."""
+"""PostgreSQL: a web process announces stored updates (NOTIFY after the commit, rings coalesced) and a worker's
+dedicated listening connection wakes it; both sides reconnect when their connection is cut."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ import pytest
 import pytest_asyncio
 from tortoise import connections
 
-from storage.crypto import Keyring, install_keyring, new_data_key
 from storage.database import open_database
-from storage.inbox import INBOX_NOTIFY_CHANNEL, TortoiseInbox
-from storage.models import InboxItem
-from storage.wakeups import PostgresWakeups
+from storage.inbox import INBOX_NOTIFY_CHANNEL
+from storage.wakeups import PostgresAnnouncer, PostgresWakeups
 
 pytestmark = pytest.mark.one_database("postgres")
 
@@ -28,8 +26,8 @@ class Wakes:
         self.count += 1
         self.event.set()
 
-    async def next(self) -> None:
-        await asyncio.wait_for(self.event.wait(), 30)
+    async def next(self, seconds: float = 30) -> None:
+        await asyncio.wait_for(self.event.wait(), seconds)
         self.event.clear()
 
 
@@ -41,57 +39,64 @@ async def postgres(database_url: str) -> AsyncIterator[str]:
         yield database_url
 
 
-async def listening(wakes: Wakes) -> tuple[PostgresWakeups, asyncio.Task[None]]:
+@pytest_asyncio.fixture
+async def sides() -> AsyncIterator[tuple[PostgresWakeups, PostgresAnnouncer, Wakes]]:
+    wakes = Wakes()
     wakeups = PostgresWakeups({INBOX_NOTIFY_CHANNEL: wakes})
-    task = asyncio.create_task(wakeups.run())
-    await asyncio.wait_for(wakeups.listening.wait(), 30)
-    # Connecting wakes once (for what was stored while nobody listened).
-    await wakes.next()
-    return wakeups, task
-
-
-async def test_a_stored_update_wakes_the_listener_and_a_retry_does_not(postgres: str) -> None:
-    install_keyring(Keyring([new_data_key("k1")]))
-    inbox = TortoiseInbox(skip_locked=True, notify=True)
-    wakes = Wakes()
-    _, task = await listening(wakes)
+    announcer = PostgresAnnouncer(INBOX_NOTIFY_CHANNEL)
+    tasks = [asyncio.create_task(wakeups.run()), asyncio.create_task(announcer.run())]
     try:
-        assert await inbox.receive(channel="telegram", platform_id="1", ordering_key="telegram:1",
-                                   payload={"text": "我的水壶漏水"})
+        await asyncio.wait_for(wakeups.listening.wait(), 30)
+        # Connecting wakes once (for what was stored while nobody listened).
         await wakes.next()
-        assert not await inbox.receive(channel="telegram", platform_id="1", ordering_key="telegram:1",
-                                       payload={"text": "again"})
-        # A later update's wake-up is the next one seen: the retry announced nothing in between.
-        assert await inbox.receive(channel="telegram", platform_id="2", ordering_key="telegram:1", payload={})
-        await wakes.next()
-        assert wakes.count == 3
+        yield wakeups, announcer, wakes
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    # The notifying insert writes what the ORM's would: the payload encrypted, read back as it was sent.
-    [entry] = await inbox.claim_due(5)
-    assert entry.payload == {"text": "我的水壶漏水"} and entry.platform_id == "1" and entry.attempts == 0
-    raw = await connections.get("default").execute_query_dict(
-        "SELECT payload FROM inbox_item WHERE platform_id = '1'"
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def terminate(query: str) -> int:
+    count, _ = await connections.get("default").execute_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = $1",
+        [query],
     )
-    assert "水壶" not in str(raw[0]["payload"])
-    assert await InboxItem.all().count() == 2
+    return int(count)
 
 
-async def test_the_listener_reconnects_after_its_connection_is_cut(postgres: str) -> None:
-    inbox = TortoiseInbox(skip_locked=True, notify=True)
-    wakes = Wakes()
-    wakeups, task = await listening(wakes)
-    try:
-        await connections.get("default").execute_query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            f" WHERE datname = current_database() AND query = 'LISTEN \"{INBOX_NOTIFY_CHANNEL}\"'"
-        )
-        # Back (after its first back-off), and the reconnection itself wakes the workers.
-        await wakes.next()
-        assert wakeups.listening.is_set()
-        assert await inbox.receive(channel="telegram", platform_id="3", ordering_key="telegram:3", payload={})
-        await wakes.next()
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+async def test_an_announcement_wakes_the_listener_and_a_burst_of_rings_is_one_notify(
+    postgres: str, sides: tuple[PostgresWakeups, PostgresAnnouncer, Wakes]
+) -> None:
+    _, announcer, wakes = sides
+    announcer.ring()
+    await wakes.next()
+    assert announcer.sent == 1
+    # Fifty webhooks stored in one moment: one announcement wakes the workers, who claim everything due.
+    for _ in range(50):
+        announcer.ring()
+    await wakes.next()
+    assert announcer.sent == 2 and wakes.count == 3
+
+
+async def test_both_sides_reconnect_after_their_connections_are_cut(
+    postgres: str, sides: tuple[PostgresWakeups, PostgresAnnouncer, Wakes]
+) -> None:
+    wakeups, announcer, wakes = sides
+    announcer.ring()
+    await wakes.next()
+    assert await terminate(f'LISTEN "{INBOX_NOTIFY_CHANNEL}"') == 1
+    assert await terminate("SELECT pg_notify($1, '')") == 1
+    # The listener is back (after its first back-off), and its reconnection itself wakes the workers.
+    await wakes.next()
+    assert wakeups.listening.is_set()
+    # The announcer finds its connection gone at its next NOTIFY (that announcement is lost: the poll covers
+    # it) and reconnects; announcements arrive again.
+    for _ in range(60):
+        announcer.ring()
+        try:
+            await wakes.next(seconds=1)
+            break
+        except TimeoutError:
+            continue
+    else:
+        raise AssertionError("announcements never arrived again")
