@@ -108,12 +108,27 @@ def percentile(values: list[float], fraction: float) -> float:
         else values[0]
 
 
-async def stored_receipts(database_url: str) -> int:
+async def stored_receipts(database_url: str) -> tuple[int, int]:
+    """Turns taken (the intake's receipts) and updates stored in the inbox."""
     from storage.database import open_database
-    from storage.models import InboundReceipt
+    from storage.models import InboundReceipt, InboxItem
 
     async with open_database(database_url):
-        return await InboundReceipt.filter(channel="telegram").count()
+        return (await InboundReceipt.filter(channel="telegram").count(),
+                await InboxItem.filter(channel="telegram").count())
+
+
+async def inbox_drained(database_url: str, seconds: float) -> int:
+    """Waits (at most `seconds`) until every stored update's turn is taken; returns how many are still open."""
+    from storage.database import open_database
+    from storage.models import InboxItem
+
+    deadline = time.monotonic() + seconds
+    async with open_database(database_url):
+        while (still_open := await InboxItem.filter(status__in=("pending", "processing")).count()) \
+                and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+    return still_open
 
 
 async def run(customers: int, turns: int, server_url: str | None, checkout: Path, split: bool, max_connections: int,
@@ -159,6 +174,8 @@ async def run(customers: int, turns: int, server_url: str | None, checkout: Path
                 await asyncio.gather(*(talk(http, url, api, person, turns, answers, replies, missing, first_answers,
                                             slots) for person in people[1:]))
                 elapsed = time.perf_counter() - started
+            # The check below counts turns: the processes stop once the inbox is empty (or after 5 minutes).
+            still_open = await inbox_drained(database_url, 300)
         finally:
             for process in processes:
                 process.send_signal(signal.SIGINT)
@@ -167,7 +184,9 @@ async def run(customers: int, turns: int, server_url: str | None, checkout: Path
                     process.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     process.kill()
-        receipts = await stored_receipts(database_url) - turns
+        receipts, stored = await stored_receipts(database_url)
+        receipts -= turns
+        stored -= turns
         await drop_database(server_url, database_url)
     await fake.close()
     kind = "PostgreSQL" if server_url else "SQLite"
@@ -193,8 +212,9 @@ async def run(customers: int, turns: int, server_url: str | None, checkout: Path
     if replies:
         print(f"  reply at the API p50 {percentile(replies, 0.5) * 1000:7.1f} ms  p99 "
               f"{percentile(replies, 0.99) * 1000:7.1f} ms  (POST to first sendMessage)")
-    print(f"  replies missing after 30 s: {len(missing)}; receipts stored {receipts} for {len(answers)} updates")
-    if receipts != len(answers):
+    print(f"  replies missing after 30 s: {len(missing)}; {stored} updates stored in the inbox, {receipts} turns "
+          f"taken, for {len(answers)} updates sent; {still_open} inbox rows still open at the end")
+    if receipts != len(answers) or stored != len(answers):
         raise SystemExit("LOST OR DUPLICATED updates")
 
 
