@@ -14,7 +14,8 @@ Two phases, because aiohttp freezes its routes before the event loop serves anyt
 The server (bot/app.py) and the CLI (bot/cli.py) both use this module.
 
 Extending: a room adds ONE line to `EXTENSIONS` below: a route provider (admin pages, /metrics, webhooks
-in), an outbox handler provider (webhooks out, connectors) or a background worker (lifecycle timers)."""
+in), an outbox handler provider (webhooks out, connectors), a background worker (lifecycle timers: where the
+workers run) or a process follower (settings edited elsewhere: in every process)."""
 
 from __future__ import annotations
 
@@ -161,7 +162,10 @@ BackgroundWorker = Callable[[Application], Coroutine[Any, Any, None]]
 class Extensions:
     route_providers: tuple[RouteProvider, ...] = ()
     outbox_handlers: tuple[OutboxHandlerProvider, ...] = ()
+    # Claim shared work (timers): they run where the workers run, `plaint worker` or `plaint serve` with its workers.
     background_workers: tuple[BackgroundWorker, ...] = ()
+    # Keep one process in step (settings edited by another, files it may have left): they run in every process.
+    process_followers: tuple[BackgroundWorker, ...] = ()
 
 
 def _admin_routes(settings: Settings) -> Sequence[web.RouteDef]:
@@ -196,7 +200,8 @@ EXTENSIONS = Extensions(
     # insight first: /api/v1/cases/export before /cases/{number}
     route_providers=(insight_routes, _admin_routes, privacy_console_routes, nlp_console_routes),
     outbox_handlers=(),
-    background_workers=(_fire_timers, _sweep_spools, _follow_desk_settings),
+    background_workers=(_fire_timers,),
+    process_followers=(_sweep_spools, _follow_desk_settings),
 )
 
 
@@ -474,7 +479,11 @@ async def serving_workers(application: Application) -> AsyncIterator[None]:
     if not application.settings.serve_workers:
         application.operations.readiness.leave_work_to_other_processes()
         log.info("workers off here (PLAINT_SERVE_WORKERS=false): `plaint worker` processes take the queues")
-        yield
+        followers = _start(application, application.extensions.process_followers)
+        try:
+            yield
+        finally:
+            await _cancel_all(followers)
         return
     async with running_workers(application):
         yield
@@ -487,10 +496,8 @@ async def running_workers(application: Application) -> AsyncIterator[None]:
     PostgreSQL the inbox worker is also woken by the notification of an update stored by another process."""
     outbox_task = asyncio.create_task(application.worker.run(), name="outbox-worker")
     inbox_task = asyncio.create_task(application.inbox_worker.run(), name="inbox-worker")
-    tasks = [inbox_task] + [
-        asyncio.create_task(worker(application), name=getattr(worker, "__name__", "background"))
-        for worker in application.extensions.background_workers
-    ]
+    extensions = application.extensions
+    tasks = [inbox_task, *_start(application, (*extensions.background_workers, *extensions.process_followers))]
     if is_postgres(application.settings.effective_database_url) and application.inbox_worker.processors:
         wakeups = PostgresWakeups({INBOX_NOTIFY_CHANNEL: application.inbox_worker.wake})
         tasks.append(asyncio.create_task(wakeups.run(), name="wakeups"))
@@ -499,6 +506,12 @@ async def running_workers(application: Application) -> AsyncIterator[None]:
             yield
     finally:
         await _cancel_all([outbox_task, *tasks])
+
+
+def _start(application: Application, workers: Sequence[BackgroundWorker]) -> list[asyncio.Task[None]]:
+    return [
+        asyncio.create_task(worker(application), name=getattr(worker, "__name__", "background")) for worker in workers
+    ]
 
 
 async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
