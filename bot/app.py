@@ -20,7 +20,7 @@ from bot.composition import (
     Extensions,
     build_application,
     plan_application,
-    running_workers,
+    serving_workers,
 )
 from bot.config import Settings
 from bot.evidence_links import EvidenceDownloads
@@ -105,7 +105,7 @@ def build_app(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with (
             build_application(settings, analyzer=analyzer, blueprint=blueprint) as application,
-            running_workers(application),
+            serving_workers(application),
         ):
             app[APPLICATION_KEY] = application
             app[ADMIN_KEY] = application.admin

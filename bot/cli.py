@@ -117,6 +117,21 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     web.run_app(app, host=settings.host, port=settings.port, print=when_listening(app))
 
 
+@main.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the background workers (inbox turns, outbox, timers) without HTTP, for `plaint serve` processes
+    started with PLAINT_SERVE_WORKERS=false (PostgreSQL or MariaDB). SIGTERM stops it gracefully."""
+    from bot.worker_process import check_worker_settings, run_worker_process
+
+    settings = _settings(ctx)
+    _checked(lambda: check_worker_settings(settings))
+    try:
+        asyncio.run(run_worker_process(settings))
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.group()
 def db() -> None:
     """Database schema."""

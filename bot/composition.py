@@ -8,12 +8,14 @@ Two phases, because aiohttp freezes its routes before the event loop serves anyt
 - `build_application(...)` (an async context manager): builds, in order, the database, the stores, the flow
   registry, the intake, the desk service, the notifiers, the channels, the outbox handlers and the worker,
   lets Slack events in last, and yields one immutable `Application`. `running_workers(application)` then
-  runs the outbox worker, the inbox worker and every extra background worker.
+  runs the outbox worker, the inbox worker and every extra background worker: inside `plaint serve`
+  (`serving_workers`, unless PLAINT_SERVE_WORKERS=false) or in `plaint worker` processes (bot/worker_process.py).
 
 The server (bot/app.py) and the CLI (bot/cli.py) both use this module.
 
 Extending: a room adds ONE line to `EXTENSIONS` below: a route provider (admin pages, /metrics, webhooks
-in), an outbox handler provider (webhooks out, connectors) or a background worker (lifecycle timers)."""
+in), an outbox handler provider (webhooks out, connectors), a background worker (lifecycle timers: where the
+workers run) or a process follower (settings edited elsewhere: in every process)."""
 
 from __future__ import annotations
 
@@ -76,15 +78,16 @@ from bot.slack_app import SlackApp, SlackListenerSet
 from bot.spool_sweeper import spool_directories, sweep_spools
 from flows.definition import FilesStep, Flow
 from storage.audit import TortoiseAuditLog
-from storage.database import open_database, supports_row_locks
+from storage.database import is_mysql, is_postgres, open_database, supports_row_locks
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.flow_versions import TortoiseFlowVersions
-from storage.inbox import TortoiseInbox
+from storage.inbox import INBOX_NOTIFY_CHANNEL, TortoiseInbox
 from storage.intake import TortoiseIntakeStore
 from storage.timers import TortoiseTimerStore
 from storage.tokens import TortoiseSharedTokenStore
 from storage.transcript import TortoiseTranscript
+from storage.wakeups import PostgresAnnouncer, PostgresWakeups
 from storage.web_links import TortoiseSpentLinks
 
 log = logging.getLogger(__name__)
@@ -159,7 +162,10 @@ BackgroundWorker = Callable[[Application], Coroutine[Any, Any, None]]
 class Extensions:
     route_providers: tuple[RouteProvider, ...] = ()
     outbox_handlers: tuple[OutboxHandlerProvider, ...] = ()
+    # Claim shared work (timers): they run where the workers run, `plaint worker` or `plaint serve` with its workers.
     background_workers: tuple[BackgroundWorker, ...] = ()
+    # Keep one process in step (settings edited by another, files it may have left): they run in every process.
+    process_followers: tuple[BackgroundWorker, ...] = ()
 
 
 def _admin_routes(settings: Settings) -> Sequence[web.RouteDef]:
@@ -194,7 +200,8 @@ EXTENSIONS = Extensions(
     # insight first: /api/v1/cases/export before /cases/{number}
     route_providers=(insight_routes, _admin_routes, privacy_console_routes, nlp_console_routes),
     outbox_handlers=(),
-    background_workers=(_fire_timers, _sweep_spools, _follow_desk_settings),
+    background_workers=(_fire_timers,),
+    process_followers=(_sweep_spools, _follow_desk_settings),
 )
 
 
@@ -232,10 +239,32 @@ def _telegram_plugin(settings: Settings) -> ChannelPlugin | None:
     return telegram_plugin(settings)
 
 
+def check_worker_split(settings: Settings, *, worker_process: bool) -> None:
+    """The web/worker split (`plaint worker`, or `plaint serve` with PLAINT_SERVE_WORKERS=false) needs a database
+    several processes can write at once. SQLite has one writer, and Tortoise begins its transactions deferred: a
+    turn that read and then writes fails ("database is locked") when the other process wrote in between, and the
+    webhook's insert would queue on the file lock behind the turns anyway. Polling Telegram is one process's job."""
+    if not worker_process and settings.serve_workers:
+        return
+    source = "plaint worker" if worker_process else "PLAINT_SERVE_WORKERS=false"
+    url = settings.effective_database_url
+    if not (is_postgres(url) or is_mysql(url)):
+        raise ConfigurationError(
+            source, "needs PostgreSQL or MariaDB/MySQL (PLAINT_DATABASE_URL); with SQLite run one `plaint serve` "
+            "with its workers (PLAINT_SERVE_WORKERS=true, the default)"
+        )
+    if settings.telegram_token is not None and settings.telegram_mode == "polling":
+        raise ConfigurationError(
+            source, "PLAINT_TELEGRAM_MODE=polling fetches updates in one process; use the webhook with the split"
+        )
+
+
 def plan_application(
     settings: Settings, *, with_channels: bool = True, extensions: Extensions = EXTENSIONS
 ) -> Blueprint:
     """Raises ConfigurationError (one line: the variable or file, and why) when Plaint cannot start."""
+    if with_channels:
+        check_worker_split(settings, worker_process=False)
     # Checked against the taxonomy and catalog: a rule that can never match would silently mis-route.
     routing = load_routing(settings.slack_routing_file, RoutingVocabulary.load(settings.catalog_path))
     sla_policies = SlaPolicyFile(settings.sla_file)
@@ -272,9 +301,11 @@ def plan_application(
 
 @contextlib.asynccontextmanager
 async def build_application(
-    settings: Settings, *, analyzer: ProposalSource | None = None, blueprint: Blueprint | None = None
+    settings: Settings, *, analyzer: ProposalSource | None = None, blueprint: Blueprint | None = None,
+    slack_events: bool = True,
 ) -> AsyncIterator[Application]:
-    """The whole application, wired; closed in reverse order on exit."""
+    """The whole application, wired; closed in reverse order on exit. Without `slack_events` (a `plaint worker`)
+    no Slack event gets in here (no Socket Mode connection): the web processes take them."""
     blueprint = blueprint or plan_application(settings)
     database_url = settings.effective_database_url
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -392,7 +423,7 @@ async def build_application(
             sink=MeteredIntake(intake, operations.metrics),
             passive_replies=PassiveReplyService(outbox),
             mailbox=TranscriptMailbox(TortoiseTranscript(), links.url),
-            inbox=WakingInbox(inbox, inbox_worker),
+            inbox=WakingInbox(inbox, inbox_worker, await _announcing_inbox(stack, settings)),
             upload_limits=lambda: evidence_limits(flows.current()),
         )
         channels: dict[str, Channel] = {"console": TranscriptChannel("console")}
@@ -410,7 +441,7 @@ async def build_application(
         worker = OutboxWorker(outbox, MappingProxyType(handlers), settings.outbox_poll_interval)
         bell.connect(worker.wake)
         # Slack events get in last, once everything their listeners call exists.
-        if blueprint.slack is not None:
+        if blueprint.slack is not None and slack_events:
             # Imported only with Slack on: they import slack_bolt and slack_sdk (start-up time).
             from bot.desk.slack_listeners import SlackDeskListeners
             from bot.lifecycle.slack_listeners import SlackLifecycleListeners
@@ -457,21 +488,58 @@ def _loading_models(analyzer: ThreadedAnalyzer) -> Callable[[], bool]:
     return loaded
 
 
+async def _announcing_inbox(stack: contextlib.AsyncExitStack, settings: Settings) -> Callable[[], None] | None:
+    """A web process that leaves its turns to `plaint worker` processes announces stored updates to them on
+    PostgreSQL (running_workers listens); with its own workers, waking them in process is enough."""
+    if settings.serve_workers or not is_postgres(settings.effective_database_url):
+        return None
+    announcer = PostgresAnnouncer(INBOX_NOTIFY_CHANNEL)
+    task = asyncio.create_task(announcer.run(), name="inbox-announcer")
+    stack.push_async_callback(_cancel_all, [task])
+    return announcer.ring
+
+
+@contextlib.asynccontextmanager
+async def serving_workers(application: Application) -> AsyncIterator[None]:
+    """What `plaint serve` runs beside answering HTTP: every worker (the default, one process does it all), or
+    none with PLAINT_SERVE_WORKERS=false, where `plaint worker` processes take the queues and /readyz no longer
+    waits for a worker of this process."""
+    if not application.settings.serve_workers:
+        application.operations.readiness.leave_work_to_other_processes()
+        log.info("workers off here (PLAINT_SERVE_WORKERS=false): `plaint worker` processes take the queues")
+        followers = _start(application, application.extensions.process_followers)
+        try:
+            yield
+        finally:
+            await _cancel_all(followers)
+        return
+    async with running_workers(application):
+        yield
+
+
 @contextlib.asynccontextmanager
 async def running_workers(application: Application) -> AsyncIterator[None]:
     """The outbox worker (with its heartbeat for /readyz) and every extra background worker, as tasks; on exit
-    the outbox worker is drained (started deliveries finish, the rest go back) and the others cancelled."""
+    the outbox worker is drained (started deliveries finish, the rest go back) and the others cancelled. On
+    PostgreSQL the inbox worker is also woken by the notification of an update stored by another process."""
     outbox_task = asyncio.create_task(application.worker.run(), name="outbox-worker")
     inbox_task = asyncio.create_task(application.inbox_worker.run(), name="inbox-worker")
-    tasks = [inbox_task] + [
-        asyncio.create_task(worker(application), name=getattr(worker, "__name__", "background"))
-        for worker in application.extensions.background_workers
-    ]
+    extensions = application.extensions
+    tasks = [inbox_task, *_start(application, (*extensions.background_workers, *extensions.process_followers))]
+    if is_postgres(application.settings.effective_database_url) and application.inbox_worker.processors:
+        wakeups = PostgresWakeups({INBOX_NOTIFY_CHANNEL: application.inbox_worker.wake})
+        tasks.append(asyncio.create_task(wakeups.run(), name="wakeups"))
     try:
         async with application.operations.worker_running(application.outbox, outbox_task):
             yield
     finally:
         await _cancel_all([outbox_task, *tasks])
+
+
+def _start(application: Application, workers: Sequence[BackgroundWorker]) -> list[asyncio.Task[None]]:
+    return [
+        asyncio.create_task(worker(application), name=getattr(worker, "__name__", "background")) for worker in workers
+    ]
 
 
 async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:

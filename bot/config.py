@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line")
     # The business's local time: "yesterday 3pm" from a customer means 3pm here.
     timezone: str = "UTC"
+    # false: this `plaint serve` answers HTTP only and `plaint worker` processes take the inbox's turns, the outbox
+    # and the timers (PostgreSQL or MariaDB; README "Deployment").
+    serve_workers: bool = Field(default=True, description="false: leave the queues to `plaint worker` processes")
     # How long a reply may wait in the outbox before the worker looks again (seconds).
     outbox_poll_interval: float = Field(default=0.5, gt=0)
     evidence_secret: SecretStr = Field(default=SecretStr(""), description="Signs evidence download links")

@@ -3,7 +3,9 @@
 Every `plaint serve` runs one. A pass claims the heads of many conversations (so one conversation's updates
 go in order, one at a time, on whichever worker holds its head) and hands each to its channel's
 `process_received`, concurrently up to `batch`. The webhook rings `wake` right after its insert, so a turn
-starts at once; polling every `poll_interval` picks up what other processes stored and retries that came due.
+starts at once; a web process that leaves its turns to `plaint worker` processes announces the insert instead
+(PostgreSQL NOTIFY, storage/wakeups.py); polling every `poll_interval` picks up what other processes stored
+without an announcement and retries that came due.
 A heartbeat renews the claims while turns run: a worker that dies loses its rows within seconds. The row is
 marked done after the turn; dying in between is harmless because the intake de-duplicates by platform message
 id. An erasure of the sender deletes the row: a turn in progress then stores nothing (storage/inbox.py). A
@@ -17,7 +19,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -35,11 +37,15 @@ FORGET_SETTLED_EVERY = 600.0
 
 
 class WakingInbox:
-    """The inbox as webhooks see it (bot.channels.base.Inbox): one insert, then this process's worker is woken."""
+    """The inbox as webhooks see it (bot.channels.base.Inbox): one insert, then this process's worker is woken, and
+    with `announce` the workers of other processes too (after the commit, never waited for)."""
 
-    def __init__(self, store: TortoiseInbox, worker: InboxWorker) -> None:
+    def __init__(
+        self, store: TortoiseInbox, worker: InboxWorker, announce: Callable[[], None] | None = None
+    ) -> None:
         self._store = store
         self._worker = worker
+        self._announce = announce
 
     async def receive(
         self, *, channel: ChannelName, platform_id: str, ordering_key: str, payload: Mapping[str, Any]
@@ -49,6 +55,8 @@ class WakingInbox:
         )
         if stored:
             self._worker.wake()
+            if self._announce is not None:
+                self._announce()
         return stored
 
 

@@ -7,6 +7,10 @@ different conversations go in parallel on any worker. A claim is a conditional u
 LOCKED` where the database has it, with a short lease the holder renews: a worker that dies loses its rows
 within seconds. The turn itself is idempotent on the platform's message id (the intake's receipt), so a row
 taken again after a crash between the turn and `mark_done` has no second effect.
+
+Across processes on PostgreSQL a web process announces stored updates on INBOX_NOTIFY_CHANNEL after the insert
+has committed (storage/wakeups.py), and workers listening there claim at once; elsewhere they find the rows at
+their next poll.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from storage.errors import StorageError
 from storage.models import InboxItem, InboxStatus
 
 __all__ = [
-    "DEFAULT_INBOX_LEASE", "InboxEntry", "InboxStatus", "TortoiseInbox", "TurnWithdrawn", "check_turn_not_withdrawn",
+    "DEFAULT_INBOX_LEASE", "INBOX_NOTIFY_CHANNEL", "InboxEntry", "InboxStatus", "TortoiseInbox", "TurnWithdrawn",
+    "check_turn_not_withdrawn",
     "current_inbox_item",
 ]
 
@@ -35,6 +40,8 @@ __all__ = [
 DEFAULT_INBOX_LEASE = timedelta(seconds=6)
 _OPEN = (InboxStatus.PENDING, InboxStatus.PROCESSING)
 _ERROR_CHARS = 2000
+# The PostgreSQL notification channel stored updates are announced on.
+INBOX_NOTIFY_CHANNEL = "plaint_inbox"
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,11 @@ def _tail(said: IO[bytes] | None) -> str:
         return "(stderr not captured)"
     said.seek(0)
     return said.read().decode(errors="replace")[-3000:]
+
+
+async def start_worker(env: Mapping[str, str], *, stderr: IO[bytes] | int | None = None) -> asyncio.subprocess.Process:
+    """Start `plaint worker` (no port: the test waits for what it does)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "worker", cwd=ROOT, env=dict(env),
+        stdout=asyncio.subprocess.DEVNULL, stderr=stderr if stderr is not None else asyncio.subprocess.DEVNULL,
+    )

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.operations.metrics import PlatformHealth
-from storage.operations import beat, forget_worker, last_beat, pending_migrations, ping_database
+from storage.operations import beat, forget_worker, heartbeats, last_beat, pending_migrations, ping_database
 from storage.outbox import DEFAULT_LEASE, DeadReason, OutboxEntry, TortoiseOutbox
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,25 @@ class Readiness:
         self._health = health
         self.worker = worker or worker_name()
         self.draining = False
+        # PLAINT_SERVE_WORKERS=false: no worker here; `plaint worker` processes beat instead.
+        self._workers_elsewhere = False
         self._conditions: list[tuple[str, Callable[[], bool], str, str]] = []
+
+    def leave_work_to_other_processes(self) -> None:
+        """This process answers HTTP only. It stays ready without a worker: a webhook's update is stored and
+        waits in the inbox until a `plaint worker` takes it; the check tells how many of those beat."""
+        self._workers_elsewhere = True
+
+    async def _worker_check(self) -> ReadinessCheck:
+        now = datetime.now(UTC)
+        if self._workers_elsewhere:
+            beating = sum(1 for beat_at in (await heartbeats()).values() if now - beat_at <= HEARTBEAT_MAX_AGE)
+            return ReadinessCheck(
+                "worker", True, f"left to `plaint worker` processes: {beating} with a fresh heartbeat"
+            )
+        beat_at = await last_beat(self.worker)
+        fresh = beat_at is not None and now - beat_at <= HEARTBEAT_MAX_AGE
+        return ReadinessCheck("worker", fresh, "heartbeat fresh" if fresh else f"last heartbeat {beat_at or 'never'}")
 
     def require(self, name: str, condition: Callable[[], bool], met: str, unmet: str) -> None:
         """One more check, answered in process (no I/O): e.g. the NLP models loaded in the background."""
@@ -134,11 +152,7 @@ class Readiness:
         pending = await pending_migrations()
         detail = "current" if not pending else "not applied: " + ", ".join(pending)
         results.append(ReadinessCheck("migrations", not pending, detail))
-        beat_at = await last_beat(self.worker)
-        fresh = beat_at is not None and datetime.now(UTC) - beat_at <= HEARTBEAT_MAX_AGE
-        results.append(
-            ReadinessCheck("worker", fresh, "heartbeat fresh" if fresh else f"last heartbeat {beat_at or 'never'}")
-        )
+        results.append(await self._worker_check())
         for name, condition, met, unmet in self._conditions:
             ok = condition()
             results.append(ReadinessCheck(name, ok, met if ok else unmet))

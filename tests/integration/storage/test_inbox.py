@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from bot.inbox import InboxWorker
+from bot.inbox import InboxWorker, WakingInbox
 from bot.messages import ChannelName
 from bot.outbox import RetryPolicy
 from storage.database import open_database, supports_row_locks
@@ -156,3 +156,12 @@ async def test_a_worker_claims_only_the_channels_it_can_process(inbox: TortoiseI
     # The other channel's row waits, untouched, for a worker that has that channel.
     row = await InboxItem.get(channel="wechat")
     assert row.status == InboxStatus.PENDING and row.attempts == 0
+
+
+async def test_a_stored_update_is_announced_to_other_processes_and_a_retry_is_not(inbox: TortoiseInbox) -> None:
+    announced: list[int] = []
+    waking = WakingInbox(inbox, InboxWorker(inbox, {}, 1.0), lambda: announced.append(1))
+    assert await waking.receive(channel="telegram", platform_id="77", ordering_key="telegram:7", payload={})
+    assert not await waking.receive(channel="telegram", platform_id="77", ordering_key="telegram:7", payload={})
+    assert await waking.receive(channel="telegram", platform_id="78", ordering_key="telegram:7", payload={})
+    assert announced == [1, 1]
