@@ -72,15 +72,19 @@ class TurnLookup:
 # instantiation cost more Python than the database spends answering them.
 _LOOKUP = (
     "SELECT 0 AS kind, id, NULL AS state FROM inbound_receipt WHERE channel = ? AND message_id = ? "
-    "UNION ALL SELECT 1 AS kind, c.id, c.state FROM conversation c JOIN channel_identity i ON i.id = c.identity_id "
-    "WHERE i.channel = ? AND i.sender_id = ? AND c.status = 'active'"
+    # The identity first, then its conversations by (identity_id, status): a join let PostgreSQL walk every
+    # active conversation (rows read grew with the number of open conversations).
+    "UNION ALL SELECT 1 AS kind, id, state FROM conversation WHERE identity_id = "
+    "(SELECT id FROM channel_identity WHERE channel = ? AND sender_id = ?) AND status = 'active'"
 )
 # The identity (locked on PostgreSQL and MariaDB), its customer and its active conversation, in one statement.
 _LOCKED_IDENTITY = (
     "SELECT i.id, i.customer_id, i.locale, cu.display_name, cu.unreachable, c.id AS conversation_id, "
     "c.state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
-    "LEFT JOIN conversation c ON c.identity_id = i.id AND c.status = 'active' "
-    "WHERE i.channel = ? AND i.sender_id = ? ORDER BY c.id DESC"
+    # The latest active conversation by (identity_id, status); a plain join let PostgreSQL walk every active one.
+    "LEFT JOIN conversation c ON c.id = "
+    "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') "
+    "WHERE i.channel = ? AND i.sender_id = ?"
 )
 # PostgreSQL refuses FOR UPDATE on the outer-joined side, so it locks the identity alone; MariaDB has no FOR
 # UPDATE OF and locks the rows it read (this identity, its customer, its active conversation).
