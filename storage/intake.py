@@ -6,7 +6,7 @@ import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise import connections
@@ -79,8 +79,8 @@ _LOOKUP = (
 )
 # The identity (locked on PostgreSQL and MariaDB), its customer and its active conversation, in one statement.
 _LOCKED_IDENTITY = (
-    "SELECT i.id, i.customer_id, i.locale, cu.display_name, cu.unreachable, c.id AS conversation_id, "
-    "c.state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
+    "SELECT i.id, i.customer_id, i.locale, i.last_inbound_at, cu.display_name, cu.unreachable, "
+    "c.id AS conversation_id, c.state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
     # The latest active conversation by (identity_id, status); a plain join let PostgreSQL walk every active one.
     "LEFT JOIN conversation c ON c.id = "
     "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') "
@@ -95,6 +95,11 @@ _SAVE_CONVERSATION = (
     "updated_at = ? WHERE id = ?"
 )
 _STATE_FIELD = Conversation._meta.fields_map["state"]
+_LAST_INBOUND_FIELD = ChannelIdentity._meta.fields_map["last_inbound_at"]
+# last_inbound_at is rewritten when it is older than this: a customer answering question after question does not
+# cost an UPDATE per answer. Its one reader (WeChat's 48-hour push window) then sees the window close at most
+# this much early, never late.
+LAST_INBOUND_GRANULARITY = timedelta(seconds=60)
 _native_sql: dict[tuple[str, str], str] = {}
 
 
@@ -140,10 +145,11 @@ class IntakeTransaction:
 
     def __init__(
         self, connection: BaseDBAsyncClient, identity: IdentityRecord, display_name: str | None,
-        receipt: InboundReceipt, active: tuple[int, str] | None,
+        receipt: InboundReceipt, active: tuple[int, str] | None, last_inbound_at: datetime | None = None,
     ) -> None:
         self._connection = connection
         self._identity = identity
+        self._last_inbound_at = last_inbound_at
         # The stored (encrypted) display name: decrypted only if a message brings one to compare.
         self._display_name = display_name
         self._receipt = receipt
@@ -162,11 +168,15 @@ class IntakeTransaction:
 
     async def touch_identity(self, locale: str | None, display_name: str | None, at: datetime) -> None:
         identity = self._identity
-        if locale:
-            identity = replace(identity, locale=locale)
-        await self._connection.execute_query(
-            _native(self._connection, _TOUCH_IDENTITY), [_as_utc(at), identity.locale, identity.id]
-        )
+        at = _as_utc(at)
+        last = self._last_inbound_at
+        recent = last is not None and timedelta(0) <= at - last < LAST_INBOUND_GRANULARITY
+        if not recent or (locale and locale != identity.locale):
+            identity = replace(identity, locale=locale or identity.locale)
+            await self._connection.execute_query(
+                _native(self._connection, _TOUCH_IDENTITY), [at, identity.locale, identity.id]
+            )
+            self._last_inbound_at = at
         changed: dict[str, Any] = {}
         if display_name and not (self._display_name and decrypt_text(self._display_name)):
             changed["display_name"] = display_name
@@ -447,7 +457,9 @@ class TortoiseIntakeStore:
                     receipt = await InboundReceipt.create(
                         channel=channel, message_id=message_id, conversation_id=active[0] if active else None
                     )
-                    tx = IntakeTransaction(connection, identity, row["display_name"], receipt, active)
+                    last_inbound_at = _LAST_INBOUND_FIELD.to_python_value(row["last_inbound_at"])
+                    tx = IntakeTransaction(connection, identity, row["display_name"], receipt, active,
+                                           None if last_inbound_at is None else _as_utc(last_inbound_at))
                     yield tx
                     await tx.flush()
                 return
