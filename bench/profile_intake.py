@@ -22,6 +22,7 @@ import io
 import json
 import os
 import pstats
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,6 +112,7 @@ async def main() -> None:
     parser.add_argument("--database-url", default="", help="a PostgreSQL server URL; default SQLite")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--statements", action="store_true", help="count statements instead of profiling")
+    parser.add_argument("--save", type=Path, help="also keep the cProfile statistics in this file (pstats)")
     arguments = parser.parse_args()
     server_url = arguments.database_url.rstrip("/") or None
     with tempfile.TemporaryDirectory() as temporary:
@@ -153,6 +155,8 @@ async def main() -> None:
                 print_statements(json.loads(counts.read_text()), len(warm.latencies) + len(result.latencies),
                                  arguments.top)
                 return
+            if arguments.save:
+                shutil.copyfile(profile, arguments.save)
             stats = pstats.Stats(str(profile))
             busy = stats.total_tt  # type: ignore[attr-defined]
             print(f"{arguments.customers} customers, {len(result.latencies)} messages, "

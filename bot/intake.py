@@ -217,6 +217,11 @@ class IntakeService:
         seen_state = seen.state if seen is not None else None
         flow = await self._flows.resolve(seen_state)
         prepared = await self._prepare(inbound, flow, seen_state)
+        # The engine is pure: run ahead of the transaction (on SQLite it holds the one writer every turn waits
+        # for), against the state read before it; the transaction checks that state is still the current one.
+        # With files the turn needs the evidence ids the transaction assigns, so it runs inside.
+        ahead = advance(flow, seen.state, prepared.turn) if seen is not None and not prepared.files else None
+        stored = self._store.encode_state(ahead.state) if ahead is not None else None
         async with self._store.transaction(
             inbound.channel, inbound.sender_id, inbound.message_id, inbound.locale, identity_exists=seen is not None
         ) as tx:
@@ -243,8 +248,10 @@ class IntakeService:
                     return follow_up, tx.wakes_worker
                 outcome = start(flow, turn)
             else:
-                outcome = advance(flow, current.state, turn)
-            conversation_id = await tx.save_conversation(conversation_id, outcome.state)
+                outcome = ahead if ahead is not None else advance(flow, current.state, turn)
+            conversation_id = await tx.save_conversation(
+                conversation_id, outcome.state, stored if outcome is ahead else None
+            )
             # The drop-off funnel (insight) counts exactly the turns this transaction commits.
             await record_step_events(
                 conversation_id=conversation_id, flow_id=outcome.state.flow_id,

@@ -117,6 +117,11 @@ def _native(connection: BaseDBAsyncClient, sql: str) -> str:
     return found
 
 
+def encode_state(state: ConversationState) -> str:
+    """The state column's stored text (serialised once, encrypted)."""
+    return str(_STATE_FIELD.to_db_value(state.to_json(), Conversation))
+
+
 def _conversation_record(conversation_id: int, stored: str) -> ConversationRecord:
     return ConversationRecord(conversation_id, ConversationState.from_json(_STATE_FIELD.to_python_value(stored)),
                               stored)
@@ -201,21 +206,24 @@ class IntakeTransaction:
             return seen is not None or self._active is not None
         return (seen.id, seen.stored) != self._active
 
-    async def save_conversation(self, conversation_id: int | None, state: ConversationState) -> int:
+    async def save_conversation(
+        self, conversation_id: int | None, state: ConversationState, stored: str | None = None
+    ) -> int:
+        """`stored`: the state as encode_state gave it, when the caller encoded it ahead of the transaction."""
         values: dict[str, Any] = {
             "flow_id": state.flow_id,
             "flow_version": state.flow_version,
             "step_id": state.step_id,
             "status": state.status,
             "lang": state.lang,
-            "state": state.to_json(),
         }
         if conversation_id is None:
-            row = await Conversation.create(identity_id=self._identity.id, **values)
+            row = await Conversation.create(identity_id=self._identity.id, state=state.to_json(), **values)
             self._receipt.conversation_id = row.id
             await self._receipt.save(update_fields=["conversation_id"])
             return row.id
-        stored = _STATE_FIELD.to_db_value(values["state"], Conversation)
+        if stored is None:
+            stored = encode_state(state)
         await self._connection.execute_query(_native(self._connection, _SAVE_CONVERSATION), [
             values["flow_id"], values["flow_version"], values["step_id"], values["status"], values["lang"], stored,
             datetime.now(UTC), conversation_id,
@@ -390,6 +398,11 @@ class TortoiseIntakeStore:
         if identity is None:
             return False
         return await Case.exists(customer_id=identity.customer_id, status__in=list(OPEN_STATUSES))
+
+    @staticmethod
+    def encode_state(state: ConversationState) -> str:
+        """A state as save_conversation stores it: encoded ahead of a transaction keeps the work out of it."""
+        return encode_state(state)
 
     async def look_up(self, channel: str, sender_id: str, message_id: str) -> TurnLookup:
         """Whether (channel, message_id) was recorded, and the address's active conversation: one statement."""
