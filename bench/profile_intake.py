@@ -6,8 +6,9 @@ warm-up complaint), so start-up, model loading and first-use costs are not in th
     .venv/bin/python bench/profile_intake.py [--customers 20] [--database-url postgres://...] [--top 25]
     .venv/bin/python bench/profile_intake.py --statements [--customers 20] [--database-url postgres://...]
 
-cProfile sees the event loop's thread (the turns, the ORM, the drivers' Python side); the NLP worker thread
-and the database server are outside it. With --statements the server runs without cProfile and counts every
+cProfile sees the event loop's thread (the turns, the ORM, the drivers' Python side) and counts its CPU time
+(time.thread_time), so waiting and preemption by other processes are not charged; the NLP worker thread and the
+database server are outside it. With --statements the server runs without cProfile and counts every
 statement Tortoise sends (transactions' BEGIN/COMMIT included), by the storage function that sent it: the
 figure is statements per message, background workers included."""
 
@@ -27,6 +28,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +81,9 @@ def serve_counting(output: Path, serve_arguments: list[str]) -> None:
 def serve_profiling(output: Path, serve_arguments: list[str]) -> None:
     """`plaint serve` with cProfile on the event loop's thread between SIGUSR1 (on) and SIGUSR2 (off, the
     statistics written to `output`)."""
-    profiler = cProfile.Profile()
+    # CPU time of the thread, not wall time: on a shared machine a wall clock charges whatever call was running
+    # when the process was preempted (a socket send waking the database) with the other processes' time.
+    profiler = cProfile.Profile(time.thread_time)
 
     def switch_on(signum: int, frame: Any) -> None:
         # A Python signal handler runs in the main thread, the event loop's: that thread is the one profiled.
@@ -161,8 +165,9 @@ async def main() -> None:
             busy = stats.total_tt  # type: ignore[attr-defined]
             print(f"{arguments.customers} customers, {len(result.latencies)} messages, "
                   f"{'PostgreSQL' if server_url else 'SQLite'}, steady state only: {result.rate:.1f} msg/s under "
-                  f"the profiler, {busy:.2f} s profiled on the event loop's thread = "
-                  f"{busy / len(result.latencies) * 1000:.2f} ms per message; load average "
+                  f"the profiler, {busy:.2f} s of CPU on the event loop's thread = "
+                  f"{busy / len(result.latencies) * 1000:.2f} ms per message (profiler overhead included); "
+                  f"load average "
                   f"{os.getloadavg()[0]:.1f}")
             for order in ("tottime", "cumulative"):
                 text = io.StringIO()
