@@ -1,11 +1,14 @@
 """Where a turn's time goes: `plaint serve` under cProfile while N customers each file a whole complaint over
-the web chat (the load of bench/intake.py), then the top functions by own time and by cumulative time.
+the web chat (the load of bench/intake.py), then the top functions by own time and by cumulative time. The
+profiler runs only while the measured customers run (switched on and off by signals after start-up and one
+warm-up complaint), so start-up, model loading and first-use costs are not in the figures.
 
     .venv/bin/python bench/profile_intake.py [--customers 20] [--database-url postgres://...] [--top 25]
     .venv/bin/python bench/profile_intake.py --statements [--customers 20] [--database-url postgres://...]
 
-cProfile sees the event loop's thread (the turns, the ORM, the drivers' Python side); the NLP worker thread
-and the database server are outside it. With --statements the server runs without cProfile and counts every
+cProfile sees the event loop's thread (the turns, the ORM, the drivers' Python side) and counts its CPU time
+(time.thread_time), so waiting and preemption by other processes are not charged; the NLP worker thread and the
+database server are outside it. With --statements the server runs without cProfile and counts every
 statement Tortoise sends (transactions' BEGIN/COMMIT included), by the storage function that sent it: the
 figure is statements per message, background workers included."""
 
@@ -15,14 +18,17 @@ import argparse
 import asyncio
 import atexit
 import collections
+import cProfile
 import io
 import json
 import os
 import pstats
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +78,29 @@ def serve_counting(output: Path, serve_arguments: list[str]) -> None:
     plaint()
 
 
+def serve_profiling(output: Path, serve_arguments: list[str]) -> None:
+    """`plaint serve` with cProfile on the event loop's thread between SIGUSR1 (on) and SIGUSR2 (off, the
+    statistics written to `output`)."""
+    # CPU time of the thread, not wall time: on a shared machine a wall clock charges whatever call was running
+    # when the process was preempted (a socket send waking the database) with the other processes' time.
+    profiler = cProfile.Profile(time.thread_time)
+
+    def switch_on(signum: int, frame: Any) -> None:
+        # A Python signal handler runs in the main thread, the event loop's: that thread is the one profiled.
+        profiler.enable()
+
+    def switch_off(signum: int, frame: Any) -> None:
+        profiler.disable()
+        profiler.dump_stats(str(output))
+
+    signal.signal(signal.SIGUSR1, switch_on)
+    signal.signal(signal.SIGUSR2, switch_off)
+    from bot.cli import main as plaint
+
+    sys.argv = ["plaint", "serve", *serve_arguments]
+    plaint()
+
+
 def print_statements(counts: dict[str, int], messages: int, top: int) -> None:
     statements = sum(count * (2 if "| transaction" in key else 1) for key, count in counts.items())
     transactions = sum(count for key, count in counts.items() if "| transaction" in key)
@@ -87,6 +116,7 @@ async def main() -> None:
     parser.add_argument("--database-url", default="", help="a PostgreSQL server URL; default SQLite")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--statements", action="store_true", help="count statements instead of profiling")
+    parser.add_argument("--save", type=Path, help="also keep the cProfile statistics in this file (pstats)")
     arguments = parser.parse_args()
     server_url = arguments.database_url.rstrip("/") or None
     with tempfile.TemporaryDirectory() as temporary:
@@ -100,8 +130,8 @@ async def main() -> None:
             port = free_port()
             profile = directory / "serve.prof"
             counts = directory / "statements.json"
-            command = ([__file__, "--serve-counting", str(counts)] if arguments.statements
-                       else ["-m", "cProfile", "-o", str(profile), "-m", "bot"])
+            command = [__file__, "--serve-counting" if arguments.statements else "--serve-profiling",
+                       str(counts if arguments.statements else profile)]
             server = subprocess.Popen(
                 [sys.executable, *command, "serve", "--port", str(port)],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -110,17 +140,35 @@ async def main() -> None:
                 base = f"http://127.0.0.1:{port}"
                 await wait_ready(f"{base}/healthz")
                 warm = await drive([base], 1)  # models loaded, caches warm: start-up is not what is measured
+                if not arguments.statements:
+                    server.send_signal(signal.SIGUSR1)
                 result = await drive([base], arguments.customers)
+                if not arguments.statements:
+                    server.send_signal(signal.SIGUSR2)
+                    for _ in range(100):
+                        if profile.exists():
+                            break
+                        await asyncio.sleep(0.1)
             finally:
                 server.send_signal(signal.SIGINT)
                 server.wait(timeout=60)
-            print(f"{arguments.customers} customers, {len(result.latencies)} messages, "
-                  f"{'PostgreSQL' if server_url else 'SQLite'} (start-up and one warm-up complaint included)")
             if arguments.statements:
+                print(f"{arguments.customers} customers, {len(result.latencies)} messages, "
+                      f"{'PostgreSQL' if server_url else 'SQLite'} (start-up and one warm-up complaint included)")
                 # Start-up's statements are in the counts too; over a run of hundreds of messages they are few.
                 print_statements(json.loads(counts.read_text()), len(warm.latencies) + len(result.latencies),
                                  arguments.top)
                 return
+            if arguments.save:
+                shutil.copyfile(profile, arguments.save)
+            stats = pstats.Stats(str(profile))
+            busy = stats.total_tt  # type: ignore[attr-defined]
+            print(f"{arguments.customers} customers, {len(result.latencies)} messages, "
+                  f"{'PostgreSQL' if server_url else 'SQLite'}, steady state only: {result.rate:.1f} msg/s under "
+                  f"the profiler, {busy:.2f} s of CPU on the event loop's thread = "
+                  f"{busy / len(result.latencies) * 1000:.2f} ms per message (profiler overhead included); "
+                  f"load average "
+                  f"{os.getloadavg()[0]:.1f}")
             for order in ("tottime", "cumulative"):
                 text = io.StringIO()
                 pstats.Stats(str(profile), stream=text).strip_dirs().sort_stats(order).print_stats(arguments.top)
@@ -133,8 +181,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--serve-counting":
+    if len(sys.argv) > 2 and sys.argv[1] in ("--serve-counting", "--serve-profiling"):
         sys.path.insert(0, str(ROOT))
-        serve_counting(Path(sys.argv[2]), sys.argv[4:])
+        serve = serve_counting if sys.argv[1] == "--serve-counting" else serve_profiling
+        serve(Path(sys.argv[2]), sys.argv[4:])
     else:
         asyncio.run(main())

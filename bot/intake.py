@@ -75,6 +75,7 @@ from storage.dropoff import record_step_events
 from storage.errors import EvidenceTooLarge
 from storage.evidence import LocalEvidenceStore, StoredBlob
 from storage.intake import (
+    ConversationRecord,
     DuplicateMessage,
     IntakeTransaction,
     TortoiseIntakeStore,
@@ -182,20 +183,19 @@ class IntakeService:
         return self._analyzer
 
     async def handle(self, inbound: Inbound) -> IntakeResult:
-        if await self._store.is_duplicate(inbound.channel, inbound.message_id):
-            return await self._duplicate_result(inbound)
         key = (inbound.channel, inbound.sender_id)
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
-        contended = lock.locked()
         async with lock:
-            # A retry that waited on the lock may find its first delivery handled by now.
-            if contended and await self._store.is_duplicate(inbound.channel, inbound.message_id):
-                return await self._duplicate_result(inbound)
             for _ in range(5):
+                # One statement: whether this message was handled already (a retry, perhaps one that waited on
+                # the lock for its first delivery) and the conversation the turn prepares against.
+                seen = await self._store.look_up(inbound.channel, inbound.sender_id, inbound.message_id)
+                if seen.duplicate:
+                    return await self._duplicate_result(inbound)
                 try:
-                    result, wakes_worker = await self._handle_once(inbound)
+                    result, wakes_worker = await self._handle_once(inbound, seen.conversation)
                 except _StateMoved:
                     continue
                 except DuplicateMessage:
@@ -212,18 +212,22 @@ class IntakeService:
         replies = tuple(outbound_from_payload(item.channel, item.payload, item.outbox_id) for item in queued)
         return IntakeResult(duplicate=True, replies=replies)
 
-    async def _handle_once(self, inbound: Inbound) -> tuple[IntakeResult, bool]:
+    async def _handle_once(self, inbound: Inbound, seen: ConversationRecord | None) -> tuple[IntakeResult, bool]:
         """The turn's result, and whether it queued anything the outbox worker must deliver."""
-        seen = await self._store.peek_state(inbound.channel, inbound.sender_id)
         seen_state = seen.state if seen is not None else None
         flow = await self._flows.resolve(seen_state)
         prepared = await self._prepare(inbound, flow, seen_state)
+        # The engine is pure: run ahead of the transaction (on SQLite it holds the one writer every turn waits
+        # for), against the state read before it; the transaction checks that state is still the current one.
+        # With files the turn needs the evidence ids the transaction assigns, so it runs inside.
+        ahead = advance(flow, seen.state, prepared.turn) if seen is not None and not prepared.files else None
+        stored = self._store.encode_state(ahead.state) if ahead is not None else None
         async with self._store.transaction(
             inbound.channel, inbound.sender_id, inbound.message_id, inbound.locale, identity_exists=seen is not None
         ) as tx:
-            current = tx.active_conversation()
-            if (current.state if current else None) != seen_state:
+            if tx.moved_since(seen):
                 raise _StateMoved()
+            current = seen
             await tx.touch_identity(inbound.locale, inbound.display_name, inbound.received_at)
             if self._surveys is not None:
                 survey = await self._surveys.answer(
@@ -244,8 +248,10 @@ class IntakeService:
                     return follow_up, tx.wakes_worker
                 outcome = start(flow, turn)
             else:
-                outcome = advance(flow, current.state, turn)
-            conversation_id = await tx.save_conversation(conversation_id, outcome.state)
+                outcome = ahead if ahead is not None else advance(flow, current.state, turn)
+            conversation_id = await tx.save_conversation(
+                conversation_id, outcome.state, stored if outcome is ahead else None
+            )
             # The drop-off funnel (insight) counts exactly the turns this transaction commits.
             await record_step_events(
                 conversation_id=conversation_id, flow_id=outcome.state.flow_id,

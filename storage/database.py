@@ -7,13 +7,25 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 APP_LABEL = "plaint"
 
+
+async def _keep_session(connection: object) -> None:
+    """asyncpg's pool reset on release, without its default query (advisory unlock, CLOSE ALL, UNLISTEN, RESET
+    ALL): a round trip on every statement outside a transaction. Plaint sets no session state, holds no advisory
+    lock, cursor or listener across a release; asyncpg still rolls back a transaction left open before this."""
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
+    connection: str | dict[str, Any] = database_url
+    if is_postgres(database_url):
+        connection = expand_db_url(database_url)
+        connection["credentials"].setdefault("reset", _keep_session)
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection},
         "apps": {
             APP_LABEL: {
                 "models": ["storage.models"],

@@ -5,17 +5,18 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from flows import CaseDraft, ConversationState
 from storage.cases import OPEN_STATUSES, CaseDetails, CaseStatus, case_details
-from storage.crypto import lookup_hash
+from storage.crypto import decrypt_text, lookup_hash
 from storage.errors import StorageError
 from storage.evidence import StoredBlob
 from storage.inbox import check_turn_not_withdrawn
@@ -53,6 +54,77 @@ class IdentityRecord:
 class ConversationRecord:
     id: int
     state: ConversationState
+    # The state column as stored (ciphertext): every save writes a new one, so an unchanged text is an unchanged
+    # conversation, told without decrypting and validating the state again.
+    stored: str | None = None
+
+
+@dataclass(frozen=True)
+class TurnLookup:
+    """What a turn reads before it prepares, in one statement: whether its message was recorded already, and
+    the address's active conversation."""
+
+    duplicate: bool
+    conversation: ConversationRecord | None
+
+
+# The turn path's reads are plain SQL (written with `?`, see _native): the ORM's query building and model
+# instantiation cost more Python than the database spends answering them.
+_LOOKUP = (
+    "SELECT 0 AS kind, id, NULL AS state FROM inbound_receipt WHERE channel = ? AND message_id = ? "
+    # The identity first, then its conversations by (identity_id, status): a join let PostgreSQL walk every
+    # active conversation (rows read grew with the number of open conversations).
+    "UNION ALL SELECT 1 AS kind, id, state FROM conversation WHERE identity_id = "
+    "(SELECT id FROM channel_identity WHERE channel = ? AND sender_id = ?) AND status = 'active'"
+)
+# The identity (locked on PostgreSQL and MariaDB), its customer and its active conversation, in one statement.
+_LOCKED_IDENTITY = (
+    "SELECT i.id, i.customer_id, i.locale, i.last_inbound_at, cu.display_name, cu.unreachable, "
+    "c.id AS conversation_id, c.state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
+    # The latest active conversation by (identity_id, status); a plain join let PostgreSQL walk every active one.
+    "LEFT JOIN conversation c ON c.id = "
+    "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') "
+    "WHERE i.channel = ? AND i.sender_id = ?"
+)
+# PostgreSQL refuses FOR UPDATE on the outer-joined side, so it locks the identity alone; MariaDB has no FOR
+# UPDATE OF and locks the rows it read (this identity, its customer, its active conversation).
+_LOCK_CLAUSE = {"postgres": " FOR UPDATE OF i", "mysql": " FOR UPDATE"}
+_TOUCH_IDENTITY = "UPDATE channel_identity SET last_inbound_at = ?, locale = ? WHERE id = ?"
+_SAVE_CONVERSATION = (
+    "UPDATE conversation SET flow_id = ?, flow_version = ?, step_id = ?, status = ?, lang = ?, state = ?, "
+    "updated_at = ? WHERE id = ?"
+)
+_STATE_FIELD = Conversation._meta.fields_map["state"]
+_LAST_INBOUND_FIELD = ChannelIdentity._meta.fields_map["last_inbound_at"]
+# last_inbound_at is rewritten when it is older than this: a customer answering question after question does not
+# cost an UPDATE per answer. Its one reader (WeChat's 48-hour push window) then sees the window close at most
+# this much early, never late.
+LAST_INBOUND_GRANULARITY = timedelta(seconds=60)
+_native_sql: dict[tuple[str, str], str] = {}
+
+
+def _native(connection: BaseDBAsyncClient, sql: str) -> str:
+    """`sql` with its `?` placeholders in the connection's style ($1 on PostgreSQL, %s on MySQL)."""
+    dialect = connection.capabilities.dialect
+    found = _native_sql.get((dialect, sql))
+    if found is None:
+        if dialect == "postgres":
+            first, *rest = sql.split("?")
+            found = first + "".join(f"${number}{part}" for number, part in enumerate(rest, start=1))
+        else:
+            found = sql.replace("?", "%s") if dialect == "mysql" else sql
+        _native_sql[(dialect, sql)] = found
+    return found
+
+
+def encode_state(state: ConversationState) -> str:
+    """The state column's stored text (serialised once, encrypted)."""
+    return str(_STATE_FIELD.to_db_value(state.to_json(), Conversation))
+
+
+def _conversation_record(conversation_id: int, stored: str) -> ConversationRecord:
+    return ConversationRecord(conversation_id, ConversationState.from_json(_STATE_FIELD.to_python_value(stored)),
+                              stored)
 
 
 @dataclass(frozen=True)
@@ -65,6 +137,10 @@ class QueuedMessage:
     payload: Mapping[str, Any]
 
 
+def _as_utc(at: datetime) -> datetime:
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def new_case_number() -> str:
     return "PL-" + "".join(secrets.choice(_CASE_ALPHABET) for _ in range(6))
 
@@ -73,11 +149,16 @@ class IntakeTransaction:
     """Operations valid inside one intake transaction; the identity row is locked for its duration."""
 
     def __init__(
-        self, identity: ChannelIdentity, customer: Customer, receipt: InboundReceipt, active: Conversation | None
+        self, connection: BaseDBAsyncClient, identity: IdentityRecord, display_name: str | None,
+        receipt: InboundReceipt, active: tuple[int, str] | None, last_inbound_at: datetime | None = None,
     ) -> None:
+        self._connection = connection
         self._identity = identity
-        self._customer = customer
+        self._last_inbound_at = last_inbound_at
+        # The stored (encrypted) display name: decrypted only if a message brings one to compare.
+        self._display_name = display_name
         self._receipt = receipt
+        # The active conversation read under the lock: (id, stored state).
         self._active = active
         # Whether this transaction queued anything a worker must deliver (the intake rings the outbox then).
         self.wakes_worker = False
@@ -88,59 +169,67 @@ class IntakeTransaction:
 
     @property
     def identity(self) -> IdentityRecord:
-        return IdentityRecord(
-            id=self._identity.id,
-            customer_id=self._customer.id,
-            channel=self._identity.channel,
-            sender_id=self._identity.sender_id,
-            locale=self._identity.locale,
-            unreachable=self._customer.unreachable,
-        )
+        return self._identity
 
     async def touch_identity(self, locale: str | None, display_name: str | None, at: datetime) -> None:
-        self._identity.last_inbound_at = at
-        if locale:
-            self._identity.locale = locale
-        await self._identity.save(update_fields=["last_inbound_at", "locale"])
-        changed = []
-        if display_name and not self._customer.display_name:
-            self._customer.display_name = display_name
-            changed.append("display_name")
+        identity = self._identity
+        at = _as_utc(at)
+        last = self._last_inbound_at
+        recent = last is not None and timedelta(0) <= at - last < LAST_INBOUND_GRANULARITY
+        if not recent or (locale and locale != identity.locale):
+            identity = replace(identity, locale=locale or identity.locale)
+            await self._connection.execute_query(
+                _native(self._connection, _TOUCH_IDENTITY), [at, identity.locale, identity.id]
+            )
+            self._last_inbound_at = at
+        changed: dict[str, Any] = {}
+        if display_name and not (self._display_name and decrypt_text(self._display_name)):
+            changed["display_name"] = display_name
         # Writing to us again means they can be reached again.
-        if self._customer.unreachable:
-            self._customer.unreachable = False
-            changed.append("unreachable")
+        if identity.unreachable:
+            changed["unreachable"] = False
+            identity = replace(identity, unreachable=False)
         if changed:
-            await self._customer.save(update_fields=changed)
+            await Customer.filter(id=identity.customer_id).update(**changed)
+            if "display_name" in changed:
+                self._display_name = display_name
+        self._identity = identity
 
     def active_conversation(self) -> ConversationRecord | None:
         """The conversation as it was when the identity row was locked."""
-        row = self._active
-        return None if row is None else ConversationRecord(row.id, ConversationState.from_json(row.state))
+        return None if self._active is None else _conversation_record(*self._active)
 
-    async def save_conversation(self, conversation_id: int | None, state: ConversationState) -> int:
+    def moved_since(self, seen: ConversationRecord | None) -> bool:
+        """Whether the active conversation is other than `seen` (read before the lock): another worker took a
+        turn meanwhile. Compares the stored text, so an unchanged state is not decrypted again."""
+        if seen is None or self._active is None:
+            return seen is not None or self._active is not None
+        return (seen.id, seen.stored) != self._active
+
+    async def save_conversation(
+        self, conversation_id: int | None, state: ConversationState, stored: str | None = None
+    ) -> int:
+        """`stored`: the state as encode_state gave it, when the caller encoded it ahead of the transaction."""
         values: dict[str, Any] = {
             "flow_id": state.flow_id,
             "flow_version": state.flow_version,
             "step_id": state.step_id,
             "status": state.status,
             "lang": state.lang,
-            "state": state.to_json(),
         }
         if conversation_id is None:
-            row = await Conversation.create(identity_id=self._identity.id, **values)
+            row = await Conversation.create(identity_id=self._identity.id, state=state.to_json(), **values)
             self._receipt.conversation_id = row.id
             await self._receipt.save(update_fields=["conversation_id"])
             return row.id
-        active = self._active
-        if active is not None and active.id == conversation_id:
-            # The row read under the lock: a model save uses Tortoise's prepared UPDATE, where a queryset
-            # update rebuilds (and copies) its query every turn.
-            for name, value in values.items():
-                setattr(active, name, value)
-            await active.save(update_fields=[*values, "updated_at"])
-        else:
-            await Conversation.filter(id=conversation_id).update(**values, updated_at=datetime.now(UTC))
+        if stored is None:
+            stored = encode_state(state)
+        await self._connection.execute_query(_native(self._connection, _SAVE_CONVERSATION), [
+            values["flow_id"], values["flow_version"], values["step_id"], values["status"], values["lang"], stored,
+            datetime.now(UTC), conversation_id,
+        ])
+        if self._active is not None and self._active[0] == conversation_id:
+            self._active = (conversation_id, stored)
         if self._receipt.conversation_id != conversation_id:
             self._receipt.conversation_id = conversation_id
             await self._receipt.save(update_fields=["conversation_id"])
@@ -210,7 +299,7 @@ class IntakeTransaction:
         case = await Case.create(
             number=number,
             status=CaseStatus.NEW,
-            customer_id=self._customer.id,
+            customer_id=self._identity.customer_id,
             conversation_id=conversation_id,
             channel=self._identity.channel,
             sender_id=self._identity.sender_id,
@@ -243,11 +332,11 @@ class IntakeTransaction:
         return case_details(case)
 
     async def open_cases(self) -> list[CaseDetails]:
-        rows = await Case.filter(customer_id=self._customer.id, status__in=list(OPEN_STATUSES)).order_by("-id")
+        rows = await Case.filter(customer_id=self._identity.customer_id, status__in=list(OPEN_STATUSES)).order_by("-id")
         return [case_details(row) for row in rows]
 
     async def recent_cases(self, limit: int = 5) -> list[CaseDetails]:
-        rows = await Case.filter(customer_id=self._customer.id).order_by("-id").limit(limit)
+        rows = await Case.filter(customer_id=self._identity.customer_id).order_by("-id").limit(limit)
         return [case_details(row) for row in rows]
 
     async def last_button_values(self) -> list[str]:
@@ -310,6 +399,24 @@ class TortoiseIntakeStore:
             return False
         return await Case.exists(customer_id=identity.customer_id, status__in=list(OPEN_STATUSES))
 
+    @staticmethod
+    def encode_state(state: ConversationState) -> str:
+        """A state as save_conversation stores it: encoded ahead of a transaction keeps the work out of it."""
+        return encode_state(state)
+
+    async def look_up(self, channel: str, sender_id: str, message_id: str) -> TurnLookup:
+        """Whether (channel, message_id) was recorded, and the address's active conversation: one statement."""
+        connection = connections.get("default")
+        rows = await connection.execute_query_dict(
+            _native(connection, _LOOKUP), [channel, message_id, channel, sender_id]
+        )
+        conversations = [row for row in rows if int(row["kind"]) == 1]
+        latest = max(conversations, key=lambda row: int(row["id"])) if conversations else None
+        return TurnLookup(
+            duplicate=any(int(row["kind"]) == 0 for row in rows),
+            conversation=None if latest is None else _conversation_record(int(latest["id"]), latest["state"]),
+        )
+
     async def peek_state(self, channel: str, sender_id: str) -> ConversationRecord | None:
         row = (
             await Conversation.filter(identity__channel=channel, identity__sender_id=sender_id, status="active")
@@ -344,28 +451,28 @@ class TortoiseIntakeStore:
             await self._ensure_identity(channel, sender_id, locale)
         for _ in range(2):
             try:
-                async with in_transaction():
+                async with in_transaction() as connection:
                     # Before anything else: an erasure of this person waits for this turn, or this turn, erased
                     # meanwhile, stores nothing (storage/inbox.py).
                     await check_turn_not_withdrawn(lock=self._lock_rows)
-                    query = ChannelIdentity.filter(channel=channel, sender_id=sender_id).select_related("customer")
-                    if self._lock_rows:
-                        # PostgreSQL refuses FOR UPDATE on the outer-joined customer, so it locks one table;
-                        # MariaDB has no FOR UPDATE OF and locks the rows it read (this identity and its customer).
-                        mysql = connections.get("default").capabilities.dialect == "mysql"
-                        query = (query.select_for_update() if mysql
-                                 else query.select_for_update(of=("channel_identity",)))
-                    identity = await query.get_or_none()
-                    if identity is None:
+                    dialect = connection.capabilities.dialect
+                    sql = _LOCKED_IDENTITY + (_LOCK_CLAUSE.get(dialect, "") if self._lock_rows else "")
+                    rows = await connection.execute_query_dict(_native(connection, sql), [channel, sender_id])
+                    if not rows:
                         # Erased since the caller looked (privacy): made again below, then the turn goes on.
                         raise _IdentityGone()
-                    active = (
-                        await Conversation.filter(identity_id=identity.id, status="active").order_by("-id").first()
+                    row = rows[0]
+                    identity = IdentityRecord(
+                        id=int(row["id"]), customer_id=int(row["customer_id"]), channel=channel, sender_id=sender_id,
+                        locale=row["locale"], unreachable=bool(row["unreachable"]),
                     )
+                    active = None if row["conversation_id"] is None else (int(row["conversation_id"]), row["state"])
                     receipt = await InboundReceipt.create(
-                        channel=channel, message_id=message_id, conversation_id=active.id if active else None
+                        channel=channel, message_id=message_id, conversation_id=active[0] if active else None
                     )
-                    tx = IntakeTransaction(identity, identity.customer, receipt, active)
+                    last_inbound_at = _LAST_INBOUND_FIELD.to_python_value(row["last_inbound_at"])
+                    tx = IntakeTransaction(connection, identity, row["display_name"], receipt, active,
+                                           None if last_inbound_at is None else _as_utc(last_inbound_at))
                     yield tx
                     await tx.flush()
                 return
