@@ -23,6 +23,8 @@ _EN_TEXT = (
 _ZH_TEXT = ("我买的{product}用了一周就坏了。", "{product}送到时已经损坏，客服不回复。", "{product}被重复扣款。",
             "{product}和宣传的完全不一样。", "订的{product}两周了还没到。")
 _AGENTS = ("U01AGENTA", "U01AGENTB", "U01AGENTC", "U01AGENTD")
+# Share of cases filed in the last hour: the fresh backlog every desk has.
+_RECENT_SHARE = 0.03
 
 
 def synthetic_cases(
@@ -42,9 +44,13 @@ def synthetic_cases(
         lang = "zh" if rng.random() < zh_share[channel] else "en"
         product = rng.choices(products, product_weights)[0]
         category = rng.choices(categories, category_weights)[0]
-        age = timedelta(seconds=rng.random() ** 1.3 * days * 86400)
+        # The same draws whatever today is: the data depends on the seed alone, not on the weekday it is run.
+        weekend_roll, recent_roll, age_roll = rng.random(), rng.random(), rng.random()
+        # A desk always has cases filed in the last hour (some not yet acknowledged), beside the long tail.
+        recent = recent_roll < _RECENT_SHARE
+        age = timedelta(seconds=age_roll * 3600 if recent else age_roll ** 1.3 * days * 86400)
         created_at = now - age
-        if created_at.weekday() >= 5 and rng.random() < 0.3:  # fewer complaints at weekends
+        if not recent and created_at.weekday() >= 5 and weekend_roll < 0.3:  # fewer complaints at weekends
             created_at -= timedelta(days=2)
         name = rng.choice(_ZH_NAMES if lang == "zh" else _EN_NAMES)
         template = rng.choice(_ZH_TEXT if lang == "zh" else _EN_TEXT)
