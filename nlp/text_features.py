@@ -76,7 +76,7 @@ class ChineseCharTokenizer(DummyTokenizer):
         return Doc(self.vocab, words=words, spaces=spaces)
 
 
-@registry.tokenizers("plaint.ChineseCharTokenizer.v1")
+@registry.tokenizers("plaint.ChineseCharTokenizer.v1")  # type: ignore[untyped-decorator]
 def create_chinese_char_tokenizer() -> Callable[[object], ChineseCharTokenizer]:
     def make(nlp: object) -> ChineseCharTokenizer:
         return ChineseCharTokenizer(nlp.vocab)  # type: ignore[attr-defined]

@@ -13,12 +13,12 @@ from nlp.training import (
     LabelledText,
     TrainingConfig,
     cross_fit_folds,
-    split_holdout,
     evaluate,
     load_labelled_csv,
     load_model,
     predict_proba,
     save_model,
+    split_holdout,
     train,
 )
 
