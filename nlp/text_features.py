@@ -59,6 +59,7 @@ def classifier_text(text: str) -> str:
 # Chinese "char" segmentation, whose alignment (util.get_words_and_spaces) slices the rest of the text once per
 # character and took 1-1.6 ms for 1,000 characters, more than the classifier itself.
 _CHAR_TOKEN = re.compile(r"(\S)( ?)|(\s+)")
+TEXT_KEY = "plaint_text"
 
 
 class ChineseCharTokenizer(DummyTokenizer):
@@ -68,12 +69,11 @@ class ChineseCharTokenizer(DummyTokenizer):
         self.vocab = vocab
 
     def __call__(self, text: str) -> Doc:
-        words: list[str] = []
-        spaces: list[bool] = []
-        for char, space, gap in _CHAR_TOKEN.findall(text):
-            words.append(gap or char)
-            spaces.append(bool(space))
-        return Doc(self.vocab, words=words, spaces=spaces)
+        tokens = _CHAR_TOKEN.findall(text)
+        doc = Doc(self.vocab, words=[gap or char for char, _, gap in tokens],
+                  spaces=[space == " " for _, space, _ in tokens])
+        doc.user_data[TEXT_KEY] = text  # the featuriser's char n-grams read it instead of rebuilding it from tokens
+        return doc
 
 
 @registry.tokenizers("plaint.ChineseCharTokenizer.v1")  # type: ignore[untyped-decorator]
@@ -143,7 +143,7 @@ def doc_text(doc: Doc) -> str:
 def doc_features(doc: Doc, word_ngrams: int, char_min: int, char_max: int,
                  char_weight: float) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
     """Keys and values of one document: word group and char group, each L2-normalised."""
-    text = doc_text(doc)[:MAX_FEATURE_CHARS].lower()
+    text = (doc.user_data.get(TEXT_KEY) or doc_text(doc))[:MAX_FEATURE_CHARS].lower()
     word_keys, word_values = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0)
     char_keys, char_values = _sublinear_l2(char_ngram_keys(f" {text} ", char_min, char_max), char_weight)
     return np.concatenate([word_keys, char_keys]), np.concatenate([word_values, char_values])
