@@ -9,6 +9,7 @@ import spacy
 from thinc.types import Floats2d
 
 from nlp.text_features import (
+    TEXT_KEY,
     ChineseCharTokenizer,
     LazyAdam,
     bucket_of,
@@ -106,4 +107,4 @@ def test_the_chinese_char_tokenizer_gives_spacys_char_segmentation_and_the_text_
         expected = [(t.text, t.whitespace_) for t in reference(text)]
         doc = ours(text)
         assert [(t.text, t.whitespace_) for t in doc] == expected
-        assert doc_text(doc) == doc.text == text
+        assert doc_text(doc) == doc.text == text == doc.user_data[TEXT_KEY]
