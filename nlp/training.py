@@ -43,8 +43,8 @@ CROSS_FIT_FOLDS = 5
 class LabelledText:
     text: str
     label: str
-    # Rows of one group (e.g. one template family) stay on one side of every development split: a temperature
-    # fitted on near-copies of the training rows is too sharp. "" = a group of its own.
+    # Rows of one group (e.g. one template family) stay on one side of every development split: scores of
+    # near-copies of training rows measure memory, not new wording. "" = a group of its own.
     group: str = ""
 
 
@@ -225,7 +225,9 @@ def split_holdout(rows: Sequence[LabelledText], fraction: float,
 
 def _split_by_group(rows: Sequence[LabelledText], fraction: float,
                     seed: int) -> tuple[list[LabelledText], list[LabelledText]]:
-    held_index = set(cross_fit_folds(rows, max(2, round(1.0 / fraction)) if fraction > 0 else 1, seed)[-1])
+    if fraction <= 0.0:
+        return list(rows), []
+    held_index = set(cross_fit_folds(rows, max(2, round(1.0 / fraction)), seed)[-1])
     train = [r for i, r in enumerate(rows) if i not in held_index]
     held = [r for i, r in enumerate(rows) if i in held_index]
     seen = {r.label for r in train}
