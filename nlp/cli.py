@@ -33,7 +33,11 @@ def nlp_cli() -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Model directory.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0.0, 0.9),
-              help="Fraction scored (and used for calibration) before the final refit on everything.")
+              help="Fraction scored (and used for calibration) before the final refit on everything; under "
+                   "3,000 rows 5-fold cross-fitting instead; 0 = no calibration.")
+@click.option("--group-col", default=None,
+              help="Column of group ids (e.g. a template family): a group is never split between training and "
+                   "the held-out part.")
 @click.option("--epochs", default=None, type=click.IntRange(1, 200),
               help="Passes over the data (default: 10, or 15 for 30+ labels).")
 @click.option("--hash-length", default=None, type=click.IntRange(1024, 2**20),
@@ -41,11 +45,12 @@ def nlp_cli() -> None:
 @click.option("--from-corrections", "corrections_path", type=click.Path(path_type=Path), default=None,
               help="CSV of agent corrections (same text/label columns, optional lang) added to training.")
 def train_command(data_path: Path, text_col: str, label_col: str, lang: str, out_dir: Path, seed: int,
-                  holdout: float, epochs: int | None, hash_length: int | None, corrections_path: Path | None) -> None:
+                  holdout: float, group_col: str | None, epochs: int | None, hash_length: int | None,
+                  corrections_path: Path | None) -> None:
     """Train a classifier on a labelled CSV and print the held-out scores."""
     language = cast(Lang, lang)
     try:
-        rows = load_labelled_csv(data_path, text_col, label_col)
+        rows = load_labelled_csv(data_path, text_col, label_col, group_col=group_col)
         corrections = (load_labelled_csv(corrections_path, text_col, label_col, lang=language,
                                          allow_one_class=True) if corrections_path else [])
         n_labels = len({r.label for r in [*rows, *corrections]})

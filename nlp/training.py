@@ -33,12 +33,19 @@ MODEL_FORMAT = "plaint-textcat/1"
 # An agent's correction is one example among thousands; repeating it lets a retrain actually learn it.
 CORRECTION_REPEATS = 3
 MANY_LABELS = 30
+# Below this many rows the temperature is fitted on out-of-fold predictions (k-fold cross-fitting): a single
+# 20 % slice of a few hundred rows is too few and too noisy to fit it on.
+CROSS_FIT_BELOW = 3000
+CROSS_FIT_FOLDS = 5
 
 
 @dataclass(frozen=True)
 class LabelledText:
     text: str
     label: str
+    # Rows of one group (e.g. one template family) stay on one side of every development split: scores of
+    # near-copies of training rows measure memory, not new wording. "" = a group of its own.
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,13 @@ class TrainingConfig:
     refit_on_all: bool = True
     # One head per feature view, probabilities averaged (nlp.text_features.VIEWS); see for_task.
     views: str = "combined"
+    # Folds for fitting the temperature: 1 = one `holdout` slice; None = CROSS_FIT_FOLDS below CROSS_FIT_BELOW rows.
+    calibration_folds: int | None = None
+
+    def folds_for(self, n_rows: int) -> int:
+        if self.calibration_folds is not None:
+            return max(1, self.calibration_folds)
+        return CROSS_FIT_FOLDS if n_rows < CROSS_FIT_BELOW and self.refit_on_all else 1
 
     @classmethod
     def for_task(cls, lang: Lang, n_labels: int, **overrides: Any) -> TrainingConfig:
@@ -129,11 +143,11 @@ class TrainingResult:
 
 
 def load_labelled_csv(path: Path, text_col: str, label_col: str, *, lang: Lang | None = None,
-                      allow_one_class: bool = False) -> list[LabelledText]:
+                      allow_one_class: bool = False, group_col: str | None = None) -> list[LabelledText]:
     """Read (text, label) rows; every problem is reported with its line or column.
 
     If the file has a `lang` column and `lang` is given, rows in another language are skipped (the
-    corrections export holds both languages).
+    corrections export holds both languages). `group_col` names a column of group ids (see LabelledText.group).
     """
     if not path.is_file():
         raise TrainingDataError("file not found", path=path)
@@ -142,7 +156,7 @@ def load_labelled_csv(path: Path, text_col: str, label_col: str, *, lang: Lang |
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             header = reader.fieldnames or []
-            for column in (text_col, label_col):
+            for column in (text_col, label_col, *([group_col] if group_col else [])):
                 if column not in header:
                     raise TrainingDataError(f"missing column (header has {header})", path=path,
                                             column=column)
@@ -156,7 +170,8 @@ def load_labelled_csv(path: Path, text_col: str, label_col: str, *, lang: Lang |
                     raise TrainingDataError("empty label", path=path, row=line, column=label_col)
                 if not text:
                     raise TrainingDataError("empty text", path=path, row=line, column=text_col)
-                rows.append(LabelledText(text, label))
+                group = (row.get(group_col) or "").strip() if group_col else ""
+                rows.append(LabelledText(text, label, group))
     except UnicodeDecodeError as exc:
         raise TrainingDataError(f"not UTF-8 ({exc.reason} at byte {exc.start})", path=path) from exc
     except csv.Error as exc:
@@ -170,7 +185,10 @@ def load_labelled_csv(path: Path, text_col: str, label_col: str, *, lang: Lang |
 
 
 def blank_pipeline(lang: Lang) -> Language:
-    # spaCy's default Chinese segmenter is per character; the catalog matcher uses jieba instead.
+    # Chinese is read per character (the catalog matcher uses jieba instead), by our linear-time copy of spaCy's
+    # "char" segmenter (nlp.text_features.ChineseCharTokenizer).
+    if lang == "zh":
+        return spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "plaint.ChineseCharTokenizer.v1"}}})
     return spacy.blank(lang)
 
 
@@ -184,9 +202,18 @@ def _build_pipeline(config: TrainingConfig) -> Language:
     return nlp
 
 
+def _group_keys(rows: Sequence[LabelledText]) -> list[str]:
+    return [r.group or f"\0{i}" for i, r in enumerate(rows)]
+
+
 def split_holdout(rows: Sequence[LabelledText], fraction: float,
                   seed: int) -> tuple[list[LabelledText], list[LabelledText]]:
-    """Seeded split that keeps at least one example of every label on the training side."""
+    """Seeded split that keeps at least one example of every label on the training side.
+
+    Rows that carry a `group` are split by whole groups (the held-out side then measures unseen groups).
+    """
+    if any(r.group for r in rows):
+        return _split_by_group(rows, fraction, seed)
     shuffled = list(rows)
     random.Random(seed).shuffle(shuffled)
     cut = round(len(shuffled) * (1.0 - fraction))
@@ -194,6 +221,32 @@ def split_holdout(rows: Sequence[LabelledText], fraction: float,
     seen = {r.label for r in train}
     moved = [r for r in held if r.label not in seen and not seen.add(r.label)]  # type: ignore[func-returns-value]
     return train + moved, [r for r in held if r not in moved]
+
+
+def _split_by_group(rows: Sequence[LabelledText], fraction: float,
+                    seed: int) -> tuple[list[LabelledText], list[LabelledText]]:
+    if fraction <= 0.0:
+        return list(rows), []
+    held_index = set(cross_fit_folds(rows, max(2, round(1.0 / fraction)), seed)[-1])
+    train = [r for i, r in enumerate(rows) if i not in held_index]
+    held = [r for i, r in enumerate(rows) if i in held_index]
+    seen = {r.label for r in train}
+    moved = [r for r in held if r.label not in seen and not seen.add(r.label)]  # type: ignore[func-returns-value]
+    return train + moved, [r for r in held if r not in moved]
+
+
+def cross_fit_folds(rows: Sequence[LabelledText], folds: int, seed: int) -> list[list[int]]:
+    """Row indices of `folds` seeded folds of about equal size; a group's rows all land in one fold."""
+    keys = _group_keys(rows)
+    members: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        members.setdefault(key, []).append(i)
+    order = list(members)
+    random.Random(seed).shuffle(order)
+    result: list[list[int]] = [[] for _ in range(max(1, folds))]
+    for key in order:  # each group into the smallest fold so far (ties: the first)
+        min(result, key=len).extend(members[key])
+    return [sorted(fold) for fold in result]
 
 
 def _fit(config: TrainingConfig, rows: Sequence[LabelledText], labels: Sequence[str],
@@ -247,7 +300,7 @@ def fit_temperature(probs: np.ndarray, gold: np.ndarray) -> float:
     """Temperature minimising held-out negative log-likelihood (grid search, robust and cheap)."""
     logp = np.log(np.clip(probs, 1e-12, 1.0))
     best_t, best_nll = 1.0, float("inf")
-    for temperature in np.exp(np.linspace(np.log(0.25), np.log(8.0), 61)):
+    for temperature in np.exp(np.linspace(np.log(0.05), np.log(20.0), 121)):
         z = logp / temperature
         z -= z.max(axis=1, keepdims=True)
         nll = float(-(z[np.arange(len(gold)), gold] - np.log(np.exp(z).sum(axis=1))).mean())
@@ -256,13 +309,26 @@ def fit_temperature(probs: np.ndarray, gold: np.ndarray) -> float:
     return best_t
 
 
+def expected_calibration_error(probs: np.ndarray, gold: np.ndarray, bins: int = 15) -> float:
+    """ECE of the top label: over equal-width confidence bins, |accuracy - mean confidence| weighted by share."""
+    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == gold
+    total = 0.0
+    for low in np.linspace(0.0, 1.0, bins, endpoint=False):
+        inside = (confidence > low) & (confidence <= low + 1.0 / bins)
+        if inside.any():
+            total += float(inside.mean()) * abs(float(correct[inside].mean()) - float(confidence[inside].mean()))
+    return total
+
+
 def train(rows: Sequence[LabelledText], config: TrainingConfig,
           corrections: Sequence[LabelledText] = ()) -> TrainingResult:
     """Train on `rows` (+ agent corrections), report held-out scores, calibrate, refit on everything.
 
     The held-out part is never trained on before it is scored; the temperature is fitted on it; then
     (unless `refit_on_all` is off) the model is retrained on all rows with the same settings so no
-    labelled data is wasted, and keeps the fitted temperature.
+    labelled data is wasted, and keeps the fitted temperature. Small sets are cross-fitted instead: k models,
+    each scoring the fold it did not learn from, and the temperature is fitted on all out-of-fold scores.
+    Corrections are always trained on, never held out.
     """
     corrected = [r for r in corrections for _ in range(CORRECTION_REPEATS)]
     labels = sorted({r.label for r in rows} | {r.label for r in corrections})
@@ -270,7 +336,10 @@ def train(rows: Sequence[LabelledText], config: TrainingConfig,
         raise TrainingDataError("only one class in the training data; need at least two")
     heldout: EvalReport | None = None
     temperature = 1.0
-    if config.holdout > 0.0 and len(rows) >= 10:
+    folds = config.folds_for(len(rows))
+    if config.holdout > 0.0 and len(rows) >= 10 and folds > 1:
+        temperature, heldout = _cross_fit_temperature(rows, corrected, labels, config, folds)
+    elif config.holdout > 0.0 and len(rows) >= 10:
         train_rows, held_rows = split_holdout(rows, config.holdout, config.seed)
         nlp = _fit(config, [*train_rows, *corrected], labels, "train (held-out run)")
         probs, gold = predict_proba(nlp, held_rows, labels)
@@ -282,6 +351,28 @@ def train(rows: Sequence[LabelledText], config: TrainingConfig,
     nlp = _fit(config, [*rows, *corrected], labels, "train")
     _component(nlp).cfg["temperature"] = temperature
     return TrainingResult(nlp, heldout, temperature, len(rows) + len(corrected), tuple(labels))
+
+
+def _cross_fit_temperature(rows: Sequence[LabelledText], corrected: Sequence[LabelledText], labels: list[str],
+                           config: TrainingConfig, folds: int) -> tuple[float, EvalReport]:
+    all_probs, all_gold, gold_labels, predicted = [], [], [], []
+    elapsed = 0.0
+    for k, held_index in enumerate(cross_fit_folds(rows, folds, config.seed)):
+        if not held_index:
+            continue
+        held = set(held_index)
+        nlp = _fit(config, [*(r for i, r in enumerate(rows) if i not in held), *corrected], labels,
+                   f"cross-fit {k + 1}/{folds}")
+        held_rows = [rows[i] for i in held_index]
+        start = time.perf_counter()
+        probs, gold = predict_proba(nlp, held_rows, labels)
+        elapsed += time.perf_counter() - start
+        all_probs.append(probs)
+        all_gold.append(gold)
+        gold_labels += [labels[g] for g in gold]
+        predicted += [labels[int(i)] for i in probs.argmax(axis=1)]
+    report = score_predictions(gold_labels, predicted, 1000.0 * elapsed / max(1, len(predicted)))
+    return fit_temperature(np.concatenate(all_probs), np.concatenate(all_gold)), report
 
 
 def _component(nlp: Language) -> PlaintTextCategorizer:

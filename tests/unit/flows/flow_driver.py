@@ -40,7 +40,7 @@ def keyword_analyzer(text: str) -> tuple[Proposal, ...]:
     proposals: list[Proposal] = []
     if "phone" in lowered or "手机" in text:
         proposals.append(Proposal("product", "phone_x", "Phone X", 0.72))
-        proposals.append(Proposal("category", "product_quality", "Product quality", 0.91))
+        proposals.append(Proposal("category", "product_quality", "Product quality", 0.97))
     if "parcel" in lowered or "快递" in text:
         proposals.append(Proposal("category", "delivery_logistics", "Delivery", 0.55))
     return tuple(proposals)

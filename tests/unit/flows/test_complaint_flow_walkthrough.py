@@ -40,7 +40,7 @@ def test_english_complaint_end_to_end(conversation: Conversation) -> None:
     assert conversation.last.text == "Is this about Phone X?"
     assert conversation.button_labels() == ["Yes", "Something else"]
     conversation.press("_yes")
-    # Category: confident enough (0.91 >= 0.85) to be accepted without asking, and said so.
+    # Category: confident enough (0.97 >= 0.95) to be accepted without asking, and said so.
     assert conversation.step == "evidence"
     assert "I've noted category: product quality" in conversation.text
     conversation.upload(photo("ev-1", "charger.jpg"))
@@ -82,7 +82,7 @@ def test_english_complaint_end_to_end(conversation: Conversation) -> None:
         product="phone_x",
         product_confidence=0.72,
         category="product_quality",
-        category_confidence=0.91,
+        category_confidence=0.97,
         expected_resolution="replacement",
         evidence=(photo("ev-1", "charger.jpg"), document("ev-2", "receipt.pdf")),
         extra=(("contact_method", "both"),),

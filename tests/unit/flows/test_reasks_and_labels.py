@@ -51,7 +51,7 @@ def _bilingual(text: str) -> tuple[Proposal, ...]:
     labels = (("en", "Phone X"), ("zh", "X 型手机"))
     return (
         Proposal("product", "phone_x", "Phone X", 0.72, labels=labels),  # type: ignore[arg-type]
-        Proposal("category", "product_quality", "Product quality", 0.91),
+        Proposal("category", "product_quality", "Product quality", 0.97),
     )
 
 

@@ -9,11 +9,14 @@ import spacy
 from thinc.types import Floats2d
 
 from nlp.text_features import (
+    TEXT_KEY,
+    ChineseCharTokenizer,
     LazyAdam,
     bucket_of,
     build_hashed_ngram_textcat,
     char_ngram_keys,
     doc_features,
+    doc_text,
     fit_naive_bayes,
     hashed_linear,
     heads_of,
@@ -94,3 +97,14 @@ def test_naive_bayes_head_counts_complements_and_the_ensemble_averages_its_heads
     assert nb_probs.argmax(axis=1).tolist() == [0, 1]
     # The combined head is untrained (all-zero weights: uniform), so the mean is (uniform + nb) / 2.
     assert np.allclose(np.asarray(model.predict(probe)), (nb_probs + 0.5) / 2.0, atol=1e-6)
+
+
+def test_the_chinese_char_tokenizer_gives_spacys_char_segmentation_and_the_text_back() -> None:
+    reference = spacy.blank("zh")  # spaCy's own "char" segmenter (quadratic alignment)
+    ours = ChineseCharTokenizer(reference.vocab)
+    for text in ["买的热水器用了一周就漏水", "  a  b\n\nc ", " 你 好\t世界  ", "", " ", "a \nb", "x\u3000y 。",
+                 "屏幕坏了 screen broken!! 退款 " * 80]:
+        expected = [(t.text, t.whitespace_) for t in reference(text)]
+        doc = ours(text)
+        assert [(t.text, t.whitespace_) for t in doc] == expected
+        assert doc_text(doc) == doc.text == text == doc.user_data[TEXT_KEY]
