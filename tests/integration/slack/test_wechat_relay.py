@@ -38,9 +38,13 @@ async def test_a_reply_and_a_file_reach_a_wechat_customer_clean(start_plaint: Ha
     pdf = plaint.api.add_file("return-label.pdf", "application/pdf", PDF, "pdf")
     await share(plaint, AGENT_THREE, DEFAULT_TEAM_CHANNEL, case.slack_ts, "", [pdf])
 
+    def link_lines(texts: list[str]) -> list[str]:
+        # The agent's reply names the file first ("📎 return-label.pdf"); its link follows in a message of its own.
+        return [text for text in texts if "📎 return-label.pdf" in text and "https://" in text]
+
     async def both() -> bool:
         texts = [text for to, text in wechat.sent_texts if to == openid]
-        return any("voucher" in text for text in texts) and any("return-label.pdf" in text for text in texts)
+        return any("voucher" in text for text in texts) and bool(link_lines(texts))
 
     await eventually(both, what="the reply and the file on WeChat")
     texts = [text for to, text in wechat.sent_texts if to == openid]
@@ -48,7 +52,7 @@ async def test_a_reply_and_a_file_reach_a_wechat_customer_clean(start_plaint: Ha
     assert "Refund < 100 EUR & a voucher, see our FAQ (https://example.com/faq), ask Agent 0003. Thanks" in reply
     for leak in ("&lt;", "&amp;", "<https://", "UAGENT0003", "*Thanks*"):
         assert leak not in reply, leak
-    [link_line] = [text for text in texts if "📎 return-label.pdf" in text and "https://" in text]
+    [link_line] = link_lines(texts)
     link = urlparse(link_line.split(": ", 1)[1].strip())
     response = await plaint.client.get(f"{link.path}?{link.query}")
     assert response.status == 200 and await response.read() == PDF
