@@ -246,19 +246,17 @@ class DeskSettings:
         self._checked_at = 0.0
         self._refused: dict[SettingsKind, int] = {}  # a stored version that did not validate: said once
         self._lock = asyncio.Lock()
+        self._nlp_baseline_lock = asyncio.Lock()
 
     # --- reading --------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """The files in force now, then whatever the database holds newer (before the server answers)."""
+        """The files in force now, then whatever the database holds newer (before the server answers). The
+        catalog and taxonomy files are read with the nlp package (spaCy: a second of imports), so they are read
+        when first needed (a console page, an edit, a check), not at start-up."""
         routing, sla = self._desk.routing, self._sla_policies()
         sla_path = self._files.sla or Path(__file__).resolve().parents[1] / "lifecycle" / "sla.yaml"
-        catalog_doc = await asyncio.to_thread(_catalog_file_document, self._files.catalog)
-        taxonomy_doc = _yaml_file_document(self._files.taxonomy, "categories")
-        taxonomy = await asyncio.to_thread(_taxonomy_of, taxonomy_doc.get("categories"))
         baseline: dict[SettingsKind, tuple[dict[str, Any], object]] = {
-            "catalog": (catalog_doc, None),  # compiled only when edited: the analyzer holds the file's
-            "taxonomy": (taxonomy_doc, taxonomy),
             "routing": (_yaml_file_document(self._files.routing, "default_team, teams and rules"), routing),
             "sla": (_yaml_file_document(sla_path, "default_calendar, calendars, teams and policies"), sla),
         }
@@ -266,8 +264,31 @@ class DeskSettings:
             self._compiled[kind] = _Compiled(CurrentSettings(kind, 0, document, None, None), value)
         await self.refresh(force=True)
 
+    async def _read_nlp_baseline(self) -> None:
+        """The catalog and taxonomy files in force, unless a stored version replaced them already."""
+        if "catalog" in self._compiled and "taxonomy" in self._compiled:
+            return
+        async with self._nlp_baseline_lock:
+            if "catalog" not in self._compiled:
+                catalog_doc = await asyncio.to_thread(_catalog_file_document, self._files.catalog)
+                # Compiled only when edited: the analyzer holds the file's.
+                self._compiled.setdefault("catalog", _Compiled(CurrentSettings("catalog", 0, catalog_doc, None, None),
+                                                               None))
+            if "taxonomy" not in self._compiled:
+                taxonomy_doc = _yaml_file_document(self._files.taxonomy, "categories")
+                taxonomy = await asyncio.to_thread(_taxonomy_of, taxonomy_doc.get("categories"))
+                self._compiled.setdefault(
+                    "taxonomy", _Compiled(CurrentSettings("taxonomy", 0, taxonomy_doc, None, None), taxonomy)
+                )
+
+    def _version_in_force(self, kind: SettingsKind) -> int:
+        """0 for the file (read or not yet read), else the stored version applied."""
+        compiled = self._compiled.get(kind)
+        return compiled.current.version if compiled is not None else 0
+
     async def current(self, kind: SettingsKind) -> CurrentSettings:
         await self.refresh()
+        await self._read_nlp_baseline()
         return self._compiled[kind].current
 
     def category_ids(self) -> list[str]:
@@ -292,11 +313,11 @@ class DeskSettings:
         latest = await self._store.latest_versions()
         for kind in KINDS:
             number = latest.get(kind)
-            if number is None or number in (self._compiled[kind].current.version, self._refused.get(kind)):
+            if number is None or number in (self._version_in_force(kind), self._refused.get(kind)):
                 continue
             async with self._lock:
                 stored = await self._store.latest(kind)
-                if stored is None or stored.version == self._compiled[kind].current.version:
+                if stored is None or stored.version == self._version_in_force(kind):
                     continue
                 try:
                     # Checked against the other kinds when saved: only the document itself is read here.
@@ -320,16 +341,16 @@ class DeskSettings:
             await asyncio.sleep(REFRESH_SECONDS)
 
     async def _apply(self, kind: SettingsKind, current: CurrentSettings, value: object) -> None:
-        import_nlp()
-        from nlp import Catalog
-        from nlp.taxonomy import Taxonomy
-
         self._compiled[kind] = _Compiled(current, value)
-        if kind == "catalog" and isinstance(value, Catalog) and self._analyzer is not None:
-            self._analyzer.use_catalog(value, None)
-        elif kind == "taxonomy" and isinstance(value, Taxonomy) and self._analyzer is not None:
-            self._analyzer.use_catalog(None, value)
         if kind in ("catalog", "taxonomy"):
+            import_nlp()  # compiled already (a stored or saved version): the package is in
+            from nlp import Catalog
+            from nlp.taxonomy import Taxonomy
+
+            if kind == "catalog" and isinstance(value, Catalog) and self._analyzer is not None:
+                self._analyzer.use_catalog(value, None)
+            elif kind == "taxonomy" and isinstance(value, Taxonomy) and self._analyzer is not None:
+                self._analyzer.use_catalog(None, value)
             # The desk's labels (case messages, the reclassify modal) follow the edit like the NLP does.
             self._desk.forget_vocabulary()
         elif kind == "routing" and isinstance(value, RoutingConfig):
@@ -371,6 +392,7 @@ class DeskSettings:
         return version
 
     async def _compile(self, kind: SettingsKind, raw: object, cross_check: bool = True) -> object:
+        await self._read_nlp_baseline()  # the cross-checks read the catalog's and taxonomy's ids
         unreadable = _unreadable_text(raw.model_dump(mode="json") if isinstance(raw, BaseModel) else raw)
         if unreadable:
             raise DocumentProblems(unreadable)
