@@ -7,13 +7,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 
 from bot.config import Settings
 from bot.privacy.keys import install_data_keyring
 from tests.e2e.test_processes import plaint_env
 from tests.fakes.telegram_api import FakeTelegramBotApi
 from tests.serve_process import start_serve
+from tests.serving import serving
 
 TOKEN = "424242:crash-test-token"
 SECRET = "crash-test-secret"
@@ -23,13 +23,11 @@ SECRET = "crash-test-secret"
 async def fake() -> AsyncIterator[tuple[FakeTelegramBotApi, str]]:
     """The fake Bot API and its base URL; a held call is let go when the test ends."""
     api = FakeTelegramBotApi(TOKEN)
-    server = TestServer(api.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield api, str(server.make_url("")).rstrip("/")
-    finally:
-        api.release.set()
-        await server.close()
+    async with serving(api.make_app()) as base_url:
+        try:
+            yield api, base_url
+        finally:
+            api.release.set()
 
 
 async def start_server(settings: Settings, port: int, api_url: str) -> asyncio.subprocess.Process:

@@ -17,8 +17,8 @@ from bot.app import build_app
 from bot.channels.web_sessions import COOKIE_NAME
 from bot.config import Settings
 from storage.models import ChannelIdentity, Conversation
-from tests.browser import serving
 from tests.e2e.web_chat_driver import JPEG, PDF
+from tests.serving import serving
 
 pytestmark = pytest.mark.one_database("sqlite")
 

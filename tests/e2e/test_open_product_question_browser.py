@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from bot.app import build_app
 from bot.config import Settings
-from tests.browser import serving
+from tests.serving import serving
 
 # A page, not storage: one database is enough.
 pytestmark = pytest.mark.one_database("sqlite")

@@ -12,7 +12,7 @@ import pytest_asyncio
 from bot.analysis import ThreadedAnalyzer
 from bot.app import build_app
 from bot.config import Settings
-from tests.browser import serving
+from tests.serving import serving
 
 pytestmark = pytest.mark.one_database("sqlite")
 

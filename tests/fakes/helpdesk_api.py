@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.serving import serving as serving_app
 
 
 @dataclass(frozen=True)
@@ -211,9 +212,5 @@ class FakeFreshdesk(_FakeHelpdesk):
 
 @asynccontextmanager
 async def serving(fake: _FakeHelpdesk) -> AsyncIterator[str]:
-    server = TestServer(fake.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving_app(fake.make_app()) as base_url:
+        yield base_url

@@ -17,7 +17,8 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.serving import serving
 
 BOT_USER_ID = 7000001
 BOT_USERNAME = "plaint_test_bot"
@@ -288,12 +289,8 @@ class FakeTelegramBotApi:
 async def running_fake_bot_api(token: str) -> AsyncIterator[tuple[FakeTelegramBotApi, str]]:
     """Start the fake on a free port of 127.0.0.1; yields it and its base URL (PLAINT_TELEGRAM_API_URL)."""
     fake = FakeTelegramBotApi(token)
-    server = TestServer(fake.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield fake, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(fake.make_app()) as base_url:
+        yield fake, base_url
 
 
 async def _read_params(request: web.Request) -> dict[str, str]:

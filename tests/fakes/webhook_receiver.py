@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.serving import serving
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -88,9 +89,5 @@ class FakeWebhookReceiver:
     async def serving(self) -> AsyncIterator[str]:
         app = web.Application()
         app.router.add_post("/{path:.*}", self._receive)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        try:
-            yield str(server.make_url("")).rstrip("/")
-        finally:
-            await server.close()
+        async with serving(app) as base_url:
+            yield base_url
