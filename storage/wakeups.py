@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import asyncpg
@@ -37,6 +37,32 @@ def _connect_arguments(connection_name: str) -> dict[str, Any]:
     }
 
 
+async def _keep_connected(
+    connection_name: str, use: Callable[[asyncpg.Connection], Awaitable[None]], doing: str,
+    server_settings: Mapping[str, str] | None = None,
+) -> None:
+    """Until cancelled: one dedicated connection handed to `use` until it returns (the connection was lost) or
+    fails, then another after a back-off. Never fatal: the workers poll anyway."""
+    delay = _RECONNECT_FIRST_SECONDS
+    while True:
+        connection: asyncpg.Connection | None = None
+        try:
+            arguments = _connect_arguments(connection_name)
+            arguments["server_settings"].update(server_settings or {})
+            connection = await asyncpg.connect(**arguments)
+            delay = _RECONNECT_FIRST_SECONDS
+            await use(connection)
+            log.warning("wake-ups: the connection to %s was lost; workers poll until it is back", doing)
+        except Exception as error:
+            log.warning("wake-ups: cannot %s (%s); workers poll, retrying in %.0f s", doing, type(error).__name__,
+                        delay)
+        finally:
+            if connection is not None and not connection.is_closed():
+                connection.terminate()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, _RECONNECT_MAX_SECONDS)
+
+
 class PostgresAnnouncer:
     """`ring()` (no I/O, never waits) after a commit; `run()` sends one NOTIFY for every burst of rings."""
 
@@ -52,29 +78,15 @@ class PostgresAnnouncer:
 
     async def run(self) -> None:
         """Until cancelled."""
-        delay = _RECONNECT_FIRST_SECONDS
+        await _keep_connected(self._connection_name, self._announce, "announce", {"synchronous_commit": "off"})
+
+    async def _announce(self, connection: asyncpg.Connection) -> None:
         while True:
-            connection: asyncpg.Connection | None = None
-            try:
-                arguments = _connect_arguments(self._connection_name)
-                arguments["server_settings"]["synchronous_commit"] = "off"
-                connection = await asyncpg.connect(**arguments)
-                delay = _RECONNECT_FIRST_SECONDS
-                while True:
-                    await self._rung.wait()
-                    # Cleared first: a ring during the NOTIFY is announced by the next one.
-                    self._rung.clear()
-                    await connection.execute("SELECT pg_notify($1, '')", self._channel)
-                    self.sent += 1
-            except Exception as error:
-                # Never fatal: the workers poll anyway.
-                log.warning("wake-ups: cannot announce (%s); workers poll, retrying in %.0f s",
-                            type(error).__name__, delay)
-            finally:
-                if connection is not None and not connection.is_closed():
-                    connection.terminate()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _RECONNECT_MAX_SECONDS)
+            await self._rung.wait()
+            # Cleared first: a ring during the NOTIFY is announced by the next one.
+            self._rung.clear()
+            await connection.execute("SELECT pg_notify($1, '')", self._channel)
+            self.sent += 1
 
 
 class PostgresWakeups:
@@ -91,31 +103,20 @@ class PostgresWakeups:
 
     async def run(self) -> None:
         """Until cancelled: listen, and reconnect when the connection is lost."""
-        delay = _RECONNECT_FIRST_SECONDS
-        while True:
-            lost = asyncio.Event()
-            connection: asyncpg.Connection | None = None
-            try:
-                connection = await asyncpg.connect(**_connect_arguments(self._connection_name))
-                connection.add_termination_listener(_lost_when_terminated(lost))
-                for channel, callback in self._callbacks.items():
-                    await connection.add_listener(channel, _notified(callback))
-                self.listening.set()
-                delay = _RECONNECT_FIRST_SECONDS
-                # Anything announced while nobody listened is taken now rather than at the next poll.
-                self._wake_all()
-                await _until_lost(connection, lost)
-                log.warning("wake-ups: the listening connection was lost; workers poll until it is back")
-            except Exception as error:
-                # Never fatal: the workers poll anyway.
-                log.warning("wake-ups: cannot listen (%s); workers poll, retrying in %.0f s",
-                            type(error).__name__, delay)
-            finally:
-                self.listening.clear()
-                if connection is not None and not connection.is_closed():
-                    connection.terminate()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _RECONNECT_MAX_SECONDS)
+        await _keep_connected(self._connection_name, self._listen, "listen")
+
+    async def _listen(self, connection: asyncpg.Connection) -> None:
+        lost = asyncio.Event()
+        connection.add_termination_listener(_lost_when_terminated(lost))
+        try:
+            for channel, callback in self._callbacks.items():
+                await connection.add_listener(channel, _notified(callback))
+            self.listening.set()
+            # Anything announced while nobody listened is taken now rather than at the next poll.
+            self._wake_all()
+            await _until_lost(connection, lost)
+        finally:
+            self.listening.clear()
 
 
 def _lost_when_terminated(lost: asyncio.Event) -> Callable[[Any], None]:
