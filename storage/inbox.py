@@ -15,6 +15,7 @@ their next poll.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Collection, Iterable, Mapping
 from contextvars import ContextVar
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Min
@@ -29,6 +32,7 @@ from tortoise.transactions import in_transaction
 
 from storage.errors import StorageError
 from storage.models import InboxItem, InboxStatus
+from storage.native_sql import native_sql
 
 __all__ = [
     "DEFAULT_INBOX_LEASE", "INBOX_NOTIFY_CHANNEL", "InboxEntry", "InboxStatus", "TortoiseInbox", "TurnWithdrawn",
@@ -42,6 +46,19 @@ _OPEN = (InboxStatus.PENDING, InboxStatus.PROCESSING)
 _ERROR_CHARS = 2000
 # The PostgreSQL notification channel stored updates are announced on.
 INBOX_NOTIFY_CHANNEL = "plaint_inbox"
+# A batched receipt insert takes at most this many rows (7 parameters each: far under PostgreSQL's 32,767 and
+# SQLite's 32,766 per statement).
+_RECEIPTS_PER_INSERT = 500
+_INSERT_RECEIPTS = (
+    "INSERT INTO inbox_item (channel, platform_id, ordering_key, payload, status, available_at, created_at, "
+    "attempts) VALUES "
+)
+_RECEIPT_ROW = "(?, ?, ?, ?, ?, ?, ?, 0)"
+_ON_CONFLICT = " ON CONFLICT (channel, platform_id) DO NOTHING RETURNING channel, platform_id"
+_PAYLOAD = InboxItem._meta.fields_map["payload"]
+_STATUS = InboxItem._meta.fields_map["status"]
+_AVAILABLE_AT = InboxItem._meta.fields_map["available_at"]
+_CREATED_AT = InboxItem._meta.fields_map["created_at"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,9 @@ def _claimable(now: datetime) -> Q:
 class TortoiseInbox:
     def __init__(self, *, skip_locked: bool, worker_id: str | None = None) -> None:
         self._skip_locked = skip_locked
+        # Receipts waiting for the running batched insert to take them, with the webhooks' answers.
+        self._receipts: list[tuple[tuple[Any, ...], asyncio.Future[bool]]] = []
+        self._inserting: asyncio.Task[None] | None = None
         # Names this process's claims, so only the holder renews or settles them.
         self.worker_id = worker_id or uuid.uuid4().hex[:16]
 
@@ -102,7 +122,29 @@ class TortoiseInbox:
         self, *, channel: str, platform_id: str, ordering_key: str, payload: Mapping[str, Any]
     ) -> bool:
         """One insert. False when the platform had already delivered this update (a retry): nothing is
-        written."""
+        written. On PostgreSQL and SQLite the receipts that arrive while an insert is running go in the next
+        one together: a burst of webhooks costs a few statements and commits, not one each, and each webhook
+        still answers only once its row has committed."""
+        connection = connections.get("default")
+        now = datetime.now(UTC)
+        if connection.capabilities.dialect == "mysql" or isinstance(connection, TransactionalDBClient):
+            # MariaDB has no INSERT ... ON CONFLICT DO NOTHING RETURNING; inside a caller's transaction the row
+            # belongs to that transaction.
+            return await self._receive_one(channel, platform_id, ordering_key, payload, now)
+        row = (
+            channel, platform_id, ordering_key, _PAYLOAD.to_db_value(dict(payload), InboxItem),
+            _STATUS.to_db_value(InboxStatus.PENDING, InboxItem), _AVAILABLE_AT.to_db_value(now, InboxItem),
+            _CREATED_AT.to_db_value(now, InboxItem),
+        )
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._receipts.append((row, answer))
+        if self._inserting is None or self._inserting.done():
+            self._inserting = asyncio.create_task(self._insert_receipts(connection))
+        return await answer
+
+    async def _receive_one(
+        self, channel: str, platform_id: str, ordering_key: str, payload: Mapping[str, Any], now: datetime
+    ) -> bool:
         try:
             await InboxItem.create(
                 channel=channel,
@@ -110,11 +152,38 @@ class TortoiseInbox:
                 ordering_key=ordering_key,
                 payload=dict(payload),
                 status=InboxStatus.PENDING,
-                available_at=datetime.now(UTC),
+                available_at=now,
             )
         except IntegrityError:
             return False
         return True
+
+    async def _insert_receipts(self, connection: BaseDBAsyncClient) -> None:
+        """Inserts what is waiting, batch after batch, until nothing is; answers each receipt after its batch
+        committed (its own statement outside any transaction). A platform id twice in one batch is stored once:
+        the later one is a retry."""
+        while self._receipts:
+            batch = self._receipts[:_RECEIPTS_PER_INSERT]
+            del self._receipts[:_RECEIPTS_PER_INSERT]
+            first: dict[tuple[str, str], int] = {}
+            for index, (row, _) in enumerate(batch):
+                first.setdefault((row[0], row[1]), index)
+            rows = [batch[index][0] for index in first.values()]
+            try:
+                returned = await connection.execute_query_dict(
+                    native_sql(connection, _INSERT_RECEIPTS + ", ".join([_RECEIPT_ROW] * len(rows))
+                               + _ON_CONFLICT), [value for row in rows for value in row]
+                )
+            except Exception as error:
+                for _, answer in batch:
+                    if not answer.done():
+                        answer.set_exception(error)
+                continue
+            inserted = {(str(stored["channel"]), str(stored["platform_id"])) for stored in returned}
+            for index, (row, answer) in enumerate(batch):
+                if not answer.done():  # a webhook whose request went away meanwhile
+                    key = (row[0], row[1])
+                    answer.set_result(key in inserted and first[key] == index)
 
     async def claim_due(
         self, limit: int, lease: timedelta = DEFAULT_INBOX_LEASE, channels: Collection[str] | None = None

@@ -31,6 +31,7 @@ from storage.models import (
     OutboxItem,
     TranscriptMessage,
 )
+from storage.native_sql import native_sql
 from storage.outbox import add_outbox_item, outbox_row
 
 # No 0/O, 1/I: customers read case numbers aloud and type them on phones.
@@ -68,8 +69,8 @@ class TurnLookup:
     conversation: ConversationRecord | None
 
 
-# The turn path's reads are plain SQL (written with `?`, see _native): the ORM's query building and model
-# instantiation cost more Python than the database spends answering them.
+# The turn path's reads are plain SQL (storage/native_sql.py): the ORM's query building and model instantiation
+# cost more Python than the database spends answering them.
 _LOOKUP = (
     "SELECT 0 AS kind, id, NULL AS state FROM inbound_receipt WHERE channel = ? AND message_id = ? "
     # The identity first, then its conversations by (identity_id, status): a join let PostgreSQL walk every
@@ -100,23 +101,6 @@ _LAST_INBOUND_FIELD = ChannelIdentity._meta.fields_map["last_inbound_at"]
 # cost an UPDATE per answer. Its one reader (WeChat's 48-hour push window) then sees the window close at most
 # this much early, never late.
 LAST_INBOUND_GRANULARITY = timedelta(seconds=60)
-_native_sql: dict[tuple[str, str], str] = {}
-
-
-def _native(connection: BaseDBAsyncClient, sql: str) -> str:
-    """`sql` with its `?` placeholders in the connection's style ($1 on PostgreSQL, %s on MySQL)."""
-    dialect = connection.capabilities.dialect
-    found = _native_sql.get((dialect, sql))
-    if found is None:
-        if dialect == "postgres":
-            first, *rest = sql.split("?")
-            found = first + "".join(f"${number}{part}" for number, part in enumerate(rest, start=1))
-        else:
-            found = sql.replace("?", "%s") if dialect == "mysql" else sql
-        _native_sql[(dialect, sql)] = found
-    return found
-
-
 def encode_state(state: ConversationState) -> str:
     """The state column's stored text (serialised once, encrypted)."""
     return str(_STATE_FIELD.to_db_value(state.to_json(), Conversation))
@@ -179,7 +163,7 @@ class IntakeTransaction:
         if not recent or (locale and locale != identity.locale):
             identity = replace(identity, locale=locale or identity.locale)
             await self._connection.execute_query(
-                _native(self._connection, _TOUCH_IDENTITY), [at, identity.locale, identity.id]
+                native_sql(self._connection, _TOUCH_IDENTITY), [at, identity.locale, identity.id]
             )
             self._last_inbound_at = at
         changed: dict[str, Any] = {}
@@ -224,7 +208,7 @@ class IntakeTransaction:
             return row.id
         if stored is None:
             stored = encode_state(state)
-        await self._connection.execute_query(_native(self._connection, _SAVE_CONVERSATION), [
+        await self._connection.execute_query(native_sql(self._connection, _SAVE_CONVERSATION), [
             values["flow_id"], values["flow_version"], values["step_id"], values["status"], values["lang"], stored,
             datetime.now(UTC), conversation_id,
         ])
@@ -408,7 +392,7 @@ class TortoiseIntakeStore:
         """Whether (channel, message_id) was recorded, and the address's active conversation: one statement."""
         connection = connections.get("default")
         rows = await connection.execute_query_dict(
-            _native(connection, _LOOKUP), [channel, message_id, channel, sender_id]
+            native_sql(connection, _LOOKUP), [channel, message_id, channel, sender_id]
         )
         conversations = [row for row in rows if int(row["kind"]) == 1]
         latest = max(conversations, key=lambda row: int(row["id"])) if conversations else None
@@ -457,7 +441,7 @@ class TortoiseIntakeStore:
                     await check_turn_not_withdrawn(lock=self._lock_rows)
                     dialect = connection.capabilities.dialect
                     sql = _LOCKED_IDENTITY + (_LOCK_CLAUSE.get(dialect, "") if self._lock_rows else "")
-                    rows = await connection.execute_query_dict(_native(connection, sql), [channel, sender_id])
+                    rows = await connection.execute_query_dict(native_sql(connection, sql), [channel, sender_id])
                     if not rows:
                         # Erased since the caller looked (privacy): made again below, then the turn goes on.
                         raise _IdentityGone()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest_asyncio
@@ -13,7 +13,7 @@ import pytest_asyncio
 from bot.inbox import InboxWorker, WakingInbox
 from bot.messages import ChannelName
 from bot.outbox import RetryPolicy
-from storage.database import open_database, supports_row_locks
+from storage.database import is_mysql, open_database, supports_row_locks
 from storage.inbox import InboxStatus, TortoiseInbox
 from storage.models import InboxItem
 
@@ -57,6 +57,26 @@ async def test_a_retried_update_inserts_nothing(inbox: TortoiseInbox) -> None:
     [entry] = [entry for entry in await inbox.claim_due(10) if entry.channel == "telegram"]
     await inbox.mark_done(entry.id)
     assert not await receive(inbox, "telegram:1", "900")
+
+
+async def test_a_burst_of_receipts_stores_each_update_once(inbox: TortoiseInbox, database_url: str) -> None:
+    """Webhooks arriving together share inserts (one row each on MariaDB); each answer still says whether its
+    update was stored, a retry inside the same burst included, and batched rows keep their arrival order."""
+    await receive(inbox, "telegram:0", "already-stored")
+    arrivals = [("telegram:0", "already-stored")] + [(f"telegram:{number % 7}", str(number)) for number in range(60)]
+    arrivals.insert(30, ("telegram:3", "10"))  # the platform's retry of update 10, during the burst
+    answers = await asyncio.gather(*(receive(inbox, key, platform_id) for key, platform_id in arrivals))
+    assert answers.count(True) == 60
+    assert answers[0] is False and answers[30] is False
+    rows = await InboxItem.all().order_by("id")
+    stored = [row.platform_id for row in rows]
+    expected = ["already-stored", *(str(number) for number in range(60))]
+    assert stored == expected if not is_mysql(database_url) else sorted(stored) == sorted(expected)
+    [row] = [row for row in rows if row.platform_id == "10"]
+    assert row.payload == {"text": "10"} and row.status == InboxStatus.PENDING and row.ordering_key == "telegram:3"
+    assert row.attempts == 0 and row.created_at is not None and row.available_at <= datetime.now(UTC)
+    heads = await inbox.claim_due(100)
+    assert sorted(entry.platform_id for entry in heads) == sorted(["already-stored", "1", "2", "3", "4", "5", "6"])
 
 
 async def test_only_heads_are_claimed_and_the_next_waits_for_the_head(inbox: TortoiseInbox) -> None:
