@@ -225,6 +225,60 @@ def parse_chinese_datetime(text: str, now: datetime) -> datetime | None:
     return when.moment if when is not None else None
 
 
+_EN_DAY = r"(?P<day>today|yesterday|(?P<ago>\d{1,3}) days? ago)"
+_EN_CLOCK = r"(?:at )?(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))? ?(?P<meridiem>[ap]\.?m\.?)?"
+_EN_COMMON = (
+    re.compile(rf"{_EN_DAY}"),
+    re.compile(rf"{_EN_DAY},? {_EN_CLOCK}"),
+    re.compile(rf"{_EN_CLOCK},? {_EN_DAY}"),
+)
+_ISO = re.compile(r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?:[ t](?P<hour>\d{2}):(?P<minute>\d{2}))?")
+
+
+def _clock(hour_text: str | None, minute_text: str | None, meridiem: str | None) -> tuple[int, int] | None:
+    """3pm, 3:30 pm, 15:00; None for what is not unmistakably a clock time ("at 3" could be a date too)."""
+    if hour_text is None:
+        return None
+    hour, minute = int(hour_text), int(minute_text or 0)
+    if meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem.startswith("p") else 0)
+    elif minute_text is None or hour > 23:
+        return None
+    return (hour, minute) if minute < 60 else None
+
+
+def parse_common_english_when(text: str, now: datetime) -> When | None:
+    """The English answers customers type most ("yesterday", "yesterday at 3pm", "2 days ago 10:30",
+    "2026-11-28 15:00"), read without dateparser (milliseconds per phrase on the turn's path) and exactly as it
+    reads them (tests/unit/flows/test_answer_parsing.py compares the two); anything else returns None."""
+    phrase = " ".join(text.lower().split())
+    base = now.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    if match := _ISO.fullmatch(phrase):
+        try:
+            day = base.replace(year=int(match["year"]), month=int(match["month"]), day=int(match["day"]))
+        except ValueError:
+            return None
+        time_of_day = _clock(match["hour"], match["minute"], None)
+        if match["hour"] is not None and time_of_day is None:
+            return None
+    else:
+        found = next((match for pattern in _EN_COMMON if (match := pattern.fullmatch(phrase))), None)
+        if found is None:
+            return None
+        groups = found.groupdict()
+        days_back = 0 if groups["day"] == "today" else 1 if groups["day"] == "yesterday" else int(groups["ago"])
+        day = base - timedelta(days=days_back)
+        time_of_day = _clock(groups.get("hour"), groups.get("minute"), groups.get("meridiem"))
+        if "hour" in groups and time_of_day is None:
+            return None
+    if time_of_day is None:
+        return When(day.replace(tzinfo=now.tzinfo), False)
+    hour, minute = time_of_day
+    return When(day.replace(hour=hour, minute=minute, tzinfo=now.tzinfo), True)
+
+
 # dateparser takes a tenth of a second or more to import: not at start-up. The server's model loader thread imports
 # it (`date_parser()`) after start-up; the lock keeps a turn from importing it at the same time.
 _DATEPARSER_IMPORT_LOCK = threading.Lock()
@@ -253,14 +307,22 @@ def parse_when(text: str, now: datetime) -> When | None:
             return parsed
         languages = ["zh", "en"]
     else:
+        parsed = parse_common_english_when(candidate, now)
+        if parsed is not None:
+            return parsed
         languages = ["en"]
+    return parse_with_dateparser(candidate, now, languages)
+
+
+def parse_with_dateparser(text: str, now: datetime, languages: list[str]) -> When | None:
+    """dateparser's reading of `text` relative to `now`, with the precision it names; None if unreadable."""
     settings: dict[str, object] = {
         "RELATIVE_BASE": now.replace(tzinfo=None),
         "PREFER_DATES_FROM": "past",
         "RETURN_AS_TIMEZONE_AWARE": False,
         "RETURN_TIME_AS_PERIOD": True,
     }
-    data = date_parser()(languages=languages, settings=settings).get_date_data(candidate)
+    data = date_parser()(languages=languages, settings=settings).get_date_data(text)
     result = data.date_obj
     if result is None:
         return None

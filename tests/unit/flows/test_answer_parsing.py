@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from flows import Lang, detect_language, format_when, language_from_locale
 from flows.contact_parsing import InvalidAnswer, parse_email, parse_phone
-from flows.datetime_parsing import parse_datetime, parse_when
+from flows.datetime_parsing import parse_common_english_when, parse_datetime, parse_when, parse_with_dateparser
 from tests.unit.flows.flow_driver import NOW
 
 
@@ -90,6 +90,56 @@ def test_dates_follow_the_turns_timezone() -> None:
     london = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     parsed = parse_datetime("yesterday 3pm", london)
     assert parsed is not None and parsed.isoformat() == "2026-11-19T15:00:00+00:00"
+
+
+_COMMON_ENGLISH = [
+    "yesterday",
+    "Today",
+    "today",
+    "2 days ago",
+    "1 day ago",
+    "10 days ago",
+    "yesterday 3pm",
+    "Yesterday at 3 pm",
+    "yesterday at 3:30pm",
+    "yesterday 15:00",
+    "yesterday, 9:05 am",
+    "today 10am",
+    "today at 12am",
+    "today 12pm",
+    "3pm yesterday",
+    "10:30 today",
+    "at 9am yesterday",
+    "2 days ago 10:30",
+    "3 days ago at 8pm",
+    "2026-11-18",
+    "2026-11-18 15:00",
+    "2026-11-18T09:30",
+    "2025-02-28",
+    "yesterday 7 p.m.",
+    "yesterday 7pm.",
+]
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        NOW,
+        datetime(2026, 3, 1, 0, 30, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
+    ],
+)
+def test_common_english_answers_read_as_dateparser_reads_them(now: datetime) -> None:
+    """The quick reader of the most typed answers changes the time a turn takes, never what it understands."""
+    read_quickly = 0
+    for phrase in _COMMON_ENGLISH:
+        quick = parse_common_english_when(phrase, now)
+        assert quick == parse_with_dateparser(phrase, now, ["en"]) or quick is None, phrase
+        read_quickly += quick is not None
+    assert read_quickly >= len(_COMMON_ENGLISH) - 2
+    # Not unmistakably a clock time, or not a date at all: left to dateparser.
+    for phrase in ("yesterday at 3", "yesterday 25:00", "13pm yesterday", "2026-02-30", "last friday", "3 Nov"):
+        assert parse_common_english_when(phrase, now) is None, phrase
 
 
 @pytest.mark.parametrize("phrase", ["my phone broke", "我的手机坏了", "", "x" * 500, "???"])
