@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -17,8 +18,10 @@ from bot.channels.telegram_server import WEBHOOK_PATH, new_bot
 from bot.channels.wechat_api import AccessToken, CachedToken, WeChatApiClient, WeChatApiError
 from bot.config import Settings
 from bot.desk.routing import RoutingConfigError, load_routing
+from bot.operations.readiness import HEARTBEAT_MAX_AGE
 from storage.database import is_postgres, open_database
-from storage.operations import pending_migrations, ping_database
+from storage.inbox import TortoiseInbox
+from storage.operations import TortoiseOutboxDepth, heartbeats, pending_migrations, ping_database
 
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
@@ -108,6 +111,7 @@ class Doctor:
             async with open_database(url):
                 await ping_database()
                 pending = await pending_migrations()
+                workers = None if pending else await _workers()
         except Exception as error:
             return [Finding("database", False, f"cannot connect: {type(error).__name__}: {error}",
                             "check PLAINT_DATABASE_URL and that the database server is up")]
@@ -117,6 +121,8 @@ class Doctor:
                                     "run `plaint db migrate` (once, before starting the new version)"))
         else:
             findings.append(Finding("migrations", True, "current"))
+        if workers is not None:
+            findings.append(workers)
         return findings
 
     async def _telegram(self) -> list[Finding]:
@@ -243,3 +249,32 @@ def render(findings: list[Finding]) -> str:
         if finding.fix:
             lines.append(f"{'':<{width}}           -> {finding.fix}")
     return "\n".join(lines)
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
+
+
+async def _workers() -> Finding:
+    """The processes taking turns and sending replies, by their heartbeats (every `plaint serve` running its
+    workers, every `plaint worker`), and whether anything waits for them. A process stopped cleanly removes its
+    heartbeat; one that was killed leaves it to go stale."""
+    now = datetime.now(UTC)
+    beats = await heartbeats()
+    running = [f"{name} ({_ago((now - at).total_seconds())})" for name, at in beats.items()
+               if now - at <= HEARTBEAT_MAX_AGE]
+    stale = [f"{name} (last beat {_ago((now - at).total_seconds())})" for name, at in beats.items()
+             if now - at > HEARTBEAT_MAX_AGE]
+    gone = f"; gone without stopping: {', '.join(stale)}" if stale else ""
+    if running:
+        return Finding("workers", True, f"{len(running)} running: {', '.join(running)}{gone}")
+    updates = await TortoiseInbox(skip_locked=False).pending_count()
+    replies = sum((await TortoiseOutboxDepth().depth_by_kind()).values())
+    if updates or replies:
+        return Finding(
+            "workers", False,
+            f"none running, and {updates} platform update(s) and {replies} outgoing message(s) wait{gone}",
+            "start `plaint serve` (or `plaint worker` beside web processes run with PLAINT_SERVE_WORKERS=false)",
+        )
+    return Finding("workers", True, f"none running (nothing waits for one){gone}")

@@ -119,3 +119,32 @@ async def test_doctor_on_a_fresh_install_says_to_migrate(tmp_path: Path) -> None
     assert status == 1
     assert "PROBLEM" in line(output, "migrations") and "plaint db migrate" in output
     assert "OK" in line(output, "public url")
+
+
+async def test_doctor_lists_the_running_workers_and_what_waits_without_one(settings: Settings) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.database import open_database
+    from storage.inbox import TortoiseInbox
+    from storage.models import WorkerHeartbeat
+    from storage.operations import beat
+
+    async with open_database(settings.database_url):
+        # A process killed ten minutes ago left its heartbeat; a customer's update came in since.
+        await WorkerHeartbeat.create(worker="host-a:4242", beat_at=datetime.now(UTC) - timedelta(minutes=10))
+        await TortoiseInbox(skip_locked=False).receive(
+            channel="telegram", platform_id="77", ordering_key="telegram:1", payload={"update_id": 77}
+        )
+    env = {"PLAINT_EVIDENCE_SECRET": "doctor-evidence-secret-0123456789"}
+    status, output = await doctor(settings, env)
+    workers = line(output, "workers")
+    assert status == 1 and "PROBLEM" in workers
+    assert "none running, and 1 platform update(s) and 0 outgoing message(s) wait" in workers
+    assert "host-a:4242 (last beat 10 min ago)" in workers and "plaint worker" in output
+
+    async with open_database(settings.database_url):
+        await beat("host-b:7")
+    status, output = await doctor(settings, env)
+    workers = line(output, "workers")
+    assert "OK" in workers and "1 running: host-b:7 (" in workers and "gone without stopping: host-a:4242" in workers
+    assert status == 0, output
