@@ -115,14 +115,15 @@ async def customer(
     upload = uploaded = False
     for turn in range(MAX_TURNS):
         base = bases[(index + turn) % len(bases)]
-        form = aiohttp.FormData()
-        form.add_field("message_id", uuid.uuid4().hex)
-        form.add_field("locale", "en")
+        fields = {"message_id": uuid.uuid4().hex, "locale": "en"}
         if text:
-            form.add_field("text", text)
+            fields["text"] = text
         if choice:
-            form.add_field("choice", choice)
+            fields["choice"] = choice
+        # As the chat page posts: multipart only when files go with the message, a plain form otherwise.
+        form: aiohttp.FormData | dict[str, str] = fields
         if upload:
+            form = aiohttp.FormData(fields)
             for name, data in FILES:
                 form.add_field("file", data, filename=name)
             uploaded = True

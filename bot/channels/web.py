@@ -58,6 +58,8 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_TEXT_CHARS = MAX_INBOUND_TEXT_CHARS
 # A text field of a multipart body is read up to this many bytes (4 per character at worst).
 MAX_FIELD_BYTES = 4 * MAX_TEXT_CHARS
+# A form-encoded message (no files): the longest text percent-encoded (up to 12 bytes a character) and the rest.
+MAX_FORM_BYTES = 12 * MAX_TEXT_CHARS + 4096
 MAX_FILES_PER_MESSAGE = 10
 MAX_FILE_NAME_CHARS = 200
 MAX_MEDIA_TYPE_CHARS = 127
@@ -334,6 +336,12 @@ class WebChat:
                         raise web.HTTPBadRequest(text=f"at most {MAX_FILES_PER_MESSAGE} files per message")
                     spooled.append(await self._spool(part))
             elif request.content_type == "application/x-www-form-urlencoded":
+                # The page's messages without files: cheaper to read than multipart, bounded before reading.
+                if request.content_length is None or request.content_length > MAX_FORM_BYTES:
+                    raise web.HTTPRequestEntityTooLarge(
+                        max_size=MAX_FORM_BYTES, actual_size=request.content_length or 0,
+                        text="the message is too long",
+                    )
                 fields = {key: str(value) for key, value in (await request.post()).items()}
             else:
                 try:

@@ -83,3 +83,24 @@ async def test_a_huge_word_over_telegram_is_answered_and_health_stays_quick(
 
         slowest = await while_polling_health(telegram.client, send)
         assert slowest < HEALTH_BOUND, slowest
+
+
+async def test_a_form_encoded_message_is_bounded_before_it_is_read(web_client: TestClient[Any, Any]) -> None:
+    """The page posts messages without files as a plain form: one longer than the longest text could be
+    encoded, or one that does not say its length, is refused before the server reads it."""
+    from bot.channels.web import MAX_FORM_BYTES
+
+    customer = WebCustomer(web_client, locale="en")
+    await customer.post(Say("Hello"))
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"plaint_chat={customer.cookie}"}
+    body = b"message_id=big&text=" + b"%E4" * ((MAX_FORM_BYTES // 3) + 1)
+    response = await web_client.post("/chat/api/message", data=body, headers=form)
+    assert response.status == 413 and "too long" in await response.text()
+
+    async def unsized() -> Any:
+        yield b"message_id=chunked&text=hello"
+
+    response = await web_client.post("/chat/api/message", data=unsized(), headers=form)
+    assert response.status == 413
+    # Neither reached the conversation: the open question is still the name.
+    assert await customer.step() == "name"

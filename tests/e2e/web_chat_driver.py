@@ -73,14 +73,15 @@ class WebCustomer:
         return messages
 
     async def post(self, action: Action, message_id: str | None = None) -> dict[str, Any]:
-        form = aiohttp.FormData()
-        form.add_field("message_id", message_id or uuid.uuid4().hex)
-        form.add_field("locale", self.locale)
+        fields = {"message_id": message_id or uuid.uuid4().hex, "locale": self.locale}
+        # As the page posts: a plain form, multipart only when files go with the message.
+        form: aiohttp.FormData | dict[str, str] = fields
         if isinstance(action, Say):
-            form.add_field("text", action.text)
+            fields["text"] = action.text
         elif isinstance(action, Press):
-            form.add_field("choice", action.value)
+            fields["choice"] = action.value
         else:
+            form = aiohttp.FormData(fields)
             for name, data in action.files.items():
                 form.add_field("file", data, filename=name, content_type="application/octet-stream")
         response = await self.client.post("/chat/api/message", data=form, headers=self.cookies())
