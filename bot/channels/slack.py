@@ -2,13 +2,19 @@
 `Inbound`; `Outbound` becomes a message with Block Kit buttons. The agent desk lives in bot/desk/; the Bolt
 app, the events endpoint and the error translation both use are in bot/slack_app.py.
 
-Conversion only. Both entry points de-duplicate on Slack's own ids, so Slack's retries change nothing twice."""
+Conversion only. Both entry points de-duplicate on Slack's own ids, so Slack's retries change nothing twice.
+Bolt acknowledges an event before its listener runs; the listener only stores the message or press in the
+inbox (one insert, keyed by Slack's ids), and the inbox worker of any process takes the turn from there, in order
+per customer, retried when it fails, and again after a crash (bot/inbox.py). Without an inbox (tests that
+build the channel alone) the listener takes the turn itself."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +24,7 @@ from bot.channels.base import (
     Channel,
     ChannelContext,
     InboundSink,
+    Inbox,
     RenderedPart,
     RunningState,
     attachment_kind,
@@ -30,6 +37,8 @@ if TYPE_CHECKING:
     from slack_bolt.app.async_app import AsyncApp
     from slack_bolt.context.ack.async_ack import AsyncAck
     from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
 
 CHOICE_ACTION_PREFIX = "plaint_choice_"
 _CHOICE_ACTION = re.compile(rf"^{CHOICE_ACTION_PREFIX}\d+$")
@@ -94,9 +103,16 @@ class SlackChannel(Channel):
             await self._client.chat_postMessage(channel=channel_id, text=text, blocks=blocks)
 
 
+@dataclass(frozen=True)
+class _Running:
+    sink: InboundSink
+    inbox: Inbox | None
+
+
 class SlackCustomers:
     """The channel plugin and its Bolt listeners (a `bot.slack_app.SlackListenerSet`): customer messages and
-    customer button presses become `Inbound` for the sink."""
+    customer button presses become `Inbound` for the sink, through the inbox (a
+    `bot.channels.base.ReceivedUpdates`)."""
 
     name: ChannelName = "slack"
 
@@ -104,14 +120,14 @@ class SlackCustomers:
         self._slack = slack
         self._customer_channels = customer_channels
         self._downloader = SlackFileDownloader(slack.token, slack.api_url)
-        self._sink: RunningState[InboundSink] = RunningState()
+        self._running: RunningState[_Running] = RunningState()
 
     def routes(self) -> list[web.RouteDef]:
         return []  # Slack's one endpoint belongs to the shared SlackApp
 
     @contextlib.asynccontextmanager
     async def running(self, context: ChannelContext) -> AsyncIterator[Channel]:
-        with self._sink.holding(context.sink):
+        with self._running.holding(_Running(context.sink, context.inbox)):
             yield SlackChannel(self._slack.client)
 
     def register(self, bolt: AsyncApp) -> None:
@@ -123,19 +139,60 @@ class SlackCustomers:
         channel_id = str(event.get("channel", ""))
         if event.get("channel_type") != "im" and channel_id not in self._customer_channels:
             return False
-        ts = str(event.get("ts", ""))
-        await self._sink.get().handle(
-            Inbound(
-                channel="slack",
-                sender_id=slack_sender_id(channel_id, str(event["user"])),
-                # The message's own (channel, ts) is stable across Slack's retries: the de-duplication key.
-                message_id=f"{channel_id}:{ts}",
-                received_at=received_at(ts),
-                text=str(event.get("text") or "") or None,
-                attachments=self._attachments(event),
-            )
-        )
+        # The message's own (channel, ts) is stable across Slack's retries: the de-duplication key.
+        platform_id = f"{channel_id}:{event.get('ts', '')}"
+        await self._receive({"message": event}, platform_id, slack_sender_id(channel_id, str(event["user"])))
         return True
+
+    async def on_customer_choice(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        channel_id = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
+        user_id = str(body["user"]["id"])
+        press = {"channel": channel_id, "user": user_id, "action_ts": str(action.get("action_ts", "")),
+                 "value": str(action.get("value", ""))}
+        platform_id = f"action:{channel_id}:{user_id}:{press['action_ts']}"
+        await self._receive({"press": press}, platform_id, slack_sender_id(channel_id, user_id))
+
+    async def _receive(self, payload: dict[str, Any], platform_id: str, sender_id: str) -> None:
+        inbox = self._running.get().inbox
+        if inbox is None:
+            await self._take_turn(payload)
+            return
+        await inbox.receive(channel="slack", platform_id=platform_id, ordering_key=f"slack:{sender_id}",
+                            payload=payload)
+
+    async def process_received(self, payload: Mapping[str, Any]) -> None:
+        """The turn of a message or press the listener stored (called by the inbox worker)."""
+        await self._take_turn(payload)
+
+    async def _take_turn(self, payload: Mapping[str, Any]) -> None:
+        sink = self._running.get().sink
+        if isinstance(event := payload.get("message"), dict):
+            channel_id = str(event.get("channel", ""))
+            ts = str(event.get("ts", ""))
+            await sink.handle(
+                Inbound(
+                    channel="slack",
+                    sender_id=slack_sender_id(channel_id, str(event["user"])),
+                    message_id=f"{channel_id}:{ts}",
+                    received_at=received_at(ts),
+                    text=str(event.get("text") or "") or None,
+                    attachments=self._attachments(event),
+                )
+            )
+        elif isinstance(press := payload.get("press"), dict):
+            channel_id, user_id = str(press["channel"]), str(press["user"])
+            await sink.handle(
+                Inbound(
+                    channel="slack",
+                    sender_id=slack_sender_id(channel_id, user_id),
+                    message_id=f"action:{channel_id}:{user_id}:{press['action_ts']}",
+                    received_at=received_at(press["action_ts"] or None),
+                    choice=str(press["value"]),
+                )
+            )
+        else:
+            log.warning("slack: a stored update of an unknown shape was dropped")
 
     def _attachments(self, event: dict[str, Any]) -> tuple[Attachment, ...]:
         attachments = []
@@ -155,18 +212,3 @@ class SlackCustomers:
                 )
             )
         return tuple(attachments)
-
-    async def on_customer_choice(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        channel_id = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
-        user_id = str(body["user"]["id"])
-        await self._sink.get().handle(
-            Inbound(
-                channel="slack",
-                sender_id=slack_sender_id(channel_id, user_id),
-                message_id=f"action:{channel_id}:{user_id}:{action.get('action_ts', '')}",
-                received_at=received_at(action.get("action_ts")),
-                choice=str(action.get("value", "")),
-            )
-        )
-

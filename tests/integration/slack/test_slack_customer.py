@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from storage.models import Case, Evidence, OutboxItem
+from storage.models import Case, Evidence, InboundReceipt, InboxItem, OutboxItem
 from tests.fakes.slack_api import event_envelope
 from tests.integration.slack.complaint_driver import Answer, SeenReply, file_complaint
 from tests.integration.slack.harness import (
@@ -125,6 +125,13 @@ async def test_a_retried_direct_message_is_answered_once(start_plaint: HarnessFa
     await eventually(drained, what="the greeting")
     greetings = [params for params in customer.replies() if "name" in str(params.get("text"))]
     assert len(greetings) == 1
+    # Stored once in the inbox on receipt, under the customer's address (what an erasure drops while it waits),
+    # and settled once the turn was taken: its text no longer kept there.
+    [stored] = await InboxItem.filter(channel="slack")
+    assert stored.platform_id == f"{DM}:{event['ts']}" and stored.ordering_key == f"slack:{DM}:{CUSTOMER}"
+    await eventually(lambda: InboxItem.filter(channel="slack", status="done").exists(), what="the row settled")
+    assert (await InboxItem.get(id=stored.id)).payload == {}
+    assert await InboundReceipt.filter(channel="slack").count() == 1
 
 
 async def test_customers_in_a_shared_channel_are_answered_there_by_name(start_plaint: HarnessFactory) -> None:
