@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from storage.models import Conversation, FlowStepEvent
+from storage.native_sql import insert_rows
 
 StepOutcome = Literal["asked", "answered", "reasked"]
 
@@ -26,9 +27,9 @@ async def record_step_events(
 ) -> None:
     """Inside the turn's transaction: the funnel counts exactly the turns that were committed."""
     if events:
-        await FlowStepEvent.bulk_create([
-            FlowStepEvent(conversation_id=conversation_id, flow_id=flow_id, flow_version=flow_version,
-                          channel=channel, step_id=step_id, outcome=outcome, created_at=at)
+        await insert_rows(FlowStepEvent, [
+            {"conversation_id": conversation_id, "flow_id": flow_id, "flow_version": flow_version,
+             "channel": channel, "step_id": step_id, "outcome": outcome, "created_at": at}
             for step_id, outcome in events
         ])
 

@@ -31,8 +31,8 @@ from storage.models import (
     OutboxItem,
     TranscriptMessage,
 )
-from storage.native_sql import native_sql
-from storage.outbox import add_outbox_item, outbox_row
+from storage.native_sql import insert_rows, native_sql
+from storage.outbox import add_outbox_item, outbox_values
 
 # No 0/O, 1/I: customers read case numbers aloud and type them on phones.
 _CASE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -147,9 +147,9 @@ class IntakeTransaction:
         # Whether this transaction queued anything a worker must deliver (the intake rings the outbox then).
         self.wakes_worker = False
         # Transcript lines are written together, in one statement, before anything reads them and at the end.
-        self._transcript: list[TranscriptMessage] = []
+        self._transcript: list[dict[str, Any]] = []
         # So are outbox rows the commit delivers (nothing needs their ids).
-        self._delivered: list[OutboxItem] = []
+        self._delivered: list[dict[str, Any]] = []
 
     @property
     def identity(self) -> IdentityRecord:
@@ -234,25 +234,25 @@ class IntakeTransaction:
             # A refused answer (a 10 MB paste) must not be kept whole; accepted answers are far shorter.
             stored_payload["truncated_from_chars"] = len(text)
             text = text[:MAX_TRANSCRIPT_INBOUND_CHARS]
-        self._transcript.append(TranscriptMessage(
-            identity_id=self._identity.id,
-            receipt_id=self._receipt.id,
-            conversation_id=conversation_id,
-            case_id=case_id,
-            direction=direction,
-            author=author,
-            text=text,
-            payload=stored_payload,
-        ))
+        self._transcript.append({
+            "identity_id": self._identity.id,
+            "receipt_id": self._receipt.id,
+            "conversation_id": conversation_id,
+            "case_id": case_id,
+            "direction": direction,
+            "author": author,
+            "text": text,
+            "payload": stored_payload,
+        })
 
     async def flush(self) -> None:
         """Write the transcript lines added so far (in the order added); the transaction does it at the end."""
         if self._transcript:
             lines, self._transcript = self._transcript, []
-            await TranscriptMessage.bulk_create(lines)
+            await insert_rows(TranscriptMessage, lines)
         if self._delivered:
             rows, self._delivered = self._delivered, []
-            await OutboxItem.bulk_create(rows)
+            await insert_rows(OutboxItem, rows)
 
     async def add_evidence(self, blob: StoredBlob, file_name: str, conversation_id: int | None) -> int:
         row = await Evidence.create(
@@ -345,10 +345,10 @@ class IntakeTransaction:
     async def enqueue(
         self, *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any], delivered: bool = False
     ) -> int | None:
-        """The new row's id; None for a row the commit delivers (`delivered`, see outbox_row): those are
+        """The new row's id; None for a row the commit delivers (`delivered`, see outbox_values): those are
         written together at the end, and nothing asks for their ids."""
         if delivered:
-            self._delivered.append(outbox_row(
+            self._delivered.append(outbox_values(
                 kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=self._receipt.id,
                 delivered=True,
             ))

@@ -81,20 +81,31 @@ def outbox_row(
     *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any], receipt_id: int | None = None,
     delivered: bool = False,
 ) -> OutboxItem:
-    """An outbox row not yet saved (add_outbox_item saves one; a turn saves its rows together).
+    """An outbox row not yet saved (add_outbox_item saves one)."""
+    return OutboxItem(**outbox_values(
+        kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=receipt_id,
+        delivered=delivered,
+    ))
+
+
+def outbox_values(
+    *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any], receipt_id: int | None = None,
+    delivered: bool = False,
+) -> dict[str, Any]:
+    """An outbox row's values (a turn writes its rows together with storage.native_sql.insert_rows).
     `delivered`: the commit itself delivers it (a channel whose customers read the transcript), so the row is
     born sent and no worker pass claims it; it stays for the record and for answering a retried message."""
     now = datetime.now(UTC)
-    return OutboxItem(
-        kind=kind,
-        channel=channel,
-        ordering_key=ordering_key,
-        payload=dict(payload),
-        status=OutboxStatus.SENT if delivered else OutboxStatus.PENDING,
-        available_at=now,
-        sent_at=now if delivered else None,
-        receipt_id=receipt_id,
-    )
+    return {
+        "kind": kind,
+        "channel": channel,
+        "ordering_key": ordering_key,
+        "payload": dict(payload),
+        "status": OutboxStatus.SENT if delivered else OutboxStatus.PENDING,
+        "available_at": now,
+        "sent_at": now if delivered else None,
+        "receipt_id": receipt_id,
+    }
 
 
 def _claimable(now: datetime) -> Q:
