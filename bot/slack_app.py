@@ -9,8 +9,10 @@ Bolt verifies the signature (401 otherwise) and acknowledges before a listener w
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
@@ -92,6 +94,27 @@ class SlackFileDownloader:
                 yield chunk
 
 
+MessageReceipt = Callable[[dict[str, Any]], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class _Serving:
+    bolt: AsyncApp
+    on_receipt: MessageReceipt | None
+
+
+def _message_event(body: bytes) -> dict[str, Any] | None:
+    """The message event of an Events API callback body; None for anything else (Bolt takes those)."""
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(envelope, dict) or envelope.get("type") != "event_callback":
+        return None
+    event = envelope.get("event")
+    return event if isinstance(event, dict) and event.get("type") == "message" else None
+
+
 class SlackListenerSet(Protocol):
     """One room's Bolt listeners. Slack sends every message event to one listener, so messages are offered
     to each set in turn (`on_message` answers True when it took the message) instead of registered."""
@@ -112,7 +135,7 @@ class SlackApp:
         self.token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
         self.api_url = settings.slack_api_url
         self.client = AsyncWebClient(token=self.token, base_url=settings.slack_api_url)
-        self._bolt: RunningState[AsyncApp] = RunningState()
+        self._serving: RunningState[_Serving] = RunningState()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlackApp | None:
@@ -140,7 +163,7 @@ class SlackApp:
         from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
         from slack_sdk.signature import SignatureVerifier
 
-        bolt = self._bolt.get()
+        serving = self._serving.get()
         body = await request.read()
         # Only a signed body is looked at; Bolt checks the signature again, the same way, before dispatching.
         secret = self._settings.slack_signing_secret
@@ -156,17 +179,25 @@ class SlackApp:
         if problem is not None:
             log.warning("slack: request refused, not a Slack request: %s", problem)
             raise web.HTTPBadRequest(text=f"not a Slack request: {problem}")
+        message = _message_event(body)
+        if message is not None and serving.on_receipt is not None and await serving.on_receipt(message):
+            # Stored (or nobody's turn) before Slack has its answer: a crash from here on loses nothing.
+            return web.Response(status=200)
         try:
             # Bolt parses the body and reads ids out of it while building its request, before the signature is
             # checked; a body of another shape fails there with whatever error its lookups raise.
             bolt_request = await to_bolt_request(request)
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise web.HTTPBadRequest(text="body is not a Slack request (JSON or a form)") from None
-        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+        return await to_aiohttp_response(await serving.bolt.async_dispatch(bolt_request))
 
     @contextlib.asynccontextmanager
-    async def serving(self, listener_sets: Sequence[SlackListenerSet]) -> AsyncIterator[None]:
-        """Entered last, once everything the listeners call exists: only then do events get in."""
+    async def serving(
+        self, listener_sets: Sequence[SlackListenerSet], on_receipt: MessageReceipt | None = None
+    ) -> AsyncIterator[None]:
+        """Entered last, once everything the listeners call exists: only then do events get in. `on_receipt`:
+        offered each message event of the events endpoint before Slack is answered (it stores the message and
+        answers True, or answers False and Bolt dispatches it to the listener sets as usual); it must be quick."""
         from slack_bolt.app.async_app import AsyncApp
 
         settings = self._settings
@@ -194,5 +225,5 @@ class SlackApp:
                 socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
                 await socket.connect_async()  # type: ignore[no-untyped-call]
                 stack.push_async_callback(socket.close_async)
-            with self._bolt.holding(bolt):
+            with self._serving.holding(_Serving(bolt, on_receipt)):
                 yield

@@ -3,9 +3,10 @@
 app, the events endpoint and the error translation both use are in bot/slack_app.py.
 
 Conversion only. Both entry points de-duplicate on Slack's own ids, so Slack's retries change nothing twice.
-Bolt acknowledges an event before its listener runs; the listener only stores the message or press in the
-inbox (one insert, keyed by Slack's ids), and the inbox worker of any process takes the turn from there, in order
-per customer, retried when it fails, and again after a crash (bot/inbox.py). Without an inbox (tests that
+A message that comes to the events endpoint is stored in the inbox (one insert, keyed by Slack's ids) before
+Slack is answered (bot/slack_app.py `on_receipt`); one over Socket Mode, and a button press, when Bolt has
+acknowledged it. The inbox worker of any process takes the turn from there, in order per customer, retried when it
+fails, and again after a crash (bot/inbox.py). Without an inbox (tests that
 build the channel alone) the listener takes the turn itself."""
 
 from __future__ import annotations

@@ -118,6 +118,8 @@ async def test_a_retried_direct_message_is_answered_once(start_plaint: HarnessFa
     event, event_id = customer.message_event("hello")
     for retry in (None, 1):
         assert (await plaint.post(plaint.signer.event(event, event_id, retry_num=retry))).status == 200
+        # Stored before Slack had its answer: a crash after the 200 cannot lose the message.
+        assert await InboxItem.filter(channel="slack", platform_id=f"{DM}:{event['ts']}").count() == 1
 
     async def drained() -> bool:
         return await OutboxItem.filter(status__in=("pending", "sending")).count() == 0 and bool(customer.replies())
