@@ -453,8 +453,8 @@ async def build_application(
             ]
             if blueprint.slack_customers is not None:
                 listeners.insert(0, blueprint.slack_customers)
-            # A customer's message is stored in the inbox before Slack gets its answer (HTTP events).
-            on_receipt = blueprint.slack_customers.on_message if blueprint.slack_customers is not None else None
+            # A customer's message or press is stored in the inbox before Slack gets its answer (HTTP events).
+            on_receipt = blueprint.slack_customers.on_receipt if blueprint.slack_customers is not None else None
             await stack.enter_async_context(blueprint.slack.serving(listeners, on_receipt))
         yield Application(
             settings=settings,

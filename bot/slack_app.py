@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 from aiohttp import web
@@ -94,6 +94,8 @@ class SlackFileDownloader:
                 yield chunk
 
 
+# Offered a Slack document (an event envelope or an interaction payload) before Slack is answered: True when it
+# took it (stored for a later turn), False to let Bolt dispatch it.
 MessageReceipt = Callable[[dict[str, Any]], Awaitable[bool]]
 
 
@@ -103,16 +105,14 @@ class _Serving:
     on_receipt: MessageReceipt | None
 
 
-def _message_event(body: bytes) -> dict[str, Any] | None:
-    """The message event of an Events API callback body; None for anything else (Bolt takes those)."""
+def _slack_document(body: bytes, content_type: str) -> dict[str, Any] | None:
+    """The JSON document of a (validated) Slack body: an Events API envelope, or an interaction's payload."""
     try:
-        envelope = json.loads(body)
-    except ValueError:
+        text = body.decode("utf-8")
+        document = json.loads(text if content_type == "application/json" else parse_qs(text)["payload"][0])
+    except (UnicodeDecodeError, ValueError, KeyError, IndexError):
         return None
-    if not isinstance(envelope, dict) or envelope.get("type") != "event_callback":
-        return None
-    event = envelope.get("event")
-    return event if isinstance(event, dict) and event.get("type") == "message" else None
+    return document if isinstance(document, dict) else None
 
 
 class SlackListenerSet(Protocol):
@@ -179,8 +179,8 @@ class SlackApp:
         if problem is not None:
             log.warning("slack: request refused, not a Slack request: %s", problem)
             raise web.HTTPBadRequest(text=f"not a Slack request: {problem}")
-        message = _message_event(body)
-        if message is not None and serving.on_receipt is not None and await serving.on_receipt(message):
+        document = _slack_document(body, request.content_type) if serving.on_receipt is not None else None
+        if document is not None and serving.on_receipt is not None and await serving.on_receipt(document):
             # Stored (or nobody's turn) before Slack has its answer: a crash from here on loses nothing.
             return web.Response(status=200)
         try:
@@ -196,8 +196,9 @@ class SlackApp:
         self, listener_sets: Sequence[SlackListenerSet], on_receipt: MessageReceipt | None = None
     ) -> AsyncIterator[None]:
         """Entered last, once everything the listeners call exists: only then do events get in. `on_receipt`:
-        offered each message event of the events endpoint before Slack is answered (it stores the message and
-        answers True, or answers False and Bolt dispatches it to the listener sets as usual); it must be quick."""
+        offered each request's document at the events endpoint before Slack is answered (it stores a customer's
+        message or press and answers True, or answers False and Bolt dispatches the request to the listener sets
+        as usual); it must be quick."""
         from slack_bolt.app.async_app import AsyncApp
 
         settings = self._settings

@@ -3,9 +3,9 @@
 app, the events endpoint and the error translation both use are in bot/slack_app.py.
 
 Conversion only. Both entry points de-duplicate on Slack's own ids, so Slack's retries change nothing twice.
-A message that comes to the events endpoint is stored in the inbox (one insert, keyed by Slack's ids) before
-Slack is answered (bot/slack_app.py `on_receipt`); one over Socket Mode, and a button press, when Bolt has
-acknowledged it. The inbox worker of any process takes the turn from there, in order per customer, retried when it
+A message or button press that comes to the events endpoint is stored in the inbox (one insert, keyed by Slack's
+ids) before Slack is answered (bot/slack_app.py `on_receipt`); one over Socket Mode when Bolt has acknowledged
+it. The inbox worker of any process takes the turn from there, in order per customer, retried when it
 fails, and again after a crash (bot/inbox.py). Without an inbox (tests that
 build the channel alone) the listener takes the turn itself."""
 
@@ -59,6 +59,18 @@ def _parse_sender_id(sender_id: str) -> tuple[str, str]:
 
 def is_person_message(event: dict[str, Any]) -> bool:
     return not event.get("bot_id") and event.get("subtype") in _PERSON_SUBTYPES and bool(event.get("user"))
+
+
+def _presser(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The (channel, user) of a button press: the message's channel and the person who pressed."""
+    user, channel, container = body.get("user"), body.get("channel"), body.get("container")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    channel_id = (channel.get("id") if isinstance(channel, dict) else None) or (
+        container.get("channel_id") if isinstance(container, dict) else None
+    )
+    if not isinstance(user_id, str) or not user_id or not isinstance(channel_id, str):
+        return None
+    return channel_id, user_id
 
 
 def received_at(ts: str | None) -> datetime:
@@ -145,10 +157,30 @@ class SlackCustomers:
         await self._receive({"message": event}, platform_id, slack_sender_id(channel_id, str(event["user"])))
         return True
 
+    async def on_receipt(self, document: dict[str, Any]) -> bool:
+        """At the events endpoint, before Slack is answered (bot.slack_app.MessageReceipt): a customer's message
+        or button press is stored; anything else is left to Bolt."""
+        if document.get("type") == "event_callback":
+            event = document.get("event")
+            return isinstance(event, dict) and event.get("type") == "message" and await self.on_message(event)
+        actions = document.get("actions")
+        if document.get("type") != "block_actions" or not isinstance(actions, list) or len(actions) != 1:
+            return False
+        action, presser = actions[0], _presser(document)
+        if not isinstance(action, dict) or not _CHOICE_ACTION.match(str(action.get("action_id", ""))):
+            return False
+        if presser is None:
+            return False  # no person or channel to answer: Bolt acknowledges it, nothing is stored
+        await self._store_press(*presser, action)
+        return True
+
     async def on_customer_choice(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        channel_id = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
-        user_id = str(body["user"]["id"])
+        presser = _presser(body)
+        if presser is not None:
+            await self._store_press(*presser, action)
+
+    async def _store_press(self, channel_id: str, user_id: str, action: dict[str, Any]) -> None:
         press = {"channel": channel_id, "user": user_id, "action_ts": str(action.get("action_ts", "")),
                  "value": str(action.get("value", ""))}
         platform_id = f"action:{channel_id}:{user_id}:{press['action_ts']}"

@@ -76,6 +76,9 @@ class SlackCustomer:
             signed = self.plaint.signer.event(event, event_id)
         response = await self.plaint.post(signed)
         assert response.status == 200
+        # Stored before Slack had its answer, a press as a message.
+        stored = f"action:{self.channel}:{self.user}:" if answer.choice is not None else f"{self.channel}:"
+        assert await InboxItem.filter(channel="slack", platform_id__startswith=stored).exists()
 
         async def answered() -> bool:
             pending = await OutboxItem.filter(kind="message", status__in=("pending", "sending")).count()
