@@ -32,7 +32,7 @@ from tortoise.transactions import in_transaction
 
 from storage.errors import StorageError
 from storage.models import InboxItem, InboxStatus
-from storage.native_sql import native_sql
+from storage.native_sql import insert_rows
 
 __all__ = [
     "DEFAULT_INBOX_LEASE", "INBOX_NOTIFY_CHANNEL", "InboxEntry", "InboxStatus", "TortoiseInbox", "TurnWithdrawn",
@@ -46,19 +46,8 @@ _OPEN = (InboxStatus.PENDING, InboxStatus.PROCESSING)
 _ERROR_CHARS = 2000
 # The PostgreSQL notification channel stored updates are announced on.
 INBOX_NOTIFY_CHANNEL = "plaint_inbox"
-# A batched receipt insert takes at most this many rows (7 parameters each: far under PostgreSQL's 32,767 and
-# SQLite's 32,766 per statement).
+# A batched receipt insert takes at most this many rows (far under PostgreSQL's and SQLite's parameter limits).
 _RECEIPTS_PER_INSERT = 500
-_INSERT_RECEIPTS = (
-    "INSERT INTO inbox_item (channel, platform_id, ordering_key, payload, status, available_at, created_at, "
-    "attempts) VALUES "
-)
-_RECEIPT_ROW = "(?, ?, ?, ?, ?, ?, ?, 0)"
-_ON_CONFLICT = " ON CONFLICT (channel, platform_id) DO NOTHING RETURNING channel, platform_id"
-_PAYLOAD = InboxItem._meta.fields_map["payload"]
-_STATUS = InboxItem._meta.fields_map["status"]
-_AVAILABLE_AT = InboxItem._meta.fields_map["available_at"]
-_CREATED_AT = InboxItem._meta.fields_map["created_at"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +102,7 @@ class TortoiseInbox:
     def __init__(self, *, skip_locked: bool, worker_id: str | None = None) -> None:
         self._skip_locked = skip_locked
         # Receipts waiting for the running batched insert to take them, with the webhooks' answers.
-        self._receipts: list[tuple[tuple[Any, ...], asyncio.Future[bool]]] = []
+        self._receipts: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
         self._inserting: asyncio.Task[None] | None = None
         # Names this process's claims, so only the holder renews or settles them.
         self.worker_id = worker_id or uuid.uuid4().hex[:16]
@@ -131,11 +120,8 @@ class TortoiseInbox:
             # MariaDB has no INSERT ... ON CONFLICT DO NOTHING RETURNING; inside a caller's transaction the row
             # belongs to that transaction.
             return await self._receive_one(channel, platform_id, ordering_key, payload, now)
-        row = (
-            channel, platform_id, ordering_key, _PAYLOAD.to_db_value(dict(payload), InboxItem),
-            _STATUS.to_db_value(InboxStatus.PENDING, InboxItem), _AVAILABLE_AT.to_db_value(now, InboxItem),
-            _CREATED_AT.to_db_value(now, InboxItem),
-        )
+        row = {"channel": channel, "platform_id": platform_id, "ordering_key": ordering_key, "payload": dict(payload),
+               "status": InboxStatus.PENDING, "available_at": now}
         answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._receipts.append((row, answer))
         if self._inserting is None or self._inserting.done():
@@ -167,12 +153,11 @@ class TortoiseInbox:
             del self._receipts[:_RECEIPTS_PER_INSERT]
             first: dict[tuple[str, str], int] = {}
             for index, (row, _) in enumerate(batch):
-                first.setdefault((row[0], row[1]), index)
-            rows = [batch[index][0] for index in first.values()]
+                first.setdefault((row["channel"], row["platform_id"]), index)
             try:
-                returned = await connection.execute_query_dict(
-                    native_sql(connection, _INSERT_RECEIPTS + ", ".join([_RECEIPT_ROW] * len(rows))
-                               + _ON_CONFLICT), [value for row in rows for value in row]
+                returned = await insert_rows(
+                    InboxItem, [batch[index][0] for index in first.values()], connection=connection,
+                    skip_conflicts_on=("channel", "platform_id"), returning=("channel", "platform_id"),
                 )
             except Exception as error:
                 for _, answer in batch:
@@ -182,7 +167,7 @@ class TortoiseInbox:
             inserted = {(str(stored["channel"]), str(stored["platform_id"])) for stored in returned}
             for index, (row, answer) in enumerate(batch):
                 if not answer.done():  # a webhook whose request went away meanwhile
-                    key = (row[0], row[1])
+                    key = (row["channel"], row["platform_id"])
                     answer.set_result(key in inserted and first[key] == index)
 
     async def claim_due(

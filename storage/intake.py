@@ -101,6 +101,8 @@ _LAST_INBOUND_FIELD = ChannelIdentity._meta.fields_map["last_inbound_at"]
 # cost an UPDATE per answer. Its one reader (WeChat's 48-hour push window) then sees the window close at most
 # this much early, never late.
 LAST_INBOUND_GRANULARITY = timedelta(seconds=60)
+
+
 def encode_state(state: ConversationState) -> str:
     """The state column's stored text (serialised once, encrypted)."""
     return str(_STATE_FIELD.to_db_value(state.to_json(), Conversation))
@@ -178,10 +180,6 @@ class IntakeTransaction:
             if "display_name" in changed:
                 self._display_name = display_name
         self._identity = identity
-
-    def active_conversation(self) -> ConversationRecord | None:
-        """The conversation as it was when the identity row was locked."""
-        return None if self._active is None else _conversation_record(*self._active)
 
     def moved_since(self, seen: ConversationRecord | None) -> bool:
         """Whether the active conversation is other than `seen` (read before the lock): another worker took a
@@ -400,14 +398,6 @@ class TortoiseIntakeStore:
             duplicate=any(int(row["kind"]) == 0 for row in rows),
             conversation=None if latest is None else _conversation_record(int(latest["id"]), latest["state"]),
         )
-
-    async def peek_state(self, channel: str, sender_id: str) -> ConversationRecord | None:
-        row = (
-            await Conversation.filter(identity__channel=channel, identity__sender_id=sender_id, status="active")
-            .order_by("-id")
-            .first()
-        )
-        return None if row is None else ConversationRecord(row.id, ConversationState.from_json(row.state))
 
     async def _ensure_identity(self, channel: str, sender_id: str, locale: str | None) -> None:
         if await ChannelIdentity.exists(channel=channel, sender_id=sender_id):

@@ -35,13 +35,18 @@ def _insert_columns(model: type[Model]) -> list[str]:
     return [name for name in meta.fields_db_projection if name not in meta.generated_db_fields]
 
 
-async def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> None:
+async def insert_rows(
+    model: type[Model], rows: Sequence[Mapping[str, Any]], *, connection: BaseDBAsyncClient | None = None,
+    skip_conflicts_on: Sequence[str] = (), returning: Sequence[str] = (),
+) -> list[dict[str, Any]]:
     """What `bulk_create` stores, in one INSERT on the connection of the current context (the caller's
     transaction), without building a model instance per row: on a turn's path those cost more Python than the
     statement. Each value goes through its field's `to_db_value` (encryption included); a field a row leaves
-    out takes its default, `auto_now_add`/`auto_now` the time now, or NULL."""
+    out takes its default, `auto_now_add`/`auto_now` the time now, or NULL. `connection`: another than the
+    current context's. `skip_conflicts_on` (PostgreSQL, SQLite): a row that would break that unique key is not
+    stored; `returning`: those columns of the rows stored."""
     if not rows:
-        return
+        return []
     meta = model._meta
     columns = _insert_columns(model)
     now = datetime.now(UTC)
@@ -60,9 +65,19 @@ async def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> 
                 else:
                     raise ValueError(f"{meta.db_table}.{name} has no value and no default")
             values.append(field.to_db_value(value, model))
-    connection = connections.get(meta.default_connection or "default")
+    connection = connection or connections.get(meta.default_connection or "default")
     quote = "`" if connection.capabilities.dialect == "mysql" else '"'
-    names = ", ".join(f"{quote}{meta.fields_db_projection[name]}{quote}" for name in columns)
+
+    def names(fields: Sequence[str]) -> str:
+        return ", ".join(f"{quote}{meta.fields_db_projection[name]}{quote}" for name in fields)
+
     placeholders = "(" + ", ".join("?" * len(columns)) + ")"
-    sql = f"INSERT INTO {quote}{meta.db_table}{quote} ({names}) VALUES {', '.join([placeholders] * len(rows))}"
+    sql = f"INSERT INTO {quote}{meta.db_table}{quote} ({names(columns)}) VALUES {', '.join([placeholders] * len(rows))}"
+    if skip_conflicts_on:
+        sql += f" ON CONFLICT ({names(skip_conflicts_on)}) DO NOTHING"
+    if returning:
+        # execute_query would drop the rows: on asyncpg it runs an INSERT without fetching.
+        return await connection.execute_query_dict(native_sql(connection, sql + f" RETURNING {names(returning)}"),
+                                                   values)
     await connection.execute_query(native_sql(connection, sql), values)
+    return []

@@ -69,23 +69,12 @@ async def add_outbox_item(
     delivered: bool = False,
 ) -> int:
     """The one way rows enter the outbox; call it inside the transaction of the change that caused it."""
-    row = outbox_row(
-        kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=receipt_id,
-        delivered=delivered,
-    )
-    await row.save()
-    return row.id
-
-
-def outbox_row(
-    *, kind: str, channel: str, ordering_key: str, payload: Mapping[str, Any], receipt_id: int | None = None,
-    delivered: bool = False,
-) -> OutboxItem:
-    """An outbox row not yet saved (add_outbox_item saves one)."""
-    return OutboxItem(**outbox_values(
+    row = OutboxItem(**outbox_values(
         kind=kind, channel=channel, ordering_key=ordering_key, payload=payload, receipt_id=receipt_id,
         delivered=delivered,
     ))
+    await row.save()
+    return row.id
 
 
 def outbox_values(

@@ -6,7 +6,7 @@ platform; nothing else. Channels import this module and bot.messages, never the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +96,19 @@ class Inbox(Protocol):
     async def receive(
         self, *, channel: ChannelName, platform_id: str, ordering_key: str, payload: Mapping[str, Any]
     ) -> bool: ...
+
+
+async def store_or_take(
+    inbox: Inbox | None, take_turn: Callable[[Mapping[str, Any]], Awaitable[None]], *, channel: ChannelName,
+    platform_id: str, ordering_key: str, payload: Mapping[str, Any],
+) -> None:
+    """What a platform sent, stored in the inbox before the platform is answered (from then on it survives a
+    crash, and a retry stores nothing; the inbox worker hands it to `process_received`); without an inbox (a
+    channel built alone, in tests) the turn is taken now."""
+    if inbox is None:
+        await take_turn(payload)
+    else:
+        await inbox.receive(channel=channel, platform_id=platform_id, ordering_key=ordering_key, payload=payload)
 
 
 @runtime_checkable

@@ -29,6 +29,7 @@ from bot.channels.base import (
     RenderedPart,
     RunningState,
     attachment_kind,
+    store_or_take,
 )
 from bot.messages import Attachment, ChannelName, Inbound, Outbound
 from bot.slack_app import SlackApp, SlackFileDownloader, translate_slack_errors
@@ -187,12 +188,8 @@ class SlackCustomers:
         await self._receive({"press": press}, platform_id, slack_sender_id(channel_id, user_id))
 
     async def _receive(self, payload: dict[str, Any], platform_id: str, sender_id: str) -> None:
-        inbox = self._running.get().inbox
-        if inbox is None:
-            await self._take_turn(payload)
-            return
-        await inbox.receive(channel="slack", platform_id=platform_id, ordering_key=f"slack:{sender_id}",
-                            payload=payload)
+        await store_or_take(self._running.get().inbox, self._take_turn, channel="slack", platform_id=platform_id,
+                            ordering_key=f"slack:{sender_id}", payload=payload)
 
     async def process_received(self, payload: Mapping[str, Any]) -> None:
         """The turn of a message or press the listener stored (called by the inbox worker)."""

@@ -30,6 +30,7 @@ from bot.channels.base import (
     InboundSink,
     Inbox,
     RunningState,
+    store_or_take,
     validation_reason,
     webhook_boundary,
 )
@@ -151,14 +152,10 @@ class TelegramPlugin:
             log.warning("telegram: update %s dropped, not a valid Update: %s", body["update_id"],
                         validation_reason(error))
             return web.Response(status=200)
-        if running.inbox is None:
-            await self._take_turn(running.updates, checked.for_ptb())
-        else:
-            # Stored before the answer: from here on the update survives a crash, and a retry stores nothing.
-            await running.inbox.receive(
-                channel="telegram", platform_id=str(checked.update_id), ordering_key=ordering_key(checked),
-                payload=checked.for_ptb(),
-            )
+        await store_or_take(
+            running.inbox, lambda payload: self._take_turn(running.updates, payload), channel="telegram",
+            platform_id=str(checked.update_id), ordering_key=ordering_key(checked), payload=checked.for_ptb(),
+        )
         # Telegram only needs a 2xx; an empty body is not read as a method call.
         return web.Response(status=200)
 
