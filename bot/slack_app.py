@@ -4,17 +4,18 @@ Web API client and one translation of Slack's errors into the outbox's delivery 
 both rooms import this module, neither imports the other.
 
 Bolt verifies the signature (401 otherwise) and acknowledges before a listener works
-(process_before_response=False), so Slack's 3-second limit never depends on our database."""
+(process_before_response=False), so Slack's 3-second limit never depends on our database. Customers' messages
+and presses are the exception: `on_receipt` stores them (one insert) before the answer or the Socket Mode
+acknowledgement, so a crash after it loses nothing."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 import aiohttp
 from aiohttp import web
@@ -22,11 +23,13 @@ from aiohttp import web
 from bot.config import Settings
 from bot.delivery import PermanentDeliveryError, RecipientUnreachable, RetryLater
 from bot.messages import ByteStreamOpener
-from bot.slack_payload import slack_body_problem
+from bot.slack_payload import read_slack_body, slack_document_problem
 from bot.webhooks import RunningState, webhook_boundary
 
 if TYPE_CHECKING:
     from slack_bolt.app.async_app import AsyncApp
+    from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+    from slack_sdk.socket_mode.request import SocketModeRequest
 
 # slack_sdk and slack_bolt (a fifth of a second of imports) are imported where they are used, which is only
 # when Slack is on: a server without it does not pay for them at start-up.
@@ -105,14 +108,31 @@ class _Serving:
     on_receipt: MessageReceipt | None
 
 
-def _slack_document(body: bytes, content_type: str) -> dict[str, Any] | None:
-    """The JSON document of a (validated) Slack body: an Events API envelope, or an interaction's payload."""
-    try:
-        text = body.decode("utf-8")
-        document = json.loads(text if content_type == "application/json" else parse_qs(text)["payload"][0])
-    except (UnicodeDecodeError, ValueError, KeyError, IndexError):
-        return None
-    return document if isinstance(document, dict) else None
+def _offered_first(
+    on_receipt: MessageReceipt, bolt_listener: Callable[[Any, SocketModeRequest], Awaitable[None]]
+) -> Callable[[AsyncBaseSocketModeClient, SocketModeRequest], Awaitable[None]]:
+    """A Socket Mode request listener: each request is offered to `on_receipt` first and acknowledged only once
+    it was stored; what it does not take goes to Bolt. Unacknowledged, Slack sends the request again."""
+    from slack_sdk.socket_mode.response import SocketModeResponse
+
+    async def listener(client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
+        problem = slack_document_problem(request.payload, interaction=request.type == "interactive")
+        if problem is not None:
+            log.warning("slack: socket mode request dropped, not a Slack request: %s", problem)
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
+            return
+        try:
+            taken = await on_receipt(request.payload)
+        except Exception as error:  # the request stays unacknowledged: Slack sends it again
+            log.warning("slack: socket mode request not stored (%s); left unacknowledged for Slack to resend",
+                        type(error).__name__)
+            return
+        if taken:
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
+            return
+        await bolt_listener(client, request)
+
+    return listener
 
 
 class SlackListenerSet(Protocol):
@@ -175,12 +195,11 @@ class SlackApp:
             signed = False
         if not signed:
             raise web.HTTPUnauthorized(text="invalid Slack signature")
-        problem = slack_body_problem(body, request.content_type)
-        if problem is not None:
-            log.warning("slack: request refused, not a Slack request: %s", problem)
-            raise web.HTTPBadRequest(text=f"not a Slack request: {problem}")
-        document = _slack_document(body, request.content_type) if serving.on_receipt is not None else None
-        if document is not None and serving.on_receipt is not None and await serving.on_receipt(document):
+        read = read_slack_body(body, request.content_type)
+        if read.problem is not None:
+            log.warning("slack: request refused, not a Slack request: %s", read.problem)
+            raise web.HTTPBadRequest(text=f"not a Slack request: {read.problem}")
+        if read.document is not None and serving.on_receipt is not None and await serving.on_receipt(read.document):
             # Stored (or nobody's turn) before Slack has its answer: a crash from here on loses nothing.
             return web.Response(status=200)
         try:
@@ -224,6 +243,10 @@ class SlackApp:
                 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
                 socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+                if on_receipt is not None:
+                    # In place of Bolt's listener, which acknowledges before its listeners run: what on_receipt
+                    # takes is stored before the acknowledgement, as over HTTP.
+                    socket.client.socket_mode_request_listeners[:] = [_offered_first(on_receipt, socket.handle)]
                 await socket.connect_async()  # type: ignore[no-untyped-call]
                 stack.push_async_callback(socket.close_async)
             with self._serving.holding(_Serving(bolt, on_receipt)):

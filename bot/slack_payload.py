@@ -6,6 +6,7 @@ and Plaint read are typed and bounded here; the rest passes through untouched (e
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -109,26 +110,46 @@ def _interaction_problem(document: object) -> str | None:
     return None
 
 
-def slack_body_problem(body: bytes, content_type: str) -> str | None:
-    """Why this (signature-checked) body cannot be a Slack request, or None when it can."""
+@dataclass(frozen=True)
+class SlackBody:
+    """A signature-checked Slack body read once: its JSON document (an Events API envelope, or an interaction's
+    payload; None for a form without one) and why it cannot be a Slack request (None when it can)."""
+
+    document: dict[str, Any] | None
+    problem: str | None
+
+
+def slack_document_problem(document: object, *, interaction: bool) -> str | None:
+    """Why this JSON document (an Events API envelope, or with `interaction` an interaction's payload) cannot be a
+    Slack request, or None when it can."""
+    try:
+        if interaction:
+            return _interaction_problem(document)
+        envelope = SlackEnvelope.model_validate(document)
+        if envelope.type == "event_callback" and envelope.event is None:
+            return "event: missing"
+        # Bolt reads any JSON body of an interaction's type as that interaction.
+        return None if envelope.type in _EVENTS_API_TYPES else _interaction_problem(document)
+    except ValidationError as error:
+        return validation_reason(error)
+
+
+def read_slack_body(body: bytes, content_type: str) -> SlackBody:
     try:
         text = body.decode("utf-8")
         if content_type == "application/json":
             document = json.loads(text)
-            envelope = SlackEnvelope.model_validate(document)
-            if envelope.type == "event_callback" and envelope.event is None:
-                return "event: missing"
-            # Bolt reads any JSON body of an interaction's type as that interaction.
-            if envelope.type not in _EVENTS_API_TYPES:
-                return _interaction_problem(document)
-            return None
-        form = parse_qs(text)
-        if "payload" in form:
-            return _interaction_problem(json.loads(form["payload"][0]))
-        return None
+            problem = slack_document_problem(document, interaction=False)
+        else:
+            form = parse_qs(text)
+            if "payload" not in form:
+                return SlackBody(None, None)
+            document = json.loads(form["payload"][0])
+            problem = slack_document_problem(document, interaction=True)
     except UnicodeDecodeError:
-        return "body: not UTF-8"
+        return SlackBody(None, "body: not UTF-8")
     except json.JSONDecodeError:
-        return "body: not JSON"
-    except ValidationError as error:
-        return validation_reason(error)
+        return SlackBody(None, "body: not JSON")
+    if problem is not None or not isinstance(document, dict):
+        return SlackBody(None, problem)
+    return SlackBody(document, None)

@@ -4,10 +4,10 @@ app, the events endpoint and the error translation both use are in bot/slack_app
 
 Conversion only. Both entry points de-duplicate on Slack's own ids, so Slack's retries change nothing twice.
 A message or button press that comes to the events endpoint is stored in the inbox (one insert, keyed by Slack's
-ids) before Slack is answered (bot/slack_app.py `on_receipt`); one over Socket Mode when Bolt has acknowledged
-it. The inbox worker of any process takes the turn from there, in order per customer, retried when it
-fails, and again after a crash (bot/inbox.py). Without an inbox (tests that
-build the channel alone) the listener takes the turn itself."""
+ids) before Slack is answered (bot/slack_app.py `on_receipt`), over HTTP and over Socket Mode alike. The inbox
+worker of any process takes the turn from there, in order per customer, retried when it fails, and again after
+a crash (bot/inbox.py). Without an inbox (tests that build the channel alone) the listener takes the turn
+itself."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -51,6 +52,8 @@ class FakeSlackApi:
     # Socket Mode: the app-level token that may open a connection, the frames the app acknowledged.
     app_token: str = "xapp-test-token"
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    # Called with each acknowledgement as it arrives, before it is recorded (to look at what the app had stored).
+    on_socket_ack: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     # Seconds a method takes to answer (a slow Slack), by method name.
     delays: dict[str, float] = field(default_factory=dict)
@@ -246,7 +249,10 @@ class FakeSlackApi:
         await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0PLAINT"}})
         async for frame in socket:
             if frame.type == WSMsgType.TEXT:
-                self.socket_acks.append(json.loads(frame.data))
+                ack = json.loads(frame.data)
+                if self.on_socket_ack is not None:
+                    await self.on_socket_ack(ack)
+                self.socket_acks.append(ack)
         return socket
 
     async def _download(self, request: web.Request) -> web.Response:

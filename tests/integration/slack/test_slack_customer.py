@@ -3,10 +3,16 @@ file share downloaded with the bot token into the evidence store."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import hashlib
+import logging
 import time
 import uuid
 from typing import Any
+
+import pytest
+from tortoise import connections
 
 from storage.models import Case, Evidence, InboundReceipt, InboxItem, OutboxItem
 from tests.fakes.slack_api import event_envelope
@@ -164,6 +170,9 @@ async def test_socket_mode_instead_of_http_events(start_plaint: HarnessFactory) 
         return plaint.api.socket_connected
 
     await eventually(connected, what="socket mode connection")
+    # A request of another shape is acknowledged (resending it would not mend it) and goes nowhere.
+    await plaint.api.push_socket_event({"type": "event_callback", "event": ["not", "an", "event"]}, "env-0")
+    await eventually(lambda: {"envelope_id": "env-0"} in plaint.api.socket_acks, what="the bad request's ack")
     await plaint.api.push_socket_event(event_envelope(event, event_id), envelope_id="env-1")
 
     async def answered() -> bool:
@@ -171,3 +180,52 @@ async def test_socket_mode_instead_of_http_events(start_plaint: HarnessFactory) 
 
     await eventually(answered, what="the greeting over the Web API")
     assert {"envelope_id": "env-1"} in plaint.api.socket_acks
+
+
+async def test_socket_mode_acknowledges_a_message_only_once_it_is_stored(
+    start_plaint: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    plaint = await start_plaint(socket_mode=True)
+    customer = SlackCustomer(plaint, DM, CUSTOMER)
+    event, event_id = customer.message_event("hello")
+    stored_id = f"{DM}:{event['ts']}"
+    stored_when_acknowledged: list[bool] = []
+
+    async def stored() -> bool:
+        return await InboxItem.filter(channel="slack", platform_id=stored_id).exists()
+
+    # The fake's handler runs outside the database's context: the look-up runs in this test's.
+    in_this_test = contextvars.copy_context()
+
+    async def look_at_the_inbox(ack: dict[str, Any]) -> None:
+        stored_when_acknowledged.append(await asyncio.get_running_loop().create_task(stored(), context=in_this_test))
+
+    plaint.api.on_socket_ack = look_at_the_inbox
+    await eventually(lambda: plaint.api.socket_connected, what="socket mode connection")
+
+    # The inbox cannot be written (its table is away): the message is not acknowledged, so Slack sends it again.
+    table = InboxItem._meta.db_table
+    database = connections.get("default")
+    await database.execute_script(f"ALTER TABLE {table} RENAME TO {table}_away")
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.slack_app"):
+            await plaint.api.push_socket_event(event_envelope(event, event_id), envelope_id="env-lost")
+            await eventually(
+                lambda: [record for record in caplog.records if "not stored" in record.getMessage()],
+                what="the warning that the request was left unacknowledged",
+            )
+    finally:
+        await database.execute_script(f"ALTER TABLE {table}_away RENAME TO {table}")
+    assert plaint.api.socket_acks == []
+
+    # Slack's second delivery is stored, then acknowledged, then answered.
+    await plaint.api.push_socket_event(event_envelope(event, event_id), envelope_id="env-again")
+    await eventually(lambda: plaint.api.socket_acks, what="the acknowledgement")
+    assert plaint.api.socket_acks == [{"envelope_id": "env-again"}]
+    assert stored_when_acknowledged == [True]
+
+    async def answered() -> bool:
+        return any("name" in str(params.get("text")) for params in customer.replies())
+
+    await eventually(answered, what="the greeting over the Web API")
+    assert await InboxItem.filter(channel="slack", platform_id=stored_id).count() == 1
