@@ -81,3 +81,19 @@ async def insert_rows(
                                                    values)
     await connection.execute_query(native_sql(connection, sql), values)
     return []
+
+
+async def select_rows(
+    model: type[Model], sql: str, values: Sequence[Any], *, connection: BaseDBAsyncClient | None = None
+) -> list[dict[str, Any]]:
+    """The rows of a plain SELECT (`?` placeholders; a parameter compared with a field should have gone through
+    that field's `to_db_value`), each column named like a field of `model` turned into that field's Python value
+    (decrypted, parsed, in UTC) as the ORM would; other columns as the driver returns them."""
+    connection = connection or connections.get(model._meta.default_connection or "default")
+    rows = await connection.execute_query_dict(native_sql(connection, sql), list(values))
+    fields = model._meta.fields_map
+    return [
+        {name: (fields[name].to_python_value(value) if name in fields else value) for name, value in row.items()}
+        for row in rows
+    ]
+
