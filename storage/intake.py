@@ -91,6 +91,7 @@ _LOCKED_IDENTITY = (
 # UPDATE OF and locks the rows it read (this identity, its customer, its active conversation).
 _LOCK_CLAUSE = {"postgres": " FOR UPDATE OF i", "mysql": " FOR UPDATE"}
 _TOUCH_IDENTITY = "UPDATE channel_identity SET last_inbound_at = ?, locale = ? WHERE id = ?"
+_LINK_RECEIPT = "UPDATE inbound_receipt SET conversation_id = ? WHERE id = ?"
 _SAVE_CONVERSATION = (
     "UPDATE conversation SET flow_id = ?, flow_version = ?, step_id = ?, status = ?, lang = ?, state = ?, "
     "updated_at = ? WHERE id = ?"
@@ -131,12 +132,20 @@ def new_case_number() -> str:
     return "PL-" + "".join(secrets.choice(_CASE_ALPHABET) for _ in range(6))
 
 
+@dataclass
+class _Receipt:
+    """The turn's row in inbound_receipt: its id and the conversation it is linked to."""
+
+    id: int
+    conversation_id: int | None
+
+
 class IntakeTransaction:
     """Operations valid inside one intake transaction; the identity row is locked for its duration."""
 
     def __init__(
         self, connection: BaseDBAsyncClient, identity: IdentityRecord, display_name: str | None,
-        receipt: InboundReceipt, active: tuple[int, str] | None, last_inbound_at: datetime | None = None,
+        receipt: _Receipt, active: tuple[int, str] | None, last_inbound_at: datetime | None = None,
     ) -> None:
         self._connection = connection
         self._identity = identity
@@ -201,8 +210,7 @@ class IntakeTransaction:
         }
         if conversation_id is None:
             row = await Conversation.create(identity_id=self._identity.id, state=state.to_json(), **values)
-            self._receipt.conversation_id = row.id
-            await self._receipt.save(update_fields=["conversation_id"])
+            await self._link_receipt(row.id)
             return row.id
         if stored is None:
             stored = encode_state(state)
@@ -213,9 +221,14 @@ class IntakeTransaction:
         if self._active is not None and self._active[0] == conversation_id:
             self._active = (conversation_id, stored)
         if self._receipt.conversation_id != conversation_id:
-            self._receipt.conversation_id = conversation_id
-            await self._receipt.save(update_fields=["conversation_id"])
+            await self._link_receipt(conversation_id)
         return conversation_id
+
+    async def _link_receipt(self, conversation_id: int) -> None:
+        self._receipt.conversation_id = conversation_id
+        await self._connection.execute_query(
+            native_sql(self._connection, _LINK_RECEIPT), [conversation_id, self._receipt.id]
+        )
 
     async def add_transcript(
         self,
@@ -441,9 +454,14 @@ class TortoiseIntakeStore:
                         locale=row["locale"], unreachable=bool(row["unreachable"]),
                     )
                     active = None if row["conversation_id"] is None else (int(row["conversation_id"]), row["state"])
-                    receipt = await InboundReceipt.create(
-                        channel=channel, message_id=message_id, conversation_id=active[0] if active else None
+                    conversation_id = active[0] if active else None
+                    # Plain SQL: the ORM's create builds a model and its query for one id.
+                    [stored] = await insert_rows(
+                        InboundReceipt, [{"channel": channel, "message_id": message_id,
+                                          "conversation_id": conversation_id}],
+                        connection=connection, returning=("id",),
                     )
+                    receipt = _Receipt(int(stored["id"]), conversation_id)
                     last_inbound_at = _LAST_INBOUND_FIELD.to_python_value(row["last_inbound_at"])
                     tx = IntakeTransaction(connection, identity, row["display_name"], receipt, active,
                                            None if last_inbound_at is None else _as_utc(last_inbound_at))
