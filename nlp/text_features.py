@@ -10,6 +10,7 @@ incoming gradient as d(loss)/d(logits) -- i.e. proper cross-entropy when the los
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -84,11 +85,23 @@ def create_chinese_char_tokenizer() -> Callable[[object], ChineseCharTokenizer]:
     return make
 
 
-def _sublinear_l2(keys: NDArray[np.uint64], weight: float) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
+def _sublinear_l2(keys: NDArray[np.uint64], weight: float,
+                  idf: Matrix | None = None) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
+    """Distinct keys with (1 + log count) [* idf of the key's bucket], L2-normalised to `weight`.
+
+    With an IDF table, keys whose bucket no training document had (idf 0) are dropped, as a fitted
+    vocabulary drops unseen terms: they carry no evidence and would only dilute the norm.
+    """
     if keys.shape[0] == 0:
         return keys, np.zeros(0, dtype=np.float32)
     unique, counts = np.unique(keys, return_counts=True)
     values = 1.0 + np.log(counts.astype(np.float32))
+    if idf is not None:
+        values *= idf[bucket_of(unique, idf.shape[0])]
+        seen = values > 0.0
+        unique, values = unique[seen], values[seen]
+        if unique.shape[0] == 0:
+            return unique, np.zeros(0, dtype=np.float32)
     values *= weight / float(np.sqrt(np.dot(values, values)))
     return unique, values.astype(np.float32)
 
@@ -140,13 +153,50 @@ def doc_text(doc: Doc) -> str:
                                                                           strict=True)])
 
 
-def doc_features(doc: Doc, word_ngrams: int, char_min: int, char_max: int,
-                 char_weight: float) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
-    """Keys and values of one document: word group and char group, each L2-normalised."""
+def _group_keys(doc: Doc, word_ngrams: int, char_min: int,
+                char_max: int) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
     text = (doc.user_data.get(TEXT_KEY) or doc_text(doc))[:MAX_FEATURE_CHARS].lower()
-    word_keys, word_values = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0)
-    char_keys, char_values = _sublinear_l2(char_ngram_keys(f" {text} ", char_min, char_max), char_weight)
+    return word_ngram_keys(doc, word_ngrams), char_ngram_keys(f" {text} ", char_min, char_max)
+
+
+def doc_features(doc: Doc, word_ngrams: int, char_min: int, char_max: int, char_weight: float,
+                 idf: Matrix | None = None,
+                 idf_groups: str = "word,char") -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
+    """Keys and values of one document: word group and char group, each L2-normalised; with an IDF table, the
+    groups named in `idf_groups` are IDF-weighted."""
+    word_raw, char_raw = _group_keys(doc, word_ngrams, char_min, char_max)
+    word_keys, word_values = _sublinear_l2(word_raw, 1.0, idf if "word" in idf_groups else None)
+    char_keys, char_values = _sublinear_l2(char_raw, char_weight, idf if "char" in idf_groups else None)
     return np.concatenate([word_keys, char_keys]), np.concatenate([word_values, char_values])
+
+
+def idf_table(docs: Sequence[Doc], word_ngrams: int, char_min: int, char_max: int, length: int,
+              unseen: str = "drop", kind: str = "idf") -> Matrix:
+    """Smoothed inverse document frequency per bucket of `length`, counted on `docs` (the training documents):
+    log((1 + N) / (1 + df)) + 1 as in scikit-learn's TfidfTransformer. Buckets no document has: 0 (the featuriser
+    then drops their keys, like a fitted vocabulary) or, with unseen="max", the rarest weight log(1 + N) + 1.
+    kind="seen": 1 for every bucket a training document had (no IDF: only unseen keys are dropped)."""
+    df = np.zeros(length, dtype=np.float64)
+    for doc in docs:
+        word_raw, char_raw = _group_keys(doc, word_ngrams, char_min, char_max)
+        rows = np.unique(bucket_of(np.concatenate([word_raw, char_raw]), length))
+        df[rows] += 1.0
+    table = np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0 if kind == "idf" else np.ones(length, dtype=np.float64)
+    if unseen == "drop":
+        table[df == 0] = 0.0
+    return table.astype(np.float32)
+
+
+def featurizer_idf(featurizer: Model[list[Doc], FeatureBatch]) -> Matrix | None:
+    """The featuriser's IDF table, or None: models trained without IDF (and every model saved before it) have none."""
+    return _param(featurizer, "idf") if featurizer.has_param("idf") else None  # type: ignore[arg-type]
+
+
+def set_featurizer_idf(featurizer: Model[list[Doc], FeatureBatch], table: Matrix, groups: str = "word,char") -> None:
+    featurizer.set_param("idf", cast(Floats1d, table))
+    featurizer.attrs["idf_groups"] = groups
+    # Heads whose featurisers have the same settings and the same table share one featurising pass.
+    featurizer.attrs["idf_digest"] = hashlib.sha1(table.tobytes() + groups.encode()).hexdigest()[:16]
 
 
 def _featurizer_forward(model: Model[list[Doc], FeatureBatch], docs: Sequence[Doc],
@@ -155,16 +205,18 @@ def _featurizer_forward(model: Model[list[Doc], FeatureBatch], docs: Sequence[Do
     char_min = int(model.attrs["char_min"])
     char_max = int(model.attrs["char_max"])
     char_weight = float(model.attrs["char_weight"])
+    idf = featurizer_idf(model)
+    idf_groups = str(model.attrs.get("idf_groups", "word,char"))
     drop = float(model.attrs["dropout_rate"]) if is_train else 0.0
     all_keys: list[NDArray[np.uint64]] = []
     all_values: list[NDArray[np.float32]] = []
     lengths = np.zeros(len(docs), dtype=np.int32)
-    cache_key = f"plaint_ngrams_{word_ngrams}_{char_min}_{char_max}_{char_weight}"
+    cache_key = f"plaint_ngrams_{word_ngrams}_{char_min}_{char_max}_{char_weight}_{model.attrs.get('idf_digest', '')}"
     for i, doc in enumerate(docs):
         # Training revisits the same docs every epoch: featurise each once and keep it on the doc.
         cached = doc.user_data.get(cache_key) if is_train else None
         if cached is None:
-            keys, values = doc_features(doc, word_ngrams, char_min, char_max, char_weight)
+            keys, values = doc_features(doc, word_ngrams, char_min, char_max, char_weight, idf, idf_groups)
             if is_train:
                 doc.user_data[cache_key] = (keys, values)
         else:
@@ -191,7 +243,11 @@ def hashed_ngram_featurizer(word_ngrams: int, char_min: int, char_max: int,
         "hashed_ngram_featurizer",
         _featurizer_forward,
         attrs={"word_ngrams": word_ngrams, "char_min": char_min, "char_max": char_max,
-               "char_weight": char_weight, "dropout_rate": 0.0},
+               "char_weight": char_weight, "dropout_rate": 0.0, "idf_digest": "",
+               "idf_groups": "word,char"},
+        # "idf": a float32 table of inverse document frequencies per bucket, set by training when IDF weighting
+        # is on (TrainingConfig.idf); unset, the features are sublinear tf only (as every older model).
+        params={"idf": None},
     )
 
 
@@ -237,6 +293,19 @@ def _hashed_linear_forward(model: Model[FeatureBatch, Floats2d], batch: FeatureB
     rows = bucket_of(keys, weights.shape[0])
     ends = np.cumsum(lengths, dtype=np.int64)
     starts = ends - lengths
+    if not is_train:
+        # Prediction: one (keys,) @ (keys, classes) product per document over the rows it gathers. Five times
+        # faster than the training path below on long texts (no keys x classes temporaries: 1.4 -> 0.3 ms per
+        # head for 4,500 keys and 77 classes); the same scores up to float32 summation order.
+        scores = np.empty((lengths.shape[0], weights.shape[1]), dtype=np.float32)
+        for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            scores[i] = values[start:end] @ np.take(weights, rows[start:end], axis=0)
+        scores += bias
+
+        def no_backprop(d_scores: Floats2d) -> FeatureBatch:
+            raise NotImplementedError("begin_update (is_train) for gradients")
+
+        return cast(Floats2d, scores), no_backprop
     # One zero row at the end so that every start index is valid for reduceat, even for trailing
     # empty documents; reduceat gives an empty segment the row at its start, so those are reset.
     contributions = np.zeros((keys.shape[0] + 1, weights.shape[1]), dtype=np.float32)
@@ -387,6 +456,29 @@ def fit_naive_bayes(head: Model[list[Doc], Floats2d], docs: Sequence[Doc], truth
     linear.set_param("b", cast(Floats1d, np.zeros(weights.shape[1], dtype=np.float32)))
 
 
+FEATURIZER_SETTINGS = ("word_ngrams", "char_min", "char_max", "char_weight", "idf_digest")
+
+
+def fit_idf(model: Model[list[Doc], Floats2d], docs: Sequence[Doc], views: str = "all",
+            groups: str = "word,char", unseen: str = "drop", kind: str = "idf", buckets: int = 0) -> None:
+    """Count document frequencies on the training docs and give the featuriser of each head in `views` ("all" or
+    view names) its IDF table, applied to the n-gram `groups` (one table per featuriser setting: the combined
+    and naive Bayes views share theirs). `buckets`: the table's length (0 = the head's weight-table length; more
+    buckets = fewer n-grams sharing one document frequency)."""
+    tables: dict[tuple[object, ...], Matrix] = {}
+    wanted = set(parse_views(str(model.attrs["views"]))) if views == "all" else set(parse_views(views))
+    for view, head in zip(parse_views(str(model.attrs["views"])), heads_of(model), strict=True):
+        if view not in wanted:
+            continue
+        featurizer, linear = head.layers[0], output_layer_of(head)
+        setting = (*(featurizer.attrs[name] for name in ("word_ngrams", "char_min", "char_max")),
+                   buckets or linear.get_dim("length"))
+        if setting not in tables:
+            word_ngrams, char_min, char_max, length = (int(v) for v in setting)
+            tables[setting] = idf_table(docs, word_ngrams, char_min, char_max, length, unseen, kind)
+        set_featurizer_idf(featurizer, tables[setting], groups)
+
+
 def _textcat_forward(model: Model[list[Doc], Floats2d], docs: list[Doc],
                      is_train: bool) -> tuple[Floats2d, Callable[[Floats2d], list[Doc]]]:
     # Heads are trained one by one (PlaintTextCategorizer.update); here their probabilities are averaged.
@@ -396,7 +488,7 @@ def _textcat_forward(model: Model[list[Doc], Floats2d], docs: list[Doc],
     total: Matrix | None = None
     for head in heads:
         featurizer, linear, output = head.layers
-        setting = tuple(featurizer.attrs[name] for name in ("word_ngrams", "char_min", "char_max", "char_weight"))
+        setting = tuple(featurizer.attrs.get(name, "") for name in FEATURIZER_SETTINGS)
         if setting not in features:
             features[setting] = featurizer.predict(docs)
         probs = np.asarray(output.predict(linear.predict(features[setting])), dtype=np.float32)

@@ -24,7 +24,7 @@ from thinc.api import fix_random_seed
 from tqdm import tqdm
 
 from nlp.errors import ModelLoadError, TrainingDataError
-from nlp.text_features import LazyAdam, classifier_text, heads_of, output_layer_of
+from nlp.text_features import LazyAdam, classifier_text, fit_idf, heads_of, output_layer_of
 from nlp.textcat import PlaintTextCategorizer
 
 Lang = Literal["en", "zh"]
@@ -67,6 +67,16 @@ class TrainingConfig:
     views: str = "combined"
     # Folds for fitting the temperature: 1 = one `holdout` slice; None = CROSS_FIT_FOLDS below CROSS_FIT_BELOW rows.
     calibration_folds: int | None = None
+    # Inverse-document-frequency weighting of the hashed n-grams (per weight-table bucket, counted on the
+    # training rows, stored with the model): "" = off (sublinear tf only), "all" = every head, or view names
+    # ("combined,char"); `idf_groups`: the n-gram groups weighted; `idf_unseen`: "drop" keys no training row
+    # had, or give them the rarest weight ("max"); `idf_kind` "seen": no IDF, only keys no training row had are
+    # dropped; `idf_buckets`: the IDF table's length (0 = the weight table's). See nlp.text_features.fit_idf.
+    idf: str = ""
+    idf_groups: str = "word,char"
+    idf_unseen: str = "drop"
+    idf_kind: str = "idf"
+    idf_buckets: int = 0
 
     def folds_for(self, n_rows: int) -> int:
         if self.calibration_folds is not None:
@@ -263,6 +273,9 @@ def _fit(config: TrainingConfig, rows: Sequence[LabelledText], labels: Sequence[
         reference.cats = {label: float(label == row.label) for label in labels}
         examples.append(Example(doc, reference))
     nlp.initialize(lambda: examples)
+    if config.idf:
+        fit_idf(component.model, docs, config.idf, config.idf_groups, config.idf_unseen, config.idf_kind,
+                config.idf_buckets)
     counts = Counter(r.label for r in rows)
     component.set_class_weights({lab: (len(rows) / (len(labels) * counts[lab])) ** config.class_weight_power
                                  if counts[lab] else 1.0 for lab in labels})
