@@ -456,7 +456,43 @@ def fit_naive_bayes(head: Model[list[Doc], Floats2d], docs: Sequence[Doc], truth
     linear.set_param("b", cast(Floats1d, np.zeros(weights.shape[1], dtype=np.float32)))
 
 
-FEATURIZER_SETTINGS = ("word_ngrams", "char_min", "char_max", "char_weight", "idf_digest")
+def ensemble_features(featurizers: Sequence[Model[list[Doc], FeatureBatch]], docs: Sequence[Doc]) -> list[FeatureBatch]:
+    """What each featuriser's predict gives, with every n-gram group of a document computed once: the combined
+    and naive Bayes views share both groups, the combined and char views their char group (for a long text the
+    three-head ensemble featurised it twice, and rebuilt an English doc's text each time)."""
+    settings = []
+    for featurizer in featurizers:
+        attrs, idf = featurizer.attrs, featurizer_idf(featurizer)
+        groups = str(attrs.get("idf_groups", "word,char")) if idf is not None else ""
+        word_idf, char_idf = (idf if "word" in groups else None), (idf if "char" in groups else None)
+        digest = str(attrs.get("idf_digest", ""))
+        settings.append(((int(attrs["word_ngrams"]), digest if word_idf is not None else "", word_idf),
+                         (int(attrs["char_min"]), int(attrs["char_max"]), float(attrs["char_weight"]),
+                          digest if char_idf is not None else "", char_idf)))
+    keys: list[list[NDArray[np.uint64]]] = [[] for _ in featurizers]
+    values: list[list[NDArray[np.float32]]] = [[] for _ in featurizers]
+    lengths = np.zeros((len(featurizers), len(docs)), dtype=np.int32)
+    for d, doc in enumerate(docs):
+        text: str | None = None
+        done: dict[tuple[object, ...], tuple[NDArray[np.uint64], NDArray[np.float32]]] = {}
+        for h, ((word_ngrams, word_digest, word_idf), (char_min, char_max, char_weight, char_digest,
+                                                         char_idf)) in enumerate(settings):
+            word_key = ("word", word_ngrams, word_digest)
+            if word_key not in done:
+                done[word_key] = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0, word_idf)
+            char_key = ("char", char_min, char_max, char_weight, char_digest)
+            if char_key not in done:
+                if text is None:
+                    text = (doc.user_data.get(TEXT_KEY) or doc_text(doc))[:MAX_FEATURE_CHARS].lower()
+                done[char_key] = _sublinear_l2(char_ngram_keys(f" {text} ", char_min, char_max), char_weight,
+                                               char_idf)
+            (word_keys, word_values), (char_keys, char_values) = done[word_key], done[char_key]
+            keys[h] += [word_keys, char_keys]
+            values[h] += [word_values, char_values]
+            lengths[h, d] = word_keys.shape[0] + char_keys.shape[0]
+    return [(np.concatenate(keys[h]) if keys[h] else np.zeros(0, dtype=np.uint64),
+             np.concatenate(values[h]).astype(np.float32) if values[h] else np.zeros(0, dtype=np.float32),
+             lengths[h]) for h in range(len(featurizers))]
 
 
 def fit_idf(model: Model[list[Doc], Floats2d], docs: Sequence[Doc], views: str = "all",
@@ -483,15 +519,10 @@ def _textcat_forward(model: Model[list[Doc], Floats2d], docs: list[Doc],
                      is_train: bool) -> tuple[Floats2d, Callable[[Floats2d], list[Doc]]]:
     # Heads are trained one by one (PlaintTextCategorizer.update); here their probabilities are averaged.
     heads = heads_of(model)
-    # Heads with the same featuriser settings (the combined and naive Bayes views) share one pass.
-    features: dict[tuple[object, ...], FeatureBatch] = {}
     total: Matrix | None = None
-    for head in heads:
-        featurizer, linear, output = head.layers
-        setting = tuple(featurizer.attrs.get(name, "") for name in FEATURIZER_SETTINGS)
-        if setting not in features:
-            features[setting] = featurizer.predict(docs)
-        probs = np.asarray(output.predict(linear.predict(features[setting])), dtype=np.float32)
+    for head, features in zip(heads, ensemble_features([head.layers[0] for head in heads], docs), strict=True):
+        _, linear, output = head.layers
+        probs = np.asarray(output.predict(linear.predict(features)), dtype=np.float32)
         total = probs if total is None else total + probs
     assert total is not None
     probs_mean = cast(Floats2d, total / float(len(heads)))

@@ -37,6 +37,8 @@ MANY_LABELS = 30
 # 20 % slice of a few hundred rows is too few and too noisy to fit it on.
 CROSS_FIT_BELOW = 3000
 CROSS_FIT_FOLDS = 5
+# TrainingConfig.idf value: IDF on or off, chosen per training set on a development slice of it (_choose_idf).
+IDF_AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,11 @@ class TrainingConfig:
     # Folds for fitting the temperature: 1 = one `holdout` slice; None = CROSS_FIT_FOLDS below CROSS_FIT_BELOW rows.
     calibration_folds: int | None = None
     # Inverse-document-frequency weighting of the hashed n-grams (per weight-table bucket, counted on the
-    # training rows, stored with the model): "" = off (sublinear tf only), "all" = every head, or view names
-    # ("combined,char"); `idf_groups`: the n-gram groups weighted; `idf_unseen`: "drop" keys no training row
-    # had, or give them the rarest weight ("max"); `idf_kind` "seen": no IDF, only keys no training row had are
-    # dropped; `idf_buckets`: the IDF table's length (0 = the weight table's). See nlp.text_features.fit_idf.
+    # training rows, stored with the model): "" = off (sublinear tf only), "all" = every head, view names
+    # ("combined,char"), or "auto" = "all" or "" by a development slice of the rows (IDF_AUTO). `idf_groups`: the
+    # n-gram groups weighted; `idf_unseen`: "drop" keys no training row had, or give them the rarest weight
+    # ("max"); `idf_kind` "seen": no IDF, only unseen keys dropped; `idf_buckets`: the IDF table's length
+    # (0 = the weight table's). See nlp.text_features.fit_idf.
     idf: str = ""
     idf_groups: str = "word,char"
     idf_unseen: str = "drop"
@@ -347,6 +350,8 @@ def train(rows: Sequence[LabelledText], config: TrainingConfig,
     labels = sorted({r.label for r in rows} | {r.label for r in corrections})
     if len(labels) < 2:
         raise TrainingDataError("only one class in the training data; need at least two")
+    if config.idf == IDF_AUTO:
+        config = replace(config, idf=_choose_idf(rows, corrected, labels, config))
     heldout: EvalReport | None = None
     temperature = 1.0
     folds = config.folds_for(len(rows))
@@ -364,6 +369,20 @@ def train(rows: Sequence[LabelledText], config: TrainingConfig,
     nlp = _fit(config, [*rows, *corrected], labels, "train")
     _component(nlp).cfg["temperature"] = temperature
     return TrainingResult(nlp, heldout, temperature, len(rows) + len(corrected), tuple(labels))
+
+
+def _choose_idf(rows: Sequence[LabelledText], corrected: Sequence[LabelledText], labels: list[str],
+                config: TrainingConfig) -> str:
+    """idf="auto": IDF on every head or off, whichever scores the higher macro-F1 on a seeded development slice of
+    the training rows (families whole); off on a tie or when there are too few rows to tell."""
+    train_rows, held_rows = split_holdout(rows, config.holdout or 0.2, config.seed)
+    if len(held_rows) < 10:
+        return ""
+    scores = {}
+    for idf in ("", "all"):
+        nlp = _fit(replace(config, idf=idf), [*train_rows, *corrected], labels, f"choose idf={idf or 'off'}")
+        scores[idf] = evaluate(nlp, held_rows).macro_f1
+    return "all" if scores["all"] > scores[""] else ""
 
 
 def _cross_fit_temperature(rows: Sequence[LabelledText], corrected: Sequence[LabelledText], labels: list[str],

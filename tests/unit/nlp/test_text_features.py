@@ -17,6 +17,7 @@ from nlp.text_features import (
     char_ngram_keys,
     doc_features,
     doc_text,
+    ensemble_features,
     featurizer_idf,
     fit_idf,
     fit_naive_bayes,
@@ -100,6 +101,20 @@ def test_fit_idf_gives_heads_of_one_setting_one_table() -> None:
     fit_idf(only_nb, docs, views="nb", buckets=2**16)
     untouched, weighted = (featurizer_idf(head.layers[0]) for head in heads_of(only_nb))
     assert untouched is None and weighted is not None and weighted.shape == (2**16,)
+
+
+def test_the_ensemble_featurises_each_group_once_and_gives_each_head_its_own_features() -> None:
+    make = spacy.blank("en").make_doc
+    docs = [make(t) for t in ("my card never arrived", "", "what exchange rate do you use " * 60)]
+    for idf_views, groups in (("", ""), ("all", "word,char"), ("combined,char", "word"), ("nb", "char")):
+        model = build_hashed_ngram_textcat(length=2**12, views="combined,char,nb", nO=2)
+        model.initialize()
+        if idf_views:
+            fit_idf(model, docs[:1], views=idf_views, groups=groups)
+        featurizers = [head.layers[0] for head in heads_of(model)]
+        for shared, featurizer in zip(ensemble_features(featurizers, docs), featurizers, strict=True):
+            alone = featurizer.predict(docs)
+            assert all(np.array_equal(a, b) for a, b in zip(shared, alone, strict=True))
 
 
 def test_sparse_layer_matches_dense_arithmetic_and_learns() -> None:

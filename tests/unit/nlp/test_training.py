@@ -97,6 +97,19 @@ def test_idf_weights_are_saved_with_the_model_and_change_its_scores(tmp_path: Pa
     assert report_of(loaded) >= 0.85
 
 
+def test_idf_auto_is_one_of_the_two_models_chosen_on_the_training_rows() -> None:
+    rows = load_labelled_csv(FIXTURES / "banking_small_train.csv", "text", "label")
+    config = TrainingConfig(lang="en", holdout=0.0, **FAST)
+    chosen = train(rows, TrainingConfig(**{**config.__dict__, "idf": "auto"}))
+    has_idf = [featurizer_idf(f) is not None for f in _featurizers(chosen.nlp)]
+    same = train(rows, TrainingConfig(**{**config.__dict__, "idf": "all" if has_idf[0] else ""}))
+    labels = list(chosen.labels)
+    probe = [LabelledText("my card has still not arrived", "card_arrival")]
+    assert np.array_equal(predict_proba(chosen.nlp, probe, labels)[0], predict_proba(same.nlp, probe, labels)[0])
+    tiny = train(rows[:30], TrainingConfig(**{**config.__dict__, "idf": "auto"}))  # a slice of 6: too few, off
+    assert all(featurizer_idf(f) is None for f in _featurizers(tiny.nlp))
+
+
 def report_of(nlp: Any) -> float:
     return evaluate(nlp, load_labelled_csv(FIXTURES / "banking_small_test.csv", "text", "label")).macro_f1
 
