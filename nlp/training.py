@@ -24,7 +24,7 @@ from thinc.api import fix_random_seed
 from tqdm import tqdm
 
 from nlp.errors import ModelLoadError, TrainingDataError
-from nlp.text_features import LazyAdam, classifier_text, fit_idf, heads_of, output_layer_of
+from nlp.text_features import TFIDF_VIEW, LazyAdam, classifier_text, fit_idf, heads_of, output_layer_of, parse_views
 from nlp.textcat import PlaintTextCategorizer
 
 Lang = Literal["en", "zh"]
@@ -276,8 +276,11 @@ def _fit(config: TrainingConfig, rows: Sequence[LabelledText], labels: Sequence[
         reference.cats = {label: float(label == row.label) for label in labels}
         examples.append(Example(doc, reference))
     nlp.initialize(lambda: examples)
-    if config.idf:
-        fit_idf(component.model, docs, config.idf, config.idf_groups, config.idf_unseen, config.idf_kind,
+    idf_views = config.idf
+    if TFIDF_VIEW in parse_views(config.views) and idf_views != "all":
+        idf_views = ",".join(v for v in (idf_views, TFIDF_VIEW) if v)
+    if idf_views:
+        fit_idf(component.model, docs, idf_views, config.idf_groups, config.idf_unseen, config.idf_kind,
                 config.idf_buckets)
     counts = Counter(r.label for r in rows)
     component.set_class_weights({lab: (len(rows) / (len(labels) * counts[lab])) ** config.class_weight_power

@@ -110,6 +110,14 @@ def test_idf_auto_is_one_of_the_two_models_chosen_on_the_training_rows() -> None
     assert all(featurizer_idf(f) is None for f in _featurizers(tiny.nlp))
 
 
+def test_the_tfidf_view_is_idf_weighted_without_the_idf_setting() -> None:
+    rows = load_labelled_csv(FIXTURES / "banking_small_train.csv", "text", "label")
+    result = train(rows, TrainingConfig(lang="en", holdout=0.0, views="combined,tfidf", **FAST))
+    combined, tfidf = (featurizer_idf(f) for f in _featurizers(result.nlp))
+    assert combined is None and tfidf is not None
+    assert report_of(result.nlp) >= 0.85
+
+
 def report_of(nlp: Any) -> float:
     return evaluate(nlp, load_labelled_csv(FIXTURES / "banking_small_test.csv", "text", "label")).macro_f1
 
