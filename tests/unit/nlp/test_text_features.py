@@ -105,7 +105,9 @@ def test_fit_idf_gives_heads_of_one_setting_one_table() -> None:
 
 def test_the_ensemble_featurises_each_group_once_and_gives_each_head_its_own_features() -> None:
     make = spacy.blank("en").make_doc
+    chinese = ChineseCharTokenizer(spacy.blank("zh").vocab)  # keeps the text on the doc (TEXT_KEY)
     docs = [make(t) for t in ("my card never arrived", "", "what exchange rate do you use " * 60)]
+    docs += [chinese(t) for t in ("屏幕坏了 screen broken", "热水器漏水" * 300)]
     for idf_views, groups in (("", ""), ("all", "word,char"), ("combined,char", "word"), ("nb", "char")):
         model = build_hashed_ngram_textcat(length=2**12, views="combined,char,nb", nO=2)
         model.initialize()
