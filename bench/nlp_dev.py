@@ -26,8 +26,7 @@ sys.path.append(str(Path(__file__).resolve().parent))  # after the root: bench/n
 
 import nlp_benchmark as bench
 
-from nlp.text_features import featurizer_idf, heads_of
-from nlp.training import COMPONENT, TrainingConfig, evaluate, load_labelled_csv, split_holdout, train
+from nlp.training import TrainingConfig, evaluate, load_labelled_csv, split_holdout, train
 
 TEST_SEED = 2026  # the bench's first seed: its training part is the one re-split here
 
@@ -83,12 +82,10 @@ def main() -> None:
         config = DevConfig.for_task(dataset.lang, n_labels, seed=0, holdout=0.0, **ranges, **overrides)
         nlp = train(dev_train, config).nlp
         report = evaluate(nlp, dev)
-        has_idf = any(featurizer_idf(head.layers[0]) is not None for head in heads_of(nlp.get_pipe(COMPONENT).model))
         long_ms = bench.best_ms_per_doc(bench.plaint_predictor(nlp), bench.long_texts(dev), clock=time.process_time)
         print(
             f"Plaint {json.dumps(overrides)}: macro-F1 {report.macro_f1:.4f} accuracy {report.accuracy:.4f} "
-            f"(IDF {'on' if has_idf else 'off'}, fit {time.perf_counter() - start:.0f} s, "
-            f"long texts {long_ms:.2f} ms/doc CPU, "
+            f"(fit {time.perf_counter() - start:.0f} s, long texts {long_ms:.2f} ms/doc CPU, "
             f"load {os.getloadavg()[0]:.1f})",
             flush=True,
         )

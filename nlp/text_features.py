@@ -10,7 +10,6 @@ incoming gradient as d(loss)/d(logits) -- i.e. proper cross-entropy when the los
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -85,37 +84,11 @@ def create_chinese_char_tokenizer() -> Callable[[object], ChineseCharTokenizer]:
     return make
 
 
-def _sublinear_l2(keys: NDArray[np.uint64], weight: float,
-                  idf: Matrix | None = None) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
-    """Distinct keys with (1 + log count) [* idf of the key's bucket], L2-normalised to `weight`.
-
-    With an IDF table, keys whose bucket no training document had (idf 0) are dropped, as a fitted
-    vocabulary drops unseen terms: they carry no evidence and would only dilute the norm.
-    """
-    return _weigh(*_sublinear_counts(keys), weight, idf)
-
-
-def _sublinear_counts(keys: NDArray[np.uint64]) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
-    """Distinct keys and their 1 + log count."""
+def _sublinear_l2(keys: NDArray[np.uint64], weight: float) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
     if keys.shape[0] == 0:
         return keys, np.zeros(0, dtype=np.float32)
     unique, counts = np.unique(keys, return_counts=True)
-    return unique, cast(NDArray[np.float32], 1.0 + np.log(counts.astype(np.float32)))
-
-
-def _weigh(unique: NDArray[np.uint64], tf: NDArray[np.float32], weight: float,
-           idf: Matrix | None) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
-    """_sublinear_l2 from the counts (`tf` is not modified: heads with and without IDF share it)."""
-    if unique.shape[0] == 0:
-        return unique, np.zeros(0, dtype=np.float32)
-    if idf is None:
-        values = tf.copy()
-    else:
-        values = tf * idf[bucket_of(unique, idf.shape[0])]
-        seen = values > 0.0
-        unique, values = unique[seen], values[seen]
-        if unique.shape[0] == 0:
-            return unique, np.zeros(0, dtype=np.float32)
+    values = 1.0 + np.log(counts.astype(np.float32))
     values *= weight / float(np.sqrt(np.dot(values, values)))
     return unique, values.astype(np.float32)
 
@@ -167,50 +140,18 @@ def doc_text(doc: Doc) -> str:
                                                                           strict=True)])
 
 
-def _group_keys(doc: Doc, word_ngrams: int, char_min: int,
-                char_max: int) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
-    text = (doc.user_data.get(TEXT_KEY) or doc_text(doc))[:MAX_FEATURE_CHARS].lower()
-    return word_ngram_keys(doc, word_ngrams), char_ngram_keys(f" {text} ", char_min, char_max)
+def _feature_text(doc: Doc) -> str:
+    """What the char n-grams are read from: the doc's text, cut at MAX_FEATURE_CHARS and lower-cased."""
+    return (doc.user_data.get(TEXT_KEY) or doc_text(doc))[:MAX_FEATURE_CHARS].lower()
 
 
-def doc_features(doc: Doc, word_ngrams: int, char_min: int, char_max: int, char_weight: float,
-                 idf: Matrix | None = None,
-                 idf_groups: str = "word,char") -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
-    """Keys and values of one document: word group and char group, each L2-normalised; with an IDF table, the
-    groups named in `idf_groups` are IDF-weighted."""
-    word_raw, char_raw = _group_keys(doc, word_ngrams, char_min, char_max)
-    word_keys, word_values = _sublinear_l2(word_raw, 1.0, idf if "word" in idf_groups else None)
-    char_keys, char_values = _sublinear_l2(char_raw, char_weight, idf if "char" in idf_groups else None)
+def doc_features(doc: Doc, word_ngrams: int, char_min: int, char_max: int,
+                 char_weight: float) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
+    """Keys and values of one document: word group and char group, each L2-normalised."""
+    word_keys, word_values = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0)
+    char_keys, char_values = _sublinear_l2(char_ngram_keys(f" {_feature_text(doc)} ", char_min, char_max),
+                                           char_weight)
     return np.concatenate([word_keys, char_keys]), np.concatenate([word_values, char_values])
-
-
-def idf_table(docs: Sequence[Doc], word_ngrams: int, char_min: int, char_max: int, length: int,
-              unseen: str = "drop", kind: str = "idf") -> Matrix:
-    """Smoothed inverse document frequency per bucket of `length`, counted on `docs` (the training documents):
-    log((1 + N) / (1 + df)) + 1 as in scikit-learn's TfidfTransformer. Buckets no document has: 0 (the featuriser
-    then drops their keys, like a fitted vocabulary) or, with unseen="max", the rarest weight log(1 + N) + 1.
-    kind="seen": 1 for every bucket a training document had (no IDF: only unseen keys are dropped)."""
-    df = np.zeros(length, dtype=np.float64)
-    for doc in docs:
-        word_raw, char_raw = _group_keys(doc, word_ngrams, char_min, char_max)
-        rows = np.unique(bucket_of(np.concatenate([word_raw, char_raw]), length))
-        df[rows] += 1.0
-    table = np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0 if kind == "idf" else np.ones(length, dtype=np.float64)
-    if unseen == "drop":
-        table[df == 0] = 0.0
-    return table.astype(np.float32)
-
-
-def featurizer_idf(featurizer: Model[list[Doc], FeatureBatch]) -> Matrix | None:
-    """The featuriser's IDF table, or None: models trained without IDF (and every model saved before it) have none."""
-    return _param(featurizer, "idf") if featurizer.has_param("idf") else None  # type: ignore[arg-type]
-
-
-def set_featurizer_idf(featurizer: Model[list[Doc], FeatureBatch], table: Matrix, groups: str = "word,char") -> None:
-    featurizer.set_param("idf", cast(Floats1d, table))
-    featurizer.attrs["idf_groups"] = groups
-    # Heads whose featurisers have the same settings and the same table share one featurising pass.
-    featurizer.attrs["idf_digest"] = hashlib.sha1(table.tobytes() + groups.encode()).hexdigest()[:16]
 
 
 def _featurizer_forward(model: Model[list[Doc], FeatureBatch], docs: Sequence[Doc],
@@ -219,18 +160,16 @@ def _featurizer_forward(model: Model[list[Doc], FeatureBatch], docs: Sequence[Do
     char_min = int(model.attrs["char_min"])
     char_max = int(model.attrs["char_max"])
     char_weight = float(model.attrs["char_weight"])
-    idf = featurizer_idf(model)
-    idf_groups = str(model.attrs.get("idf_groups", "word,char"))
     drop = float(model.attrs["dropout_rate"]) if is_train else 0.0
     all_keys: list[NDArray[np.uint64]] = []
     all_values: list[NDArray[np.float32]] = []
     lengths = np.zeros(len(docs), dtype=np.int32)
-    cache_key = f"plaint_ngrams_{word_ngrams}_{char_min}_{char_max}_{char_weight}_{model.attrs.get('idf_digest', '')}"
+    cache_key = f"plaint_ngrams_{word_ngrams}_{char_min}_{char_max}_{char_weight}"
     for i, doc in enumerate(docs):
         # Training revisits the same docs every epoch: featurise each once and keep it on the doc.
         cached = doc.user_data.get(cache_key) if is_train else None
         if cached is None:
-            keys, values = doc_features(doc, word_ngrams, char_min, char_max, char_weight, idf, idf_groups)
+            keys, values = doc_features(doc, word_ngrams, char_min, char_max, char_weight)
             if is_train:
                 doc.user_data[cache_key] = (keys, values)
         else:
@@ -257,11 +196,7 @@ def hashed_ngram_featurizer(word_ngrams: int, char_min: int, char_max: int,
         "hashed_ngram_featurizer",
         _featurizer_forward,
         attrs={"word_ngrams": word_ngrams, "char_min": char_min, "char_max": char_max,
-               "char_weight": char_weight, "dropout_rate": 0.0, "idf_digest": "",
-               "idf_groups": "word,char"},
-        # "idf": a float32 table of inverse document frequencies per bucket, set by training when IDF weighting
-        # is on (TrainingConfig.idf); unset, the features are sublinear tf only (as every older model).
-        params={"idf": None},
+               "char_weight": char_weight, "dropout_rate": 0.0},
     )
 
 
@@ -417,12 +352,9 @@ class LazyAdam:
 
 
 # Feature views an ensemble head can read: (uses word n-grams, uses char n-grams). "nb" is a
-# complement naive Bayes head over the combined features: counted, not trained by gradient descent. "tfidf" is the
-# combined features IDF-weighted (training fits its IDF table whatever TrainingConfig.idf says).
-VIEWS = {"combined": (True, True), "word": (True, False), "char": (False, True), "nb": (True, True),
-         "tfidf": (True, True)}
+# complement naive Bayes head over the combined features: counted, not trained by gradient descent.
+VIEWS = {"combined": (True, True), "word": (True, False), "char": (False, True), "nb": (True, True)}
 NAIVE_BAYES_VIEW = "nb"
-TFIDF_VIEW = "tfidf"
 # Chosen on the banking77 development splits (seed-2026 train part re-split with seeds 13 and 7).
 NB_ALPHA = 0.3
 NB_TEMPERATURE = 0.3
@@ -476,66 +408,32 @@ def fit_naive_bayes(head: Model[list[Doc], Floats2d], docs: Sequence[Doc], truth
 def ensemble_features(featurizers: Sequence[Model[list[Doc], FeatureBatch]], docs: Sequence[Doc]) -> list[FeatureBatch]:
     """What each featuriser's predict gives, with every n-gram group of a document computed once: the combined
     and naive Bayes views share both groups, the combined and char views their char group (for a long text the
-    three-head ensemble featurised it twice, and rebuilt an English doc's text each time); heads that differ only
-    by IDF share the n-gram counts."""
-    settings = []
-    for featurizer in featurizers:
-        attrs, idf = featurizer.attrs, featurizer_idf(featurizer)
-        groups = str(attrs.get("idf_groups", "word,char")) if idf is not None else ""
-        word_idf, char_idf = (idf if "word" in groups else None), (idf if "char" in groups else None)
-        digest = str(attrs.get("idf_digest", ""))
-        settings.append(((int(attrs["word_ngrams"]), digest if word_idf is not None else "", word_idf),
-                         (int(attrs["char_min"]), int(attrs["char_max"]), float(attrs["char_weight"]),
-                          digest if char_idf is not None else "", char_idf)))
+    three-head ensemble featurised it twice, and rebuilt an English doc's text each time)."""
+    settings = [(int(f.attrs["word_ngrams"]),
+                 (int(f.attrs["char_min"]), int(f.attrs["char_max"]), float(f.attrs["char_weight"])))
+                for f in featurizers]
     keys: list[list[NDArray[np.uint64]]] = [[] for _ in featurizers]
     values: list[list[NDArray[np.float32]]] = [[] for _ in featurizers]
     lengths = np.zeros((len(featurizers), len(docs)), dtype=np.int32)
     for d, doc in enumerate(docs):
         text: str | None = None
-        counted: dict[tuple[object, ...], tuple[NDArray[np.uint64], NDArray[np.float32]]] = {}
-        done: dict[tuple[object, ...], tuple[NDArray[np.uint64], NDArray[np.float32]]] = {}
-        for h, ((word_ngrams, word_digest, word_idf), (char_min, char_max, char_weight, char_digest,
-                                                         char_idf)) in enumerate(settings):
-            word_key = ("word", word_ngrams, word_digest)
-            if word_key not in done:
-                if ("word", word_ngrams) not in counted:
-                    counted["word", word_ngrams] = _sublinear_counts(word_ngram_keys(doc, word_ngrams))
-                done[word_key] = _weigh(*counted["word", word_ngrams], 1.0, word_idf)
-            char_key = ("char", char_min, char_max, char_weight, char_digest)
-            if char_key not in done:
-                if ("char", char_min, char_max) not in counted:
-                    if text is None:
-                        text = (doc.user_data.get(TEXT_KEY) or doc_text(doc))[:MAX_FEATURE_CHARS].lower()
-                    counted["char", char_min, char_max] = _sublinear_counts(char_ngram_keys(f" {text} ", char_min,
-                                                                                            char_max))
-                done[char_key] = _weigh(*counted["char", char_min, char_max], char_weight, char_idf)
-            (word_keys, word_values), (char_keys, char_values) = done[word_key], done[char_key]
+        words: dict[int, tuple[NDArray[np.uint64], NDArray[np.float32]]] = {}
+        chars: dict[tuple[int, int, float], tuple[NDArray[np.uint64], NDArray[np.float32]]] = {}
+        for h, (word_ngrams, char_setting) in enumerate(settings):
+            if word_ngrams not in words:
+                words[word_ngrams] = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0)
+            if char_setting not in chars:
+                char_min, char_max, char_weight = char_setting
+                if text is None:
+                    text = _feature_text(doc)
+                chars[char_setting] = _sublinear_l2(char_ngram_keys(f" {text} ", char_min, char_max), char_weight)
+            (word_keys, word_values), (char_keys, char_values) = words[word_ngrams], chars[char_setting]
             keys[h] += [word_keys, char_keys]
             values[h] += [word_values, char_values]
             lengths[h, d] = word_keys.shape[0] + char_keys.shape[0]
     return [(np.concatenate(keys[h]) if keys[h] else np.zeros(0, dtype=np.uint64),
              np.concatenate(values[h]).astype(np.float32) if values[h] else np.zeros(0, dtype=np.float32),
              lengths[h]) for h in range(len(featurizers))]
-
-
-def fit_idf(model: Model[list[Doc], Floats2d], docs: Sequence[Doc], views: str = "all",
-            groups: str = "word,char", unseen: str = "drop", kind: str = "idf", buckets: int = 0) -> None:
-    """Count document frequencies on the training docs and give the featuriser of each head in `views` ("all" or
-    view names) its IDF table, applied to the n-gram `groups` (one table per featuriser setting: the combined
-    and naive Bayes views share theirs). `buckets`: the table's length (0 = the head's weight-table length; more
-    buckets = fewer n-grams sharing one document frequency)."""
-    tables: dict[tuple[object, ...], Matrix] = {}
-    wanted = set(parse_views(str(model.attrs["views"]))) if views == "all" else set(parse_views(views))
-    for view, head in zip(parse_views(str(model.attrs["views"])), heads_of(model), strict=True):
-        if view not in wanted:
-            continue
-        featurizer, linear = head.layers[0], output_layer_of(head)
-        setting = (*(featurizer.attrs[name] for name in ("word_ngrams", "char_min", "char_max")),
-                   buckets or linear.get_dim("length"))
-        if setting not in tables:
-            word_ngrams, char_min, char_max, length = (int(v) for v in setting)
-            tables[setting] = idf_table(docs, word_ngrams, char_min, char_max, length, unseen, kind)
-        set_featurizer_idf(featurizer, tables[setting], groups)
 
 
 def _textcat_forward(model: Model[list[Doc], Floats2d], docs: list[Doc],

@@ -24,7 +24,7 @@ from thinc.api import fix_random_seed
 from tqdm import tqdm
 
 from nlp.errors import ModelLoadError, TrainingDataError
-from nlp.text_features import TFIDF_VIEW, LazyAdam, classifier_text, fit_idf, heads_of, output_layer_of, parse_views
+from nlp.text_features import LazyAdam, classifier_text, heads_of, output_layer_of
 from nlp.textcat import PlaintTextCategorizer
 
 Lang = Literal["en", "zh"]
@@ -37,8 +37,6 @@ MANY_LABELS = 30
 # 20 % slice of a few hundred rows is too few and too noisy to fit it on.
 CROSS_FIT_BELOW = 3000
 CROSS_FIT_FOLDS = 5
-# TrainingConfig.idf value: IDF on or off, chosen per training set on a development slice of it (_choose_idf).
-IDF_AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -69,17 +67,6 @@ class TrainingConfig:
     views: str = "combined"
     # Folds for fitting the temperature: 1 = one `holdout` slice; None = CROSS_FIT_FOLDS below CROSS_FIT_BELOW rows.
     calibration_folds: int | None = None
-    # Inverse-document-frequency weighting of the hashed n-grams (per weight-table bucket, counted on the
-    # training rows, stored with the model): "" = off (sublinear tf only), "all" = every head, view names
-    # ("combined,char"), or "auto" = "all" or "" by a development slice of the rows (IDF_AUTO). `idf_groups`: the
-    # n-gram groups weighted; `idf_unseen`: "drop" keys no training row had, or give them the rarest weight
-    # ("max"); `idf_kind` "seen": no IDF, only unseen keys dropped; `idf_buckets`: the IDF table's length
-    # (0 = the weight table's). See nlp.text_features.fit_idf.
-    idf: str = ""
-    idf_groups: str = "word,char"
-    idf_unseen: str = "drop"
-    idf_kind: str = "idf"
-    idf_buckets: int = 0
 
     def folds_for(self, n_rows: int) -> int:
         if self.calibration_folds is not None:
@@ -276,12 +263,6 @@ def _fit(config: TrainingConfig, rows: Sequence[LabelledText], labels: Sequence[
         reference.cats = {label: float(label == row.label) for label in labels}
         examples.append(Example(doc, reference))
     nlp.initialize(lambda: examples)
-    idf_views = config.idf
-    if TFIDF_VIEW in parse_views(config.views) and idf_views != "all":
-        idf_views = ",".join(v for v in (idf_views, TFIDF_VIEW) if v)
-    if idf_views:
-        fit_idf(component.model, docs, idf_views, config.idf_groups, config.idf_unseen, config.idf_kind,
-                config.idf_buckets)
     counts = Counter(r.label for r in rows)
     component.set_class_weights({lab: (len(rows) / (len(labels) * counts[lab])) ** config.class_weight_power
                                  if counts[lab] else 1.0 for lab in labels})
@@ -353,8 +334,6 @@ def train(rows: Sequence[LabelledText], config: TrainingConfig,
     labels = sorted({r.label for r in rows} | {r.label for r in corrections})
     if len(labels) < 2:
         raise TrainingDataError("only one class in the training data; need at least two")
-    if config.idf == IDF_AUTO:
-        config = replace(config, idf=_choose_idf(rows, corrected, labels, config))
     heldout: EvalReport | None = None
     temperature = 1.0
     folds = config.folds_for(len(rows))
@@ -372,20 +351,6 @@ def train(rows: Sequence[LabelledText], config: TrainingConfig,
     nlp = _fit(config, [*rows, *corrected], labels, "train")
     _component(nlp).cfg["temperature"] = temperature
     return TrainingResult(nlp, heldout, temperature, len(rows) + len(corrected), tuple(labels))
-
-
-def _choose_idf(rows: Sequence[LabelledText], corrected: Sequence[LabelledText], labels: list[str],
-                config: TrainingConfig) -> str:
-    """idf="auto": IDF on every head or off, whichever scores the higher macro-F1 on a seeded development slice of
-    the training rows (families whole); off on a tie or when there are too few rows to tell."""
-    train_rows, held_rows = split_holdout(rows, config.holdout or 0.2, config.seed)
-    if len(held_rows) < 10:
-        return ""
-    scores = {}
-    for idf in ("", "all"):
-        nlp = _fit(replace(config, idf=idf), [*train_rows, *corrected], labels, f"choose idf={idf or 'off'}")
-        scores[idf] = evaluate(nlp, held_rows).macro_f1
-    return "all" if scores["all"] > scores[""] else ""
 
 
 def _cross_fit_temperature(rows: Sequence[LabelledText], corrected: Sequence[LabelledText], labels: list[str],

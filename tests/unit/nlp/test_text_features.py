@@ -18,12 +18,9 @@ from nlp.text_features import (
     doc_features,
     doc_text,
     ensemble_features,
-    featurizer_idf,
-    fit_idf,
     fit_naive_bayes,
     hashed_linear,
     heads_of,
-    idf_table,
     is_naive_bayes,
     normalize_text,
     output_layer_of,
@@ -50,73 +47,17 @@ def test_doc_features_are_l2_normalised_per_group() -> None:
     assert np.isclose(float(np.dot(values, values)), 2.0, atol=1e-4)  # word group + char group
 
 
-def test_idf_is_counted_per_bucket_on_the_training_docs_and_drops_unseen_keys() -> None:
-    make = spacy.blank("en").make_doc
-    docs = [make("card lost"), make("card stolen"), make("card late")]
-    length = 2**14
-    table = idf_table(docs, word_ngrams=1, char_min=0, char_max=0, length=length)
-    word_keys = {text: doc_features(make(text), 1, 0, 0, 1.0)[0][0] for text in ("card", "lost", "refund")}
-    card, lost, refund = (int(bucket_of(np.array([k]), length)[0]) for k in word_keys.values())
-    assert np.isclose(table[card], 1.0)  # in every doc: log(4/4) + 1
-    assert np.isclose(table[lost], np.log(4 / 2) + 1.0)
-    assert table[refund] == 0.0 and np.count_nonzero(table) == 4  # card, lost, stolen, late
-    keys, values = doc_features(make("card lost refund"), 1, 0, 0, 1.0, table)
-    assert sorted(keys.tolist()) == sorted([int(word_keys["card"]), int(word_keys["lost"])])  # unseen dropped
-    assert np.isclose(float(np.dot(values, values)), 1.0, atol=1e-5)
-    assert values[keys.tolist().index(int(word_keys["lost"]))] > values[keys.tolist().index(int(word_keys["card"]))]
-    assert doc_features(make("refund"), 1, 0, 0, 1.0, table)[0].shape == (0,)
-
-
-def test_idf_options_keep_unseen_keys_weight_one_group_or_only_drop_unseen_keys() -> None:
-    make = spacy.blank("en").make_doc
-    docs = [make("card lost"), make("card stolen")]
-    rarest = idf_table(docs, 1, 0, 0, 2**14, unseen="max")
-    assert np.isclose(rarest.max(), np.log(3.0) + 1.0) and np.count_nonzero(rarest) == 2**14
-    seen = idf_table(docs, 1, 0, 0, 2**14, kind="seen")
-    assert sorted(set(seen.tolist())) == [0.0, 1.0] and seen.sum() == 3.0
-    table = idf_table(docs, 2, 2, 3, 2**14)
-    probe = make("card refund")
-    word_only = doc_features(probe, 2, 2, 3, 1.0, table, idf_groups="word")
-    both = doc_features(probe, 2, 2, 3, 1.0, table)
-    plain = doc_features(probe, 2, 2, 3, 1.0)
-    n_words = 1  # "card"; "refund" and "card refund" are unseen and dropped
-    assert word_only[0].shape[0] == n_words + plain[0].shape[0] - 3  # char group untouched, words filtered
-    assert both[0].shape[0] < word_only[0].shape[0]
-
-
-def test_fit_idf_gives_heads_of_one_setting_one_table() -> None:
-    make = spacy.blank("en").make_doc
-    docs = [make(t) for t in ("my card never arrived", "what exchange rate do you use")]
-    model = build_hashed_ngram_textcat(length=2**12, views="combined,char,nb", nO=2)
-    model.initialize()
-    assert all(featurizer_idf(head.layers[0]) is None for head in heads_of(model))  # off unless fitted
-    fit_idf(model, docs)
-    combined, char, naive_bayes = (featurizer_idf(head.layers[0]) for head in heads_of(model))
-    assert combined is not None and char is not None and naive_bayes is not None
-    assert np.array_equal(combined, naive_bayes) and not np.array_equal(combined, char)
-    digests = [head.layers[0].attrs["idf_digest"] for head in heads_of(model)]
-    assert digests[0] == digests[2] != digests[1] and all(digests)
-    only_nb = build_hashed_ngram_textcat(length=2**12, views="combined,nb", nO=2)
-    only_nb.initialize()
-    fit_idf(only_nb, docs, views="nb", buckets=2**16)
-    untouched, weighted = (featurizer_idf(head.layers[0]) for head in heads_of(only_nb))
-    assert untouched is None and weighted is not None and weighted.shape == (2**16,)
-
-
 def test_the_ensemble_featurises_each_group_once_and_gives_each_head_its_own_features() -> None:
     make = spacy.blank("en").make_doc
     chinese = ChineseCharTokenizer(spacy.blank("zh").vocab)  # keeps the text on the doc (TEXT_KEY)
     docs = [make(t) for t in ("my card never arrived", "", "what exchange rate do you use " * 60)]
     docs += [chinese(t) for t in ("屏幕坏了 screen broken", "热水器漏水" * 300)]
-    for idf_views, groups in (("", ""), ("all", "word,char"), ("combined,char", "word"), ("nb", "char")):
-        model = build_hashed_ngram_textcat(length=2**12, views="combined,char,nb", nO=2)
-        model.initialize()
-        if idf_views:
-            fit_idf(model, docs[:1], views=idf_views, groups=groups)
-        featurizers = [head.layers[0] for head in heads_of(model)]
-        for shared, featurizer in zip(ensemble_features(featurizers, docs), featurizers, strict=True):
-            alone = featurizer.predict(docs)
-            assert all(np.array_equal(a, b) for a, b in zip(shared, alone, strict=True))
+    model = build_hashed_ngram_textcat(length=2**12, views="combined,word,char,nb", nO=2)
+    model.initialize()
+    featurizers = [head.layers[0] for head in heads_of(model)]
+    for shared, featurizer in zip(ensemble_features(featurizers, docs), featurizers, strict=True):
+        alone = featurizer.predict(docs)
+        assert all(np.array_equal(a, b) for a, b in zip(shared, alone, strict=True))
 
 
 def test_sparse_layer_matches_dense_arithmetic_and_learns() -> None:
@@ -132,6 +73,7 @@ def test_sparse_layer_matches_dense_arithmetic_and_learns() -> None:
     rows = bucket_of(keys, 64)
     expected = np.stack([values[:2] @ weights[rows[:2]], np.zeros(3), values[2:] @ weights[rows[2:]]])
     assert np.allclose(np.asarray(first), expected, atol=1e-5)
+    assert np.allclose(np.asarray(layer.predict((keys, values, lengths))), expected, atol=1e-5)  # the fast path
     target = np.array([0, 1, 2])
     optimizer = LazyAdam(0.1)
     for _ in range(50):
@@ -143,6 +85,8 @@ def test_sparse_layer_matches_dense_arithmetic_and_learns() -> None:
         optimizer.update(layer)
     final = np.asarray(layer.predict((keys, values, lengths)))
     assert final.argmax(axis=1).tolist() == [0, 1, 2]
+    trained, _ = layer.begin_update((keys, values, lengths))
+    assert np.allclose(final, np.asarray(trained), atol=1e-5)  # with the learnt bias too
 
 
 def test_naive_bayes_head_counts_complements_and_the_ensemble_averages_its_heads() -> None:

@@ -7,10 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-import srsly
 
 from nlp.errors import TrainingDataError
-from nlp.text_features import featurizer_idf, heads_of
 from nlp.training import (
     LabelledText,
     TrainingConfig,
@@ -71,76 +69,6 @@ def test_saved_model_round_trips(tmp_path: Path) -> None:
     probe = [LabelledText("my card has still not arrived", "card_arrival")]
     assert np.allclose(predict_proba(result.nlp, probe, labels)[0], predict_proba(loaded, probe, labels)[0])
     assert loaded.meta["plaint"]["labels"] == labels
-
-
-def _featurizers(nlp: Any) -> list[Any]:
-    return [head.layers[0] for head in heads_of(nlp.get_pipe("plaint_textcat").model)]
-
-
-def test_idf_weights_are_saved_with_the_model_and_change_its_scores(tmp_path: Path) -> None:
-    rows = load_labelled_csv(FIXTURES / "banking_small_train.csv", "text", "label")
-    config = TrainingConfig(lang="en", holdout=0.0, views="combined,nb", **FAST)
-    plain, weighted = train(rows, config), train(rows, TrainingConfig(**{**config.__dict__, "idf": "all"}))
-    assert all(featurizer_idf(f) is None for f in _featurizers(plain.nlp))
-    tables = [featurizer_idf(f) for f in _featurizers(weighted.nlp)]
-    assert all(t is not None and t.max() > 1.0 for t in tables)
-    save_model(weighted, tmp_path / "model")
-    loaded = load_model(tmp_path / "model")
-    for table, featurizer in zip(tables, _featurizers(loaded), strict=True):
-        assert np.array_equal(table, featurizer_idf(featurizer))  # type: ignore[arg-type]
-    labels = list(weighted.labels)
-    probe = [LabelledText("my card has still not arrived", "card_arrival"),
-             LabelledText("which rate for dollars", "exchange_rate")]
-    scores = predict_proba(weighted.nlp, probe, labels)[0]
-    assert np.allclose(scores, predict_proba(loaded, probe, labels)[0])
-    assert not np.allclose(scores, predict_proba(plain.nlp, probe, labels)[0])
-    assert report_of(loaded) >= 0.85
-
-
-def test_idf_auto_is_one_of_the_two_models_chosen_on_the_training_rows() -> None:
-    rows = load_labelled_csv(FIXTURES / "banking_small_train.csv", "text", "label")
-    config = TrainingConfig(lang="en", holdout=0.0, **FAST)
-    chosen = train(rows, TrainingConfig(**{**config.__dict__, "idf": "auto"}))
-    has_idf = [featurizer_idf(f) is not None for f in _featurizers(chosen.nlp)]
-    same = train(rows, TrainingConfig(**{**config.__dict__, "idf": "all" if has_idf[0] else ""}))
-    labels = list(chosen.labels)
-    probe = [LabelledText("my card has still not arrived", "card_arrival")]
-    assert np.array_equal(predict_proba(chosen.nlp, probe, labels)[0], predict_proba(same.nlp, probe, labels)[0])
-    tiny = train(rows[:30], TrainingConfig(**{**config.__dict__, "idf": "auto"}))  # a slice of 6: too few, off
-    assert all(featurizer_idf(f) is None for f in _featurizers(tiny.nlp))
-
-
-def test_the_tfidf_view_is_idf_weighted_without_the_idf_setting() -> None:
-    rows = load_labelled_csv(FIXTURES / "banking_small_train.csv", "text", "label")
-    result = train(rows, TrainingConfig(lang="en", holdout=0.0, views="combined,tfidf", **FAST))
-    combined, tfidf = (featurizer_idf(f) for f in _featurizers(result.nlp))
-    assert combined is None and tfidf is not None
-    assert report_of(result.nlp) >= 0.85
-
-
-def report_of(nlp: Any) -> float:
-    return evaluate(nlp, load_labelled_csv(FIXTURES / "banking_small_test.csv", "text", "label")).macro_f1
-
-
-def test_a_model_saved_before_idf_existed_loads_and_scores_as_before(tmp_path: Path) -> None:
-    rows = load_labelled_csv(FIXTURES / "banking_small_train.csv", "text", "label")
-    result = train(rows, TrainingConfig(lang="en", holdout=0.0, views="combined,char", **FAST))
-    save_model(result, tmp_path / "model")
-    # What an older version wrote: no "idf" parameter, no "idf_digest" or "idf_groups" attribute.
-    weights = tmp_path / "model" / "plaint_textcat" / "model"
-    message = srsly.msgpack_loads(weights.read_bytes())
-    assert any("idf" in params for params in message["params"])
-    for params in message["params"]:
-        params.pop("idf", None)
-    for attrs in message["attrs"]:
-        attrs.pop("idf_digest", None)
-        attrs.pop("idf_groups", None)
-    weights.write_bytes(srsly.msgpack_dumps(message))
-    loaded = load_model(tmp_path / "model")
-    assert all(featurizer_idf(f) is None for f in _featurizers(loaded))
-    labels = list(result.labels)
-    probe = [LabelledText("I lost my card yesterday", "lost_or_stolen_card")]
-    assert np.allclose(predict_proba(result.nlp, probe, labels)[0], predict_proba(loaded, probe, labels)[0])
 
 
 def _write(tmp_path: Path, content: str, name: str = "data.csv") -> Path:
