@@ -140,12 +140,17 @@ def doc_text(doc: Doc) -> str:
                                                                           strict=True)])
 
 
+def _feature_text(doc: Doc) -> str:
+    """What the char n-grams are read from: the doc's text, cut at MAX_FEATURE_CHARS and lower-cased."""
+    return (doc.user_data.get(TEXT_KEY) or doc_text(doc))[:MAX_FEATURE_CHARS].lower()
+
+
 def doc_features(doc: Doc, word_ngrams: int, char_min: int, char_max: int,
                  char_weight: float) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
     """Keys and values of one document: word group and char group, each L2-normalised."""
-    text = (doc.user_data.get(TEXT_KEY) or doc_text(doc))[:MAX_FEATURE_CHARS].lower()
     word_keys, word_values = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0)
-    char_keys, char_values = _sublinear_l2(char_ngram_keys(f" {text} ", char_min, char_max), char_weight)
+    char_keys, char_values = _sublinear_l2(char_ngram_keys(f" {_feature_text(doc)} ", char_min, char_max),
+                                           char_weight)
     return np.concatenate([word_keys, char_keys]), np.concatenate([word_values, char_values])
 
 
@@ -237,6 +242,19 @@ def _hashed_linear_forward(model: Model[FeatureBatch, Floats2d], batch: FeatureB
     rows = bucket_of(keys, weights.shape[0])
     ends = np.cumsum(lengths, dtype=np.int64)
     starts = ends - lengths
+    if not is_train:
+        # Prediction: one (keys,) @ (keys, classes) product per document over the rows it gathers. Five times
+        # faster than the training path below on long texts (no keys x classes temporaries: 1.4 -> 0.3 ms per
+        # head for 4,500 keys and 77 classes); the same scores up to float32 summation order.
+        scores = np.empty((lengths.shape[0], weights.shape[1]), dtype=np.float32)
+        for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            scores[i] = values[start:end] @ np.take(weights, rows[start:end], axis=0)
+        scores += bias
+
+        def no_backprop(d_scores: Floats2d) -> FeatureBatch:
+            raise NotImplementedError("begin_update (is_train) for gradients")
+
+        return cast(Floats2d, scores), no_backprop
     # One zero row at the end so that every start index is valid for reduceat, even for trailing
     # empty documents; reduceat gives an empty segment the row at its start, so those are reset.
     contributions = np.zeros((keys.shape[0] + 1, weights.shape[1]), dtype=np.float32)
@@ -387,19 +405,45 @@ def fit_naive_bayes(head: Model[list[Doc], Floats2d], docs: Sequence[Doc], truth
     linear.set_param("b", cast(Floats1d, np.zeros(weights.shape[1], dtype=np.float32)))
 
 
+def ensemble_features(featurizers: Sequence[Model[list[Doc], FeatureBatch]], docs: Sequence[Doc]) -> list[FeatureBatch]:
+    """What each featuriser's predict gives, with every n-gram group of a document computed once: the combined
+    and naive Bayes views share both groups, the combined and char views their char group (for a long text the
+    three-head ensemble featurised it twice, and rebuilt an English doc's text each time)."""
+    settings = [(int(f.attrs["word_ngrams"]),
+                 (int(f.attrs["char_min"]), int(f.attrs["char_max"]), float(f.attrs["char_weight"])))
+                for f in featurizers]
+    keys: list[list[NDArray[np.uint64]]] = [[] for _ in featurizers]
+    values: list[list[NDArray[np.float32]]] = [[] for _ in featurizers]
+    lengths = np.zeros((len(featurizers), len(docs)), dtype=np.int32)
+    for d, doc in enumerate(docs):
+        text: str | None = None
+        words: dict[int, tuple[NDArray[np.uint64], NDArray[np.float32]]] = {}
+        chars: dict[tuple[int, int, float], tuple[NDArray[np.uint64], NDArray[np.float32]]] = {}
+        for h, (word_ngrams, char_setting) in enumerate(settings):
+            if word_ngrams not in words:
+                words[word_ngrams] = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0)
+            if char_setting not in chars:
+                char_min, char_max, char_weight = char_setting
+                if text is None:
+                    text = _feature_text(doc)
+                chars[char_setting] = _sublinear_l2(char_ngram_keys(f" {text} ", char_min, char_max), char_weight)
+            (word_keys, word_values), (char_keys, char_values) = words[word_ngrams], chars[char_setting]
+            keys[h] += [word_keys, char_keys]
+            values[h] += [word_values, char_values]
+            lengths[h, d] = word_keys.shape[0] + char_keys.shape[0]
+    return [(np.concatenate(keys[h]) if keys[h] else np.zeros(0, dtype=np.uint64),
+             np.concatenate(values[h]).astype(np.float32) if values[h] else np.zeros(0, dtype=np.float32),
+             lengths[h]) for h in range(len(featurizers))]
+
+
 def _textcat_forward(model: Model[list[Doc], Floats2d], docs: list[Doc],
                      is_train: bool) -> tuple[Floats2d, Callable[[Floats2d], list[Doc]]]:
     # Heads are trained one by one (PlaintTextCategorizer.update); here their probabilities are averaged.
     heads = heads_of(model)
-    # Heads with the same featuriser settings (the combined and naive Bayes views) share one pass.
-    features: dict[tuple[object, ...], FeatureBatch] = {}
     total: Matrix | None = None
-    for head in heads:
-        featurizer, linear, output = head.layers
-        setting = tuple(featurizer.attrs[name] for name in ("word_ngrams", "char_min", "char_max", "char_weight"))
-        if setting not in features:
-            features[setting] = featurizer.predict(docs)
-        probs = np.asarray(output.predict(linear.predict(features[setting])), dtype=np.float32)
+    for head, features in zip(heads, ensemble_features([head.layers[0] for head in heads], docs), strict=True):
+        _, linear, output = head.layers
+        probs = np.asarray(output.predict(linear.predict(features)), dtype=np.float32)
         total = probs if total is None else total + probs
     assert total is not None
     probs_mean = cast(Floats2d, total / float(len(heads)))

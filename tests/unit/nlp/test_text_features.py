@@ -17,6 +17,7 @@ from nlp.text_features import (
     char_ngram_keys,
     doc_features,
     doc_text,
+    ensemble_features,
     fit_naive_bayes,
     hashed_linear,
     heads_of,
@@ -46,6 +47,19 @@ def test_doc_features_are_l2_normalised_per_group() -> None:
     assert np.isclose(float(np.dot(values, values)), 2.0, atol=1e-4)  # word group + char group
 
 
+def test_the_ensemble_featurises_each_group_once_and_gives_each_head_its_own_features() -> None:
+    make = spacy.blank("en").make_doc
+    chinese = ChineseCharTokenizer(spacy.blank("zh").vocab)  # keeps the text on the doc (TEXT_KEY)
+    docs = [make(t) for t in ("my card never arrived", "", "what exchange rate do you use " * 60)]
+    docs += [chinese(t) for t in ("屏幕坏了 screen broken", "热水器漏水" * 300)]
+    model = build_hashed_ngram_textcat(length=2**12, views="combined,word,char,nb", nO=2)
+    model.initialize()
+    featurizers = [head.layers[0] for head in heads_of(model)]
+    for shared, featurizer in zip(ensemble_features(featurizers, docs), featurizers, strict=True):
+        alone = featurizer.predict(docs)
+        assert all(np.array_equal(a, b) for a, b in zip(shared, alone, strict=True))
+
+
 def test_sparse_layer_matches_dense_arithmetic_and_learns() -> None:
     layer = hashed_linear(3, 64)
     layer.initialize()
@@ -59,6 +73,7 @@ def test_sparse_layer_matches_dense_arithmetic_and_learns() -> None:
     rows = bucket_of(keys, 64)
     expected = np.stack([values[:2] @ weights[rows[:2]], np.zeros(3), values[2:] @ weights[rows[2:]]])
     assert np.allclose(np.asarray(first), expected, atol=1e-5)
+    assert np.allclose(np.asarray(layer.predict((keys, values, lengths))), expected, atol=1e-5)  # the fast path
     target = np.array([0, 1, 2])
     optimizer = LazyAdam(0.1)
     for _ in range(50):
@@ -70,6 +85,8 @@ def test_sparse_layer_matches_dense_arithmetic_and_learns() -> None:
         optimizer.update(layer)
     final = np.asarray(layer.predict((keys, values, lengths)))
     assert final.argmax(axis=1).tolist() == [0, 1, 2]
+    trained, _ = layer.begin_update((keys, values, lengths))
+    assert np.allclose(final, np.asarray(trained), atol=1e-5)  # with the learnt bias too
 
 
 def test_naive_bayes_head_counts_complements_and_the_ensemble_averages_its_heads() -> None:
