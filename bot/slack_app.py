@@ -116,6 +116,9 @@ def _offered_first(
     from slack_sdk.socket_mode.response import SocketModeResponse
 
     async def listener(client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
+        if request.type not in ("events_api", "interactive"):
+            await bolt_listener(client, request)  # slash commands: nothing a customer sends, Bolt's as before
+            return
         problem = slack_document_problem(request.payload, interaction=request.type == "interactive")
         if problem is not None:
             log.warning("slack: socket mode request dropped, not a Slack request: %s", problem)

@@ -108,7 +108,12 @@ class FakeSlackApi:
 
     async def push_socket_event(self, body: dict[str, Any], envelope_id: str) -> None:
         """Sends an Events API body over every open Socket Mode connection, as Slack does."""
-        frame = {"envelope_id": envelope_id, "type": "events_api", "payload": body, "accepts_response_payload": False}
+        await self.push_socket_request("events_api", body, envelope_id)
+
+    async def push_socket_request(self, kind: str, payload: dict[str, Any], envelope_id: str) -> None:
+        """Sends one Socket Mode request ("events_api", "interactive", "slash_commands") over every connection."""
+        frame = {"envelope_id": envelope_id, "type": kind, "payload": payload,
+                 "accepts_response_payload": kind != "events_api"}
         for socket in self._sockets:
             await socket.send_json(frame)
 

@@ -15,11 +15,13 @@ import pytest
 from tortoise import connections
 
 from storage.models import Case, Evidence, InboundReceipt, InboxItem, OutboxItem
-from tests.fakes.slack_api import event_envelope
+from tests.fakes.slack_api import TEAM_ID, event_envelope
 from tests.integration.slack.complaint_driver import Answer, SeenReply, file_complaint
 from tests.integration.slack.harness import (
+    AGENT_ONE,
     CUSTOMER_CHANNEL,
     DEFAULT_TEAM_CHANNEL,
+    WEB_TEAM_CHANNEL,
     HarnessFactory,
     SlackHarness,
     posted_case_message,
@@ -180,6 +182,16 @@ async def test_socket_mode_instead_of_http_events(start_plaint: HarnessFactory) 
 
     await eventually(answered, what="the greeting over the Web API")
     assert {"envelope_id": "env-1"} in plaint.api.socket_acks
+
+    # An agent's slash command over the same connection still reaches the desk; its answer is in the ack.
+    command = {"command": "/plaint", "text": "", "user_id": AGENT_ONE, "channel_id": WEB_TEAM_CHANNEL,
+               "team_id": TEAM_ID, "trigger_id": "trigger-socket", "response_url": "http://127.0.0.1:9/unused"}
+    await plaint.api.push_socket_request("slash_commands", command, "env-command")
+    [answer] = await eventually(
+        lambda: [ack for ack in plaint.api.socket_acks if ack.get("envelope_id") == "env-command"],
+        what="the command's acknowledgement",
+    )
+    assert "Usage" in str(answer.get("payload"))
 
 
 async def test_socket_mode_acknowledges_a_message_only_once_it_is_stored(
