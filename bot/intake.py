@@ -71,7 +71,7 @@ from flows import (
 from flows.commands import NEW_COMPLAINT, command_of
 from flows.engine import DATA_ERASURE_CATEGORY
 from storage.cases import CaseDetails, CaseStatus
-from storage.dropoff import record_step_events
+from storage.dropoff import step_event_rows
 from storage.errors import EvidenceTooLarge
 from storage.evidence import LocalEvidenceStore, StoredBlob
 from storage.intake import (
@@ -253,11 +253,11 @@ class IntakeService:
                 conversation_id, outcome.state, stored if outcome is ahead else None
             )
             # The drop-off funnel (insight) counts exactly the turns this transaction commits.
-            await record_step_events(
+            tx.add_step_events(step_event_rows(
                 conversation_id=conversation_id, flow_id=outcome.state.flow_id,
                 flow_version=outcome.state.flow_version, channel=inbound.channel, at=turn.now.astimezone(UTC),
                 events=turn_step_events(current.state if current else None, outcome.state),
-            )
+            ))
             await tx.link_evidence(evidence_ids, conversation_id)
             if not _opens_only(inbound):
                 await tx.add_transcript(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from storage.models import Conversation, FlowStepEvent
-from storage.native_sql import insert_rows
 
 StepOutcome = Literal["asked", "answered", "reasked"]
 
@@ -21,17 +20,17 @@ class StepEvent:
     at: datetime
 
 
-async def record_step_events(
+def step_event_rows(
     *, conversation_id: int, flow_id: str, flow_version: int, channel: str, at: datetime,
     events: Sequence[tuple[str, StepOutcome]],
-) -> None:
-    """Inside the turn's transaction: the funnel counts exactly the turns that were committed."""
-    if events:
-        await insert_rows(FlowStepEvent, [
-            {"conversation_id": conversation_id, "flow_id": flow_id, "flow_version": flow_version,
-             "channel": channel, "step_id": step_id, "outcome": outcome, "created_at": at}
-            for step_id, outcome in events
-        ])
+) -> list[dict[str, Any]]:
+    """A turn's step events as rows for the turn's transaction to write (IntakeTransaction.add_step_events), so
+    the funnel counts exactly the turns that were committed."""
+    return [
+        {"conversation_id": conversation_id, "flow_id": flow_id, "flow_version": flow_version,
+         "channel": channel, "step_id": step_id, "outcome": outcome, "created_at": at}
+        for step_id, outcome in events
+    ]
 
 
 async def flow_versions() -> list[tuple[str, int]]:

@@ -27,11 +27,12 @@ from storage.models import (
     Conversation,
     Customer,
     Evidence,
+    FlowStepEvent,
     InboundReceipt,
     OutboxItem,
     TranscriptMessage,
 )
-from storage.native_sql import insert_rows, native_sql
+from storage.native_sql import insert_rows, insert_together, native_sql
 from storage.outbox import add_outbox_item, outbox_values
 
 # No 0/O, 1/I: customers read case numbers aloud and type them on phones.
@@ -159,8 +160,9 @@ class IntakeTransaction:
         self.wakes_worker = False
         # Transcript lines are written together, in one statement, before anything reads them and at the end.
         self._transcript: list[dict[str, Any]] = []
-        # So are outbox rows the commit delivers (nothing needs their ids).
+        # So are outbox rows the commit delivers (nothing needs their ids), and the turn's flow step events.
         self._delivered: list[dict[str, Any]] = []
+        self._step_events: list[dict[str, Any]] = []
 
     @property
     def identity(self) -> IdentityRecord:
@@ -256,14 +258,17 @@ class IntakeTransaction:
             "payload": stored_payload,
         })
 
+    def add_step_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The turn's flow step events (storage.dropoff.step_event_rows), written with the transcript lines."""
+        self._step_events.extend(dict(row) for row in rows)
+
     async def flush(self) -> None:
-        """Write the transcript lines added so far (in the order added); the transaction does it at the end."""
-        if self._transcript:
-            lines, self._transcript = self._transcript, []
-            await insert_rows(TranscriptMessage, lines)
-        if self._delivered:
-            rows, self._delivered = self._delivered, []
-            await insert_rows(OutboxItem, rows)
+        """Write the transcript lines, step events and delivered outbox rows added so far (each in the order
+        added; on PostgreSQL in one statement); the transaction does it at the end."""
+        batches = [(TranscriptMessage, self._transcript), (FlowStepEvent, self._step_events),
+                   (OutboxItem, self._delivered)]
+        self._transcript, self._step_events, self._delivered = [], [], []
+        await insert_together(batches)
 
     async def add_evidence(self, blob: StoredBlob, file_name: str, conversation_id: int | None) -> int:
         row = await Evidence.create(

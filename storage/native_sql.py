@@ -10,6 +10,7 @@ from tortoise import Model, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 _translated: dict[tuple[str, str], str] = {}
+_TRANSLATED_KEPT = 4096
 
 
 def native_sql(connection: BaseDBAsyncClient, sql: str) -> str:
@@ -22,7 +23,8 @@ def native_sql(connection: BaseDBAsyncClient, sql: str) -> str:
             found = first + "".join(f"${number}{part}" for number, part in enumerate(rest, start=1))
         else:
             found = sql.replace("?", "%s") if dialect == "mysql" else sql
-        _translated[(dialect, sql)] = found
+        if len(_translated) < _TRANSLATED_KEPT:  # multi-row INSERTs vary with their row counts: keep a bounded set
+            _translated[(dialect, sql)] = found
     return found
 
 
@@ -35,18 +37,11 @@ def _insert_columns(model: type[Model]) -> list[str]:
     return [name for name in meta.fields_db_projection if name not in meta.generated_db_fields]
 
 
-async def insert_rows(
-    model: type[Model], rows: Sequence[Mapping[str, Any]], *, connection: BaseDBAsyncClient | None = None,
-    skip_conflicts_on: Sequence[str] = (), returning: Sequence[str] = (),
-) -> list[dict[str, Any]]:
-    """What `bulk_create` stores, in one INSERT on the connection of the current context (the caller's
-    transaction), without building a model instance per row: on a turn's path those cost more Python than the
-    statement. Each value goes through its field's `to_db_value` (encryption included); a field a row leaves
-    out takes its default, `auto_now_add`/`auto_now` the time now, or NULL. `connection`: another than the
-    current context's. `skip_conflicts_on` (PostgreSQL, SQLite): a row that would break that unique key is not
-    stored; `returning`: those columns of the rows stored."""
-    if not rows:
-        return []
+def _insert_statement(
+    model: type[Model], rows: Sequence[Mapping[str, Any]], dialect: str, skip_conflicts_on: Sequence[str] = (),
+    returning: Sequence[str] = (),
+) -> tuple[str, list[Any]]:
+    """The `?`-placeholder INSERT of `rows` and its values (see insert_rows)."""
     meta = model._meta
     columns = _insert_columns(model)
     now = datetime.now(UTC)
@@ -65,8 +60,7 @@ async def insert_rows(
                 else:
                     raise ValueError(f"{meta.db_table}.{name} has no value and no default")
             values.append(field.to_db_value(value, model))
-    connection = connection or connections.get(meta.default_connection or "default")
-    quote = "`" if connection.capabilities.dialect == "mysql" else '"'
+    quote = "`" if dialect == "mysql" else '"'
 
     def names(fields: Sequence[str]) -> str:
         return ", ".join(f"{quote}{meta.fields_db_projection[name]}{quote}" for name in fields)
@@ -76,11 +70,48 @@ async def insert_rows(
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({names(skip_conflicts_on)}) DO NOTHING"
     if returning:
+        sql += f" RETURNING {names(returning)}"
+    return sql, values
+
+
+async def insert_rows(
+    model: type[Model], rows: Sequence[Mapping[str, Any]], *, connection: BaseDBAsyncClient | None = None,
+    skip_conflicts_on: Sequence[str] = (), returning: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """What `bulk_create` stores, in one INSERT on the connection of the current context (the caller's
+    transaction), without building a model instance per row: on a turn's path those cost more Python than the
+    statement. Each value goes through its field's `to_db_value` (encryption included); a field a row leaves
+    out takes its default, `auto_now_add`/`auto_now` the time now, or NULL. `connection`: another than the
+    current context's. `skip_conflicts_on` (PostgreSQL, SQLite): a row that would break that unique key is not
+    stored; `returning`: those columns of the rows stored."""
+    if not rows:
+        return []
+    connection = connection or connections.get(model._meta.default_connection or "default")
+    sql, values = _insert_statement(model, rows, connection.capabilities.dialect, skip_conflicts_on, returning)
+    if returning:
         # execute_query would drop the rows: on asyncpg it runs an INSERT without fetching.
-        return await connection.execute_query_dict(native_sql(connection, sql + f" RETURNING {names(returning)}"),
-                                                   values)
+        return await connection.execute_query_dict(native_sql(connection, sql), values)
     await connection.execute_query(native_sql(connection, sql), values)
     return []
+
+
+async def insert_together(batches: Sequence[tuple[type[Model], Sequence[Mapping[str, Any]]]]) -> None:
+    """insert_rows for several tables at once on the current context's connection: on PostgreSQL one statement
+    (the INSERTs but the last as data-modifying CTEs: one round trip), elsewhere one INSERT each."""
+    batches = [(model, rows) for model, rows in batches if rows]
+    if not batches:
+        return
+    connection = connections.get("default")
+    dialect = connection.capabilities.dialect
+    if dialect != "postgres" or len(batches) == 1:
+        for model, rows in batches:
+            await insert_rows(model, rows, connection=connection)
+        return
+    statements = [_insert_statement(model, rows, dialect) for model, rows in batches]
+    *first, (last_sql, last_values) = statements
+    sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, (part, _) in enumerate(first)) + " " + last_sql
+    values = [value for _, part_values in first for value in part_values] + last_values
+    await connection.execute_query(native_sql(connection, sql), values)
 
 
 async def select_rows(
