@@ -67,7 +67,13 @@ async def test_a_burst_of_receipts_stores_each_update_once(inbox: TortoiseInbox,
     arrivals.insert(30, ("telegram:3", "10"))  # the platform's retry of update 10, during the burst
     answers = await asyncio.gather(*(receive(inbox, key, platform_id) for key, platform_id in arrivals))
     assert answers.count(True) == 60
-    assert answers[0] is False and answers[30] is False
+    assert answers[0] is False
+    if is_mysql(database_url):
+        # One insert each, at the same time: which of update 10's two deliveries (11th and 31st) lands first is
+        # the database's call; exactly one of them is stored.
+        assert [answers[11], answers[30]].count(True) == 1
+    else:
+        assert answers[11] is True and answers[30] is False
     rows = await InboxItem.all().order_by("id")
     stored = [row.platform_id for row in rows]
     expected = ["already-stored", *(str(number) for number in range(60))]
