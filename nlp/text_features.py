@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
@@ -145,13 +145,33 @@ def _feature_text(doc: Doc) -> str:
     return (doc.user_data.get(TEXT_KEY) or doc_text(doc))[:MAX_FEATURE_CHARS].lower()
 
 
-def doc_features(doc: Doc, word_ngrams: int, char_min: int, char_max: int,
-                 char_weight: float) -> tuple[NDArray[np.uint64], NDArray[np.float32]]:
-    """Keys and values of one document: word group and char group, each L2-normalised."""
-    word_keys, word_values = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0)
-    char_keys, char_values = _sublinear_l2(char_ngram_keys(f" {_feature_text(doc)} ", char_min, char_max),
-                                           char_weight)
-    return np.concatenate([word_keys, char_keys]), np.concatenate([word_values, char_values])
+Group = tuple[NDArray[np.uint64], NDArray[np.float32]]
+
+
+@dataclass
+class DocGroups:
+    """One document's n-gram groups already computed, by their settings: the heads of an ensemble share them."""
+
+    words: dict[int, Group] = field(default_factory=dict)
+    chars: dict[tuple[int, int, float], Group] = field(default_factory=dict)
+    text: str | None = None
+
+
+def doc_features(doc: Doc, word_ngrams: int, char_min: int, char_max: int, char_weight: float,
+                 groups: DocGroups | None = None) -> Group:
+    """Keys and values of one document: word group and char group, each L2-normalised. `groups`: what other
+    heads already computed for this document (filled in here)."""
+    groups = groups or DocGroups()
+    words = groups.words.get(word_ngrams)
+    if words is None:
+        words = groups.words[word_ngrams] = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0)
+    chars = groups.chars.get((char_min, char_max, char_weight))
+    if chars is None:
+        if groups.text is None:
+            groups.text = _feature_text(doc)
+        chars = _sublinear_l2(char_ngram_keys(f" {groups.text} ", char_min, char_max), char_weight)
+        groups.chars[char_min, char_max, char_weight] = chars
+    return np.concatenate([words[0], chars[0]]), np.concatenate([words[1], chars[1]])
 
 
 def _featurizer_forward(model: Model[list[Doc], FeatureBatch], docs: Sequence[Doc],
@@ -406,31 +426,21 @@ def fit_naive_bayes(head: Model[list[Doc], Floats2d], docs: Sequence[Doc], truth
 
 
 def ensemble_features(featurizers: Sequence[Model[list[Doc], FeatureBatch]], docs: Sequence[Doc]) -> list[FeatureBatch]:
-    """What each featuriser's predict gives, with every n-gram group of a document computed once: the combined
-    and naive Bayes views share both groups, the combined and char views their char group (for a long text the
-    three-head ensemble featurised it twice, and rebuilt an English doc's text each time)."""
-    settings = [(int(f.attrs["word_ngrams"]),
-                 (int(f.attrs["char_min"]), int(f.attrs["char_max"]), float(f.attrs["char_weight"])))
-                for f in featurizers]
+    """What each featuriser's predict gives, with every n-gram group of a document computed once (DocGroups): the
+    combined and naive Bayes views share both groups, the combined and char views their char group (for a long
+    text the three-head ensemble featurised it twice, and rebuilt an English doc's text each time)."""
+    settings = [(int(f.attrs["word_ngrams"]), int(f.attrs["char_min"]), int(f.attrs["char_max"]),
+                 float(f.attrs["char_weight"])) for f in featurizers]
     keys: list[list[NDArray[np.uint64]]] = [[] for _ in featurizers]
     values: list[list[NDArray[np.float32]]] = [[] for _ in featurizers]
     lengths = np.zeros((len(featurizers), len(docs)), dtype=np.int32)
     for d, doc in enumerate(docs):
-        text: str | None = None
-        words: dict[int, tuple[NDArray[np.uint64], NDArray[np.float32]]] = {}
-        chars: dict[tuple[int, int, float], tuple[NDArray[np.uint64], NDArray[np.float32]]] = {}
-        for h, (word_ngrams, char_setting) in enumerate(settings):
-            if word_ngrams not in words:
-                words[word_ngrams] = _sublinear_l2(word_ngram_keys(doc, word_ngrams), 1.0)
-            if char_setting not in chars:
-                char_min, char_max, char_weight = char_setting
-                if text is None:
-                    text = _feature_text(doc)
-                chars[char_setting] = _sublinear_l2(char_ngram_keys(f" {text} ", char_min, char_max), char_weight)
-            (word_keys, word_values), (char_keys, char_values) = words[word_ngrams], chars[char_setting]
-            keys[h] += [word_keys, char_keys]
-            values[h] += [word_values, char_values]
-            lengths[h, d] = word_keys.shape[0] + char_keys.shape[0]
+        groups = DocGroups()
+        for h, setting in enumerate(settings):
+            doc_keys, doc_values = doc_features(doc, *setting, groups)
+            keys[h].append(doc_keys)
+            values[h].append(doc_values)
+            lengths[h, d] = doc_keys.shape[0]
     return [(np.concatenate(keys[h]) if keys[h] else np.zeros(0, dtype=np.uint64),
              np.concatenate(values[h]).astype(np.float32) if values[h] else np.zeros(0, dtype=np.float32),
              lengths[h]) for h in range(len(featurizers))]

@@ -10,16 +10,17 @@ from tortoise import connections
 from storage.customer_messages import CustomerCase
 from storage.errors import CaseNotFound
 from storage.models import Case, CsatSurvey
-from storage.native_sql import select_rows
+from storage.native_sql import quoted, select_rows
 
 # On every first message of a customer without a conversation (is it a survey answer?): plain SQL, because
-# the ORM builds this join for several milliseconds each time. {q}: the dialect's identifier quote ("case").
-_LATEST_SURVEY = (
-    "SELECT s.case_id, c.number AS case_number, s.channel, s.sender_id, s.lang, s.status, s.score, s.comment, "
-    "s.reason, s.asked_at, s.answered_at FROM csat_survey s JOIN {q}case{q} c ON c.id = s.case_id "
-    "WHERE s.channel = ? AND s.sender_id = ? AND s.asked_at >= ? ORDER BY s.asked_at DESC, s.id DESC LIMIT 1"
-)
-_LATEST_SURVEY_SQL = {"mysql": _LATEST_SURVEY.format(q="`")}
+# the ORM builds this join for several milliseconds each time. By dialect ("case" is a keyword: quoted).
+_LATEST_SURVEY = {
+    dialect: "SELECT s.case_id, c.number AS case_number, s.channel, s.sender_id, s.lang, s.status, s.score, "
+    f"s.comment, s.reason, s.asked_at, s.answered_at FROM csat_survey s JOIN {quoted(dialect, 'case')} c "
+    "ON c.id = s.case_id WHERE s.channel = ? AND s.sender_id = ? AND s.asked_at >= ? "
+    "ORDER BY s.asked_at DESC, s.id DESC LIMIT 1"
+    for dialect in ("postgres", "sqlite", "mysql")
+}
 _ASKED_AT = CsatSurvey._meta.fields_map["asked_at"]
 
 
@@ -63,9 +64,10 @@ class TortoiseCsatStore:
     async def latest_for(self, channel: str, sender_id: str, asked_since: datetime) -> SurveyRecord | None:
         """The customer's most recent survey asked since `asked_since` (older ones no longer take answers)."""
         connection = connections.get("default")
-        sql = _LATEST_SURVEY_SQL.get(connection.capabilities.dialect) or _LATEST_SURVEY.format(q='"')
-        rows = await select_rows(CsatSurvey, sql, [channel, sender_id, _ASKED_AT.to_db_value(asked_since, CsatSurvey)],
-                                 connection=connection)
+        rows = await select_rows(
+            CsatSurvey, _LATEST_SURVEY[connection.capabilities.dialect],
+            [channel, sender_id, _ASKED_AT.to_db_value(asked_since, CsatSurvey)], connection=connection,
+        )
         return SurveyRecord(**rows[0]) if rows else None
 
     async def create(

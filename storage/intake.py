@@ -258,9 +258,9 @@ class IntakeTransaction:
             "payload": stored_payload,
         })
 
-    def add_step_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def add_step_events(self, rows: Sequence[dict[str, Any]]) -> None:
         """The turn's flow step events (storage.dropoff.step_event_rows), written with the transcript lines."""
-        self._step_events.extend(dict(row) for row in rows)
+        self._step_events.extend(rows)
 
     async def flush(self) -> None:
         """Write the transcript lines, step events and delivered outbox rows added so far (each in the order

@@ -28,6 +28,12 @@ def native_sql(connection: BaseDBAsyncClient, sql: str) -> str:
     return found
 
 
+def quoted(dialect: str, name: str) -> str:
+    """A table or column name quoted in the dialect's style (MySQL's backticks; double quotes elsewhere)."""
+    quote = "`" if dialect == "mysql" else '"'
+    return f"{quote}{name}{quote}"
+
+
 _MISSING = object()
 
 
@@ -60,13 +66,13 @@ def _insert_statement(
                 else:
                     raise ValueError(f"{meta.db_table}.{name} has no value and no default")
             values.append(field.to_db_value(value, model))
-    quote = "`" if dialect == "mysql" else '"'
 
     def names(fields: Sequence[str]) -> str:
-        return ", ".join(f"{quote}{meta.fields_db_projection[name]}{quote}" for name in fields)
+        return ", ".join(quoted(dialect, meta.fields_db_projection[name]) for name in fields)
 
     placeholders = "(" + ", ".join("?" * len(columns)) + ")"
-    sql = f"INSERT INTO {quote}{meta.db_table}{quote} ({names(columns)}) VALUES {', '.join([placeholders] * len(rows))}"
+    sql = (f"INSERT INTO {quoted(dialect, meta.db_table)} ({names(columns)}) "
+           f"VALUES {', '.join([placeholders] * len(rows))}")
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({names(skip_conflicts_on)}) DO NOTHING"
     if returning:

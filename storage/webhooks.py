@@ -3,7 +3,7 @@ carries it, written together, so a delivery is retried by the outbox worker and 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -117,8 +117,13 @@ class TortoiseWebhookStore:
         return [_subscription(row) for row in await WebhookSubscription.all().order_by("id")]
 
     async def subscriptions_for(self, event_type: str) -> list[SubscriptionRecord]:
+        return (await self.subscribed_to([event_type]))[event_type]
+
+    async def subscribed_to(self, event_types: Sequence[str]) -> dict[str, list[SubscriptionRecord]]:
+        """The active subscriptions of each event type, from one read."""
         # A handful of subscriptions at most: filtering the JSON list here works on every database.
-        return [record for record in await self.subscriptions() if record.active and event_type in record.events]
+        active = [record for record in await self.subscriptions() if record.active]
+        return {event_type: [record for record in active if event_type in record.events] for event_type in event_types}
 
     async def subscription(self, subscription_id: int) -> SubscriptionRecord:
         row = await WebhookSubscription.get_or_none(id=subscription_id)

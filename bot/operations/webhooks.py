@@ -147,14 +147,13 @@ class CaseEventFanOut:
             raise PermanentDeliveryError(f"malformed case event: {error}") from error
         explicit = entry.payload.get("event")
         events = events_for(change, None if explicit is None else str(explicit))
-        active = [subscription for subscription in await self._store.subscriptions() if subscription.active]
-        subscribed = {event: [s for s in active if event.value in s.events] for event in events}
+        subscribed = await self._store.subscribed_to([event.value for event in events])
         if not self._connectors and not any(subscribed.values()):
             return  # nobody to tell: the case (its row, transcript, evidence and events) is not read
         case = await self._cases.get(change.case_number)
         for event in events:
             event_id = str(uuid.uuid5(_EVENT_NAMESPACE, f"{entry.id}:{event.value}"))
-            for subscription in subscribed[event]:
+            for subscription in subscribed[event.value]:
                 body = event_document(
                     event,
                     event_id,
