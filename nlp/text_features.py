@@ -69,9 +69,22 @@ class ChineseCharTokenizer(DummyTokenizer):
         self.vocab = vocab
 
     def __call__(self, text: str) -> Doc:
-        tokens = _CHAR_TOKEN.findall(text)
-        doc = Doc(self.vocab, words=[gap or char for char, _, gap in tokens],
-                  spaces=[space == " " for _, space, _ in tokens])
+        if " ".join(text.split()) == text:
+            # What the classifiers read (classifier_text: single spaces between words, none at the ends): each
+            # character a token, each followed by a space where one was. Half the time of the regex below.
+            words: list[str] = []
+            spaces: list[bool] = []
+            for chunk in text.split(" ") if text else ():
+                words.extend(chunk)
+                spaces.extend([False] * (len(chunk) - 1))
+                spaces.append(True)
+            if spaces:
+                spaces[-1] = False
+        else:
+            tokens = _CHAR_TOKEN.findall(text)
+            words = [gap or char for char, _, gap in tokens]
+            spaces = [space == " " for _, space, _ in tokens]
+        doc = Doc(self.vocab, words=words, spaces=spaces)
         doc.user_data[TEXT_KEY] = text  # the featuriser's char n-grams read it instead of rebuilding it from tokens
         return doc
 

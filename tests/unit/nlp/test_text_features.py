@@ -120,7 +120,7 @@ def test_the_chinese_char_tokenizer_gives_spacys_char_segmentation_and_the_text_
     reference = spacy.blank("zh")  # spaCy's own "char" segmenter (quadratic alignment)
     ours = ChineseCharTokenizer(reference.vocab)
     for text in ["买的热水器用了一周就漏水", "  a  b\n\nc ", " 你 好\t世界  ", "", " ", "a \nb", "x\u3000y 。",
-                 "屏幕坏了 screen broken!! 退款 " * 80]:
+                 "屏幕坏了 screen broken!! 退款 " * 80, "a", "ab c", "屏幕坏了 screen broken!! 退款", "x\u3000y"]:
         expected = [(t.text, t.whitespace_) for t in reference(text)]
         doc = ours(text)
         assert [(t.text, t.whitespace_) for t in doc] == expected
