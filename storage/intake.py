@@ -32,7 +32,7 @@ from storage.models import (
     OutboxItem,
     TranscriptMessage,
 )
-from storage.native_sql import insert_rows, insert_together, native_sql
+from storage.native_sql import insert_rows, native_sql, write_together
 from storage.outbox import add_outbox_item, outbox_values
 
 # No 0/O, 1/I: customers read case numbers aloud and type them on phones.
@@ -163,6 +163,9 @@ class IntakeTransaction:
         # So are outbox rows the commit delivers (nothing needs their ids), and the turn's flow step events.
         self._delivered: list[dict[str, Any]] = []
         self._step_events: list[dict[str, Any]] = []
+        # The UPDATEs of rows this transaction holds (the locked identity, its conversation, the turn's receipt),
+        # by row, the latest values: nothing in the turn reads them back, so they go with that statement too.
+        self._updates: dict[tuple[str, int], tuple[str, list[Any]]] = {}
 
     @property
     def identity(self) -> IdentityRecord:
@@ -175,9 +178,7 @@ class IntakeTransaction:
         recent = last is not None and timedelta(0) <= at - last < LAST_INBOUND_GRANULARITY
         if not recent or (locale and locale != identity.locale):
             identity = replace(identity, locale=locale or identity.locale)
-            await self._connection.execute_query(
-                native_sql(self._connection, _TOUCH_IDENTITY), [at, identity.locale, identity.id]
-            )
+            self._updates[("identity", identity.id)] = (_TOUCH_IDENTITY, [at, identity.locale, identity.id])
             self._last_inbound_at = at
         changed: dict[str, Any] = {}
         if display_name and not (self._display_name and decrypt_text(self._display_name)):
@@ -212,25 +213,26 @@ class IntakeTransaction:
         }
         if conversation_id is None:
             row = await Conversation.create(identity_id=self._identity.id, state=state.to_json(), **values)
-            await self._link_receipt(row.id)
+            self._link_receipt(row.id)
             return row.id
         if stored is None:
             stored = encode_state(state)
-        await self._connection.execute_query(native_sql(self._connection, _SAVE_CONVERSATION), [
+        # Written at the flush (one statement with the transcript on PostgreSQL). No row count is checked: the
+        # concurrency check is moved_since, against the state read under the identity's lock, which this
+        # transaction holds until it commits.
+        self._updates[("conversation", conversation_id)] = (_SAVE_CONVERSATION, [
             values["flow_id"], values["flow_version"], values["step_id"], values["status"], values["lang"], stored,
             datetime.now(UTC), conversation_id,
         ])
         if self._active is not None and self._active[0] == conversation_id:
             self._active = (conversation_id, stored)
         if self._receipt.conversation_id != conversation_id:
-            await self._link_receipt(conversation_id)
+            self._link_receipt(conversation_id)
         return conversation_id
 
-    async def _link_receipt(self, conversation_id: int) -> None:
+    def _link_receipt(self, conversation_id: int) -> None:
         self._receipt.conversation_id = conversation_id
-        await self._connection.execute_query(
-            native_sql(self._connection, _LINK_RECEIPT), [conversation_id, self._receipt.id]
-        )
+        self._updates[("receipt", self._receipt.id)] = (_LINK_RECEIPT, [conversation_id, self._receipt.id])
 
     async def add_transcript(
         self,
@@ -263,12 +265,13 @@ class IntakeTransaction:
         self._step_events.extend(rows)
 
     async def flush(self) -> None:
-        """Write the transcript lines, step events and delivered outbox rows added so far (each in the order
-        added; on PostgreSQL in one statement); the transaction does it at the end."""
+        """Write the row updates, transcript lines, step events and delivered outbox rows added so far (each in
+        the order added; on PostgreSQL in one statement); the transaction does it at the end."""
         batches = [(TranscriptMessage, self._transcript), (FlowStepEvent, self._step_events),
                    (OutboxItem, self._delivered)]
-        self._transcript, self._step_events, self._delivered = [], [], []
-        await insert_together(batches)
+        updates = list(self._updates.values())
+        self._transcript, self._step_events, self._delivered, self._updates = [], [], [], {}
+        await write_together(batches, updates)
 
     async def add_evidence(self, blob: StoredBlob, file_name: str, conversation_id: int | None) -> int:
         row = await Evidence.create(
