@@ -63,11 +63,12 @@ class ConversationRecord:
 
 @dataclass(frozen=True)
 class TurnLookup:
-    """What a turn reads before it prepares, in one statement: whether its message was recorded already, and
-    the address's active conversation."""
+    """What a turn reads before it prepares, in one statement: whether its message was recorded already, the
+    address's active conversation, and whether the address has an identity yet."""
 
     duplicate: bool
     conversation: ConversationRecord | None
+    identity_exists: bool = True
 
 
 # The turn path's reads are plain SQL (storage/native_sql.py): the ORM's query building and model instantiation
@@ -77,16 +78,30 @@ _LOOKUP = (
     # The identity first, then its conversations by (identity_id, status): a join let PostgreSQL walk every
     # active conversation (rows read grew with the number of open conversations).
     "UNION ALL SELECT 1 AS kind, id, state FROM conversation WHERE identity_id = "
-    "(SELECT id FROM channel_identity WHERE channel = ? AND sender_id = ?) AND status = 'active'"
+    "(SELECT id FROM channel_identity WHERE channel = ? AND sender_id = ?) AND status = 'active' "
+    "UNION ALL SELECT 2 AS kind, id, NULL AS state FROM channel_identity WHERE channel = ? AND sender_id = ?"
 )
 # The identity (locked on PostgreSQL and MariaDB), its customer and its active conversation, in one statement.
-_LOCKED_IDENTITY = (
+_IDENTITY_COLUMNS = (
     "SELECT i.id, i.customer_id, i.locale, i.last_inbound_at, cu.display_name, cu.unreachable, "
-    "c.id AS conversation_id, c.state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
+    "c.id AS conversation_id, c.state"
+)
+_IDENTITY_FROM = (
+    " FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
     # The latest active conversation by (identity_id, status); a plain join let PostgreSQL walk every active one.
     "LEFT JOIN conversation c ON c.id = "
     "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') "
     "WHERE i.channel = ? AND i.sender_id = ?"
+)
+_LOCKED_IDENTITY = _IDENTITY_COLUMNS + _IDENTITY_FROM
+# On PostgreSQL the locked read also inserts the turn's receipt, linked to the active conversation it found: one
+# statement, the INSERT a data-modifying CTE fed by the read (so it runs after the lock is granted, and not at all
+# when the identity is gone). A message recorded already fails it on the receipt's unique key, as before.
+_LOCKED_IDENTITY_AND_RECEIPT = (
+    "WITH l AS (" + _LOCKED_IDENTITY + " FOR UPDATE OF i), "
+    "r AS (INSERT INTO inbound_receipt (channel, message_id, conversation_id, created_at) "
+    "SELECT ?, ?, l.conversation_id, ? FROM l RETURNING id) "
+    "SELECT l.*, (SELECT id FROM r) AS receipt_id FROM l"
 )
 # PostgreSQL refuses FOR UPDATE on the outer-joined side, so it locks the identity alone; MariaDB has no FOR
 # UPDATE OF and locks the rows it read (this identity, its customer, its active conversation).
@@ -411,17 +426,22 @@ class TortoiseIntakeStore:
         """Whether (channel, message_id) was recorded, and the address's active conversation: one statement."""
         connection = connections.get("default")
         rows = await connection.execute_query_dict(
-            native_sql(connection, _LOOKUP), [channel, message_id, channel, sender_id]
+            native_sql(connection, _LOOKUP), [channel, message_id, channel, sender_id, channel, sender_id]
         )
         conversations = [row for row in rows if int(row["kind"]) == 1]
         latest = max(conversations, key=lambda row: int(row["id"])) if conversations else None
         return TurnLookup(
             duplicate=any(int(row["kind"]) == 0 for row in rows),
             conversation=None if latest is None else _conversation_record(int(latest["id"]), latest["state"]),
+            identity_exists=any(int(row["kind"]) == 2 for row in rows),
         )
 
-    async def _ensure_identity(self, channel: str, sender_id: str, locale: str | None) -> None:
-        if await ChannelIdentity.exists(channel=channel, sender_id=sender_id):
+    async def _ensure_identity(
+        self, channel: str, sender_id: str, locale: str | None, *, looked: bool = False
+    ) -> None:
+        """`looked`: the caller found no identity a moment ago, so it is made without looking again (one made
+        meanwhile by another worker fails the insert, and that is the row we want)."""
+        if not looked and await ChannelIdentity.exists(channel=channel, sender_id=sender_id):
             return
         try:
             async with in_transaction():
@@ -438,12 +458,12 @@ class TortoiseIntakeStore:
     @asynccontextmanager
     async def transaction(
         self, channel: str, sender_id: str, message_id: str, locale: str | None = None, *,
-        identity_exists: bool = False,
+        identity_exists: bool | None = None,
     ) -> AsyncIterator[IntakeTransaction]:
-        """Raises DuplicateMessage when (channel, message_id) was already recorded. `identity_exists`: the
-        caller just read a conversation of this address, so the identity need not be looked for first."""
+        """Raises DuplicateMessage when (channel, message_id) was already recorded. `identity_exists`: whether the
+        caller just found the address's identity (look_up), so it need not be looked for first; None: not known."""
         if not identity_exists:
-            await self._ensure_identity(channel, sender_id, locale)
+            await self._ensure_identity(channel, sender_id, locale, looked=identity_exists is False)
         for _ in range(2):
             try:
                 async with in_transaction() as connection:
@@ -451,8 +471,16 @@ class TortoiseIntakeStore:
                     # meanwhile, stores nothing (storage/inbox.py).
                     await check_turn_not_withdrawn(lock=self._lock_rows)
                     dialect = connection.capabilities.dialect
-                    sql = _LOCKED_IDENTITY + (_LOCK_CLAUSE.get(dialect, "") if self._lock_rows else "")
-                    rows = await connection.execute_query_dict(native_sql(connection, sql), [channel, sender_id])
+                    if dialect == "postgres" and self._lock_rows:
+                        rows = await connection.execute_query_dict(
+                            native_sql(connection, _LOCKED_IDENTITY_AND_RECEIPT),
+                            [channel, sender_id, channel, message_id, datetime.now(UTC)],
+                        )
+                    else:
+                        lock = _LOCK_CLAUSE.get(dialect, "") if self._lock_rows else ""
+                        rows = await connection.execute_query_dict(
+                            native_sql(connection, _LOCKED_IDENTITY + lock), [channel, sender_id]
+                        )
                     if not rows:
                         # Erased since the caller looked (privacy): made again below, then the turn goes on.
                         raise _IdentityGone()
@@ -463,13 +491,16 @@ class TortoiseIntakeStore:
                     )
                     active = None if row["conversation_id"] is None else (int(row["conversation_id"]), row["state"])
                     conversation_id = active[0] if active else None
-                    # Plain SQL: the ORM's create builds a model and its query for one id.
-                    [stored] = await insert_rows(
-                        InboundReceipt, [{"channel": channel, "message_id": message_id,
-                                          "conversation_id": conversation_id}],
-                        connection=connection, returning=("id",),
-                    )
-                    receipt = _Receipt(int(stored["id"]), conversation_id)
+                    receipt_id = row.get("receipt_id")
+                    if receipt_id is None:
+                        # Plain SQL: the ORM's create builds a model and its query for one id.
+                        [stored] = await insert_rows(
+                            InboundReceipt, [{"channel": channel, "message_id": message_id,
+                                              "conversation_id": conversation_id}],
+                            connection=connection, returning=("id",),
+                        )
+                        receipt_id = stored["id"]
+                    receipt = _Receipt(int(receipt_id), conversation_id)
                     last_inbound_at = _LAST_INBOUND_FIELD.to_python_value(row["last_inbound_at"])
                     tx = IntakeTransaction(connection, identity, row["display_name"], receipt, active,
                                            None if last_inbound_at is None else _as_utc(last_inbound_at))
