@@ -195,7 +195,7 @@ class IntakeService:
                 if seen.duplicate:
                     return await self._duplicate_result(inbound)
                 try:
-                    result, wakes_worker = await self._handle_once(inbound, seen.conversation)
+                    result, wakes_worker = await self._handle_once(inbound, seen.conversation, seen.identity_exists)
                 except _StateMoved:
                     continue
                 except DuplicateMessage:
@@ -212,8 +212,11 @@ class IntakeService:
         replies = tuple(outbound_from_payload(item.channel, item.payload, item.outbox_id) for item in queued)
         return IntakeResult(duplicate=True, replies=replies)
 
-    async def _handle_once(self, inbound: Inbound, seen: ConversationRecord | None) -> tuple[IntakeResult, bool]:
-        """The turn's result, and whether it queued anything the outbox worker must deliver."""
+    async def _handle_once(
+        self, inbound: Inbound, seen: ConversationRecord | None, identity_exists: bool
+    ) -> tuple[IntakeResult, bool]:
+        """The turn's result, and whether it queued anything the outbox worker must deliver. `identity_exists`:
+        whether the read before the turn found the address's identity."""
         seen_state = seen.state if seen is not None else None
         flow = await self._flows.resolve(seen_state)
         prepared = await self._prepare(inbound, flow, seen_state)
@@ -223,7 +226,7 @@ class IntakeService:
         ahead = advance(flow, seen.state, prepared.turn) if seen is not None and not prepared.files else None
         stored = self._store.encode_state(ahead.state) if ahead is not None else None
         async with self._store.transaction(
-            inbound.channel, inbound.sender_id, inbound.message_id, inbound.locale, identity_exists=seen is not None
+            inbound.channel, inbound.sender_id, inbound.message_id, inbound.locale, identity_exists=identity_exists
         ) as tx:
             if tx.moved_since(seen):
                 raise _StateMoved()

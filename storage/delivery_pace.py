@@ -53,6 +53,12 @@ class TortoiseDeliveryPace:
                 # Our slot began one interval before the value read (later if another worker took the next
                 # one in between: then this wait is longer than needed, never shorter).
                 return PaceDecision(True, max(row.next_at - interval - tolerance - moment, 0.0))
+            if now is None:
+                # Measured from after the read, not from `moment` (taken before the update): a concurrent taker
+                # whose moment came later may have created or moved the row in between, and against the older
+                # moment its free slot looked a little ahead, so the row went back due almost at once and not
+                # one interval later (test_the_platform_pace_is_kept_before_sending_and_shared, under load).
+                moment = time.time()
             wait = row.next_at - tolerance - moment
             if wait <= max_wait:
                 # Read before a concurrent taker's update committed (the update above found no free slot):

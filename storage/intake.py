@@ -32,7 +32,7 @@ from storage.models import (
     OutboxItem,
     TranscriptMessage,
 )
-from storage.native_sql import insert_rows, insert_together, native_sql
+from storage.native_sql import insert_rows, native_sql, write_together
 from storage.outbox import add_outbox_item, outbox_values
 
 # No 0/O, 1/I: customers read case numbers aloud and type them on phones.
@@ -63,11 +63,12 @@ class ConversationRecord:
 
 @dataclass(frozen=True)
 class TurnLookup:
-    """What a turn reads before it prepares, in one statement: whether its message was recorded already, and
-    the address's active conversation."""
+    """What a turn reads before it prepares, in one statement: whether its message was recorded already, the
+    address's active conversation, and whether the address has an identity yet."""
 
     duplicate: bool
     conversation: ConversationRecord | None
+    identity_exists: bool = True
 
 
 # The turn path's reads are plain SQL (storage/native_sql.py): the ORM's query building and model instantiation
@@ -77,16 +78,30 @@ _LOOKUP = (
     # The identity first, then its conversations by (identity_id, status): a join let PostgreSQL walk every
     # active conversation (rows read grew with the number of open conversations).
     "UNION ALL SELECT 1 AS kind, id, state FROM conversation WHERE identity_id = "
-    "(SELECT id FROM channel_identity WHERE channel = ? AND sender_id = ?) AND status = 'active'"
+    "(SELECT id FROM channel_identity WHERE channel = ? AND sender_id = ?) AND status = 'active' "
+    "UNION ALL SELECT 2 AS kind, id, NULL AS state FROM channel_identity WHERE channel = ? AND sender_id = ?"
 )
 # The identity (locked on PostgreSQL and MariaDB), its customer and its active conversation, in one statement.
-_LOCKED_IDENTITY = (
+_IDENTITY_COLUMNS = (
     "SELECT i.id, i.customer_id, i.locale, i.last_inbound_at, cu.display_name, cu.unreachable, "
-    "c.id AS conversation_id, c.state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
+    "c.id AS conversation_id, c.state"
+)
+_IDENTITY_FROM = (
+    " FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
     # The latest active conversation by (identity_id, status); a plain join let PostgreSQL walk every active one.
     "LEFT JOIN conversation c ON c.id = "
     "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') "
     "WHERE i.channel = ? AND i.sender_id = ?"
+)
+_LOCKED_IDENTITY = _IDENTITY_COLUMNS + _IDENTITY_FROM
+# On PostgreSQL the locked read also inserts the turn's receipt, linked to the active conversation it found: one
+# statement, the INSERT a data-modifying CTE fed by the read (so it runs after the lock is granted, and not at all
+# when the identity is gone). A message recorded already fails it on the receipt's unique key, as before.
+_LOCKED_IDENTITY_AND_RECEIPT = (
+    "WITH l AS (" + _LOCKED_IDENTITY + " FOR UPDATE OF i), "
+    "r AS (INSERT INTO inbound_receipt (channel, message_id, conversation_id, created_at) "
+    "SELECT ?, ?, l.conversation_id, ? FROM l RETURNING id) "
+    "SELECT l.*, (SELECT id FROM r) AS receipt_id FROM l"
 )
 # PostgreSQL refuses FOR UPDATE on the outer-joined side, so it locks the identity alone; MariaDB has no FOR
 # UPDATE OF and locks the rows it read (this identity, its customer, its active conversation).
@@ -163,6 +178,9 @@ class IntakeTransaction:
         # So are outbox rows the commit delivers (nothing needs their ids), and the turn's flow step events.
         self._delivered: list[dict[str, Any]] = []
         self._step_events: list[dict[str, Any]] = []
+        # The UPDATEs of rows this transaction holds (the locked identity, its conversation, the turn's receipt),
+        # by row, the latest values: nothing in the turn reads them back, so they go with that statement too.
+        self._updates: dict[tuple[str, int], tuple[str, list[Any]]] = {}
 
     @property
     def identity(self) -> IdentityRecord:
@@ -175,9 +193,7 @@ class IntakeTransaction:
         recent = last is not None and timedelta(0) <= at - last < LAST_INBOUND_GRANULARITY
         if not recent or (locale and locale != identity.locale):
             identity = replace(identity, locale=locale or identity.locale)
-            await self._connection.execute_query(
-                native_sql(self._connection, _TOUCH_IDENTITY), [at, identity.locale, identity.id]
-            )
+            self._updates[("identity", identity.id)] = (_TOUCH_IDENTITY, [at, identity.locale, identity.id])
             self._last_inbound_at = at
         changed: dict[str, Any] = {}
         if display_name and not (self._display_name and decrypt_text(self._display_name)):
@@ -212,25 +228,26 @@ class IntakeTransaction:
         }
         if conversation_id is None:
             row = await Conversation.create(identity_id=self._identity.id, state=state.to_json(), **values)
-            await self._link_receipt(row.id)
+            self._link_receipt(row.id)
             return row.id
         if stored is None:
             stored = encode_state(state)
-        await self._connection.execute_query(native_sql(self._connection, _SAVE_CONVERSATION), [
+        # Written at the flush (one statement with the transcript on PostgreSQL). No row count is checked: the
+        # concurrency check is moved_since, against the state read under the identity's lock, which this
+        # transaction holds until it commits.
+        self._updates[("conversation", conversation_id)] = (_SAVE_CONVERSATION, [
             values["flow_id"], values["flow_version"], values["step_id"], values["status"], values["lang"], stored,
             datetime.now(UTC), conversation_id,
         ])
         if self._active is not None and self._active[0] == conversation_id:
             self._active = (conversation_id, stored)
         if self._receipt.conversation_id != conversation_id:
-            await self._link_receipt(conversation_id)
+            self._link_receipt(conversation_id)
         return conversation_id
 
-    async def _link_receipt(self, conversation_id: int) -> None:
+    def _link_receipt(self, conversation_id: int) -> None:
         self._receipt.conversation_id = conversation_id
-        await self._connection.execute_query(
-            native_sql(self._connection, _LINK_RECEIPT), [conversation_id, self._receipt.id]
-        )
+        self._updates[("receipt", self._receipt.id)] = (_LINK_RECEIPT, [conversation_id, self._receipt.id])
 
     async def add_transcript(
         self,
@@ -263,12 +280,13 @@ class IntakeTransaction:
         self._step_events.extend(rows)
 
     async def flush(self) -> None:
-        """Write the transcript lines, step events and delivered outbox rows added so far (each in the order
-        added; on PostgreSQL in one statement); the transaction does it at the end."""
+        """Write the row updates, transcript lines, step events and delivered outbox rows added so far (each in
+        the order added; on PostgreSQL in one statement); the transaction does it at the end."""
         batches = [(TranscriptMessage, self._transcript), (FlowStepEvent, self._step_events),
                    (OutboxItem, self._delivered)]
-        self._transcript, self._step_events, self._delivered = [], [], []
-        await insert_together(batches)
+        updates = list(self._updates.values())
+        self._transcript, self._step_events, self._delivered, self._updates = [], [], [], {}
+        await write_together(batches, updates)
 
     async def add_evidence(self, blob: StoredBlob, file_name: str, conversation_id: int | None) -> int:
         row = await Evidence.create(
@@ -408,17 +426,22 @@ class TortoiseIntakeStore:
         """Whether (channel, message_id) was recorded, and the address's active conversation: one statement."""
         connection = connections.get("default")
         rows = await connection.execute_query_dict(
-            native_sql(connection, _LOOKUP), [channel, message_id, channel, sender_id]
+            native_sql(connection, _LOOKUP), [channel, message_id, channel, sender_id, channel, sender_id]
         )
         conversations = [row for row in rows if int(row["kind"]) == 1]
         latest = max(conversations, key=lambda row: int(row["id"])) if conversations else None
         return TurnLookup(
             duplicate=any(int(row["kind"]) == 0 for row in rows),
             conversation=None if latest is None else _conversation_record(int(latest["id"]), latest["state"]),
+            identity_exists=any(int(row["kind"]) == 2 for row in rows),
         )
 
-    async def _ensure_identity(self, channel: str, sender_id: str, locale: str | None) -> None:
-        if await ChannelIdentity.exists(channel=channel, sender_id=sender_id):
+    async def _ensure_identity(
+        self, channel: str, sender_id: str, locale: str | None, *, looked: bool = False
+    ) -> None:
+        """`looked`: the caller found no identity a moment ago, so it is made without looking again (one made
+        meanwhile by another worker fails the insert, and that is the row we want)."""
+        if not looked and await ChannelIdentity.exists(channel=channel, sender_id=sender_id):
             return
         try:
             async with in_transaction():
@@ -435,12 +458,12 @@ class TortoiseIntakeStore:
     @asynccontextmanager
     async def transaction(
         self, channel: str, sender_id: str, message_id: str, locale: str | None = None, *,
-        identity_exists: bool = False,
+        identity_exists: bool | None = None,
     ) -> AsyncIterator[IntakeTransaction]:
-        """Raises DuplicateMessage when (channel, message_id) was already recorded. `identity_exists`: the
-        caller just read a conversation of this address, so the identity need not be looked for first."""
+        """Raises DuplicateMessage when (channel, message_id) was already recorded. `identity_exists`: whether the
+        caller just found the address's identity (look_up), so it need not be looked for first; None: not known."""
         if not identity_exists:
-            await self._ensure_identity(channel, sender_id, locale)
+            await self._ensure_identity(channel, sender_id, locale, looked=identity_exists is False)
         for _ in range(2):
             try:
                 async with in_transaction() as connection:
@@ -448,8 +471,16 @@ class TortoiseIntakeStore:
                     # meanwhile, stores nothing (storage/inbox.py).
                     await check_turn_not_withdrawn(lock=self._lock_rows)
                     dialect = connection.capabilities.dialect
-                    sql = _LOCKED_IDENTITY + (_LOCK_CLAUSE.get(dialect, "") if self._lock_rows else "")
-                    rows = await connection.execute_query_dict(native_sql(connection, sql), [channel, sender_id])
+                    if dialect == "postgres" and self._lock_rows:
+                        rows = await connection.execute_query_dict(
+                            native_sql(connection, _LOCKED_IDENTITY_AND_RECEIPT),
+                            [channel, sender_id, channel, message_id, datetime.now(UTC)],
+                        )
+                    else:
+                        lock = _LOCK_CLAUSE.get(dialect, "") if self._lock_rows else ""
+                        rows = await connection.execute_query_dict(
+                            native_sql(connection, _LOCKED_IDENTITY + lock), [channel, sender_id]
+                        )
                     if not rows:
                         # Erased since the caller looked (privacy): made again below, then the turn goes on.
                         raise _IdentityGone()
@@ -460,13 +491,16 @@ class TortoiseIntakeStore:
                     )
                     active = None if row["conversation_id"] is None else (int(row["conversation_id"]), row["state"])
                     conversation_id = active[0] if active else None
-                    # Plain SQL: the ORM's create builds a model and its query for one id.
-                    [stored] = await insert_rows(
-                        InboundReceipt, [{"channel": channel, "message_id": message_id,
-                                          "conversation_id": conversation_id}],
-                        connection=connection, returning=("id",),
-                    )
-                    receipt = _Receipt(int(stored["id"]), conversation_id)
+                    receipt_id = row.get("receipt_id")
+                    if receipt_id is None:
+                        # Plain SQL: the ORM's create builds a model and its query for one id.
+                        [stored] = await insert_rows(
+                            InboundReceipt, [{"channel": channel, "message_id": message_id,
+                                              "conversation_id": conversation_id}],
+                            connection=connection, returning=("id",),
+                        )
+                        receipt_id = stored["id"]
+                    receipt = _Receipt(int(receipt_id), conversation_id)
                     last_inbound_at = _LAST_INBOUND_FIELD.to_python_value(row["last_inbound_at"])
                     tx = IntakeTransaction(connection, identity, row["display_name"], receipt, active,
                                            None if last_inbound_at is None else _as_utc(last_inbound_at))

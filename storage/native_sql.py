@@ -101,19 +101,25 @@ async def insert_rows(
     return []
 
 
-async def insert_together(batches: Sequence[tuple[type[Model], Sequence[Mapping[str, Any]]]]) -> None:
-    """insert_rows for several tables at once on the current context's connection: on PostgreSQL one statement
-    (the INSERTs but the last as data-modifying CTEs: one round trip), elsewhere one INSERT each."""
-    batches = [(model, rows) for model, rows in batches if rows]
-    if not batches:
-        return
+async def write_together(
+    batches: Sequence[tuple[type[Model], Sequence[Mapping[str, Any]]]],
+    updates: Sequence[tuple[str, Sequence[Any]]] = (),
+) -> None:
+    """`updates` (plain statements with `?` placeholders and their values, in order), then insert_rows for several
+    tables, on the current context's connection: on PostgreSQL one statement (all but the last as data-modifying
+    CTEs: one round trip; they must not touch the same row twice, PostgreSQL leaves the order of those open),
+    elsewhere one statement each, in that order. Nothing is read back (no row counts)."""
     connection = connections.get("default")
     dialect = connection.capabilities.dialect
-    if dialect != "postgres" or len(batches) == 1:
-        for model, rows in batches:
-            await insert_rows(model, rows, connection=connection)
+    statements = [(sql, list(values)) for sql, values in updates] + [
+        _insert_statement(model, rows, dialect) for model, rows in batches if rows
+    ]
+    if not statements:
         return
-    statements = [_insert_statement(model, rows, dialect) for model, rows in batches]
+    if dialect != "postgres" or len(statements) == 1:
+        for sql, values in statements:
+            await connection.execute_query(native_sql(connection, sql), values)
+        return
     *first, (last_sql, last_values) = statements
     sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, (part, _) in enumerate(first)) + " " + last_sql
     values = [value for _, part_values in first for value in part_values] + last_values

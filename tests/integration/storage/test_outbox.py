@@ -278,6 +278,20 @@ async def test_the_platform_pace_is_kept_before_sending_and_shared(outbox: Torto
     assert all(row.available_at > datetime.now(UTC) + timedelta(seconds=30) for row in waiting)
 
 
+async def test_concurrent_first_takers_refused_wait_for_the_next_slot(outbox: TortoiseOutbox) -> None:
+    # Four workers take from a fresh pace row at once, again and again: exactly the burst goes, and every refusal
+    # is about the slot after it (about an interval away). A taker that measured against a moment older than the
+    # row's creator once saw the free second slot as a few microseconds ahead and handed its row back due at once.
+    # (The race needs the interleaving to happen: this catches it in some runs, not in every one.)
+    for round_number in range(40):
+        paces = [TortoiseDeliveryPace() for _ in range(4)]
+        decisions = await asyncio.gather(*(
+            pace.reserve(f"burst-{round_number}", interval=60.0, burst=2, max_wait=0) for pace in paces
+        ))
+        assert sum(decision.granted for decision in decisions) == 2
+        assert all(decision.wait > 30 for decision in decisions if not decision.granted)
+
+
 async def test_pace_slots_are_never_given_twice(outbox: TortoiseOutbox) -> None:
     # Separate instances stand for separate worker processes: only the database keeps them apart.
     paces = [TortoiseDeliveryPace() for _ in range(6)]
