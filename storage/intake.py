@@ -103,6 +103,11 @@ _LOCKED_IDENTITY_AND_RECEIPT = (
     "SELECT ?, ?, l.conversation_id, ? FROM l RETURNING id) "
     "SELECT l.*, (SELECT id FROM r) AS receipt_id FROM l"
 )
+# On PostgreSQL the lock is taken by a statement of its own before that read: a statement that waited for a row lock
+# still reads the other tables as they were when it began, so a turn that waited for another worker's turn of the
+# same customer would read the conversation as it was before that turn and overwrite what it stored. MariaDB's
+# locking reads see the latest rows; SQLite has one writer.
+_LOCK_IDENTITY = "SELECT id FROM channel_identity WHERE channel = ? AND sender_id = ? FOR UPDATE"
 # PostgreSQL refuses FOR UPDATE on the outer-joined side, so it locks the identity alone; MariaDB has no FOR
 # UPDATE OF and locks the rows it read (this identity, its customer, its active conversation).
 _LOCK_CLAUSE = {"postgres": " FOR UPDATE OF i", "mysql": " FOR UPDATE"}
@@ -472,6 +477,7 @@ class TortoiseIntakeStore:
                     await check_turn_not_withdrawn(lock=self._lock_rows)
                     dialect = connection.capabilities.dialect
                     if dialect == "postgres" and self._lock_rows:
+                        await connection.execute_query(native_sql(connection, _LOCK_IDENTITY), [channel, sender_id])
                         rows = await connection.execute_query_dict(
                             native_sql(connection, _LOCKED_IDENTITY_AND_RECEIPT),
                             [channel, sender_id, channel, message_id, datetime.now(UTC)],
