@@ -81,36 +81,31 @@ _LOOKUP = (
     "(SELECT id FROM channel_identity WHERE channel = ? AND sender_id = ?) AND status = 'active' "
     "UNION ALL SELECT 2 AS kind, id, NULL AS state FROM channel_identity WHERE channel = ? AND sender_id = ?"
 )
-# The identity (locked on PostgreSQL and MariaDB), its customer and its active conversation, in one statement.
-_IDENTITY_COLUMNS = (
+# The identity, its customer and its active conversation, in one statement (read under the identity's lock).
+_IDENTITY_READ = (
     "SELECT i.id, i.customer_id, i.locale, i.last_inbound_at, cu.display_name, cu.unreachable, "
-    "c.id AS conversation_id, c.state"
-)
-_IDENTITY_FROM = (
-    " FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
+    "c.id AS conversation_id, c.state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
     # The latest active conversation by (identity_id, status); a plain join let PostgreSQL walk every active one.
     "LEFT JOIN conversation c ON c.id = "
     "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') "
     "WHERE i.channel = ? AND i.sender_id = ?"
 )
-_LOCKED_IDENTITY = _IDENTITY_COLUMNS + _IDENTITY_FROM
-# On PostgreSQL the locked read also inserts the turn's receipt, linked to the active conversation it found: one
-# statement, the INSERT a data-modifying CTE fed by the read (so it runs after the lock is granted, and not at all
-# when the identity is gone). A message recorded already fails it on the receipt's unique key, as before.
-_LOCKED_IDENTITY_AND_RECEIPT = (
-    "WITH l AS (" + _LOCKED_IDENTITY + " FOR UPDATE OF i), "
+# On PostgreSQL the identity is locked by a statement of its own before that read: a statement that waited for a row
+# lock still reads the other tables as they were when it began, so a turn that waited for another worker's turn of
+# the same customer would read the conversation as it was before that turn and overwrite what it stored.
+_LOCK_IDENTITY = "SELECT id FROM channel_identity WHERE channel = ? AND sender_id = ? FOR UPDATE"
+# Then the read also inserts the turn's receipt, linked to the active conversation it found: one statement, the
+# INSERT a data-modifying CTE fed by the read (not run at all when the identity is gone). A message recorded
+# already fails it on the receipt's unique key, as before.
+_IDENTITY_READ_AND_RECEIPT = (
+    "WITH l AS (" + _IDENTITY_READ + "), "
     "r AS (INSERT INTO inbound_receipt (channel, message_id, conversation_id, created_at) "
     "SELECT ?, ?, l.conversation_id, ? FROM l RETURNING id) "
     "SELECT l.*, (SELECT id FROM r) AS receipt_id FROM l"
 )
-# On PostgreSQL the lock is taken by a statement of its own before that read: a statement that waited for a row lock
-# still reads the other tables as they were when it began, so a turn that waited for another worker's turn of the
-# same customer would read the conversation as it was before that turn and overwrite what it stored. MariaDB's
-# locking reads see the latest rows; SQLite has one writer.
-_LOCK_IDENTITY = "SELECT id FROM channel_identity WHERE channel = ? AND sender_id = ? FOR UPDATE"
-# PostgreSQL refuses FOR UPDATE on the outer-joined side, so it locks the identity alone; MariaDB has no FOR
-# UPDATE OF and locks the rows it read (this identity, its customer, its active conversation).
-_LOCK_CLAUSE = {"postgres": " FOR UPDATE OF i", "mysql": " FOR UPDATE"}
+# MariaDB locks the rows it reads with the read itself (no FOR UPDATE OF; its locking reads see the latest rows:
+# this identity, its customer, its active conversation); SQLite has one writer.
+_MARIADB_LOCK = " FOR UPDATE"
 _TOUCH_IDENTITY = "UPDATE channel_identity SET last_inbound_at = ?, locale = ? WHERE id = ?"
 _LINK_RECEIPT = "UPDATE inbound_receipt SET conversation_id = ? WHERE id = ?"
 _SAVE_CONVERSATION = (
@@ -479,13 +474,13 @@ class TortoiseIntakeStore:
                     if dialect == "postgres" and self._lock_rows:
                         await connection.execute_query(native_sql(connection, _LOCK_IDENTITY), [channel, sender_id])
                         rows = await connection.execute_query_dict(
-                            native_sql(connection, _LOCKED_IDENTITY_AND_RECEIPT),
+                            native_sql(connection, _IDENTITY_READ_AND_RECEIPT),
                             [channel, sender_id, channel, message_id, datetime.now(UTC)],
                         )
                     else:
-                        lock = _LOCK_CLAUSE.get(dialect, "") if self._lock_rows else ""
+                        lock = _MARIADB_LOCK if self._lock_rows and dialect == "mysql" else ""
                         rows = await connection.execute_query_dict(
-                            native_sql(connection, _LOCKED_IDENTITY + lock), [channel, sender_id]
+                            native_sql(connection, _IDENTITY_READ + lock), [channel, sender_id]
                         )
                     if not rows:
                         # Erased since the caller looked (privacy): made again below, then the turn goes on.
