@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from tortoise import Model, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.fields import Field
 
 _translated: dict[tuple[str, str], str] = {}
 _TRANSLATED_KEPT = 4096
@@ -35,12 +38,64 @@ def quoted(dialect: str, name: str) -> str:
 
 
 _MISSING = object()
+_NOW = object()  # fill marker: the time of the statement (auto_now / auto_now_add)
 
 
-def _insert_columns(model: type[Model]) -> list[str]:
-    """The model's stored columns by field name (foreign keys as their `_id` fields), the generated key left out."""
+@dataclass(frozen=True)
+class _InsertColumn:
+    """One stored column of a model and what an INSERT puts there when a row leaves it out."""
+
+    name: str
+    field: Field[Any]
+    fill: Any  # _NOW, _MISSING (no default: an error), a callable default, or the value itself
+
+
+@cache
+def _insert_columns(model: type[Model]) -> tuple[_InsertColumn, ...]:
+    """The model's stored columns by field name (foreign keys as their `_id` fields), the generated key left out;
+    worked out once per model: a turn inserts a handful of rows into the same few tables."""
     meta = model._meta
-    return [name for name in meta.fields_db_projection if name not in meta.generated_db_fields]
+    columns = []
+    for name in meta.fields_db_projection:
+        if name in meta.generated_db_fields:
+            continue
+        field = meta.fields_map[name]
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            fill = _NOW
+        elif field.default is not None:
+            fill = field.default
+        else:
+            fill = None if field.null else _MISSING
+        columns.append(_InsertColumn(name, field, fill))
+    return tuple(columns)
+
+
+_insert_sql: dict[tuple[type[Model], str, int, tuple[str, ...], tuple[str, ...]], str] = {}
+
+
+def _insert_text(
+    model: type[Model], n_rows: int, dialect: str, skip_conflicts_on: tuple[str, ...], returning: tuple[str, ...]
+) -> str:
+    key = (model, dialect, n_rows, skip_conflicts_on, returning)
+    found = _insert_sql.get(key)
+    if found is not None:
+        return found
+    meta = model._meta
+
+    def names(fields: Sequence[str]) -> str:
+        return ", ".join(quoted(dialect, meta.fields_db_projection[name]) for name in fields)
+
+    columns = [column.name for column in _insert_columns(model)]
+    placeholders = "(" + ", ".join("?" * len(columns)) + ")"
+    found = (f"INSERT INTO {quoted(dialect, meta.db_table)} ({names(columns)}) "
+             f"VALUES {', '.join([placeholders] * n_rows)}")
+    if skip_conflicts_on:
+        found += f" ON CONFLICT ({names(skip_conflicts_on)}) DO NOTHING"
+    if returning:
+        found += f" RETURNING {names(returning)}"
+    if len(_insert_sql) < _TRANSLATED_KEPT:  # row counts vary: keep a bounded set
+        _insert_sql[key] = found
+    return found
 
 
 def _insert_statement(
@@ -48,36 +103,21 @@ def _insert_statement(
     returning: Sequence[str] = (),
 ) -> tuple[str, list[Any]]:
     """The `?`-placeholder INSERT of `rows` and its values (see insert_rows)."""
-    meta = model._meta
-    columns = _insert_columns(model)
     now = datetime.now(UTC)
     values: list[Any] = []
     for row in rows:
-        for name in columns:
-            field = meta.fields_map[name]
-            value = row.get(name, _MISSING)
+        for column in _insert_columns(model):
+            value = row.get(column.name, _MISSING)
             if value is _MISSING:
-                if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                fill = column.fill
+                if fill is _NOW:
                     value = now
-                elif field.default is not None:
-                    value = field.default() if callable(field.default) else field.default
-                elif field.null:
-                    value = None
+                elif fill is _MISSING:
+                    raise ValueError(f"{model._meta.db_table}.{column.name} has no value and no default")
                 else:
-                    raise ValueError(f"{meta.db_table}.{name} has no value and no default")
-            values.append(field.to_db_value(value, model))
-
-    def names(fields: Sequence[str]) -> str:
-        return ", ".join(quoted(dialect, meta.fields_db_projection[name]) for name in fields)
-
-    placeholders = "(" + ", ".join("?" * len(columns)) + ")"
-    sql = (f"INSERT INTO {quoted(dialect, meta.db_table)} ({names(columns)}) "
-           f"VALUES {', '.join([placeholders] * len(rows))}")
-    if skip_conflicts_on:
-        sql += f" ON CONFLICT ({names(skip_conflicts_on)}) DO NOTHING"
-    if returning:
-        sql += f" RETURNING {names(returning)}"
-    return sql, values
+                    value = fill() if callable(fill) else fill
+            values.append(column.field.to_db_value(value, model))
+    return _insert_text(model, len(rows), dialect, tuple(skip_conflicts_on), tuple(returning)), values
 
 
 async def insert_rows(

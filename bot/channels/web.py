@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, hdrs, web
+from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.channels.base import (
@@ -102,18 +103,25 @@ def _header_locale(request: web.Request) -> str | None:
     return first if _LOCALE_PATTERN.match(first) else None
 
 
-async def _field_text(part: BodyPartReader) -> str:
+def _disposition(part: BodyPartReader) -> tuple[str | None, str | None]:
+    """The part's field name and file name from one parse of its Content-Disposition: aiohttp's `name` and
+    `filename` each parse the header again, and a parse costs ~0.1 ms of escaping set-up."""
+    _, params = parse_content_disposition(part.headers.get(hdrs.CONTENT_DISPOSITION))
+    return content_disposition_filename(params, "name"), content_disposition_filename(params, "filename")
+
+
+async def _field_text(part: BodyPartReader, name: str) -> str:
     data = bytearray()
     while chunk := await part.read_chunk(CHUNK_BYTES):
         data.extend(chunk)
         if len(data) > MAX_FIELD_BYTES:
             raise web.HTTPRequestEntityTooLarge(
-                max_size=MAX_FIELD_BYTES, actual_size=len(data), text=f"{part.name}: the field is too long"
+                max_size=MAX_FIELD_BYTES, actual_size=len(data), text=f"{name}: the field is too long"
             )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise web.HTTPBadRequest(text=f"{part.name}: not UTF-8 text") from None
+        raise web.HTTPBadRequest(text=f"{name}: not UTF-8 text") from None
 
 
 # The channels delivered by TranscriptChannel: a reply there is delivered once its turn commits.
@@ -327,14 +335,17 @@ class WebChat:
             if request.content_type == "multipart/form-data":
                 reader = await request.multipart()
                 while (part := await reader.next()) is not None:
-                    if not isinstance(part, BodyPartReader) or part.name is None:
+                    if not isinstance(part, BodyPartReader):
                         continue
-                    if part.filename is None:
-                        fields[part.name] = await _field_text(part)
+                    name, filename = _disposition(part)
+                    if name is None:
+                        continue
+                    if filename is None:
+                        fields[name] = await _field_text(part, name)
                         continue
                     if len(spooled) >= MAX_FILES_PER_MESSAGE:
                         raise web.HTTPBadRequest(text=f"at most {MAX_FILES_PER_MESSAGE} files per message")
-                    spooled.append(await self._spool(part))
+                    spooled.append(await self._spool(part, filename))
             elif request.content_type == "application/x-www-form-urlencoded":
                 # The page's messages without files: cheaper to read than multipart, bounded before reading.
                 if request.content_length is None or request.content_length > MAX_FORM_BYTES:
@@ -384,7 +395,7 @@ class WebChat:
             for path, _, _ in spooled:
                 path.unlink(missing_ok=True)
 
-    async def _spool(self, part: BodyPartReader) -> tuple[Path, str, str | None]:
+    async def _spool(self, part: BodyPartReader, filename: str) -> tuple[Path, str, str | None]:
         """Uploads go to disk chunk by chunk; the intake then streams them into the evidence store."""
         with tempfile.NamedTemporaryFile(dir=self._spool_dir, delete=False, suffix=".upload") as handle:
             path = Path(handle.name)
@@ -401,7 +412,7 @@ class WebChat:
                     )
                 handle.write(chunk)
         media_type = (part.headers.get("Content-Type") or "")[:MAX_MEDIA_TYPE_CHARS] or None
-        name = clean_text(Path(part.filename or "").name[:MAX_FILE_NAME_CHARS]) or "upload"
+        name = clean_text(Path(filename).name[:MAX_FILE_NAME_CHARS]) or "upload"
         return path, name, media_type
 
     async def messages(self, request: web.Request) -> web.StreamResponse:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 from aiohttp.test_utils import TestClient
 
+from bot.channels.web import MAX_FIELD_BYTES
 from storage.cases import TortoiseCaseRepository
 from storage.models import Case, OutboxItem, TranscriptMessage
 from storage.outbox import OutboxStatus
@@ -175,6 +177,23 @@ async def test_the_web_chat_refuses_malformed_requests(web_client: TestClient[An
     assert response.status == 400
     response = await web_client.post("/chat/api/message", json={"text": 42})
     assert response.status == 400 and "text" in await response.text()
+    assert await TranscriptMessage.all().count() == 0
+
+
+async def test_a_bad_multipart_field_is_refused_by_its_name(web_client: TestClient[Any, Any]) -> None:
+    def form(text: bytes) -> aiohttp.MultipartWriter:
+        # Built part by part: FormData would turn a bytes value into a file.
+        writer = aiohttp.MultipartWriter("form-data")
+        writer.append("multipart-field-0001").set_content_disposition("form-data", name="message_id")
+        writer.append(text, {"Content-Type": "text/plain"}).set_content_disposition("form-data", name="text")
+        file = writer.append(b"%PDF-1.4 receipt", {"Content-Type": "application/pdf"})
+        file.set_content_disposition("form-data", name="file", filename="receipt.pdf")
+        return writer
+
+    response = await web_client.post("/chat/api/message", data=form(b"\xff\xfe broken"))
+    assert response.status == 400 and await response.text() == "text: not UTF-8 text"
+    response = await web_client.post("/chat/api/message", data=form(b"x" * (MAX_FIELD_BYTES + 1)))
+    assert response.status == 413 and await response.text() == "text: the field is too long"
     assert await TranscriptMessage.all().count() == 0
 
 
