@@ -85,8 +85,9 @@ _LOOKUP = (
 _IDENTITY_READ = (
     "SELECT i.id, i.customer_id, i.locale, i.last_inbound_at, cu.display_name, cu.unreachable, "
     "c.id AS conversation_id, c.state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
-    # The latest active conversation by (identity_id, status); a plain join let PostgreSQL walk every active one.
-    "LEFT JOIN conversation c ON c.id = "
+    # The latest active conversation by (identity_id, status); a plain join let PostgreSQL walk every active one,
+    # and a join on the id alone hashed the whole conversation table (the join's key is the subquery's answer).
+    "LEFT JOIN conversation c ON c.identity_id = i.id AND c.status = 'active' AND c.id = "
     "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') "
     "WHERE i.channel = ? AND i.sender_id = ?"
 )

@@ -126,7 +126,11 @@ class Case(Model):
         # updated_at: the insight rollup's refresh finds the cases changed since its last run.
         # (status, created_at): the backlog counts open cases filed on a day.
         # (team, status): the desk's queue (`/plaint open team NAME`).
-        indexes = (("created_at", "product", "category"), ("team", "status"), ("updated_at",), ("status", "created_at"))
+        # (customer_id, status): a customer's open and recent cases (a turn's follow-up, merges, data requests).
+        indexes = (
+            ("created_at", "product", "category"), ("team", "status"), ("updated_at",), ("status", "created_at"),
+            ("customer_id", "status"),
+        )
 
 
 def case_changes(**changes: Any) -> dict[str, Any]:
@@ -155,6 +159,8 @@ class Evidence(Model):
 
     class Meta:
         table = "evidence"
+        # A case's files (its page, exports, erasure) and a conversation's (linked when the case is filed).
+        indexes = (("case_id",), ("conversation_id",))
 
 
 class InboundReceipt(Model):
