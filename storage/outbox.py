@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import F, Q, Subquery
-from tortoise.functions import Min
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from storage.models import ChannelIdentity, Customer, DeadReason, InboundReceipt, OutboxItem, OutboxStatus
+from storage.native_sql import select_rows
 
 __all__ = ["DEFAULT_LEASE", "DeadLetter", "DeadReason", "OutboxEntry", "OutboxStatus", "PassiveClaim", "TortoiseOutbox",
            "add_outbox_item"]
@@ -27,6 +27,15 @@ __all__ = ["DEFAULT_LEASE", "DeadLetter", "DeadReason", "OutboxEntry", "OutboxSt
 # How long a claim lasts without a heartbeat: a crashed worker's row is taken again after at most this.
 DEFAULT_LEASE = timedelta(seconds=6)
 _OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+# The heads (lowest id) of the open ordering keys that are claimable (_claimable), first attempts first: plain SQL
+# because the outbox worker asks after every turn that queued something, and the ORM built it for ~1 ms each time.
+_DUE_HEADS = (
+    "SELECT id FROM outbox_item WHERE id IN "
+    "(SELECT MIN(id) FROM outbox_item WHERE status IN (?, ?) GROUP BY ordering_key) "
+    "AND ((status = ? AND available_at <= ?) OR (status = ? AND (lease_until < ? OR lease_until IS NULL))) "
+    "ORDER BY attempts, available_at, id LIMIT ?"
+)
+_AVAILABLE_AT = OutboxItem._meta.fields_map["available_at"]
 _ERROR_CHARS = 2000
 
 
@@ -119,18 +128,10 @@ class TortoiseOutbox:
         """Claim up to `limit` due heads of distinct ordering keys; first attempts before retries, then the
         longest waiting. Rows behind a head wait for it (order per key)."""
         now = datetime.now(UTC)
-        heads = (
-            OutboxItem.filter(status__in=_OPEN)
-            .annotate(head=Min("id"))
-            .group_by("ordering_key")
-            .values("head")
-        )
-        candidates = (
-            await OutboxItem.filter(_claimable(now), id__in=Subquery(heads))
-            .order_by("attempts", "available_at", "id")
-            .limit(limit)
-            .values_list("id", flat=True)
-        )
+        at = _AVAILABLE_AT.to_db_value(now, OutboxItem)
+        pending, sending = OutboxStatus.PENDING.value, OutboxStatus.SENDING.value
+        rows = await select_rows(OutboxItem, _DUE_HEADS, [pending, sending, pending, at, sending, at, limit])
+        candidates = [int(row["id"]) for row in rows]
         if not candidates:
             return []
         claimed: list[OutboxEntry] = []
