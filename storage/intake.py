@@ -84,11 +84,11 @@ _LOOKUP = (
 # The identity, its customer and its active conversation, in one statement (read under the identity's lock).
 _IDENTITY_READ = (
     "SELECT i.id, i.customer_id, i.locale, i.last_inbound_at, cu.display_name, cu.unreachable, "
-    "c.id AS conversation_id, c.state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
-    # The latest active conversation by (identity_id, status); a plain join let PostgreSQL walk every active one,
-    # and a join on the id alone hashed the whole conversation table (the join's key is the subquery's answer).
-    "LEFT JOIN conversation c ON c.identity_id = i.id AND c.status = 'active' AND c.id = "
-    "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') "
+    # The latest active conversation by (identity_id, status), as two subqueries on that index: joined, PostgreSQL
+    # walked every active conversation, or hashed the whole table, or walked the status index, by its estimates.
+    "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') AS conversation_id, "
+    "(SELECT a.state FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active' "
+    "ORDER BY a.id DESC LIMIT 1) AS state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
     "WHERE i.channel = ? AND i.sender_id = ?"
 )
 # On PostgreSQL the identity is locked by a statement of its own before that read: a statement that waited for a row
@@ -105,8 +105,15 @@ _IDENTITY_READ_AND_RECEIPT = (
     "SELECT l.*, (SELECT id FROM r) AS receipt_id FROM l"
 )
 # MariaDB locks the rows it reads with the read itself (no FOR UPDATE OF; its locking reads see the latest rows:
-# this identity, its customer, its active conversation); SQLite has one writer.
-_MARIADB_LOCK = " FOR UPDATE"
+# this identity, its customer, its active conversation). A locking read does not lock, nor read the latest of, the
+# rows of its subqueries, so there the conversation is joined; SQLite has one writer.
+_MARIADB_LOCKED_READ = (
+    "SELECT i.id, i.customer_id, i.locale, i.last_inbound_at, cu.display_name, cu.unreachable, "
+    "c.id AS conversation_id, c.state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
+    "LEFT JOIN conversation c ON c.id = "
+    "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') "
+    "WHERE i.channel = ? AND i.sender_id = ? FOR UPDATE"
+)
 _TOUCH_IDENTITY = "UPDATE channel_identity SET last_inbound_at = ?, locale = ? WHERE id = ?"
 _LINK_RECEIPT = "UPDATE inbound_receipt SET conversation_id = ? WHERE id = ?"
 _SAVE_CONVERSATION = (
@@ -479,10 +486,8 @@ class TortoiseIntakeStore:
                             [channel, sender_id, channel, message_id, datetime.now(UTC)],
                         )
                     else:
-                        lock = _MARIADB_LOCK if self._lock_rows and dialect == "mysql" else ""
-                        rows = await connection.execute_query_dict(
-                            native_sql(connection, _IDENTITY_READ + lock), [channel, sender_id]
-                        )
+                        read = _MARIADB_LOCKED_READ if self._lock_rows and dialect == "mysql" else _IDENTITY_READ
+                        rows = await connection.execute_query_dict(native_sql(connection, read), [channel, sender_id])
                     if not rows:
                         # Erased since the caller looked (privacy): made again below, then the turn goes on.
                         raise _IdentityGone()
