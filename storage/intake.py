@@ -82,14 +82,18 @@ _LOOKUP = (
     "UNION ALL SELECT 2 AS kind, id, NULL AS state FROM channel_identity WHERE channel = ? AND sender_id = ?"
 )
 # The identity, its customer and its active conversation, in one statement (read under the identity's lock).
+_IDENTITY_COLUMNS = "SELECT i.id, i.customer_id, i.locale, i.last_inbound_at, cu.display_name, cu.unreachable, "
+_IDENTITY_FROM = (
+    "FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id WHERE i.channel = ? AND i.sender_id = ?"
+)
+# The latest active conversation's id, by the (identity_id, status) index.
+_ACTIVE_ID = "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active')"
 _IDENTITY_READ = (
-    "SELECT i.id, i.customer_id, i.locale, i.last_inbound_at, cu.display_name, cu.unreachable, "
-    # The latest active conversation by (identity_id, status), as two subqueries on that index: joined, PostgreSQL
-    # walked every active conversation, or hashed the whole table, or walked the status index, by its estimates.
-    "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') AS conversation_id, "
+    # The conversation by two subqueries on that index: joined, PostgreSQL walked every active conversation, or
+    # hashed the whole table, or walked the status index, by its estimates.
+    _IDENTITY_COLUMNS + _ACTIVE_ID + " AS conversation_id, "
     "(SELECT a.state FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active' "
-    "ORDER BY a.id DESC LIMIT 1) AS state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
-    "WHERE i.channel = ? AND i.sender_id = ?"
+    "ORDER BY a.id DESC LIMIT 1) AS state " + _IDENTITY_FROM
 )
 # On PostgreSQL the identity is locked by a statement of its own before that read: a statement that waited for a row
 # lock still reads the other tables as they were when it began, so a turn that waited for another worker's turn of
@@ -108,11 +112,9 @@ _IDENTITY_READ_AND_RECEIPT = (
 # this identity, its customer, its active conversation). A locking read does not lock, nor read the latest of, the
 # rows of its subqueries, so there the conversation is joined; SQLite has one writer.
 _MARIADB_LOCKED_READ = (
-    "SELECT i.id, i.customer_id, i.locale, i.last_inbound_at, cu.display_name, cu.unreachable, "
-    "c.id AS conversation_id, c.state FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
-    "LEFT JOIN conversation c ON c.id = "
-    "(SELECT MAX(a.id) FROM conversation a WHERE a.identity_id = i.id AND a.status = 'active') "
-    "WHERE i.channel = ? AND i.sender_id = ? FOR UPDATE"
+    _IDENTITY_COLUMNS + "c.id AS conversation_id, c.state "
+    "FROM channel_identity i JOIN customer cu ON cu.id = i.customer_id "
+    "LEFT JOIN conversation c ON c.id = " + _ACTIVE_ID + " WHERE i.channel = ? AND i.sender_id = ? FOR UPDATE"
 )
 _TOUCH_IDENTITY = "UPDATE channel_identity SET last_inbound_at = ?, locale = ? WHERE id = ?"
 _LINK_RECEIPT = "UPDATE inbound_receipt SET conversation_id = ? WHERE id = ?"

@@ -74,15 +74,15 @@ async def present_indexes(connection: BaseDBAsyncClient) -> dict[str, set[tuple[
     return present
 
 
-def declared_indexes(model: type[Model]) -> list[tuple[str, ...]]:
-    """The column lists of the indexes a model asks for: its `db_index` fields and its Meta.indexes."""
+def declared_indexes(model: type[Model]) -> dict[tuple[str, ...], list[str]]:
+    """The indexes a model asks for (its `db_index` fields and its Meta.indexes): the columns each covers, and the
+    field names that make it."""
     meta = model._meta
-    declared: list[tuple[str, ...]] = [(meta.fields_db_projection[name],) for name, field in meta.fields_map.items()
+    declared = [[name] for name, field in meta.fields_map.items()
                 if field.index and not field.pk and name in meta.fields_db_projection]
     for index in meta.indexes:  # tuples of field names in the models, Index objects in the migration state
-        names = index.fields if isinstance(index, Index) else index
-        declared.append(tuple(meta.fields_db_projection[name] for name in names))
-    return declared
+        declared.append(list(index.fields if isinstance(index, Index) else index))
+    return {tuple(meta.fields_db_projection[name] for name in names): names for names in declared}
 
 
 class CreateMissingIndexes(ops.TortoiseOperation):
@@ -105,9 +105,8 @@ class CreateMissingIndexes(ops.TortoiseOperation):
             return
         present = await present_indexes(state_editor.client)
         for model in new_state.apps.apps[app_label].values():
-            for columns in declared_indexes(model):
+            for columns, names in declared_indexes(model).items():
                 if columns not in present.get(model._meta.db_table, set()):
-                    names = [_field_of(model, column) for column in columns]
                     await state_editor.add_index(model, Index(fields=names))
 
     async def database_backward(
@@ -115,6 +114,3 @@ class CreateMissingIndexes(ops.TortoiseOperation):
     ) -> None:
         return None
 
-
-def _field_of(model: type[Model], column: str) -> str:
-    return next(name for name, db_column in model._meta.fields_db_projection.items() if db_column == column)
