@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import os
 import secrets
 import time
 from pathlib import Path
@@ -28,8 +29,18 @@ def evidence_secret(configured: str, data_dir: Path) -> bytes:
     key_file = data_dir / "evidence-link.key"
     if not key_file.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32), encoding="ascii")
-        key_file.chmod(0o600)
+        # Written whole under a name of its own, then linked into place: workers starting together all end up
+        # with the first one's key, and none reads a half-written (or empty) file.
+        draft = data_dir / f"evidence-link.key.{secrets.token_hex(8)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return key_file.read_text(encoding="ascii").strip().encode()
 
 
