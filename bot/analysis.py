@@ -40,6 +40,7 @@ _EXTRACT_KINDS: dict[EntityKind, ExtractKind] = {
     "order_number": "order_number",
     "money": "amount",
     "product": "product",
+    "resolution": "resolution",
 }
 
 

@@ -19,7 +19,9 @@ from flows.language import Lang
 ConversationStatus = Literal["active", "completed", "cancelled"]
 # "extracted": found in a message by the orchestrator's extractor (Turn.extracted), not asked for.
 AnswerSource = Literal["customer", "nlp", "extracted"]
-ExtractKind = Literal["name", "phone", "email", "datetime", "order_number", "amount", "product", "location"]
+ExtractKind = Literal[
+    "name", "phone", "email", "datetime", "order_number", "amount", "product", "location", "resolution"
+]
 
 
 @dataclass(frozen=True)

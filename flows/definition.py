@@ -259,6 +259,7 @@ _EXTRACT_FITS: dict[str, tuple[type, ...]] = {
     "amount": (TextStep, ChoiceStep),
     "location": (TextStep,),
     "product": (TextStep, ProposalStep),
+    "resolution": (TextStep, ChoiceStep),
 }
 
 BUILTIN_FIELD_LABELS: dict[str, LocalizedText] = {

@@ -1,5 +1,5 @@
 """Entities the conversation can use (slot filling), with spans: names, phones, emails, dates, order
-numbers, money amounts and catalog products, in English and Chinese.
+numbers, money amounts, catalog products and the resolution the customer asks for, in English and Chinese.
 
 Every pattern starts only where a token starts (a negative look-behind), so each regex scans each
 character a bounded number of times: extraction is linear in the input, which is capped anyway at
@@ -22,7 +22,7 @@ import phonenumbers
 from nlp.catalog import CatalogMatch
 
 Lang = Literal["en", "zh"]
-EntityKind = Literal["person", "phone", "email", "datetime", "order_number", "money", "product"]
+EntityKind = Literal["person", "phone", "email", "datetime", "order_number", "money", "product", "resolution"]
 DatePrecision = Literal["date", "datetime", "time"]
 MAX_ENTITY_CHARS = 8000
 
@@ -98,6 +98,14 @@ class ProductMention(Entity):
     kind: EntityKind = "product"
     method: str = "exact"
     confidence: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolutionRequest(Entity):
+    """What the customer asks us to do ("I want a refund", "请安排维修"); value: refund, replacement, repair or
+    apology (the default flow's option values). `text` is the resolution word alone."""
+
+    kind: EntityKind = "resolution"
 
 
 # --- numbers ---------------------------------------------------------------------------------------
@@ -504,12 +512,68 @@ def _persons(text: str) -> list[Entity]:
     return out
 
 
+# --- the resolution asked for ----------------------------------------------------------------------
+
+# A resolution word counts only right after words that ask for it ("I want", "please", "could you", "我要",
+# "希望", "请") with nothing but filler between: "they refused to give me a refund" and "客服说不能退款" tell
+# what happened, not what the customer wants; a negation ("I don't want a replacement", "我不想换货") stops it.
+_RESOLUTIONS_EN = {
+    "refund": "refund", "full refund": "refund", "reimbursement": "refund", "money back": "refund",
+    "replacement": "replacement", "replace": "replacement", "exchange": "replacement", "new one": "replacement",
+    "repair": "repair", "fix it": "repair",
+    "apology": "apology", "apologise": "apology", "apologize": "apology", "apologies": "apology",
+}
+_ASKING_EN = (r"(?:i|we)(?:\s+(?:really|just|only|honestly))?(?:\s+(?:want|need|expect|demand|request|deserve|"
+              r"prefer|ask\s+for|am\s+asking\s+for)|(?:'d|\s+would)\s+(?:like|prefer|appreciate))|please|"
+              r"(?:can|could|will|would)\s+(?:you|i|we)(?:\s+please)?")
+_FILLER_EN = (r"a|an|the|my|our|full|complete|proper|formal|written|public|personal|immediate|quick|prompt|"
+              r"free|to|get|have|receive|be|given|issue|process|arrange|arrange\s+for|send\s+someone\s+to|"
+              r"me|us|please|just|at\s+least|kindly|either|simply")
+_RESOLUTION_EN = re.compile(
+    rf"(?<![A-Za-z'])(?i:{_ASKING_EN})(?:\s+(?i:{_FILLER_EN})(?![A-Za-z'])){{0,5}}\s+"
+    rf"(?i:({_alternation(_RESOLUTIONS_EN)}))(?![A-Za-z])"
+    # "the repair shop", "my refund status": the word names something else.
+    r"(?!\s+(?i:shop|man|guy|cent(?:er|re)|department|team|desk|policy|process|status|request|form|number)\b)"
+)
+_RESOLUTIONS_ZH = {
+    "全额退款": "refund", "退全款": "refund", "退款": "refund", "退钱": "refund", "退货": "refund",
+    "换货": "replacement", "换新": "replacement", "换一个": "replacement", "换个新的": "replacement",
+    "换一台": "replacement", "更换": "replacement",
+    "维修": "repair", "修理": "repair", "修好": "repair",
+    "赔礼道歉": "apology", "道歉": "apology",
+}
+# Up to six characters between the asking word and the resolution, none of them a negation or punctuation.
+_RESOLUTION_ZH = re.compile(
+    rf"(?:我要|我想要|我想|想要|希望|要求|请求|请|麻烦|能不能|能否|可否|必须)"
+    rf"[^\s不没別别无無未勿，。！？；,.!?;]{{0,6}}?({_alternation(_RESOLUTIONS_ZH)})"
+)
+
+
+def without_resolution_requests(text: str) -> str:
+    """`text` with each request for a resolution ("I want a refund", "我要退款") blanked out, for the category
+    model: what the customer wants done is not what went wrong (a leaking kettle with "I want a refund" was
+    filed under billing). A text that is nothing but requests is kept whole."""
+    rest = _RESOLUTION_ZH.sub(" ", _RESOLUTION_EN.sub(" ", text))
+    return rest if any(ch.isalnum() for ch in rest) else text
+
+
+def _resolutions(text: str) -> list[Entity]:
+    out: list[Entity] = []
+    for pattern, values in ((_RESOLUTION_EN, _RESOLUTIONS_EN), (_RESOLUTION_ZH, _RESOLUTIONS_ZH)):
+        for hit in pattern.finditer(text):
+            word = hit.group(1)
+            out.append(ResolutionRequest(text=word, value=values[re.sub(r"\s+", " ", word.lower())],
+                                         start=hit.start(1), end=hit.end(1)))
+    return out
+
+
 # --- all together ----------------------------------------------------------------------------------
 
 _T = TypeVar("_T", "_Found", Entity)
 
 # When two entities overlap, the earlier kind in this list keeps its span.
-_PRIORITY: tuple[EntityKind, ...] = ("email", "order_number", "phone", "money", "datetime", "person", "product")
+_PRIORITY: tuple[EntityKind, ...] = ("email", "order_number", "phone", "money", "datetime", "person", "product",
+                                     "resolution")
 
 
 def _drop_overlaps(items: Sequence[_T], key: Callable[[_T], tuple[int | bool, ...]]) -> list[_T]:
@@ -529,7 +593,7 @@ def extract_entities(text: str, lang: Lang, now: datetime, products: Sequence[Ca
     """
     text = text[:MAX_ENTITY_CHARS]
     found: list[Entity] = [*_emails(text), *_order_numbers(text), *_phones(text, lang), *_money(text),
-                           *_datetimes(text, lang, now), *_persons(text)]
+                           *_datetimes(text, lang, now), *_persons(text), *_resolutions(text)]
     found += [ProductMention(text=m.span, value=m.product_id, start=m.start, end=m.end, method=m.method,
                              confidence=m.confidence) for m in products
               # Related words ("spin cycle") point to a product; they are evidence, not a mention of it.

@@ -168,6 +168,26 @@ async def test_a_complaint_told_all_at_once_is_not_asked_again(intake: IntakeSer
 
 
 @pytest.mark.one_database("sqlite")
+async def test_a_resolution_asked_for_in_the_story_is_taken_and_does_not_decide_the_category(
+    intake: IntakeService,
+) -> None:
+    """"I want a refund" answers the resolution question before it is asked, and a leaking kettle stays a
+    product-quality complaint (the category model read the request as a billing problem)."""
+    customer = Customer(intake, "wants-a-refund")
+    opener = "Hi, I'm Tom Baker. My electric kettle started leaking yesterday, tom@example.com, I want a refund"
+    reply = await customer.say(opener)
+    assert "resolution: Refund" in reply and "product: Electric kettle" in reply
+    assert "sounds like a problem with product quality" in await customer.say("At home")
+    await customer.say(choice="_yes")
+    summary = await customer.say(choice="_skip")
+    assert "What would you like us to do about it?" not in summary
+    assert "Resolution: Refund" in summary and "Category: product quality" in summary
+    assert "Your case number is PL-" in await customer.say(choice="_confirm")
+    case = await Case.get(sender_id=customer.sender)
+    assert (case.expected_resolution, case.category, case.product) == ("refund", "product_quality", "kettle")
+
+
+@pytest.mark.one_database("sqlite")
 async def test_a_phone_number_answers_phone_or_email(intake: IntakeService) -> None:
     customer = Customer(intake, "value-for-choice")
     await customer.say("Hello")

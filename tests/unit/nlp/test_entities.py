@@ -7,7 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from nlp.entities import MAX_ENTITY_CHARS, DateTimeMention, MoneyAmount, extract_entities, parse_number
+from nlp.entities import (
+    MAX_ENTITY_CHARS,
+    DateTimeMention,
+    MoneyAmount,
+    extract_entities,
+    parse_number,
+    without_resolution_requests,
+)
 
 NOW = datetime(2026, 11, 29, 10, 0)  # a Sunday
 
@@ -56,6 +63,38 @@ def test_date_precision_and_money_fields() -> None:
     assert money[0].to_json()["amount"] == "99.50"
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("I demand a full refund!", "en", [("resolution", "refund", "refund")]),
+        ("I would like my money back", "en", [("resolution", "money back", "refund")]),
+        ("Could you send someone to repair it?", "en", [("resolution", "repair", "repair")]),
+        ("We'd like an exchange", "en", [("resolution", "exchange", "replacement")]),
+        ("i expect an apology", "en", [("resolution", "apology", "apology")]),
+        # What happened, not what is wanted: no asking words, a negation, or the word naming something else.
+        ("They refused to give me a refund", "en", []),
+        ("I don't want a replacement", "en", []),
+        ("please do not replace it", "en", []),
+        ("I want to know why my refund is late", "en", []),
+        ("I want the repair shop to call me", "en", []),
+        ("我要退款", "zh", [("resolution", "退款", "refund")]),
+        ("请尽快安排维修", "zh", [("resolution", "维修", "repair")]),
+        ("能不能给我换个新的", "zh", [("resolution", "换个新的", "replacement")]),
+        ("客服说不能退款", "zh", []),
+        ("我不想换货", "zh", []),
+    ],
+)
+def test_the_resolution_asked_for(text: str, lang: str, expected: list[tuple[str, str, str]]) -> None:
+    assert _found(text, lang) == expected
+
+
+def test_requests_are_blanked_for_the_category_unless_nothing_else_is_left() -> None:
+    assert without_resolution_requests("The kettle leaks, I want a refund").strip() == "The kettle leaks,"
+    assert without_resolution_requests("电水壶漏水，我要退款") == "电水壶漏水， "
+    assert without_resolution_requests("I want a refund") == "I want a refund"
+    assert without_resolution_requests("They refused a refund") == "They refused a refund"
+
+
 @pytest.mark.parametrize(("text", "value"), [("三", 3), ("十五", 15), ("两百", 200), ("一千二百", 1200),
                                              ("3", 3), ("１２", 12), ("二十万", 200000), ("x", None)])
 def test_parse_number(text: str, value: int | None) -> None:
@@ -63,7 +102,8 @@ def test_parse_number(text: str, value: int | None) -> None:
 
 
 @pytest.mark.parametrize("text", ["a" * 50_000, "1" * 50_000, "@" * 50_000, "order " * 10_000, "我叫" * 20_000,
-                                  "$1," * 20_000, "a.b@" * 20_000])
+                                  "$1," * 20_000, "a.b@" * 20_000, "please " * 8_000,
+                                  "I want a " * 6_000, "please" + " " * 50_000 + "refund", "我要" * 20_000])
 def test_hostile_long_input_is_capped_and_does_not_crash(text: str) -> None:
     entities = extract_entities(text, "en", NOW)
     assert all(e.end <= MAX_ENTITY_CHARS for e in entities)
