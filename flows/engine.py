@@ -695,8 +695,9 @@ def _prefer_found(step: Step, turn: Turn, result: Interpretation, found: list[_F
     if own is None or isinstance(result, Stay | Jump):
         return result
     # An accepted typed answer stands ("Oxford Street store, London" is a better place than "London"),
-    # except a name said in a sentence: the sentence is not the name.
-    if isinstance(result, Accepted) and own.kind != "name":
+    # except a name or a resolution said in a sentence: "I'd like a replacement please" is the option
+    # Replacement, not a free-text resolution.
+    if isinstance(result, Accepted) and own.kind not in ("name", "resolution"):
         return result
     if isinstance(result, Accepted) and (result.answer.skipped or result.answer.value == own.answer.value):
         return result

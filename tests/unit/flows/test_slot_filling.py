@@ -250,3 +250,24 @@ def test_files_sent_before_the_evidence_question_are_kept_for_it(complaint_flow:
     assert [button.role for button in conversation.last.choices] == ["done"]
     conversation.press("_done")
     assert [file.file_name for file in conversation.answer("evidence").files] == ["receipt.jpg"]
+
+
+def test_a_resolution_asked_for_early_is_taken_and_one_said_in_a_sentence_is_the_option(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    conversation.say("hello")
+    conversation.say("Alice, and I want a refund", found=(("resolution", "refund", "refund"),))
+    assert "resolution: Refund" in conversation.last.text
+    assert conversation.answer("expected_resolution").value == "refund"
+    walk_to(conversation, "evidence")
+    conversation.press("_skip")
+    assert conversation.step == "confirm"  # the resolution question is not asked again
+
+    typed = Conversation(complaint_flow)
+    walk_to(typed, "expected_resolution")
+    typed.say("I'd like a replacement please", found=(("resolution", "replacement", "replacement"),))
+    assert typed.answer("expected_resolution").value == "replacement"
+
+    own_words = Conversation(complaint_flow)
+    walk_to(own_words, "expected_resolution")
+    own_words.say("A voucher for next time")  # no option named: the customer's words are the answer
+    assert own_words.answer("expected_resolution").value == "A voucher for next time"
