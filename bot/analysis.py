@@ -41,6 +41,7 @@ _EXTRACT_KINDS: dict[EntityKind, ExtractKind] = {
     "money": "amount",
     "product": "product",
     "resolution": "resolution",
+    "location": "location",
 }
 
 

@@ -1,5 +1,6 @@
 """Entities the conversation can use (slot filling), with spans: names, phones, emails, dates, order
-numbers, money amounts, catalog products and the resolution the customer asks for, in English and Chinese.
+numbers, money amounts, catalog products, the store where it happened and the resolution the customer asks
+for, in English and Chinese.
 
 Every pattern starts only where a token starts (a negative look-behind), so each regex scans each
 character a bounded number of times: extraction is linear in the input, which is capped anyway at
@@ -22,7 +23,9 @@ import phonenumbers
 from nlp.catalog import CatalogMatch
 
 Lang = Literal["en", "zh"]
-EntityKind = Literal["person", "phone", "email", "datetime", "order_number", "money", "product", "resolution"]
+EntityKind = Literal[
+    "person", "phone", "email", "datetime", "order_number", "money", "product", "resolution", "location"
+]
 DatePrecision = Literal["date", "datetime", "time"]
 MAX_ENTITY_CHARS = 8000
 
@@ -106,6 +109,13 @@ class ResolutionRequest(Entity):
     apology (the default flow's option values). `text` is the resolution word alone."""
 
     kind: EntityKind = "resolution"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaceMention(Entity):
+    """A named store or branch where it happened ("your Oxford Street store", "南京西路店"); value: as written."""
+
+    kind: EntityKind = "location"
 
 
 # --- numbers ---------------------------------------------------------------------------------------
@@ -512,6 +522,40 @@ def _persons(text: str) -> list[Entity]:
     return out
 
 
+# --- the store where it happened --------------------------------------------------------------------
+
+# Only a store with a name: "at your Oxford Street store", "in your shop on King Street", "在南京西路店"; "at your
+# store" or "在你们店" name no place. English names are capitalised words (a lower-cased name is not found).
+_STORE_WORDS_EN = r"store|shop|branch|outlet|showroom|supermarket|superstore|megastore"
+_NAME_WORD_EN = (r"(?!(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|(?:January|February|March|April|May|June|July|"
+                 r"August|September|October|November|December|Christmas|Easter)\b)"
+                 r"(?:[A-Z][A-Za-z'&.-]*|\d{1,4}(?:st|nd|rd|th)?)")
+_NAME_EN = rf"{_NAME_WORD_EN}(?:\s+{_NAME_WORD_EN}){{0,3}}"
+_PLACE_EN = re.compile(
+    # "at your Oxford Street store"
+    rf"(?<![A-Za-z])(?i:at|from|in|inside|outside|to|into)\s+(?i:your|the|our)\s+"
+    rf"((?!(?i:{_STORE_WORDS_EN})\b){_NAME_EN}\s+(?i:{_STORE_WORDS_EN}))(?![A-Za-z])"
+    # "your shop on King Street"
+    rf"|(?<![A-Za-z])(?i:your|the|our)\s+((?i:{_STORE_WORDS_EN})\s+(?i:on|in|at)\s+{_NAME_EN})(?![A-Za-z0-9])"
+)
+# A name of two to ten characters (no pronoun first, no particle or verb in it) before a store word, after 在/去/到/从.
+_STORE_WORDS_ZH = "专卖店|旗舰店|体验店|门店|分店|营业厅|商场|超市|广场|分行|支行|网点|店"
+_NAME_CHAR_ZH = r"(?:(?![的了买卖个是在和与及就都也还又被把给让])[\u4e00-\u9fff0-9A-Za-z])"
+_PLACE_ZH = re.compile(
+    rf"(?:在|去|到|从|于)(?:你们|贵公司|贵司)?((?![你我他她这那哪该此本家]){_NAME_CHAR_ZH}{{2,10}}(?:{_STORE_WORDS_ZH}))"
+)
+
+
+def _places(text: str) -> list[Entity]:
+    out: list[Entity] = []
+    for pattern in (_PLACE_EN, _PLACE_ZH):
+        for hit in pattern.finditer(text):
+            group = next(g for g in range(1, (pattern.groups or 0) + 1) if hit.group(g) is not None)
+            out.append(PlaceMention(text=hit.group(group), value=hit.group(group), start=hit.start(group),
+                                    end=hit.end(group)))
+    return out
+
+
 # --- the resolution asked for ----------------------------------------------------------------------
 
 # A resolution word counts only right after words that ask for it ("I want", "please", "could you", "我要",
@@ -573,7 +617,7 @@ _T = TypeVar("_T", "_Found", Entity)
 
 # When two entities overlap, the earlier kind in this list keeps its span.
 _PRIORITY: tuple[EntityKind, ...] = ("email", "order_number", "phone", "money", "datetime", "person", "product",
-                                     "resolution")
+                                     "resolution", "location")
 
 
 def _drop_overlaps(items: Sequence[_T], key: Callable[[_T], tuple[int | bool, ...]]) -> list[_T]:
@@ -593,7 +637,8 @@ def extract_entities(text: str, lang: Lang, now: datetime, products: Sequence[Ca
     """
     text = text[:MAX_ENTITY_CHARS]
     found: list[Entity] = [*_emails(text), *_order_numbers(text), *_phones(text, lang), *_money(text),
-                           *_datetimes(text, lang, now), *_persons(text), *_resolutions(text)]
+                           *_datetimes(text, lang, now), *_persons(text), *_resolutions(text),
+                           *_places(text)]
     found += [ProductMention(text=m.span, value=m.product_id, start=m.start, end=m.end, method=m.method,
                              confidence=m.confidence) for m in products
               # Related words ("spin cycle") point to a product; they are evidence, not a mention of it.

@@ -168,16 +168,18 @@ async def test_a_complaint_told_all_at_once_is_not_asked_again(intake: IntakeSer
 
 
 @pytest.mark.one_database("sqlite")
-async def test_a_resolution_asked_for_in_the_story_is_taken_and_does_not_decide_the_category(
+async def test_the_store_and_the_resolution_told_in_the_story_are_taken_and_the_request_is_no_category(
     intake: IntakeService,
 ) -> None:
-    """"I want a refund" answers the resolution question before it is asked, and a leaking kettle stays a
-    product-quality complaint (the category model read the request as a billing problem)."""
+    """The store and "I want a refund" answer their questions before they are asked, and a leaking kettle stays
+    a product-quality complaint (the category model read the request as a billing problem)."""
     customer = Customer(intake, "wants-a-refund")
-    opener = "Hi, I'm Tom Baker. My electric kettle started leaking yesterday, tom@example.com, I want a refund"
+    opener = ("Hi, I'm Tom Baker. My electric kettle from your Oxford Street store started leaking yesterday, "
+              "tom@example.com, I want a refund")
     reply = await customer.say(opener)
-    assert "resolution: Refund" in reply and "product: Electric kettle" in reply
-    assert "sounds like a problem with product quality" in await customer.say("At home")
+    assert "where: Oxford Street store" in reply and "resolution: Refund" in reply
+    assert "product: Electric kettle" in reply and "Where did it happen?" not in reply
+    assert reply.endswith("This sounds like a problem with product quality. Is that right?")
     await customer.say(choice="_yes")
     summary = await customer.say(choice="_skip")
     assert "What would you like us to do about it?" not in summary
@@ -185,6 +187,7 @@ async def test_a_resolution_asked_for_in_the_story_is_taken_and_does_not_decide_
     assert "Your case number is PL-" in await customer.say(choice="_confirm")
     case = await Case.get(sender_id=customer.sender)
     assert (case.expected_resolution, case.category, case.product) == ("refund", "product_quality", "kettle")
+    assert case.occurred_where == "Oxford Street store"
 
 
 @pytest.mark.one_database("sqlite")

@@ -88,6 +88,27 @@ def test_the_resolution_asked_for(text: str, lang: str, expected: list[tuple[str
     assert _found(text, lang) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("I bought it at your Oxford Street store", "en", [("location", "Oxford Street store", "Oxford Street store")]),
+        ("bought at the Tesco Extra superstore", "en",
+         [("location", "Tesco Extra superstore", "Tesco Extra superstore")]),
+        ("It happened in your shop on King Street", "en",
+         [("location", "shop on King Street", "shop on King Street")]),
+        ("从上海浦东机场店买的", "zh", [("location", "上海浦东机场店", "上海浦东机场店")]),
+        # No name, or a day or month where the name would be: no place.
+        ("I'm not happy with Mr Brown at your store", "en", []),
+        ("I went to the store in May", "en", []),
+        ("在你们店买的东西坏了", "zh", []),
+        ("我在家里等了一天", "zh", []),
+        ("在这家店", "zh", []),
+    ],
+)
+def test_the_store_where_it_happened(text: str, lang: str, expected: list[tuple[str, str, str]]) -> None:
+    assert _found(text, lang) == expected
+
+
 def test_requests_are_blanked_for_the_category_unless_nothing_else_is_left() -> None:
     assert without_resolution_requests("The kettle leaks, I want a refund").strip() == "The kettle leaks,"
     assert without_resolution_requests("电水壶漏水，我要退款") == "电水壶漏水， "
@@ -103,7 +124,9 @@ def test_parse_number(text: str, value: int | None) -> None:
 
 @pytest.mark.parametrize("text", ["a" * 50_000, "1" * 50_000, "@" * 50_000, "order " * 10_000, "我叫" * 20_000,
                                   "$1," * 20_000, "a.b@" * 20_000, "please " * 8_000,
-                                  "I want a " * 6_000, "please" + " " * 50_000 + "refund", "我要" * 20_000])
+                                  "I want a " * 6_000, "please" + " " * 50_000 + "refund", "我要" * 20_000,
+                                  "at the " + "Big " * 12_000, "在" + "南" * 40_000,
+                                  "your store on " + "King " * 10_000])
 def test_hostile_long_input_is_capped_and_does_not_crash(text: str) -> None:
     entities = extract_entities(text, "en", NOW)
     assert all(e.end <= MAX_ENTITY_CHARS for e in entities)
