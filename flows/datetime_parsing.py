@@ -68,7 +68,7 @@ def _numerals_to_digits(text: str) -> str:
     return _CN_NUMERAL.sub(replace, text)
 
 
-_WEEKDAY = re.compile(r"(上上|上|这|本|下)?个?(?:周|星期|礼拜)([1-7日天])")
+_WEEKDAY = re.compile(r"(上上|上|这|本|下)?个?(?:周|星期|礼拜)([1-7日天末])")
 _DAYS_AGO = re.compile(r"(\d+)\s*(?:天|日)(?:以)?前")
 _WEEKS_AGO = re.compile(r"(\d+)\s*(?:周|个?星期|个?礼拜)(?:以)?前")
 _HOURS_AGO = re.compile(r"(\d+|半)\s*(?:个)?(?:小时|钟头)(?:以)?前")
@@ -102,7 +102,8 @@ def _chinese_day(text: str, now: datetime) -> tuple[datetime, bool] | None:
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     if match := _WEEKDAY.search(text):
         prefix, day = match.group(1) or "", match.group(2)
-        weekday = 6 if day in ("日", "天") else int(day) - 1
+        # A weekend ("上周末") is dated by its Saturday.
+        weekday = 6 if day in ("日", "天") else 5 if day == "末" else int(day) - 1
         monday = today - timedelta(days=now.weekday())
         weeks = {"上上": -2, "上": -1, "下": 1}.get(prefix, 0)
         result = monday + timedelta(weeks=weeks, days=weekday)
@@ -249,6 +250,55 @@ def _clock(hour_text: str | None, minute_text: str | None, meridiem: str | None)
     return (hour, minute) if minute < 60 else None
 
 
+# Phrases dateparser reads wrongly or not at all: "on the 5th" came back as 29 May (the 5th month), "earlier today"
+# and "last night around 9" as nothing.
+_EN_ORDINAL_DAY = re.compile(r"(?:on )?(?:the )?(?P<day>\d{1,2})(?:st|nd|rd|th)(?: of (?:this|the) month)?")
+_EN_TODAY = re.compile(r"(?:earlier|earlier today|today earlier|earlier on today|this afternoon|this evening|tonight)")
+_EN_LAST_NIGHT = re.compile(rf"last night(?:,? (?:around |about |after |before )?{_EN_CLOCK})?")
+
+
+def _most_recent_day_of_month(day_of_month: int, today: datetime) -> datetime | None:
+    """The 5th: this month's when it has come, else last month's; None for a day the month does not have."""
+    try:
+        result = today.replace(day=day_of_month)
+    except ValueError:
+        result = None
+    if result is None or result > today:
+        previous_month_end = today.replace(day=1) - timedelta(days=1)
+        try:
+            return previous_month_end.replace(day=day_of_month)
+        except ValueError:
+            return None
+    return result
+
+
+def parse_english_day_phrases(text: str, now: datetime) -> When | None:
+    """Answers dateparser gets wrong ("on the 5th", "earlier today", "last night around 9"); None for others."""
+    phrase = " ".join(text.lower().split())
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if match := _EN_ORDINAL_DAY.fullmatch(phrase):
+        day = _most_recent_day_of_month(int(match["day"]), today)
+        return When(day, False) if day is not None else None
+    if _EN_TODAY.fullmatch(phrase):
+        return When(today, False)
+    if match := _EN_LAST_NIGHT.fullmatch(phrase):
+        yesterday = today - timedelta(days=1)
+        if match["hour"] is None:
+            return When(yesterday, False)
+        hour, minute = int(match["hour"]), int(match["minute"] or 0)
+        if match["meridiem"]:
+            clock = _clock(match["hour"], match["minute"], match["meridiem"])
+            if clock is None:
+                return None
+            hour, minute = clock
+        elif 6 <= hour <= 11:
+            hour += 12  # "last night around 9" is 21:00
+        elif not 12 < hour <= 23 or minute > 59:
+            return When(yesterday, False)  # "around 2" at night: after midnight is another day; keep the day
+        return When(yesterday.replace(hour=hour, minute=minute), True)
+    return None
+
+
 def parse_common_english_when(text: str, now: datetime) -> When | None:
     """The English answers customers type most ("yesterday", "yesterday at 3pm", "2 days ago 10:30",
     "2026-11-28 15:00"), read without dateparser (milliseconds per phrase on the turn's path) and exactly as it
@@ -307,7 +357,7 @@ def parse_when(text: str, now: datetime) -> When | None:
             return parsed
         languages = ["zh", "en"]
     else:
-        parsed = parse_common_english_when(candidate, now)
+        parsed = parse_common_english_when(candidate, now) or parse_english_day_phrases(candidate, now)
         if parsed is not None:
             return parsed
         languages = ["en"]

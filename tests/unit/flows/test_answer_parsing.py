@@ -72,6 +72,13 @@ def test_email_is_normalised_and_errors_say_why() -> None:
         ("昨天", "2026-11-19"),
         ("this morning", "2026-11-20"),
         ("3 Nov", "2026-11-03"),
+        # dateparser read "on the 5th" as 20 May (the 5th month) and could not read the next four.
+        ("on the 5th", "2026-11-05"),
+        ("the 25th", "2026-10-25"),  # not yet come this month: last month's
+        ("earlier today", "2026-11-20"),
+        ("last night around 9", "2026-11-19T21:00"),
+        ("last night at 11:30pm", "2026-11-19T23:30"),
+        ("上周末", "2026-11-14"),
     ],
 )
 def test_natural_date_phrases_relative_to_now(phrase: str, expected: str) -> None:
