@@ -5,10 +5,17 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from flows.language import Lang
+
 # RFC 5321 caps an address at 254 characters; anything longer is refused before the validator reads it.
 MAX_EMAIL_LENGTH = 254
 # The longest way people write a phone number (spaces, dashes, an extension) stays well under this.
 MAX_PHONE_LENGTH = 40
+
+# Where a number written without a country code is looked for after the flow's own default region, by the
+# conversation's language: an English speaker's "(201) 555-0123" is American and "020 7946 0958" British (US numbers
+# never start with 0), not Chinese; a Chinese speaker's number is Chinese. The first region it is valid in wins.
+PHONE_REGIONS: dict[Lang, tuple[str, ...]] = {"en": ("US", "GB", "CN"), "zh": ("CN",)}
 
 # phonenumbers and email-validator take a tenth of a second to import: on first use, not at start-up (the server's
 # model loader thread imports them after start-up); the lock keeps two threads from importing them at once.
@@ -45,11 +52,12 @@ def parse_email(text: str) -> str | InvalidAnswer:
     return result.normalized
 
 
-def parse_phone(text: str, default_region: str | None) -> str | InvalidAnswer:
+def parse_phone(text: str, default_region: str | None, lang: Lang = "zh") -> str | InvalidAnswer:
     """The number in E.164 (+8613812345678), or why it is not a valid number.
 
-    A number with a country code is taken as is. Without one it is tried in ``default_region``, then as a
-    Chinese number, so "13812345678" and "138 1234 5678" are understood in either language.
+    A number with a country code is taken as is. Without one it is tried in ``default_region``, then in the
+    regions of the conversation's language (PHONE_REGIONS; each ends with China, so "13812345678" and
+    "138 1234 5678" are understood in either language).
     """
     if len(text) > MAX_PHONE_LENGTH * 4:
         return InvalidAnswer()
@@ -59,7 +67,7 @@ def parse_phone(text: str, default_region: str | None) -> str | InvalidAnswer:
     regions: list[str | None] = [None] if candidate.startswith(("+", "＋", "00")) else []
     if candidate.startswith("00"):
         candidate = "+" + candidate[2:]
-    regions += [region for region in (default_region, "CN") if region is not None]
+    regions += [region for region in (default_region, *PHONE_REGIONS[lang]) if region is not None]
     import_contact_parsers()
     import phonenumbers
 

@@ -178,7 +178,7 @@ class PhoneKind(StepKind[PhoneStep]):
     numbers_are_values = True
 
     def read(self, flow: Flow, state: ConversationState, step: PhoneStep, turn: Turn, text: str) -> Interpretation:
-        phone = parse_phone(text, step.default_region)
+        phone = parse_phone(text, step.default_region, state.lang)
         if isinstance(phone, InvalidAnswer):
             return Refused(flow.message("invalid_phone", state.lang))
         return Accepted(Answer(step.id, value=phone))

@@ -189,13 +189,18 @@ _MONEY_ZH_NUMERALS = re.compile(rf"(?<![{_ZH_NUM}])([{_ZH_NUM}]{{1,8}})(元钱|�
 
 def _phones(text: str, lang: Lang) -> list[Entity]:
     out: list[Entity] = []
-    for region in ("CN",) if lang == "zh" else ("US", "CN"):
+    found_spans: set[tuple[int, int]] = set()
+    # The flow's order (flows.contact_parsing.PHONE_REGIONS): the first region a number is valid in wins.
+    for region in ("CN",) if lang == "zh" else ("US", "GB", "CN"):
         try:
             matches = list(phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID,
                                                            max_tries=200))
         except Exception:
             matches = []
         for m in matches:
+            if (m.start, m.end) in found_spans:
+                continue
+            found_spans.add((m.start, m.end))
             value = phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
             out.append(PhoneNumber(text=m.raw_string, value=value, start=m.start, end=m.end))
     for hit in _CN_MOBILE.finditer(text):

@@ -30,6 +30,20 @@ def test_valid_phone_numbers_become_e164(typed: str, region: str | None, e164: s
     assert parse_phone(typed, region) == e164
 
 
+@pytest.mark.parametrize(
+    ("typed", "e164"),
+    [
+        ("(201) 555-0123", "+12015550123"),  # was +86 201 555 0123: tried only as a Chinese number
+        ("07911 123456", "+447911123456"),
+        ("020 7946 0958", "+442079460958"),
+        ("010 6552 9988", "+861065529988"),  # valid in neither the US nor Britain
+        ("138 1234 5678", "+8613812345678"),
+    ],
+)
+def test_an_english_speakers_number_without_a_country_code(typed: str, e164: str) -> None:
+    assert parse_phone(typed, None, "en") == e164
+
+
 @pytest.mark.parametrize("typed", ["12345", "abc", "", "+1 555", "1381234567", "phone: call me", "9" * 50])
 def test_invalid_phone_numbers(typed: str) -> None:
     assert isinstance(parse_phone(typed, None), InvalidAnswer)
