@@ -104,9 +104,25 @@ class Branch(_Frozen):
     goto: str
 
 
+class OptionSynonyms(_Frozen):
+    """Phrases that pick an option when a typed answer contains one of them ("call me" -> Phone)."""
+
+    en: list[str] = Field(default_factory=list, max_length=50)
+    zh: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("en", "zh")
+    @classmethod
+    def _phrases(cls, phrases: list[str]) -> list[str]:
+        if any(not phrase.strip() or len(phrase) > 64 for phrase in phrases):
+            raise ValueError("a synonym is empty or longer than 64 characters")
+        return phrases
+
+
 class Option(_Frozen):
     value: str = Field(pattern=r"^[^_\s][^\s]*$", max_length=64)
     label: LocalizedText
+    # A typed answer containing one of these phrases (and no other option's) picks this option.
+    synonyms: OptionSynonyms = Field(default_factory=OptionSynonyms)
     # Values found in a message that mean this option without naming it: a phone number answers
     # "phone or email?" with phone. The option whose kinds were ALL found wins (the one with most kinds).
     implied_by: list[ExtractKind] = Field(default_factory=list)

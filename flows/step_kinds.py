@@ -489,7 +489,8 @@ def step_option(options: Sequence[Option], value: str | None) -> Option | None:
 
 
 def typed_option(options: Sequence[Option], turn: Turn) -> Option | None:
-    """An option named by its value or its label in either language, even when not shown as a button."""
+    """An option named by its value or its label in either language, even when not shown as a button; else the
+    one option whose synonym the answer contains ("call me" -> Phone; "don't call me, email me" names two)."""
     if turn.choice is not None or turn.text is None:
         return None
     typed_text = normalize(turn.text)
@@ -498,7 +499,29 @@ def typed_option(options: Sequence[Option], turn: Turn) -> Option | None:
     for option in options:
         if typed_text in (normalize(option.value), normalize(option.label.en), normalize(option.label.zh)):
             return option
-    return None
+    if len(typed_text) > _SYNONYM_TEXT_LIMIT:
+        return None
+    named = [option for option in options
+             if any(_says(typed_text, normalize(phrase)) for phrase in (*option.synonyms.en, *option.synonyms.zh))]
+    return named[0] if len(named) == 1 else None
+
+
+# A story is not an answer to a choice: synonyms are looked for in short answers only.
+_SYNONYM_TEXT_LIMIT = 120
+_NEGATIONS = ("don't ", "dont ", "do not ", "not ", "never ", "no ", "不要", "不用", "别", "不", "勿")
+
+
+def _says(text: str, phrase: str) -> bool:
+    """Whether `text` contains `phrase` as whole words (any place for Chinese), not right after a negation."""
+    start = text.find(phrase)
+    while start >= 0 and phrase:
+        end = start + len(phrase)
+        bounded = phrase[0] > "\u2e7f" or ((start == 0 or not text[start - 1].isalnum())
+                                          and (end == len(text) or not text[end].isalnum()))
+        if bounded and not text[:start].endswith(_NEGATIONS):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
 
 
 _WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

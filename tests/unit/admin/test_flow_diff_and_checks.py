@@ -49,6 +49,7 @@ def test_every_problem_of_a_flow_is_listed_on_its_step() -> None:
     definition = shipped()
     step(definition, "name")["prompt"] = {"en": "Name?", "zh": "   "}
     step(definition, "email")["kind"] = "telepathy"
+    step(definition, "contact_method")["options"][0]["synonyms"] = {"en": ["call me", " "]}
     definition["greeting"] = {"en": "Hi"}
     flow, problems = check_flow(definition)
     assert flow is None
@@ -58,6 +59,7 @@ def test_every_problem_of_a_flow_is_listed_on_its_step() -> None:
             "the expected tags: 'text', 'choice', 'email', 'phone', 'datetime', 'files', 'proposal', 'confirm', "
             "'end'") in found
     assert (None, "greeting.zh", "missing") in found
+    assert ("contact_method", "options.0.synonyms.en", "a synonym is empty or longer than 64 characters") in found
 
 
 def test_steps_with_no_way_to_a_filed_case_are_errors_and_missing_standard_fields_warnings() -> None:

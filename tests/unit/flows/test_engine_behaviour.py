@@ -176,6 +176,31 @@ def test_choice_by_value_label_in_either_language_or_number(conversation: Conver
     assert conversation.step == "email"
 
 
+@pytest.mark.parametrize(
+    ("answer", "next_step"),
+    [
+        ("just call me", "phone"),
+        ("打电话吧", "phone"),
+        ("please don't call me, email me", "email"),  # the negated synonym does not count
+        ("either is fine", "phone"),  # both: the phone, then the email
+        ("call me or email me", "contact_method"),  # two options named: asked again
+    ],
+)
+def test_a_choice_said_in_other_words(conversation: Conversation, answer: str, next_step: str) -> None:
+    walk_to(conversation, "contact_method")
+    conversation.say(answer)
+    assert conversation.step == next_step
+    if answer == "either is fine":
+        assert conversation.answer("contact_method").value == "both"
+
+
+def test_a_synonym_in_a_long_story_picks_no_option(conversation: Conversation) -> None:
+    walk_to(conversation, "contact_method")
+    conversation.say("I tried to call your shop five times yesterday and nobody answered, then the line went dead "
+                     "and I gave up and came here instead")
+    assert conversation.step == "contact_method"
+
+
 def test_choice_button_press_and_invalid_choice(conversation: Conversation) -> None:
     walk_to(conversation, "contact_method")
     conversation.say("carrier pigeon")

@@ -88,7 +88,7 @@ def test_a_name_found_in_an_introduction_is_the_name(complaint_flow: Flow) -> No
 def test_values_that_fail_their_steps_parser_are_not_used(complaint_flow: Flow) -> None:
     conversation = Conversation(complaint_flow)
     walk_to(conversation, "contact_method")
-    conversation.say("call 12345 tomorrow", found=(("phone", "12345", "12345"), ("datetime", "tomorrow", "tomorrow")))
+    conversation.say("try 12345 tomorrow", found=(("phone", "12345", "12345"), ("datetime", "tomorrow", "tomorrow")))
     assert conversation.step == "contact_method"
     assert conversation.state is not None and conversation.state.answer("phone") is None
     assert conversation.state.answer("occurred_at") is None, "a future date is refused as it is when typed"
