@@ -69,6 +69,8 @@ CONFIRM = "_confirm"
 EDIT = "_edit:"
 CANCEL = "_cancel"
 NEW_COMPLAINT = "_new"
+# Not a button: the words for "I have nothing to send" at the evidence question.
+NOTHING_TO_SEND = "nothing_to_send"
 # Picking one of two values that disagree ("which phone is right?"): PICK + "0" keeps, PICK + "1" takes.
 PICK = "_pick:"
 
@@ -109,7 +111,16 @@ TYPED_INTENTS: dict[str, frozenset[str]] = {
         {"no", "n", "nope", "wrong", "other", "something else", "不是", "不对", "错", "其他", "其它", "别的"}
     ),
     CONFIRM: frozenset(
-        {"confirm", "submit", "yes", "ok", "okay", "确认", "提交", "确认提交", "是", "是的", "好", "好的"}
+        {"confirm", "submit", "yes", "ok", "okay", "确认", "提交", "确认提交", "是", "是的", "好", "好的",
+         "yes please", "looks good", "all good", "correct", "that's right", "thats right", "all correct",
+         "send", "send it", "submit it", "go ahead",
+         "对", "对的", "没错", "没问题", "正确", "可以", "确认无误", "提交吧"}
+    ),
+    # At the evidence question with nothing (more) to send: the same as Skip (or Done once files came).
+    NOTHING_TO_SEND: frozenset(
+        {"no", "nope", "none", "nothing", "no thanks", "no photos", "no pictures", "no files", "no evidence",
+         "i don't have any", "i dont have any", "i have none", "not really", "no i don't", "no i dont",
+         "没有", "没", "无", "没有照片", "没有图片", "没有文件", "没有证据", "没了", "不用了", "不用"}
     ),
 }
 

@@ -11,7 +11,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
-from flows.commands import CONFIRM, DONE, EDIT, KEEP, OTHER, SKIP, YES, bare_number, button, normalize, typed
+from flows.commands import (
+    CONFIRM,
+    DONE,
+    EDIT,
+    KEEP,
+    NOTHING_TO_SEND,
+    OTHER,
+    SKIP,
+    YES,
+    bare_number,
+    button,
+    normalize,
+    typed,
+)
 from flows.contact_parsing import InvalidAnswer, format_phone, parse_email, parse_phone
 from flows.conversation import (
     Answer,
@@ -396,7 +409,7 @@ class FilesKind(StepKind[FilesStep]):
         received = len(pending) > len(state.pending_files)
         if received and len(pending) >= step.max_files:
             return Accepted(Answer(step.id, files=tuple(pending)), tuple(notes))
-        finishing = pressed in (DONE, KEEP, SKIP) or any(typed(turn, i) for i in (DONE, KEEP, SKIP))
+        finishing = pressed in (DONE, KEEP, SKIP) or any(typed(turn, i) for i in (DONE, KEEP, SKIP, NOTHING_TO_SEND))
         if finishing and not received:
             if len(pending) < step.min_files:
                 return Refused(flow.message("files_need_more", lang).format(min=step.min_files))

@@ -194,6 +194,21 @@ def test_a_choice_said_in_other_words(conversation: Conversation, answer: str, n
         assert conversation.answer("contact_method").value == "both"
 
 
+@pytest.mark.parametrize("answer", ["no", "no photos", "I don't have any", "没有"])
+def test_nothing_to_send_at_the_evidence_question_moves_on(conversation: Conversation, answer: str) -> None:
+    walk_to(conversation, "evidence")
+    conversation.say(answer)
+    assert conversation.step == "expected_resolution"
+    assert conversation.answer("evidence").skipped
+
+
+@pytest.mark.parametrize("answer", ["looks good", "correct", "没问题", "对"])
+def test_a_summary_confirmed_in_other_words_is_filed(conversation: Conversation, answer: str) -> None:
+    walk_to(conversation, "confirm")
+    conversation.say(answer)
+    assert conversation.step == "done"
+
+
 def test_a_synonym_in_a_long_story_picks_no_option(conversation: Conversation) -> None:
     walk_to(conversation, "contact_method")
     conversation.say("I tried to call your shop five times yesterday and nobody answered, then the line went dead "
