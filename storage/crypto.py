@@ -231,7 +231,9 @@ def ciphertext_as_is() -> Iterator[None]:
 def encrypt_text(value: str) -> str:
     if _installed is None or _as_is.get():
         return value
-    return _installed.encrypt(value.encode("utf-8"))
+    # A lone surrogate (from a platform's JSON "\ud800") cannot be UTF-8: stored as "?" rather than failing the
+    # whole message (found by the Slack fuzz test: a 500).
+    return _installed.encrypt(value.encode("utf-8", "replace"))
 
 
 def decrypt_text(stored: str) -> str:
