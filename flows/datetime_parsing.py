@@ -94,6 +94,21 @@ _TIME = re.compile(
 _AFTERNOON = {"下午", "傍晚", "晚上", "晚", "夜里", "深夜"}
 
 
+def _most_recent_day_of_month(day_of_month: int, today: datetime) -> datetime | None:
+    """The 5th: this month's when it has come, else last month's; None for a day the month does not have."""
+    try:
+        result = today.replace(day=day_of_month)
+    except ValueError:
+        result = None
+    if result is None or result > today:
+        previous_month_end = today.replace(day=1) - timedelta(days=1)
+        try:
+            return previous_month_end.replace(day=day_of_month)
+        except ValueError:
+            return None
+    return result
+
+
 def _chinese_day(text: str, now: datetime) -> tuple[datetime, bool] | None:
     """The day a phrase names, and whether it names a time too ("3小时前", "刚才": now's clock moved back).
 
@@ -135,17 +150,8 @@ def _chinese_day(text: str, now: datetime) -> tuple[datetime, bool] | None:
         if word in text:
             return today + timedelta(days=offset), False
     if match := _DAY_OF_MONTH.search(text):
-        try:
-            result = today.replace(day=int(match.group(1)))
-        except ValueError:
-            return None
-        if result > today:
-            previous_month_end = today.replace(day=1) - timedelta(days=1)
-            try:
-                result = previous_month_end.replace(day=int(match.group(1)))
-            except ValueError:
-                return None
-        return result, False
+        day = _most_recent_day_of_month(int(match.group(1)), today)
+        return (day, False) if day is not None else None
     return None
 
 
@@ -255,21 +261,6 @@ def _clock(hour_text: str | None, minute_text: str | None, meridiem: str | None)
 _EN_ORDINAL_DAY = re.compile(r"(?:on )?(?:the )?(?P<day>\d{1,2})(?:st|nd|rd|th)(?: of (?:this|the) month)?")
 _EN_TODAY = re.compile(r"(?:earlier|earlier today|today earlier|earlier on today|this afternoon|this evening|tonight)")
 _EN_LAST_NIGHT = re.compile(rf"last night(?:,? (?:around |about |after |before )?{_EN_CLOCK})?")
-
-
-def _most_recent_day_of_month(day_of_month: int, today: datetime) -> datetime | None:
-    """The 5th: this month's when it has come, else last month's; None for a day the month does not have."""
-    try:
-        result = today.replace(day=day_of_month)
-    except ValueError:
-        result = None
-    if result is None or result > today:
-        previous_month_end = today.replace(day=1) - timedelta(days=1)
-        try:
-            return previous_month_end.replace(day=day_of_month)
-        except ValueError:
-            return None
-    return result
 
 
 def parse_english_day_phrases(text: str, now: datetime) -> When | None:
