@@ -71,6 +71,8 @@ CANCEL = "_cancel"
 NEW_COMPLAINT = "_new"
 # Not a button: the words for "I have nothing to send" at the evidence question.
 NOTHING_TO_SEND = "nothing_to_send"
+# Not a button: "I don't know" skips an optional question (a required one reads it as any other answer).
+DONT_KNOW = "dont_know"
 # Picking one of two values that disagree ("which phone is right?"): PICK + "0" keeps, PICK + "1" takes.
 PICK = "_pick:"
 
@@ -115,6 +117,13 @@ TYPED_INTENTS: dict[str, frozenset[str]] = {
          "yes please", "looks good", "all good", "correct", "that's right", "thats right", "all correct",
          "send", "send it", "submit it", "go ahead",
          "对", "对的", "没错", "没问题", "正确", "可以", "确认无误", "提交吧"}
+    ),
+    DONT_KNOW: frozenset(
+        {"i don't know", "i dont know", "don't know", "dont know", "idk", "no idea", "not sure", "i'm not sure",
+         "im not sure", "i can't remember", "i cant remember", "can't remember", "cant remember",
+         "i don't remember", "i dont remember", "i forgot", "forgot",
+         "不知道", "我不知道", "不清楚", "不太清楚", "不确定", "不记得", "不记得了", "记不清", "记不清了",
+         "忘了", "忘记了"}
     ),
     # At the evidence question with nothing (more) to send: the same as Skip (or Done once files came).
     NOTHING_TO_SEND: frozenset(

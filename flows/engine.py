@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from flows.commands import (
+    DONT_KNOW,
     NEW_COMPLAINT,
     PICK,
     SKIP,
@@ -165,7 +166,7 @@ def pending_analysis(flow: Flow, state: ConversationState | None, turn: Turn) ->
     text = turn.text.strip()
     if not step.min_length <= len(text) <= step.max_length or bare_number(text):
         return None
-    if step.optional and typed(turn, SKIP):
+    if step.optional and (typed(turn, SKIP) or typed(turn, DONT_KNOW)):
         return None
     return text
 
@@ -767,7 +768,9 @@ def _resolve_conflict(flow: Flow, state: ConversationState, turn: Turn, say: Say
     elif turn.text is not None and turn.choice is None:
         answer = _typed_resolution(flow, state, step, turn)
         unresolved = replace(state, conflict=None)
-        if answer is None and isinstance(_interpret(flow, unresolved, current, turn), Accepted):
+        # "I don't know" which one is right is no answer to the current question either.
+        if (answer is None and not typed(turn, DONT_KNOW)
+                and isinstance(_interpret(flow, unresolved, current, turn), Accepted)):
             # Not about the question at all: the customer answered the current step. The earlier value
             # stands (it was confirmed in one line; "back" reaches it).
             return _answer_current(flow, unresolved, current, turn, say)

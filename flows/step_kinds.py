@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from flows.commands import (
     CONFIRM,
     DONE,
+    DONT_KNOW,
     EDIT,
     KEEP,
     NOTHING_TO_SEND,
@@ -124,6 +125,8 @@ class StepKind(Generic[S]):
         existing = state.answer(step.id)
         if existing is not None and (pressed == KEEP or typed(turn, KEEP)):
             return Accepted(existing)
+        if step.optional and typed(turn, DONT_KNOW):
+            return Accepted(Answer(step.id, skipped=True))
         if pressed == SKIP or typed(turn, SKIP):
             if step.optional:
                 return Accepted(Answer(step.id, skipped=True))

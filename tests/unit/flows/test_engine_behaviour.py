@@ -202,6 +202,19 @@ def test_nothing_to_send_at_the_evidence_question_moves_on(conversation: Convers
     assert conversation.answer("evidence").skipped
 
 
+@pytest.mark.parametrize(("step", "answer", "next_step"), [
+    ("occurred_at", "I don't know", "occurred_where"),
+    ("occurred_at", "不记得了", "occurred_where"),
+    ("occurred_where", "not sure", "product"),
+])
+def test_i_dont_know_skips_an_optional_question(conversation: Conversation, step: str, answer: str,
+                                                next_step: str) -> None:
+    walk_to(conversation, step)
+    conversation.say(answer)
+    assert conversation.answer(step).skipped
+    assert conversation.step == next_step
+
+
 @pytest.mark.parametrize("answer", ["looks good", "correct", "没问题", "对"])
 def test_a_summary_confirmed_in_other_words_is_filed(conversation: Conversation, answer: str) -> None:
     walk_to(conversation, "confirm")
