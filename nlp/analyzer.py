@@ -12,7 +12,7 @@ from pathlib import Path
 from spacy.language import Language
 
 from nlp.analysis import Analysis, Lang
-from nlp.catalog import Catalog, ProductChoice
+from nlp.catalog import SHIPPED_CATALOG_PATH, Catalog, ProductChoice
 from nlp.entities import extract_entities, without_resolution_requests
 from nlp.errors import ModelLoadError
 from nlp.language import detect_language
@@ -22,7 +22,7 @@ from nlp.training import COMPONENT, load_model
 
 PACKAGE_DIR = Path(__file__).parent
 DEFAULT_MODELS_DIR = PACKAGE_DIR / "models"
-DEFAULT_CATALOG_PATH = PACKAGE_DIR / "data" / "catalog.yaml"
+DEFAULT_CATALOG_PATH = SHIPPED_CATALOG_PATH
 # The classifiers read the beginning of a message; a 100 KB paste costs no more than 8 KB.
 MAX_ANALYZED_CHARS = 8000
 

@@ -30,6 +30,7 @@ Nothing matched means no product: the catalog never guesses.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -65,6 +66,7 @@ _MAX_WINDOW_TOKENS = 3
 # Each further distinct related word adds this much, up to _MAX_INDIRECT (below auto-accept at 0.85).
 _INDIRECT_STEP = 0.08
 _MAX_INDIRECT = 0.8
+SHIPPED_CATALOG_PATH = Path(__file__).parent / "data" / "catalog.yaml"
 # Only the first part of a very long message is scanned; complaints name the product early.
 MAX_MATCH_CHARS = 5000
 
@@ -197,7 +199,10 @@ def _deletions(word: str) -> set[str]:
 class Catalog:
     """Compiled catalog; `match` is read-only and safe to call from several threads."""
 
-    def __init__(self, entries: Iterable[CatalogEntry]) -> None:
+    def __init__(self, entries: Iterable[CatalogEntry], other_products: Iterable[CatalogEntry] = ()) -> None:
+        """`other_products`: things the business may not sell (the shipped general catalog): a match inside a
+        longer name of one of them is dropped unless that name's product is also called by the matched words
+        ("hair dryer" holds "dryer", but a hair dryer is no tumble dryer; a "condenser dryer" still is one)."""
         self.entries: dict[str, CatalogEntry] = {}
         for entry in entries:
             if entry.id in self.entries:
@@ -211,8 +216,23 @@ class Catalog:
             terms += [(n, entry.id, "indirect") for n in entry.related]
         # Simplified and traditional Chinese are the same product: match both spellings of every term.
         converters = (opencc.OpenCC("t2s"), opencc.OpenCC("s2t"))
-        terms += [(variant, product_id, method) for term, product_id, method in list(terms) if _CJK.search(term)
-                  for variant in {c.convert(term) for c in converters} - {term}]
+
+        def spellings(term: str) -> set[str]:
+            return {term, *(c.convert(term) for c in converters)} if _CJK.search(term) else {term}
+
+        terms += [(variant, product_id, method) for term, product_id, method in list(terms)
+                  for variant in spellings(term) - {term}]
+        # Every known product's names, one group per product, to tell a longer name of another thing.
+        self._name_groups = [frozenset(v for n in e.names for v in spellings(n))
+                             for e in (*self.entries.values(), *other_products)]
+        self._group_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
+        self._group_cjk_names: list[tuple[str, int]] = []
+        for index, group in enumerate(self._name_groups):
+            for name in group:
+                if _CJK.search(name):
+                    self._group_cjk_names.append((name, index))
+                else:
+                    self._group_matcher.add(str(index), [self._en.make_doc(name)])
         terms = list(dict.fromkeys(terms))
         for term, _, _ in terms:
             if _CJK.search(term):
@@ -255,11 +275,14 @@ class Catalog:
 
     @classmethod
     def load(cls, path: Path) -> Catalog:
-        return cls.from_document(catalog_document(path), path)
+        shipped = path.resolve() == SHIPPED_CATALOG_PATH.resolve()
+        return cls.from_document(catalog_document(path), path, other_products=() if shipped else None)
 
     @classmethod
-    def from_document(cls, raw_entries: object, path: Path | None = None) -> Catalog:
-        """A catalog from its entries as mappings (the YAML file's `products`, or an admin's edit)."""
+    def from_document(cls, raw_entries: object, path: Path | None = None, *,
+                      other_products: Iterable[CatalogEntry] | None = None) -> Catalog:
+        """A catalog from its entries as mappings (the YAML file's `products`, or an admin's edit);
+        `other_products` defaults to the shipped general catalog's (see `__init__`)."""
         if not isinstance(raw_entries, list):
             raise CatalogError("expected a list of products", path=path)
         entries = []
@@ -269,7 +292,7 @@ class Catalog:
             entries.append(_entry_from_mapping(raw, index, path))
         if not entries:
             raise CatalogError("the catalog lists no products", path=path)
-        return cls(entries)
+        return cls(entries, general_products() if other_products is None else other_products)
 
     @cached_property
     def product_ids(self) -> frozenset[str]:
@@ -338,6 +361,9 @@ class Catalog:
             if all(item[1] <= k[0] or item[0] >= k[1] for k in kept):
                 kept.append(item)
         kept.sort(key=lambda f: f[0])
+        if kept:
+            around = self._product_names_in(en_doc, lowered)
+            kept = [k for k in kept if not _inside_another_name(k[0], k[1], lowered[k[0]:k[1]], around)]
         out = []
         for start, end, product_id, method, confidence in kept:
             o_start, o_end = offsets[start], offsets[end - 1] + 1
@@ -354,6 +380,18 @@ class Catalog:
             kind: MatchMethod = "alias" if method == "alias" else "indirect" if method == "indirect" else "exact"
             out.append((span.start_char, span.end_char, product_id, kind, _CONFIDENCE[kind]))
         return out
+
+    def _product_names_in(self, doc: Doc, lowered: str) -> list[tuple[int, int, frozenset[str]]]:
+        """Every known product name in the text: (start, end, the names of its product)."""
+        found = [(doc[start:end].start_char, doc[start:end].end_char, self._name_groups[int(doc.vocab.strings[key])])
+                 for key, start, end in self._group_matcher(doc)]
+        if _CJK.search(lowered):
+            for name, index in self._group_cjk_names:
+                start = lowered.find(name)
+                while start >= 0:
+                    found.append((start, start + len(name), self._name_groups[index]))
+                    start = lowered.find(name, start + 1)
+        return found
 
     def _fuzzy_matches(self, doc: Doc) -> list[tuple[int, int, str, MatchMethod, float]]:
         out: list[tuple[int, int, str, MatchMethod, float]] = []
@@ -374,6 +412,18 @@ class Catalog:
                             method: MatchMethod = "exact" if candidate == name else "typo"
                             out.append((span.start_char, span.end_char, product_id, method, _CONFIDENCE[method]))
         return out
+
+
+@functools.cache
+def general_products() -> tuple[CatalogEntry, ...]:
+    """The shipped general catalog's products: what else a customer's words may name."""
+    return tuple(_entry_from_mapping(raw, index, SHIPPED_CATALOG_PATH)
+                 for index, raw in enumerate(catalog_document(SHIPPED_CATALOG_PATH)))
+
+
+def _inside_another_name(start: int, end: int, words: str, names: list[tuple[int, int, frozenset[str]]]) -> bool:
+    return any(n_start <= start and end <= n_end and n_end - n_start > end - start and words not in group
+               for n_start, n_end, group in names)
 
 
 def catalog_document(path: Path) -> list[Mapping[str, object]]:

@@ -19,10 +19,10 @@ from tests.waiting import eventually
 
 pytestmark = pytest.mark.one_database("postgres")
 
-ESPRESSO = {
-    "id": "espresso_machine",
-    "label": {"en": "Espresso machine", "zh": "咖啡机"},
-    "names": {"en": ["espresso machine", "coffee machine"], "zh": ["咖啡机"]},
+SEWING = {
+    "id": "sewing_machine",
+    "label": {"en": "Sewing machine", "zh": "缝纫机"},
+    "names": {"en": ["sewing machine"], "zh": ["缝纫机"]},
     "aliases": [], "skus": ["EM-100"], "model_prefixes": [], "related": {"en": [], "zh": []},
 }
 
@@ -54,32 +54,32 @@ async def test_an_edited_catalog_is_what_the_nlp_proposes_at_once(
     assert (status, body["version"], body["saved_by"]) == (200, 0, None)
     catalog = body["document"]
     assert catalog["products"][0]["label"] == {"en": "Washing machine", "zh": "洗衣机"}
-    assert await products_proposed(admin, "my new espresso machine leaks", "en") == []
+    assert await products_proposed(admin, "my new sewing machine jams", "en") == []
 
     broken = copy.deepcopy(catalog)
-    broken["products"].append({**ESPRESSO, "label": {"en": "Espresso machine", "zh": ""}})
-    broken["products"].append({**ESPRESSO, "id": "Espresso Machine!"})
+    broken["products"].append({**SEWING, "label": {"en": "Sewing machine", "zh": ""}})
+    broken["products"].append({**SEWING, "id": "Sewing Machine!"})
     status, body = await admin.api("PUT", "/catalog", "editor", json=broken)
     assert status == 422
     count = len(catalog["products"])
     assert fields_of(body) == [f"products.{count}.label.zh", f"products.{count + 1}.id"]
 
     twice = copy.deepcopy(catalog)
-    twice["products"] += [ESPRESSO, ESPRESSO]
+    twice["products"] += [SEWING, SEWING]
     status, body = await admin.api("PUT", "/catalog", "editor", json=twice)
     assert status == 422
     assert body["errors"] == [{"step": None, "field": f"products.{count + 1}.id",
-                               "message": "'espresso_machine' is listed twice"}]
+                               "message": "'sewing_machine' is listed twice"}]
 
     edited = copy.deepcopy(catalog)
-    edited["products"].insert(0, ESPRESSO)
+    edited["products"].insert(0, SEWING)
     status, body = await admin.api("PUT", "/catalog", "editor", json=edited)
     assert (status, body) == (200, {"kind": "catalog", "version": 1})
 
     # This application's NLP uses the new catalog at once, in both languages, and offers it first as a button.
-    assert await products_proposed(admin, "my new espresso machine leaks", "en") == ["espresso_machine"]
-    assert await products_proposed(admin, "我的咖啡机漏水了", "zh") == ["espresso_machine"]
-    assert application(admin).intake.analyzer.catalog_choices("zh")[0].label == "咖啡机"
+    assert await products_proposed(admin, "my new sewing machine jams", "en") == ["sewing_machine"]
+    assert await products_proposed(admin, "我的缝纫机卡线了", "zh") == ["sewing_machine"]
+    assert application(admin).intake.analyzer.catalog_choices("zh")[0].label == "缝纫机"
     # The editor's preview offers the catalog's buttons when the customer named no product, the new one first.
     # (In Chinese: the conversation follows the customer's language, and its buttons with it.)
     messages = ["你好", "李娜", "邮箱", "ada@example.com", "它坏了，打电话也没有人接。", "昨天", "在家里"]
@@ -88,18 +88,18 @@ async def test_an_edited_catalog_is_what_the_nlp_proposes_at_once(
     assert status == 200, body
     last = body["turns"][-1]
     assert last["step"] == "product"
-    assert last["replies"][-1]["buttons"][0] == {"value": "espresso_machine", "label": "咖啡机"}
+    assert last["replies"][-1]["buttons"][0] == {"value": "sewing_machine", "label": "缝纫机"}
     # The session's shared analyzer (another application) is untouched.
-    assert [p.value for p in await analyzer.propose("my new espresso machine leaks", "en")
+    assert [p.value for p in await analyzer.propose("my new sewing machine jams", "en")
             if p.field == "product"] == []
 
     status, body = await admin.api("GET", "/catalog", "supervisor")
     assert (body["version"], body["saved_by"], body["document"]["products"][0]["id"]) == (
-        1, "token:editor-token", "espresso_machine")
+        1, "token:editor-token", "sewing_machine")
     status, body = await admin.api("GET", "/audit?object=catalog", "admin")
     entry = body["entries"][0]
     assert (entry["actor"], entry["action"], entry["object_id"]) == ("token:editor-token", "save", "version 1")
-    assert "product espresso_machine added" in entry["changes"]
+    assert "product sewing_machine added" in entry["changes"]
 
     # CSV in (the columns PLAINT_CATALOG_PATH=....csv reads): a bad row is named by its field.
     csv_text = ("id,label_en,label_zh,names_en,names_zh,aliases,skus\n"
@@ -113,7 +113,7 @@ async def test_an_edited_catalog_is_what_the_nlp_proposes_at_once(
                                    .encode(), headers={"Content-Type": "text/csv"})
     assert (status, body["version"]) == (200, 2), body
     assert await products_proposed(admin, "the toaster burns everything", "en") == ["toaster"]
-    assert await products_proposed(admin, "my new espresso machine leaks", "en") == []
+    assert await products_proposed(admin, "my new sewing machine jams", "en") == []
 
 
 async def test_routing_and_sla_are_checked_against_each_other_and_route_new_cases(admin: AdminHarness) -> None:

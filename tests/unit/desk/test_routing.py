@@ -138,7 +138,7 @@ def test_the_shipped_file_names_only_what_cases_can_carry() -> None:
     ("condition", "problem"),
     [
         ("category: [product_defect]", "category 'product_defect' is not in the taxonomy (known: billing_refund,"),
-        ("product: [rice_cooker]", "product 'rice_cooker' is not in the catalog"),
+        ("product: [sewing_machine]", "product 'sewing_machine' is not in the catalog"),
         ("channel: [whatsapp]", "channel 'whatsapp' is not in the known channels"),
         ("language: [fr]", "language 'fr' is not in the supported languages (known: en, zh)"),
     ],
@@ -155,9 +155,9 @@ def test_a_rule_that_could_never_match_is_refused(tmp_path: Path, condition: str
     assert f"{path}: rules[1]: {problem}" in str(raised.value)
     # Products come from the business's catalog (PLAINT_CATALOG_PATH), ids only.
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text("products:\n  - {id: rice_cooker, label: {en: Rice cooker, zh: 电饭煲}}\n", encoding="utf-8")
+    catalog.write_text("products:\n  - {id: sewing_machine, label: {en: Sewing machine, zh: 缝纫机}}\n", encoding="utf-8")
     if condition.startswith("product"):
-        assert load_routing(path, RoutingVocabulary.load(catalog)).rules[1].when.product == ["rice_cooker"]
+        assert load_routing(path, RoutingVocabulary.load(catalog)).rules[1].when.product == ["sewing_machine"]
 
 
 def test_one_check_finds_every_unknown_value_for_start_up_and_the_console() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from nlp.catalog import Catalog
 from nlp.errors import CatalogError
@@ -177,6 +178,46 @@ def test_indirect_mentions_variants_and_model_numbers(retailer: Catalog, text: s
 )
 def test_out_of_catalog_complaints_get_no_product(retailer: Catalog, text: str) -> None:
     assert retailer.match(text) is None
+
+
+SMALL_SHOP_YAML = """
+products:
+  - id: dryer
+    label: {en: Tumble dryer, zh: 干衣机}
+    names: {en: [dryer], zh: [干衣机]}
+  - id: phone
+    label: {en: Mobile phone, zh: 手机}
+    names: {en: [phone], zh: [手机]}
+  - id: tv
+    label: {en: Television, zh: 电视}
+    names: {en: [tv], zh: [电视]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        ("My hair dryer cuts out after a minute", None),  # another product's longer name holds "dryer"
+        ("the TV stand came with a cracked shelf", None),
+        ("my phone case is already peeling", None),
+        ("我的手机套餐被多扣了费", None),  # a mobile plan is no phone
+        ("電視櫃的抽屜拉不開", None),  # the other product's name in traditional characters
+        ("the laundry detergent leaked all over the parcel", None),
+        ("My condenser dryer fills the room with steam", "dryer"),  # not another product's name
+        ("my gas dryer takes three hours", "dryer"),
+        ("the clothes dryer squeaks", "dryer"),  # a longer name of the same product
+        ("the TV and the TV stand both arrived broken", "tv"),  # the TV is named on its own too
+        ("我的手机屏幕碎了", "phone"),
+    ],
+)
+def test_a_catalog_name_inside_another_products_name_is_not_that_product(
+        tmp_path: Path, text: str, product: str | None) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(SMALL_SHOP_YAML, encoding="utf-8")
+    # The business's catalog does not sell hair dryers; the shipped general catalog knows them.
+    for catalog in (Catalog.load(path), Catalog.from_document(yaml.safe_load(SMALL_SHOP_YAML)["products"])):
+        match = catalog.match(text)
+        assert (match.product_id if match else None) == product
 
 
 def test_match_all_spans_index_the_original_text(retailer: Catalog) -> None:
