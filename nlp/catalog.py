@@ -192,6 +192,12 @@ def _osa_distance_at_most_one(a: str, b: str) -> bool:
     return short[i:] == long_[i + 1 :]
 
 
+def _inflected_verb(candidate: str, name: str) -> bool:
+    """"washed", "charged", "routes": a verb's form one letter from a name ending in -er ("washer",
+    "charger", "router") is that verb, not a typo of the product."""
+    return name.endswith("er") and candidate[-2:] in ("ed", "es") and candidate[:-2] == name[:-2]
+
+
 def _deletions(word: str) -> set[str]:
     return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 
@@ -406,11 +412,13 @@ class Catalog:
                 for key in keys:
                     for name, product_id in self._fuzzy_index.get(key, ()):
                         exact_only = len(name) < _MIN_FUZZY_CHARS or any(ch.isdigit() for ch in name)
-                        if candidate == name or (not exact_only and _osa_distance_at_most_one(candidate, name)):
-                            span = doc[window[0].i : window[-1].i + 1]
-                            # A squashed exact name ("waterheater") is still exact.
-                            method: MatchMethod = "exact" if candidate == name else "typo"
-                            out.append((span.start_char, span.end_char, product_id, method, _CONFIDENCE[method]))
+                        if candidate != name and (exact_only or _inflected_verb(candidate, name)
+                                                  or not _osa_distance_at_most_one(candidate, name)):
+                            continue
+                        span = doc[window[0].i : window[-1].i + 1]
+                        # A squashed exact name ("waterheater") is still exact.
+                        method: MatchMethod = "exact" if candidate == name else "typo"
+                        out.append((span.start_char, span.end_char, product_id, method, _CONFIDENCE[method]))
         return out
 
 

@@ -551,13 +551,33 @@ _PLACE_ZH = re.compile(
 )
 
 
+# Online: "on your website", "in your mobile app", "the Argos website", "bought it on Amazon", 在你们官网, 在京东上.
+# A marketplace or "online" counts only after a buying verb ("I'll leave a review on Amazon" names no place).
+_ONLINE_EN = r"website|web\s?site|web\s?shop|online\s+(?:store|shop)|(?:mobile\s+)?app"
+_MARKETS_EN = r"amazon|ebay|etsy|aliexpress|temu|shein|shopee|lazada|taobao|tmall|jd\.com|pinduoduo"
+_ONLINE_PLACE_EN = re.compile(
+    rf"(?<![A-Za-z])(?i:on|in|through|via|from|at|using)\s+(?i:your|the|our)\s+"
+    rf"((?:{_NAME_WORD_EN}\s+)?(?i:{_ONLINE_EN}))(?![A-Za-z])"
+    rf"|(?<![A-Za-z])(?i:bought|ordered|purchased|paid\s+for)\b(?:\s+[\w'-]+){{0,4}}?"
+    rf"\s+(?:(?i:on|from|through|via|at)\s+((?i:{_MARKETS_EN}))|((?i:online))(?!\s+(?i:store|shop)))(?![A-Za-z])"
+)
+_ONLINE_ZH = "官方网站|官网|网站|网店|官方商城|商城|APP|App|app|小程序|公众号"
+_MARKETS_ZH = "淘宝|天猫|京东|拼多多|抖音|快手|唯品会|苏宁易购|闲鱼"
+_ONLINE_PLACE_ZH = re.compile(
+    rf"(?:在|从|通过|用)(?:你们|贵公司|贵司)?的?({_ONLINE_ZH}|{_MARKETS_ZH})|(?:你们|贵公司|贵司)的?({_ONLINE_ZH})"
+)
+
+
 def _places(text: str) -> list[Entity]:
     out: list[Entity] = []
-    for pattern in (_PLACE_EN, _PLACE_ZH):
+    # Named stores first; an online place overlapping one ("在京东旗舰店") adds nothing.
+    for pattern in (_PLACE_EN, _PLACE_ZH, _ONLINE_PLACE_EN, _ONLINE_PLACE_ZH):
         for hit in pattern.finditer(text):
             group = next(g for g in range(1, (pattern.groups or 0) + 1) if hit.group(g) is not None)
-            out.append(PlaceMention(text=hit.group(group), value=hit.group(group), start=hit.start(group),
-                                    end=hit.end(group)))
+            start, end = hit.start(group), hit.end(group)
+            if any(start < e.end and e.start < end for e in out):
+                continue
+            out.append(PlaceMention(text=hit.group(group), value=hit.group(group), start=start, end=end))
     return out
 
 

@@ -174,6 +174,8 @@ def test_indirect_mentions_variants_and_model_numbers(retailer: Catalog, text: s
     "text",
     ["The electric kettle I bought leaks", "My phone screen cracked", "航班延误了六个小时", "买的电水壶漏水",
      "my WM order", "the laundry smells of smoothie",  # two products' related words, one each: no answer
+     # A verb one letter from a name ending in -er is that verb, not a typo ("washer", "blender", "toaster").
+     "I washed it twice and the colours ran", "they blended two orders into one", "the toasted sandwich was cold",
      ],
 )
 def test_out_of_catalog_complaints_get_no_product(retailer: Catalog, text: str) -> None:

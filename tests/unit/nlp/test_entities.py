@@ -103,6 +103,18 @@ def test_the_resolution_asked_for(text: str, lang: str, expected: list[tuple[str
         ("在你们店买的东西坏了", "zh", []),
         ("我在家里等了一天", "zh", []),
         ("在这家店", "zh", []),
+        # Online places: the shop's own site or app, a marketplace after a buying verb, "online".
+        ("I paid in your app and got nothing", "en", [("location", "app", "app")]),
+        ("it was listed on the Currys website at half the price", "en",
+         [("location", "Currys website", "Currys website")]),
+        ("I ordered the kettle from ebay", "en", [("location", "ebay", "ebay")]),
+        ("bought it online two weeks ago", "en",
+         [("location", "online", "online"), ("datetime", "two weeks ago", "2026-11-15")]),
+        ("从拼多多买的", "zh", [("location", "拼多多", "拼多多")]),
+        ("在你们的公众号上提交了三次", "zh", [("location", "公众号", "公众号")]),
+        ("在京东旗舰店买的", "zh", [("location", "京东旗舰店", "京东旗舰店")]),  # the store, not also 京东
+        ("I posted about it on Amazon", "en", []),  # no buying verb
+        ("your app keeps crashing", "en", []),  # what broke, not where
     ],
 )
 def test_the_store_where_it_happened(text: str, lang: str, expected: list[tuple[str, str, str]]) -> None:
@@ -126,7 +138,8 @@ def test_parse_number(text: str, value: int | None) -> None:
                                   "$1," * 20_000, "a.b@" * 20_000, "please " * 8_000,
                                   "I want a " * 6_000, "please" + " " * 50_000 + "refund", "我要" * 20_000,
                                   "at the " + "Big " * 12_000, "在" + "南" * 40_000,
-                                  "your store on " + "King " * 10_000])
+                                  "your store on " + "King " * 10_000, "bought " + "it " * 20_000 + "on amazon",
+                                  "在你们的" * 10_000])
 def test_hostile_long_input_is_capped_and_does_not_crash(text: str) -> None:
     entities = extract_entities(text, "en", NOW)
     assert all(e.end <= MAX_ENTITY_CHARS for e in entities)
