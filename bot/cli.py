@@ -92,8 +92,9 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     from bot.operations.logs import configure_log_format
 
     configure_log_format(ctx.obj.log_format)
-    # jieba narrates its dictionary loading at DEBUG on its own handler.
-    logging.getLogger("jieba").setLevel(logging.WARNING)
+    # jieba narrates its dictionary loading at DEBUG on its own handler, and sets its logger to DEBUG when it
+    # is imported (later, lazily): a filter outlives that, a level does not.
+    logging.getLogger("jieba").addFilter(lambda record: record.levelno >= logging.WARNING)
     from bot.log_redaction import install_log_redaction, settings_secrets
 
     install_log_redaction(settings_secrets(ctx.obj))

@@ -129,6 +129,7 @@ TYPED_INTENTS: dict[str, frozenset[str]] = {
     NOTHING_TO_SEND: frozenset(
         {"no", "nope", "none", "nothing", "no thanks", "no photos", "no pictures", "no files", "no evidence",
          "i don't have any", "i dont have any", "i have none", "not really", "no i don't", "no i dont",
+         "nah", "no thank you", "no i don't have any", "否", "不", "不了", "没有呢", "没有哦",
          "没有", "没", "无", "没有照片", "没有图片", "没有文件", "没有证据", "没了", "不用了", "不用"}
     ),
 }

@@ -457,6 +457,13 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     typed_button = turn.choice is None and pressed(flow, state, step, turn) is not None
     found = [] if typed_button else _found_values(flow, state, turn, current=step.id)
     result = _prefer_found(step, turn, result, found)
+    if _whole_story_instead(state, step, result, found):
+        # The whole story told at "what's your name?": it is taken as the description, and it is neither
+        # the name nor a wrong answer to complain about ("That's too long"): the question is asked again.
+        say.note("story_taken")
+        state = _fill(flow, state, turn, say, found, current=step.id)
+        say.prompt(prompt(flow, state, step))
+        return Outcome(state, say.done())
     if isinstance(result, Refused):
         state = _fill(flow, state, turn, say, found, current=step.id)
         say.refuse(result.message, prompt(flow, state, step))
@@ -482,6 +489,16 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     if state.editing:
         target = first_open(flow, state, target)
     return _enter(flow, state, target, say)
+
+
+def _whole_story_instead(state: ConversationState, step: Step, result: Interpretation, found: list[_Found]) -> bool:
+    story = next((item for item in found if item.kind is None and isinstance(item.step, TextStep)), None)
+    if story is None or not ((told := state.answer(story.step.id)) is None or told.skipped):
+        return False
+    if isinstance(result, Refused):
+        return True
+    return (isinstance(step, TextStep) and isinstance(result, Accepted)
+            and result.answer.value == story.answer.value)
 
 
 def early_file_limits(flow: Flow, state: ConversationState) -> FileLimits | None:

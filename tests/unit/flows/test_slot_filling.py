@@ -271,3 +271,27 @@ def test_a_resolution_asked_for_early_is_taken_and_one_said_in_a_sentence_is_the
     walk_to(own_words, "expected_resolution")
     own_words.say("A voucher for next time")  # no option named: the customer's words are the answer
     assert own_words.answer("expected_resolution").value == "A voucher for next time"
+
+
+def test_the_whole_story_at_the_name_question_is_the_description_not_the_name(complaint_flow: Flow) -> None:
+    # The greeting asked for the name first; the customer answers with everything that happened instead.
+    for story, found in [
+        ("Hi, my hair dryer from your online store stopped working after two weeks and smells of burning, "
+         "I'd like my money back please", (("product", "hair dryer", "hair_dryer"), ("resolution", "my money back",
+                                                                                    "refund"))),
+        ("我上周在你们京东旗舰店买的吹风机用了两次就坏了，我要退款",
+         (("product", "吹风机", "hair_dryer"), ("resolution", "退款", "refund"))),
+    ]:
+        conversation = Conversation(complaint_flow)
+        conversation.say("hello")
+        assert conversation.step == "name"
+        conversation.say(story, found=found)
+        # Neither the name (short Chinese story) nor "That's too long" for it (long English one).
+        assert conversation.step == "name"
+        assert conversation.state is not None and conversation.state.answer("name") is None
+        assert conversation.answer("description").value == story
+        assert "too long" not in conversation.text and "太长" not in conversation.text
+        assert "what happened" in conversation.text or "事情经过" in conversation.text
+        conversation.say("Li Na")
+        assert conversation.answer("name").value == "Li Na"
+        assert conversation.step == "contact_method"
