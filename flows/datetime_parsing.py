@@ -71,6 +71,7 @@ def _numerals_to_digits(text: str) -> str:
 _WEEKDAY = re.compile(r"(上上|上|这|本|下)?个?(?:周|星期|礼拜)([1-7日天末])")
 _DAYS_AGO = re.compile(r"(\d+)\s*(?:天|日)(?:以)?前")
 _WEEKS_AGO = re.compile(r"(\d+)\s*(?:周|个?星期|个?礼拜)(?:以)?前")
+_HALF_MONTH_AGO = re.compile(r"半个?月(?:以)?前")
 _HOURS_AGO = re.compile(r"(\d+|半)\s*(?:个)?(?:小时|钟头)(?:以)?前")
 _MINUTES_AGO = re.compile(r"(\d+)\s*分钟(?:以)?前")
 _DATE = re.compile(r"(?:(\d{4})\s*年)?\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
@@ -130,6 +131,8 @@ def _chinese_day(text: str, now: datetime) -> tuple[datetime, bool] | None:
         return today - timedelta(days=int(match.group(1))), False
     if match := _WEEKS_AGO.search(text):
         return today - timedelta(weeks=int(match.group(1))), False
+    if _HALF_MONTH_AGO.search(text):
+        return today - timedelta(days=15), False
     if match := _HOURS_AGO.search(text):
         hours = 0.5 if match.group(1) == "半" else float(match.group(1))
         return now - timedelta(hours=hours), True
@@ -263,10 +266,29 @@ _EN_TODAY = re.compile(r"(?:earlier|earlier today|today earlier|earlier on today
 _EN_LAST_NIGHT = re.compile(rf"last night(?:,? (?:around |about |after |before )?{_EN_CLOCK})?")
 
 
+_EN_WEEKEND = re.compile(r"(?:(?P<last>last|this|over the|at the|on the|during the) )?weekend")
+# Hedges around an answer ("around 3 weeks ago", "I think yesterday", "大概两天前", "上周五左右"): the date stays.
+_HEDGES = re.compile(
+    r"^(?:(?:i think|i guess|i believe|maybe|probably|perhaps|around|about|approximately|approx\.?|roughly|"
+    r"sometime|some time|it was|it happened|大概|大约|差不多|可能是?|好像是?|应该是?)[\s,，]*)+"
+    r"|[\s,，]*(?:or so|-?ish|i think|i guess|左右|前后|吧)$",
+    re.IGNORECASE,
+)
+
+
 def parse_english_day_phrases(text: str, now: datetime) -> When | None:
-    """Answers dateparser gets wrong ("on the 5th", "earlier today", "last night around 9"); None for others."""
+    """Answers dateparser gets wrong ("on the 5th", "earlier today", "last night around 9") or does not read
+    ("last weekend": its Saturday, like 上周末); None for others."""
     phrase = " ".join(text.lower().split())
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if match := _EN_WEEKEND.fullmatch(phrase):
+        saturday = today - timedelta(days=(today.weekday() - 5) % 7 or 7)
+        # On a weekend day "last weekend" is the one before this one; "this weekend" then means this one.
+        if today.weekday() >= 5:
+            saturday = today - timedelta(days=today.weekday() - 5)
+            if match["last"] == "last":
+                saturday -= timedelta(weeks=1)
+        return When(saturday, False)
     if match := _EN_ORDINAL_DAY.fullmatch(phrase):
         day = _most_recent_day_of_month(int(match["day"]), today)
         return When(day, False) if day is not None else None
@@ -342,6 +364,14 @@ def parse_when(text: str, now: datetime) -> When | None:
     candidate = text.strip()
     if not candidate or len(candidate) > _MAX_INPUT:
         return None
+    parsed = _parse_when(candidate, now)
+    unhedged = _HEDGES.sub("", candidate).strip()
+    if parsed is None and unhedged and unhedged != candidate:
+        return _parse_when(unhedged, now)
+    return parsed
+
+
+def _parse_when(candidate: str, now: datetime) -> When | None:
     if has_han(candidate):
         parsed = parse_chinese_when(candidate, now)
         if parsed is not None:

@@ -93,6 +93,14 @@ def test_email_is_normalised_and_errors_say_why() -> None:
         ("last night around 9", "2026-11-19T21:00"),
         ("last night at 11:30pm", "2026-11-19T23:30"),
         ("上周末", "2026-11-14"),
+        # Unread before: a weekend (its Saturday, as 上周末), half a month, hedged answers.
+        ("last weekend", "2026-11-14"),
+        ("over the weekend", "2026-11-14"),
+        ("半个月前", "2026-11-05"),
+        ("around 3 weeks ago", "2026-10-30"),
+        ("I think yesterday at 3pm", "2026-11-19T15:00"),
+        ("上周五左右", "2026-11-13"),
+        ("差不多三天前吧", "2026-11-17"),
     ],
 )
 def test_natural_date_phrases_relative_to_now(phrase: str, expected: str) -> None:
