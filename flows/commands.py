@@ -71,6 +71,8 @@ CANCEL = "_cancel"
 NEW_COMPLAINT = "_new"
 # Not a button: the words for "I have nothing to send" at the evidence question.
 NOTHING_TO_SEND = "nothing_to_send"
+# Not a button: a greeting ("hi", "你好", "在吗") is no answer to any question (it was stored as the name).
+GREETING = "greeting"
 # Not a button: "I don't know" skips an optional question (a required one reads it as any other answer).
 DONT_KNOW = "dont_know"
 # Picking one of two values that disagree ("which phone is right?"): PICK + "0" keeps, PICK + "1" takes.
@@ -117,6 +119,11 @@ TYPED_INTENTS: dict[str, frozenset[str]] = {
          "yes please", "looks good", "all good", "correct", "that's right", "thats right", "all correct",
          "send", "send it", "submit it", "go ahead",
          "对", "对的", "没错", "没问题", "正确", "可以", "确认无误", "提交吧"}
+    ),
+    GREETING: frozenset(
+        {"hi", "hello", "hey", "hiya", "hi there", "hello there", "hey there", "good morning", "good afternoon",
+         "good evening", "hallo", "你好", "您好", "嗨", "哈喽", "哈啰", "在吗", "在不在", "有人吗",
+         "你好在吗", "您好在吗", "早上好", "上午好", "下午好", "晚上好"}
     ),
     DONT_KNOW: frozenset(
         {"i don't know", "i dont know", "don't know", "dont know", "idk", "no idea", "not sure", "i'm not sure",

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 
 from flows.commands import (
     DONT_KNOW,
+    GREETING,
     NEW_COMPLAINT,
     PICK,
     SKIP,
@@ -438,6 +439,8 @@ def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> 
             number = normalize(turn.text)[:6]
             return Refused(flow.message("number_not_an_option", state.lang).format(number=number, count=count))
         return Refused(flow.message("number_not_an_answer", state.lang))
+    if chosen is None and typed(turn, GREETING):
+        return Refused(flow.message("greeting_back", state.lang))
     return kind.interpret(flow, state, step, turn, chosen)
 
 

@@ -202,6 +202,16 @@ def test_nothing_to_send_at_the_evidence_question_moves_on(conversation: Convers
     assert conversation.answer("evidence").skipped
 
 
+@pytest.mark.parametrize(("step", "greeting"), [("name", "Hello!"), ("name", "你好"), ("occurred_where", "hi there")])
+def test_a_greeting_answers_no_question(conversation: Conversation, step: str, greeting: str) -> None:
+    # The web chat and `plaint chat` greet and ask first: "hello" was stored as the customer's name.
+    walk_to(conversation, step)
+    conversation.say(greeting)
+    assert conversation.step == step
+    assert conversation.state is not None and conversation.state.answer(step) is None
+    assert conversation.text.startswith(("Hello!", "你好！"))
+
+
 @pytest.mark.parametrize(("step", "answer", "next_step"), [
     ("occurred_at", "I don't know", "occurred_where"),
     ("occurred_at", "不记得了", "occurred_where"),
