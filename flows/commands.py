@@ -132,7 +132,8 @@ TYPED_INTENTS: dict[str, frozenset[str]] = {
          "不知道", "我不知道", "不清楚", "不太清楚", "不确定", "不记得", "不记得了", "记不清", "记不清了",
          "忘了", "忘记了"}
     ),
-    # At the evidence question with nothing (more) to send: the same as Skip (or Done once files came).
+    # At the evidence question with nothing (more) to send: the same as Skip (or Done once files came); at an
+    # optional text question, nothing to say.
     NOTHING_TO_SEND: frozenset(
         {"no", "nope", "none", "nothing", "no thanks", "no photos", "no pictures", "no files", "no evidence",
          "i don't have any", "i dont have any", "i have none", "not really", "no i don't", "no i dont",

@@ -175,6 +175,11 @@ class TextKind(StepKind[TextStep]):
         return super().answer(flow, state, step, turn, pressed)
 
     def read(self, flow: Flow, state: ConversationState, step: TextStep, turn: Turn, text: str) -> Interpretation:
+        # "yes" to "Where did it happen?" was stored as the place; "no" there means nothing to say.
+        if step.optional and typed(turn, NOTHING_TO_SEND):
+            return Accepted(Answer(step.id, skipped=True))
+        if typed(turn, YES) or typed(turn, NOTHING_TO_SEND):
+            return Refused(flow.message("yes_no_not_an_answer", state.lang))
         if len(text) < step.min_length:
             return Refused(flow.message("too_short", state.lang).format(min=step.min_length))
         if len(text) > step.max_length:

@@ -202,6 +202,24 @@ def test_nothing_to_send_at_the_evidence_question_moves_on(conversation: Convers
     assert conversation.answer("evidence").skipped
 
 
+@pytest.mark.parametrize(("step", "answer", "stays"), [
+    ("occurred_where", "yes", True),  # was stored as the place
+    ("name", "ok", True),
+    ("description", "是的", True),
+    ("occurred_where", "no", False),  # optional: nothing to say
+    ("name", "no", True),  # required
+])
+def test_yes_or_no_to_an_open_question(conversation: Conversation, step: str, answer: str, stays: bool) -> None:
+    walk_to(conversation, step)
+    conversation.say(answer)
+    assert (conversation.step == step) == stays
+    if stays:
+        assert conversation.state is not None and conversation.state.answer(step) is None
+        assert "in a few words" in conversation.text or "用几个字" in conversation.text
+    else:
+        assert conversation.answer(step).skipped
+
+
 @pytest.mark.parametrize(("step", "greeting"), [("name", "Hello!"), ("name", "你好"), ("occurred_where", "hi there")])
 def test_a_greeting_answers_no_question(conversation: Conversation, step: str, greeting: str) -> None:
     # The web chat and `plaint chat` greet and ask first: "hello" was stored as the customer's name.
