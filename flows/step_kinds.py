@@ -243,7 +243,8 @@ class ChoiceKind(StepKind[ChoiceStep]):
     def answer(
         self, flow: Flow, state: ConversationState, step: ChoiceStep, turn: Turn, pressed: str | None
     ) -> Interpretation:
-        option = step_option(step.options, pressed) or typed_option(step.options, turn)
+        option = step_option(step.options, pressed) or typed_option(step.options, turn,
+                                                                     labels_in_words=not step.allow_text)
         if option is not None:
             return Accepted(Answer(step.id, value=option.value))
         text = (turn.text or "").strip()
@@ -509,9 +510,11 @@ def step_option(options: Sequence[Option], value: str | None) -> Option | None:
     return next((option for option in options if option.value == value), None) if value else None
 
 
-def typed_option(options: Sequence[Option], turn: Turn) -> Option | None:
+def typed_option(options: Sequence[Option], turn: Turn, *, labels_in_words: bool = False) -> Option | None:
     """An option named by its value or its label in either language, even when not shown as a button; else the
-    one option whose synonym the answer contains ("call me" -> Phone; "don't call me, email me" names two)."""
+    one option whose synonym (or label, with `labels_in_words`: where no free text is taken, which would keep
+    "a refund and the postage" whole) a short answer contains ("call me" -> Phone, "email is fine" -> Email;
+    "don't call me, email me" names two)."""
     if turn.choice is not None or turn.text is None:
         return None
     typed_text = normalize(turn.text)
@@ -523,7 +526,9 @@ def typed_option(options: Sequence[Option], turn: Turn) -> Option | None:
     if len(typed_text) > _SYNONYM_TEXT_LIMIT:
         return None
     named = [option for option in options
-             if any(_says(typed_text, normalize(phrase)) for phrase in (*option.synonyms.en, *option.synonyms.zh))]
+             if any(_says(typed_text, normalize(phrase))
+                    for phrase in (*((option.label.en, option.label.zh) if labels_in_words else ()),
+                                   *option.synonyms.en, *option.synonyms.zh))]
     return named[0] if len(named) == 1 else None
 
 

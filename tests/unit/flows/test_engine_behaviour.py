@@ -184,6 +184,8 @@ def test_choice_by_value_label_in_either_language_or_number(conversation: Conver
         ("please don't call me, email me", "email"),  # the negated synonym does not count
         ("either is fine", "phone"),  # both: the phone, then the email
         ("call me or email me", "contact_method"),  # two options named: asked again
+        ("email is fine", "email"),  # the option's own label in a short answer
+        ("邮箱吧", "email"),
     ],
 )
 def test_a_choice_said_in_other_words(conversation: Conversation, answer: str, next_step: str) -> None:
