@@ -30,6 +30,7 @@ anything else reads it; its length is the only thing of it the replies mention.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from flows.commands import (
@@ -66,6 +67,7 @@ from flows.definition import (
     STANDARD_FIELDS,
     ChoiceStep,
     ConfirmStep,
+    DatetimeStep,
     EmailStep,
     EndStep,
     FilesStep,
@@ -467,6 +469,15 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
         state = _fill(flow, state, turn, say, found, current=step.id)
         say.prompt(prompt(flow, state, step))
         return Outcome(state, say.done())
+    other = _answer_to_another_step(flow, state, step, turn, result, found)
+    if other is not None:
+        # "monday morning" typed to "Where did it happen?" (the customer a question behind) is the when.
+        notes = len(say.notes)
+        state = _fill(flow, state, turn, say, found, current=step.id)
+        if len(say.notes) == notes and state.conflict is None:
+            say.note("taken_as", label=flow.label(other.step, state.lang))
+        say.prompt(prompt(flow, state, step))
+        return Outcome(state, say.done())
     if isinstance(result, Refused):
         state = _fill(flow, state, turn, say, found, current=step.id)
         say.refuse(result.message, prompt(flow, state, step))
@@ -502,6 +513,26 @@ def _whole_story_instead(state: ConversationState, step: Step, result: Interpret
         return True
     return (isinstance(step, TextStep) and isinstance(result, Accepted)
             and result.answer.value == story.answer.value)
+
+
+# Words for "little more than a value": a Chinese character counts as one.
+_WORDS = re.compile(r"[\u3400-\u9fff]|[^\W\u3400-\u9fff]+")
+
+
+def _answer_to_another_step(flow: Flow, state: ConversationState, step: Step, turn: Turn, result: Interpretation,
+                            found: list[_Found]) -> _Found | None:
+    """Another step's value found in the message when the message is little more than that value (two words
+    at most beside it: "monday morning") and, whole, an answer to that step (a date, an email, a phone number,
+    parsed by its own kind), while this free-text step would take it as its answer."""
+    if not isinstance(step, TextStep) or not isinstance(result, Accepted) or turn.text is None:
+        return None
+    text = turn.text.strip()
+    kinds = {value.kind for value in turn.extracted
+             if len(_WORDS.findall(turn.text[: value.start] + " " + turn.text[value.end :])) <= 2}
+    return next((item for item in found
+                 if item.kind in kinds and item.kind not in step.extract and item.step.id != step.id
+                 and isinstance(item.step, DatetimeStep | EmailStep | PhoneStep)
+                 and isinstance(kind_of(item.step).read(flow, state, item.step, turn, text), Accepted)), None)
 
 
 def early_file_limits(flow: Flow, state: ConversationState) -> FileLimits | None:

@@ -75,6 +75,7 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "我记下了{values}，对吗？如有不对，直接发给我正确的即可。",
     ),
     "yes_no_not_an_answer": ("Please tell me in a few words.", "请用几个字告诉我。"),
+    "taken_as": ('Thanks, I have that for "{label}".', "好的，已记为“{label}”。"),
     "greeting_back": ("Hello!", "你好！"),
     "story_taken": ("Thanks, I've taken that down as what happened.", "谢谢，我已把这些记为事情经过。"),
     "noted_item": ("{label}: {value}", "{label}：{value}"),

@@ -295,3 +295,22 @@ def test_the_whole_story_at_the_name_question_is_the_description_not_the_name(co
         conversation.say("Li Na")
         assert conversation.answer("name").value == "Li Na"
         assert conversation.step == "contact_method"
+
+
+def test_a_whole_answer_to_another_question_answers_that_one(complaint_flow: Flow) -> None:
+    # A question behind: the date typed to "Where did it happen?" is the when, not the place.
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "occurred_at")
+    conversation.press("_skip")
+    assert conversation.step == "occurred_where"
+    conversation.say("monday morning", found=(("datetime", "monday", "monday"),))
+    assert conversation.step == "occurred_where"
+    assert conversation.state is not None and conversation.state.answer("occurred_where") is None
+    assert not conversation.answer("occurred_at").skipped
+    assert "I noted when:" in conversation.text
+    # The same date again: said so, still not a place.
+    conversation.say("monday morning", found=(("datetime", "monday", "monday"),))
+    assert conversation.step == "occurred_where" and 'I have that for "when"' in conversation.text
+    # A place that mentions a day is a place.
+    conversation.say("your King Street shop on monday", found=(("datetime", "monday", "monday"),))
+    assert conversation.answer("occurred_where").value == "your King Street shop on monday"
