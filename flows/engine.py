@@ -86,6 +86,7 @@ from flows.step_kinds import (
     Jump,
     Refused,
     Stay,
+    after_negation,
     best_proposal,
     display,
     format_size,
@@ -479,8 +480,13 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
         say.prompt(prompt(flow, state, step))
         return Outcome(state, say.done())
     if isinstance(result, Refused):
+        unresolved = state.conflict
         state = _fill(flow, state, turn, say, found, current=step.id)
-        say.refuse(result.message, prompt(flow, state, step))
+        if state.conflict is not None and unresolved is None:
+            # A correction ("it's not a tumble dryer, it's a hair dryer") is no wrong answer: ask which is right.
+            say.prompt(prompt(flow, state, step))
+        else:
+            say.refuse(result.message, prompt(flow, state, step))
         return Outcome(state, say.done())
     if isinstance(result, Stay):
         for note in result.notes:
@@ -689,6 +695,9 @@ def _found_values(flow: Flow, state: ConversationState, turn: Turn, *, current: 
     taken: set[str] = set()
     for value in turn.extracted[:_EXTRACTED_LIMIT]:
         if len(value.text) > _EXTRACTED_TEXT_LIMIT or len(value.value) > _EXTRACTED_TEXT_LIMIT:
+            continue
+        # "it's not a tumble dryer, it's a hair dryer": the negated value is what it is not.
+        if turn.text is not None and after_negation(turn.text[max(0, value.start - 40) : value.start]):
             continue
         for step in flow.steps:
             if value.kind not in step.extract or step.id in taken:

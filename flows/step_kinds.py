@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -534,7 +535,14 @@ def typed_option(options: Sequence[Option], turn: Turn, *, labels_in_words: bool
 
 # A story is not an answer to a choice: synonyms are looked for in short answers only.
 _SYNONYM_TEXT_LIMIT = 120
-_NEGATIONS = ("don't ", "dont ", "do not ", "not ", "never ", "no ", "不要", "不用", "别", "不", "勿")
+_NEGATIONS = ("don't ", "dont ", "do not ", "not ", "never ", "no ", "isn't ", "wasn't ", "不要", "不用", "别", "不",
+              "勿", "不是")
+_ARTICLE = re.compile(r"(?:\b(?:a|an|the|my)\s+|一个|个)$")
+
+
+def after_negation(before: str) -> bool:
+    """Whether text ending with `before` negates what follows ("don't call", "not a tumble dryer", 不是)."""
+    return _ARTICLE.sub("", before.lower()).endswith(_NEGATIONS)
 
 
 def _says(text: str, phrase: str) -> bool:
@@ -544,7 +552,7 @@ def _says(text: str, phrase: str) -> bool:
         end = start + len(phrase)
         bounded = phrase[0] > "\u2e7f" or ((start == 0 or not text[start - 1].isalnum())
                                           and (end == len(text) or not text[end].isalnum()))
-        if bounded and not text[:start].endswith(_NEGATIONS):
+        if bounded and not after_negation(text[:start]):
             return True
         start = text.find(phrase, start + 1)
     return False

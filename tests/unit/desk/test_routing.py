@@ -155,7 +155,8 @@ def test_a_rule_that_could_never_match_is_refused(tmp_path: Path, condition: str
     assert f"{path}: rules[1]: {problem}" in str(raised.value)
     # Products come from the business's catalog (PLAINT_CATALOG_PATH), ids only.
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text("products:\n  - {id: sewing_machine, label: {en: Sewing machine, zh: 缝纫机}}\n", encoding="utf-8")
+    catalog.write_text("products:\n  - {id: sewing_machine, label: {en: Sewing machine, zh: 缝纫机}}\n",
+                       encoding="utf-8")
     if condition.startswith("product"):
         assert load_routing(path, RoutingVocabulary.load(catalog)).rules[1].when.product == ["sewing_machine"]
 

@@ -314,3 +314,21 @@ def test_a_whole_answer_to_another_question_answers_that_one(complaint_flow: Flo
     # A place that mentions a day is a place.
     conversation.say("your King Street shop on monday", found=(("datetime", "monday", "monday"),))
     assert conversation.answer("occurred_where").value == "your King Street shop on monday"
+
+
+def test_a_correction_names_what_it_is_not_and_what_it_is(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "name")
+    conversation.say("Tom")
+    text = "The dryer I bought burns my clothes, I want a replacement"
+    conversation.say(text, found=(("product", "dryer", "dryer"), ("resolution", "a replacement", "replacement")))
+    assert conversation.answer("product").value == "dryer"
+    # Answering the contact question with a correction: the negated product is not taken, the other one is asked
+    # about (not "pick one of the options").
+    text = "no it's not a tumble dryer, it's a hair dryer"
+    conversation.say(text, found=(("product", "tumble dryer", "dryer"), ("product", "hair dryer", "hair_dryer")))
+    assert "two different answers for product" in conversation.text
+    assert "pick one of the options" not in conversation.text
+    conversation.say("2")
+    assert conversation.answer("product").value == "hair_dryer"
+    assert conversation.step == "contact_method"
