@@ -66,6 +66,8 @@ _MAX_WINDOW_TOKENS = 3
 # Each further distinct related word adds this much, up to _MAX_INDIRECT (below auto-accept at 0.85).
 _INDIRECT_STEP = 0.08
 _MAX_INDIRECT = 0.8
+_NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:a|an|the|my)\s+)?|不是(?:一个|个)?)$",
+                             re.IGNORECASE)
 SHIPPED_CATALOG_PATH = Path(__file__).parent / "data" / "catalog.yaml"
 # Only the first part of a very long message is scanned; complaints name the product early.
 MAX_MATCH_CHARS = 5000
@@ -316,6 +318,9 @@ class Catalog:
         answer needs the related words of one product to outnumber every other product's.
         """
         matches = self.match_all(text)
+        # "it's not the kettle, it's the toaster": a product said not to be it loses to one that is not negated.
+        affirmed = [m for m in matches if not _NEGATED_BEFORE.search(text[max(0, m.start - 24) : m.start])]
+        matches = affirmed or matches
         direct = [m for m in matches if m.method != "indirect"]
         if direct:
             return max(direct, key=lambda m: (_RANK[m.method], m.end - m.start, -m.start))

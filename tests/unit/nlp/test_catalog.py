@@ -222,6 +222,16 @@ def test_a_catalog_name_inside_another_products_name_is_not_that_product(
         assert (match.product_id if match else None) == product
 
 
+@pytest.mark.parametrize(("text", "product"), [
+    ("It's not the blender, it's the toaster that broke", "toaster"),
+    ("不是洗衣机，是搅拌机坏了", "blender"),
+    ("not the blender", "blender"),  # nothing else named: still the one mentioned
+])
+def test_a_product_said_not_to_be_it_loses_to_the_one_that_is(retailer: Catalog, text: str, product: str) -> None:
+    match = retailer.match(text)
+    assert match is not None and match.product_id == product
+
+
 def test_match_all_spans_index_the_original_text(retailer: Catalog) -> None:
     text = "Ｍｙ  blender   and my washer both broke"
     found = retailer.match_all(text)
