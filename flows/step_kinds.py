@@ -327,7 +327,8 @@ class ProposalKind(StepKind[ProposalStep]):
     ) -> Interpretation:
         lang = state.lang
         proposal = best_proposal(state, step) if not state.awaiting_other else None
-        if proposal is not None and (pressed == YES or typed(turn, YES)):
+        # "I don't know" what kind of problem it is: the proposal stands (agents reclassify; it was re-asked).
+        if proposal is not None and (pressed == YES or typed(turn, YES) or typed(turn, DONT_KNOW)):
             return _accept_proposal(step, proposal)
         wants_other = proposal is not None and (pressed == OTHER or typed(turn, OTHER))
         if step.options:

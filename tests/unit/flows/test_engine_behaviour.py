@@ -222,6 +222,19 @@ def test_yes_or_no_to_an_open_question(conversation: Conversation, step: str, an
         assert conversation.answer(step).skipped
 
 
+def test_i_dont_know_at_a_proposed_category_keeps_the_proposal(conversation: Conversation) -> None:
+    walk_to(conversation, "description")
+    conversation.say("The parcel arrived a week late and squashed")
+    conversation.press("_skip")
+    conversation.press("_skip")
+    conversation.say("a blender")
+    assert conversation.step == "category" and "Is that right?" in conversation.text
+    conversation.say("no idea")
+    assert conversation.step != "category"
+    assert conversation.answer("category").value == "delivery_logistics"
+    assert conversation.answer("category").source == "nlp"
+
+
 @pytest.mark.parametrize(("step", "greeting"), [("name", "Hello!"), ("name", "你好"), ("occurred_where", "hi there")])
 def test_a_greeting_answers_no_question(conversation: Conversation, step: str, greeting: str) -> None:
     # The web chat and `plaint chat` greet and ask first: "hello" was stored as the customer's name.
