@@ -81,9 +81,9 @@ class StaticEmbeddings:
         ids = self.token_ids(text)
         if not ids:
             return np.zeros(self.dim, dtype=np.float32)
-        vector = self.table[ids].mean(axis=0)
+        vector: Vector = self.table[ids].mean(axis=0, dtype=np.float32)
         norm = float(np.sqrt(np.dot(vector, vector)))
-        return (vector / norm if norm > 0.0 else vector).astype(np.float32)
+        return vector / np.float32(norm) if norm > 0.0 else vector
 
 
 _LOCK = threading.Lock()

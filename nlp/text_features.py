@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -551,7 +551,7 @@ def build_hashed_ngram_textcat(
 
 
 def mix_textcat(name: str, heads: list[Model[list[Doc], Floats2d]], nO: int | None, views: str, *,
-                refs: dict[str, Model[FeatureBatch, Floats2d]], embed_weight: float | None = None,
+                refs: dict[str, Model[Any, Any] | None], embed_weight: float | None = None,
                 ) -> Model[list[Doc], Floats2d]:
     """The model over `heads` (n-gram heads averaged; dense-view heads mixed in with `embed_weight`)."""
     attrs: dict[str, object] = {"multi_label": False, "views": views}
