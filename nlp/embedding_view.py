@@ -35,14 +35,13 @@ from thinc.types import Floats2d
 
 from nlp.errors import EmbeddingsError
 from nlp.text_features import (
-    TEXT_KEY,
     FeatureBatch,
     build_hashed_ngram_textcat,
-    doc_text,
     hashed_linear,
     heads_of,
     mix_textcat,
     output_layer_of,
+    raw_text,
     softmax_cross_entropy_output,
 )
 
@@ -156,10 +155,6 @@ def _read(path: Path, fingerprint: str) -> StaticEmbeddings:
     return StaticEmbeddings(path, fingerprint, np.ascontiguousarray(table, dtype=np.float32), tokenizer, unknown_id)
 
 
-def _text_of(doc: Doc) -> str:
-    return str(doc.user_data.get(TEXT_KEY) or doc_text(doc))
-
-
 def embedding_featurizer(table: StaticEmbeddings) -> Model[list[Doc], FeatureBatch]:
     """Docs -> the dense FeatureBatch of their vectors (keys 0..dim-1 per doc), for the dense linear layer."""
     cache_key = f"plaint_embedding_{table.fingerprint[:16]}"
@@ -171,7 +166,7 @@ def embedding_featurizer(table: StaticEmbeddings) -> Model[list[Doc], FeatureBat
             # Training revisits the same docs every epoch: embed each once and keep the vector on the doc.
             vector = doc.user_data.get(cache_key) if is_train else None
             if vector is None:
-                vector = table.doc_vector(_text_of(doc))
+                vector = table.doc_vector(raw_text(doc))
                 if is_train:
                     doc.user_data[cache_key] = vector
             vectors[i] = vector

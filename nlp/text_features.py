@@ -153,9 +153,17 @@ def doc_text(doc: Doc) -> str:
                                                                           strict=True)])
 
 
+def raw_text(doc: Doc) -> str:
+    """The doc's text, rebuilt once and kept on the doc (the n-gram heads and the embedding view both read it)."""
+    text = doc.user_data.get(TEXT_KEY)
+    if text is None:
+        text = doc.user_data[TEXT_KEY] = doc_text(doc)
+    return str(text)
+
+
 def _feature_text(doc: Doc) -> str:
     """What the char n-grams are read from: the doc's text, cut at MAX_FEATURE_CHARS and lower-cased."""
-    return (doc.user_data.get(TEXT_KEY) or doc_text(doc))[:MAX_FEATURE_CHARS].lower()
+    return raw_text(doc)[:MAX_FEATURE_CHARS].lower()
 
 
 Group = tuple[NDArray[np.uint64], NDArray[np.float32]]
