@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import regex
 from numpy.typing import NDArray
 from spacy.tokens import Doc
 from spacy.util import registry
@@ -56,6 +57,45 @@ EXTRA_HINT = "pip install 'plaint[embeddings]' (tokenizers, safetensors)"
 Vector = NDArray[np.float32]
 
 
+# BertPreTokenizer's split: runs of anything but whitespace and punctuation (ASCII punctuation and Unicode P*), and
+# each punctuation character alone.
+_PUNCTUATION = r"!-/:-@\[-`{-~\p{P}"
+_BERT_WORDS = regex.compile(rf"[^\s{_PUNCTUATION}]+|[{_PUNCTUATION}]")
+_MAX_MEMO_WORDS = 200_000
+
+
+class MemoisedWordPieces:
+    """The tokenizer's own normaliser, BERT's pre-tokenisation as a regular expression and each distinct word's
+    pieces asked of the tokenizer's model once and remembered: the same ids as `encode` (checked on the banking77,
+    airline and shopping_zh texts; only a literal special token such as "[CLS]" typed in a text differs) at about
+    two thirds of its cost, most of which was building the encoding's offsets."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._normalizer = tokenizer.normalizer
+        self._model = tokenizer.model
+        self._pieces: dict[str, list[int]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def applies_to(tokenizer: Any) -> bool:
+        return (type(tokenizer.pre_tokenizer).__name__ == "BertPreTokenizer" and tokenizer.normalizer is not None
+                and type(tokenizer.model).__name__ == "WordPiece")
+
+    def ids(self, text: str) -> list[int]:
+        out: list[int] = []
+        pieces = self._pieces
+        for word in _BERT_WORDS.findall(self._normalizer.normalize_str(text)):
+            found = pieces.get(word)
+            if found is None:
+                found = [token.id for token in self._model.tokenize(word)]
+                with self._lock:
+                    if len(pieces) >= _MAX_MEMO_WORDS:
+                        pieces.clear()
+                    pieces[word] = found
+            out.extend(found)
+        return out
+
+
 @dataclass(frozen=True, eq=False)
 class StaticEmbeddings:
     """A static token-embedding table and its tokenizer: text -> mean of its tokens' vectors, L2-normalised."""
@@ -65,14 +105,20 @@ class StaticEmbeddings:
     table: NDArray[np.float32]  # (vocabulary, dim), row = token id
     tokenizer: Any  # tokenizers.Tokenizer (typed loosely: the extra may be absent when this module is type-checked)
     unknown_id: int | None
+    words: MemoisedWordPieces | None = None  # a faster path for BERT WordPiece tokenizers, else None (encode)
 
     @property
     def dim(self) -> int:
         return int(self.table.shape[1])
 
     def token_ids(self, text: str) -> list[int]:
-        # One text at a time: encode_batch runs its own thread pool, which doubled wall time on a loaded machine.
-        ids: list[int] = self.tokenizer.encode(text[:EMBED_CHARS], add_special_tokens=False).ids
+        text = text[:EMBED_CHARS]
+        ids: list[int]
+        if self.words is not None:
+            ids = self.words.ids(text)
+        else:
+            # One text at a time: encode_batch runs its own thread pool, which doubled wall time on a loaded machine.
+            ids = self.tokenizer.encode(text, add_special_tokens=False).ids
         size = self.table.shape[0]
         return [i for i in ids if i != self.unknown_id and i < size]
 
@@ -152,7 +198,9 @@ def _read(path: Path, fingerprint: str) -> StaticEmbeddings:
     tokenizer.no_truncation()
     unknown = getattr(tokenizer.model, "unk_token", None)
     unknown_id = tokenizer.token_to_id(unknown) if isinstance(unknown, str) else None
-    return StaticEmbeddings(path, fingerprint, np.ascontiguousarray(table, dtype=np.float32), tokenizer, unknown_id)
+    words = MemoisedWordPieces(tokenizer) if MemoisedWordPieces.applies_to(tokenizer) else None
+    return StaticEmbeddings(path, fingerprint, np.ascontiguousarray(table, dtype=np.float32), tokenizer, unknown_id,
+                            words)
 
 
 def embedding_featurizer(table: StaticEmbeddings) -> Model[list[Doc], FeatureBatch]:

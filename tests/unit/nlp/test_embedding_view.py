@@ -221,3 +221,26 @@ def test_the_dense_linear_layer_predicts_what_it_trains_on() -> None:
     predicted = layer.predict(batch)
     assert np.allclose(trained, predicted, atol=1e-5)
     assert np.allclose(predicted, vectors @ layer.get_param("W"), atol=1e-5)
+
+
+def test_bert_tokenizers_take_the_memoised_path_with_the_ids_encode_gives(tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    vocab = {word: i for i, word in enumerate([*SPECIAL, "my", "card", "was", "declined", "de", "##cl", "##ined",
+                                               "caf", "##e", "naive", "snake", "_", "case", ",", ".", "!", "?", "$",
+                                               "5", "中", "文", "'", "s", "it"])}
+    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    directory = tmp_path / "bert"
+    directory.mkdir()
+    tokenizer.save(str(directory / "tokenizer.json"))
+    save_file({"embeddings": np.eye(len(vocab), DIM, dtype=np.float32)}, str(directory / "model.safetensors"))
+    table = load_static_embeddings(directory)
+    assert table.words is not None
+    texts = ["My card WAS declined!", "my  card\twas\ndeclined...", "Café naïve, it's $5?", "snake_case",
+             "中文 card", "unknownword card", "DECLINED declined", "", "   "]
+    for text in texts:
+        assert table.words.ids(text) == table.tokenizer.encode(text, add_special_tokens=False).ids, text
+    assert table.token_ids("unknownword card") == [vocab["card"]]  # the unknown piece is left out
