@@ -13,7 +13,7 @@ export no_proxy := 127.0.0.1,localhost
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,embeddings]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -22,6 +22,11 @@
     python bench/nlp.py [--datasets-dir DIR] [--only airline,shopping_zh,banking77,own_en,own_zh]
                         [--seeds 2026,2027,2028]
                         [--sections open_set,entities,category,speed] [--calibrate]
+                        [--embeddings DIR]
+
+--embeddings DIR (category section): a "Plaint + view" column, the same trainer with the optional embedding view
+(nlp/embedding_view.py) on the static table in DIR: macro-F1, per-seed margin vs the baseline, ECE, and CPU ms/doc on
+the long texts beside Plaint's. Needs the embeddings extra.
 
 Needs the dev extra (scikit-learn). Prints Markdown tables.
 """
@@ -102,6 +107,7 @@ class RunScore:
     ms_per_long_doc: float
     ece_raw: float = float("nan")  # Plaint at T = 1
     temperature: float = 1.0
+    cpu_ms_per_long_doc: float = float("nan")  # Plaint: this process's CPU time, best of 3
 
 
 def long_texts(rows: list[LabelledText], limit: int = 100) -> list[str]:
@@ -164,20 +170,21 @@ def plaint_predictor(nlp: Language) -> Callable[[list[str]], object]:
 
 
 def plaint(train_rows: list[LabelledText], test_rows: list[LabelledText], lang: Lang,
-           calibrate: bool = False, seed: int = 0) -> RunScore:
+           calibrate: bool = False, seed: int = 0, embeddings: str | None = None) -> RunScore:
     # --calibrate: the temperature is fitted as for the shipped models (a 20 % development split of the training
     # part, or 5-fold cross-fitting on small sets; never the test split), then the model is refitted on the whole
     # training part with the same seed (the same weights as without --calibrate: only the confidences change).
     config = TrainingConfig.for_task(lang, len({r.label for r in train_rows}), seed=seed,
-                                     holdout=0.2 if calibrate else 0.0)
+                                     holdout=0.2 if calibrate else 0.0, embeddings=embeddings)
     result = train(train_rows, config)
     report = evaluate(result.nlp, test_rows)
     labels = list(result.labels)
     probs, gold = predict_proba(result.nlp, test_rows, labels)
     raw = apply_temperature(probs, 1.0 / result.temperature)
     long_ms = best_ms_per_doc(plaint_predictor(result.nlp), long_texts(test_rows))
+    long_cpu = best_ms_per_doc(plaint_predictor(result.nlp), long_texts(test_rows), clock=time.process_time)
     return RunScore(report.macro_f1, report.accuracy, expected_calibration_error(probs, gold), report.ms_per_doc,
-                    long_ms, expected_calibration_error(raw, gold), result.temperature)
+                    long_ms, expected_calibration_error(raw, gold), result.temperature, long_cpu)
 
 
 def _own_split(path: Path, lang: Lang) -> tuple[list[LabelledText], list[LabelledText]]:
@@ -195,16 +202,26 @@ def _mean_sd(values: list[float]) -> str:
     return f"{statistics.mean(values):.4f} ± {spread:.4f}"
 
 
-def category_section(datasets_dir: Path, only: list[str], seeds: list[int], calibrate: bool = False) -> str:
+def _ece_cell(runs: list[RunScore], calibrate: bool) -> str:
+    temperatures = "/".join(f"{r.temperature:.2f}" for r in runs)
+    return (f"{statistics.mean(r.ece_raw for r in runs):.3f} -> {statistics.mean(r.ece for r in runs):.3f} "
+            f"(T {temperatures})" if calibrate else f"{statistics.mean(r.ece for r in runs):.3f}")
+
+
+def category_section(datasets_dir: Path, only: list[str], seeds: list[int], calibrate: bool = False,
+                     embeddings: str | None = None) -> str:
     plaint_ece = "Plaint ECE raw -> calibrated (T)" if calibrate else "Plaint ECE (T = 1)"
-    lines = ["| dataset | n_train / n_test | seeds | baseline macro-F1 | Plaint macro-F1 "
-             f"| Plaint - baseline (per seed) | baseline ECE | {plaint_ece} | baseline ms/doc (long) "
-             "| Plaint ms/doc (long) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    header = ("| dataset | n_train / n_test | seeds | baseline macro-F1 | Plaint macro-F1 "
+              f"| Plaint - baseline (per seed) | baseline ECE | {plaint_ece} | baseline ms/doc (long) "
+              "| Plaint ms/doc (long) |")
+    if embeddings:
+        header += (" Plaint + view macro-F1 | + view - baseline (per seed) | + view ECE "
+                   "| CPU ms/doc long: Plaint -> + view |")
+    lines = [header, "|" + "---|" * header.count(" |")]
     for dataset in DATASETS:
         if dataset.name not in only:
             continue
-        base_runs, our_runs = [], []
+        base_runs, our_runs, view_runs = [], [], []
         if dataset.fixed_split:
             split = _own_split(ROOT_DATA / dataset.file, dataset.lang)
         else:
@@ -214,24 +231,33 @@ def category_section(datasets_dir: Path, only: list[str], seeds: list[int], cali
             rows = load_labelled_csv(path, "text", dataset.label_col)
         for seed in seeds:
             train_rows, test_rows = split if dataset.fixed_split else split_holdout(rows, 0.2, seed)
+            training_seed = seed if dataset.fixed_split else 0
             base_runs.append(baseline(train_rows, test_rows, dataset.lang))
-            our_runs.append(plaint(train_rows, test_rows, dataset.lang, calibrate,
-                                   seed=seed if dataset.fixed_split else 0))
-            print(f"{dataset.name} seed {seed}: baseline {base_runs[-1]} Plaint {our_runs[-1]} "
+            our_runs.append(plaint(train_rows, test_rows, dataset.lang, calibrate, seed=training_seed))
+            view = ""
+            if embeddings:
+                view_runs.append(plaint(train_rows, test_rows, dataset.lang, calibrate, seed=training_seed,
+                                        embeddings=embeddings))
+                view = f" + view {view_runs[-1]}"
+            print(f"{dataset.name} seed {seed}: baseline {base_runs[-1]} Plaint {our_runs[-1]}{view} "
                   f"load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
         margins = ", ".join(f"{o.macro_f1 - b.macro_f1:+.4f}" for o, b in zip(our_runs, base_runs, strict=True))
-        temperatures = "/".join(f"{r.temperature:.2f}" for r in our_runs)
-        ours_ece = (f"{statistics.mean(r.ece_raw for r in our_runs):.3f} -> "
-                    f"{statistics.mean(r.ece for r in our_runs):.3f} (T {temperatures})" if calibrate
-                    else f"{statistics.mean(r.ece for r in our_runs):.3f}")
-        lines.append(
+        line = (
             f"| {dataset.name} | {len(train_rows)} / {len(test_rows)} | {len(seeds)} "
             f"| {_mean_sd([r.macro_f1 for r in base_runs])} | {_mean_sd([r.macro_f1 for r in our_runs])} "
-            f"| {margins} | {statistics.mean(r.ece for r in base_runs):.3f} | {ours_ece} "
+            f"| {margins} | {statistics.mean(r.ece for r in base_runs):.3f} | {_ece_cell(our_runs, calibrate)} "
             f"| {statistics.mean(r.ms_per_doc for r in base_runs):.3f} "
             f"({statistics.mean(r.ms_per_long_doc for r in base_runs):.2f}) "
             f"| {statistics.mean(r.ms_per_doc for r in our_runs):.3f} "
             f"({statistics.mean(r.ms_per_long_doc for r in our_runs):.2f}) |")
+        if embeddings:
+            view_margins = ", ".join(f"{v.macro_f1 - b.macro_f1:+.4f}"
+                                     for v, b in zip(view_runs, base_runs, strict=True))
+            line += (f" {_mean_sd([r.macro_f1 for r in view_runs])} | {view_margins} "
+                     f"| {_ece_cell(view_runs, calibrate)} "
+                     f"| {statistics.mean(r.cpu_ms_per_long_doc for r in our_runs):.2f} -> "
+                     f"{statistics.mean(r.cpu_ms_per_long_doc for r in view_runs):.2f} |")
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -264,6 +290,8 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(d.name for d in DATASETS))
     parser.add_argument("--seeds", default="2026,2027,2028")
     parser.add_argument("--sections", default="open_set,entities,category,speed")
+    parser.add_argument("--embeddings", default=None,
+                        help="a static embedding directory: adds a 'Plaint + view' column (category section)")
     parser.add_argument("--calibrate", action="store_true",
                         help="fit Plaint's temperature on a dev split of each training part (about 1.8x the time)")
     args = parser.parse_args()
@@ -289,7 +317,7 @@ def main() -> None:
     if "category" in sections:
         print("## Categories (shared datasets, held-out 20 % per seed)\n")
         print(category_section(args.datasets_dir, args.only.split(","), [int(s) for s in args.seeds.split(",")],
-                               args.calibrate), flush=True)
+                               args.calibrate, args.embeddings), flush=True)
     if "speed" in sections:
         print("\n## Speed: the shipped category models beside TF-IDF + LR fitted on the same rows (best of 5)\n")
         print(speed_section())

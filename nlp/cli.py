@@ -44,9 +44,15 @@ def nlp_cli() -> None:
               help="Hashed feature buckets per class (model size); default scales with the label count.")
 @click.option("--from-corrections", "corrections_path", type=click.Path(path_type=Path), default=None,
               help="CSV of agent corrections (same text/label columns, optional lang) added to training.")
+@click.option("--embeddings", "embeddings_dir", type=click.Path(path_type=Path), default=None,
+              help="Optional embedding view: a local static embedding directory (model2vec layout: tokenizer.json + "
+                   "model.safetensors). The model records its path and checksum and reads it from there when "
+                   "loaded; needs the embeddings extra.")
+@click.option("--embed-weight", default=None, type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+              help="Share of the embedding view in the mixed probabilities (default 0.35).")
 def train_command(data_path: Path, text_col: str, label_col: str, lang: str, out_dir: Path, seed: int,
                   holdout: float, group_col: str | None, epochs: int | None, hash_length: int | None,
-                  corrections_path: Path | None) -> None:
+                  corrections_path: Path | None, embeddings_dir: Path | None, embed_weight: float | None) -> None:
     """Train a classifier on a labelled CSV and print the held-out scores."""
     language = cast(Lang, lang)
     try:
@@ -59,6 +65,12 @@ def train_command(data_path: Path, text_col: str, label_col: str, lang: str, out
             overrides["epochs"] = epochs
         if hash_length is not None:
             overrides["hash_length"] = hash_length
+        if embed_weight is not None and embeddings_dir is None:
+            raise click.UsageError("--embed-weight needs --embeddings")
+        if embeddings_dir is not None:
+            overrides["embeddings"] = str(embeddings_dir)
+        if embed_weight is not None:
+            overrides["embed_weight"] = embed_weight
         config = TrainingConfig.for_task(language, n_labels, **overrides)
         result = train(rows, config, corrections)
         save_model(result, out_dir, sources=[data_path.name] + ([corrections_path.name] if corrections_path else []))

@@ -51,3 +51,12 @@ class CatalogError(NlpError):
 
 class InputTextError(NlpError):
     """The input text cannot be decoded (the CLI reports it; `analyze` never raises it for str input)."""
+
+
+class EmbeddingsError(NlpError):
+    """The optional embedding view cannot be used: its directory is missing or holds another table than the one
+    the model was trained with, or the `embeddings` extra (tokenizers, safetensors) is not installed."""
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(f"{path}: {message}" if path is not None else message)
+        self.path = path

@@ -10,7 +10,8 @@ The caller (the `plaint nlp retrain` command in bot/) reads the rows from the da
   write. Both models are scored on that same slice with the same metric (macro-F1; accuracy beside it), and
   base rows with a held-out text are dropped so the candidate never trains on what it is scored on.
 - Candidate: trained on the base rows (what the current model learned from, when given) plus the rest of the
-  new rows, with the settings `TrainingConfig.for_task` chose on development splits.
+  new rows, with the settings `TrainingConfig.for_task` chose on development splits, and the current model's
+  embedding view when it has one (the same directory and weight; see nlp/embedding_view.py).
 - Decision: installed when its macro-F1 on the slice is >= the current model's AND it still knows every
   category the current model knows (a candidate trained on a few corrections alone would otherwise silently
   stop proposing the categories nobody corrected; give the base rows to keep them).
@@ -40,6 +41,7 @@ from nlp.training import (
     Lang,
     TrainingConfig,
     TrainingResult,
+    embedding_view_of,
     evaluate,
     load_model,
     save_model,
@@ -77,6 +79,8 @@ class RetrainReport:
     decision: str
     model_dir: str
     missing_categories: tuple[str, ...] = field(default_factory=tuple)
+    # The embedding view's directory when the current model has one (the candidate keeps it), else None.
+    embedding_view: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -90,6 +94,7 @@ class RetrainReport:
             "changed_predictions": self.changed_predictions, "fixed": self.fixed, "broken": self.broken,
             "installed": self.installed, "decision": self.decision,
             "missing_categories": list(self.missing_categories), "model_dir": self.model_dir,
+            "embedding_view": self.embedding_view,
         }
 
     @property
@@ -135,6 +140,11 @@ def retrain(current_dir: Path, corrections: Sequence[LabelledText], cases: Seque
         overrides["hash_length"] = hash_length
     if epochs is not None:
         overrides["epochs"] = epochs
+    view = embedding_view_of(current)
+    if view is not None:
+        # The candidate keeps the current model's embedding view (same directory, same weight): a retrain that
+        # silently dropped it would be scored against a model that had it.
+        overrides["embeddings"], overrides["embed_weight"] = view
     config = TrainingConfig.for_task(lang, len({r.label for r in rows}), **overrides)
     candidate = train(rows, config)
     current_report, candidate_report = evaluate(current, held), evaluate(candidate.nlp, held)
@@ -159,7 +169,7 @@ def retrain(current_dir: Path, corrections: Sequence[LabelledText], cases: Seque
         candidate_accuracy=candidate_report.accuracy, changed_predictions=len(changed),
         fixed=sum(1 for b, a, gold in changed if a == gold), broken=sum(1 for b, a, gold in changed if b == gold),
         installed=decision == "installed", decision=decision, model_dir=str(install_dir),
-        missing_categories=missing,
+        missing_categories=missing, embedding_view=view[0] if view else None,
     )
 
 

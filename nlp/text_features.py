@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -153,9 +153,17 @@ def doc_text(doc: Doc) -> str:
                                                                           strict=True)])
 
 
+def raw_text(doc: Doc) -> str:
+    """The doc's text, rebuilt once and kept on the doc (the n-gram heads and the embedding view both read it)."""
+    text = doc.user_data.get(TEXT_KEY)
+    if text is None:
+        text = doc.user_data[TEXT_KEY] = doc_text(doc)
+    return str(text)
+
+
 def _feature_text(doc: Doc) -> str:
     """What the char n-grams are read from: the doc's text, cut at MAX_FEATURE_CHARS and lower-cased."""
-    return (doc.user_data.get(TEXT_KEY) or doc_text(doc))[:MAX_FEATURE_CHARS].lower()
+    return raw_text(doc)[:MAX_FEATURE_CHARS].lower()
 
 
 Group = tuple[NDArray[np.uint64], NDArray[np.float32]]
@@ -272,9 +280,20 @@ def _hashed_linear_forward(model: Model[FeatureBatch, Floats2d], batch: FeatureB
     keys, values, lengths = batch
     weights = _param(model, "W")
     bias = _param(model, "b")
-    rows = bucket_of(keys, weights.shape[0])
+    dense = bool(model.attrs.get("dense", False))
+    # Dense mode: the keys are the rows themselves (a document vector's dimensions 0..dim-1), nothing is hashed.
+    rows = keys.astype(np.int64) if dense else bucket_of(keys, weights.shape[0])
     ends = np.cumsum(lengths, dtype=np.int64)
     starts = ends - lengths
+    if not is_train and dense and bool(np.all(lengths == weights.shape[0])):
+        # (docs x dim) @ (dim x classes) without BLAS: for a few hundred docs OpenBLAS woke a second, spinning
+        # thread, which cost more than the product on a shared machine.
+        dense_scores = np.einsum("nd,dc->nc", values.reshape(lengths.shape[0], weights.shape[0]), weights) + bias
+
+        def no_dense_backprop(d_scores: Floats2d) -> FeatureBatch:
+            raise NotImplementedError("begin_update (is_train) for gradients")
+
+        return cast(Floats2d, dense_scores.astype(np.float32)), no_dense_backprop
     if not is_train:
         # Prediction: one (keys,) @ (keys, classes) product per document over the rows it gathers. Five times
         # faster than the training path below on long texts (no keys x classes temporaries: 1.4 -> 0.3 ms per
@@ -322,15 +341,16 @@ def _hashed_linear_init(model: Model[FeatureBatch, Floats2d], X: FeatureBatch | 
     model.set_param("b", cast(Floats1d, np.zeros((n_out,), dtype=np.float32)))
 
 
-def hashed_linear(n_out: int | None, length: int) -> Model[FeatureBatch, Floats2d]:
+def hashed_linear(n_out: int | None, length: int, *, dense: bool = False) -> Model[FeatureBatch, Floats2d]:
     """Linear layer over hashed sparse features whose gradient is kept sparse (see LazyAdam).
 
     thinc's SparseLinear hands the optimiser a dense gradient as large as the whole weight table for
     every batch; with 77 classes that made training take minutes. Here the table is feature-major
-    (length x classes) and only the touched rows are updated.
+    (length x classes) and only the touched rows are updated. `dense`: the keys are row numbers below
+    `length` (the dimensions of a dense vector), used as they are instead of hashed.
     """
     return Model("hashed_linear", _hashed_linear_forward, init=_hashed_linear_init,
-                 dims={"nO": n_out, "length": length}, params={"W": None, "b": None})
+                 dims={"nO": n_out, "length": length}, params={"W": None, "b": None}, attrs={"dense": dense})
 
 
 class LazyAdam:
@@ -459,17 +479,31 @@ def ensemble_features(featurizers: Sequence[Model[list[Doc], FeatureBatch]], doc
              lengths[h]) for h in range(len(featurizers))]
 
 
+def is_dense_view(head: Model[list[Doc], Floats2d]) -> bool:
+    """A head over a dense document vector (nlp.embedding_view), mixed in with its own weight."""
+    return bool(head.attrs.get("dense_view", False))
+
+
 def _textcat_forward(model: Model[list[Doc], Floats2d], docs: list[Doc],
                      is_train: bool) -> tuple[Floats2d, Callable[[Floats2d], list[Doc]]]:
-    # Heads are trained one by one (PlaintTextCategorizer.update); here their probabilities are averaged.
+    # Heads are trained one by one (PlaintTextCategorizer.update); here the n-gram heads' probabilities are
+    # averaged, and a dense view's (if any) mixed in: (1 - embed_weight) * n-gram mean + embed_weight * view.
     heads = heads_of(model)
+    ngram_heads = [head for head in heads if not is_dense_view(head)]
     total: Matrix | None = None
-    for head, features in zip(heads, ensemble_features([head.layers[0] for head in heads], docs), strict=True):
+    for head, features in zip(ngram_heads, ensemble_features([head.layers[0] for head in ngram_heads], docs),
+                              strict=True):
         _, linear, output = head.layers
         probs = np.asarray(output.predict(linear.predict(features)), dtype=np.float32)
         total = probs if total is None else total + probs
     assert total is not None
-    probs_mean = cast(Floats2d, total / float(len(heads)))
+    mixed = total / float(len(ngram_heads))
+    dense_heads = [head for head in heads if is_dense_view(head)]
+    if dense_heads:
+        weight = float(model.attrs["embed_weight"])
+        dense = sum(np.asarray(head.predict(docs), dtype=np.float32) for head in dense_heads) / len(dense_heads)
+        mixed = (1.0 - weight) * mixed + weight * dense
+    probs_mean = cast(Floats2d, mixed.astype(np.float32))
 
     def backprop(d_probs: Floats2d) -> list[Doc]:
         raise NotImplementedError("train the heads separately (PlaintTextCategorizer.update)")
@@ -520,9 +554,17 @@ def build_hashed_ngram_textcat(
     """
     length = 2 ** (length - 1).bit_length()
     heads = [_head(view, length, word_ngrams, char_min, char_max, char_weight, nO) for view in parse_views(views)]
-    model: Model[list[Doc], Floats2d] = Model(
-        "plaint_hashed_ngram_textcat", _textcat_forward, init=_textcat_init, layers=heads,
-        refs={"output_layer": output_layer_of(heads[0])}, dims={"nO": nO},
-        attrs={"multi_label": False, "views": views},
-    )
+    return mix_textcat("plaint_hashed_ngram_textcat", heads, nO, views,
+                       refs={"output_layer": output_layer_of(heads[0])})
+
+
+def mix_textcat(name: str, heads: list[Model[list[Doc], Floats2d]], nO: int | None, views: str, *,
+                refs: dict[str, Model[Any, Any] | None], embed_weight: float | None = None,
+                ) -> Model[list[Doc], Floats2d]:
+    """The model over `heads` (n-gram heads averaged; dense-view heads mixed in with `embed_weight`)."""
+    attrs: dict[str, object] = {"multi_label": False, "views": views}
+    if embed_weight is not None:
+        attrs["embed_weight"] = embed_weight
+    model: Model[list[Doc], Floats2d] = Model(name, _textcat_forward, init=_textcat_init, layers=heads,
+                                              refs=refs, dims={"nO": nO}, attrs=attrs)
     return model

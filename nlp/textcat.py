@@ -22,6 +22,7 @@ from spacy.training import Example
 from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
 
+from nlp import embedding_view  # noqa: F401  (registers plaint.HashedNgramEmbedTextCat.v1; imports no extra)
 from nlp.text_features import (  # importing also registers plaint.HashedNgramTextCat.v1
     LazyAdam,
     fit_naive_bayes,
