@@ -725,9 +725,14 @@ def _story_step(
     flow: Flow, state: ConversationState, turn: Turn, found: list[_Found], current: str | None
 ) -> _Found | None:
     """The message itself as the answer to a ``fill_from_story`` step: it carries two values or more, one of
-    them about what happened (a product, a time, an order, an amount), not only who the customer is."""
+    them about what happened (a product, a time, an order, an amount), not only who the customer is; or it is
+    typed to the name question and is far too long to be a name ("hey, i was charged twice for my broadband
+    bill this month" was stored as the name)."""
+    if turn.text is None:
+        return None
     kinds = [item.kind for item in found if item.kind is not None]
-    if turn.text is None or len(kinds) < 2 or not _STORY_KINDS.intersection(kinds):
+    told = len(kinds) >= 2 and bool(_STORY_KINDS.intersection(kinds))
+    if not told and not (current is not None and _not_a_name(flow.step(current), turn.text)):
         return None
     text = turn.text.strip()
     for step in flow.steps:
@@ -736,6 +741,14 @@ def _story_step(
         if state.answer(step.id) is None and step.min_length <= len(text) <= step.max_length:
             return _Found(step, Answer(step.id, value=text, source="extracted"), None)
     return None
+
+
+# More words than a name has (a Chinese character counts as one: 王小明 is three, 欧阳娜娜 four).
+_NAME_WORDS_MAX = 6
+
+
+def _not_a_name(step: Step, text: str) -> bool:
+    return isinstance(step, TextStep) and step.field == "name" and len(_WORDS.findall(text)) > _NAME_WORDS_MAX
 
 
 def _story_text(flow: Flow, state: ConversationState, turn: Turn, *, current: str | None) -> str | None:

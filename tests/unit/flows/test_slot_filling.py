@@ -332,3 +332,21 @@ def test_a_correction_names_what_it_is_not_and_what_it_is(complaint_flow: Flow) 
     conversation.say("2")
     assert conversation.answer("product").value == "hair_dryer"
     assert conversation.step == "contact_method"
+
+
+def test_a_sentence_with_one_value_at_the_name_question_is_the_story_not_the_name(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    conversation.say("hello")
+    story = "hey, i was charged twice for my parcel delivery this month"
+    conversation.say(story, found=(("product", "parcel delivery", "delivery_service"),))
+    assert conversation.step == "name" and conversation.state is not None
+    assert conversation.state.answer("name") is None
+    assert conversation.answer("description").value == story
+    assert conversation.analyzed == [story]  # the NLP read it as the description
+    conversation.say("Sam Lee")
+    assert conversation.answer("name").value == "Sam Lee"
+    # A long name is still a name.
+    other = Conversation(complaint_flow)
+    other.say("hello")
+    other.say("Maria José García de la Vega")
+    assert other.answer("name").value == "Maria José García de la Vega"
