@@ -275,6 +275,9 @@ _HEDGES = re.compile(
     re.IGNORECASE,
 )
 
+# "2 days ago around 6pm": a hedge before a clock time reads as "at".
+_AROUND_CLOCK = re.compile(r"\b(?:around|about|approx\.?|approximately|roughly)\s+(?=\d)", re.IGNORECASE)
+
 
 def parse_english_day_phrases(text: str, now: datetime) -> When | None:
     """Answers dateparser gets wrong ("on the 5th", "earlier today", "last night around 9") or does not read
@@ -365,7 +368,7 @@ def parse_when(text: str, now: datetime) -> When | None:
     if not candidate or len(candidate) > _MAX_INPUT:
         return None
     parsed = _parse_when(candidate, now)
-    unhedged = _HEDGES.sub("", candidate).strip()
+    unhedged = _AROUND_CLOCK.sub("at ", _HEDGES.sub("", candidate)).strip()
     if parsed is None and unhedged and unhedged != candidate:
         return _parse_when(unhedged, now)
     return parsed

@@ -508,6 +508,13 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     target = next_id(flow, state, step)
     if state.editing:
         target = first_open(flow, state, target)
+    answered = path(flow, state)
+    first_open_step = flow.step(answered[-1])
+    if (target not in answered and state.answer(first_open_step.id) is None
+            and not isinstance(first_open_step, ConfirmStep | EndStep)):
+        # A step filled out of order (noted from a story, then reached by "back") was answered while an earlier
+        # question is still open: that question comes next, not the ones after the step just answered.
+        target = answered[-1]
     return _enter(flow, state, target, say)
 
 

@@ -99,6 +99,7 @@ def test_email_is_normalised_and_errors_say_why() -> None:
         ("半个月前", "2026-11-05"),
         ("around 3 weeks ago", "2026-10-30"),
         ("I think yesterday at 3pm", "2026-11-19T15:00"),
+        ("2 days ago around 6pm", "2026-11-18T18:00"),
         ("上周五左右", "2026-11-13"),
         ("差不多三天前吧", "2026-11-17"),
     ],

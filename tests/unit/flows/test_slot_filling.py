@@ -350,3 +350,19 @@ def test_a_sentence_with_one_value_at_the_name_question_is_the_story_not_the_nam
     other.say("hello")
     other.say("Maria José García de la Vega")
     assert other.answer("name").value == "Maria José García de la Vega"
+
+
+def test_back_to_a_noted_value_then_on_to_the_question_still_open(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "description")
+    story = "The driver threw my parcel over the fence, order 55-8812"
+    conversation.say(story, found=(("order_number", "55-8812", "55-8812"), ("product", "parcel", "parcel")))
+    assert conversation.step == "occurred_at"
+    # "back" reaches the value noted last (the product); answering it returns to "when", which is still open,
+    # instead of going on past it.
+    conversation.say("back")
+    assert conversation.step == "product"
+    conversation.press("_keep")
+    assert conversation.step == "occurred_at"
+    conversation.say("2 days ago around 6pm")
+    assert conversation.answer("occurred_at").value == "2026-11-18T18:00:00+08:00"
