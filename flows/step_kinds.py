@@ -527,11 +527,16 @@ def typed_option(options: Sequence[Option], turn: Turn, *, labels_in_words: bool
             return option
     if len(typed_text) > _SYNONYM_TEXT_LIMIT:
         return None
-    named = [option for option in options
-             if any(_says(typed_text, normalize(phrase))
-                    for phrase in (*((option.label.en, option.label.zh) if labels_in_words else ()),
-                                   *option.synonyms.en, *option.synonyms.zh))]
-    return named[0] if len(named) == 1 else None
+    by_synonym = [option for option in options
+                  if any(_says(typed_text, normalize(phrase)) for phrase in (*option.synonyms.en, *option.synonyms.zh))]
+    by_label = [option for option in options
+                if any(_says(typed_text, normalize(label)) for label in (option.label.en, option.label.zh))]
+    named = [*by_synonym, *(option for option in by_label if option not in by_synonym)]
+    # A label said beside a synonym of another option names two ("a refund or a new one"), even where labels
+    # alone pick nothing.
+    if len(named) != 1 or not (labels_in_words or by_synonym):
+        return None
+    return named[0]
 
 
 # A story is not an answer to a choice: synonyms are looked for in short answers only.

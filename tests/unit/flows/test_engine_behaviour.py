@@ -196,6 +196,19 @@ def test_a_choice_said_in_other_words(conversation: Conversation, answer: str, n
         assert conversation.answer("contact_method").value == "both"
 
 
+@pytest.mark.parametrize(("answer", "value"), [
+    ("想退货", "refund"), ("I just want my money back", "refund"), ("can you fix it", "repair"),
+    ("换个新的吧", "replacement"),
+    ("我希望尽快退款并补偿运费", "我希望尽快退款并补偿运费"),  # more than an option: kept whole
+    ("a refund or a new one", "a refund or a new one"),  # two options named
+])
+def test_the_resolution_said_in_other_words(conversation: Conversation, answer: str, value: str) -> None:
+    walk_to(conversation, "expected_resolution")
+    conversation.say(answer)
+    assert conversation.step == "confirm"
+    assert conversation.answer("expected_resolution").value == value
+
+
 @pytest.mark.parametrize("answer", ["no", "no photos", "I don't have any", "没有"])
 def test_nothing_to_send_at_the_evidence_question_moves_on(conversation: Conversation, answer: str) -> None:
     walk_to(conversation, "evidence")
