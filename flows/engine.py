@@ -463,7 +463,7 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     typed_button = turn.choice is None and pressed(flow, state, step, turn) is not None
     found = [] if typed_button else _found_values(flow, state, turn, current=step.id)
     result = _prefer_found(step, turn, result, found)
-    if _whole_story_instead(state, step, result, found):
+    if _whole_story_instead(step, result, found):
         # The whole story told at "what's your name?": it is taken as the description, and it is neither
         # the name nor a wrong answer to complain about ("That's too long"): the question is asked again.
         say.note("story_taken")
@@ -518,9 +518,14 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
     return _enter(flow, state, target, say)
 
 
-def _whole_story_instead(state: ConversationState, step: Step, result: Interpretation, found: list[_Found]) -> bool:
-    story = next((item for item in found if item.kind is None and isinstance(item.step, TextStep)), None)
-    if story is None or not ((told := state.answer(story.step.id)) is None or told.skipped):
+def _story_of(found: list[_Found]) -> _Found | None:
+    """The message taken as the story (``_story_step``: only while that step is unanswered), if it was."""
+    return next((item for item in found if item.kind is None and isinstance(item.step, TextStep)), None)
+
+
+def _whole_story_instead(step: Step, result: Interpretation, found: list[_Found]) -> bool:
+    story = _story_of(found)
+    if story is None:
         return False
     if isinstance(result, Refused):
         return True
@@ -759,8 +764,7 @@ def _not_a_name(step: Step, text: str) -> bool:
 
 
 def _story_text(flow: Flow, state: ConversationState, turn: Turn, *, current: str | None) -> str | None:
-    found = _found_values(flow, state, turn, current=current)
-    story = next((item for item in found if item.kind is None and isinstance(item.step, TextStep)), None)
+    story = _story_of(_found_values(flow, state, turn, current=current))
     if story is None or not isinstance(story.step, TextStep) or not story.step.analyze:
         return None
     return story.answer.value
