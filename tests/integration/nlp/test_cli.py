@@ -127,3 +127,17 @@ def test_analyze_jsonl_answers_every_line_in_order(tmp_path: Path) -> None:
 def test_analyze_jsonl_refuses_a_text_argument() -> None:
     result = CliRunner().invoke(nlp_cli, ["analyze", "--jsonl", "some text"])
     assert result.exit_code != 0 and "--jsonl reads standard input" in result.output
+
+
+def test_analyze_a_product_name_inside_another_things_name_gives_product_null(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("products:\n  - id: toaster\n    label: {en: Toaster, zh: 烤面包机}\n"
+                       "    names: {en: [toaster], zh: [烤面包机]}\n    related: {en: [toast], zh: [吐司]}\n",
+                       encoding="utf-8")
+    lines = ["The toaster bags melted at the seams", "a toy toaster, the toast won't pop up", "烤面包机防尘罩尺寸不对",
+             "The toaster button is stuck", "烤面包机的弹起按钮坏了"]
+    result = CliRunner().invoke(nlp_cli, ["analyze", "--jsonl", "--catalog", str(catalog)],
+                                input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    products = [json.loads(line)["product"] for line in result.stdout.splitlines()]
+    assert products == [None, None, None, "toaster", "toaster"]

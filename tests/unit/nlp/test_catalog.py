@@ -255,3 +255,58 @@ def test_an_empty_catalog_or_a_bad_model_prefix_is_a_clear_error(tmp_path: Path)
     bad.write_text("products:\n  - id: a\n    model_prefixes: [W]\n", encoding="utf-8")
     with pytest.raises(CatalogError, match="model prefix"):
         Catalog.load(bad)
+
+
+HOME_CATALOG_YAML = """
+products:
+  - id: microwave
+    label: {en: Microwave oven, zh: 微波炉}
+    names: {en: [microwave, microwave oven], zh: [微波炉]}
+    related: {en: [turntable], zh: [转盘]}
+  - id: headphones
+    label: {en: Headphones, zh: 耳机}
+    names: {en: [headphones, earbuds], zh: [耳机, 蓝牙耳机]}
+  - id: air_fryer
+    label: {en: Air fryer, zh: 空气炸锅}
+    names: {en: [air fryer], zh: [空气炸锅]}
+"""
+
+
+@pytest.fixture(scope="module")
+def home_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    path = tmp_path_factory.mktemp("home") / "catalog.yaml"
+    path.write_text(HOME_CATALOG_YAML, encoding="utf-8")
+    return Catalog.load(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        # The name is the head of its phrase: the product itself, a part of it, or what it does.
+        ("the microwave sparks when I heat soup", "microwave"),
+        ("The microwave door won't close", "microwave"),
+        ("microwave turntable stopped turning", "microwave"),  # a related word of the product
+        ("my microwave's light is out", "microwave"),
+        ("Got a silver microwave oven instead of the black one", "microwave"),
+        ("the earbuds keep disconnecting", "headphones"),
+        ("air fryer basket coating is peeling", "air_fryer"),
+        ("微波炉热汤的时候冒火花", "microwave"),  # jieba tags 热汤 a noun: 热 is the verb here
+        ("微波炉门关不上", "microwave"),
+        ("蓝牙耳机左耳没声音", "headphones"),
+        ("空气炸锅的涂层掉了", "air_fryer"),
+        # The name describes another thing the catalog does not hold.
+        ("the microwave rice pouches tasted stale", None),
+        ("Microwave plate cover warped the first time", None),
+        ("headphone stand wobbles", None),
+        ("air fryer liners smell of burnt plastic", None),
+        ("a toy microwave for my daughter, the turntable is stuck", None),  # its related words do not count either
+        ("微波炉手套太薄了", None),
+        ("耳机转接头插上手机没反应", None),
+        ("空气炸锅纸一烤就粘在食物上", None),
+        ("玩具微波炉的转盘不转", None),
+    ],
+)
+def test_a_name_inside_another_things_name_is_not_the_product(home_catalog: Catalog, text: str,
+                                                               product: str | None) -> None:
+    match = home_catalog.match(text)
+    assert (match.product_id if match else None) == product
