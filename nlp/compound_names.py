@@ -10,8 +10,9 @@ product. English and Chinese noun compounds put the head last, so what matters i
 - any other noun: the head of a longer name of something else.
 No English part-of-speech tagger comes from the package index (spaCy's trained pipelines do not), so the other
 noun is what is left after the closed classes (spaCy's stop words, inflected verb forms, the verbs and adjectives
-customers use about products: `data/compound_words.yaml`); Chinese has jieba's part-of-speech tags. Before a name only an imitation is looked for ("a toy toaster", 玩具烤面包机); other modifiers
-before a name ("pressure washer", 宠物烘干机) are left to the general catalog's longer names (`Catalog`).
+customers use about products: `data/compound_words.yaml`); Chinese has jieba's part-of-speech tags.
+Before a name only an imitation is looked for ("a toy toaster", 玩具烤面包机); other modifiers before a name
+("pressure washer", 宠物烘干机) are left to the general catalog's longer names (`Catalog`).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def imitation_of_the_product(before: str) -> bool:
 @dataclass(frozen=True)
 class _WordLists:
     parts_en: frozenset[str]
+    aspects_en: frozenset[str]
     parts_zh: frozenset[str]
     function_words_en: frozenset[str]
     verbs_en: frozenset[str]
@@ -89,7 +91,7 @@ def _continues_english_name(word: str, own_words: Iterable[str]) -> bool:
     if word.endswith(("n't", "'s", "'ve", "'ll", "'d")) or (len(word) > 4 and word.endswith(("ed", "ing", "ly"))):
         return True
     singular = _singular_forms(word)
-    if singular & (words.verbs_en | words.parts_en):
+    if singular & (words.verbs_en | words.parts_en | words.aspects_en):
         return True
     return any(term.split()[0] in singular for term in own_words if term and not _CJK.search(term))
 
