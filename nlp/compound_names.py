@@ -41,7 +41,8 @@ _WORDS_PATH = Path(__file__).parent / "data" / "compound_words.yaml"
 
 # A Chinese noun led by one of these verbs is usually the verb and its object after a subject: 微波炉热汤的时候,
 # 空气炸锅炸鸡翅 (jieba tags 热汤 a noun).
-_ACTION_CHARS_ZH = frozenset("热烤洗煮烘充打开关吹吸烧蒸炸榨磨煎冲放装用看听插连拍制加出进漏响跳停坏掉")
+_ACTION_CHARS_ZH = frozenset("热烤洗煮烘充打开关吹吸烧蒸炸榨磨煎冲放装用看听插连拍制加出进漏响跳停坏掉卡被")
+_NOUN_TAGS_ZH = frozenset({"n", "nr", "nz", "ng", "nl"})
 
 
 
@@ -71,6 +72,7 @@ class _WordLists:
     parts_en: frozenset[str]
     aspects_en: frozenset[str]
     parts_zh: frozenset[str]
+    function_words_zh: frozenset[str]
     function_words_en: frozenset[str]
     verbs_en: frozenset[str]
     irregular_past_en: frozenset[str]
@@ -103,12 +105,17 @@ def _singular_forms(word: str) -> set[str]:
 
 
 def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> bool:
-    first = next(iter(_pos_tagger().cut(window)), None)
-    if first is None or not first.flag.startswith("n"):
+    tagged = list(_pos_tagger().cut(window))
+    # Nouns, with the person names jieba tags many unknown two-character words as (黑屏, 盖子, 香薰).
+    if not tagged or tagged[0].flag not in _NOUN_TAGS_ZH:
         return False
-    word = first.word
-    if word[0] in _ACTION_CHARS_ZH or any(word == part or (len(part) > 1 and word.startswith(part))
-                                          for part in _words().parts_zh):
+    word = tagged[0].word
+    # A noun with an aspect particle after it is what happened (手机黑屏了, 买空调被扣了两次钱: jieba's 被扣 "noun").
+    if len(tagged) > 1 and tagged[1].word in "了过着":
+        return False
+    words = _words()
+    if word[0] in _ACTION_CHARS_ZH or word in words.function_words_zh or any(word.startswith(part)
+                                                                             for part in words.parts_zh):
         return False
     return not any(word.startswith(term) or term.startswith(word) for term in own_words if _CJK.search(term))
 
