@@ -92,6 +92,7 @@ from flows.step_kinds import (
     format_size,
     kind_of,
     proposal_label,
+    typed_option,
 )
 
 __all__ = ["advance", "build_draft", "early_file_limits", "file_limits", "pending_analysis", "start"]
@@ -699,7 +700,7 @@ def _found_values(flow: Flow, state: ConversationState, turn: Turn, *, current: 
     Then the options they imply (``implied_by``) and the story step, when the message tells everything.
     Nothing is found at a confirmation, in an edited message, or in a button press.
     """
-    if not turn.extracted or turn.edit or turn.choice is not None:
+    if turn.edit or turn.choice is not None:
         return []
     if current is not None and isinstance(flow.step(current), ConfirmStep | EndStep):
         return []
@@ -744,7 +745,7 @@ def _story_step(
         return None
     kinds = [item.kind for item in found if item.kind is not None]
     told = len(kinds) >= 2 and bool(_STORY_KINDS.intersection(kinds))
-    if not told and not (current is not None and _not_a_name(flow.step(current), turn.text)):
+    if not told and not (current is not None and _far_too_long_for(flow.step(current), turn)):
         return None
     text = turn.text.strip()
     for step in flow.steps:
@@ -759,8 +760,19 @@ def _story_step(
 _NAME_WORDS_MAX = 6
 
 
-def _not_a_name(step: Step, text: str) -> bool:
-    return isinstance(step, TextStep) and step.field == "name" and len(_WORDS.findall(text)) > _NAME_WORDS_MAX
+# More words than an answer to a question with options has ("whatever works for you, I don't mind" is nine).
+_CHOICE_WORDS_MAX = 12
+
+
+def _far_too_long_for(step: Step, turn: Turn) -> bool:
+    """The message cannot be an answer to `step`: far too long for a name, or for a question with options when
+    it names none of them ("it just stopped working and nobody in your shop will help" to "How should we get
+    back to you?")."""
+    words = len(_WORDS.findall(turn.text or ""))
+    if isinstance(step, TextStep):
+        return step.field == "name" and words > _NAME_WORDS_MAX
+    return (isinstance(step, ChoiceStep) and not step.allow_text and words > _CHOICE_WORDS_MAX
+            and typed_option(step.options, turn, labels_in_words=True) is None)
 
 
 def _story_text(flow: Flow, state: ConversationState, turn: Turn, *, current: str | None) -> str | None:

@@ -366,3 +366,39 @@ def test_back_to_a_noted_value_then_on_to_the_question_still_open(complaint_flow
     assert conversation.step == "occurred_at"
     conversation.say("2 days ago around 6pm")
     assert conversation.answer("occurred_at").value == "2026-11-18T18:00:00+08:00"
+
+
+def test_a_story_with_no_value_in_it_is_the_story_at_the_name_and_at_a_question_with_options(
+    complaint_flow: Flow,
+) -> None:
+    # Nothing in it the NLP could name (no product, no date): it was stored as the customer's name.
+    story = "it just stopped working and nobody in your shop wants to help me at all"
+    conversation = Conversation(complaint_flow)
+    conversation.say("hello")
+    conversation.say(story)
+    assert conversation.step == "name" and conversation.state is not None
+    assert conversation.state.answer("name") is None
+    assert conversation.answer("description").value == story
+    assert "taken that down as what happened" in conversation.text
+    # At "How should we get back to you?" it was "Please pick one of the options" and the story was lost.
+    for locale, name, told in [
+        ("en", "Ada", "the bags I bought from you melted at the seams the very first time I used them"),
+        ("zh", "李娜", "买的袋子第一次用就在接缝处化掉了，真的太差劲了"),
+    ]:
+        conversation = Conversation(complaint_flow, locale=locale)
+        conversation.say("hello")
+        conversation.say(name)
+        assert conversation.step == "contact_method"
+        conversation.say(told)
+        assert conversation.step == "contact_method"
+        assert conversation.answer("description").value == told
+        assert "pick one of the options" not in conversation.text and "请选择" not in conversation.text
+        conversation.say("2")
+        assert conversation.answer("contact_method").value == "email"
+    # A short answer that names no option is still asked again, not taken as the story.
+    conversation = Conversation(complaint_flow)
+    conversation.say("hello")
+    conversation.say("Ada")
+    conversation.say("whatever works for you, I don't really mind")
+    assert conversation.step == "contact_method" and "pick one of the options" in conversation.text
+    assert conversation.state is not None and conversation.state.answer("description") is None
