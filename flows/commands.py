@@ -107,12 +107,16 @@ TYPED_INTENTS: dict[str, frozenset[str]] = {
     ),
     YES: frozenset(
         {
-            "yes", "y", "yeah", "yep", "correct", "right", "ok", "okay", "sure",
-            "是", "是的", "对", "对的", "没错", "正确", "好", "好的", "嗯",
+            "yes", "y", "yeah", "yep", "yup", "yea", "ya", "correct", "right", "ok", "okay", "sure", "exactly",
+            "that's right", "thats right", "that's it", "thats it", "yes it is", "yes that's right", "absolutely",
+            "是", "是的", "对", "对的", "没错", "正确", "好", "好的", "嗯", "嗯嗯", "对啊", "是啊", "确认", "可以",
+            "没问题", "就是", "就是这个", "对，就是",
         }
     ),
     OTHER: frozenset(
-        {"no", "n", "nope", "wrong", "other", "something else", "不是", "不对", "错", "其他", "其它", "别的"}
+        {"no", "n", "nope", "nah", "wrong", "other", "something else", "not really", "not quite", "no it's not",
+         "no its not", "no it isn't", "that's wrong", "thats wrong", "不是", "不是的", "不对", "不对的", "错",
+         "错了", "否", "不", "其他", "其它", "别的"}
     ),
     CONFIRM: frozenset(
         {"confirm", "submit", "yes", "ok", "okay", "确认", "提交", "确认提交", "是", "是的", "好", "好的",

@@ -540,18 +540,29 @@ _WORDS = re.compile(r"[\u3400-\u9fff]|[^\W\u3400-\u9fff]+")
 
 def _answer_to_another_step(flow: Flow, state: ConversationState, step: Step, turn: Turn, result: Interpretation,
                             found: list[_Found]) -> _Found | None:
-    """Another step's value found in the message when the message is little more than that value (two words
-    at most beside it: "monday morning") and, whole, an answer to that step (a date, an email, a phone number,
-    parsed by its own kind), while this free-text step would take it as its answer."""
-    if not isinstance(step, TextStep) or not isinstance(result, Accepted) or turn.text is None:
+    """Another step's value found in the message when the message is little more than that value and, whole, an
+    answer to that step, while this free-text step would take it as its answer: a date, an email or a phone
+    number parsed by its own kind, two words at most beside it ("monday morning" to "Where did it happen?"); an
+    option of a question with options, three words at most beside it ("我要退货" to "Which product is it?")."""
+    free_text = isinstance(step, TextStep) or (isinstance(step, ProposalStep) and not step.options)
+    if not free_text or not isinstance(result, Accepted) or turn.text is None:
         return None
     text = turn.text.strip()
-    kinds = {value.kind for value in turn.extracted
-             if len(_WORDS.findall(turn.text[: value.start] + " " + turn.text[value.end :])) <= 2}
-    return next((item for item in found
-                 if item.kind in kinds and item.kind not in step.extract and item.step.id != step.id
-                 and isinstance(item.step, DatetimeStep | EmailStep | PhoneStep)
-                 and isinstance(kind_of(item.step).read(flow, state, item.step, turn, text), Accepted)), None)
+    words_beside: dict[str, int] = {}
+    for value in turn.extracted:
+        beside = len(_WORDS.findall(turn.text[: value.start] + " " + turn.text[value.end :]))
+        words_beside[value.kind] = min(beside, words_beside.get(value.kind, beside))
+
+    def whole_answer(item: _Found) -> bool:
+        if item.kind is None or item.kind in step.extract or item.step.id == step.id or item.kind not in words_beside:
+            return False
+        if isinstance(item.step, DatetimeStep | EmailStep | PhoneStep):
+            return (words_beside[item.kind] <= 2
+                    and isinstance(kind_of(item.step).read(flow, state, item.step, turn, text), Accepted))
+        return (isinstance(item.step, ChoiceStep) and words_beside[item.kind] <= 3
+                and any(option.value == item.answer.value for option in item.step.options))
+
+    return next((item for item in found if whole_answer(item)), None)
 
 
 def early_file_limits(flow: Flow, state: ConversationState) -> FileLimits | None:

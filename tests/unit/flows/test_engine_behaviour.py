@@ -646,3 +646,26 @@ def test_a_changed_flow_keeps_matching_answers_and_resumes(conversation: Convers
     assert outcome.state.step_id == "occurred_at"
     assert "form changed" in outcome.replies[-1].text
     assert outcome.state.answer("description") is not None
+
+
+@pytest.mark.parametrize(("answer", "accepted"), [
+    ("that's right", True), ("yup", True), ("确认", True), ("可以", True), ("对啊", True),
+    ("nah", False), ("not really", False), ("不是的", False), ("错了", False),
+])
+def test_yes_and_no_in_other_words_at_a_proposal(complaint_flow: Flow, answer: str, accepted: bool) -> None:
+    # They were "Please pick one of the options", the question asked again as if nothing had been said.
+    conversation = Conversation(
+        complaint_flow, analyzer=lambda text: (Proposal("category", "billing_refund", "Billing", 0.5),)
+    )
+    walk_to(conversation, "product")
+    conversation.say("Broadband")
+    assert conversation.step == "category"
+    conversation.say(answer)
+    assert "pick one of the options" not in conversation.text
+    if accepted:
+        assert conversation.answer("category").value == "billing_refund"
+    else:
+        # The categories to pick from (in Chinese after a Chinese answer).
+        assert conversation.step == "category"
+        assert {"product quality", "产品质量"} & set(conversation.button_labels())
+        assert conversation.state is not None and conversation.state.answer("category") is None

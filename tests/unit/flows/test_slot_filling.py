@@ -402,3 +402,22 @@ def test_a_story_with_no_value_in_it_is_the_story_at_the_name_and_at_a_question_
     conversation.say("whatever works for you, I don't really mind")
     assert conversation.step == "contact_method" and "pick one of the options" in conversation.text
     assert conversation.state is not None and conversation.state.answer("description") is None
+
+
+def test_what_the_customer_wants_typed_to_the_product_question_is_noted_as_that(complaint_flow: Flow) -> None:
+    # "我要退货" typed to "Which product or service is it?" was stored as the product.
+    for text, found in [("我要退货", (("resolution", "退货", "refund"),)),
+                        ("refund please", (("resolution", "refund", "refund"),))]:
+        conversation = Conversation(complaint_flow, analyzer=lambda text: ())
+        walk_to(conversation, "product")
+        conversation.say(text, found=found)
+        assert conversation.step == "product"
+        assert conversation.state is not None and conversation.state.answer("product") is None
+        assert conversation.answer("expected_resolution").value == "refund"
+        conversation.say("Washing machine")
+        assert conversation.answer("product").value == "Washing machine"
+    # A product named with a resolution word beside it is the product.
+    conversation = Conversation(complaint_flow, analyzer=lambda text: ())
+    walk_to(conversation, "product")
+    conversation.say("the washing machine I want to return", found=(("resolution", "return", "refund"),))
+    assert conversation.answer("product").value == "the washing machine I want to return"
