@@ -489,6 +489,14 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
         else:
             say.refuse(result.message, prompt(flow, state, step))
         return Outcome(state, say.done())
+    if isinstance(result, Stay) and isinstance(step, FilesStep) and found and not turn.files:
+        # "actually it was last friday" at the evidence question: a value for another question, or a correction
+        # of one (asked about), instead of "please send photos here".
+        notes = len(say.notes)
+        state = _fill(flow, result.state, turn, say, found, current=step.id)
+        if len(say.notes) > notes or state.conflict is not None:
+            say.prompt(prompt(flow, state, step))
+            return Outcome(state, say.done())
     if isinstance(result, Stay):
         for note in result.notes:
             say.text(note)

@@ -421,3 +421,19 @@ def test_what_the_customer_wants_typed_to_the_product_question_is_noted_as_that(
     walk_to(conversation, "product")
     conversation.say("the washing machine I want to return", found=(("resolution", "return", "refund"),))
     assert conversation.answer("product").value == "the washing machine I want to return"
+
+
+def test_a_correction_typed_at_the_evidence_question_is_asked_about(complaint_flow: Flow) -> None:
+    # It got "Please send photos, videos or documents here" and the correction was lost.
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "evidence")
+    conversation.say("actually the date is wrong, it was last monday", found=(("datetime", "last monday", "monday"),))
+    assert "two different answers for when" in conversation.text
+    assert "send photos" not in conversation.text
+    conversation.say("2")
+    assert conversation.answer("occurred_at").value.startswith("2026-11-16")
+    assert conversation.step == "evidence"
+    # A value for a question not answered yet is noted there, and the evidence question asked again.
+    conversation.say("i'd like a refund", found=(("resolution", "a refund", "refund"),))
+    assert "I noted" in conversation.text and conversation.step == "evidence"
+    assert conversation.answer("expected_resolution").value == "refund"
