@@ -13,7 +13,7 @@ from spacy.language import Language
 
 from nlp.analysis import Analysis, Lang
 from nlp.catalog import SHIPPED_CATALOG_PATH, Catalog, ProductChoice
-from nlp.entities import extract_entities, without_resolution_requests
+from nlp.entities import extract_entities, without_identifiers, without_resolution_requests
 from nlp.errors import ModelLoadError
 from nlp.language import detect_language
 from nlp.taxonomy import DEFAULT_TAXONOMY_PATH, Taxonomy
@@ -112,8 +112,7 @@ class Analyzer:
         with self._lock:
             matches = self.catalog.match_all(text) if self.catalog else []
             match = self.catalog.match(text) if self.catalog else None
-            category = self._classify(self._category_models,
-                                      classifier_text(without_resolution_requests(normalised)), lang)
+            category = self._classify(self._category_models, category_text(normalised), lang)
             product = None if match else self._classify(self._product_models, classifier_text(normalised), lang)
         entities = extract_entities(text, lang, now or datetime.now(), matches)
         category_id = category.label if category else None
@@ -158,4 +157,10 @@ class Analyzer:
         return _Prediction(best, float(doc.cats[best]))
 
 
-__all__ = ["COMPONENT", "Analyzer", "category_model_dir"]
+def category_text(normalised: str) -> str:
+    """What the category model reads of a message: not what the customer wants done ("I want a refund"), nor the
+    order numbers that identify the purchase (`nlp.entities`)."""
+    return classifier_text(without_identifiers(without_resolution_requests(normalised)))
+
+
+__all__ = ["COMPONENT", "Analyzer", "category_model_dir", "category_text"]
