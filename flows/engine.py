@@ -812,8 +812,10 @@ def _prefer_found(step: Step, turn: Turn, result: Interpretation, found: list[_F
         return result
     # An accepted typed answer stands ("Oxford Street store, London" is a better place than "London"),
     # except a name or a resolution said in a sentence: "I'd like a replacement please" is the option
-    # Replacement, not a free-text resolution.
-    if isinstance(result, Accepted) and own.kind not in ("name", "resolution"):
+    # Replacement, not a free-text resolution; nor is "the blender thing" a product of its own when it names
+    # one catalog product (the case is filed, routed and counted under the catalog's).
+    one_product = own.kind == "product" and len({v.value for v in turn.extracted if v.kind == "product"}) == 1
+    if isinstance(result, Accepted) and own.kind not in ("name", "resolution") and not one_product:
         return result
     if isinstance(result, Accepted) and (result.answer.skipped or result.answer.value == own.answer.value):
         return result

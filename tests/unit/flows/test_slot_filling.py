@@ -437,3 +437,17 @@ def test_a_correction_typed_at_the_evidence_question_is_asked_about(complaint_fl
     conversation.say("i'd like a refund", found=(("resolution", "a refund", "refund"),))
     assert "I noted" in conversation.text and conversation.step == "evidence"
     assert conversation.answer("expected_resolution").value == "refund"
+
+
+def test_a_typed_answer_naming_one_catalog_product_is_that_product(complaint_flow: Flow) -> None:
+    # "the blender thing" typed to the open product question was filed as a product called "the blender thing".
+    conversation = Conversation(complaint_flow, analyzer=lambda text: ())
+    walk_to(conversation, "product")
+    conversation.say("the blender thing", found=(("product", "blender", "blender"),))
+    assert conversation.answer("product").value == "blender"
+    # Two products named: the customer's words stand.
+    conversation = Conversation(complaint_flow, analyzer=lambda text: ())
+    walk_to(conversation, "product")
+    text = "a kettle and a toaster, both from you"
+    conversation.say(text, found=(("product", "kettle", "kettle"), ("product", "toaster", "toaster")))
+    assert conversation.answer("product").value == text
