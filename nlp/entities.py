@@ -597,7 +597,8 @@ _ASKING_EN = (r"(?:i|we)(?:\s+(?:really|just|only|honestly))?(?:\s+(?:want|need|
               r"(?:can|could|will|would)\s+(?:you|i|we)(?:\s+please)?")
 _FILLER_EN = (r"a|an|the|my|our|full|complete|proper|formal|written|public|personal|immediate|quick|prompt|"
               r"free|to|get|have|receive|be|given|issue|process|arrange|arrange\s+for|send\s+someone\s+to|"
-              r"me|us|please|just|at\s+least|kindly|either|simply")
+              r"me|us|please|just|at\s+least|kindly|either|simply|someone|somebody|an\s+engineer|a\s+technician|"
+              r"send|come|come\s+and|come\s+out\s+and|come\s+round\s+and|come\s+over\s+and")
 _RESOLUTION_EN = re.compile(
     rf"(?<![A-Za-z'])(?i:{_ASKING_EN})(?:\s+(?i:{_FILLER_EN})(?![A-Za-z'])){{0,5}}\s+"
     rf"(?i:({_alternation(_RESOLUTIONS_EN)}))(?![A-Za-z])"

@@ -71,6 +71,9 @@ def test_date_precision_and_money_fields() -> None:
         ("Could you send someone to repair it?", "en", [("resolution", "repair", "repair")]),
         ("We'd like an exchange", "en", [("resolution", "exchange", "replacement")]),
         ("i expect an apology", "en", [("resolution", "apology", "apology")]),
+        ("I'd like someone to come and fix it", "en", [("resolution", "fix it", "repair")]),
+        ("could you send an engineer to come round and repair it", "en", [("resolution", "repair", "repair")]),
+        ("they refused to come and fix it", "en", []),
         # What happened, not what is wanted: no asking words, a negation, or the word naming something else.
         ("They refused to give me a refund", "en", []),
         ("I don't want a replacement", "en", []),
