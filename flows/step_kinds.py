@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
+from rapidfuzz.distance import OSA
+
 from flows.commands import (
     CONFIRM,
     DONE,
@@ -525,6 +527,12 @@ def typed_option(options: Sequence[Option], turn: Turn, *, labels_in_words: bool
     for option in options:
         if typed_text in (normalize(option.value), normalize(option.label.en), normalize(option.label.zh)):
             return option
+    # A one-letter slip in an option's name typed alone ("emial", "refnud", "replacment"), on a phone keyboard.
+    slipped = [option for option in options
+               if any(_one_slip(typed_text, normalize(name)) for name in (option.value, option.label.en,
+                                                                           *option.synonyms.en))]
+    if len(slipped) == 1:
+        return slipped[0]
     if len(typed_text) > _SYNONYM_TEXT_LIMIT:
         return None
     by_synonym = [option for option in options
@@ -541,6 +549,14 @@ def typed_option(options: Sequence[Option], turn: Turn, *, labels_in_words: bool
 
 # A story is not an answer to a choice: synonyms are looked for in short answers only.
 _SYNONYM_TEXT_LIMIT = 120
+# Names shorter than this are too close to other words for one letter to be a slip ("call" / "cell").
+_SLIP_MIN_CHARS = 5
+
+
+def _one_slip(typed_text: str, name: str) -> bool:
+    """One insertion, deletion, substitution or swap of two letters away from `name` (Latin letters only)."""
+    return (len(name) >= _SLIP_MIN_CHARS and typed_text != name and name.replace(" ", "").isalpha()
+            and name.isascii() and OSA.distance(typed_text, name, score_cutoff=1) <= 1)
 _NEGATIONS = ("don't ", "dont ", "do not ", "not ", "never ", "no ", "isn't ", "wasn't ", "不要", "不用", "别", "不",
               "勿", "不是")
 _ARTICLE = re.compile(r"(?:\b(?:a|an|the|my)\s+|一个|个)$")

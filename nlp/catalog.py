@@ -45,6 +45,7 @@ import jieba
 import opencc
 import spacy
 import yaml
+from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
@@ -180,23 +181,6 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
         out.pop()
         offsets.pop()
     return "".join(out), offsets
-
-
-def _osa_distance_at_most_one(a: str, b: str) -> bool:
-    """True when a and b differ by at most one insertion, deletion, substitution or adjacent swap."""
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
-                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    i = 0
-    while i < len(short) and short[i] == long_[i]:
-        i += 1
-    return short[i:] == long_[i + 1 :]
 
 
 def _inflected_verb(candidate: str, name: str) -> bool:
@@ -444,7 +428,7 @@ class Catalog:
                     for name, product_id in self._fuzzy_index.get(key, ()):
                         exact_only = len(name) < _MIN_FUZZY_CHARS or any(ch.isdigit() for ch in name)
                         if candidate != name and (exact_only or _inflected_verb(candidate, name)
-                                                  or not _osa_distance_at_most_one(candidate, name)):
+                                                  or OSA.distance(candidate, name, score_cutoff=1) > 1):
                             continue
                         span = doc[window[0].i : window[-1].i + 1]
                         # A squashed exact name ("waterheater") is still exact.

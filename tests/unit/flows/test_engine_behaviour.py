@@ -669,3 +669,23 @@ def test_yes_and_no_in_other_words_at_a_proposal(complaint_flow: Flow, answer: s
         assert conversation.step == "category"
         assert {"product quality", "产品质量"} & set(conversation.button_labels())
         assert conversation.state is not None and conversation.state.answer("category") is None
+
+
+@pytest.mark.parametrize(("step", "typed", "value"), [
+    ("contact_method", "emial", "email"),
+    ("contact_method", "phnoe", "phone"),
+    ("expected_resolution", "refnud", "refund"),
+    ("expected_resolution", "replacment", "replacement"),
+])
+def test_a_slip_of_the_thumb_in_an_option_picks_it(conversation: Conversation, step: str, typed: str,
+                                                   value: str) -> None:
+    # "emial" was "Please pick one of the options"; "refnud" was stored as a resolution of its own.
+    walk_to(conversation, step)
+    conversation.say(typed)
+    assert conversation.answer(step).value == value
+
+
+def test_a_word_near_an_option_is_no_slip(conversation: Conversation) -> None:
+    walk_to(conversation, "contact_method")
+    conversation.say("cell")  # shorter than five letters: too close to other words to guess
+    assert conversation.step == "contact_method" and "pick one of the options" in conversation.text
