@@ -50,7 +50,7 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from nlp.compound_names import imitation_of_the_product, names_another_thing
+from nlp.compound_names import imitation_of_the_product, names_another_thing, warm_up
 from nlp.errors import CatalogError
 from nlp.text_features import normalize_text
 
@@ -264,6 +264,8 @@ class Catalog:
             for fuzzy_key in keys:
                 self._fuzzy_index.setdefault(fuzzy_key, set()).add((squashed, product_id))
         self._zh_substrings.sort(key=lambda item: -len(item[0]))
+        if head_of_phrase_check:
+            warm_up(chinese=bool(self._zh_substrings))
         # In Chinese text Latin names have no spaces around them ("我的iphone坏了"), so the English
         # tokenizer sees one long token: find them by letter boundaries instead.
         latin_terms.sort(key=lambda item: -len(item[0]))

@@ -120,9 +120,17 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
     return not any(word.startswith(term) or term.startswith(word) for term in own_words if _CJK.search(term))
 
 
+def warm_up(chinese: bool) -> None:
+    """Load the word lists, and jieba's tagger for a catalog with Chinese names, before the first message needs
+    them (the models load in a background thread; the tagger's tables take a third of a second)."""
+    _words()
+    if chinese:
+        _pos_tagger()
+
+
 @functools.cache
 def _pos_tagger() -> POSTokenizer:
-    # Imported on first use: the tagger's tables take a third of a second to load, and only Chinese text needs them.
+    # Imported when first needed (`warm_up`): only Chinese text needs it.
     import jieba.posseg
 
     return jieba.posseg.dt
