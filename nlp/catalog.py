@@ -374,10 +374,9 @@ class Catalog:
         if kept:
             around = self._product_names_in(en_doc, lowered)
             kept = [k for k in kept if not _inside_another_name(k[0], k[1], lowered[k[0]:k[1]], around)]
-            # A product named only inside another thing's name ("toy toaster") is not found by its related
-            # words either ("the toast pops out" in the same message).
-            elsewhere = {k for k in kept if self._head_of_phrase_check and k[3] != "indirect"
-                         and self._names_another_thing(k, lowered)}
+            # A name or related word inside another thing's name ("toy toaster", "drum kit") is no mention; a
+            # product named only so is not found by its related words either ("the toast pops out").
+            elsewhere = {k for k in kept if self._head_of_phrase_check and self._names_another_thing(k, lowered)}
             named = {k[2] for k in kept if k[3] != "indirect" and k not in elsewhere}
             dropped = {k[2] for k in elsewhere} - named
             kept = [k for k in kept if k not in elsewhere and not (k[3] == "indirect" and k[2] in dropped)]
