@@ -7,6 +7,7 @@ without naming a value. Button values of the engine's own buttons start with "_"
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Literal
 
@@ -210,6 +211,23 @@ def typed(turn: Turn, intent: str) -> bool:
     if turn.choice is not None or turn.text is None or len(turn.text) > _LONGEST_COMMAND:
         return False
     return normalize(turn.text) in TYPED_INTENTS[intent]
+
+
+# "why do you need my name?", "what's that for", 为什么要我的电话, 一定要填吗: the customer asks why, answering nothing.
+_WHY_EN = re.compile(r"^(?:(?:but|and|ok|okay|so|sorry|um|erm|hmm)[\s,]+)?"
+                     r"(?:why|what\s+for|what'?s\s+(?:that|this|it)\s+for"
+                     r"|how\s+come|what\s+do\s+you\s+need|do\s+(?:i|you)\s+(?:have\s+to|need|really)"
+                     r"|is\s+(?:that|this|it)\s+(?:necessary|needed|required|mandatory))\b")
+_WHY_ZH = re.compile(r"为什么|为啥|干嘛|干什么|凭什么|有什么用|做什么用|一定要|必须要?(?:填|写|给|提供|说)|非要")
+_WHY_MAX_CHARS = 60
+
+
+def asks_why(turn: Turn) -> bool:
+    """The customer asks why a question is asked (or whether they must answer it) instead of answering."""
+    if turn.choice is not None or turn.text is None or len(turn.text) > _WHY_MAX_CHARS:
+        return False
+    text = unicodedata.normalize("NFKC", turn.text).casefold().strip()
+    return bool(_WHY_EN.match(text) or _WHY_ZH.search(text))
 
 
 def bare_number(text: str) -> bool:

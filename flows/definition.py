@@ -139,6 +139,8 @@ class _StepBase(_Frozen):
     prompt: LocalizedText
     # Short name for the confirmation summary and its "Edit ..." buttons; standard fields have one built in.
     label: LocalizedText | None = None
+    # The answer to "why do you need that?" asked at this step (a built-in one otherwise).
+    why: LocalizedText | None = None
     next: str | list[Branch] | None = None
     optional: bool = False
     # Values of these kinds found in any message fill this step without asking it (see Turn.extracted);

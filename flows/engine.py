@@ -40,6 +40,7 @@ from flows.commands import (
     PICK,
     SKIP,
     Command,
+    asks_why,
     bare_number,
     button,
     case_number_asked,
@@ -445,6 +446,12 @@ def _interpret(flow: Flow, state: ConversationState, step: Step, turn: Turn) -> 
         return Refused(flow.message("number_not_an_answer", state.lang))
     if chosen is None and typed(turn, GREETING):
         return Refused(flow.message("greeting_back", state.lang))
+    if chosen is None and asks_why(turn) and not (isinstance(step, TextStep) and step.analyze):
+        # "why do you need my name?" was stored as the name: answered, and the question asked again.
+        why = step.why.get(state.lang) if step.why is not None else flow.message("why_asked", state.lang)
+        if step.optional:
+            why += ("" if state.lang == "zh" else " ") + flow.message("why_optional", state.lang)
+        return Stay(state, (why,))
     return kind.interpret(flow, state, step, turn, chosen)
 
 

@@ -77,6 +77,11 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
     "yes_no_not_an_answer": ("Please tell me in a few words.", "请用几个字告诉我。"),
     "taken_as": ('Thanks, I have that for "{label}".', "好的，已记为“{label}”。"),
     "greeting_back": ("Hello!", "你好！"),
+    "why_asked": (
+        "It helps the team that handles your complaint look into it and get back to you.",
+        "这能帮助处理投诉的同事核实情况并回复你。",
+    ),
+    "why_optional": ("If you'd rather not say, tap Skip.", "如果不方便提供，可以点“跳过”。"),
     "story_taken": ("Thanks, I've taken that down as what happened.", "谢谢，我已把这些记为事情经过。"),
     "noted_item": ("{label}: {value}", "{label}：{value}"),
     "noted_separator": ("; ", "；"),

@@ -689,3 +689,26 @@ def test_a_word_near_an_option_is_no_slip(conversation: Conversation) -> None:
     walk_to(conversation, "contact_method")
     conversation.say("cell")  # shorter than five letters: too close to other words to guess
     assert conversation.step == "contact_method" and "pick one of the options" in conversation.text
+
+
+@pytest.mark.parametrize(("step", "question", "answer"), [
+    ("name", "why do you need my name?", "how to address you"),
+    ("name", "为什么要我的名字", "怎么称呼你"),
+    ("phone", "Do I have to give my number?", "stored encrypted"),
+    ("occurred_where", "what's that for?", "tap Skip"),  # optional: the customer may skip it
+    ("occurred_where", "一定要填吗", "可以点“跳过”"),
+])
+def test_why_a_question_is_asked_is_answered_and_it_is_asked_again(conversation: Conversation, step: str,
+                                                                   question: str, answer: str) -> None:
+    # "why do you need my name?" was stored as the customer's name.
+    walk_to(conversation, step)
+    conversation.say(question)
+    assert conversation.step == step
+    assert conversation.state is not None and conversation.state.answer(step) is None
+    assert answer in conversation.text
+
+
+def test_a_question_in_the_story_is_the_story(conversation: Conversation) -> None:
+    walk_to(conversation, "description")
+    conversation.say("why was I charged twice for one parcel?")
+    assert conversation.answer("description").value == "why was I charged twice for one parcel?"
