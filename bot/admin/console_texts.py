@@ -27,6 +27,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "edit": ("Edit", "编辑"),
     "greeting": ("Greeting", "开场白"),
     "prompt": ("Prompt", "提问"),
+    "why": ("Why it is asked (the answer to \"why do you need that?\")", "为什么问（回答“为什么要填这个？”）"),
     "english": ("English", "英文"),
     "chinese": ("Chinese", "中文"),
     "options": ("Options", "选项"),

@@ -1,5 +1,6 @@
 """The flow editor's form <-> a flow definition. The form edits what non-programmers change (texts in both
-languages, option labels, where each step goes next); every other setting is kept from the working copy."""
+languages: prompts and why each step is asked; option labels, where each step goes next); every other setting is
+kept from the working copy."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def definition_from_form(base: Mapping[str, Any], form: Mapping[str, str]) -> di
         if not isinstance(step, dict) or not isinstance(step.get("id"), str):
             continue
         prefix = f"step.{step['id']}"
-        for key in ("prompt", "confirm_prompt"):
+        for key in ("prompt", "confirm_prompt", "why"):
             if key in step or f"{prefix}.{key}.en" in form:
                 step[key] = _localized(form, f"{prefix}.{key}", step.get(key))
         for option in step.get("options") or []:

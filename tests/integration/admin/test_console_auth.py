@@ -99,3 +99,23 @@ async def test_the_editor_page_shows_errors_on_the_step_they_concern(admin: Admi
     assert response.status == 303
     _status, body = await admin.api("GET", "/flows/complaint", "viewer")
     assert body["draft"]["definition"]["greeting"] == {"en": "Welcome!", "zh": "欢迎！"}
+
+
+async def test_an_editor_writes_why_a_step_is_asked_and_the_customer_reads_it(admin: AdminHarness) -> None:
+    csrf = await admin.login("editor")
+    html = await (await admin.client.get("/admin/flows/complaint")).text()
+    # Every step that asks something offers the text, filled where the flow has one.
+    assert 'name="step.occurred_where.why.en"' in html and "reaches the store or team" in html
+    form = {"csrf_token": csrf, "step.name.why.en": "We address you by name.",
+            "step.name.why.zh": "我们会称呼你的名字。"}
+    response = await admin.client.post("/admin/flows/complaint/draft", data=form, allow_redirects=False)
+    assert response.status == 303
+    _status, body = await admin.api("GET", "/flows/complaint", "viewer")
+    steps = {step["id"]: step for step in body["draft"]["definition"]["steps"]}
+    assert steps["name"]["why"] == {"en": "We address you by name.", "zh": "我们会称呼你的名字。"}
+    assert steps["occurred_where"]["why"]["en"].startswith("So your complaint reaches")  # kept
+    status, body = await admin.api("POST", "/flows/complaint/simulate", "editor",
+                                   json={"source": "draft", "lang": "en", "channel": "web",
+                                         "messages": ["hello", "why do you need my name?"]})
+    assert status == 200, body
+    assert "We address you by name." in str(body["turns"][-1])
