@@ -466,6 +466,10 @@ _NOT_NAMES = frozenset((
     "on", "at", "from", "with", "back", "currently", "now", "also", "afraid", "unhappy", "fed", "waiting",
     "asking",
 ))
+_GREETING_OPENING = re.compile(r"\s*(?i:hi|hello|hey|hiya|hi there|hello there|hey there"
+                               r"|good\s+(?:morning|afternoon|evening))[\s,!.]*")
+# What follows a name said after a greeting: the end, punctuation, or "here" ("hi, it's Jo here").
+_NAME_ENDS = re.compile(r"\s*(?:$|[,.!?;:]|(?i:here|speaking|again)\b)")
 _EN_NAME_WORD = r"[A-Z][a-z'\u00c0-\u024f]+(?:-[A-Z][a-z'\u00c0-\u024f]+)?"
 _PERSON_EN = re.compile(rf"(?<![A-Za-z])(?i:my\s+name\s+is|my\s+name's|name\s+is|i\s*'?\s*m|i\s+am|this\s+is|"
                         rf"it's|call\s+me)\s+((?:Mr|Mrs|Ms|Miss|Dr)\.?\s+)?({_EN_NAME_WORD}(?:\s+{_EN_NAME_WORD}){{0,2}})")
@@ -495,12 +499,14 @@ def _persons(text: str) -> list[Entity]:
             if word.lower() in _NOT_NAMES:
                 break
             kept.append(word)
-        # "This is Terrible": after "this is" / "it's" a single capitalised word is not enough.
-        needs_two = trigger.startswith(("this", "it")) and not hit.group(1)
-        if not kept or (needs_two and len(kept) < 2):
-            continue
+        # "This is Terrible": after "this is" / "it's" a single capitalised word is not enough, unless they
+        # follow a greeting that opens the message ("hi, it's Jo").
         start = hit.start(1) if hit.group(1) else hit.start(2)
         end = hit.start(2) + len(" ".join(words[: len(kept)]))
+        needs_two = (trigger.startswith(("this", "it")) and not hit.group(1)
+                     and not (_GREETING_OPENING.fullmatch(text[: hit.start()]) and _NAME_ENDS.match(text, end)))
+        if not kept or (needs_two and len(kept) < 2):
+            continue
         value = text[start:end]
         out.append(PersonName(text=value, value=" ".join(value.split()), start=start, end=end))
     for hit in _PERSON_EN_LOWER.finditer(text):

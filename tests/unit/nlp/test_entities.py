@@ -146,3 +146,15 @@ def test_parse_number(text: str, value: int | None) -> None:
 def test_hostile_long_input_is_capped_and_does_not_crash(text: str) -> None:
     entities = extract_entities(text, "en", NOW)
     assert all(e.end <= MAX_ENTITY_CHARS for e in entities)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("hi it's Jo", "Jo"), ("Hello, this is Peter, my broadband keeps dropping", "Peter"), ("hey it's Jo here", "Jo"),
+    ("it's Jo Smith", "Jo Smith"),
+    # Without a greeting before it, or with more words after it, one capitalised word is no name.
+    ("This is Terrible", None), ("hi, this is Terrible service", None),
+])
+def test_a_first_name_after_a_greeting(text: str, name: str | None) -> None:
+    # "hi it's Jo" answered "what's your name?" with the name "hi it's Jo".
+    found = [e.text for e in extract_entities(text, "en", NOW, []) if e.kind == "person"]
+    assert found == ([name] if name else [])
