@@ -32,6 +32,7 @@ from bot.admin.models import CatalogDocument, TaxonomyDocument
 from bot.analysis import SHIPPED_NLP_DATA, ThreadedAnalyzer, import_nlp
 from bot.desk.routing import SHIPPED_ROUTING_FILE, RoutingConfig, RoutingVocabulary, check_routing, unknown_values
 from bot.desk.service import DeskService
+from bot.desk.vocabulary import DeskVocabulary
 from bot.lifecycle.sla_policy import SlaPolicies, SlaPolicyFile, check_sla_policies
 from bot.settings_documents import DocumentProblem, DocumentProblems, read_yaml_mapping, validated
 from storage.settings_versions import TortoiseSettingsVersions
@@ -178,6 +179,21 @@ def catalog_in_console_shape(raw_products: list[Mapping[str, object]], fill_labe
     return {"products": products}
 
 
+def _labelled(entries: object) -> list[tuple[str, str, str]]:
+    """(id, English label, Chinese label) of a catalog's products or a taxonomy's categories; a missing label is
+    the id (English) or the English one (Chinese), as nlp.taxonomy reads it."""
+    triples = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, Mapping) or not entry.get("id"):
+            continue
+        code = str(entry["id"])
+        label = entry.get("label")
+        label = label if isinstance(label, Mapping) else {}
+        english = str(label.get("en") or code)
+        triples.append((code, english, str(label.get("zh") or english)))
+    return triples
+
+
 def _yaml_file_document(path: Path, expected: str) -> dict[str, Any]:
     return _json_ready(read_yaml_mapping(path.read_text(encoding="utf-8"), expected))
 
@@ -247,6 +263,8 @@ class DeskSettings:
         self._refused: dict[SettingsKind, int] = {}  # a stored version that did not validate: said once
         self._lock = asyncio.Lock()
         self._nlp_baseline_lock = asyncio.Lock()
+        # The labels of the catalog and taxonomy in force, and the two versions they were built from.
+        self._vocabulary: tuple[CurrentSettings, CurrentSettings, DeskVocabulary] | None = None
 
     # --- reading --------------------------------------------------------------------------------------------
 
@@ -290,6 +308,18 @@ class DeskSettings:
         await self.refresh()
         await self._read_nlp_baseline()
         return self._compiled[kind].current
+
+    async def vocabulary(self) -> DeskVocabulary:
+        """The product and category labels (English, Chinese) of the catalog and taxonomy in force: the ones the
+        NLP proposes from, edited or the files. Built once per version, from the documents already read."""
+        catalog, taxonomy = await self.current("catalog"), await self.current("taxonomy")
+        cached = self._vocabulary
+        if cached is not None and cached[0] is catalog and cached[1] is taxonomy:
+            return cached[2]
+        vocabulary = DeskVocabulary.of(_labelled(catalog.document.get("products")),
+                                       _labelled(taxonomy.document.get("categories")))
+        self._vocabulary = (catalog, taxonomy, vocabulary)
+        return vocabulary
 
     def category_ids(self) -> list[str]:
         return [c["id"] for c in self._compiled["taxonomy"].current.document.get("categories", [])

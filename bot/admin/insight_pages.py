@@ -25,6 +25,7 @@ from bot.admin.dependencies import dependencies
 from bot.admin.models import CaseFilters, ErrorDocument, ErrorItem
 from bot.admin.roles import Permission, allows
 from bot.config import Settings
+from bot.desk.vocabulary import DeskVocabulary
 from bot.insight.dropoff import StepFunnel, funnel
 from bot.insight.export import MEDIA_TYPES, ExportFormat, export_chunks
 from bot.insight.figures import AGE_BANDS, InsightFigures
@@ -328,22 +329,58 @@ def _read_request(query: Any, lang: Lang) -> DashboardRequest:
     return DashboardRequest(date_from, date_to, filters, bucket, by, query.get("flow") or None, errors)
 
 
-def _volume_chart(points: list[Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Names:
+    """What the page shows for a product or a category id: its label in the catalog or taxonomy in force, in the
+    page's language; an id they no longer hold (an old case, a product typed as free text) as it is. Links and
+    filters keep the ids."""
+
+    vocabulary: DeskVocabulary
+    lang: Lang
+
+    def __call__(self, dimension: str, value: str | None) -> str:
+        if not value:
+            return "—"
+        table = {"product": self.vocabulary.products, "category": self.vocabulary.categories}.get(dimension, {})
+        known = table.get(value)
+        return known(self.lang) if known is not None else value
+
+    def ordered(self, dimension: str, values: set[str | None]) -> tuple[list[str], list[str]]:
+        """The ids (None as "—") in their labels' order, and the labels, told apart where two share one."""
+        named = sorted((self(dimension, value), value or "—") for value in values)
+        counts: dict[str, int] = {}
+        for label, _ in named:
+            counts[label] = counts.get(label, 0) + 1
+        return ([value for _, value in named],
+                [label if counts[label] == 1 else f"{label} ({value})" for label, value in named])
+
+
+def _choices(names: _Names, dimension: Literal["product", "category"]) -> list[tuple[str, str]]:
+    """The filter form's suggestions: (id, label) in the catalog's or the taxonomy's order."""
+    table = names.vocabulary.products if dimension == "product" else names.vocabulary.categories
+    return [(code, label(names.lang)) for code, label in table.items()]
+
+
+def _volume_chart(points: list[Any], names: _Names, dimension: Dimension) -> dict[str, Any]:
     periods = sorted({point.period for point in points})
-    names = sorted({point.value or "—" for point in points})
+    values, labels = names.ordered(dimension, {point.value for point in points})
     counts = {(point.period, point.value or "—"): point.cases for point in points}
     return {
         "periods": [period.isoformat() for period in periods],
-        "series": [{"name": name, "data": [counts.get((period, name), 0) for period in periods]} for name in names],
+        "series": [{"name": label, "value": value, "data": [counts.get((period, value), 0) for period in periods]}
+                   for value, label in zip(values, labels, strict=True)],
     }
 
 
-def _heat_chart(cells: list[Any]) -> dict[str, Any]:
-    products = sorted({cell.product or "—" for cell in cells})
-    categories = sorted({cell.category or "—" for cell in cells})
+def _heat_chart(cells: list[Any], names: _Names) -> dict[str, Any]:
+    """Axes labelled; `products` and `categories` keep the ids a click filters the case list by."""
+    products, product_labels = names.ordered("product", {cell.product for cell in cells})
+    categories, category_labels = names.ordered("category", {cell.category for cell in cells})
     return {
         "products": products,
         "categories": categories,
+        "product_labels": product_labels,
+        "category_labels": category_labels,
         "cells": [[categories.index(cell.category or "—"), products.index(cell.product or "—"), cell.cases]
                   for cell in cells],
         "max": max((cell.cases for cell in cells), default=0),
@@ -379,10 +416,13 @@ def _dashboard_handler(
         def t(key: str, **values: object) -> str:
             return _t(lang, key, **values)
 
+        names = _Names(await current.deps.desk_settings.vocabulary(), lang)
+        choices: dict[str, Any] = {"product_choices": _choices(names, "product"),
+                                   "category_choices": _choices(names, "category")}
         if request.errors:
             return current.render("insight.html", 422, ti=t, dashboard=request, figures=None, data_json="{}",
                                   versions=[], chosen_version=None,
-                                  bands=[label for label, _ in AGE_BANDS])
+                                  bands=[label for label, _ in AGE_BANDS], **choices)
         query = request.case_query()
 
         async def steps(flow_id: str, version: int) -> list[str]:
@@ -395,8 +435,11 @@ def _dashboard_handler(
         backlog = await figures.backlog(query, datetime.now(UTC))
         timings = await figures.timings(query)
         satisfaction = await figures.satisfaction(query)
-        nlp_products = await figures.nlp_quality(query, "product")
-        nlp_categories = await figures.nlp_quality(query, "category")
+        # Most cases first, then by the label the admin reads.
+        nlp_products = sorted(await figures.nlp_quality(query, "product"),
+                              key=lambda row: (-row.cases, names("product", row.value)))
+        nlp_categories = sorted(await figures.nlp_quality(query, "category"),
+                                key=lambda row: (-row.cases, names("category", row.value)))
         as_of = await figures.rollup_as_of(query)
         if as_of is None:
             percentile_means = t("percentile_exact")
@@ -405,9 +448,9 @@ def _dashboard_handler(
                                  as_of=as_of.astimezone(timezone).strftime("%Y-%m-%d %H:%M"))
         versions, chosen, steps_funnel = await _dropoff(request, timezone, steps)
         data = {
-            "volume": _volume_chart(volume),
-            "team_volume": _volume_chart(team_volume),
-            "heat": _heat_chart(heat),
+            "volume": _volume_chart(volume, names, request.by),
+            "team_volume": _volume_chart(team_volume, names, "team"),
+            "heat": _heat_chart(heat, names),
             "backlog": {"bands": [label for label, _ in backlog], "cases": [count for _, count in backlog]},
             "funnel": {"steps": [row.step_id for row in steps_funnel],
                        "reached": [row.reached for row in steps_funnel],
@@ -421,7 +464,8 @@ def _dashboard_handler(
             "insight.html", ti=t, dashboard=request, figures=True, timings=timings, backlog=backlog,
             satisfaction=satisfaction, nlp_products=nlp_products, nlp_categories=nlp_categories,
             percentile_means=percentile_means,
-            heat=heat, total=timings.cases, versions=versions, chosen_version=chosen, funnel=steps_funnel,
+            heat=heat, total=timings.cases, name_of=names, versions=versions, chosen_version=chosen,
+            funnel=steps_funnel, **choices,
             duration=lambda seconds: _duration(seconds, lang), percent=_percent,
             abandon_hours=int(_ABANDON_AFTER.total_seconds() // 3600),
             # Embedded as data, never run: `<` escaped so no value can close the script element.

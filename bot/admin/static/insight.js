@@ -50,21 +50,34 @@
     series: [{ type: "bar", data: data.backlog.cases, label: { show: true, position: "top" } }]
   });
 
+  // One row per product, each tall enough for its axis label and its cells' numbers: the chart grows with the
+  // catalog instead of ECharts skipping every other label. The colour scale sits above the grid, away from the
+  // rotated category labels below it.
+  var HEAT_ROW = 26, HEAT_TOP = 56, HEAT_BOTTOM = 110;
+  var heatElement = document.getElementById("chart-heatmap");
+  if (heatElement) {
+    heatElement.style.height = Math.max(260, HEAT_TOP + HEAT_BOTTOM + data.heat.products.length * HEAT_ROW) + "px";
+  }
   var heat = chart("chart-heatmap", {
     tooltip: {
       formatter: function (p) {
-        return data.heat.products[p.value[1]] + " × " + data.heat.categories[p.value[0]] + ": " + p.value[2];
+        return echarts.format.encodeHTML(data.heat.product_labels[p.value[1]] + " × " +
+          data.heat.category_labels[p.value[0]] + ": " + p.value[2]);
       }
     },
-    grid: { left: 140, right: 20, top: 20, bottom: 90 },
-    xAxis: { type: "category", data: data.heat.categories, axisLabel: { rotate: 30 }, splitArea: { show: true } },
-    yAxis: { type: "category", data: data.heat.products, splitArea: { show: true } },
+    grid: { left: 10, right: 20, top: HEAT_TOP, bottom: 10, containLabel: true },
+    xAxis: { type: "category", data: data.heat.category_labels, axisLabel: { rotate: 30, interval: 0 },
+             splitArea: { show: true } },
+    yAxis: { type: "category", data: data.heat.product_labels, inverse: true, axisLabel: { interval: 0 },
+             splitArea: { show: true } },
     visualMap: { min: 0, max: Math.max(1, data.heat.max), calculable: true, orient: "horizontal", left: "center",
-                 bottom: 0 },
+                 top: 0, itemHeight: 160 },
     series: [{ name: data.labels.cell_cases, type: "heatmap", data: data.heat.cells, label: { show: true } }]
   });
   if (heat) {
+    // The axes show labels; the case list is filtered by the ids behind them.
     heat.on("click", function (p) {
+      if (p.componentType !== "series") { return; }
       var product = data.heat.products[p.value[1]];
       var category = data.heat.categories[p.value[0]];
       var url = new URL(data.drill, window.location.href);
