@@ -12,6 +12,7 @@ import unicodedata
 from typing import Literal
 
 from flows.conversation import Choice, ChoiceRole, Turn
+from flows.language import simplified
 
 Command = Literal[
     "cancel", "restart", "back", "status", "help", "unknown", "lang_en", "lang_zh", "new_complaint", "erase_data"
@@ -161,7 +162,7 @@ def button(value: str, label: str) -> Choice:
 
 def normalize(text: str) -> str:
     """Case-, width- and punctuation-insensitive form for matching commands, labels and intents."""
-    folded = unicodedata.normalize("NFKC", text).casefold().strip()
+    folded = simplified(unicodedata.normalize("NFKC", text).casefold().strip())
     return folded.strip(" \t\r\n.!?,;:。！？，；：~'\"“”‘’").strip()
 
 
@@ -226,7 +227,7 @@ def asks_why(turn: Turn) -> bool:
     """The customer asks why a question is asked (or whether they must answer it) instead of answering."""
     if turn.choice is not None or turn.text is None or len(turn.text) > _WHY_MAX_CHARS:
         return False
-    text = unicodedata.normalize("NFKC", turn.text).casefold().strip()
+    text = simplified(unicodedata.normalize("NFKC", turn.text).casefold().strip())
     return bool(_WHY_EN.match(text) or _WHY_ZH.search(text))
 
 

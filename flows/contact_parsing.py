@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 from dataclasses import dataclass
 
 from flows.language import Lang
@@ -39,7 +40,8 @@ def parse_email(text: str) -> str | InvalidAnswer:
     """The normalised address (domain lower-cased), or why it is not one; no DNS look-up (pure)."""
     if len(text) > MAX_EMAIL_LENGTH + 16:
         return InvalidAnswer(f"an email address has at most {MAX_EMAIL_LENGTH} characters")
-    candidate = text.strip().strip("<>").strip()
+    # Full-width letters and ＠ (a Chinese keyboard's) are the ASCII ones.
+    candidate = unicodedata.normalize("NFKC", text).strip().strip("<>").strip()
     if candidate.lower().startswith("mailto:"):
         candidate = candidate[len("mailto:") :]
     import_contact_parsers()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from flows.language import has_han
+from flows.language import has_han, simplified
 
 if TYPE_CHECKING:
     from dateparser.date import DateDataParser
@@ -376,6 +376,7 @@ def parse_when(text: str, now: datetime) -> When | None:
 
 def _parse_when(candidate: str, now: datetime) -> When | None:
     if has_han(candidate):
+        candidate = simplified(candidate)
         parsed = parse_chinese_when(candidate, now)
         if parsed is not None:
             return parsed

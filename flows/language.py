@@ -6,7 +6,11 @@ costs the same small amount of time (a 100,000-character word once took seconds 
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import opencc
 
 Lang = Literal["en", "zh"]
 
@@ -17,6 +21,19 @@ LANGUAGE_SAMPLE = 2000
 def _is_han(char: str) -> bool:
     # CJK Unified Ideographs and extension A: enough to tell Chinese from Latin script.
     return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
+
+
+def simplified(text: str) -> str:
+    """Traditional Chinese characters as simplified ones (兩個都要 -> 两个都要, 上週五 -> 上周五), for matching
+    words and reading dates; what the customer typed is stored as typed."""
+    return _traditional_to_simplified().convert(text) if any(_is_han(char) for char in text) else text
+
+
+@functools.cache
+def _traditional_to_simplified() -> opencc.OpenCC:
+    import opencc  # only once a message has Chinese in it
+
+    return opencc.OpenCC("t2s")
 
 
 def _is_latin_letter(char: str) -> bool:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Literal, TypeVar
 
+import opencc
 import phonenumbers
 
 from nlp.catalog import CatalogMatch
@@ -686,9 +687,14 @@ def extract_entities(text: str, lang: Lang, now: datetime, products: Sequence[Ca
     same text (`Catalog.match_all`).
     """
     text = text[:MAX_ENTITY_CHARS]
-    found: list[Entity] = [*_emails(text), *_order_numbers(text), *_phones(text, lang), *_money(text),
-                           *_datetimes(text, lang, now), *_persons(text), *_resolutions(text),
-                           *_places(text)]
+    # Traditional characters read as simplified ones (上週五下午三點, 我叫陳大文, 我要換貨): same length, so every
+    # span indexes both; an entity's text, and a name's or a place's value, are the customer's own.
+    scan = _simplified_alike(text)
+    found: list[Entity] = [*_emails(scan), *_order_numbers(scan), *_phones(scan, lang), *_money(scan),
+                           *_datetimes(scan, lang, now), *_persons(scan), *_resolutions(scan),
+                           *_places(scan)]
+    if scan != text:
+        found = [_as_typed(entity, text) for entity in found]
     found += [ProductMention(text=m.span, value=m.product_id, start=m.start, end=m.end, method=m.method,
                              confidence=m.confidence) for m in products
               # Related words ("spin cycle") point to a product; they are evidence, not a mention of it.
@@ -697,6 +703,24 @@ def extract_entities(text: str, lang: Lang, now: datetime, products: Sequence[Ca
     kept = sorted(_drop_overlaps(found, key=lambda e: (rank[e.kind], e.end - e.start, -e.start)),
                   key=lambda e: e.start)
     return tuple(e for i, e in enumerate(kept) if not _labels_phone(text, e, kept[i + 1 : i + 2]))
+
+
+_TO_SIMPLIFIED = opencc.OpenCC("t2s")
+
+
+def _simplified_alike(text: str) -> str:
+    if not re.search(r"[\u3400-\u9fff]", text):
+        return text
+    converted = _TO_SIMPLIFIED.convert(text)
+    # A phrase converted to one of another length would move every span after it: read the text as it is then.
+    return converted if len(converted) == len(text) else text
+
+
+def _as_typed(entity: Entity, text: str) -> Entity:
+    typed = text[entity.start : entity.end]
+    if entity.kind in ("person", "location"):
+        return replace(entity, text=typed, value=typed)
+    return replace(entity, text=typed)
 
 
 # "手机13800138000", "phone: +1 201 555 0123", "my mobile number is ...": the word names the number.

@@ -712,3 +712,20 @@ def test_a_question_in_the_story_is_the_story(conversation: Conversation) -> Non
     walk_to(conversation, "description")
     conversation.say("why was I charged twice for one parcel?")
     assert conversation.answer("description").value == "why was I charged twice for one parcel?"
+
+
+def test_traditional_characters_and_full_width_letters_are_understood(complaint_flow: Flow) -> None:
+    # "兩個都要" was "please pick one of the options", "上週五下午三點" an unreadable date, a full-width e-mail invalid.
+    conversation = Conversation(complaint_flow, locale="zh")
+    conversation.say("你好")
+    conversation.say("陳大文")
+    conversation.say("兩個都要")
+    assert conversation.answer("contact_method").value == "both"
+    conversation.say("１３８ １２３４ ５６７８")
+    conversation.say("ｊｏ＠ｅｘａｍｐｌｅ．ｃｏｍ")
+    assert conversation.answer("email").value == "jo@example.com"
+    conversation.say("冰箱不製冷了")
+    conversation.say("上週五下午三點")
+    assert conversation.answer("occurred_at").value == "2026-11-13T15:00:00+08:00"
+    # What the customer typed is stored as typed.
+    assert conversation.answer("name").value == "陳大文"

@@ -158,3 +158,10 @@ def test_a_first_name_after_a_greeting(text: str, name: str | None) -> None:
     # "hi it's Jo" answered "what's your name?" with the name "hi it's Jo".
     found = [e.text for e in extract_entities(text, "en", NOW, []) if e.kind == "person"]
     assert found == ([name] if name else [])
+
+
+def test_traditional_characters() -> None:
+    text = "我叫陳大文，上週五下午三點買的雪櫃不製冷，我要換貨，花了三千塊"
+    found = [(e.kind, e.text, e.value) for e in extract_entities(text, "zh", NOW, [])]
+    assert found == [("person", "陳大文", "陳大文"), ("datetime", "上週五下午三點", "2026-11-20T15:00"),
+                     ("resolution", "換貨", "replacement"), ("money", "三千塊", "3000.00 CNY")]
