@@ -228,6 +228,8 @@ class ConversationState:
     awaiting_other: bool = False
     # Asked "which is right?" about two values for one step; the current step is asked after the answer.
     conflict: Conflict | None = None
+    # The customer writes traditional Chinese characters: the replies are converted to them.
+    traditional: bool = False
 
     def answer(self, step_id: str) -> Answer | None:
         return next((answer for answer in self.answers if answer.step_id == step_id), None)

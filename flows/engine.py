@@ -78,7 +78,15 @@ from flows.definition import (
     Step,
     TextStep,
 )
-from flows.language import Lang, detect_language, has_han, language_from_locale, latin_word_count
+from flows.language import (
+    Lang,
+    detect_language,
+    has_han,
+    language_from_locale,
+    latin_word_count,
+    to_traditional,
+    writes_traditional,
+)
 from flows.navigation import answered_path, first_open, next_id, path
 from flows.prompts import Say, pressed, prompt
 from flows.step_kinds import (
@@ -120,11 +128,30 @@ class _Found:
 
 def start(flow: Flow, turn: Turn) -> Outcome:
     """A new conversation. The language is the platform locale's, else the first message's script."""
-    return _start(flow, turn, None)
+    return _in_the_customers_script(_start(flow, turn, None), turn, traditional=False)
 
 
 def advance(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
     """Apply one inbound turn to a conversation. Pure: the same inputs always give the same outcome."""
+    return _in_the_customers_script(_advance(flow, state, turn), turn, traditional=state.traditional)
+
+
+def _in_the_customers_script(outcome: Outcome, turn: Turn, *, traditional: bool) -> Outcome:
+    """A customer who writes traditional characters reads the replies in them (the flow's texts are simplified);
+    a message in characters that say neither ("你好") keeps what the conversation had."""
+    said = writes_traditional(turn.text or "")
+    traditional = traditional if said is None else said
+    state = replace(outcome.state, traditional=traditional)
+    if not traditional or state.lang != "zh":
+        return replace(outcome, state=state)
+    replies = tuple(replace(reply, text=to_traditional(reply.text),
+                            choices=tuple(replace(choice, label=to_traditional(choice.label))
+                                          for choice in reply.choices))
+                    for reply in outcome.replies)
+    return replace(outcome, state=state, replies=replies)
+
+
+def _advance(flow: Flow, state: ConversationState, turn: Turn) -> Outcome:
     if _too_long(flow, turn):
         return _refuse_too_long(flow, state, turn)
     if state.flow_id != flow.id:

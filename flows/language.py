@@ -29,11 +29,31 @@ def simplified(text: str) -> str:
     return _traditional_to_simplified().convert(text) if any(_is_han(char) for char in text) else text
 
 
-@functools.cache
+def to_traditional(text: str) -> str:
+    """The flow's simplified Chinese in traditional characters, for a customer who writes them."""
+    return _converter("s2t").convert(text) if any(_is_han(char) for char in text) else text
+
+
+def writes_traditional(text: str) -> bool | None:
+    """Whether a message is written in traditional characters (兩個都要: True; 两个都要: False); None when its
+    characters are the same in both (你好, 不是) or it has none."""
+    if not any(_is_han(char) for char in text[:LANGUAGE_SAMPLE]):
+        return None
+    sample = text[:LANGUAGE_SAMPLE]
+    if simplified(sample) != sample:
+        return True
+    return False if to_traditional(sample) != sample else None
+
+
 def _traditional_to_simplified() -> opencc.OpenCC:
+    return _converter("t2s")
+
+
+@functools.cache
+def _converter(config: str) -> opencc.OpenCC:
     import opencc  # only once a message has Chinese in it
 
-    return opencc.OpenCC("t2s")
+    return opencc.OpenCC(config)
 
 
 def _is_latin_letter(char: str) -> bool:

@@ -729,3 +729,18 @@ def test_traditional_characters_and_full_width_letters_are_understood(complaint_
     assert conversation.answer("occurred_at").value == "2026-11-13T15:00:00+08:00"
     # What the customer typed is stored as typed.
     assert conversation.answer("name").value == "陳大文"
+
+
+def test_a_customer_who_writes_traditional_characters_reads_them(complaint_flow: Flow) -> None:
+    conversation = Conversation(complaint_flow, locale="zh")
+    conversation.say("你好")
+    conversation.say("陳大文")  # 陳: traditional
+    assert "我們該怎麼聯繫你" in conversation.text and "電話" in conversation.button_labels()
+    conversation.say("電話")  # a button's label typed in traditional characters is that button
+    assert conversation.answer("contact_method").value == "phone"
+    conversation.say("13812345678")
+    conversation.say("不是")  # the same in both scripts: the replies stay traditional
+    assert "發生了什麼" in conversation.text or "什麼時候" in conversation.text
+    conversation.say("冰箱坏了")  # 坏: simplified
+    assert "发生" in conversation.text or "时候" in conversation.text
+    assert conversation.state is not None and not conversation.state.traditional
