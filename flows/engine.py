@@ -505,6 +505,12 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
         state = _fill(flow, state, turn, say, found, current=step.id)
         say.prompt(prompt(flow, state, step))
         return Outcome(state, say.done())
+    told_on = _more_of_the_story(flow, state, step, turn, result)
+    if told_on is not None:
+        say.note("story_added")
+        state = _fill(flow, told_on, turn, say, found, current=step.id)
+        say.prompt(prompt(flow, state, step))
+        return Outcome(state, say.done())
     other = _answer_to_another_step(flow, state, step, turn, result, found)
     if other is not None:
         # "monday morning" typed to "Where did it happen?" (the customer a question behind) is the when.
@@ -818,14 +824,38 @@ _CHOICE_WORDS_MAX = 12
 
 
 def _far_too_long_for(step: Step, turn: Turn) -> bool:
-    """The message cannot be an answer to `step`: far too long for a name, or for a question with options when
-    it names none of them ("it just stopped working and nobody in your shop will help" to "How should we get
-    back to you?")."""
+    """The message cannot be an answer to `step`: far too long for a name or a date, or for a question with
+    options when it names none of them ("it just stopped working and nobody in your shop will help" to "How
+    should we get back to you?")."""
     words = len(_WORDS.findall(turn.text or ""))
     if isinstance(step, TextStep):
         return step.field == "name" and words > _NAME_WORDS_MAX
+    if isinstance(step, DatetimeStep):
+        return words > _DATE_WORDS_MAX
     return (isinstance(step, ChoiceStep) and not step.allow_text and words > _CHOICE_WORDS_MAX
             and typed_option(step.options, turn, labels_in_words=True) is None)
+
+
+# More words than a date takes ("sometime last week, tuesday or wednesday" is six).
+_DATE_WORDS_MAX = 8
+
+
+def _more_of_the_story(flow: Flow, state: ConversationState, step: Step, turn: Turn,
+                       result: Interpretation) -> ConversationState | None:
+    """The story told on, at a question it cannot answer ("he threw the parcel over the fence and it broke" to
+    "When did it happen?", after "I want to complain about your driver" was taken as what happened): added to
+    what happened instead of lost."""
+    if not isinstance(result, Refused) or turn.text is None or not _far_too_long_for(step, turn):
+        return None
+    for story_step in flow.steps:
+        told = state.answer(story_step.id)
+        if not isinstance(story_step, TextStep) or not story_step.fill_from_story or told is None or told.skipped:
+            continue
+        text = f"{told.value}\n{turn.text.strip()}"
+        if turn.text.strip() in (told.value or "") or len(text) > story_step.max_length:
+            return None
+        return state.with_answer(replace(told, value=text))
+    return None
 
 
 def _story_text(flow: Flow, state: ConversationState, turn: Turn, *, current: str | None) -> str | None:

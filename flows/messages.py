@@ -83,6 +83,7 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "why_optional": ("If you'd rather not say, tap Skip.", "如果不方便提供，可以点“跳过”。"),
     "story_taken": ("Thanks, I've taken that down as what happened.", "谢谢，我已把这些记为事情经过。"),
+    "story_added": ("Thanks, I've added that to what happened.", "谢谢，我已把这些补充到事情经过里。"),
     "noted_item": ("{label}: {value}", "{label}：{value}"),
     "noted_separator": ("; ", "；"),
     "conflict": (

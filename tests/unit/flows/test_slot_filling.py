@@ -451,3 +451,20 @@ def test_a_typed_answer_naming_one_catalog_product_is_that_product(complaint_flo
     text = "a kettle and a toaster, both from you"
     conversation.say(text, found=(("product", "kettle", "kettle"), ("product", "toaster", "toaster")))
     assert conversation.answer("product").value == text
+
+
+def test_the_story_told_on_at_the_date_question_is_added_to_what_happened(complaint_flow: Flow) -> None:
+    # "I want to complain about your delivery driver" was taken as what happened; the story itself, typed to "When
+    # did it happen?", got "I couldn't work out that date" and was lost.
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "description")
+    conversation.say("I want to complain about your delivery driver")
+    assert conversation.step == "occurred_at"
+    told = "he threw the parcel over the fence and it broke, nobody even knocked"
+    conversation.say(told, found=(("product", "parcel", "parcel"),))
+    assert "added that to what happened" in conversation.text and "work out that date" not in conversation.text
+    assert conversation.answer("description").value == f"I want to complain about your delivery driver\n{told}"
+    assert conversation.step == "occurred_at"
+    # A date with a few words around it is still a date question's answer (or its refusal), not the story.
+    conversation.say("I think it was around 3 weeks ago")
+    assert conversation.answer("occurred_at") is not None
