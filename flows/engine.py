@@ -831,7 +831,9 @@ def _far_too_long_for(step: Step, turn: Turn) -> bool:
     if isinstance(step, TextStep):
         return step.field == "name" and words > _NAME_WORDS_MAX
     if isinstance(step, DatetimeStep):
-        return words > _DATE_WORDS_MAX
+        # Chinese dates take more characters than English ones take words (上个月中旬吧，具体哪天记不清了).
+        han = sum(1 for word in _WORDS.findall(turn.text or "") if has_han(word))
+        return words - han / 2 > _DATE_WORDS_MAX
     return (isinstance(step, ChoiceStep) and not step.allow_text and words > _CHOICE_WORDS_MAX
             and typed_option(step.options, turn, labels_in_words=True) is None)
 

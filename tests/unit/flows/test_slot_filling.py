@@ -466,5 +466,7 @@ def test_the_story_told_on_at_the_date_question_is_added_to_what_happened(compla
     assert conversation.answer("description").value == f"I want to complain about your delivery driver\n{told}"
     assert conversation.step == "occurred_at"
     # A date with a few words around it is still a date question's answer (or its refusal), not the story.
+    conversation.say("上个月中旬吧，具体哪天记不清了")
+    assert conversation.answer("description").value.endswith("nobody even knocked")
     conversation.say("I think it was around 3 weeks ago")
     assert conversation.answer("occurred_at") is not None
