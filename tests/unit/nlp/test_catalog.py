@@ -29,11 +29,15 @@ products:
 """
 
 
+def _loaded(tmp_path_factory: pytest.TempPathFactory, document: str) -> Catalog:
+    path = tmp_path_factory.mktemp("catalog") / "catalog.yaml"
+    path.write_text(document, encoding="utf-8")
+    return Catalog.load(path)
+
+
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
-    path = tmp_path_factory.mktemp("catalog") / "catalog.yaml"
-    path.write_text(CATALOG_YAML, encoding="utf-8")
-    return Catalog.load(path)
+    return _loaded(tmp_path_factory, CATALOG_YAML)
 
 
 @pytest.mark.parametrize(
@@ -274,9 +278,7 @@ products:
 
 @pytest.fixture(scope="module")
 def home_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
-    path = tmp_path_factory.mktemp("home") / "catalog.yaml"
-    path.write_text(HOME_CATALOG_YAML, encoding="utf-8")
-    return Catalog.load(path)
+    return _loaded(tmp_path_factory, HOME_CATALOG_YAML)
 
 
 @pytest.mark.parametrize(
