@@ -26,12 +26,20 @@ def _is_han(char: str) -> bool:
 def simplified(text: str) -> str:
     """Traditional Chinese characters as simplified ones (兩個都要 -> 两个都要, 上週五 -> 上周五), for matching
     words and reading dates; what the customer typed is stored as typed."""
-    return _traditional_to_simplified().convert(text) if any(_is_han(char) for char in text) else text
+    return _converted("t2s", text)
 
 
 def to_traditional(text: str) -> str:
     """The flow's simplified Chinese in traditional characters, for a customer who writes them."""
-    return _converter("s2t").convert(text) if any(_is_han(char) for char in text) else text
+    return _converted("s2t", text)
+
+
+def _converted(config: str, text: str) -> str:
+    if not any(_is_han(char) for char in text):
+        return text
+    # OpenCC encodes to UTF-8, which a lone surrogate (broken JSON from a client) cannot be: it becomes "?".
+    converted: str = _converter(config).convert(text.encode("utf-8", "replace").decode("utf-8"))
+    return converted
 
 
 def writes_traditional(text: str) -> bool | None:
@@ -43,10 +51,6 @@ def writes_traditional(text: str) -> bool | None:
     if simplified(sample) != sample:
         return True
     return False if to_traditional(sample) != sample else None
-
-
-def _traditional_to_simplified() -> opencc.OpenCC:
-    return _converter("t2s")
 
 
 @functools.cache

@@ -711,7 +711,8 @@ _TO_SIMPLIFIED = opencc.OpenCC("t2s")
 def _simplified_alike(text: str) -> str:
     if not re.search(r"[\u3400-\u9fff]", text):
         return text
-    converted = _TO_SIMPLIFIED.convert(text)
+    # OpenCC encodes to UTF-8: a lone surrogate becomes "?" (one character for one).
+    converted = _TO_SIMPLIFIED.convert(text.encode("utf-8", "replace").decode("utf-8"))
     # A phrase converted to one of another length would move every span after it: read the text as it is then.
     return converted if len(converted) == len(text) else text
 

@@ -744,3 +744,11 @@ def test_a_customer_who_writes_traditional_characters_reads_them(complaint_flow:
     conversation.say("冰箱坏了")  # 坏: simplified
     assert "发生" in conversation.text or "时候" in conversation.text
     assert conversation.state is not None and not conversation.state.traditional
+
+
+def test_a_lone_surrogate_beside_chinese_characters_is_no_crash(complaint_flow: Flow) -> None:
+    # Broken JSON from a client: OpenCC (traditional characters) encodes to UTF-8, which a surrogate cannot be.
+    conversation = Conversation(complaint_flow)
+    conversation.say("你好")
+    conversation.say("一\ud800兩")
+    assert conversation.step == "contact_method"
