@@ -54,6 +54,10 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
     "button_edit": ("Edit {label}", "修改{label}"),
     "need_answer": ("I didn't catch an answer there.", "我没有收到你的回答。"),
     "not_optional": ("This one can't be skipped, sorry.", "抱歉，这一项不能跳过。"),
+    "dont_know_in_words": (
+        "No problem: a few words about it are enough (\"the blue one I bought in May\"), or pick one below.",
+        "没关系：简单说几个字就可以（比如“五月买的那个蓝色的”），或从下面选择一项。",
+    ),
     "too_short": (
         "That's a bit short: please write at least {min} characters.",
         "内容有点短，请至少写 {min} 个字。",

@@ -332,6 +332,9 @@ class ProposalKind(StepKind[ProposalStep]):
         # "I don't know" what kind of problem it is: the proposal stands (agents reclassify; it was re-asked).
         if proposal is not None and (pressed == YES or typed(turn, YES) or typed(turn, DONT_KNOW)):
             return _accept_proposal(step, proposal)
+        if proposal is None and not step.options and typed(turn, DONT_KNOW):
+            # "not sure" typed to "Which product or service is it?" was filed as a product called "not sure".
+            return Refused(flow.message("dont_know_in_words", lang))
         wants_other = proposal is not None and (pressed == OTHER or typed(turn, OTHER))
         if step.options:
             option = step_option(step.options, pressed) or typed_option(step.options, turn)

@@ -752,3 +752,16 @@ def test_a_lone_surrogate_beside_chinese_characters_is_no_crash(complaint_flow: 
     conversation.say("你好")
     conversation.say("一\ud800兩")
     assert conversation.step == "contact_method"
+
+
+@pytest.mark.parametrize("answer", ["not sure", "不知道"])
+def test_i_dont_know_the_product_is_asked_in_other_words(complaint_flow: Flow, answer: str) -> None:
+    # "not sure" typed to the open product question was filed as a product called "not sure".
+    conversation = Conversation(complaint_flow, analyzer=lambda text: ())
+    walk_to(conversation, "product")
+    conversation.say(answer)
+    assert conversation.step == "product"
+    assert conversation.state is not None and conversation.state.answer("product") is None
+    assert "a few words" in conversation.text or "几个字" in conversation.text
+    conversation.say("the blue one I bought in May")
+    assert conversation.answer("product").value == "the blue one I bought in May"
