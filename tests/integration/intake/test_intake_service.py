@@ -253,3 +253,7 @@ async def test_status_with_only_resolved_cases_lists_them_instead_of_saying_none
         result = await application.intake.handle(replace(chinese.inbound("进度"), locale="zh"))
         text = "\n".join(reply.text for reply in result.replies)
         assert "你目前没有处理中的投诉。最近已解决的投诉：" in text and f"{number}：已解决" in text
+        # Asked in traditional characters, answered in them.
+        result = await application.intake.handle(replace(chinese.inbound("進度"), locale="zh"))
+        text = "\n".join(reply.text for reply in result.replies)
+        assert "你目前沒有處理中的投訴。最近已解決的投訴：" in text and f"{number}：已解決" in text
