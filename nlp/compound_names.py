@@ -105,7 +105,8 @@ def _singular_forms(word: str) -> set[str]:
 
 
 def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> bool:
-    tagged = list(_pos_tagger().cut(window))
+    # The dictionary's tags only: jieba's HMM for unknown words cost 0.15 ms a match and changed no result measured.
+    tagged = list(_pos_tagger().cut(window, HMM=False))
     # Nouns, with the person names jieba tags many unknown two-character words as (黑屏, 盖子, 香薰).
     if not tagged or tagged[0].flag not in _NOUN_TAGS_ZH:
         return False
