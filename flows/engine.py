@@ -527,7 +527,8 @@ def _answer_current(flow: Flow, state: ConversationState, step: Step, turn: Turn
             # A correction ("it's not a tumble dryer, it's a hair dryer") is no wrong answer: ask which is right.
             say.prompt(prompt(flow, state, step))
         else:
-            say.refuse(result.message, prompt(flow, state, step))
+            # At the summary the reason says what to do; its first sentence ("Thanks.") is no question.
+            say.refuse(result.message, prompt(flow, state, step), question=not isinstance(step, ConfirmStep))
         return Outcome(state, say.done())
     if isinstance(result, Stay) and isinstance(step, FilesStep) and found and not turn.files:
         # "actually it was last friday" at the evidence question: a value for another question, or a correction
@@ -761,7 +762,7 @@ def _found_values(flow: Flow, state: ConversationState, turn: Turn, *, current: 
     """
     if turn.edit or turn.choice is not None:
         return []
-    if current is not None and isinstance(flow.step(current), ConfirmStep | EndStep):
+    if current is not None and isinstance(flow.step(current), EndStep):
         return []
     found: list[_Found] = []
     taken: set[str] = set()

@@ -31,10 +31,12 @@ class Say:
         self.replies.append(Reply("\n\n".join([*self.notes, reply.text]), reply.choices))
         self.notes.clear()
 
-    def refuse(self, reason: str, reply: Reply) -> None:
+    def refuse(self, reason: str, reply: Reply, *, question: bool = True) -> None:
         """Re-ask after a refused answer: the reason first, then what else there is to say, then the
-        question in short (its first sentence: the reason already says what was wrong)."""
-        self.replies.append(Reply("\n\n".join([reason, *self.notes, short_question(reply.text)]), reply.choices, True))
+        question in short (its first sentence: the reason already says what was wrong), unless `question` is
+        False (the reason is the whole message, with the question's buttons)."""
+        lines = [reason, *self.notes, *([short_question(reply.text)] if question else [])]
+        self.replies.append(Reply("\n\n".join(lines), reply.choices, True))
         self.notes.clear()
 
     def done(self) -> tuple[Reply, ...]:

@@ -470,3 +470,18 @@ def test_the_story_told_on_at_the_date_question_is_added_to_what_happened(compla
     assert conversation.answer("description").value.endswith("nobody even knocked")
     conversation.say("I think it was around 3 weeks ago")
     assert conversation.answer("occurred_at") is not None
+
+
+def test_a_correction_typed_at_the_summary_is_asked_about_and_the_summary_shown_again(complaint_flow: Flow) -> None:
+    # It got 'Please tap "Confirm and submit", or choose what to change.' followed by "Thanks." (the summary's first
+    # sentence taken for its question), the correction ignored.
+    conversation = Conversation(complaint_flow)
+    walk_to(conversation, "confirm")
+    conversation.say("the date is wrong, it was last thursday", found=(("datetime", "last thursday", "thursday"),))
+    assert "two different answers for when" in conversation.text
+    conversation.say("2")
+    assert conversation.answer("occurred_at").value.startswith("2026-11-19")
+    assert conversation.step == "confirm" and "When: Thu 19 Nov" in conversation.text
+    conversation.say("hmm")
+    assert conversation.last.text == 'Please tap "Confirm and submit", or choose what to change.'
+    assert conversation.last.error and "Confirm and submit" in conversation.button_labels()
