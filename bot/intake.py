@@ -70,7 +70,6 @@ from flows import (
 )
 from flows.commands import NEW_COMPLAINT, command_of
 from flows.engine import DATA_ERASURE_CATEGORY
-from flows.language import to_traditional
 from storage.cases import CaseDetails, CaseStatus
 from storage.dropoff import step_event_rows
 from storage.errors import EvidenceTooLarge
@@ -288,9 +287,8 @@ class IntakeService:
                 await self._tell_desk(tx, CaseFiled(case.number))
             elif isinstance(effect, ShowStatus):
                 status = self._status_text(await tx.recent_cases(), lang, effect.case_number)
-                # In the customer's script, like the conversation's own replies (flows.engine).
-                traditional = outcome.state.traditional and lang == "zh"
-                extra_replies.append(Reply(to_traditional(status) if traditional else status))
+                # In the customer's script, like the conversation's own replies.
+                extra_replies.append(Reply(outcome.state.in_script(status)))
         replies = [
             replace(reply, text=reply.text.replace("{case_number}", case.number if case else ""))
             for reply in outcome.replies

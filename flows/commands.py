@@ -227,7 +227,7 @@ def asks_why(turn: Turn) -> bool:
     """The customer asks why a question is asked (or whether they must answer it) instead of answering."""
     if turn.choice is not None or turn.text is None or len(turn.text) > _WHY_MAX_CHARS:
         return False
-    text = simplified(unicodedata.normalize("NFKC", turn.text).casefold().strip())
+    text = normalize(turn.text)
     return bool(_WHY_EN.match(text) or _WHY_ZH.search(text))
 
 

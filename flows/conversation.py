@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import TypeAdapter, ValidationError
 
 from flows.errors import ConversationStateError
-from flows.language import Lang
+from flows.language import Lang, to_traditional
 
 ConversationStatus = Literal["active", "completed", "cancelled"]
 # "extracted": found in a message by the orchestrator's extractor (Turn.extracted), not asked for.
@@ -233,6 +233,14 @@ class ConversationState:
 
     def answer(self, step_id: str) -> Answer | None:
         return next((answer for answer in self.answers if answer.step_id == step_id), None)
+
+    @property
+    def reads_traditional(self) -> bool:
+        return self.traditional and self.lang == "zh"
+
+    def in_script(self, text: str) -> str:
+        """A text of ours (simplified Chinese) in the characters the customer writes."""
+        return to_traditional(text) if self.reads_traditional else text
 
     def with_answer(self, answer: Answer) -> ConversationState:
         kept = tuple(existing for existing in self.answers if existing.step_id != answer.step_id)

@@ -84,7 +84,6 @@ from flows.language import (
     has_han,
     language_from_locale,
     latin_word_count,
-    to_traditional,
     writes_traditional,
 )
 from flows.navigation import answered_path, first_open, next_id, path
@@ -142,10 +141,10 @@ def _in_the_customers_script(outcome: Outcome, turn: Turn, *, traditional: bool)
     said = writes_traditional(turn.text or "")
     traditional = traditional if said is None else said
     state = replace(outcome.state, traditional=traditional)
-    if not traditional or state.lang != "zh":
+    if not state.reads_traditional:
         return replace(outcome, state=state)
-    replies = tuple(replace(reply, text=to_traditional(reply.text),
-                            choices=tuple(replace(choice, label=to_traditional(choice.label))
+    replies = tuple(replace(reply, text=state.in_script(reply.text),
+                            choices=tuple(replace(choice, label=state.in_script(choice.label))
                                           for choice in reply.choices))
                     for reply in outcome.replies)
     return replace(outcome, state=state, replies=replies)
@@ -828,12 +827,13 @@ def _far_too_long_for(step: Step, turn: Turn) -> bool:
     """The message cannot be an answer to `step`: far too long for a name or a date, or for a question with
     options when it names none of them ("it just stopped working and nobody in your shop will help" to "How
     should we get back to you?")."""
-    words = len(_WORDS.findall(turn.text or ""))
+    found_words = _WORDS.findall(turn.text or "")
+    words = len(found_words)
     if isinstance(step, TextStep):
         return step.field == "name" and words > _NAME_WORDS_MAX
     if isinstance(step, DatetimeStep):
         # Chinese dates take more characters than English ones take words (上个月中旬吧，具体哪天记不清了).
-        han = sum(1 for word in _WORDS.findall(turn.text or "") if has_han(word))
+        han = sum(1 for word in found_words if has_han(word))
         return words - han / 2 > _DATE_WORDS_MAX
     return (isinstance(step, ChoiceStep) and not step.allow_text and words > _CHOICE_WORDS_MAX
             and typed_option(step.options, turn, labels_in_words=True) is None)

@@ -558,8 +558,11 @@ _SLIP_MIN_CHARS = 5
 
 def _one_slip(typed_text: str, name: str) -> bool:
     """One insertion, deletion, substitution or swap of two letters away from `name` (Latin letters only)."""
-    return (len(name) >= _SLIP_MIN_CHARS and typed_text != name and name.replace(" ", "").isalpha()
-            and name.isascii() and OSA.distance(typed_text, name, score_cutoff=1) <= 1)
+    return (len(name) >= _SLIP_MIN_CHARS and abs(len(typed_text) - len(name)) <= 1 and typed_text != name
+            and name.isascii() and name.replace(" ", "").isalpha()
+            and OSA.distance(typed_text, name, score_cutoff=1) <= 1)
+
+
 _NEGATIONS = ("don't ", "dont ", "do not ", "not ", "never ", "no ", "isn't ", "wasn't ", "不要", "不用", "别", "不",
               "勿", "不是")
 _ARTICLE = re.compile(r"(?:\b(?:a|an|the|my)\s+|一个|个)$")
