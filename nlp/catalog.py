@@ -237,10 +237,12 @@ class Catalog:
                 else:
                     self._group_matcher.add(str(index), [self._en.make_doc(name)])
         terms = list(dict.fromkeys(terms))
-        for term, _, _ in terms:
+        for term, _, method in terms:
             if _CJK.search(term):
-                # Keep catalog words whole when jieba segments the customer's text.
-                jieba.add_word(term, freq=max(jieba.get_FREQ(term) or 0, 20000))
+                # Keep catalog words whole when jieba segments the customer's text. A name is a noun to the
+                # head-of-phrase check's tagger (洗衣机专用洗衣液): untagged, jieba's tagger calls it "x".
+                jieba.add_word(term, freq=max(jieba.get_FREQ(term) or 0, 20000),
+                               tag=None if method == "indirect" else "n")
         self._zh = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
         self._en_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
         self._zh_matcher = PhraseMatcher(self._zh.vocab, attr="LOWER")

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -43,23 +43,29 @@ _WORDS_PATH = Path(__file__).parent / "data" / "compound_words.yaml"
 # 空气炸锅炸鸡翅 (jieba tags 热汤 a noun).
 _ACTION_CHARS_ZH = frozenset("热烤洗煮烘充打开关吹吸烧蒸炸榨磨煎冲放装用看听插连拍制加出进漏响跳停坏掉卡被")
 _NOUN_TAGS_ZH = frozenset({"n", "nr", "nz", "ng", "nl"})
-
+_THING_CHARS_ZH = frozenset("罩套贴垫架袋包绳刷膜夹杯")
 
 
 def names_another_thing(after: str, own_words: Iterable[str]) -> bool:
     """True when the text `after` a product name (lower-cased) makes the name a modifier of another noun.
 
-    `own_words`: the product's own names and catalog `related` words, which count as its parts."""
+    `own_words`: the product's own names and catalog `related` words, which count as its parts. After a word
+    saying what another thing is for ("cleaning", "storage", 收纳, 专用) the next noun is that thing, even one
+    that could be a part ("espresso machine cleaning brush", 微波炉专用碗); after a function ("cooling", 散热) a
+    part is still the product's ("laptop cooling fan"), another noun is not ("laptop cooling pad")."""
     following = after.lstrip()
     if not following:
         return False
     if _CJK.match(following):
         return _chinese_noun_of_another_thing(following[:_CJK_WINDOW], own_words)
-    word_match = _NEXT_WORD.match(after)
-    if word_match is None or not word_match.group(1)[0].isalpha():
+    words = _english_words(after)
+    if not words:
         return False
-    word = word_match.group(1).replace("’", "'").rstrip("'-")
-    return not _continues_english_name(word, own_words)
+    lead = _lead_en(words[0])
+    if lead and len(words) > 1:
+        kind = _english_word_kind(words[1], own_words)
+        return kind == "noun" or (kind == "part" and lead == "purpose")
+    return _english_word_kind(words[0], own_words) == "noun"
 
 
 def imitation_of_the_product(before: str) -> bool:
@@ -75,6 +81,10 @@ class _WordLists:
     function_words_zh: frozenset[str]
     function_words_en: frozenset[str]
     verbs_en: frozenset[str]
+    purposes_en: frozenset[str]
+    functions_en: frozenset[str]
+    purposes_zh: frozenset[str]
+    functions_zh: frozenset[str]
     irregular_past_en: frozenset[str]
     adjectives_en: frozenset[str]
 
@@ -85,39 +95,88 @@ def _words() -> _WordLists:
     return _WordLists(**{key: frozenset(str(value).split()) for key, value in raw.items()})
 
 
-def _continues_english_name(word: str, own_words: Iterable[str]) -> bool:
-    words = _words()
-    if (word in STOP_WORDS or word in words.function_words_en or word in words.adjectives_en
-            or word in words.irregular_past_en):
-        return True
-    if word.endswith(("n't", "'s", "'ve", "'ll", "'d")) or (len(word) > 4 and word.endswith(("ed", "ing", "ly"))):
-        return True
+def _english_words(after: str) -> list[str]:
+    """The first two words right after a name, unless punctuation comes first (it ends the phrase)."""
+    out: list[str] = []
+    position = 0
+    while (
+        len(out) < 2
+        and (word_match := _NEXT_WORD.match(after, position)) is not None
+        and word_match.group(1)[0].isalpha()
+    ):
+        out.append(word_match.group(1).replace("’", "'").rstrip("'-"))
+        position = word_match.end()
+    return out
+
+
+def _lead_en(word: str) -> Literal["purpose", "function", ""]:
+    """Whether `word` says what another thing is for ("storage") or what a part does ("cooling"), or neither."""
     singular = _singular_forms(word)
-    if singular & (words.verbs_en | words.parts_en | words.aspects_en):
-        return True
-    return any(term.split()[0] in singular for term in own_words if term and not _CJK.search(term))
+    words = _words()
+    return "purpose" if singular & words.purposes_en else "function" if singular & words.functions_en else ""
+
+
+def _english_word_kind(word: str, own_words: Iterable[str]) -> Literal["part", "noun", "other"]:
+    """What `word` is after a name: "part", one of the product's parts or own words; "noun", any other noun,
+    the head of another thing's name; "other", an aspect of the product (its program, its delivery), a verb, an
+    adjective, a function word."""
+    words = _words()
+    singular = _singular_forms(word)
+    if singular & words.parts_en or any(
+        term.split()[0] in singular for term in own_words if term and not _CJK.search(term)
+    ):
+        return "part"
+    if (
+        word in STOP_WORDS
+        or word in words.function_words_en
+        or word in words.adjectives_en
+        or word in words.irregular_past_en
+        or singular & (words.verbs_en | words.aspects_en)
+    ):
+        return "other"
+    if word.endswith(("n't", "'s", "'ve", "'ll", "'d")) or (len(word) > 4 and word.endswith(("ed", "ing", "ly"))):
+        return "other"
+    return "noun"
 
 
 def _singular_forms(word: str) -> set[str]:
     """The word and what it is with a plural (or third-person) ending taken off."""
-    return {word, word[:-1] if word.endswith("s") else word, word[:-2] if word.endswith("es") else word,
-            word[:-3] + "y" if word.endswith("ies") else word}
+    return {
+        word,
+        word[:-1] if word.endswith("s") else word,
+        word[:-2] if word.endswith("es") else word,
+        word[:-3] + "y" if word.endswith("ies") else word,
+    }
 
 
 def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> bool:
+    # Purposes and functions are read off the text: jieba splits some (防丢: 防/丢).
+    words = _words()
+    purpose = next((word for word in words.purposes_zh if window.startswith(word)), "")
+    function = "" if purpose else next((word for word in words.functions_zh if window.startswith(word)), "")
+    rest = window[len(purpose or function) :]
     # The dictionary's tags only: jieba's HMM for unknown words cost 0.15 ms a match and changed no result measured.
-    tagged = list(_pos_tagger().cut(window, HMM=False))
-    # Nouns, with the person names jieba tags many unknown two-character words as (黑屏, 盖子, 香薰).
-    if not tagged or tagged[0].flag not in _NOUN_TAGS_ZH:
+    tagged = list(_pos_tagger().cut(rest, HMM=False))
+    if not tagged:
         return False
-    word = tagged[0].word
+    word, flag = tagged[0].word, tagged[0].flag
+    # One character naming a made thing (洗衣机罩, 耳机套, 冰箱贴), and after a purpose any one character that is
+    # not a particle, adverb, pronoun or number (收纳盒: 盒 "q"): jieba often tags these verbs.
+    thing = len(word) == 1 and (word in _THING_CHARS_ZH or (bool(purpose) and flag[0] not in "dupcrmxy"))
+    # Nouns, with the person names jieba tags many unknown two-character words as (黑屏, 盖子, 香薰).
+    if flag not in _NOUN_TAGS_ZH and not thing:
+        return False
+    if purpose:
+        return True
     # A noun with an aspect particle after it is what happened (手机黑屏了, 买空调被扣了两次钱: jieba's 被扣 "noun").
     if len(tagged) > 1 and tagged[1].word in "了过着":
         return False
-    words = _words()
-    if word[0] in _ACTION_CHARS_ZH or word in words.function_words_zh or any(word.startswith(part)
-                                                                             for part in words.parts_zh):
+    if not (function or thing) and (word[0] in _ACTION_CHARS_ZH or word in words.function_words_zh):
         return False
+    # Parts are read off the text too: jieba splits some (头梁: 头/梁).
+    if any(rest.startswith(part) for part in words.parts_zh):
+        return False
+    # Right after a name, a word its own words start with is one of them cut short (洗衣 of 洗衣服).
     return not any(word.startswith(term) or term.startswith(word) for term in own_words if _CJK.search(term))
 
 

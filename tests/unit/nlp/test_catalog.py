@@ -297,6 +297,11 @@ def home_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
         ("微波炉门关不上", "microwave"),
         ("蓝牙耳机左耳没声音", "headphones"),
         ("空气炸锅的涂层掉了", "air_fryer"),
+        # After what a part does, a part is still the product's; after what a mode is for, the mode too.
+        ("the microwave cooling fan is louder than the motor", "microwave"),
+        ("microwave cleaning mode does nothing", "microwave"),
+        ("微波炉散热风扇响得厉害", "microwave"),
+        ("耳机头梁断了", "headphones"),  # a part read off the text: jieba cuts 头/梁
         # The name describes another thing the catalog does not hold.
         ("the microwave rice pouches tasted stale", None),
         ("Microwave plate cover warped the first time", None),
@@ -307,6 +312,15 @@ def home_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
         ("耳机转接头插上手机没反应", None),
         ("空气炸锅纸一烤就粘在食物上", None),
         ("玩具微波炉的转盘不转", None),
+        # What another thing is for: the noun after it is that thing, even one that could be a part.
+        ("the microwave cleaning sponge fell apart", None),
+        ("earbuds cleaning brush lost half its bristles", None),
+        ("air fryer cooling rack bent on day one", None),
+        ("耳机收纳包拉链坏了", None),  # jieba tags 包 a verb
+        ("蓝牙耳机防丢绳太短了", None),  # jieba cuts 防/丢
+        ("微波炉专用碗加热两次就变形了", None),
+        ("微波炉隔热手套太薄了", None),
+        ("耳机套才戴一周就破了", None),  # one character naming a made thing (jieba: a measure word)
         ("the turntable mat I ordered is the wrong size", None),  # a related word inside another thing's name
     ],
 )
@@ -314,3 +328,19 @@ def test_a_name_inside_another_things_name_is_not_the_product(home_catalog: Cata
                                                                product: str | None) -> None:
     match = home_catalog.match(text)
     assert (match.product_id if match else None) == product
+
+
+def test_another_products_chinese_name_after_a_purpose_is_that_product(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The catalog adds its names to jieba's dictionary; untagged, jieba's tagger called 洗衣液 "x" (no noun), so the
+    # washing machine before it was kept and proposed first.
+    laundry = _loaded(tmp_path_factory, """
+products:
+  - id: washing_machine
+    label: {en: Washing machine, zh: 洗衣机}
+    names: {en: [washing machine], zh: [洗衣机]}
+  - id: detergent
+    label: {en: Laundry detergent, zh: 洗衣液}
+    names: {en: [laundry detergent], zh: [洗衣液]}
+""")
+    assert [m.product_id for m in laundry.match_all("洗衣机专用洗衣液漏了一箱子")] == ["detergent"]
