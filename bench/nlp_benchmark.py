@@ -60,6 +60,7 @@ from nlp.training import (  # noqa: E402
     LabelledText,
     Lang,
     TrainingConfig,
+    embedding_view_of,
     evaluate,
     expected_calibration_error,
     load_labelled_csv,
@@ -108,6 +109,7 @@ class RunScore:
     ece_raw: float = float("nan")  # Plaint at T = 1
     temperature: float = 1.0
     cpu_ms_per_long_doc: float = float("nan")  # Plaint: this process's CPU time, best of 3
+    embed_weight: float | None = None  # Plaint with the embedding view: the weight training gave it
 
 
 def long_texts(rows: list[LabelledText], limit: int = 100) -> list[str]:
@@ -183,8 +185,10 @@ def plaint(train_rows: list[LabelledText], test_rows: list[LabelledText], lang: 
     raw = apply_temperature(probs, 1.0 / result.temperature)
     long_ms = best_ms_per_doc(plaint_predictor(result.nlp), long_texts(test_rows))
     long_cpu = best_ms_per_doc(plaint_predictor(result.nlp), long_texts(test_rows), clock=time.process_time)
+    view = embedding_view_of(result.nlp)
     return RunScore(report.macro_f1, report.accuracy, expected_calibration_error(probs, gold), report.ms_per_doc,
-                    long_ms, expected_calibration_error(raw, gold), result.temperature, long_cpu)
+                    long_ms, expected_calibration_error(raw, gold), result.temperature, long_cpu,
+                    None if view is None else view[1])
 
 
 def _own_split(path: Path, lang: Lang) -> tuple[list[LabelledText], list[LabelledText]]:
@@ -215,7 +219,7 @@ def category_section(datasets_dir: Path, only: list[str], seeds: list[int], cali
               f"| Plaint - baseline (per seed) | baseline ECE | {plaint_ece} | baseline ms/doc (long) "
               "| Plaint ms/doc (long) |")
     if embeddings:
-        header += (" Plaint + view macro-F1 | + view - baseline (per seed) | + view ECE "
+        header += (" Plaint + view macro-F1 | + view - baseline (per seed) | view weight (per seed) | + view ECE "
                    "| CPU ms/doc long: Plaint -> + view |")
     lines = [header, "|" + "---|" * header.count(" |")]
     for dataset in DATASETS:
@@ -253,7 +257,8 @@ def category_section(datasets_dir: Path, only: list[str], seeds: list[int], cali
         if embeddings:
             view_margins = ", ".join(f"{v.macro_f1 - b.macro_f1:+.4f}"
                                      for v, b in zip(view_runs, base_runs, strict=True))
-            line += (f" {_mean_sd([r.macro_f1 for r in view_runs])} | {view_margins} "
+            weights = "/".join(f"{r.embed_weight:g}" for r in view_runs if r.embed_weight is not None)
+            line += (f" {_mean_sd([r.macro_f1 for r in view_runs])} | {view_margins} | {weights} "
                      f"| {_ece_cell(view_runs, calibrate)} "
                      f"| {statistics.mean(r.cpu_ms_per_long_doc for r in our_runs):.2f} -> "
                      f"{statistics.mean(r.cpu_ms_per_long_doc for r in view_runs):.2f} |")

@@ -253,8 +253,10 @@ def build_hashed_ngram_embed_textcat(
 ) -> Model[list[Doc], Floats2d]:
     """`plaint.HashedNgramTextCat.v1`'s heads plus one on the static embedding table in `embeddings` (a directory,
     checked against `embeddings_sha256` when given); probabilities: (1 - w) * n-gram mean + w * embedding head."""
-    if not 0.0 < embed_weight < 1.0:
-        raise ValueError(f"embed_weight must be between 0 and 1, got {embed_weight}")
+    # 0 is what training chooses when the view only adds noise on the held-out scores (the view is kept, so a
+    # retrain with more data can weigh it again).
+    if not 0.0 <= embed_weight < 1.0:
+        raise ValueError(f"embed_weight must be at least 0 and below 1, got {embed_weight}")
     table = load_static_embeddings(embeddings, embeddings_sha256 or None)
     ngram = build_hashed_ngram_textcat(length, word_ngrams, char_min, char_max, char_weight, views, nO)
     heads = [*heads_of(ngram), _embedding_head(table, nO)]

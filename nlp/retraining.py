@@ -11,7 +11,7 @@ The caller (the `plaint nlp retrain` command in bot/) reads the rows from the da
   base rows with a held-out text are dropped so the candidate never trains on what it is scored on.
 - Candidate: trained on the base rows (what the current model learned from, when given) plus the rest of the
   new rows, with the settings `TrainingConfig.for_task` chose on development splits, and the current model's
-  embedding view when it has one (the same directory and weight; see nlp/embedding_view.py).
+  embedding view when it has one (the same directory, its weight chosen again; see nlp/embedding_view.py).
 - Decision: installed when its macro-F1 on the slice is >= the current model's AND it still knows every
   category the current model knows (a candidate trained on a few corrections alone would otherwise silently
   stop proposing the categories nobody corrected; give the base rows to keep them).
@@ -142,9 +142,10 @@ def retrain(current_dir: Path, corrections: Sequence[LabelledText], cases: Seque
         overrides["epochs"] = epochs
     view = embedding_view_of(current)
     if view is not None:
-        # The candidate keeps the current model's embedding view (same directory, same weight): a retrain that
-        # silently dropped it would be scored against a model that had it.
-        overrides["embeddings"], overrides["embed_weight"] = view
+        # The candidate keeps the current model's embedding view (a retrain that silently dropped it would be scored
+        # against a model that had it); its weight is chosen again on the candidate's held-out part, like the
+        # temperature: one that was 0 on a few hundred rows may not be on more.
+        overrides["embeddings"] = view[0]
     config = TrainingConfig.for_task(lang, len({r.label for r in rows}), **overrides)
     candidate = train(rows, config)
     current_report, candidate_report = evaluate(current, held), evaluate(candidate.nlp, held)

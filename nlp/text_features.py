@@ -499,8 +499,8 @@ def _textcat_forward(model: Model[list[Doc], Floats2d], docs: list[Doc],
     assert total is not None
     mixed = total / float(len(ngram_heads))
     dense_heads = [head for head in heads if is_dense_view(head)]
-    if dense_heads:
-        weight = float(model.attrs["embed_weight"])
+    weight = float(model.attrs.get("embed_weight", 0.0))
+    if dense_heads and weight > 0.0:
         dense = sum(np.asarray(head.predict(docs), dtype=np.float32) for head in dense_heads) / len(dense_heads)
         mixed = (1.0 - weight) * mixed + weight * dense
     probs_mean = cast(Floats2d, mixed.astype(np.float32))

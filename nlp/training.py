@@ -38,6 +38,8 @@ MANY_LABELS = 30
 # 20 % slice of a few hundred rows is too few and too noisy to fit it on.
 CROSS_FIT_BELOW = 3000
 CROSS_FIT_FOLDS = 5
+# The embedding view's weights tried on held-out scores: 0 when it only adds noise (a few hundred rows).
+EMBED_WEIGHTS = (0.0, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8)
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,9 @@ class TrainingConfig:
     calibration_folds: int | None = None
     # The optional embedding view (nlp.embedding_view): a local static embedding directory, None = n-grams only.
     embeddings: str | None = None
-    # Its share of the mixed probabilities; chosen on development splits of banking77 (see the model card).
-    embed_weight: float = DEFAULT_EMBED_WEIGHT
+    # Its share of the mixed probabilities; None = chosen from EMBED_WEIGHTS on the held-out part (or the
+    # out-of-fold scores) that the temperature is fitted on, DEFAULT_EMBED_WEIGHT when nothing is held out.
+    embed_weight: float | None = None
 
     def folds_for(self, n_rows: int) -> int:
         if self.calibration_folds is not None:
@@ -208,7 +211,8 @@ def _build_pipeline(config: TrainingConfig) -> Language:
         # The pipeline records where the table is and what it was (never the table): loading checks both.
         directory = Path(config.embeddings).resolve()
         model.update({"@architectures": "plaint.HashedNgramEmbedTextCat.v1", "embeddings": str(directory),
-                      "embeddings_sha256": embeddings_fingerprint(directory), "embed_weight": config.embed_weight})
+                      "embeddings_sha256": embeddings_fingerprint(directory),
+                      "embed_weight": DEFAULT_EMBED_WEIGHT if config.embed_weight is None else config.embed_weight})
     nlp.add_pipe(COMPONENT, config={"model": model})
     return nlp
 
@@ -354,42 +358,99 @@ def train(rows: Sequence[LabelledText], config: TrainingConfig,
     heldout: EvalReport | None = None
     temperature = 1.0
     folds = config.folds_for(len(rows))
-    if config.holdout > 0.0 and len(rows) >= 10 and folds > 1:
-        temperature, heldout = _cross_fit_temperature(rows, corrected, labels, config, folds)
-    elif config.holdout > 0.0 and len(rows) >= 10:
-        train_rows, held_rows = split_holdout(rows, config.holdout, config.seed)
-        nlp = _fit(config, [*train_rows, *corrected], labels, "train (held-out run)")
-        probs, gold = predict_proba(nlp, held_rows, labels)
-        temperature = fit_temperature(probs, gold)
-        _component(nlp).cfg["temperature"] = temperature
-        heldout = evaluate(nlp, held_rows)
-        if not config.refit_on_all:
+    if config.holdout > 0.0 and len(rows) >= 10:
+        if folds > 1:
+            scores = _cross_fit_scores(rows, corrected, labels, config, folds)
+        else:
+            train_rows, held_rows = split_holdout(rows, config.holdout, config.seed)
+            nlp = _fit(config, [*train_rows, *corrected], labels, "train (held-out run)")
+            scores = _held_out_scores(nlp, held_rows, labels)
+        config = _with_chosen_embed_weight(config, scores)
+        probs = scores.mixed(config.embed_weight)
+        temperature = fit_temperature(probs, scores.gold)
+        heldout = score_predictions([labels[g] for g in scores.gold], [labels[int(i)] for i in probs.argmax(axis=1)],
+                                    scores.ms_per_doc)
+        if folds == 1 and not config.refit_on_all:
+            _component(nlp).cfg["temperature"] = temperature
+            if scores.view is not None and config.embed_weight is not None:
+                _set_embed_weight(nlp, config.embed_weight)
             return TrainingResult(nlp, heldout, temperature, len(train_rows) + len(corrected), tuple(labels))
     nlp = _fit(config, [*rows, *corrected], labels, "train")
     _component(nlp).cfg["temperature"] = temperature
     return TrainingResult(nlp, heldout, temperature, len(rows) + len(corrected), tuple(labels))
 
 
-def _cross_fit_temperature(rows: Sequence[LabelledText], corrected: Sequence[LabelledText], labels: list[str],
-                           config: TrainingConfig, folds: int) -> tuple[float, EvalReport]:
-    all_probs, all_gold, gold_labels, predicted = [], [], [], []
-    elapsed = 0.0
+@dataclass
+class _HeldOutScores:
+    """Held-out probabilities of the n-gram heads and of the embedding view (None without one), apart, so that
+    any mix of them can be scored without refitting."""
+
+    ngram: np.ndarray
+    view: np.ndarray | None
+    gold: np.ndarray
+    ms_per_doc: float
+
+    def mixed(self, embed_weight: float | None) -> np.ndarray:
+        if self.view is None or embed_weight is None:
+            return self.ngram
+        return (1.0 - embed_weight) * self.ngram + embed_weight * self.view
+
+
+def _held_out_scores(nlp: Language, rows: Sequence[LabelledText], labels: Sequence[str]) -> _HeldOutScores:
+    start = time.perf_counter()
+    probs, gold = predict_proba(nlp, rows, labels)
+    ms_per_doc = 1000.0 * (time.perf_counter() - start) / max(1, len(rows))
+    if embedding_view_of(nlp) is None:
+        return _HeldOutScores(probs, None, gold, ms_per_doc)
+    model = _component(nlp).model
+    weight = model.attrs["embed_weight"]
+    try:
+        # The forward pass mixes by the model's weight at call time: 0 gives the n-gram heads, 1 the view.
+        model.attrs["embed_weight"] = 0.0
+        ngram, _ = predict_proba(nlp, rows, labels)
+        model.attrs["embed_weight"] = 1.0
+        view, _ = predict_proba(nlp, rows, labels)
+    finally:
+        model.attrs["embed_weight"] = weight
+    return _HeldOutScores(ngram, view, gold, ms_per_doc)
+
+
+def _set_embed_weight(nlp: Language, weight: float) -> None:
+    # The model's attribute mixes; the pipe's config is what a saved model is rebuilt from.
+    _component(nlp).model.attrs["embed_weight"] = weight
+    nlp.get_pipe_config(COMPONENT)["model"]["embed_weight"] = weight
+
+
+def _with_chosen_embed_weight(config: TrainingConfig, scores: _HeldOutScores) -> TrainingConfig:
+    """The config with the embedding view's weight that scores best (macro-F1, then the smaller weight) on the
+    held-out scores, when it has a view and no weight was given."""
+    if scores.view is None or config.embed_weight is not None:
+        return config
+    gold = [str(g) for g in scores.gold]
+
+    def macro_f1(weight: float) -> float:
+        return score_predictions(gold, [str(i) for i in scores.mixed(weight).argmax(axis=1)]).macro_f1
+
+    best = max(EMBED_WEIGHTS, key=lambda weight: (macro_f1(weight), -weight))
+    return replace(config, embed_weight=best)
+
+
+def _cross_fit_scores(rows: Sequence[LabelledText], corrected: Sequence[LabelledText], labels: list[str],
+                      config: TrainingConfig, folds: int) -> _HeldOutScores:
+    parts: list[_HeldOutScores] = []
     for k, held_index in enumerate(cross_fit_folds(rows, folds, config.seed)):
         if not held_index:
             continue
         held = set(held_index)
         nlp = _fit(config, [*(r for i, r in enumerate(rows) if i not in held), *corrected], labels,
                    f"cross-fit {k + 1}/{folds}")
-        held_rows = [rows[i] for i in held_index]
-        start = time.perf_counter()
-        probs, gold = predict_proba(nlp, held_rows, labels)
-        elapsed += time.perf_counter() - start
-        all_probs.append(probs)
-        all_gold.append(gold)
-        gold_labels += [labels[g] for g in gold]
-        predicted += [labels[int(i)] for i in probs.argmax(axis=1)]
-    report = score_predictions(gold_labels, predicted, 1000.0 * elapsed / max(1, len(predicted)))
-    return fit_temperature(np.concatenate(all_probs), np.concatenate(all_gold)), report
+        parts.append(_held_out_scores(nlp, [rows[i] for i in held_index], labels))
+    views = [p.view for p in parts]
+    n = sum(len(p.gold) for p in parts)
+    return _HeldOutScores(np.concatenate([p.ngram for p in parts]),
+                          None if any(v is None for v in views) else np.concatenate(views),  # type: ignore[arg-type]
+                          np.concatenate([p.gold for p in parts]),
+                          sum(p.ms_per_doc * len(p.gold) for p in parts) / max(1, n))
 
 
 def _component(nlp: Language) -> PlaintTextCategorizer:

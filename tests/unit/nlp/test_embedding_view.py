@@ -189,11 +189,13 @@ def test_retrain_keeps_the_view_of_the_current_model(
     monkeypatch.setattr(retraining, "train", spy)
     report = retrain(tmp_path / "current", training_rows(seed=5, per_class=8), lang="en",
                      install_dir=tmp_path / "installed", base_rows=training_rows(per_class=10))
-    assert [(c.embeddings, c.embed_weight) for c in configs] == [(str(table_dir.resolve()), 0.4)]
+    # The same table; its weight is chosen again on the candidate's held-out part.
+    assert [(c.embeddings, c.embed_weight) for c in configs] == [(str(table_dir.resolve()), None)]
     assert report.embedding_view == str(table_dir.resolve())
     assert report.to_json()["embedding_view"] == str(table_dir.resolve())
     if report.installed:
-        assert embedding_view_of(load_model(tmp_path / "installed")) == (str(table_dir.resolve()), 0.4)
+        installed = embedding_view_of(load_model(tmp_path / "installed"))
+        assert installed is not None and installed[0] == str(table_dir.resolve())
 
 
 def test_plaint_nlp_train_takes_the_embedding_directory(table_dir: Path, tmp_path: Path) -> None:
@@ -244,3 +246,51 @@ def test_bert_tokenizers_take_the_memoised_path_with_the_ids_encode_gives(tmp_pa
     for text in texts:
         assert table.words.ids(text) == table.tokenizer.encode(text, add_special_tokens=False).ids, text
     assert table.token_ids("unknownword card") == [vocab["card"]]  # the unknown piece is left out
+
+
+def _one_word_rows_and_table(directory: Path, informative: bool) -> list[LabelledText]:
+    """Rows of one made-up word each and a table whose words point along their class's axis (`informative`: each
+    word in one row only, so on held-out rows the n-gram heads meet only unseen words) or anywhere (each word in
+    three rows: the n-gram heads have seen the held-out rows' words)."""
+    from safetensors.numpy import save_file
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    rng = np.random.default_rng(3)
+    labels = sorted(CLASS_WORDS)
+    words = {label: ["".join(rng.choice(list("bcdfghjklmnpqrstvwxz"), 7)) for _ in range(40)] for label in labels}
+    vocab = {word: i for i, word in enumerate([*SPECIAL, *(w for ws in words.values() for w in ws)])}
+    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(directory / "tokenizer.json"))
+    table = rng.normal(0.0, 0.05, size=(len(vocab), DIM))
+    for c, label in enumerate(labels):
+        for word in words[label]:
+            table[vocab[word], c if informative else rng.integers(0, DIM)] += 1.0
+    save_file({"embeddings": table.astype(np.float16)}, str(directory / "model.safetensors"))
+    repeats = 1 if informative else 3
+    return [LabelledText(word, label) for label in labels for word in words[label]
+            for _ in range(repeats)]
+
+
+@pytest.mark.parametrize("informative", [True, False])
+def test_without_a_weight_training_chooses_it_on_the_held_out_scores(tmp_path: Path, informative: bool) -> None:
+    rows = _one_word_rows_and_table(tmp_path / "table", informative)
+    config = TrainingConfig(lang="en", embeddings=str(tmp_path / "table"), **{**FAST, "holdout": 0.2})
+    result = train(rows, config)  # 120 or 360 rows: cross-fitted, out-of-fold scores
+    view = embedding_view_of(result.nlp)
+    assert view is not None
+    plain = train(rows, TrainingConfig(lang="en", **{**FAST, "holdout": 0.2}))
+    assert result.heldout is not None and plain.heldout is not None
+    if informative:
+        # The n-gram heads meet only unseen words on held-out rows; the view places them.
+        assert view[1] >= 0.35
+        assert result.heldout.macro_f1 > plain.heldout.macro_f1 + 0.3
+    else:
+        # A view that says nothing next to n-grams that know the words gets no weight (ties go to the smaller
+        # weight): the n-gram model's scores.
+        assert view[1] == 0.0
+        assert result.heldout.macro_f1 == plain.heldout.macro_f1
+    save_model(result, tmp_path / "model")
+    assert embedding_view_of(load_model(tmp_path / "model")) == view
