@@ -14,6 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from bot.case_events import FILE_ACTION, case_event_item
+from bot.customer_script import in_customer_script
 from bot.desk.events import (
     DESK_OUTBOX_CHANNEL,
     DESK_OUTBOX_KIND,
@@ -301,18 +302,20 @@ class IntakeService:
 
     async def _queue_replies(
         self, tx: IntakeTransaction, inbound: Inbound, replies: list[Reply], conversation_id: int | None,
-        case_id: int | None = None,
+        case_id: int | None = None, *, traditional: bool = False,
     ) -> tuple[Outbound, ...]:
+        """Queue and transcribe the replies; ``traditional`` converts texts of ours that are not the flow's (the
+        engine converts its own)."""
         queued: list[Outbound] = []
         for reply in replies:
-            message = Outbound(
+            message = in_customer_script(Outbound(
                 channel=inbound.channel,
                 recipient_id=inbound.sender_id,
                 text=reply.text,
                 buttons=tuple(Button(choice.value, choice.label, choice.role) for choice in reply.choices),
                 # A re-ask after a refused answer: a channel that can style it shows it as an error.
                 metadata=((TONE, ERROR_TONE),) if reply.error else (),
-            )
+            ), traditional)
             payload = outbound_to_payload(message)
             outbox_id = await tx.enqueue(
                 kind="message",
@@ -322,7 +325,7 @@ class IntakeService:
                 delivered=inbound.channel in self._delivered_on_store,
             )
             await tx.add_transcript(
-                direction="out", author="bot", text=reply.text, payload=payload,
+                direction="out", author="bot", text=message.text, payload=payload,
                 conversation_id=conversation_id, case_id=case_id,
             )
             queued.append(replace(message, outbox_id=outbox_id))
@@ -335,7 +338,8 @@ class IntakeService:
             payload={"message_id": inbound.message_id}, case_id=survey.case_id,
         )
         replies = [Reply(text) for text in survey.texts]
-        return IntakeResult(False, await self._queue_replies(tx, inbound, replies, None, survey.case_id), None)
+        queued = await self._queue_replies(tx, inbound, replies, None, survey.case_id, traditional=survey.traditional)
+        return IntakeResult(False, queued, None)
 
     async def _follow_up(
         self, tx: IntakeTransaction, inbound: Inbound, flow: Flow, prepared: _PreparedTurn, evidence_ids: list[int]

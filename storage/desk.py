@@ -21,6 +21,7 @@ from storage.cases import (
     evidence_item,
     lifecycle_marks,
 )
+from storage.customer_messages import reads_traditional
 from storage.evidence import StoredBlob
 from storage.models import (
     AssignmentCursor,
@@ -144,6 +145,11 @@ class DeskUnitOfWork:
             text=text,
             payload=dict(payload),
         )
+
+    async def customer_reads_traditional(self, number: str) -> bool:
+        """Whether the case's customer writes traditional Chinese (our messages to them are converted)."""
+        case = await Case.get(number=number)
+        return await reads_traditional(case.conversation_id)
 
     async def add_case_file(self, number: str, blob: StoredBlob, file_name: str) -> int:
         """A file an agent sent the customer, kept with the case (its evidence id links and sends it)."""

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Literal, Protocol, cast, get_args
 
 from bot.case_events import case_event_item
+from bot.customer_script import in_customer_script
 from bot.desk.agent_files import AgentFile
 from bot.desk.events import (
     DESK_OUTBOX_CHANNEL,
@@ -521,15 +522,16 @@ class DeskService:
         files: tuple[OutboundFile, ...] = (),
     ) -> None:
         channel: ChannelName = _channel_name(case.channel)
-        message = Outbound(
+        message = in_customer_script(Outbound(
             channel=channel,
             recipient_id=case.sender_id,
+            # The agent's words too: the customer reads them in the characters they write.
             text=text,
             kind=kind,
             # The case and the agent travel with the message: a delivery that fails for good is told to them.
             metadata=(("case_number", case.number), ("agent", actor)) if actor else (("case_number", case.number),),
             files=files,
-        )
+        ), await uow.customer_reads_traditional(case.number))
         payload = outbound_to_payload(message)
         await uow.enqueue(
             OutboxRow(
@@ -540,7 +542,7 @@ class DeskService:
                 payload=payload,
             )
         )
-        await uow.add_agent_message(case.number, text, payload)
+        await uow.add_agent_message(case.number, message.text, payload)
 
 
 def _channel_name(value: str) -> ChannelName:

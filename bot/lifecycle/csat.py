@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
+from bot.customer_script import in_customer_script
 from bot.desk.blocks import escape_mrkdwn
 from bot.lifecycle.case_thread import CaseThreadNotifier
 from bot.lifecycle.clock import Clock
@@ -132,18 +133,17 @@ class CsatService:
             await self._store.create(case, "not_asked", None, reason)
             await self._sla_store.add_case_event(case.id, "csat_not_asked", "plaint", {"reason": reason})
             return
-        text = csat_text("question", case.lang, number=case.number)
         labels = SCORE_LABELS[language(case.lang)]
-        message = Outbound(
+        message = in_customer_script(Outbound(
             channel=cast(ChannelName, case.channel),
             recipient_id=case.sender_id,
-            text=text,
+            text=csat_text("question", case.lang, number=case.number),
             buttons=tuple(Button(score_choice(case.number, score), labels[score - 1]) for score in range(1, 6)),
             kind="status_update",
             metadata=(("case_number", case.number),),
-        )
+        ), case.traditional)
         await self._store.create(case, "asked", now)
-        await self._messages.send(case, text, outbound_to_payload(message))
+        await self._messages.send(case, message.text, outbound_to_payload(message))
         await self._sla_store.add_case_event(case.id, "csat_asked", "plaint", {"channel": case.channel})
 
     def _not_askable(self, case: CustomerCase, now: datetime) -> str | None:

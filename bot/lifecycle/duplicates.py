@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
+from bot.customer_script import in_customer_script
 from bot.desk.blocks import escape_mrkdwn
 from bot.lifecycle.case_thread import CaseThreadNotifier, ThreadAction
 from bot.lifecycle.clock import Clock
@@ -231,15 +232,15 @@ class DuplicateService:
             "question", case.lang, earlier=earlier.number, what=what, date=earlier.created_at.date().isoformat()
         )
         yes, no = BUTTON_LABELS[language(case.lang)]
-        message = Outbound(
+        message = in_customer_script(Outbound(
             channel=cast(ChannelName, case.channel),
             recipient_id=case.sender_id,
             text=text,
             buttons=(Button(answer_choice(case.number, True), yes), Button(answer_choice(case.number, False), no)),
             kind="status_update",
             metadata=(("case_number", case.number),),
-        )
-        await self._messages.send(customer, text, outbound_to_payload(message))
+        ), customer.traditional)
+        await self._messages.send(customer, message.text, outbound_to_payload(message))
 
     # --- the customer's answer (the intake hook) ------------------------------------------------------
 
@@ -288,9 +289,12 @@ class DuplicateService:
             customer = await self._messages.case(case.id)
             if linked and not customer.unreachable:
                 for text in texts:
-                    message = Outbound(channel=cast(ChannelName, case.channel), recipient_id=case.sender_id,
-                                       text=text, kind="status_update", metadata=(("case_number", case.number),))
-                    await self._messages.send(customer, text, outbound_to_payload(message))
+                    message = in_customer_script(
+                        Outbound(channel=cast(ChannelName, case.channel), recipient_id=case.sender_id, text=text,
+                                 kind="status_update", metadata=(("case_number", case.number),)),
+                        customer.traditional,
+                    )
+                    await self._messages.send(customer, message.text, outbound_to_payload(message))
             return AgentDecision(True, texts[0])
 
     async def possible_duplicate_of(self, number: str) -> str | None:

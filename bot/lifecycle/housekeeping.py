@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol, cast
+from typing import Literal, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bot.customer_script import in_customer_script
 from bot.lifecycle.clock import Clock
 from bot.lifecycle.csat import within_platform_window
 from bot.lifecycle.sla_policy import HousekeepingSettings
 from bot.messages import ChannelName, Outbound, outbound_to_payload
-from storage.customer_messages import TortoiseCustomerMessages
+from storage.customer_messages import CustomerCase, TortoiseCustomerMessages
 from storage.sla import TortoiseSlaStore
 from storage.timers import DueTimer, NewTimer, TortoiseTimerStore
 
@@ -108,8 +109,9 @@ class HousekeepingService:
         settings = self._settings()
         if step == "remind" and case.status == WAITING:
             if within_platform_window(case, now) and not case.unreachable:
-                text = _say("reminder", case.lang, number=case.number)
-                await self._messages.send(case, text, self._payload(case.channel, case.sender_id, case.number, text))
+                message = in_customer_script(_status_update(case, _say("reminder", case.lang, number=case.number)),
+                                             case.traditional)
+                await self._messages.send(case, message.text, outbound_to_payload(message))
                 await self._sla_store.add_case_event(case.id, "customer_reminded", ACTOR, {})
             else:
                 await self._sla_store.add_case_event(case.id, "customer_not_reminded", ACTOR,
@@ -124,10 +126,9 @@ class HousekeepingService:
         elif step == "close_resolved" and case.status == RESOLVED and self._closer is not None:
             await self._closer.close(case.number, ACTOR, f"timer:{timer.id}")
 
-    @staticmethod
-    def _payload(channel: str, recipient: str, number: str, text: str) -> dict[str, Any]:
-        message = Outbound(
-            channel=cast(ChannelName, channel), recipient_id=recipient, text=text, kind="status_update",
-            metadata=(("case_number", number),),
-        )
-        return outbound_to_payload(message)
+
+def _status_update(case: CustomerCase, text: str) -> Outbound:
+    return Outbound(
+        channel=cast(ChannelName, case.channel), recipient_id=case.sender_id, text=text, kind="status_update",
+        metadata=(("case_number", case.number),),
+    )

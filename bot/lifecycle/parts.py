@@ -72,16 +72,17 @@ def build_lifecycle(
     notifier = OutboxCaseThreadNotifier()
     sla = SlaService(store=sla_store, timers=timers, policies=policies, clock=clock, notifier=notifier)
     priorities = PriorityService(TortoisePriorityStore(), sla_store, policies)
+    customer_messages = TortoiseCustomerMessages()
     csat = CsatService(
-        store=TortoiseCsatStore(), messages=TortoiseCustomerMessages(), sla_store=sla_store, timers=timers,
+        store=TortoiseCsatStore(), messages=customer_messages, sla_store=sla_store, timers=timers,
         settings=lambda: policies().csat, clock=clock, notifier=notifier,
     )
     housekeeping = HousekeepingService(
-        messages=TortoiseCustomerMessages(), sla_store=sla_store, timers=timers,
+        messages=customer_messages, sla_store=sla_store, timers=timers,
         settings=lambda: policies().housekeeping, clock=clock,
     )
     duplicates = DuplicateService(
-        store=TortoiseCaseLinks(), messages=TortoiseCustomerMessages(), sla_store=sla_store,
+        store=TortoiseCaseLinks(), messages=customer_messages, sla_store=sla_store,
         settings=lambda: policies().duplicates, clock=clock, notifier=notifier,
     )
     handlers: dict[str, TimerHandler] = {
@@ -109,7 +110,7 @@ def build_lifecycle(
         csat=csat,
         housekeeping=housekeeping,
         duplicates=duplicates,
-        answers=CustomerAnswers(duplicates, csat),
+        answers=CustomerAnswers(duplicates, csat, reads_traditional=customer_messages.customer_reads_traditional),
         digest=digest,
         observer=CaseLifecycle(
             priorities=priorities, sla=sla, csat=csat, housekeeping=housekeeping, duplicates=duplicates

@@ -3,7 +3,8 @@ from the survey itself so the intake depends on this contract only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 
@@ -13,6 +14,9 @@ class SurveyReply:
 
     case_id: int
     texts: tuple[str, ...]
+    # The case's customer writes traditional Chinese characters: the intake says the texts in them (set by
+    # CustomerAnswers, for every hook).
+    traditional: bool = False
 
 
 class SurveyAnswers(Protocol):
@@ -23,10 +27,12 @@ class SurveyAnswers(Protocol):
 
 
 class CustomerAnswers:
-    """Several answer hooks behind the one port: the first that takes the message answers it."""
+    """Several answer hooks behind the one port: the first that takes the message answers it, in the characters
+    the case's customer writes (``reads_traditional(case_id)``)."""
 
-    def __init__(self, *hooks: SurveyAnswers) -> None:
+    def __init__(self, *hooks: SurveyAnswers, reads_traditional: Callable[[int], Awaitable[bool]]) -> None:
         self._hooks = hooks
+        self._reads_traditional = reads_traditional
 
     async def answer(
         self, channel: str, sender_id: str, text: str | None, choice: str | None, *, in_conversation: bool
@@ -34,5 +40,5 @@ class CustomerAnswers:
         for hook in self._hooks:
             reply = await hook.answer(channel, sender_id, text, choice, in_conversation=in_conversation)
             if reply is not None:
-                return reply
+                return replace(reply, traditional=await self._reads_traditional(reply.case_id))
         return None

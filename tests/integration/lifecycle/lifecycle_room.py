@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -34,13 +35,13 @@ from bot.lifecycle.timers import TimerWorker
 from bot.messages import Inbound
 from bot.outbox import ChannelDelivery, OutboxWorker
 from bot.passive_replies import PassiveReplyService
-from flows import ExtractedValue, Proposal
+from flows import ConversationState, ExtractedValue, Lang, Proposal
 from storage.crypto import lookup_hash
 from storage.database import supports_row_locks
 from storage.desk import TortoiseDeskStore
 from storage.evidence import LocalEvidenceStore
 from storage.intake import TortoiseIntakeStore
-from storage.models import Case, ChannelIdentity, Customer
+from storage.models import Case, ChannelIdentity, Conversation, Customer
 from storage.outbox import TortoiseOutbox, add_outbox_item
 from storage.sla import SlaEventItem, TortoiseSlaStore
 from storage.timers import TortoiseTimerStore
@@ -142,16 +143,27 @@ class LifecycleRoom:
         *,
         phone: str | None = None,
         product: str | None = None,
+        traditional: bool | None = None,
     ) -> str:
-        """A case as the intake files it, then announced to the desk (which routes it: the SLA starts)."""
+        """A case as the intake files it, then announced to the desk (which routes it: the SLA starts).
+        With ``traditional`` the case comes from a conversation whose state says whether the customer wrote
+        traditional Chinese characters in it (as the flow engine records it)."""
         customer = await Customer.create()
         sender = sender or f"web-{next(_numbers)}"
-        await ChannelIdentity.create(
+        identity = await ChannelIdentity.create(
             customer=customer, channel=channel, sender_id=sender, last_inbound_at=last_inbound_at
         )
+        conversation = None
+        if traditional is not None:
+            state = ConversationState("complaint", 1, "done", cast(Lang, lang), "completed", traditional=traditional)
+            conversation = await Conversation.create(
+                identity=identity, flow_id=state.flow_id, flow_version=state.flow_version, step_id=state.step_id,
+                status=state.status, lang=state.lang, state=state.to_json(),
+            )
         number = f"PL-T{next(_numbers):05d}"
         await Case.create(
-            number=number, status="new", customer=customer, channel=channel, sender_id=sender, lang=lang,
+            number=number, status="new", customer=customer, conversation=conversation, channel=channel,
+            sender_id=sender, lang=lang,
             description=description, category="product_defect", product=product, phone=phone,
             phone_hash=lookup_hash("phone", phone),
         )
