@@ -71,6 +71,7 @@ from flows import (
 )
 from flows.commands import NEW_COMPLAINT, command_of
 from flows.engine import DATA_ERASURE_CATEGORY
+from flows.language import writes_traditional
 from storage.cases import CaseDetails, CaseStatus
 from storage.dropoff import step_event_rows
 from storage.errors import EvidenceTooLarge
@@ -383,7 +384,9 @@ class IntakeService:
             ))
             await self._tell_desk(tx, CustomerMessage(case.number, relayed_text(text), tuple(evidence_ids)))
             replies.append(added_to_case(flow, say("follow_up_added", case.lang, number=case.number), case.lang))
-        outbound = await self._queue_replies(tx, inbound, replies, None, case.id)
+        # Said in the characters the customer wrote this message in (an open case's conversation has ended).
+        traditional = case.lang == "zh" and writes_traditional(text) is True
+        outbound = await self._queue_replies(tx, inbound, replies, None, case.id, traditional=traditional)
         return IntakeResult(False, outbound, None)
 
     async def _tell_desk(self, tx: IntakeTransaction, event: DeskEvent) -> None:

@@ -125,6 +125,13 @@ async def test_a_chinese_follow_up_is_acknowledged_in_chinese(room: LifecycleRoo
     assert any("盖子也裂了" in text for text in thread_posts(slack))
 
 
+async def test_a_follow_up_in_traditional_characters_is_acknowledged_in_them(room: LifecycleRoom) -> None:
+    number = await room.file_case("水壶漏水", lang="zh", sender="web-hk")
+    [ack] = (await room.intake.handle(says("web-hk", "after-hk-1", "蓋子也裂了，請儘快處理"))).replies
+    assert ack.text.startswith(f"已補充到你的投訴 {number}。"), ack.text
+    assert [button.label for button in ack.buttons] == ["新投訴"]
+
+
 async def test_new_complaint_starts_one_and_its_answers_are_not_follow_ups(room: LifecycleRoom) -> None:
     number = await room.file_case("The kettle leaks", sender="web-cy")
     case = await Case.get(number=number)
