@@ -25,7 +25,7 @@ from bot.admin.dependencies import dependencies
 from bot.admin.models import CaseFilters, ErrorDocument, ErrorItem
 from bot.admin.roles import Permission, allows
 from bot.config import Settings
-from bot.desk.vocabulary import DeskVocabulary
+from bot.desk.vocabulary import CHANNELS, LANGUAGES, STATUSES, DeskVocabulary, label_of
 from bot.insight.dropoff import StepFunnel, funnel
 from bot.insight.export import MEDIA_TYPES, ExportFormat, export_chunks
 from bot.insight.figures import AGE_BANDS, InsightFigures
@@ -343,7 +343,12 @@ class _Names:
             return "—"
         table = {"product": self.vocabulary.products, "category": self.vocabulary.categories}.get(dimension, {})
         known = table.get(value)
-        return known(self.lang) if known is not None else value
+        if known is not None:
+            return known(self.lang)
+        # Channels, languages and statuses have the desk's fixed labels ("Web chat", 微信); team names are the
+        # admin's own words.
+        fixed = {"channel": CHANNELS, "lang": LANGUAGES, "status": STATUSES}.get(dimension)
+        return (label_of(fixed, value, self.lang) if fixed is not None else None) or value
 
     def ordered(self, dimension: str, values: set[str | None]) -> tuple[list[str], list[str]]:
         """The ids (None as "—") in their labels' order, and the labels, told apart where two share one."""

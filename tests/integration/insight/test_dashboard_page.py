@@ -82,7 +82,7 @@ LABELLED = [
     case("Bob", product="air_conditioner", category="billing_refund"),
     case("Cat", product="kettle", category="product_quality"),
     # A product typed as free text and a category the taxonomy no longer holds: shown as stored.
-    case("Dan", product="blender thing", category="retired_category"),
+    case("Dan", product="blender thing", category="retired_category", channel="wechat"),
 ]
 
 
@@ -126,6 +126,13 @@ async def test_the_dashboard_names_products_and_categories_by_their_labels_and_l
     assert heat["product_labels"] == ["blender thing", "电水壶", "空调"]  # in the labels' order
     assert heat["products"] == ["blender thing", "kettle", "air_conditioner"]
     assert [s["name"] for s in page_data(chinese)["volume"]["series"]] == ["retired_category", "产品质量", "账单退款"]
+
+    # Channels have the desk's labels in the page's language; the links and filters keep the ids.
+    by_channel = page_data(await (await admin.client.get("/admin/insight?by=channel")).text())
+    assert [(s["name"], s["value"]) for s in by_channel["volume"]["series"]] == [("WeChat", "wechat"),
+                                                                                ("Web chat", "web")]
+    chinese_channels = await admin.client.get("/admin/insight?by=channel", headers={"Accept-Language": "zh-CN"})
+    assert [s["name"] for s in page_data(await chinese_channels.text())["volume"]["series"]] == ["微信", "网页聊天"]
 
     # An edited catalog is the one shown, at once (the one the NLP proposes from).
     status, body = await admin.api("GET", "/catalog", "editor")
