@@ -31,7 +31,9 @@ def simplified(text: str) -> str:
 
 def to_traditional(text: str) -> str:
     """The flow's simplified Chinese in traditional characters, for a customer who writes them."""
-    return _converted("s2t", text)
+    # Taiwan standard characters (為, 裡, 著), the ones traditional writers use day to day in Taiwan and Hong Kong;
+    # OpenCC's own standard (s2t) gives variants few of them write (爲, 裏).
+    return _converted("s2tw", text)
 
 
 def _converted(config: str, text: str) -> str:

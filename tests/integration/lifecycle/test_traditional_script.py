@@ -88,17 +88,17 @@ async def test_agent_reply_resolution_and_survey_follow_the_customers_script_on_
         await agent_replies(room, number, "我们会为您更换")
         await resolve_and_ask(room, number)
 
-    # The agent's words and ours, in traditional characters (OpenCC's standard forms: 爲, 覆).
+    # The agent's words and ours, in traditional characters (Taiwan standard forms: 為, 覆).
     reply, resolved, question = fake.sent_texts(TRADITIONAL_CHAT)
-    assert reply == f"關於投訴 {traditional}，客服回覆：\n我們會爲您更換"
-    assert "已處理完畢" in resolved and "已爲你更換新的水壺" in resolved and "处理" not in resolved
+    assert reply == f"關於投訴 {traditional}，客服回覆：\n我們會為您更換"
+    assert "已處理完畢" in resolved and "已為你更換新的水壺" in resolved and "处理" not in resolved
     assert "滿意嗎" in question and "满意" not in question
     [asked] = [message for message in fake.sent_messages if message["text"] == question]
     labels = [button["text"] for button in buttons_of(asked)]
     assert labels == ["1 – 非常不滿意", "2 – 不滿意", "3 – 一般", "4 – 滿意", "5 – 非常滿意"]
     # The transcript keeps what was sent.
     sent = [row.text for row in await TranscriptMessage.filter(case__number=traditional, direction="out")]
-    assert f"關於投訴 {traditional}，客服回覆：\n我們會爲您更換" in sent and question in sent
+    assert f"關於投訴 {traditional}，客服回覆：\n我們會為您更換" in sent and question in sent
 
     # Pressing a score is answered in the same characters.
     customer = TelegramCustomer(user_id=TRADITIONAL_CHAT, first_name="Mei", last_name="Lin", language_code="zh-hant")
@@ -108,7 +108,7 @@ async def test_agent_reply_resolution_and_survey_follow_the_customers_script_on_
         pressed = reader.read(update).inbound
     assert pressed is not None
     result = await room.intake.handle(pressed)
-    assert result.replies[0].text == f"感謝你爲投訴 {traditional} 打分：5/5。"
+    assert result.replies[0].text == f"感謝你為投訴 {traditional} 打分：5/5。"
 
     # The customer who writes simplified characters reads them, agent's words included.
     reply, resolved, question = fake.sent_texts(SIMPLIFIED_CHAT)
@@ -143,4 +143,4 @@ async def test_the_reminder_to_a_silent_customer_in_traditional(room: LifecycleR
     rows = await OutboxItem.filter(kind="message", channel="web").order_by("id")
     texts = [str(row.payload["text"]) for row in rows if row.payload["recipient_id"] == "web-lin"]
     assert texts[0].endswith("請問是哪個型號？")
-    assert texts[-1] == f"提醒：關於投訴 {number}，客服正在等待你的回覆，請直接在這裏回覆。"
+    assert texts[-1] == f"提醒：關於投訴 {number}，客服正在等待你的回覆，請直接在這裡回覆。"
