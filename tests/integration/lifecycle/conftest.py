@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
+import pytest
 import pytest_asyncio
 
+from storage.crypto import Keyring, install_keyring, new_data_key
 from tests.fakes.slack_api import FakeSlackApi
+
+
+@pytest.fixture
+def data_key() -> Iterator[None]:
+    """A data key installed: phone numbers are found across channels by their keyed hash, and conversation states
+    are read back decrypted, as in production. Modules that need it: `pytestmark = usefixtures("data_key")`."""
+    install_keyring(Keyring([new_data_key("k1")]))
+    yield
 
 
 @pytest_asyncio.fixture

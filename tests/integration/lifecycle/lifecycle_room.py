@@ -13,8 +13,10 @@ from typing import cast
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
+from telegram import Bot
 
 from bot.channels.base import Channel
+from bot.channels.telegram import TelegramChannel, bot_api_urls
 from bot.channels.wechat import WeChatChannel
 from bot.channels.wechat_api import WeChatApiClient
 from bot.desk.notifier import SlackDeskNotifier
@@ -48,6 +50,7 @@ from storage.timers import TortoiseTimerStore
 from storage.tokens import TortoiseSharedTokenStore
 from tests.fakes.clock import ManualClock
 from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.telegram_api import FakeTelegramBotApi, running_fake_bot_api
 from tests.fakes.wechat_api import FakeWeChatApi
 
 TEAM_CHANNEL = "C0GENERAL"
@@ -272,3 +275,13 @@ async def wechat_channel(room: LifecycleRoom) -> AsyncIterator[FakeWeChatApi]:
             yield fake
     finally:
         await fake.close()
+
+
+@asynccontextmanager
+async def telegram_in(room: LifecycleRoom, token: str) -> AsyncIterator[tuple[FakeTelegramBotApi, Bot]]:
+    """The room's Telegram channel on a fake Bot API on 127.0.0.1: (the fake, the bot its channel sends with)."""
+    async with running_fake_bot_api(token) as (fake, url):
+        base_url, base_file_url = bot_api_urls(url)
+        async with Bot(token, base_url=base_url, base_file_url=base_file_url) as bot:
+            room.channels["telegram"] = TelegramChannel(bot)
+            yield fake, bot

@@ -5,7 +5,7 @@ Link / Not a duplicate buttons; whoever decides first decides; a different produ
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +16,6 @@ from bot.channels.web import TranscriptChannel
 from bot.messages import Inbound
 from storage.case_links import TortoiseCaseLinks
 from storage.cases import TortoiseCaseRepository
-from storage.crypto import Keyring, install_keyring, new_data_key
 from storage.database import open_database
 from storage.models import Case, CaseEvent, CaseLink, CsatSurvey, OutboxItem, TranscriptMessage
 from tests.fakes.slack_api import FakeSlackApi
@@ -26,11 +25,7 @@ NOON = MONDAY + timedelta(hours=12)
 PHONE = "+44 20 7946 0958"
 
 
-@pytest.fixture(autouse=True)
-def data_key() -> Iterator[None]:
-    # Phone numbers are found across channels by their keyed hash: a data key must be installed.
-    install_keyring(Keyring([new_data_key("k1")]))
-    yield
+pytestmark = pytest.mark.usefixtures("data_key")
 
 
 @pytest_asyncio.fixture

@@ -14,15 +14,21 @@ import aiohttp
 import pytest_asyncio
 from telegram import Bot, Update
 
-from bot.channels.telegram import TelegramChannel, bot_api_urls
 from bot.channels.telegram_updates import TelegramFiles, TelegramUpdateReader
 from bot.intake import IntakeService
 from bot.messages import Inbound
 from storage.database import open_database
 from storage.models import Case, Conversation, TranscriptMessage
 from tests.fakes.slack_api import FakeSlackApi
-from tests.fakes.telegram_api import FakeTelegramBotApi, running_fake_bot_api
-from tests.integration.lifecycle.lifecycle_room import AGENT, MONDAY, TEAM_CHANNEL, LifecycleRoom, build_room
+from tests.fakes.telegram_api import FakeTelegramBotApi
+from tests.integration.lifecycle.lifecycle_room import (
+    AGENT,
+    MONDAY,
+    TEAM_CHANNEL,
+    LifecycleRoom,
+    build_room,
+    telegram_in,
+)
 from tests.integration.telegram.telegram_updates import JSON, TelegramCustomer
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -38,11 +44,8 @@ async def room(database_url: str, slack: FakeSlackApi, tmp_path: Path) -> AsyncI
 
 @pytest_asyncio.fixture
 async def telegram(room: LifecycleRoom) -> AsyncIterator[tuple[FakeTelegramBotApi, Bot]]:
-    async with running_fake_bot_api(TOKEN) as (fake, url):
-        base_url, base_file_url = bot_api_urls(url)
-        async with Bot(TOKEN, base_url=base_url, base_file_url=base_file_url) as bot:
-            room.channels["telegram"] = TelegramChannel(bot)
-            yield fake, bot
+    async with telegram_in(room, TOKEN) as pair:
+        yield pair
 
 
 class Chat:

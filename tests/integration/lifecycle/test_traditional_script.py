@@ -5,7 +5,7 @@ keeps reading simplified. What the fake platforms received (Telegram) or the out
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,16 +15,14 @@ import pytest
 import pytest_asyncio
 from telegram import Bot, Update
 
-from bot.channels.telegram import TelegramChannel, bot_api_urls
 from bot.channels.telegram_updates import TelegramFiles, TelegramUpdateReader
 from bot.channels.web import TranscriptChannel
 from bot.messages import Inbound
-from storage.crypto import Keyring, install_keyring, new_data_key
 from storage.database import open_database
 from storage.models import Case, OutboxItem, TranscriptMessage
 from tests.fakes.slack_api import FakeSlackApi
-from tests.fakes.telegram_api import FakeTelegramBotApi, running_fake_bot_api
-from tests.integration.lifecycle.lifecycle_room import AGENT, MONDAY, LifecycleRoom, build_room
+from tests.fakes.telegram_api import FakeTelegramBotApi
+from tests.integration.lifecycle.lifecycle_room import AGENT, MONDAY, LifecycleRoom, build_room, telegram_in
 from tests.integration.telegram.telegram_updates import TelegramCustomer
 
 TOKEN = "123456:TEST-script-token"
@@ -32,11 +30,7 @@ NOON = MONDAY + timedelta(hours=12)
 TRADITIONAL_CHAT, SIMPLIFIED_CHAT = 515151, 626262
 
 
-@pytest.fixture(autouse=True)
-def data_key() -> Iterator[None]:
-    # The conversation state is read back decrypted, as in production (and phones are found by their hash).
-    install_keyring(Keyring([new_data_key("k1")]))
-    yield
+pytestmark = pytest.mark.usefixtures("data_key")
 
 
 @pytest_asyncio.fixture
@@ -49,11 +43,8 @@ async def room(database_url: str, slack: FakeSlackApi, tmp_path: Path) -> AsyncI
 
 @pytest_asyncio.fixture
 async def telegram(room: LifecycleRoom) -> AsyncIterator[tuple[FakeTelegramBotApi, Bot]]:
-    async with running_fake_bot_api(TOKEN) as (fake, url):
-        base_url, base_file_url = bot_api_urls(url)
-        async with Bot(TOKEN, base_url=base_url, base_file_url=base_file_url) as bot:
-            room.channels["telegram"] = TelegramChannel(bot)
-            yield fake, bot
+    async with telegram_in(room, TOKEN) as pair:
+        yield pair
 
 
 async def agent_replies(room: LifecycleRoom, number: str, text: str) -> None:
