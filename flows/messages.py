@@ -79,6 +79,11 @@ BUILTIN_MESSAGES: dict[str, tuple[str, str]] = {
         "我记下了{values}，对吗？如有不对，直接发给我正确的即可。",
     ),
     "yes_no_not_an_answer": ("Please tell me in a few words.", "请用几个字告诉我。"),
+    "dont_know_story": (
+        "No problem: just say what went wrong in your own words, for example \"the kettle leaks from the bottom\" "
+        "or \"my parcel never arrived\".",
+        "没关系，用你自己的话说说出了什么问题就行，比如“水壶底部漏水”或“包裹一直没收到”。",
+    ),
     "taken_as": ('Thanks, I have that for "{label}".', "好的，已记为“{label}”。"),
     "greeting_back": ("Hello!", "你好！"),
     "why_asked": (

@@ -183,6 +183,9 @@ class TextKind(StepKind[TextStep]):
             return Accepted(Answer(step.id, skipped=True))
         if typed(turn, YES) or typed(turn, NOTHING_TO_SEND):
             return Refused(flow.message("yes_no_not_an_answer", state.lang))
+        # "I don't know" was filed as the complaint's story: an example of one helps the customer start.
+        if step.analyze and typed(turn, DONT_KNOW):
+            return Refused(flow.message("dont_know_story", state.lang))
         if len(text) < step.min_length:
             return Refused(flow.message("too_short", state.lang).format(min=step.min_length))
         if len(text) > step.max_length:

@@ -271,6 +271,23 @@ def test_i_dont_know_skips_an_optional_question(conversation: Conversation, step
     assert conversation.step == next_step
 
 
+@pytest.mark.parametrize(("locale", "answer", "example"), [
+    ("en", "I don't know", "the kettle leaks from the bottom"),
+    ("zh-CN", "不知道", "水壶底部漏水"),
+])
+def test_i_dont_know_is_no_story_and_an_example_helps(complaint_flow: Flow, locale: str, answer: str,
+                                                       example: str) -> None:
+    # It was filed as the case's description, for the NLP to read and an agent to puzzle over.
+    conversation = Conversation(complaint_flow, locale=locale)
+    walk_to(conversation, "description")
+    conversation.say(answer)
+    assert conversation.step == "description"
+    assert conversation.state is not None and conversation.state.answer("description") is None
+    assert example in conversation.text
+    conversation.say("I don't know why, but the kettle stopped heating after a week")
+    assert conversation.answer("description").value.startswith("I don't know why")
+
+
 @pytest.mark.parametrize("answer", ["looks good", "correct", "没问题", "对"])
 def test_a_summary_confirmed_in_other_words_is_filed(conversation: Conversation, answer: str) -> None:
     walk_to(conversation, "confirm")
