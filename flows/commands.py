@@ -113,18 +113,20 @@ TYPED_INTENTS: dict[str, frozenset[str]] = {
             "that's right", "thats right", "that's it", "thats it", "yes it is", "yes that's right", "absolutely",
             "是", "是的", "对", "对的", "没错", "正确", "好", "好的", "嗯", "嗯嗯", "对啊", "是啊", "确认", "可以",
             "没问题", "就是", "就是这个", "对，就是",
+            # Cantonese (read through simplified characters: 係 -> 系)
+            "系", "系呀", "系啊", "系喇", "啱", "啱呀", "啱啊", "冇错",
         }
     ),
     OTHER: frozenset(
         {"no", "n", "nope", "nah", "wrong", "other", "something else", "not really", "not quite", "no it's not",
          "no its not", "no it isn't", "that's wrong", "thats wrong", "不是", "不是的", "不对", "不对的", "错",
-         "错了", "否", "不", "其他", "其它", "别的"}
+         "错了", "否", "不", "其他", "其它", "别的", "唔系", "唔系呀", "唔啱", "唔系啱"}
     ),
     CONFIRM: frozenset(
         {"confirm", "submit", "yes", "ok", "okay", "确认", "提交", "确认提交", "是", "是的", "好", "好的",
          "yes please", "looks good", "all good", "correct", "that's right", "thats right", "all correct",
          "send", "send it", "submit it", "go ahead",
-         "对", "对的", "没错", "没问题", "正确", "可以", "确认无误", "提交吧"}
+         "对", "对的", "没错", "没问题", "正确", "可以", "确认无误", "提交吧", "系", "啱", "冇问题", "冇错"}
     ),
     GREETING: frozenset(
         {"hi", "hello", "hey", "hiya", "hi there", "hello there", "hey there", "good morning", "good afternoon",
@@ -136,7 +138,7 @@ TYPED_INTENTS: dict[str, frozenset[str]] = {
          "im not sure", "i can't remember", "i cant remember", "can't remember", "cant remember",
          "i don't remember", "i dont remember", "i forgot", "forgot",
          "不知道", "我不知道", "不清楚", "不太清楚", "不确定", "不记得", "不记得了", "记不清", "记不清了",
-         "忘了", "忘记了"}
+         "忘了", "忘记了", "唔知", "我唔知", "唔知道", "唔记得", "唔记得了", "唔清楚"}
     ),
     # At the evidence question with nothing (more) to send: the same as Skip (or Done once files came); at an
     # optional text question, nothing to say.

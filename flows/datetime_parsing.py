@@ -79,7 +79,12 @@ _DAY_OF_MONTH = re.compile(r"(?<![\d月])(\d{1,2})\s*[日号]")
 _RELATIVE_DAYS = (
     ("大前天", -3),
     ("前天", -2),
+    ("前日", -2),
     ("昨天", -1),
+    # Cantonese: 琴日 / 尋日 (yesterday), 琴晚 (last night); simplified 寻日 is what normalising gives.
+    ("琴日", -1),
+    ("寻日", -1),
+    ("琴晚", -1),
     ("昨日", -1),
     ("昨晚", -1),
     ("昨早", -1),

@@ -97,6 +97,11 @@ def test_email_is_normalised_and_errors_say_why() -> None:
         ("last weekend", "2026-11-14"),
         ("over the weekend", "2026-11-14"),
         ("半个月前", "2026-11-05"),
+        # Cantonese, as Hong Kong customers write it: 琴日 / 尋日 yesterday, 前日 the day before, 琴晚 last night.
+        ("琴日下午三點", "2026-11-19T15:00"),
+        ("尋日", "2026-11-19"),
+        ("前日晚上8點", "2026-11-18T20:00"),
+        ("琴晚", "2026-11-19"),
         ("around 3 weeks ago", "2026-10-30"),
         ("I think yesterday at 3pm", "2026-11-19T15:00"),
         ("2 days ago around 6pm", "2026-11-18T18:00"),

@@ -262,6 +262,7 @@ def test_a_greeting_answers_no_question(conversation: Conversation, step: str, g
     ("occurred_at", "I don't know", "occurred_where"),
     ("occurred_at", "不记得了", "occurred_where"),
     ("occurred_where", "not sure", "product"),
+    ("occurred_at", "唔記得", "occurred_where"),  # Cantonese
 ])
 def test_i_dont_know_skips_an_optional_question(conversation: Conversation, step: str, answer: str,
                                                 next_step: str) -> None:
@@ -668,6 +669,7 @@ def test_a_changed_flow_keeps_matching_answers_and_resumes(conversation: Convers
 @pytest.mark.parametrize(("answer", "accepted"), [
     ("that's right", True), ("yup", True), ("确认", True), ("可以", True), ("对啊", True),
     ("nah", False), ("not really", False), ("不是的", False), ("错了", False),
+    ("係呀", True), ("啱", True), ("唔系", False), ("唔啱", False),  # Cantonese (唔系 as Guangdong writes it)
 ])
 def test_yes_and_no_in_other_words_at_a_proposal(complaint_flow: Flow, answer: str, accepted: bool) -> None:
     # They were "Please pick one of the options", the question asked again as if nothing had been said.
