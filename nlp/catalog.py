@@ -66,6 +66,7 @@ _CONFIDENCE: dict[MatchMethod, float] = {"exact": 0.97, "alias": 0.93, "typo": 0
 _SUBSTRING_CONFIDENCE = 0.88
 _RANK: dict[MatchMethod, int] = {"exact": 3, "alias": 3, "typo": 2, "indirect": 1}
 _MIN_FUZZY_CHARS = 5
+_MIN_SPLIT_FUZZY_CHARS = 8
 _MAX_WINDOW_TOKENS = 3
 # Each further distinct related word adds this much, up to _MAX_INDIRECT (below auto-accept at 0.85).
 _INDIRECT_STEP = 0.08
@@ -247,7 +248,8 @@ class Catalog:
         self._en_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
         self._zh_matcher = PhraseMatcher(self._zh.vocab, attr="LOWER")
         self._zh_substrings: list[tuple[str, str, MatchMethod]] = []
-        self._fuzzy_index: dict[str, set[tuple[str, str]]] = {}
+        # deletion key -> (the name squashed, its product, how many words it has)
+        self._fuzzy_index: dict[str, set[tuple[str, str, int]]] = {}
         latin_terms: list[tuple[str, str, MatchMethod]] = []
         for term, product_id, method in terms:
             key = f"{method}|{product_id}"
@@ -260,11 +262,12 @@ class Catalog:
             if method == "indirect":
                 continue
             squashed = re.sub(r"[\s\-_]+", "", term)
+            n_words = len(re.split(r"[\s\-_]+", term.strip()))
             # Names with digits are model names: one edit makes another model ("pixel 9" is not "pixels").
             fuzzy = len(squashed) >= _MIN_FUZZY_CHARS and not any(ch.isdigit() for ch in squashed)
             keys = _deletions(squashed) if fuzzy else {squashed}
             for fuzzy_key in keys:
-                self._fuzzy_index.setdefault(fuzzy_key, set()).add((squashed, product_id))
+                self._fuzzy_index.setdefault(fuzzy_key, set()).add((squashed, product_id, n_words))
         self._zh_substrings.sort(key=lambda item: -len(item[0]))
         if head_of_phrase_check:
             warm_up(chinese=bool(self._zh_substrings))
@@ -428,8 +431,11 @@ class Catalog:
                 candidate = "".join(t.lower_ for t in window)
                 keys = _deletions(candidate) if len(candidate) >= _MIN_FUZZY_CHARS - 1 else {candidate}
                 for key in keys:
-                    for name, product_id in self._fuzzy_index.get(key, ()):
-                        exact_only = len(name) < _MIN_FUZZY_CHARS or any(ch.isdigit() for ch in name)
+                    for name, product_id, n_words in self._fuzzy_index.get(key, ()):
+                        # Words run together or split apart with a slip as well: only for a long name ("smart
+                        # phome"); short ones meet ordinary word pairs ("go over" was a "hoover").
+                        exact_only = (len(name) < _MIN_FUZZY_CHARS or any(ch.isdigit() for ch in name)
+                                      or (width != n_words and len(name) < _MIN_SPLIT_FUZZY_CHARS))
                         if candidate != name and (exact_only or _inflected_verb(candidate, name)
                                                   or OSA.distance(candidate, name, score_cutoff=1) > 1):
                             continue

@@ -110,10 +110,24 @@ def _english_words(after: str) -> list[str]:
 
 
 def _lead_en(word: str) -> Literal["purpose", "function", ""]:
-    """Whether `word` says what another thing is for ("storage") or what a part does ("cooling"), or neither."""
+    """Whether `word` says what another thing is for ("storage") or what a part does ("cooling"), or neither.
+
+    An -ing form of no verb a product does or suffers ("docking", "gaming") names what a thing is for as well: the
+    noun after it decides, as after "cooling". The verbs' own -ing forms ("burning", "making") are what the
+    product does ("the toaster burning bread")."""
     singular = _singular_forms(word)
     words = _words()
-    return "purpose" if singular & words.purposes_en else "function" if singular & words.functions_en else ""
+    if singular & words.purposes_en:
+        return "purpose"
+    if singular & words.functions_en or (len(word) > 5 and word.endswith("ing")
+                                          and not _verb_stems(word[:-3]) & words.verbs_en):
+        return "function"
+    return ""
+
+
+def _verb_stems(stem: str) -> set[str]:
+    """What an -ing form's stem may be the verb of: dock(ing), mak(e)(ing), run(n)(ing)."""
+    return {stem, stem + "e", stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else stem}
 
 
 def _english_word_kind(word: str, own_words: Iterable[str]) -> Literal["part", "noun", "other"]:
