@@ -44,6 +44,8 @@ _WORDS_PATH = Path(__file__).parent / "data" / "compound_words.yaml"
 _ACTION_CHARS_ZH = frozenset("热烤洗煮烘充打开关吹吸烧蒸炸榨磨煎冲放装用看听插连拍制加出进漏响跳停坏掉卡被")
 _NOUN_TAGS_ZH = frozenset({"n", "nr", "nz", "ng", "nl"})
 _THING_CHARS_ZH = frozenset("罩套贴垫架袋包绳刷膜夹杯")
+# After a verb, these name a made thing too (扩展坞, 保鲜盒); right after a name 耳机盒 is the earbuds' case.
+_THINGS_AFTER_A_VERB_ZH = _THING_CHARS_ZH | frozenset("盒坞")
 
 
 def names_another_thing(after: str, own_words: Iterable[str]) -> bool:
@@ -177,6 +179,11 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
     # One character naming a made thing (洗衣机罩, 耳机套, 冰箱贴), and after a purpose any one character that is
     # not a particle, adverb, pronoun or number (收纳盒: 盒 "q"): jieba often tags these verbs.
     thing = len(word) == 1 and (word in _THING_CHARS_ZH or (bool(purpose) and flag[0] not in "dupcrmxy"))
+    # A verb and one character naming a made thing are that thing (扩展坞, 防晒罩, 叠放架), unless the verb is
+    # one the product does (充电盒 is the earbuds' case).
+    if (flag.startswith("v") and len(word) > 1 and word[0] not in _ACTION_CHARS_ZH and len(tagged) > 1
+            and tagged[1].word in _THINGS_AFTER_A_VERB_ZH):
+        return True
     # Nouns, with the person names jieba tags many unknown two-character words as (黑屏, 盖子, 香薰).
     if flag not in _NOUN_TAGS_ZH and not thing:
         return False

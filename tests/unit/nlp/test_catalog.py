@@ -307,6 +307,8 @@ def home_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
         ("microwave cleaning mode does nothing", "microwave"),
         ("微波炉散热风扇响得厉害", "microwave"),
         ("耳机头梁断了", "headphones"),  # a part read off the text: jieba cuts 头/梁
+        ("蓝牙耳机充电盒不充电了", "headphones"),  # 充电盒: what the earbuds do, their case
+        ("耳机盒坏了", "headphones"),
         # An -ing form of a verb is what the product does, its object no other thing.
         ("the air fryer burning everything I put in it", "air_fryer"),
         ("microwave reheating soup leaves it cold in the middle", "microwave"),
@@ -331,7 +333,10 @@ def home_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
         ("耳机套才戴一周就破了", None),
         # An -ing form of no verb a product does names what another thing is for.
         ("headphones docking station stopped charging them", None),
-        ("the microwave steaming bags split open", None),  # one character naming a made thing (jieba: a measure word)
+        ("the microwave steaming bags split open", None),
+        # A verb and one character naming a made thing are that thing (叠放架, 扩展坞), unless the product does it.
+        ("空气炸锅叠放架少了两个螺丝", None),
+        ("微波炉叠放架歪了", None),  # one character naming a made thing (jieba: a measure word)
         ("the turntable mat I ordered is the wrong size", None),  # a related word inside another thing's name
     ],
 )
