@@ -312,6 +312,8 @@ def home_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
         # An -ing form of a verb is what the product does, its object no other thing.
         ("the air fryer burning everything I put in it", "air_fryer"),
         ("microwave reheating soup leaves it cold in the middle", "microwave"),
+        ("the air fryer blowing white smoke out of the vent", "air_fryer"),
+        ("the headphones headband cracked above the left cup", "headphones"),
         # The name describes another thing the catalog does not hold.
         ("the microwave rice pouches tasted stale", None),
         ("Microwave plate cover warped the first time", None),
