@@ -5,9 +5,11 @@ engine does the same for its own replies (`ConversationState.in_script`); this i
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
-from bot.messages import Outbound
+from bot.messages import Button, ChannelName, Outbound
 from flows.language import to_traditional
+from storage.customer_messages import CustomerCase
 
 
 def in_customer_script(message: Outbound, traditional: bool) -> Outbound:
@@ -19,3 +21,12 @@ def in_customer_script(message: Outbound, traditional: bool) -> Outbound:
         text=to_traditional(message.text),
         buttons=tuple(replace(button, label=to_traditional(button.label)) for button in message.buttons),
     )
+
+
+def status_update(case: CustomerCase, text: str, buttons: tuple[Button, ...] = ()) -> Outbound:
+    """A message of the case lifecycle's to the case's customer (survey, duplicate question, reminder), in their
+    script."""
+    return in_customer_script(Outbound(
+        channel=cast(ChannelName, case.channel), recipient_id=case.sender_id, text=text, buttons=buttons,
+        kind="status_update", metadata=(("case_number", case.number),),
+    ), case.traditional)

@@ -261,13 +261,13 @@ class Catalog:
             latin_terms.append((term, product_id, method))
             if method == "indirect":
                 continue
-            squashed = re.sub(r"[\s\-_]+", "", term)
-            n_words = len(re.split(r"[\s\-_]+", term.strip()))
+            term_words = re.split(r"[\s\-_]+", term.strip())
+            squashed = "".join(term_words)
             # Names with digits are model names: one edit makes another model ("pixel 9" is not "pixels").
             fuzzy = len(squashed) >= _MIN_FUZZY_CHARS and not any(ch.isdigit() for ch in squashed)
             keys = _deletions(squashed) if fuzzy else {squashed}
             for fuzzy_key in keys:
-                self._fuzzy_index.setdefault(fuzzy_key, set()).add((squashed, product_id, n_words))
+                self._fuzzy_index.setdefault(fuzzy_key, set()).add((squashed, product_id, len(term_words)))
         self._zh_substrings.sort(key=lambda item: -len(item[0]))
         if head_of_phrase_check:
             warm_up(chinese=bool(self._zh_substrings))

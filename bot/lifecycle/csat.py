@@ -17,16 +17,16 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol, cast
+from typing import Protocol
 
-from bot.customer_script import in_customer_script
+from bot.customer_script import status_update
 from bot.desk.blocks import escape_mrkdwn
 from bot.lifecycle.case_thread import CaseThreadNotifier
 from bot.lifecycle.clock import Clock
 from bot.lifecycle.csat_texts import SCORE_LABELS, SKIP_WORDS, csat_text, language
 from bot.lifecycle.sla_policy import AppliedPolicy, CsatSettings
 from bot.lifecycle.survey_port import SurveyReply
-from bot.messages import Button, ChannelName, Outbound, outbound_to_payload
+from bot.messages import Button, outbound_to_payload
 from bot.texts import NEW_COMPLAINT_WORDS
 from storage.csat import SurveyRecord, TortoiseCsatStore
 from storage.customer_messages import CustomerCase, TortoiseCustomerMessages
@@ -134,14 +134,10 @@ class CsatService:
             await self._sla_store.add_case_event(case.id, "csat_not_asked", "plaint", {"reason": reason})
             return
         labels = SCORE_LABELS[language(case.lang)]
-        message = in_customer_script(Outbound(
-            channel=cast(ChannelName, case.channel),
-            recipient_id=case.sender_id,
-            text=csat_text("question", case.lang, number=case.number),
-            buttons=tuple(Button(score_choice(case.number, score), labels[score - 1]) for score in range(1, 6)),
-            kind="status_update",
-            metadata=(("case_number", case.number),),
-        ), case.traditional)
+        message = status_update(
+            case, csat_text("question", case.lang, number=case.number),
+            tuple(Button(score_choice(case.number, score), labels[score - 1]) for score in range(1, 6)),
+        )
         await self._store.create(case, "asked", now)
         await self._messages.send(case, message.text, outbound_to_payload(message))
         await self._sla_store.add_case_event(case.id, "csat_asked", "plaint", {"channel": case.channel})

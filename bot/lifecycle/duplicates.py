@@ -17,9 +17,9 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, cast
+from typing import Protocol
 
-from bot.customer_script import in_customer_script
+from bot.customer_script import status_update
 from bot.desk.blocks import escape_mrkdwn
 from bot.lifecycle.case_thread import CaseThreadNotifier, ThreadAction
 from bot.lifecycle.clock import Clock
@@ -35,7 +35,7 @@ from bot.lifecycle.duplicate_texts import (
 )
 from bot.lifecycle.sla_policy import DuplicateSettings
 from bot.lifecycle.survey_port import SurveyReply
-from bot.messages import Button, ChannelName, Outbound, outbound_to_payload
+from bot.messages import Button, outbound_to_payload
 from storage.case_links import ComplaintFacts, LinkRecord, TortoiseCaseLinks
 from storage.customer_messages import TortoiseCustomerMessages
 from storage.errors import CaseNotFound
@@ -232,14 +232,10 @@ class DuplicateService:
             "question", case.lang, earlier=earlier.number, what=what, date=earlier.created_at.date().isoformat()
         )
         yes, no = BUTTON_LABELS[language(case.lang)]
-        message = in_customer_script(Outbound(
-            channel=cast(ChannelName, case.channel),
-            recipient_id=case.sender_id,
-            text=text,
-            buttons=(Button(answer_choice(case.number, True), yes), Button(answer_choice(case.number, False), no)),
-            kind="status_update",
-            metadata=(("case_number", case.number),),
-        ), customer.traditional)
+        message = status_update(
+            customer, text,
+            (Button(answer_choice(case.number, True), yes), Button(answer_choice(case.number, False), no)),
+        )
         await self._messages.send(customer, message.text, outbound_to_payload(message))
 
     # --- the customer's answer (the intake hook) ------------------------------------------------------
@@ -289,11 +285,7 @@ class DuplicateService:
             customer = await self._messages.case(case.id)
             if linked and not customer.unreachable:
                 for text in texts:
-                    message = in_customer_script(
-                        Outbound(channel=cast(ChannelName, case.channel), recipient_id=case.sender_id, text=text,
-                                 kind="status_update", metadata=(("case_number", case.number),)),
-                        customer.traditional,
-                    )
+                    message = status_update(customer, text)
                     await self._messages.send(customer, message.text, outbound_to_payload(message))
             return AgentDecision(True, texts[0])
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal, Protocol, cast
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.customer_script import in_customer_script
+from bot.customer_script import status_update
 from bot.lifecycle.clock import Clock
 from bot.lifecycle.csat import within_platform_window
 from bot.lifecycle.sla_policy import HousekeepingSettings
-from bot.messages import ChannelName, Outbound, outbound_to_payload
-from storage.customer_messages import CustomerCase, TortoiseCustomerMessages
+from bot.messages import outbound_to_payload
+from storage.customer_messages import TortoiseCustomerMessages
 from storage.sla import TortoiseSlaStore
 from storage.timers import DueTimer, NewTimer, TortoiseTimerStore
 
@@ -109,8 +109,7 @@ class HousekeepingService:
         settings = self._settings()
         if step == "remind" and case.status == WAITING:
             if within_platform_window(case, now) and not case.unreachable:
-                message = in_customer_script(_status_update(case, _say("reminder", case.lang, number=case.number)),
-                                             case.traditional)
+                message = status_update(case, _say("reminder", case.lang, number=case.number))
                 await self._messages.send(case, message.text, outbound_to_payload(message))
                 await self._sla_store.add_case_event(case.id, "customer_reminded", ACTOR, {})
             else:
@@ -126,9 +125,3 @@ class HousekeepingService:
         elif step == "close_resolved" and case.status == RESOLVED and self._closer is not None:
             await self._closer.close(case.number, ACTOR, f"timer:{timer.id}")
 
-
-def _status_update(case: CustomerCase, text: str) -> Outbound:
-    return Outbound(
-        channel=cast(ChannelName, case.channel), recipient_id=case.sender_id, text=text, kind="status_update",
-        metadata=(("case_number", case.number),),
-    )
