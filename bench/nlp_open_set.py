@@ -41,7 +41,7 @@ OPEN_SET = ROOT / "data" / "open_set"
 # The open set, then five sets of compound names each written by someone who had not seen the matcher's rules.
 COMPLAINT_SETS = (OPEN_SET / "complaints.csv", OPEN_SET / "heldout_compounds.csv", OPEN_SET / "heldout_compounds_2.csv",
                   OPEN_SET / "heldout_compounds_3.csv", OPEN_SET / "heldout_compounds_4.csv",
-                  OPEN_SET / "heldout_compounds_5.csv")
+                  OPEN_SET / "heldout_compounds_5.csv", OPEN_SET / "heldout_compounds_6.csv")
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from nlp.compound_names import imitation_of_the_product, names_another_thing, warm_up
+from nlp.compound_names import fits_another_thing, imitation_of_the_product, names_another_thing, warm_up
 from nlp.errors import CatalogError
 from nlp.text_features import normalize_text
 
@@ -73,11 +73,18 @@ _INDIRECT_STEP = 0.08
 _MAX_INDIRECT = 0.8
 _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:a|an|the|my)\s+)?|不是(?:一个|个)?)$",
                              re.IGNORECASE)
+# "the washer is fine but the dryer rattles", 下面的洗衣机没事: a product said to be fine is not the one
+# complained about (when another is named).
+_CLEARED_AFTER = re.compile(
+    r"\s*(?:(?:is|'s|are|seems|seem)\s+(?:still\s+)?(?:fine|ok|okay|all\s+right|working\s+fine)"
+    r"|works\s+(?:fine|ok|perfectly)|(?:还)?(?:没事|没问题|是好的|好好的))(?![a-z])", re.IGNORECASE)
 SHIPPED_CATALOG_PATH = Path(__file__).parent / "data" / "catalog.yaml"
 # Only the first part of a very long message is scanned; complaints name the product early.
 MAX_MATCH_CHARS = 5000
 # How much text around a name tells whether it is the head of its phrase (`compound_names`).
 _AFTER_NAME_CHARS = 40
+# "the 3m hdmi cable i ordered for the tv": what a name is for can start this far before it.
+_BEFORE_NAME_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -325,6 +332,8 @@ class Catalog:
         # "it's not the kettle, it's the toaster": a product said not to be it loses to one that is not negated.
         affirmed = [m for m in matches if not _NEGATED_BEFORE.search(text[max(0, m.start - 24) : m.start])]
         matches = affirmed or matches
+        cleared = {m.product_id for m in matches if _CLEARED_AFTER.match(text, m.end)}
+        matches = [m for m in matches if m.product_id not in cleared] or matches
         direct = [m for m in matches if m.method != "indirect"]
         if direct:
             return max(direct, key=lambda m: (_RANK[m.method], m.end - m.start, -m.start))
@@ -417,8 +426,10 @@ class Catalog:
     def _names_another_thing(self, found: tuple[int, int, str, MatchMethod, float], lowered: str) -> bool:
         """The name in `found` is a word in the name of something else: "toaster bags", "a toy toaster"."""
         start, end, product_id = found[0], found[1], found[2]
-        return (names_another_thing(lowered[end : end + _AFTER_NAME_CHARS], self._own_words[product_id])
-                or imitation_of_the_product(lowered[max(0, start - _AFTER_NAME_CHARS) : start]))
+        after, before = lowered[end : end + _AFTER_NAME_CHARS], lowered[max(0, start - _BEFORE_NAME_CHARS) : start]
+        own_words = self._own_words[product_id]
+        return (names_another_thing(after, own_words) or imitation_of_the_product(before)
+                or fits_another_thing(before, after, own_words))
 
     def _fuzzy_matches(self, doc: Doc) -> list[tuple[int, int, str, MatchMethod, float]]:
         out: list[tuple[int, int, str, MatchMethod, float]] = []

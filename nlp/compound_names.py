@@ -38,14 +38,32 @@ _CJK_WINDOW = 8
 _IMITATION_BEFORE = re.compile(
     r"(?:\b(?:toy|toys|pretend|replica|miniature|dollhouse|play)\s+|(?:玩具|仿真|过家家|模型)\s*)$")
 _WORDS_PATH = Path(__file__).parent / "data" / "compound_words.yaml"
+# Right after a name, an adjective made of it: "microwave-safe bowls", "laptop-compatible".
+_DESCRIBING_SUFFIX = re.compile(r"-(?:safe|proof|compatible|friendly|ready|shaped|style|themed|sized)\b")
+# How far a longer name after a product's can run ("washing machine drain hose extension").
+_MAX_COMPOUND_WORDS = 5
+# "<thing> [(...)] [that I ordered] [listed as] for|compatible with|to fit|to match [my] [two words]" + the name.
+_FOR_ANOTHER_THING_EN = re.compile(
+    r"\b(?P<thing>[a-z][a-z'\-]*)(?:\s*\([^()]{0,30}\))?\s+(?:(?:that|which)\s+)?"
+    r"(?P<bought>(?:i|we)\s+(?:just\s+|had\s+)?(?:ordered|bought|got|purchased)\s+)?"
+    r"(?:(?:listed|sold|advertised|marketed|described)\s+as\s+)?"
+    r"(?:for|compatible\s+with|to\s+fit|that\s+fits?|fits?|to\s+match|to\s+go\s+(?:under|on|with|in)|"
+    r"(?:designed|made|meant)\s+for)\s+"
+    r"(?:(?:my|the|our|a|an|all|your|his|her|their|this|these|those|most|any)\s+)?(?:[a-z0-9.\-]+\s+){0,2}$")
+_WORD_BEFORE_A_NAME = re.compile(r"\b([a-z][a-z\-]*)\s+$")
+# "listed as fits all 20L microwaves", "sold as compatible with my TV": whatever is sold so is another thing.
+_LISTED_FOR_EN = re.compile(r"\b(?:listed|sold|advertised|marketed|described)\s+as\s+['\"]?"
+                            r"(?:compatible\s+with|fits?|fitting|suitable\s+for|for)\s+(?:[a-z0-9.\-]+\s+){0,3}$")
+_DETERMINERS_EN = frozenset({"my", "the", "our", "a", "an", "all", "your", "his", "her", "their", "this", "these",
+                             "those"})
 
 # A Chinese noun led by one of these verbs is usually the verb and its object after a subject: 微波炉热汤的时候,
 # 空气炸锅炸鸡翅 (jieba tags 热汤 a noun).
 _ACTION_CHARS_ZH = frozenset("热烤洗煮烘充打开关吹吸烧蒸炸榨磨煎冲放装用看听插连拍制加出进漏响跳停坏掉卡被")
 _NOUN_TAGS_ZH = frozenset({"n", "nr", "nz", "ng", "nl"})
 _THING_CHARS_ZH = frozenset("罩套贴垫架袋包绳刷膜夹杯")
-# After a verb, these name a made thing too (扩展坞, 保鲜盒); right after a name 耳机盒 is the earbuds' case.
-_THINGS_AFTER_A_VERB_ZH = _THING_CHARS_ZH | frozenset("盒坞")
+# After a verb, these name a made thing too (扩展坞, 保鲜盒, 延长线); right after a name 耳机盒 is the earbuds' case.
+_THINGS_AFTER_A_VERB_ZH = _THING_CHARS_ZH | frozenset("盒坞线")
 
 
 def names_another_thing(after: str, own_words: Iterable[str]) -> bool:
@@ -60,14 +78,71 @@ def names_another_thing(after: str, own_words: Iterable[str]) -> bool:
         return False
     if _CJK.match(following):
         return _chinese_noun_of_another_thing(following[:_CJK_WINDOW], own_words)
-    words = _english_words(after)
+    if _DESCRIBING_SUFFIX.match(after):
+        return True
+    words = _english_words(after, _MAX_COMPOUND_WORDS)
     if not words:
         return False
     lead = _lead_en(words[0])
     if lead and len(words) > 1:
         kind = _english_word_kind(words[1], own_words)
-        return kind == "noun" or (kind == "part" and lead == "purpose")
-    return _english_word_kind(words[0], own_words) == "noun"
+        if kind == "noun" or (kind == "part" and lead == "purpose"):
+            return True
+    elif _english_word_kind(words[0], own_words) == "noun":
+        return True
+    return _ends_in_an_accessory(words, own_words) or _part_of_another_thing(words, own_words)
+
+
+def _part_of_another_thing(words: list[str], own_words: Iterable[str]) -> bool:
+    """"the laptop compartment of the backpack": the part belongs to the noun after "of"."""
+    if len(words) < 3 or words[1] != "of" or _english_word_kind(words[0], own_words) != "part":
+        return False
+    owner = words[3] if words[2] in _DETERMINERS_EN and len(words) > 3 else words[2]
+    return _english_word_kind(owner, own_words) == "noun"
+
+
+def fits_another_thing(before: str, after: str, own_words: Iterable[str]) -> bool:
+    """True when the text around a product name (lower-cased) says another thing is for it or fits it: "a cover
+    for my laptop", "the soundbar listed as compatible with my TV", "a universal TV remote", "the spare blender
+    lid"; 给烘干机买的防尘罩, 适用于电视的支架, 放在洗衣机上面的置物架, 万能电视遥控器."""
+    if _CJK.match(after.lstrip()) or _CJK.search(before[-1:]):
+        return _fits_another_thing_zh(before, after.lstrip(), own_words)
+    words = _words()
+    if _LISTED_FOR_EN.search(before):
+        return True
+    for_thing = _FOR_ANOTHER_THING_EN.search(before)
+    if for_thing is not None:
+        kind = _english_word_kind(for_thing.group("thing").removesuffix("'s"), own_words)
+        # "the remote for my TV" is the TV's; a part bought for it ("the cable I ordered for the TV", "generic
+        # filters for robot vacuums") is not.
+        if kind == "noun" or (kind == "part" and (for_thing.group("bought") is not None or any(
+                word in words.fitting_before_en for word in before[: for_thing.start()].split()[-3:]))):
+            return True
+    modifier = _WORD_BEFORE_A_NAME.search(before)
+    if modifier is None:
+        return False
+    if modifier.group(1) in words.fitting_before_en:
+        return True
+    # "the spare blender lid": a part sold on its own ("a replacement washing machine" is the product).
+    following = _english_words(after, 1)
+    return (modifier.group(1) in ("spare", "replacement") and bool(following)
+            and _english_word_kind(following[0], own_words) == "part")
+
+
+def _ends_in_an_accessory(words: list[str], own_words: Iterable[str]) -> bool:
+    """The product's parts, what they are for and verbs naming a part ("drain hose") lead to a thing bought for
+    the product: "laptop keyboard cover", "TV screen cleaning kit", "washing machine drain hose extension"."""
+    lists = _words()
+    for i, word in enumerate(words):
+        if i > 0 and (word in lists.accessories_en or _singular_forms(word) & lists.accessories_en):
+            return True
+        if _english_word_kind(word, own_words) == "part" or _lead_en(word):
+            continue
+        if (word in lists.verbs_en and i + 1 < len(words)
+                and _english_word_kind(words[i + 1], own_words) == "part"):
+            continue
+        return False
+    return False
 
 
 def imitation_of_the_product(before: str) -> bool:
@@ -89,6 +164,9 @@ class _WordLists:
     functions_zh: frozenset[str]
     irregular_past_en: frozenset[str]
     adjectives_en: frozenset[str]
+    accessories_en: frozenset[str]
+    fitting_before_en: frozenset[str]
+    fitting_before_zh: frozenset[str]
 
 
 @functools.cache
@@ -97,16 +175,18 @@ def _words() -> _WordLists:
     return _WordLists(**{key: frozenset(str(value).split()) for key, value in raw.items()})
 
 
-def _english_words(after: str) -> list[str]:
-    """The first two words right after a name, unless punctuation comes first (it ends the phrase)."""
+def _english_words(after: str, limit: int) -> list[str]:
+    """The first `limit` words right after a name, up to punctuation (it ends the phrase); a possessive is its
+    noun ("the microwave cart's shelf" is the cart's)."""
     out: list[str] = []
     position = 0
     while (
-        len(out) < 2
+        len(out) < limit
         and (word_match := _NEXT_WORD.match(after, position)) is not None
         and word_match.group(1)[0].isalpha()
     ):
-        out.append(word_match.group(1).replace("’", "'").rstrip("'-"))
+        word = word_match.group(1).replace("’", "'").rstrip("'-")
+        out.append(word[:-2] if word.endswith("'s") and len(word) > 4 else word)
         position = word_match.end()
     return out
 
@@ -179,6 +259,8 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
     # One character naming a made thing (洗衣机罩, 耳机套, 冰箱贴), and after a purpose any one character that is
     # not a particle, adverb, pronoun or number (收纳盒: 盒 "q"): jieba often tags these verbs.
     thing = len(word) == 1 and (word in _THING_CHARS_ZH or (bool(purpose) and flag[0] not in "dupcrmxy"))
+    if purpose and flag[0] in "ab":
+        return True  # what the thing is like, then the thing: 微波炉专用脆皮烤盘
     # A verb and one character naming a made thing are that thing (扩展坞, 防晒罩, 叠放架), unless the verb is
     # one the product does (充电盒 is the earbuds' case).
     if (flag.startswith("v") and len(word) > 1 and word[0] not in _ACTION_CHARS_ZH and len(tagged) > 1
@@ -199,6 +281,67 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
         return False
     # Right after a name, a word its own words start with is one of them cut short (洗衣 of 洗衣服).
     return not any(word.startswith(term) or term.startswith(word) for term in own_words if _CJK.search(term))
+
+
+# After a name, "用的 / 配的 / 买的 / 吃的 / 垫的" (a few characters may come between: 热饭可以用的) and the thing
+# that is for it: 耳机用的充电线, 给吸尘器配的刷头, 配多士炉吃的吐司, 咖啡机下面垫的硅胶垫.
+_FOR_IT_ZH = re.compile(r"[^\s，。,.!！?？；;、]{0,6}?[用配买吃垫]的")
+# Where another thing sits: 放在洗衣机上面的置物架, 电视下面垫的垫子 (the verb before the name or after the place).
+_PLACED_BEFORE_ZH = re.compile(r"[放垫摆挂铺搁贴]在$")
+_PLACE_AFTER_ZH = re.compile(r"(?:上面|下面|底下|旁边|后面|上|下)([垫放摆挂铺])?的")
+# 适用于 / 给 / 配 before the name and 的 after it: 适用于55寸电视的支架.
+_FOR_BEFORE_ZH = re.compile(r"(?:适用于|适用|适配|适合|配|给(?![我你他她它您]))[^\s，。,.!！?？；;、]{0,8}$")
+# What stands between 的 and the thing's name: 那种, 那根, 一个, 1米, 55寸.
+_COUNTED_ZH = re.compile(r"(?:[那这][种根块个只条台些把款]?|一[种根块个只条台把款]|[0-9.]+(?:米|寸|厘米|cm|m|l|升)?)*")
+# A film or cover for a part (键盘膜, 屏幕贴), and 防 + what it keeps off + the thing (防蓝光膜, 防撞条).
+_COVERS_ZH = frozenset("膜罩套贴")
+_GUARD_ZH = re.compile(r"防[\u4e00-\u9fff]{1,3}?[膜罩套贴垫条]")
+# Tokens that end the phrase after 用的 without naming a thing: 用的是, 买的时候就.
+_PHRASE_END_FLAGS_ZH = ("d", "c", "u", "y")
+
+
+def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) -> bool:
+    words = _words()
+    if before.endswith("防") or any(before.endswith(word) for word in words.fitting_before_zh):
+        return True  # 防扫地机撞的防撞条, 万能电视遥控器
+    if _GUARD_ZH.match(after.removeprefix("的")):
+        return True
+    rest = after.removeprefix("的")
+    if rest != after and any(rest.startswith(word) for word in words.purposes_zh):
+        return True  # 空气炸锅的专用夹子
+    part = next((p for p in _parts_zh_longest_first() if rest.startswith(p)), "")
+    if part and rest[len(part) : len(part) + 1] in _COVERS_ZH and len(rest) > len(part):
+        return True  # 笔记本的键盘膜
+    for_it = _FOR_IT_ZH.match(after)
+    if for_it is not None:
+        return _names_a_thing_zh(after[for_it.end() :], own_words)
+    place = _PLACE_AFTER_ZH.match(after)
+    if place is not None and (place.group(1) or _PLACED_BEFORE_ZH.search(before)):
+        return _names_a_thing_zh(after[place.end() :], own_words)
+    if after.startswith("的") and _FOR_BEFORE_ZH.search(before):
+        return _names_a_thing_zh(after[1:], own_words)
+    return False
+
+
+@functools.cache
+def _parts_zh_longest_first() -> tuple[str, ...]:
+    return tuple(sorted(_words().parts_zh, key=len, reverse=True))
+
+
+def _names_a_thing_zh(phrase: str, own_words: Iterable[str]) -> bool:
+    """Whether `phrase` (what follows 用的, 上面的...) starts with the name of a thing that is not one of the
+    product's parts or own words: 充电线, 除螨刷头, 置物架 (not 刀片, 时候, 是)."""
+    phrase = phrase[_COUNTED_ZH.match(phrase).end() :]  # type: ignore[union-attr]  # matches the empty string
+    words = _words()
+    for token in _pos_tagger().cut(phrase[:_CJK_WINDOW], HMM=False):
+        word, flag = token.word, token.flag
+        if not _CJK.match(word) or flag.startswith(_PHRASE_END_FLAGS_ZH) or word in ("是", "有"):
+            return False
+        if flag in _NOUN_TAGS_ZH or word in _THING_CHARS_ZH:
+            own = [term for term in own_words if _CJK.search(term)]
+            return word not in words.function_words_zh and not any(
+                phrase.startswith(term) for term in (*words.parts_zh, *own))
+    return False
 
 
 def warm_up(chinese: bool) -> None:

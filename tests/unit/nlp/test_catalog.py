@@ -348,6 +348,54 @@ def test_a_name_inside_another_things_name_is_not_the_product(home_catalog: Cata
     assert (match.product_id if match else None) == product
 
 
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        # Another thing bought for the product, fitting it, or placed by it: that thing, not the product.
+        ("the 3m hdmi cable i ordered for the microwave is too short", None),  # a part, bought for it
+        ("silicone cover for my earbuds tore the first day", None),
+        ("the heat-resistant mat i bought to go under the air fryer is scorched", None),
+        ("the stand listed as compatible with my microwave wobbles", None),
+        ("the generic ear tips (pack of 6) for earbuds fall out", None),
+        ("a universal microwave plate spins off its ring", None),
+        ("the spare air fryer basket I ordered is the wrong size", None),
+        ("the 'microwave-safe' bowls cracked", None),
+        ("the rolling microwave cart's shelf bent", None),  # a possessive is its noun
+        ("the earbuds screen cleaning kit had no cloth", None),  # parts and purposes, then the thing bought
+        ("the padded earbuds pocket of the backpack is too small", None),
+        ("耳机用的那根1米充电线接触不良", None),
+        ("给空气炸锅买的防油纸尺寸不对", None),
+        ("放在微波炉上面的那种置物架一直晃", None),
+        ("微波炉下面垫的那块硅胶垫有味道", None),
+        ("适用于各种空气炸锅的硅胶烤盘一烤就变形", None),
+        ("空气炸锅的专用夹子一夹就滑", None),
+        ("单独买的微波炉专用脆皮烤盘起泡了", None),
+        ("万能耳机转换头没声音", None),
+        ("3米的耳机延长线接触不良", None),
+        ("耳机的耳罩套太紧了", None),  # a cover for a part
+        # ... but the product itself, its parts and its service still are the product.
+        ("I waited at home all day for the microwave and nobody came", "microwave"),
+        ("the charger for my earbuds stopped working", "headphones"),  # the earbuds' own part
+        ("is it normal for the air fryer to smell of burning", "air_fryer"),
+        ("You charged me $30 more than the price shown for the microwave", "microwave"),
+        ("the replacement air fryer you sent has the same fault", "air_fryer"),
+        ("the microwave door latch broke", "microwave"),
+        ("耳机用的时候左耳没声音", "headphones"),
+        ("客服答应给我回电话说微波炉的事，一直没打", "microwave"),
+        ("微波炉买的第二天就坏了", "microwave"),
+        ("耳机配的耳罩坏了", "headphones"),  # a part: what came with it
+        # A product said to be fine is not the one complained about when another is named.
+        ("stacked the air fryer on the microwave, the microwave is fine but the air fryer rattles", "air_fryer"),
+        ("空气炸锅放在微波炉上面，微波炉没事，空气炸锅一开就跳闸", "air_fryer"),
+        ("my microwave is fine, the earbuds I got with it are the problem", "headphones"),
+        ("the microwave is fine but its turntable squeaks", "microwave"),  # the only product named
+    ],
+)
+def test_a_thing_for_the_product_is_not_the_product(home_catalog: Catalog, text: str, product: str | None) -> None:
+    match = home_catalog.match(text)
+    assert (match.product_id if match else None) == product
+
+
 def test_another_products_chinese_name_after_a_purpose_is_that_product(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     # The catalog adds its names to jieba's dictionary; untagged, jieba's tagger called 洗衣液 "x" (no noun), so the
