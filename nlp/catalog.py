@@ -73,11 +73,13 @@ _INDIRECT_STEP = 0.08
 _MAX_INDIRECT = 0.8
 _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:a|an|the|my)\s+)?|不是(?:一个|个)?)$",
                              re.IGNORECASE)
-# "the washer is fine but the dryer rattles", 下面的洗衣机没事: a product said to be fine is not the one
-# complained about (when another is named).
+# "the washer is fine but the dryer rattles", "tv is fine, its the soundbar", "the earbuds themselves sound great",
+# 下面的洗衣机没事, 电视本身看直播很正常: a product said to be fine is not the one complained about.
 _CLEARED_AFTER = re.compile(
-    r"\s*(?:(?:is|'s|are|seems|seem)\s+(?:still\s+)?(?:fine|ok|okay|all\s+right|working\s+fine)"
-    r"|works\s+(?:fine|ok|perfectly)|(?:还)?(?:没事|没问题|是好的|好好的))(?![a-z])", re.IGNORECASE)
+    r"\s*(?:itself\s+|themselves\s+)?(?:(?:is|'s|are|seems|seem|sounds?|looks?|works?)\s+(?:still\s+)?"
+    r"(?:fine|ok|okay|all\s+right|great|brilliant|perfect|perfectly\s+fine)"
+    r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
+    r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
 SHIPPED_CATALOG_PATH = Path(__file__).parent / "data" / "catalog.yaml"
 # Only the first part of a very long message is scanned; complaints name the product early.
 MAX_MATCH_CHARS = 5000
@@ -332,8 +334,10 @@ class Catalog:
         # "it's not the kettle, it's the toaster": a product said not to be it loses to one that is not negated.
         affirmed = [m for m in matches if not _NEGATED_BEFORE.search(text[max(0, m.start - 24) : m.start])]
         matches = affirmed or matches
+        # Said to be fine: not proposed at all, even when nothing else is named ("my fridge is great, but the fridge
+        # lock I bought snapped"); the flow then asks which product it is.
         cleared = {m.product_id for m in matches if _CLEARED_AFTER.match(text, m.end)}
-        matches = [m for m in matches if m.product_id not in cleared] or matches
+        matches = [m for m in matches if m.product_id not in cleared]
         direct = [m for m in matches if m.method != "indirect"]
         if direct:
             return max(direct, key=lambda m: (_RANK[m.method], m.end - m.start, -m.start))

@@ -130,13 +130,14 @@ def fits_another_thing(before: str, after: str, own_words: Iterable[str]) -> boo
 
 
 def _ends_in_an_accessory(words: list[str], own_words: Iterable[str]) -> bool:
-    """The product's parts, what they are for and verbs naming a part ("drain hose") lead to a thing bought for
-    the product: "laptop keyboard cover", "TV screen cleaning kit", "washing machine drain hose extension"."""
+    """The product's parts, other nouns, what they are for and verbs naming a part ("drain hose") lead to a thing
+    bought for the product: "laptop screen protector", "TV screen cleaning kit", "washing machine drain hose
+    extension", "coffee machine milk system cleaner"."""
     lists = _words()
     for i, word in enumerate(words):
         if i > 0 and (word in lists.accessories_en or _singular_forms(word) & lists.accessories_en):
             return True
-        if _english_word_kind(word, own_words) == "part" or _lead_en(word):
+        if _english_word_kind(word, own_words) in ("part", "noun") or _lead_en(word):
             continue
         if (word in lists.verbs_en and i + 1 < len(words)
                 and _english_word_kind(words[i + 1], own_words) == "part"):
@@ -276,8 +277,10 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
         return False
     if not (function or thing) and (word[0] in _ACTION_CHARS_ZH or word in words.function_words_zh):
         return False
-    # Parts are read off the text too: jieba splits some (头梁: 头/梁).
-    if any(rest.startswith(part) for part in words.parts_zh):
+    # Parts are read off the text too: jieba splits some (头梁: 头/梁); a noun ending in a part's name is that part
+    # (排水泵: 水泵).
+    if any(rest.startswith(part) for part in words.parts_zh) or any(
+            word.endswith(part) for part in words.parts_zh if len(part) > 1):
         return False
     # Right after a name, a word its own words start with is one of them cut short (洗衣 of 洗衣服).
     return not any(word.startswith(term) or term.startswith(word) for term in own_words if _CJK.search(term))
@@ -287,8 +290,8 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
 # that is for it: 耳机用的充电线, 给吸尘器配的刷头, 配多士炉吃的吐司, 咖啡机下面垫的硅胶垫.
 _FOR_IT_ZH = re.compile(r"[^\s，。,.!！?？；;、]{0,6}?[用配买吃垫]的")
 # Where another thing sits: 放在洗衣机上面的置物架, 电视下面垫的垫子 (the verb before the name or after the place).
-_PLACED_BEFORE_ZH = re.compile(r"[放垫摆挂铺搁贴]在$")
-_PLACE_AFTER_ZH = re.compile(r"(?:上面|下面|底下|旁边|后面|上|下)([垫放摆挂铺])?的")
+_PLACED_BEFORE_ZH = re.compile(r"[放垫摆挂铺搁贴夹]在$")
+_PLACE_AFTER_ZH = re.compile(r"(?:上面|下面|上方|下方|底下|旁边|后面|顶上|上|下)([垫放摆挂铺])?的")
 # 适用于 / 给 / 配 before the name and 的 after it: 适用于55寸电视的支架.
 _FOR_BEFORE_ZH = re.compile(r"(?:适用于|适用|适配|适合|配|给(?![我你他她它您]))[^\s，。,.!！?？；;、]{0,8}$")
 # What stands between 的 and the thing's name: 那种, 那根, 一个, 1米, 55寸.
@@ -316,8 +319,12 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
     if for_it is not None:
         return _names_a_thing_zh(after[for_it.end() :], own_words)
     place = _PLACE_AFTER_ZH.match(after)
-    if place is not None and (place.group(1) or _PLACED_BEFORE_ZH.search(before)):
-        return _names_a_thing_zh(after[place.end() :], own_words)
+    if place is not None:
+        thing = after[place.end() :]
+        # Without a verb of placing, only a thing named for what it is for: 洗衣机上方的置物架 (not 洗衣机下面的地板).
+        if place.group(1) or _PLACED_BEFORE_ZH.search(before) or any(
+                purpose in thing[:_CJK_WINDOW] for purpose in words.purposes_zh):
+            return _names_a_thing_zh(thing, own_words)
     if after.startswith("的") and _FOR_BEFORE_ZH.search(before):
         return _names_a_thing_zh(after[1:], own_words)
     return False
@@ -330,17 +337,26 @@ def _parts_zh_longest_first() -> tuple[str, ...]:
 
 def _names_a_thing_zh(phrase: str, own_words: Iterable[str]) -> bool:
     """Whether `phrase` (what follows 用的, 上面的...) starts with the name of a thing that is not one of the
-    product's parts or own words: 充电线, 除螨刷头, 置物架 (not 刀片, 时候, 是)."""
+    product's parts or own words: 充电线, 除螨刷头, 置物架, 摄像头支架 (not 刀片, 电源适配器, 时候, 是)."""
     phrase = phrase[_COUNTED_ZH.match(phrase).end() :]  # type: ignore[union-attr]  # matches the empty string
     words = _words()
-    for token in _pos_tagger().cut(phrase[:_CJK_WINDOW], HMM=False):
+    tokens = list(_pos_tagger().cut(phrase[:_CJK_WINDOW], HMM=False))
+    for i, token in enumerate(tokens):
         word, flag = token.word, token.flag
         if not _CJK.match(word) or flag.startswith(_PHRASE_END_FLAGS_ZH) or word in ("是", "有"):
             return False
         if flag in _NOUN_TAGS_ZH or word in _THING_CHARS_ZH:
+            if any(purpose in phrase[:_CJK_WINDOW] for purpose in words.purposes_zh):
+                return True  # 胶囊收纳架: what the thing is for comes after a word of the product's own
             own = [term for term in own_words if _CJK.search(term)]
-            return word not in words.function_words_zh and not any(
-                phrase.startswith(term) for term in (*words.parts_zh, *own))
+            if word in words.function_words_zh:
+                return False
+            if not any(phrase.startswith(term) for term in (*words.parts_zh, *own)):
+                return True
+            # A part's name, then another noun: the last noun names the thing (摄像头支架 is a mount).
+            head = next((t.word for t in tokens[i + 1 : i + 2] if t.flag in _NOUN_TAGS_ZH), "")
+            return bool(head) and not any(head.startswith(part) or head.endswith(part)
+                                          for part in (*words.parts_zh, *own))
     return False
 
 

@@ -373,6 +373,10 @@ def test_a_name_inside_another_things_name_is_not_the_product(home_catalog: Cata
         ("万能耳机转换头没声音", None),
         ("3米的耳机延长线接触不良", None),
         ("耳机的耳罩套太紧了", None),  # a cover for a part
+        ("the microwave turntable ring cleaner left a film", None),  # through its nouns to the thing bought
+        ("买来夹在微波炉顶上的摄像头支架夹不紧", None),  # a part's name, then the thing: a camera mount
+        ("微波炉上方的置物架一放东西就塌", None),  # a place and a thing named for what it is for
+        ("单独买的耳机加长线接触不良", None),
         # ... but the product itself, its parts and its service still are the product.
         ("I waited at home all day for the microwave and nobody came", "microwave"),
         ("the charger for my earbuds stopped working", "headphones"),  # the earbuds' own part
@@ -384,11 +388,20 @@ def test_a_name_inside_another_things_name_is_not_the_product(home_catalog: Cata
         ("客服答应给我回电话说微波炉的事，一直没打", "microwave"),
         ("微波炉买的第二天就坏了", "microwave"),
         ("耳机配的耳罩坏了", "headphones"),  # a part: what came with it
+        ("买耳机时盒子里配的充电器一充就烫", "headphones"),  # 时 "when"; a charger that came with it
+        ("耳机原装充电器充电的时候吱吱响", "headphones"),
+        ("微波炉排水泵一直嗡嗡响", "microwave"),  # a noun ending in a part's name is that part (水泵)
+        ("the air fryer shrank my chips to nothing", "air_fryer"),
+        ("the microwave maps nothing, but it sparks", "microwave"),
         # A product said to be fine is not the one complained about when another is named.
         ("stacked the air fryer on the microwave, the microwave is fine but the air fryer rattles", "air_fryer"),
         ("空气炸锅放在微波炉上面，微波炉没事，空气炸锅一开就跳闸", "air_fryer"),
         ("my microwave is fine, the earbuds I got with it are the problem", "headphones"),
-        ("the microwave is fine but its turntable squeaks", "microwave"),  # the only product named
+        # ... and it is not proposed at all, even when nothing else is named: the flow asks which product it is.
+        ("my microwave is great, but the microwave plate cover I bought cracked", None),
+        ("the earbud foam tips are the wrong size, the earbuds themselves sound great", None),
+        ("买的投屏器连上微波炉老断开，微波炉本身用着很正常", None),
+        ("空气炸锅的事上次已经解决了，这次是买的晾衣架", None),
     ],
 )
 def test_a_thing_for_the_product_is_not_the_product(home_catalog: Catalog, text: str, product: str | None) -> None:
