@@ -45,7 +45,7 @@ OPEN_SET = ROOT / "data" / "open_set"
 COMPLAINT_SETS = (OPEN_SET / "complaints.csv", OPEN_SET / "heldout_compounds.csv", OPEN_SET / "heldout_compounds_2.csv",
                   OPEN_SET / "heldout_compounds_3.csv", OPEN_SET / "heldout_compounds_4.csv",
                   OPEN_SET / "heldout_compounds_5.csv", OPEN_SET / "heldout_compounds_6.csv",
-                  OPEN_SET / "heldout_compounds_7.csv")
+                  OPEN_SET / "heldout_compounds_7.csv", OPEN_SET / "heldout_compounds_8.csv")
 
 
 @dataclass(frozen=True)

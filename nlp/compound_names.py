@@ -36,7 +36,7 @@ _NEXT_WORD = re.compile(r"\s*([a-z][a-z'’\-]*|\S)")
 _CJK_WINDOW = 8
 # Right before a name, these make it a plaything or a model, not the product.
 _IMITATION_BEFORE = re.compile(
-    r"(?:\b(?:toy|toys|pretend|replica|miniature|dollhouse|play)\s+|(?:玩具|仿真|过家家|模型)\s*)$")
+    r"(?:\b(?:toy|toys|pretend|replica|miniature|dollhouse|play)\s+|(?:玩具|仿真|过家家|模型)(?:小|迷你)?\s*)$")
 _WORDS_PATH = Path(__file__).parent / "data" / "compound_words.yaml"
 # Right after a name, an adjective made of it: "microwave-safe bowls", "laptop-compatible".
 _DESCRIBING_SUFFIX = re.compile(r"-(?:safe|proof|compatible|friendly|ready|shaped|style|themed|sized)\b")
@@ -45,9 +45,9 @@ _MAX_COMPOUND_WORDS = 5
 # "<thing> [(...)] [that I ordered] [listed as] for|compatible with|to fit|to match [my] [two words]" + the name.
 _FOR_ANOTHER_THING_EN = re.compile(
     r"\b(?P<thing>[a-z][a-z'\-]*)(?:\s*\([^()]{0,30}\))?\s+(?:(?:that|which)\s+)?"
-    r"(?P<bought>(?:i|we)\s+(?:just\s+|had\s+)?(?:ordered|bought|got|purchased)\s+)?"
+    r"(?P<bought>(?:(?:i|we)\s+(?:just\s+|had\s+)?(?:ordered|bought|got|purchased)|you\s+sold\s+me|you\s+sell)\s+)?"
     r"(?:(?:listed|sold|advertised|marketed|described)\s+as\s+)?"
-    r"(?:for|compatible\s+with|to\s+fit|that\s+fits?|fits?|to\s+match|to\s+go\s+(?:under|on|with|in)|"
+    r"(?:for(?:\s+[a-z]+ing)?|compatible\s+with|to\s+fit|that\s+fits?|fits?|to\s+match|to\s+go\s+(?:under|on|with|in)|"
     r"(?:designed|made|meant)\s+for)\s+"
     r"(?:(?:my|the|our|a|an|all|your|his|her|their|this|these|those|most|any)\s+)?(?:[a-z0-9.\-]+\s+){0,2}$")
 _WORD_BEFORE_A_NAME = re.compile(r"\b([a-z][a-z\-]*)\s+$")
@@ -137,7 +137,10 @@ def _ends_in_an_accessory(words: list[str], own_words: Iterable[str]) -> bool:
     for i, word in enumerate(words):
         if i > 0 and (word in lists.accessories_en or _singular_forms(word) & lists.accessories_en):
             return True
-        if _english_word_kind(word, own_words) in ("part", "noun") or _lead_en(word):
+        kind = _english_word_kind(word, own_words)
+        if i > 1 and _lead_en(words[i - 1]) == "purpose" and (kind != "other" or word in lists.verbs_en):
+            return True  # "laptop screen cleaning spray": after what it is for, the thing, even a verb's form
+        if kind in ("part", "noun") or _lead_en(word):
             continue
         if (word in lists.verbs_en and i + 1 < len(words)
                 and _english_word_kind(words[i + 1], own_words) == "part"):
@@ -277,6 +280,12 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
         return False
     if not (function or thing) and (word[0] in _ACTION_CHARS_ZH or word in words.function_words_zh):
         return False
+    # A part, then what another thing is for, then that thing: 笔记本键盘清洁泥 (not 键盘清洁不了).
+    part = next((p for p in _parts_zh_longest_first() if rest.startswith(p)), "")
+    after_part = rest[len(part) :]
+    purpose_after = next((p for p in words.purposes_zh if part and after_part.startswith(p)), "")
+    if purpose_after and after_part[len(purpose_after) : len(purpose_after) + 1] not in _NOT_A_THING_ZH:
+        return True
     # Parts are read off the text too: jieba splits some (头梁: 头/梁); a noun ending in a part's name is that part
     # (排水泵: 水泵).
     if any(rest.startswith(part) for part in words.parts_zh) or any(
@@ -286,12 +295,13 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
     return not any(word.startswith(term) or term.startswith(word) for term in own_words if _CJK.search(term))
 
 
-# After a name, "用的 / 配的 / 买的 / 吃的 / 垫的" (a few characters may come between: 热饭可以用的) and the thing
-# that is for it: 耳机用的充电线, 给吸尘器配的刷头, 配多士炉吃的吐司, 咖啡机下面垫的硅胶垫.
-_FOR_IT_ZH = re.compile(r"[^\s，。,.!！?？；;、]{0,6}?[用配买吃垫]的")
+# After a name, "用的 / 配的 / 买的 / 吃的 / 垫的 / 送的" (a few characters may come between: 热饭可以用的) and the
+# thing that is for it: 耳机用的充电线, 给吸尘器配的刷头, 配多士炉吃的吐司, 咖啡机下面垫的硅胶垫, 买耳机送的券.
+_FOR_IT_ZH = re.compile(r"[^\s，。,.!！?？；;、]{0,6}?[用配买吃垫送]的")
 # Where another thing sits: 放在洗衣机上面的置物架, 电视下面垫的垫子 (the verb before the name or after the place).
 _PLACED_BEFORE_ZH = re.compile(r"[放垫摆挂铺搁贴夹]在$")
-_PLACE_AFTER_ZH = re.compile(r"(?:上面|下面|上方|下方|底下|旁边|后面|顶上|上|下)([垫放摆挂铺])?的")
+_PLACE_AFTER_ZH = re.compile(r"(?:上面|下面|上方|下方|底下|旁边|后面|背后|顶上|上|下)([垫放摆挂铺])?的")
+_PART_THEN_PLACE_ZH = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:上面|背后|后面|旁边|上|下)()的")
 # 适用于 / 给 / 配 before the name and 的 after it: 适用于55寸电视的支架.
 _FOR_BEFORE_ZH = re.compile(r"(?:适用于|适用|适配|适合|配|给(?![我你他她它您]))[^\s，。,.!！?？；;、]{0,8}$")
 # What stands between 的 and the thing's name: 那种, 那根, 一个, 1米, 55寸.
@@ -299,6 +309,8 @@ _COUNTED_ZH = re.compile(r"(?:[那这][种根块个只条台些把款]?|一[种�
 # A film or cover for a part (键盘膜, 屏幕贴), and 防 + what it keeps off + the thing (防蓝光膜, 防撞条).
 _COVERS_ZH = frozenset("膜罩套贴")
 _GUARD_ZH = re.compile(r"防[\u4e00-\u9fff]{1,3}?[膜罩套贴垫条]")
+# After a purpose, these say what happened, not what thing it is for (键盘清洁不了).
+_NOT_A_THING_ZH = frozenset("不了的过着很太都也就还没得地") | {""}
 # Tokens that end the phrase after 用的 without naming a thing: 用的是, 买的时候就.
 _PHRASE_END_FLAGS_ZH = ("d", "c", "u", "y")
 
@@ -319,6 +331,8 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
     if for_it is not None:
         return _names_a_thing_zh(after[for_it.end() :], own_words)
     place = _PLACE_AFTER_ZH.match(after)
+    if place is None and _PLACED_BEFORE_ZH.search(before):
+        place = _PART_THEN_PLACE_ZH.match(after)  # 夹在笔记本屏幕上的挂灯
     if place is not None:
         thing = after[place.end() :]
         # Without a verb of placing, only a thing named for what it is for: 洗衣机上方的置物架 (not 洗衣机下面的地板).

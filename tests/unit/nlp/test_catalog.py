@@ -377,6 +377,13 @@ def test_a_name_inside_another_things_name_is_not_the_product(home_catalog: Cata
         ("买来夹在微波炉顶上的摄像头支架夹不紧", None),  # a part's name, then the thing: a camera mount
         ("微波炉上方的置物架一放东西就塌", None),  # a place and a thing named for what it is for
         ("单独买的耳机加长线接触不良", None),
+        ("the earbuds case cleaning spray left a film", None),  # after what it is for, the thing (a verb's form)
+        ("the 3m extension lead you sold me for the microwave sparks", None),
+        ("the stacking kit for putting my air fryer on the shelf has no screws", None),
+        ("买耳机送的满减券一直用不了", None),
+        ("贴在微波炉背后的氛围灯带掉了", None),
+        ("笔记本键盘清洁泥抠不出来", None),  # a part, what the thing is for, the thing
+        ("过家家的玩具小微波炉门掉了", None),
         # ... but the product itself, its parts and its service still are the product.
         ("I waited at home all day for the microwave and nobody came", "microwave"),
         ("the charger for my earbuds stopped working", "headphones"),  # the earbuds' own part
@@ -393,6 +400,8 @@ def test_a_name_inside_another_things_name_is_not_the_product(home_catalog: Cata
         ("微波炉排水泵一直嗡嗡响", "microwave"),  # a noun ending in a part's name is that part (水泵)
         ("the air fryer shrank my chips to nothing", "air_fryer"),
         ("the microwave maps nothing, but it sparks", "microwave"),
+        ("my microwave wakes up at night and beeps", "microwave"),
+        ("耳机键盘清洁不了", "headphones"),  # what happened after the purpose, no thing
         # A product said to be fine is not the one complained about when another is named.
         ("stacked the air fryer on the microwave, the microwave is fine but the air fryer rattles", "air_fryer"),
         ("空气炸锅放在微波炉上面，微波炉没事，空气炸锅一开就跳闸", "air_fryer"),
