@@ -78,8 +78,11 @@ _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:a|an|the|
 _CLEARED_AFTER = re.compile(
     r"\s*(?:itself\s+|themselves\s+)?(?:(?:is|'s|are|seems|seem|sounds?|looks?|works?)\s+(?:still\s+)?"
     r"(?:fine|ok|okay|all\s+right|great|brilliant|perfect|perfectly\s+fine)"
-    r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
+    r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
     r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
+_USED_WITH_BEFORE = re.compile(
+    r"(?:\b(?:with|on|onto|into|in|to|under|from|of|beside|next\s+to)\s+(?:(?:my|the|a|an|our|his|her|your|this|that)\s+)?"
+    r"(?:[\w.\-]+\s+)?|(?:对着|插上?|连上?|放在|用在|装在|装到|放到)(?:我家|我的|家里的?|自己的?)?)$")
 SHIPPED_CATALOG_PATH = Path(__file__).parent / "data" / "catalog.yaml"
 # Only the first part of a very long message is scanned; complaints name the product early.
 MAX_MATCH_CHARS = 5000
@@ -395,6 +398,10 @@ class Catalog:
             # A name or related word inside another thing's name ("toy toaster", "drum kit") is no mention; a
             # product named only so is not found by its related words either ("the toast pops out").
             elsewhere = {k for k in kept if self._head_of_phrase_check and self._names_another_thing(k, lowered)}
+            if elsewhere:
+                # In a complaint about another thing named after a product, a product named after a preposition is
+                # where that thing is used ("won't sit flat on top of my toaster", 对着我家电视按), not the complaint.
+                elsewhere |= {k for k in kept if _USED_WITH_BEFORE.search(lowered[max(0, k[0] - 30) : k[0]])}
             named = {k[2] for k in kept if k[3] != "indirect" and k not in elsewhere}
             dropped = {k[2] for k in elsewhere} - named
             kept = [k for k in kept if k not in elsewhere and not (k[3] == "indirect" and k[2] in dropped)]

@@ -411,6 +411,11 @@ def test_a_name_inside_another_things_name_is_not_the_product(home_catalog: Cata
         ("the earbud foam tips are the wrong size, the earbuds themselves sound great", None),
         ("买的投屏器连上微波炉老断开，微波炉本身用着很正常", None),
         ("空气炸锅的事上次已经解决了，这次是买的晾衣架", None),
+        ("3米的耳机延长线没声音，直接插耳机就正常", None),
+        # In a complaint about another thing, the product named after a preposition is where that thing is used.
+        ("the microwave cart's shelf bent and it wobbles with my microwave on it", None),
+        ("单独买的万能微波炉遥控器，对着我家微波炉按没反应", None),
+        ("I put the plate in the microwave and the microwave sparks", "microwave"),  # no other thing named
     ],
 )
 def test_a_thing_for_the_product_is_not_the_product(home_catalog: Catalog, text: str, product: str | None) -> None:
