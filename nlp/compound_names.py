@@ -124,9 +124,10 @@ def fits_another_thing(before: str, after: str, own_words: Iterable[str]) -> boo
     if modifier.group(1) in words.fitting_before_en:
         return True
     # "the spare blender lid": a part sold on its own ("a replacement washing machine" is the product).
+    if modifier.group(1) not in ("spare", "replacement"):
+        return False
     following = _english_words(after, 1)
-    return (modifier.group(1) in ("spare", "replacement") and bool(following)
-            and _english_word_kind(following[0], own_words) == "part")
+    return bool(following) and _english_word_kind(following[0], own_words) == "part"
 
 
 def _ends_in_an_accessory(words: list[str], own_words: Iterable[str]) -> bool:
@@ -280,16 +281,15 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
         return False
     if not (function or thing) and (word[0] in _ACTION_CHARS_ZH or word in words.function_words_zh):
         return False
-    # A part, then what another thing is for, then that thing: 笔记本键盘清洁泥 (not 键盘清洁不了).
-    part = next((p for p in _parts_zh_longest_first() if rest.startswith(p)), "")
-    after_part = rest[len(part) :]
-    purpose_after = next((p for p in words.purposes_zh if part and after_part.startswith(p)), "")
-    if purpose_after and after_part[len(purpose_after) : len(purpose_after) + 1] not in _NOT_A_THING_ZH:
-        return True
-    # Parts are read off the text too: jieba splits some (头梁: 头/梁); a noun ending in a part's name is that part
-    # (排水泵: 水泵).
-    if any(rest.startswith(part) for part in words.parts_zh) or any(
-            word.endswith(part) for part in words.parts_zh if len(part) > 1):
+    # Parts are read off the text too: jieba splits some (头梁: 头/梁).
+    part = _leading_part_zh(rest)
+    if part:
+        # A part, then what another thing is for, then that thing: 笔记本键盘清洁泥 (not 键盘清洁不了).
+        after_part = rest[len(part) :]
+        purpose_after = _leading_purpose_zh(after_part)
+        return bool(purpose_after) and after_part[len(purpose_after) : len(purpose_after) + 1] not in _NOT_A_THING_ZH
+    # A noun ending in a part's name is that part (排水泵: 水泵).
+    if any(word.endswith(name) for name in words.parts_zh if len(name) > 1):
         return False
     # Right after a name, a word its own words start with is one of them cut short (洗衣 of 洗衣服).
     return not any(word.startswith(term) or term.startswith(word) for term in own_words if _CJK.search(term))
@@ -319,25 +319,25 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
     words = _words()
     if before.endswith("防") or any(before.endswith(word) for word in words.fitting_before_zh):
         return True  # 防扫地机撞的防撞条, 万能电视遥控器
-    if _GUARD_ZH.match(after.removeprefix("的")):
-        return True
     rest = after.removeprefix("的")
-    if rest != after and any(rest.startswith(word) for word in words.purposes_zh):
+    if _GUARD_ZH.match(rest):
+        return True
+    if rest != after and _leading_purpose_zh(rest):
         return True  # 空气炸锅的专用夹子
-    part = next((p for p in _parts_zh_longest_first() if rest.startswith(p)), "")
-    if part and rest[len(part) : len(part) + 1] in _COVERS_ZH and len(rest) > len(part):
+    part = _leading_part_zh(rest)
+    if part and rest[len(part) : len(part) + 1] in _COVERS_ZH:
         return True  # 笔记本的键盘膜
     for_it = _FOR_IT_ZH.match(after)
     if for_it is not None:
         return _names_a_thing_zh(after[for_it.end() :], own_words)
+    placed = _PLACED_BEFORE_ZH.search(before) is not None
     place = _PLACE_AFTER_ZH.match(after)
-    if place is None and _PLACED_BEFORE_ZH.search(before):
+    if place is None and placed:
         place = _PART_THEN_PLACE_ZH.match(after)  # 夹在笔记本屏幕上的挂灯
     if place is not None:
         thing = after[place.end() :]
         # Without a verb of placing, only a thing named for what it is for: 洗衣机上方的置物架 (not 洗衣机下面的地板).
-        if place.group(1) or _PLACED_BEFORE_ZH.search(before) or any(
-                purpose in thing[:_CJK_WINDOW] for purpose in words.purposes_zh):
+        if place.group(1) or placed or _names_a_purpose_zh(thing):
             return _names_a_thing_zh(thing, own_words)
     if after.startswith("的") and _FOR_BEFORE_ZH.search(before):
         return _names_a_thing_zh(after[1:], own_words)
@@ -347,6 +347,21 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
 @functools.cache
 def _parts_zh_longest_first() -> tuple[str, ...]:
     return tuple(sorted(_words().parts_zh, key=len, reverse=True))
+
+
+def _leading_part_zh(text: str) -> str:
+    """The longest of the product parts' names `text` starts with ("" for none): 门封条 before 门."""
+    return next((part for part in _parts_zh_longest_first() if text.startswith(part)), "")
+
+
+def _leading_purpose_zh(text: str) -> str:
+    return next((purpose for purpose in _words().purposes_zh if text.startswith(purpose)), "")
+
+
+def _names_a_purpose_zh(text: str) -> bool:
+    """A word saying what a thing is for somewhere in the first few characters (胶囊收纳架, 上方的置物架)."""
+    window = text[:_CJK_WINDOW]
+    return any(purpose in window for purpose in _words().purposes_zh)
 
 
 def _names_a_thing_zh(phrase: str, own_words: Iterable[str]) -> bool:
@@ -360,17 +375,16 @@ def _names_a_thing_zh(phrase: str, own_words: Iterable[str]) -> bool:
         if not _CJK.match(word) or flag.startswith(_PHRASE_END_FLAGS_ZH) or word in ("是", "有"):
             return False
         if flag in _NOUN_TAGS_ZH or word in _THING_CHARS_ZH:
-            if any(purpose in phrase[:_CJK_WINDOW] for purpose in words.purposes_zh):
+            if _names_a_purpose_zh(phrase):
                 return True  # 胶囊收纳架: what the thing is for comes after a word of the product's own
-            own = [term for term in own_words if _CJK.search(term)]
             if word in words.function_words_zh:
                 return False
-            if not any(phrase.startswith(term) for term in (*words.parts_zh, *own)):
+            products = (*words.parts_zh, *(term for term in own_words if _CJK.search(term)))
+            if not any(phrase.startswith(term) for term in products):
                 return True
             # A part's name, then another noun: the last noun names the thing (摄像头支架 is a mount).
             head = next((t.word for t in tokens[i + 1 : i + 2] if t.flag in _NOUN_TAGS_ZH), "")
-            return bool(head) and not any(head.startswith(part) or head.endswith(part)
-                                          for part in (*words.parts_zh, *own))
+            return bool(head) and not any(head.startswith(term) or head.endswith(term) for term in products)
     return False
 
 
