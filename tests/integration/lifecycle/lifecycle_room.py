@@ -17,6 +17,7 @@ from telegram import Bot
 
 from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel, bot_api_urls
+from bot.channels.web import TranscriptChannel
 from bot.channels.wechat import WeChatChannel
 from bot.channels.wechat_api import WeChatApiClient
 from bot.desk.notifier import SlackDeskNotifier
@@ -209,8 +210,10 @@ class LifecycleRoom:
 
 
 def build_room(
-    database_url: str, slack: FakeSlackApi, start: datetime, data_dir: Path, policies: str = POLICIES
+    database_url: str, slack: FakeSlackApi, start: datetime, data_dir: Path, policies: str = POLICIES,
+    transcript_channels: tuple[str, ...] = (),
 ) -> LifecycleRoom:
+    """The room; `transcript_channels`: channels whose replies only go to the transcript (web chat's way)."""
     row_locks = supports_row_locks(database_url)
     clock = ManualClock(start)
     holder = PolicyHolder(parse_sla_policies(policies, "test-sla.yaml"))
@@ -236,7 +239,7 @@ def build_room(
         surveys=parts.answers,
         case_observer=parts.observer,
     )
-    channels: dict[str, Channel] = {}
+    channels: dict[str, Channel] = {name: TranscriptChannel(name) for name in transcript_channels}
     client = AsyncWebClient(token=slack.token, base_url=slack.base_url)
     handlers = {
         "message": ChannelDelivery(channels),

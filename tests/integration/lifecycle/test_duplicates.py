@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.channels.web import TranscriptChannel
 from bot.messages import Inbound
 from storage.case_links import TortoiseCaseLinks
 from storage.cases import TortoiseCaseRepository
@@ -31,10 +30,7 @@ pytestmark = pytest.mark.usefixtures("data_key")
 @pytest_asyncio.fixture
 async def room(database_url: str, slack: FakeSlackApi, tmp_path: Path) -> AsyncIterator[LifecycleRoom]:
     async with open_database(database_url):
-        built = build_room(database_url, slack, NOON, tmp_path)
-        built.channels["web"] = TranscriptChannel("web")
-        built.channels["telegram"] = TranscriptChannel("telegram")
-        yield built
+        yield build_room(database_url, slack, NOON, tmp_path, transcript_channels=("web", "telegram"))
 
 
 def thread_posts(slack: FakeSlackApi) -> list[dict[str, object]]:

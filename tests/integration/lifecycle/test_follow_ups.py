@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from bot.channels.web import TranscriptChannel
 from bot.messages import Attachment, Inbound
 from storage.cases import TortoiseCaseRepository
 from storage.database import open_database
@@ -36,9 +35,7 @@ async def photo_stream() -> AsyncIterator[bytes]:
 @pytest_asyncio.fixture
 async def room(database_url: str, slack: FakeSlackApi, tmp_path: Path) -> AsyncIterator[LifecycleRoom]:
     async with open_database(database_url):
-        built = build_room(database_url, slack, MONDAY + timedelta(hours=10), tmp_path)
-        built.channels["web"] = TranscriptChannel("web")
-        yield built
+        yield build_room(database_url, slack, MONDAY + timedelta(hours=10), tmp_path, transcript_channels=("web",))
 
 
 async def test_a_photo_sent_after_filing_reaches_the_case_the_transcript_and_the_thread(

@@ -16,7 +16,6 @@ import pytest_asyncio
 from telegram import Bot, Update
 
 from bot.channels.telegram_updates import TelegramFiles, TelegramUpdateReader
-from bot.channels.web import TranscriptChannel
 from bot.messages import Inbound
 from storage.database import open_database
 from storage.models import Case, OutboxItem, TranscriptMessage
@@ -36,9 +35,7 @@ pytestmark = pytest.mark.usefixtures("data_key")
 @pytest_asyncio.fixture
 async def room(database_url: str, slack: FakeSlackApi, tmp_path: Path) -> AsyncIterator[LifecycleRoom]:
     async with open_database(database_url):
-        built = build_room(database_url, slack, NOON, tmp_path)
-        built.channels["web"] = TranscriptChannel("web")
-        yield built
+        yield build_room(database_url, slack, NOON, tmp_path, transcript_channels=("web",))
 
 
 @pytest_asyncio.fixture
