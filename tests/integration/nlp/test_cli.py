@@ -141,3 +141,20 @@ def test_analyze_a_product_name_inside_another_things_name_gives_product_null(tm
     assert result.exit_code == 0, result.output
     products = [json.loads(line)["product"] for line in result.stdout.splitlines()]
     assert products == [None, None, None, "toaster", "toaster"]
+
+
+def test_analyze_a_thing_bought_for_the_product_or_a_product_said_to_be_fine_gives_product_null(
+        tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("products:\n  - id: toaster\n    label: {en: Toaster, zh: 烤面包机}\n"
+                       "    names: {en: [toaster], zh: [烤面包机]}\n", encoding="utf-8")
+    lines = ["the bread bin I bought to match my toaster came in the wrong colour",
+             "the toaster is fine, it's the crumb brush you sold me that fell apart",
+             "给烤面包机买的防尘罩尺寸不对",
+             "the remote for my toaster... no, the toaster itself burns everything",
+             "I waited all day for the toaster and nobody came"]
+    result = CliRunner().invoke(nlp_cli, ["analyze", "--jsonl", "--catalog", str(catalog)],
+                                input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    products = [json.loads(line)["product"] for line in result.stdout.splitlines()]
+    assert products == [None, None, None, "toaster", "toaster"]
