@@ -81,13 +81,14 @@ _CLEARED_AFTER = re.compile(
     r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
     r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
 _USED_WITH_BEFORE = re.compile(
-    r"(?:\b(?:with|on|onto|into|in|to|under|from|of|beside|next\s+to)\s+(?:(?:my|the|a|an|our|his|her|your|this|that)\s+)?"
+    r"(?:\b(?:with|on|onto|into|in|to|under|from|of|for|than|fits?|beside|next\s+to)\s+"
+    r"(?:(?:my|the|a|an|our|his|her|your|this|that|most|all|any)\s+)?"
     r"(?:[\w.\-]+\s+)?|(?:对着|插上?|连上?|放在|用在|装在|装到|放到)(?:我家|我的|家里的?|自己的?)?)$")
 SHIPPED_CATALOG_PATH = Path(__file__).parent / "data" / "catalog.yaml"
 # Only the first part of a very long message is scanned; complaints name the product early.
 MAX_MATCH_CHARS = 5000
 # How much text around a name tells whether it is the head of its phrase (`compound_names`).
-_AFTER_NAME_CHARS = 40
+_AFTER_NAME_CHARS = 60
 # "the 3m hdmi cable i ordered for the tv": what a name is for can start this far before it.
 _BEFORE_NAME_CHARS = 60
 
@@ -394,11 +395,12 @@ class Catalog:
         kept.sort(key=lambda f: f[0])
         if kept:
             around = self._product_names_in(en_doc, lowered)
-            kept = [k for k in kept if not _inside_another_name(k[0], k[1], lowered[k[0]:k[1]], around)]
+            inside = [k for k in kept if _inside_another_name(k[0], k[1], lowered[k[0]:k[1]], around)]
+            kept = [k for k in kept if k not in inside]
             # A name or related word inside another thing's name ("toy toaster", "drum kit") is no mention; a
             # product named only so is not found by its related words either ("the toast pops out").
             elsewhere = {k for k in kept if self._head_of_phrase_check and self._names_another_thing(k, lowered)}
-            if elsewhere:
+            if elsewhere or inside:
                 # In a complaint about another thing named after a product, a product named after a preposition is
                 # where that thing is used ("won't sit flat on top of my toaster", 对着我家电视按), not the complaint.
                 elsewhere |= {k for k in kept if _USED_WITH_BEFORE.search(lowered[max(0, k[0] - 30) : k[0]])}

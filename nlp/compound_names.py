@@ -42,18 +42,40 @@ _WORDS_PATH = Path(__file__).parent / "data" / "compound_words.yaml"
 _DESCRIBING_SUFFIX = re.compile(r"-(?:safe|proof|compatible|friendly|ready|shaped|style|themed|sized)\b")
 # How far a longer name after a product's can run ("washing machine drain hose extension").
 _MAX_COMPOUND_WORDS = 5
-# "<thing> [(...)] [that I ordered] [listed as] for|compatible with|to fit|to match [my] [two words]" + the name.
+# "<thing> [(...)] [that I ordered] [listed as] for|compatible with|to fit|to sit under|that go under|to match [my] [two
+# words] [the]" + the name; a bare "with" or "under" only after "I bought / I use" ("the cable I bought with the TV",
+# "the trolley I use under the fridge").
 _FOR_ANOTHER_THING_EN = re.compile(
     r"\b(?P<thing>[a-z][a-z'\-]*)(?:\s*\([^()]{0,30}\))?\s+(?:(?:that|which)\s+)?"
-    r"(?P<bought>(?:(?:i|we)\s+(?:just\s+|had\s+)?(?:ordered|bought|got|purchased)|you\s+sold\s+me|you\s+sell)\s+)?"
+    r"(?P<bought>(?:(?:i|we)\s+(?:just\s+|had\s+|also\s+)?(?:ordered|bought|got|purchased|use|keep|put)"
+    r"(?:\s+[a-z]+ly)?|you\s+sold\s+me|you\s+sell)\s+)?"
     r"(?:(?:listed|sold|advertised|marketed|described)\s+as\s+)?"
-    r"(?:for(?:\s+[a-z]+ing)?|compatible\s+with|to\s+fit|that\s+fits?|fits?|to\s+match|to\s+go\s+(?:under|on|with|in)|"
+    r"(?:for(?:\s+[a-z]+ing)?|compatible\s+with|to\s+fit|that\s+fits?|fits?|to\s+match|"
+    r"(?P<bare>with|under(?:neath)?|on(?:to)?|on\s+top\s+of|behind|beside|next\s+to)|"
+    r"(?:to\s+|that\s+|which\s+)?(?:go|goes|sit|sits|stand|stands|use|fit|put|place|hang|mount|attach|stack|stick)"
+    r"\s+(?:under(?:neath)?|on(?:to)?|on\s+top\s+of|with|in(?:side)?|behind|beside|next\s+to|over|around|against)|"
+    r"to\s+(?:use|put|place|hang|mount|attach|stack|stick|raise|lift|level|protect|cover|store|carry)|"
     r"(?:designed|made|meant)\s+for)\s+"
-    r"(?:(?:my|the|our|a|an|all|your|his|her|their|this|these|those|most|any)\s+)?(?:[a-z0-9.\-]+\s+){0,2}$")
+    r"(?:(?:my|the|our|a|an|all|your|his|her|their|this|these|those|most|any)\s+)?(?:[a-z0-9.'\-]+\s+){0,2}"
+    r"(?:(?:my|the|our|a|an|your|his|her|their|this|these|those)\s+)?$")
+# Before a thing named after "for" + a product, these make even one of its parts a thing sold on its own: "the
+# replacement HEPA filters for my vacuum", "ordered the anti-vibration feet for under my washer".
+_SOLD_ON_ITS_OWN_EN = frozenset({"spare", "replacement", "extra", "ordered", "bought", "purchased", "got"})
 _WORD_BEFORE_A_NAME = re.compile(r"\b([a-z][a-z\-]*)\s+$")
 # "listed as fits all 20L microwaves", "sold as compatible with my TV": whatever is sold so is another thing.
 _LISTED_FOR_EN = re.compile(r"\b(?:listed|sold|advertised|marketed|described)\s+as\s+['\"]?"
                             r"(?:compatible\s+with|fits?|fitting|suitable\s+for|for)\s+(?:[a-z0-9.\-]+\s+){0,3}$")
+# After a product's part: "the fridge water filter cartridge I bought as a spare" is a thing sold on its own.
+_BOUGHT_ON_ITS_OWN_AFTER_EN = re.compile(
+    r"(?:\s*[a-z][a-z\-]*){1,4}\s+(?:that\s+|which\s+)?(?:i|we)\s+(?:ordered|bought|got|purchased)\s+"
+    r"(?:as\s+(?:a\s+|an\s+)?(?:spares?|replacements?|backups?|extras?|add-?ons?)|separately|extra|on\s+(?:its|their)\s+own)\b")
+# Where another thing stands or what it was tried on: "my kettle (sits right next to the coffee machine)", "the
+# cable is dead, tested it on two different TVs", "a box of 50 coffee pods": the product is only the setting.
+_SETTING_BEFORE_EN = re.compile(
+    r"(?:\b(?:sits?|sat|stands?|stood|is|are|placed|kept|lives?)\s+(?:right\s+|just\s+)?(?:next\s+to|beside|alongside)"
+    r"|\b(?:tested|tried|checked|plugged)\s+(?:it|them|this|that|these|those)\s+(?:on|in|into|with)"
+    r"|\b(?:box|boxes|pack|packs|packet|packets|bag|bags|tin|carton|bottle|tub|roll|refill)\s+of(?:\s+\d+)?)"
+    r"\s+(?:(?:my|the|our|a|an|his|her|their|two|both|another|other|different|several|\d+)\s+){0,3}$")
 _DETERMINERS_EN = frozenset({"my", "the", "our", "a", "an", "all", "your", "his", "her", "their", "this", "these",
                              "those"})
 
@@ -108,15 +130,17 @@ def fits_another_thing(before: str, after: str, own_words: Iterable[str]) -> boo
     if _CJK.match(after.lstrip()) or _CJK.search(before[-1:]):
         return _fits_another_thing_zh(before, after.lstrip(), own_words)
     words = _words()
-    if _LISTED_FOR_EN.search(before):
+    if _LISTED_FOR_EN.search(before) or _SETTING_BEFORE_EN.search(before) or _BOUGHT_ON_ITS_OWN_AFTER_EN.match(after):
         return True
     for_thing = _FOR_ANOTHER_THING_EN.search(before)
     if for_thing is not None:
         kind = _english_word_kind(for_thing.group("thing").removesuffix("'s"), own_words)
+        bought = for_thing.group("bought") is not None
         # "the remote for my TV" is the TV's; a part bought for it ("the cable I ordered for the TV", "generic
-        # filters for robot vacuums") is not.
-        if kind == "noun" or (kind == "part" and (for_thing.group("bought") is not None or any(
-                word in words.fitting_before_en for word in before[: for_thing.start()].split()[-3:]))):
+        # filters for robot vacuums", "the replacement filters for my vacuum") is not.
+        if (bought or for_thing.group("bare") is None) and (kind == "noun" or (kind == "part" and (bought or any(
+                word in words.fitting_before_en or word in _SOLD_ON_ITS_OWN_EN or word.startswith("anti-")
+                for word in before[: for_thing.start()].split()[-3:])))):
             return True
     modifier = _WORD_BEFORE_A_NAME.search(before)
     if modifier is None:
@@ -126,8 +150,14 @@ def fits_another_thing(before: str, after: str, own_words: Iterable[str]) -> boo
     # "the spare blender lid": a part sold on its own ("a replacement washing machine" is the product).
     if modifier.group(1) not in ("spare", "replacement"):
         return False
-    following = _english_words(after, 1)
-    return bool(following) and _english_word_kind(following[0], own_words) == "part"
+    # A part, after what it holds or carries: "the replacement fridge water filter cartridges".
+    for word in _english_words(after, 3):
+        kind = _english_word_kind(word, own_words)
+        if kind == "part":
+            return True
+        if not _singular_forms(word) & words.aspects_en:
+            return False
+    return False
 
 
 def _ends_in_an_accessory(words: list[str], own_words: Iterable[str]) -> bool:
@@ -204,7 +234,7 @@ def _lead_en(word: str) -> Literal["purpose", "function", ""]:
     product does ("the toaster burning bread")."""
     singular = _singular_forms(word)
     words = _words()
-    if singular & words.purposes_en:
+    if singular & words.purposes_en or word.startswith("anti-"):  # "anti-vibration feet"
         return "purpose"
     if singular & words.functions_en or (len(word) > 5 and word.endswith("ing")
                                           and not _verb_stems(word[:-3]) & words.verbs_en):
@@ -280,7 +310,8 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
     if len(tagged) > 1 and tagged[1].word in "了过着":
         return False
     if not (function or thing) and (word[0] in _ACTION_CHARS_ZH or word in words.function_words_zh):
-        return False
+        # What it does, then 器: a device of its own (微波炉蒸蛋器), unless the product's part (加热器).
+        return len(tagged) > 1 and tagged[1].word == "器" and word + "器" not in words.parts_zh
     # Parts are read off the text too: jieba splits some (头梁: 头/梁).
     part = _leading_part_zh(rest)
     if part:
@@ -295,15 +326,27 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
     return not any(word.startswith(term) or term.startswith(word) for term in own_words if _CJK.search(term))
 
 
-# After a name, "用的 / 配的 / 买的 / 吃的 / 垫的 / 送的" (a few characters may come between: 热饭可以用的) and the
-# thing that is for it: 耳机用的充电线, 给吸尘器配的刷头, 配多士炉吃的吐司, 咖啡机下面垫的硅胶垫, 买耳机送的券.
-_FOR_IT_ZH = re.compile(r"[^\s，。,.!！?？；;、]{0,6}?[用配买吃垫送]的")
+# After a name, "用的 / 配的 / 买的 / 吃的 / 垫的 / 送的 / 囤的" (a few characters may come between: 热饭可以用的) and
+# the thing that is for it: 耳机用的充电线, 给吸尘器配的刷头, 配多士炉吃的吐司, 咖啡机下面垫的硅胶垫, 买耳机送的券.
+_FOR_IT_ZH = re.compile(r"[^\s，。,.!！?？；;、]{0,6}?[用配买吃垫送囤备]的")
 # Where another thing sits: 放在洗衣机上面的置物架, 电视下面垫的垫子 (the verb before the name or after the place).
 _PLACED_BEFORE_ZH = re.compile(r"[放垫摆挂铺搁贴夹]在$")
 _PLACE_AFTER_ZH = re.compile(r"(?:上面|下面|上方|下方|底下|旁边|后面|背后|顶上|上|下)([垫放摆挂铺])?的")
 _PART_THEN_PLACE_ZH = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:上面|背后|后面|旁边|上|下)()的")
 # 适用于 / 给 / 配 before the name and 的 after it: 适用于55寸电视的支架.
 _FOR_BEFORE_ZH = re.compile(r"(?:适用于|适用|适配|适合|配|给(?![我你他她它您]))[^\s，。,.!！?？；;、]{0,8}$")
+# A verb of holding right before the name and 的 after it: 放微波炉的置物架, 收纳耳机的盒子.
+_HOLDS_BEFORE_ZH = re.compile(r"(?:放|摆|挂|垫|收纳)$")
+# Bought on its own before the name: 单独买的破壁机干磨杯, 另外加购的吸尘器刷头, 备用的冰箱滤芯.
+_BOUGHT_ON_ITS_OWN_BEFORE_ZH = re.compile(r"(?:(?:单独|另外|额外|单|另)(?:加购|购买|买|购|下单)|加购|备用|替换)的?$")
+# 买咖啡机时加购的杯子, 买电视的时候送的支架: the product is when the other thing was bought.
+_BOUGHT_WITH_IT_AFTER_ZH = re.compile(r"(?:时|的时候)[^，。,.!！?？；;、]{0,4}?(?:加购|送|赠|一起买|顺便买|搭配)")
+# Where another thing stands (就放在咖啡机边上), or the product doing fine with it (给笔记本充电都没问题).
+_BESIDE_AFTER_ZH = re.compile(r"(?:边上|旁边|附近|隔壁|对面|边)(?!的)")
+_FINE_WITH_IT_AFTER_ZH = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:都|也)?(?:没问题|没事|正常|好好的)")
+# A cleaning or care product named after an appliance: 咖啡机除垢剂, 洗衣机的清洁片, 微波炉清洁膏.
+_CONSUMABLE_AFTER_ZH = re.compile(
+    r"的?(?:[^\s了不没的，。,.!！?？；;、]{1,3}?[剂膏]|(?:清洁|清洗|除垢|洗涤|护理|消毒)[液粉片块球])")
 # What stands between 的 and the thing's name: 那种, 那根, 一个, 1米, 55寸.
 _COUNTED_ZH = re.compile(r"(?:[那这][种根块个只条台些把款]?|一[种根块个只条台把款]|[0-9.]+(?:米|寸|厘米|cm|m|l|升)?)*")
 # A film or cover for a part (键盘膜, 屏幕贴), and 防 + what it keeps off + the thing (防蓝光膜, 防撞条).
@@ -319,18 +362,28 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
     words = _words()
     if before.endswith("防") or any(before.endswith(word) for word in words.fitting_before_zh):
         return True  # 防扫地机撞的防撞条, 万能电视遥控器
+    if _CONSUMABLE_AFTER_ZH.match(after) or (
+            _BOUGHT_ON_ITS_OWN_BEFORE_ZH.search(before) and _names_a_thing_first_zh(after)):
+        return True
+    if (before.endswith("买") and _BOUGHT_WITH_IT_AFTER_ZH.match(after)) or (
+            before.endswith(("给", "帮")) and _FINE_WITH_IT_AFTER_ZH.match(after)):
+        return True
     rest = after.removeprefix("的")
     if _GUARD_ZH.match(rest):
         return True
     if rest != after and _leading_purpose_zh(rest):
         return True  # 空气炸锅的专用夹子
-    part = _leading_part_zh(rest)
-    if part and rest[len(part) : len(part) + 1] in _COVERS_ZH:
-        return True  # 笔记本的键盘膜
+    parts = _leading_parts_zh(rest)
+    if parts and rest[len(parts) : len(parts) + 1] in _COVERS_ZH:
+        return True  # 笔记本的键盘膜, 冰箱门把手套
     for_it = _FOR_IT_ZH.match(after)
     if for_it is not None:
-        return _names_a_thing_zh(after[for_it.end() :], own_words)
+        # 配笔记本用的蓝牙键盘: what is bought to go with the product is another thing, even one of its parts.
+        return _names_a_thing_zh(after[for_it.end() :], () if _FOR_BEFORE_ZH.search(before) else own_words,
+                                 parts_count=_FOR_BEFORE_ZH.search(before) is None)
     placed = _PLACED_BEFORE_ZH.search(before) is not None
+    if placed and _BESIDE_AFTER_ZH.match(after):
+        return True
     place = _PLACE_AFTER_ZH.match(after)
     if place is None and placed:
         place = _PART_THEN_PLACE_ZH.match(after)  # 夹在笔记本屏幕上的挂灯
@@ -339,7 +392,7 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
         # Without a verb of placing, only a thing named for what it is for: 洗衣机上方的置物架 (not 洗衣机下面的地板).
         if place.group(1) or placed or _names_a_purpose_zh(thing):
             return _names_a_thing_zh(thing, own_words)
-    if after.startswith("的") and _FOR_BEFORE_ZH.search(before):
+    if after.startswith("的") and (_FOR_BEFORE_ZH.search(before) or _HOLDS_BEFORE_ZH.search(before)):
         return _names_a_thing_zh(after[1:], own_words)
     return False
 
@@ -354,6 +407,33 @@ def _leading_part_zh(text: str) -> str:
     return next((part for part in _parts_zh_longest_first() if text.startswith(part)), "")
 
 
+def _leading_parts_zh(text: str) -> str:
+    """The parts' names `text` starts with, one after another: 门把手 (门, 把手)."""
+    end = 0
+    while part := _leading_part_zh(text[end:]):
+        end += len(part)
+    return text[:end]
+
+
+def _names_a_thing_first_zh(after: str) -> bool:
+    """Whether the text right after a name starts with a thing's name: a noun, a part or a made thing's character,
+    in its first two words or ending a short phrase: 干磨杯, 虚拟墙, 移动底座, 排水管 (not 坏了, 用了两天, 漏水)."""
+    phrase = re.split(r"[\s，。,.!！?？；;、（(]", after[:_CJK_WINDOW], maxsplit=1)[0]
+    if not phrase or not _CJK.match(phrase):
+        return False
+    tokens = list(_pos_tagger().cut(phrase, HMM=False))
+    # jieba tags the last character of many made things a measure word: 烤盘 (烤 v, 盘 q).
+    if len(phrase) <= _CJK_WINDOW - 2 and (tokens[-1].flag in _NOUN_TAGS_ZH or tokens[-1].word in _THING_CHARS_ZH
+                                           or (len(tokens) > 1 and tokens[-1].flag == "q")):
+        return True
+    for token in tokens[:2]:
+        if token.word in "了过着" or token.flag.startswith(("d", "u", "c", "p")):
+            return False
+        if token.flag in _NOUN_TAGS_ZH or token.word in _words().parts_zh:
+            return True
+    return False
+
+
 def _leading_purpose_zh(text: str) -> str:
     return next((purpose for purpose in _words().purposes_zh if text.startswith(purpose)), "")
 
@@ -364,9 +444,10 @@ def _names_a_purpose_zh(text: str) -> bool:
     return any(purpose in window for purpose in _words().purposes_zh)
 
 
-def _names_a_thing_zh(phrase: str, own_words: Iterable[str]) -> bool:
+def _names_a_thing_zh(phrase: str, own_words: Iterable[str], parts_count: bool = True) -> bool:
     """Whether `phrase` (what follows 用的, 上面的...) starts with the name of a thing that is not one of the
-    product's parts or own words: 充电线, 除螨刷头, 置物架, 摄像头支架 (not 刀片, 电源适配器, 时候, 是)."""
+    product's parts or own words: 充电线, 除螨刷头, 置物架, 摄像头支架 (not 刀片, 电源适配器, 时候, 是); with
+    `parts_count` False, a part's name is such a thing too."""
     phrase = phrase[_COUNTED_ZH.match(phrase).end() :]  # type: ignore[union-attr]  # matches the empty string
     words = _words()
     tokens = list(_pos_tagger().cut(phrase[:_CJK_WINDOW], HMM=False))
@@ -379,7 +460,7 @@ def _names_a_thing_zh(phrase: str, own_words: Iterable[str]) -> bool:
                 return True  # 胶囊收纳架: what the thing is for comes after a word of the product's own
             if word in words.function_words_zh:
                 return False
-            products = (*words.parts_zh, *(term for term in own_words if _CJK.search(term)))
+            products = (*(words.parts_zh if parts_count else ()), *(term for term in own_words if _CJK.search(term)))
             if not any(phrase.startswith(term) for term in products):
                 return True
             # A part's name, then another noun: the last noun names the thing (摄像头支架 is a mount).

@@ -423,6 +423,54 @@ def test_a_thing_for_the_product_is_not_the_product(home_catalog: Catalog, text:
     assert (match.product_id if match else None) == product
 
 
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        # Where another thing goes, what it is used with, what it was bought with or as: that thing.
+        ("the rubber feet I ordered to sit under the microwave are too thin", None),
+        ("the mat that goes under the air fryer curled up at the edges", None),
+        ("the trolley I use under my microwave lost a wheel", None),
+        ("the usb cable I bought with the earbuds does not charge them", None),
+        ("the tongs I bought separately for my dad's air fryer melted", None),
+        ("the silicone liner kit for the back of the air fryer smells", None),
+        ("the replacement cushions for my headphones are peeling", None),
+        ("the replacement microwave turntable ring I got is the wrong size", None),
+        ("the earbuds ear tips I bought as spares are the wrong size", None),
+        ("my toaster (sits right next to the microwave) sparks", None),
+        ("the charger is dead, tested it on two different headphones", None),
+        ("a box of 20 air fryer liners arrived torn", None),
+        ("the microwave cover is too small, useless for a microwave this size", None),
+        ("the air fryer rack is flimsy, worse than the air fryer itself", None),
+        ("单独买的空气炸锅烤盘，用了两次就掉漆", None),
+        ("另外加购的耳机充电仓，充不进电", None),
+        ("买微波炉时加购的保鲜盒，盖子扣不上", None),
+        ("给空气炸锅囤的油纸太小了", None),
+        ("放微波炉的那个架子晃得厉害", None),
+        ("配耳机用的蓝牙适配器连不上", None),
+        ("空气炸锅清洁剂漏了一半", None),
+        ("微波炉蒸蛋器蒸两个就满", None),
+        ("耳机头梁套洗了就变形", None),
+        ("我的烤箱就放在微波炉旁边，烤箱门关不上", None),
+        ("新手机充电很慢，同一个插头给耳机充电都没问题", None),
+        ("空气炸锅一次性纸盘太薄", None),
+        # The product itself, its parts, its spares when it is named as the product, and what came with it.
+        ("the microwave I bought last week sparks", "microwave"),
+        ("a replacement microwave arrived broken again", "microwave"),
+        ("the microwave I use every day stopped heating", "microwave"),
+        ("my headphones sit next to the laptop and crackle", "headphones"),
+        ("买微波炉时盒子里附带的转盘裂了", "microwave"),
+        ("装空气炸锅的师傅把炸篮装反了", "air_fryer"),
+        ("单独买的微波炉坏了，用了两天", "microwave"),
+        ("空气炸锅用了两天就不热了", "air_fryer"),
+        ("耳机充电都没问题，就是左耳没声音", "headphones"),
+    ],
+)
+def test_a_thing_used_with_or_bought_beside_the_product_is_not_the_product(
+        home_catalog: Catalog, text: str, product: str | None) -> None:
+    match = home_catalog.match(text)
+    assert (match.product_id if match else None) == product
+
+
 def test_another_products_chinese_name_after_a_purpose_is_that_product(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     # The catalog adds its names to jieba's dictionary; untagged, jieba's tagger called 洗衣液 "x" (no noun), so the
