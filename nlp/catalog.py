@@ -71,7 +71,8 @@ _MAX_WINDOW_TOKENS = 3
 # Each further distinct related word adds this much, up to _MAX_INDIRECT (below auto-accept at 0.85).
 _INDIRECT_STEP = 0.08
 _MAX_INDIRECT = 0.8
-_NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:a|an|the|my)\s+)?|不是(?:一个|个)?)$",
+_NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:just|only|even)\s+)?(?:(?:a|an|the|my)\s+)?"
+                             r"|不是(?:一个|个)?)$",
                              re.IGNORECASE)
 # "the washer is fine but the dryer rattles", "tv is fine, its the soundbar", "the earbuds themselves sound great",
 # 下面的洗衣机没事, 电视本身看直播很正常: a product said to be fine is not the one complained about.
@@ -335,9 +336,10 @@ class Catalog:
         answer needs the related words of one product to outnumber every other product's.
         """
         matches = self.match_all(text)
-        # "it's not the kettle, it's the toaster": a product said not to be it loses to one that is not negated.
+        # "it's not the kettle, it's the toaster": a product said not to be it loses to one that is not negated, and
+        # is not proposed when nothing else is named ("my phone drops bluetooth, not just my headphones").
         affirmed = [m for m in matches if not _NEGATED_BEFORE.search(text[max(0, m.start - 24) : m.start])]
-        matches = affirmed or matches
+        matches = affirmed
         # Said to be fine: not proposed at all, even when nothing else is named ("my fridge is great, but the fridge
         # lock I bought snapped"); the flow then asks which product it is.
         cleared = {m.product_id for m in matches if _CLEARED_AFTER.match(text, m.end)}

@@ -69,11 +69,13 @@ _LISTED_FOR_EN = re.compile(r"\b(?:listed|sold|advertised|marketed|described)\s+
 _BOUGHT_ON_ITS_OWN_AFTER_EN = re.compile(
     r"(?:\s*[a-z][a-z\-]*){1,4}\s+(?:that\s+|which\s+)?(?:i|we)\s+(?:ordered|bought|got|purchased)\s+"
     r"(?:as\s+(?:a\s+|an\s+)?(?:spares?|replacements?|backups?|extras?|add-?ons?)|separately|extra|on\s+(?:its|their)\s+own)\b")
-# Where another thing stands or what it was tried on: "my kettle (sits right next to the coffee machine)", "the
-# cable is dead, tested it on two different TVs", "a box of 50 coffee pods": the product is only the setting.
+# Where another thing stands or what it was tried or watched on: "my kettle (sits right next to the coffee
+# machine)", "the cable is dead, tested it on two different TVs", "i only ever watch it on my tv", "a box of 50
+# coffee pods": the product is only the setting.
 _SETTING_BEFORE_EN = re.compile(
     r"(?:\b(?:sits?|sat|stands?|stood|is|are|placed|kept|lives?)\s+(?:right\s+|just\s+)?(?:next\s+to|beside|alongside)"
-    r"|\b(?:tested|tried|checked|plugged)\s+(?:it|them|this|that|these|those)\s+(?:on|in|into|with)"
+    r"|\b(?:tested|tried|checked|plugged|watch|watched|use|used|play|played|stream|streamed)\s+"
+    r"(?:it|them|this|that|these|those)\s+(?:on|in|into|with)"
     r"|\b(?:box|boxes|pack|packs|packet|packets|bag|bags|tin|carton|bottle|tub|roll|refill)\s+of(?:\s+\d+)?)"
     r"\s+(?:(?:my|the|our|a|an|his|her|their|two|both|another|other|different|several|\d+)\s+){0,3}$")
 _DETERMINERS_EN = frozenset({"my", "the", "our", "a", "an", "all", "your", "his", "her", "their", "this", "these",
@@ -344,9 +346,12 @@ _BOUGHT_WITH_IT_AFTER_ZH = re.compile(r"(?:时|的时候)[^，。,.!！?？；;�
 # Where another thing stands (就放在咖啡机边上), or the product doing fine with it (给笔记本充电都没问题).
 _BESIDE_AFTER_ZH = re.compile(r"(?:边上|旁边|附近|隔壁|对面|边)(?!的)")
 _FINE_WITH_IT_AFTER_ZH = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:都|也)?(?:没问题|没事|正常|好好的)")
-# A cleaning or care product named after an appliance: 咖啡机除垢剂, 洗衣机的清洁片, 微波炉清洁膏.
+# A cleaning or care product named after an appliance: 咖啡机除垢剂, 洗衣机的清洁片, 微波炉清洁膏, 冰箱除味盒.
 _CONSUMABLE_AFTER_ZH = re.compile(
-    r"的?(?:[^\s了不没的，。,.!！?？；;、]{1,3}?[剂膏]|(?:清洁|清洗|除垢|洗涤|护理|消毒)[液粉片块球])")
+    r"的?(?:[^\s了不没的，。,.!！?？；;、]{1,3}?[剂膏]|(?:清洁|清洗|除垢|洗涤|护理|消毒)[液粉片块球]"
+    r"|除[\u4e00-\u9fff]{1,2}?[盒袋包片贴块仪])")
+# After a part's name: 扫地机器人的 side brush 另外买的 (a part bought on its own).
+_BOUGHT_ON_ITS_OWN_AFTER_ZH = re.compile(r"的?[^，。,.!！?？；;、]{1,12}?(?:另外|单独|额外|另)(?:加购|购买|买|购)的")
 # What stands between 的 and the thing's name: 那种, 那根, 一个, 1米, 55寸.
 _COUNTED_ZH = re.compile(r"(?:[那这][种根块个只条台些把款]?|一[种根块个只条台把款]|[0-9.]+(?:米|寸|厘米|cm|m|l|升)?)*")
 # A film or cover for a part (键盘膜, 屏幕贴), and 防 + what it keeps off + the thing (防蓝光膜, 防撞条).
@@ -362,7 +367,7 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
     words = _words()
     if before.endswith("防") or any(before.endswith(word) for word in words.fitting_before_zh):
         return True  # 防扫地机撞的防撞条, 万能电视遥控器
-    if _CONSUMABLE_AFTER_ZH.match(after) or (
+    if _CONSUMABLE_AFTER_ZH.match(after) or _BOUGHT_ON_ITS_OWN_AFTER_ZH.match(after) or (
             _BOUGHT_ON_ITS_OWN_BEFORE_ZH.search(before) and _names_a_thing_first_zh(after)):
         return True
     if (before.endswith("买") and _BOUGHT_WITH_IT_AFTER_ZH.match(after)) or (
