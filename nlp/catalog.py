@@ -391,13 +391,15 @@ class Catalog:
         # Stronger first, then longer, then earlier; keep what does not overlap a kept match.
         found.sort(key=lambda f: (-_RANK[f[3]], -(f[1] - f[0]), f[0]))
         kept: list[tuple[int, int, str, MatchMethod, float]] = []
+        taken = bytearray(len(lowered))  # characters already in a kept match: linear in the text, not quadratic
         for item in found:
-            if all(item[1] <= k[0] or item[0] >= k[1] for k in kept):
+            if not any(taken[item[0] : item[1]]):
                 kept.append(item)
+                taken[item[0] : item[1]] = b"\x01" * (item[1] - item[0])
         kept.sort(key=lambda f: f[0])
         if kept:
-            around = self._product_names_in(en_doc, lowered)
-            inside = [k for k in kept if _inside_another_name(k[0], k[1], lowered[k[0]:k[1]], around)]
+            around = _NamesAround(self._product_names_in(en_doc, lowered))
+            inside = {k for k in kept if around.holds(k[0], k[1], lowered[k[0]:k[1]])}
             kept = [k for k in kept if k not in inside]
             # A name or related word inside another thing's name ("toy toaster", "drum kit") is no mention; a
             # product named only so is not found by its related words either ("the toast pops out").
@@ -479,9 +481,22 @@ def general_products() -> tuple[CatalogEntry, ...]:
                  for index, raw in enumerate(catalog_document(SHIPPED_CATALOG_PATH)))
 
 
-def _inside_another_name(start: int, end: int, words: str, names: list[tuple[int, int, frozenset[str]]]) -> bool:
-    return any(n_start <= start and end <= n_end and n_end - n_start > end - start and words not in group
-               for n_start, n_end, group in names)
+class _NamesAround:
+    """The product names found in a text, by where they start: which hold a mention is asked once per mention,
+    looking only as far back as the longest name."""
+
+    def __init__(self, names: list[tuple[int, int, frozenset[str]]]) -> None:
+        self._by_start: dict[int, list[tuple[int, frozenset[str]]]] = {}
+        for start, end, group in names:
+            self._by_start.setdefault(start, []).append((end, group))
+        self._longest = max((end - start for start, end, _ in names), default=0)
+
+    def holds(self, start: int, end: int, words: str) -> bool:
+        """A longer name of another product covers the mention `words` at start..end ("toy toaster")."""
+        return any(n_start + self._longest >= end and n_end >= end and n_end - n_start > end - start
+                   and words not in group
+                   for n_start in range(max(0, start - self._longest), start + 1)
+                   for n_end, group in self._by_start.get(n_start, ()))
 
 
 def catalog_document(path: Path) -> list[Mapping[str, object]]:

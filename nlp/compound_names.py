@@ -67,7 +67,7 @@ _LISTED_FOR_EN = re.compile(r"\b(?:listed|sold|advertised|marketed|described)\s+
                             r"(?:compatible\s+with|fits?|fitting|suitable\s+for|for)\s+(?:[a-z0-9.\-]+\s+){0,3}$")
 # After a product's part: "the fridge water filter cartridge I bought as a spare" is a thing sold on its own.
 _BOUGHT_ON_ITS_OWN_AFTER_EN = re.compile(
-    r"(?:\s*[a-z][a-z\-]*){1,4}\s+(?:that\s+|which\s+)?(?:i|we)\s+(?:ordered|bought|got|purchased)\s+"
+    r"\s*[a-z][a-z\-]*(?:\s+[a-z][a-z\-]*){0,3}\s+(?:that\s+|which\s+)?(?:i|we)\s+(?:ordered|bought|got|purchased)\s+"
     r"(?:as\s+(?:a\s+|an\s+)?(?:spares?|replacements?|backups?|extras?|add-?ons?)|separately|extra|on\s+(?:its|their)\s+own)\b")
 # Where another thing stands or what it was tried or watched on: "my kettle (sits right next to the coffee
 # machine)", "the cable is dead, tested it on two different TVs", "i only ever watch it on my tv", "a box of 50
