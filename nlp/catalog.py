@@ -50,7 +50,14 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from nlp.compound_names import fits_another_thing, imitation_of_the_product, names_another_thing, warm_up
+from nlp.compound_names import (
+    blamed_thing,
+    fits_another_thing,
+    imitation_of_the_product,
+    names_another_thing,
+    names_another_thing_at_fault,
+    warm_up,
+)
 from nlp.errors import CatalogError
 from nlp.text_features import normalize_text
 
@@ -77,14 +84,25 @@ _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:just|only
 # "the washer is fine but the dryer rattles", "tv is fine, its the soundbar", "the earbuds themselves sound great",
 # 下面的洗衣机没事, 电视本身看直播很正常: a product said to be fine is not the one complained about.
 _CLEARED_AFTER = re.compile(
-    r"\s*(?:itself\s+|themselves\s+)?(?:(?:is|'s|are|seems|seem|sounds?|looks?|works?)\s+(?:still\s+)?"
-    r"(?:fine|ok|okay|all\s+right|great|brilliant|perfect|perfectly\s+fine)"
+    r"\s*(?:itself\s+|themselves\s+)?(?:has\s+no\s+(?:fault|problem|issue)s?"
+    r"|(?:is|'s|are|seems|seem|sounds?|looks?|works?)\s+(?:still\s+)?(?:[a-z]+ing\s+)?"
+    r"(?:fine|ok|okay|all\s+right|great|brilliant|perfect|perfectly\s+fine|solid|lovely)"
     r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
     r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
 _USED_WITH_BEFORE = re.compile(
     r"(?:\b(?:with|on|onto|into|in|to|under|from|of|for|than|fits?|beside|next\s+to)\s+"
     r"(?:(?:my|the|a|an|our|his|her|your|this|that|most|all|any)\s+)?"
     r"(?:[\w.\-]+\s+)?|(?:对着|插上?|连上?|放在|用在|装在|装到|放到)(?:我家|我的|家里的?|自己的?)?)$")
+# "the bag is lovely but the laptop's port is loose", 电视柜没问题，问题是电视…: the complaint turns to the product.
+_TURNS_TO_IT_BEFORE = re.compile(
+    r"(?:\b(?:but|however|though|it's|its|it is)\b[^.!?]{0,16}|(?:问题是|但是|可是|只是|就是|而是)[^。！？]{0,6})$",
+    re.IGNORECASE)
+# Services of the shop around what it sells: a delivery complaint names the product it delivered.
+_AROUND_A_PURCHASE = frozenset({"delivery_service"})
+# "the charger that came with my laptop", "the webcam on my laptop", "the charger for my earbuds": a thing of the
+# product's (a part bought for it is no mention of the product: `compound_names.fits_another_thing`).
+_BELONGS_TO_AFTER = re.compile(
+    r"\s+(?:(?:that|which)\s+came\s+(?:with|in)|(?:on|of|in|for)\s+(?:my|the|our|this)\s)")
 SHIPPED_CATALOG_PATH = Path(__file__).parent / "data" / "catalog.yaml"
 # Only the first part of a very long message is scanned; complaints name the product early.
 MAX_MATCH_CHARS = 5000
@@ -243,6 +261,10 @@ class Catalog:
         # Every known product's names, one group per product, to tell a longer name of another thing.
         self._name_groups = [frozenset(v for n in e.names for v in spellings(n))
                              for e in (*self.entries.values(), *other_products)]
+        sold_names = frozenset().union(*self._name_groups[: len(self.entries)])
+        self._unsold_groups = frozenset(
+            group for product, group in zip(other_products, self._name_groups[len(self.entries) :], strict=False)
+            if not group & sold_names and product.id not in _AROUND_A_PURCHASE)
         self._group_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
         self._group_cjk_names: list[tuple[str, int]] = []
         for index, group in enumerate(self._name_groups):
@@ -335,13 +357,26 @@ class Catalog:
         Direct mentions (exact/alias, then typo; longest, then earliest) beat indirect ones; an indirect
         answer needs the related words of one product to outnumber every other product's.
         """
-        matches = self.match_all(text)
+        matches, first_unsold = self._mentions(text)
+        # "my phone drains fast, even playing to my headphones": a thing the shop does not sell, named first, is
+        # what the complaint is about, unless it turns to the product ("the bag is lovely but the laptop...").
+        if first_unsold is not None and matches and first_unsold < matches[0].start and not any(
+                _TURNS_TO_IT_BEFORE.search(text[max(0, m.start - 24) : m.start]) for m in matches):
+            return None
         # "it's not the kettle, it's the toaster": a product said not to be it loses to one that is not negated, and
         # is not proposed when nothing else is named ("my phone drops bluetooth, not just my headphones").
         affirmed = [m for m in matches if not _NEGATED_BEFORE.search(text[max(0, m.start - 24) : m.start])]
         matches = affirmed
         # Said to be fine: not proposed at all, even when nothing else is named ("my fridge is great, but the fridge
         # lock I bought snapped"); the flow then asks which product it is.
+        # What the customer says is at fault: a product named there is the one; another thing means none of them.
+        blamed = blamed_thing(text[:MAX_MATCH_CHARS].lower()) if matches else None
+        if blamed is not None:
+            at_fault = [m for m in matches if blamed[0] <= m.start < blamed[1]]
+            if at_fault:
+                matches = at_fault
+            elif all(names_another_thing_at_fault(blamed[2], self._own_words[m.product_id]) for m in matches):
+                return None
         cleared = {m.product_id for m in matches if _CLEARED_AFTER.match(text, m.end)}
         matches = [m for m in matches if m.product_id not in cleared]
         direct = [m for m in matches if m.method != "indirect"]
@@ -363,10 +398,15 @@ class Catalog:
     def match_all(self, text: str) -> list[CatalogMatch]:
         """Every catalog mention in `text` (overlaps resolved: stronger, then longer, then earlier wins);
         spans index `text` itself."""
+        return self._mentions(text)[0]
+
+    def _mentions(self, text: str) -> tuple[list[CatalogMatch], int | None]:
+        """`match_all`'s mentions, and where the first name of a product the business does not sell starts
+        (None when there is none, or when nothing in the catalog is mentioned)."""
         original = text[:MAX_MATCH_CHARS]
         normalised, offsets = normalize_with_offsets(original)
         if not normalised:
-            return []
+            return [], None
         lowered = normalised.lower()
         if len(lowered) != len(normalised):  # a few letters lower-case to two characters
             lowered = normalised
@@ -397,8 +437,13 @@ class Catalog:
                 kept.append(item)
                 taken[item[0] : item[1]] = b"\x01" * (item[1] - item[0])
         kept.sort(key=lambda f: f[0])
+        first_unsold: int | None = None
         if kept:
-            around = _NamesAround(self._product_names_in(en_doc, lowered))
+            names = self._product_names_in(en_doc, lowered)
+            first_unsold = min((start for start, end, group in names if group in self._unsold_groups
+                                and not _CLEARED_AFTER.match(lowered, end)
+                                and not _BELONGS_TO_AFTER.match(lowered, end)), default=None)
+            around = _NamesAround(names)
             inside = {k for k in kept if around.holds(k[0], k[1], lowered[k[0]:k[1]])}
             kept = [k for k in kept if k not in inside]
             # A name or related word inside another thing's name ("toy toaster", "drum kit") is no mention; a
@@ -415,7 +460,7 @@ class Catalog:
         for start, end, product_id, method, confidence in kept:
             o_start, o_end = offsets[start], offsets[end - 1] + 1
             out.append(CatalogMatch(product_id, original[o_start:o_end], method, confidence, o_start, o_end))
-        return out
+        return out, None if first_unsold is None else offsets[first_unsold]
 
     @staticmethod
     def _phrase_matches(nlp: Language, matcher: PhraseMatcher,

@@ -182,6 +182,42 @@ def _ends_in_an_accessory(words: list[str], own_words: Iterable[str]) -> bool:
     return False
 
 
+# What the customer says is at fault: "so it's definitely the pods.", "it's the new batch", 是插线板的问题,
+# 就是盒子的问题.
+_BLAMED_EN = re.compile(
+    r"\b(?:it's|its|it\s+is|that's|thats|it\s+must\s+be)\s+(?:(?:definitely|def|just|only|obviously|clearly|probably|"
+    r"surely|really)\s+)?(?:the|this|that|these|those|my|your)\s+(?P<thing>(?:[a-z0-9\-]+\s+){0,2}[a-z0-9\-]+)"
+    r"\s*(?:[,.!?;)]|$)")
+_BLAMED_ZH = re.compile(r"(?<![不没])(?:就是|肯定是|应该是|明显是|一定是|是)(?P<thing>[^\s，。,.!！?？；;、]{1,8}?)"
+                        r"(?:的问题|的毛病|的锅|有问题)")
+# Words for the product itself in a blame: "it's the machine", 是机器本身的问题.
+_THE_PRODUCT_ITSELF = frozenset({"machine", "one", "unit", "fault", "itself", "model", "brand", "机器", "东西", "它",
+                                 "这个", "那个", "质量", "产品"})
+
+
+def blamed_thing(text: str) -> tuple[int, int, str] | None:
+    """The last thing the lower-cased `text` says is at fault ("it's the liners", 是插座的问题): its span and words."""
+    found = [*_BLAMED_EN.finditer(text), *_BLAMED_ZH.finditer(text)]
+    if not found:
+        return None
+    last = max(found, key=lambda m: m.start("thing"))
+    return last.start("thing"), last.end("thing"), last.group("thing")
+
+
+def names_another_thing_at_fault(thing: str, own_words: Iterable[str]) -> bool:
+    """Whether the blamed `thing` is something other than the product, its parts or its aspects: "the liners",
+    "the new batch", 插座, 盒子 (not "the door", "the machine", 电脑本身)."""
+    if _CJK.search(thing):
+        thing = thing.removesuffix("本身").removesuffix("自己")
+        if not thing or thing in _THE_PRODUCT_ITSELF or _leading_parts_zh(thing) == thing or any(
+                term in thing for term in own_words if _CJK.search(term)):
+            return False
+        last = list(_pos_tagger().cut(thing, HMM=False))[-1]
+        return last.flag in _NOUN_TAGS_ZH or last.word in _THING_CHARS_ZH
+    head = thing.split()[-1]
+    return head not in _THE_PRODUCT_ITSELF and _english_word_kind(head, own_words) == "noun"
+
+
 def imitation_of_the_product(before: str) -> bool:
     """True when the text `before` a product name (lower-cased) makes it a toy or a model of the product."""
     return _IMITATION_BEFORE.search(before) is not None

@@ -474,6 +474,36 @@ def test_a_thing_used_with_or_bought_beside_the_product_is_not_the_product(
     assert (match.product_id if match else None) == product
 
 
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        # A thing the shop does not sell named first is what the complaint is about; the product is the setting.
+        ("my phone drains its battery while playing music to my headphones", None),
+        ("the kettle next to my microwave leaks from the base", None),
+        ("电饭煲煮饭老夹生，同样的米用微波炉都能热熟", None),
+        ("新手机充电特别慢，插耳机的线反而快", None),
+        # ...unless the complaint turns to the product, or the first thing belongs to it or is a delivery of it.
+        ("the phone case is lovely but the headphones keep cutting out in the left ear", "headphones"),
+        ("电视柜没问题，问题是微波炉门关不上", "microwave"),
+        ("the charger that came with my headphones buzzes", "headphones"),
+        ("快递把微波炉的箱子压扁了，机器侧面凹进去一块", "microwave"),
+        # What the customer says is at fault decides: another thing means no product; a named product is the one.
+        ("the liners curl up in the air fryer and burn, so it's definitely the liners.", None),
+        ("the air fryer has no fault, it's the liners", None),
+        ("插线板有焦味，微波炉插在上面，是插线板的问题", None),
+        ("the headphones and the microwave both act up, but it's the microwave.", "microwave"),
+        ("the air fryer smells of burning plastic, it's the basket.", "air_fryer"),  # a part of it
+        ("耳机左边没声音，不是插线板的问题", "headphones"),  # said not to be at fault
+        ("微波炉不加热，应该是机器本身的问题", "microwave"),
+        ("the microwave is heating fine, it's the plate", None),
+    ],
+)
+def test_the_thing_named_first_or_blamed_decides_the_product(home_catalog: Catalog, text: str,
+                                                             product: str | None) -> None:
+    match = home_catalog.match(text)
+    assert (match.product_id if match else None) == product
+
+
 def test_another_products_chinese_name_after_a_purpose_is_that_product(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     # The catalog adds its names to jieba's dictionary; untagged, jieba's tagger called 洗衣液 "x" (no noun), so the
