@@ -82,12 +82,13 @@ _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:just|only
                              r"|不是(?:一个|个)?)$",
                              re.IGNORECASE)
 # "the washer is fine but the dryer rattles", "tv is fine, its the soundbar", "the earbuds themselves sound great",
-# 下面的洗衣机没事, 电视本身看直播很正常: a product said to be fine is not the one complained about.
+# 下面的洗衣机没事, 电视本身看直播很正常, 还好微波炉没掉下来: a product said to be fine is not the one complained about.
 _CLEARED_AFTER = re.compile(
     r"\s*(?:itself\s+|themselves\s+)?(?:has\s+no\s+(?:fault|problem|issue)s?"
     r"|(?:is|'s|are|seems|seem|sounds?|looks?|works?)\s+(?:still\s+)?(?:[a-z]+ing\s+)?"
     r"(?:fine|ok|okay|all\s+right|great|brilliant|perfect|perfectly\s+fine|solid|lovely)"
     r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
+    r"|(?:倒|也|还)?没(?:有)?(?:掉下来|砸坏|摔坏|受损|被砸)"
     r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
 _USED_WITH_BEFORE = re.compile(
     r"(?:\b(?:with|on|onto|into|in|to|under|from|of|for|than|fits?|beside|next\s+to)\s+"
