@@ -90,10 +90,13 @@ _CLEARED_AFTER = re.compile(
     r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
     r"|(?:倒|也|还)?没(?:有)?(?:掉下来|砸坏|摔坏|受损|被砸)"
     r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
+_MACHINE_CLEARED = re.compile(
+    r"\b(?:the|my|our)\s+(?:machine|appliance|unit)\s+(?:itself\s+)?(?:is|'s|seems|works)\s+(?:still\s+)?"
+    r"(?:fine|ok|okay|perfect|perfectly\s+fine|great)\b|机器(?:本身)?(?:没问题|没事|是好的|好好的|正常)", re.IGNORECASE)
 _USED_WITH_BEFORE = re.compile(
     r"(?:\b(?:with|on|onto|into|in|to|under|from|of|for|than|fits?|beside|next\s+to)\s+"
     r"(?:(?:my|the|a|an|our|his|her|your|this|that|most|all|any)\s+)?"
-    r"(?:[\w.\-]+\s+)?|(?:对着|插上?|连上?|放在|用在|装在|装到|放到)(?:我家|我的|家里的?|自己的?)?)$")
+    r"(?:[\w.\-]+\s+)?|(?:对着|插上?|连上?|挂上?|放上?|放在|用在|装在|装到|放到|在)(?:我家|我的|家里的?|自己的?)?)$")
 # "the bag is lovely but the laptop's port is loose", 电视柜没问题，问题是电视…: the complaint turns to the product.
 _TURNS_TO_IT_BEFORE = re.compile(
     r"(?:\b(?:but|however|though|it's|its|it is)\b[^.!?]{0,16}|(?:问题是|但是|可是|只是|就是|而是)[^。！？]{0,6})$",
@@ -379,6 +382,8 @@ class Catalog:
             elif all(names_another_thing_at_fault(blamed[2], self._own_words[m.product_id]) for m in matches):
                 return None
         cleared = {m.product_id for m in matches if _CLEARED_AFTER.match(text, m.end)}
+        if len({m.product_id for m in matches}) == 1 and _MACHINE_CLEARED.search(text[:MAX_MATCH_CHARS]):
+            return None  # "just the pods, the machine is fine": the one product named is said to be fine
         matches = [m for m in matches if m.product_id not in cleared]
         direct = [m for m in matches if m.method != "indirect"]
         if direct:

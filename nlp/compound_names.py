@@ -59,8 +59,9 @@ _FOR_ANOTHER_THING_EN = re.compile(
     r"(?:(?:my|the|our|a|an|all|your|his|her|their|this|these|those|most|any)\s+)?(?:[a-z0-9.'\-]+\s+){0,2}"
     r"(?:(?:my|the|our|a|an|your|his|her|their|this|these|those)\s+)?$")
 # Before a thing named after "for" + a product, these make even one of its parts a thing sold on its own: "the
-# replacement HEPA filters for my vacuum", "ordered the anti-vibration feet for under my washer".
-_SOLD_ON_ITS_OWN_EN = frozenset({"spare", "replacement", "extra", "ordered", "bought", "purchased", "got"})
+# replacement HEPA filters for my vacuum", "ordered the anti-vibration feet for under my washer", "the new filter for
+# the vacuum".
+_SOLD_ON_ITS_OWN_EN = frozenset({"spare", "replacement", "extra", "new", "ordered", "bought", "purchased", "got"})
 _WORD_BEFORE_A_NAME = re.compile(r"\b([a-z][a-z\-]*)\s+$")
 # "listed as fits all 20L microwaves", "sold as compatible with my TV": whatever is sold so is another thing.
 _LISTED_FOR_EN = re.compile(r"\b(?:listed|sold|advertised|marketed|described)\s+as\s+['\"]?"
@@ -75,7 +76,7 @@ _BOUGHT_ON_ITS_OWN_AFTER_EN = re.compile(
 _SETTING_BEFORE_EN = re.compile(
     r"(?:\b(?:sits?|sat|stands?|stood|is|are|placed|kept|lives?)\s+(?:right\s+|just\s+)?(?:next\s+to|beside|alongside)"
     r"|\b(?:tested|tried|checked|plugged|watch|watched|use|used|play|played|stream|streamed)\s+"
-    r"(?:it|them|this|that|these|those)\s+(?:on|in|into|with)"
+    r"(?:it|them|this|that|these|those)\s+(?:on|in|into|with)|\b(?:saving|save|saved)\s+(?:up\s+)?(?:for|towards?)"
     r"|\b(?:box|boxes|pack|packs|packet|packets|bag|bags|tin|carton|bottle|tub|roll|refill)\s+of(?:\s+\d+)?)"
     r"\s+(?:(?:my|the|our|a|an|his|her|their|two|both|another|other|different|several|\d+)\s+){0,3}$")
 _DETERMINERS_EN = frozenset({"my", "the", "our", "a", "an", "all", "your", "his", "her", "their", "this", "these",
@@ -329,6 +330,8 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
     if not tagged:
         return False
     word, flag = tagged[0].word, tagged[0].flag
+    if len(word) > 2 and word.endswith("器") and word not in words.parts_zh and not purpose:
+        return True  # a device of its own (耳机放大器), unless one of the product's parts (冰箱温控器)
     # One character naming a made thing (洗衣机罩, 耳机套, 冰箱贴), and after a purpose any one character that is
     # not a particle, adverb, pronoun or number (收纳盒: 盒 "q"): jieba often tags these verbs.
     thing = len(word) == 1 and (word in _THING_CHARS_ZH or (bool(purpose) and flag[0] not in "dupcrmxy"))
@@ -369,7 +372,7 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
 _FOR_IT_ZH = re.compile(r"[^\s，。,.!！?？；;、]{0,6}?[用配买吃垫送囤备]的")
 # Where another thing sits: 放在洗衣机上面的置物架, 电视下面垫的垫子 (the verb before the name or after the place).
 _PLACED_BEFORE_ZH = re.compile(r"[放垫摆挂铺搁贴夹]在$")
-_PLACE_AFTER_ZH = re.compile(r"(?:上面|下面|上方|下方|底下|旁边|后面|背后|顶上|上|下)([垫放摆挂铺])?的")
+_PLACE_AFTER_ZH = re.compile(r"(?:上面|下面|上方|下方|底下|旁边|侧面|侧边|后面|背后|顶上|上|下)([垫放摆挂铺])?的")
 _PART_THEN_PLACE_ZH = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:上面|背后|后面|旁边|上|下)()的")
 # 适用于 / 给 / 配 before the name and 的 after it: 适用于55寸电视的支架.
 _FOR_BEFORE_ZH = re.compile(r"(?:适用于|适用|适配|适合|配|给(?![我你他她它您]))[^\s，。,.!！?？；;、]{0,8}$")
@@ -386,8 +389,9 @@ _FINE_WITH_IT_AFTER_ZH = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:都|也)?(?:没问
 _CONSUMABLE_AFTER_ZH = re.compile(
     r"的?(?:[^\s了不没的，。,.!！?？；;、]{1,3}?[剂膏]|(?:清洁|清洗|除垢|洗涤|护理|消毒)[液粉片块球]"
     r"|除[\u4e00-\u9fff]{1,2}?[盒袋包片贴块仪])")
-# After a part's name: 扫地机器人的 side brush 另外买的 (a part bought on its own).
-_BOUGHT_ON_ITS_OWN_AFTER_ZH = re.compile(r"的?[^，。,.!！?？；;、]{1,12}?(?:另外|单独|额外|另)(?:加购|购买|买|购)的")
+# After a part's name: 扫地机器人的 side brush 另外买的, 冰箱门封条是按型号买的 (a part bought on its own).
+_BOUGHT_ON_ITS_OWN_AFTER_ZH = re.compile(
+    r"的?[^，。,.!！?？；;、]{1,12}?(?:是)?(?:另外|单独|额外|另|按型号|照型号)(?:加购|购买|买|购)的")
 # What stands between 的 and the thing's name: 那种, 那根, 一个, 1米, 55寸.
 _COUNTED_ZH = re.compile(r"(?:[那这][种根块个只条台些把款]?|一[种根块个只条台把款]|[0-9.]+(?:米|寸|厘米|cm|m|l|升)?)*")
 # A film or cover for a part (键盘膜, 屏幕贴), and 防 + what it keeps off + the thing (防蓝光膜, 防撞条).
@@ -417,6 +421,8 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
     parts = _leading_parts_zh(rest)
     if parts and rest[len(parts) : len(parts) + 1] in _COVERS_ZH:
         return True  # 笔记本的键盘膜, 冰箱门把手套
+    if rest.startswith(("配件包", "配件套装", "配件盒")):
+        return True  # an accessory kit
     for_it = _FOR_IT_ZH.match(after)
     if for_it is not None:
         # 配笔记本用的蓝牙键盘: what is bought to go with the product is another thing, even one of its parts.

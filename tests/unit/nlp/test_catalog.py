@@ -456,6 +456,14 @@ def test_a_thing_for_the_product_is_not_the_product(home_catalog: Catalog, text:
         ("我的烤箱就放在微波炉旁边，烤箱门关不上", None),
         ("新手机充电很慢，同一个插头给耳机充电都没问题", None),
         ("空气炸锅一次性纸盘太薄", None),
+        ("the new basket for the air fryer does not slide in", None),
+        ("my voucher expired, I was saving towards an air fryer", None),
+        ("air fryer liners I ordered separately came torn. Just the liners, the machine is fine", None),
+        ("微波炉转盘是按型号买的，结果尺寸不对", None),
+        ("空气炸锅配件包里少了烤架", None),
+        ("微波炉侧面的磁吸置物架吸不住", None),
+        ("耳机放大器底噪特别大", None),
+        ("耳机架底座裂开了，一挂耳机就往前倒", None),
         # The product itself, its parts, its spares when it is named as the product, and what came with it.
         ("the microwave I bought last week sparks", "microwave"),
         ("a replacement microwave arrived broken again", "microwave"),
@@ -466,6 +474,8 @@ def test_a_thing_for_the_product_is_not_the_product(home_catalog: Catalog, text:
         ("单独买的微波炉坏了，用了两天", "microwave"),
         ("空气炸锅用了两天就不热了", "air_fryer"),
         ("耳机充电都没问题，就是左耳没声音", "headphones"),
+        ("微波炉温控器坏了", "microwave"),
+        ("师傅挂微波炉的时候把微波炉背板刮花了", "microwave"),
     ],
 )
 def test_a_thing_used_with_or_bought_beside_the_product_is_not_the_product(
