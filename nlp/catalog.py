@@ -90,13 +90,18 @@ _CLEARED_AFTER = re.compile(
     r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
     r"|(?:倒|也|还)?没(?:有)?(?:掉下来|砸坏|摔坏|受损|被砸)"
     r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
+_ANOTHER_ONE_BEFORE = re.compile(
+    r"(?:\b(?:friend's|friends|neighbour's|neighbor's|someone\s+else's|another|other|a\s+different|two\s+different|"
+    r"several)\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事)(?:家|的)(?:的|那台|那个)?|另一台|另外一台|另一个|别的|其他的?)$",
+    re.IGNORECASE)
 _MACHINE_CLEARED = re.compile(
     r"\b(?:the|my|our)\s+(?:machine|appliance|unit)\s+(?:itself\s+)?(?:is|'s|seems|works)\s+(?:still\s+)?"
-    r"(?:fine|ok|okay|perfect|perfectly\s+fine|great)\b|机器(?:本身)?(?:没问题|没事|是好的|好好的|正常)", re.IGNORECASE)
+    r"(?:fine|ok|okay|perfect|perfectly\s+fine|great)\b|机器(?:本身)?(?:倒是|倒|也|还)?(?:没问题|没事|是好的|好好的|正常)",
+    re.IGNORECASE)
 _USED_WITH_BEFORE = re.compile(
     r"(?:\b(?:with|on|onto|into|in|to|under|from|of|for|than|fits?|beside|next\s+to)\s+"
     r"(?:(?:my|the|a|an|our|his|her|your|this|that|most|all|any)\s+)?"
-    r"(?:[\w.\-]+\s+)?|(?:对着|插上?|连上?|挂上?|放上?|放在|用在|装在|装到|放到|在)(?:我家|我的|家里的?|自己的?)?)$")
+    r"(?:[\w.\-]+\s+)?|(?:对着|插上?|连上?|接上?|接到|挂上?|放上?|放在|用在|装在|装到|放到|在)(?:我家|我的|家里的?|自己的?)?)$")
 # "the bag is lovely but the laptop's port is loose", 电视柜没问题，问题是电视…: the complaint turns to the product.
 _TURNS_TO_IT_BEFORE = re.compile(
     r"(?:\b(?:but|however|though|it's|its|it is)\b[^.!?]{0,16}|(?:问题是|但是|可是|只是|就是|而是)[^。！？]{0,6})$",
@@ -373,6 +378,9 @@ class Catalog:
         matches = affirmed
         # Said to be fine: not proposed at all, even when nothing else is named ("my fridge is great, but the fridge
         # lock I bought snapped"); the flow then asks which product it is.
+        # "the same phone casts fine to my friend's TV", 换了另一台电视也一样: another one of a product, not the one
+        # complained about, and no sign that it is fine.
+        matches = [m for m in matches if not _ANOTHER_ONE_BEFORE.search(text[max(0, m.start - 24) : m.start])]
         # What the customer says is at fault: a product named there is the one; another thing means none of them.
         blamed = blamed_thing(text[:MAX_MATCH_CHARS].lower()) if matches else None
         if blamed is not None:
@@ -458,7 +466,16 @@ class Catalog:
             if elsewhere or inside:
                 # In a complaint about another thing named after a product, a product named after a preposition is
                 # where that thing is used ("won't sit flat on top of my toaster", 对着我家电视按), not the complaint.
+                another_thing = set(elsewhere)
                 elsewhere |= {k for k in kept if _USED_WITH_BEFORE.search(lowered[max(0, k[0] - 30) : k[0]])}
+                # A product first named as part of another thing's name is context after that too ("the laptop
+                # sleeve's zip broke, my laptop nearly slid out"), unless the message turns to it ("but the laptop").
+                first_named: dict[str, tuple[int, int, str, MatchMethod, float]] = {}
+                for k in kept:
+                    if k[3] != "indirect":
+                        first_named.setdefault(k[2], k)
+                elsewhere |= {k for k in kept if first_named.get(k[2]) in another_thing
+                              and not _TURNS_TO_IT_BEFORE.search(lowered[max(0, k[0] - 24) : k[0]])}
             named = {k[2] for k in kept if k[3] != "indirect" and k not in elsewhere}
             dropped = {k[2] for k in elsewhere} - named
             kept = [k for k in kept if k not in elsewhere and not (k[3] == "indirect" and k[2] in dropped)]

@@ -40,13 +40,16 @@ _IMITATION_BEFORE = re.compile(
 _WORDS_PATH = Path(__file__).parent / "data" / "compound_words.yaml"
 # Right after a name, an adjective made of it: "microwave-safe bowls", "laptop-compatible".
 _DESCRIBING_SUFFIX = re.compile(r"-(?:safe|proof|compatible|friendly|ready|shaped|style|themed|sized)\b")
+# A model number right after a name: "washing machine WM-7", "laptop x1", "TV 55".
+_MODEL_NUMBER_AFTER = re.compile(r"\s*[a-z]{0,4}-?\d")
 # How far a longer name after a product's can run ("washing machine drain hose extension").
 _MAX_COMPOUND_WORDS = 5
 # "<thing> [(...)] [that I ordered] [listed as] for|compatible with|to fit|to sit under|that go under|to match [my] [two
 # words] [the]" + the name; a bare "with" or "under" only after "I bought / I use" ("the cable I bought with the TV",
 # "the trolley I use under the fridge").
 _FOR_ANOTHER_THING_EN = re.compile(
-    r"\b(?P<thing>[a-z][a-z'\-]*)(?:\s*\([^()]{0,30}\))?\s+(?:(?:that|which)\s+)?"
+    r"\b(?P<thing>[a-z][a-z'\-]*)(?:\s*\([^()]{0,30}\))?\s+(?:on\s+its\s+own\s+|separately\s+|as\s+a\s+spare\s+)?"
+    r"(?:(?:that|which)\s+)?"
     r"(?P<bought>(?:(?:i|we)\s+(?:just\s+|had\s+|also\s+)?(?:ordered|bought|got|purchased|use|keep|put)"
     r"(?:\s+[a-z]+ly)?|you\s+sold\s+me|you\s+sell)\s+)?"
     r"(?:(?:listed|sold|advertised|marketed|described)\s+as\s+)?"
@@ -61,7 +64,10 @@ _FOR_ANOTHER_THING_EN = re.compile(
 # Before a thing named after "for" + a product, these make even one of its parts a thing sold on its own: "the
 # replacement HEPA filters for my vacuum", "ordered the anti-vibration feet for under my washer", "the new filter for
 # the vacuum".
-_SOLD_ON_ITS_OWN_EN = frozenset({"spare", "replacement", "extra", "new", "ordered", "bought", "purchased", "got"})
+_SOLD_ON_ITS_OWN_EN = frozenset({"spare", "replacement", "extra", "new", "second", "anti", "ordered", "bought",
+                                 "purchased", "got"})
+# Right after the name: "the cable for my headphones I ordered as a spare" was bought for it.
+_BOUGHT_AFTER_A_NAME_EN = re.compile(r"\s+(?:that\s+|which\s+)?(?:i|we)\s+(?:ordered|bought|got|purchased)\b")
 _WORD_BEFORE_A_NAME = re.compile(r"\b([a-z][a-z\-]*)\s+$")
 # "listed as fits all 20L microwaves", "sold as compatible with my TV": whatever is sold so is another thing.
 _LISTED_FOR_EN = re.compile(r"\b(?:listed|sold|advertised|marketed|described)\s+as\s+['\"]?"
@@ -105,6 +111,8 @@ def names_another_thing(after: str, own_words: Iterable[str]) -> bool:
         return _chinese_noun_of_another_thing(following[:_CJK_WINDOW], own_words)
     if _DESCRIBING_SUFFIX.match(after):
         return True
+    if _MODEL_NUMBER_AFTER.match(after):
+        return False  # "my washing machine WM-7 stops": the product's model
     words = _english_words(after, _MAX_COMPOUND_WORDS)
     if not words:
         return False
@@ -140,8 +148,10 @@ def fits_another_thing(before: str, after: str, own_words: Iterable[str]) -> boo
         kind = _english_word_kind(for_thing.group("thing").removesuffix("'s"), own_words)
         bought = for_thing.group("bought") is not None
         # "the remote for my TV" is the TV's; a part bought for it ("the cable I ordered for the TV", "generic
-        # filters for robot vacuums", "the replacement filters for my vacuum") is not.
-        if (bought or for_thing.group("bare") is None) and (kind == "noun" or (kind == "part" and (bought or any(
+        # filters for robot vacuums", "the replacement filters for my vacuum", "the cable for my headphones I
+        # ordered as a spare") is not.
+        if (bought or for_thing.group("bare") is None) and (kind == "noun" or (kind == "part" and (
+                bought or _BOUGHT_AFTER_A_NAME_EN.match(after) or any(
                 word in words.fitting_before_en or word in _SOLD_ON_ITS_OWN_EN or word.startswith("anti-")
                 for word in before[: for_thing.start()].split()[-3:])))):
             return True
@@ -189,8 +199,8 @@ _BLAMED_EN = re.compile(
     r"\b(?:it's|its|it\s+is|that's|thats|it\s+must\s+be)\s+(?:(?:definitely|def|just|only|obviously|clearly|probably|"
     r"surely|really)\s+)?(?:the|this|that|these|those|my|your)\s+(?P<thing>(?:[a-z0-9\-]+\s+){0,2}[a-z0-9\-]+)"
     r"\s*(?:[,.!?;)]|$)")
-_BLAMED_ZH = re.compile(r"(?<![不没])(?:就是|肯定是|应该是|明显是|一定是|是)(?P<thing>[^\s，。,.!！?？；;、]{1,8}?)"
-                        r"(?:的问题|的毛病|的锅|有问题)")
+_BLAMED_ZH = re.compile(r"(?<![不没])(?<!是不)(?:就是|肯定是|应该是|明显是|一定是|是)(?!不是|不)"
+                        r"(?P<thing>[^\s，。,.!！?？；;、]{1,8}?)(?:的问题|的毛病|的锅|有问题|坏了)")
 # Words for the product itself in a blame: "it's the machine", 是机器本身的问题.
 _THE_PRODUCT_ITSELF = frozenset({"machine", "one", "unit", "fault", "itself", "model", "brand", "机器", "东西", "它",
                                  "这个", "那个", "质量", "产品"})
@@ -325,12 +335,14 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
     purpose = next((word for word in words.purposes_zh if window.startswith(word)), "")
     function = "" if purpose else next((word for word in words.functions_zh if window.startswith(word)), "")
     rest = window[len(purpose or function) :]
+    if purpose:
+        rest = rest.removeprefix("的")  # 外接的显示器
     # The dictionary's tags only: jieba's HMM for unknown words cost 0.15 ms a match and changed no result measured.
     tagged = list(_pos_tagger().cut(rest, HMM=False))
     if not tagged:
         return False
     word, flag = tagged[0].word, tagged[0].flag
-    if len(word) > 2 and word.endswith("器") and word not in words.parts_zh and not purpose:
+    if len(word) > 2 and word.endswith("器") and word not in words.parts_zh:
         return True  # a device of its own (耳机放大器), unless one of the product's parts (冰箱温控器)
     # One character naming a made thing (洗衣机罩, 耳机套, 冰箱贴), and after a purpose any one character that is
     # not a particle, adverb, pronoun or number (收纳盒: 盒 "q"): jieba often tags these verbs.
@@ -376,6 +388,8 @@ _PLACE_AFTER_ZH = re.compile(r"(?:上面|下面|上方|下方|底下|旁边|侧�
 _PART_THEN_PLACE_ZH = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:上面|背后|后面|旁边|上|下)()的")
 # 适用于 / 给 / 配 before the name and 的 after it: 适用于55寸电视的支架.
 _FOR_BEFORE_ZH = re.compile(r"(?:适用于|适用|适配|适合|配|给(?![我你他她它您]))[^\s，。,.!！?？；;、]{0,8}$")
+# Said to fit the product, or all kinds of it: 适配各种咖啡机, 兼容所有扫地机.
+_FITS_ALL_BEFORE_ZH = re.compile(r"(?:适配|适用于|兼容|通用于)(?:各种|所有|大部分|多数|各品牌|各款)?的?$")
 # A verb of holding right before the name and 的 after it: 放微波炉的置物架, 收纳耳机的盒子.
 _HOLDS_BEFORE_ZH = re.compile(r"(?:放|摆|挂|垫|收纳)$")
 # Bought on its own before the name: 单独买的破壁机干磨杯, 另外加购的吸尘器刷头, 备用的冰箱滤芯.
@@ -407,6 +421,8 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
     words = _words()
     if before.endswith("防") or any(before.endswith(word) for word in words.fitting_before_zh):
         return True  # 防扫地机撞的防撞条, 万能电视遥控器
+    if _FITS_ALL_BEFORE_ZH.search(before):
+        return True  # 说适配各种咖啡机: what is said to fit the product
     if _CONSUMABLE_AFTER_ZH.match(after) or _BOUGHT_ON_ITS_OWN_AFTER_ZH.match(after) or (
             _BOUGHT_ON_ITS_OWN_BEFORE_ZH.search(before) and _names_a_thing_first_zh(after)):
         return True
@@ -497,6 +513,8 @@ def _names_a_thing_zh(phrase: str, own_words: Iterable[str], parts_count: bool =
     `parts_count` False, a part's name is such a thing too."""
     phrase = phrase[_COUNTED_ZH.match(phrase).end() :]  # type: ignore[union-attr]  # matches the empty string
     words = _words()
+    if _leading_purpose_zh(phrase):
+        return True  # what it is for, then the thing: 用的一次性吸油纸
     tokens = list(_pos_tagger().cut(phrase[:_CJK_WINDOW], HMM=False))
     for i, token in enumerate(tokens):
         word, flag = token.word, token.flag

@@ -464,6 +464,16 @@ def test_a_thing_for_the_product_is_not_the_product(home_catalog: Catalog, text:
         ("微波炉侧面的磁吸置物架吸不住", None),
         ("耳机放大器底噪特别大", None),
         ("耳机架底座裂开了，一挂耳机就往前倒", None),
+        ("空气炸锅用的一次性吸油纸一加热就卷起来", None),
+        ("另买的耳机线接耳机有杂音，换回盒子里送的那根就好了", None),
+        ("耳机外接的放大器有底噪", None),
+        ("got a second basket on its own for the air fryer, it does not fit", None),
+        ("detachable cable for headphones i ordered as a spare crackles", None),
+        ("anti slip feet for the air fryer came off", None),
+        ("买的兼容转盘说适配各种微波炉，一放进去就卡住", None),
+        ("定时插座给微波炉通电的时间不对，机器倒是没事", None),
+        ("the microwave cover's clip broke, my microwave is now splattered again", None),
+        ("my phone will not pair, my friend's headphones pair with it fine", None),
         # The product itself, its parts, its spares when it is named as the product, and what came with it.
         ("the microwave I bought last week sparks", "microwave"),
         ("a replacement microwave arrived broken again", "microwave"),
@@ -476,6 +486,10 @@ def test_a_thing_for_the_product_is_not_the_product(home_catalog: Catalog, text:
         ("耳机充电都没问题，就是左耳没声音", "headphones"),
         ("微波炉温控器坏了", "microwave"),
         ("师傅挂微波炉的时候把微波炉背板刮花了", "microwave"),
+        ("my microwave MW-7 stops after ten seconds", "microwave"),
+        ("the microwave cover is fine but the microwave sparks", "microwave"),
+        ("微波炉不转了，是不是电机坏了？", "microwave"),  # a question about its part, not a blame of another thing
+        ("my mum's air fryer smells of burning plastic", "air_fryer"),
     ],
 )
 def test_a_thing_used_with_or_bought_beside_the_product_is_not_the_product(
