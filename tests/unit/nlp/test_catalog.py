@@ -127,7 +127,8 @@ def test_shipped_catalog_is_a_general_bilingual_catalog() -> None:
                           ("破壁机", "blender"), ("手机", "phone"), ("宽带", "broadband"), ("快递", "delivery_service"),
                           ("信用卡", "bank_card"), ("my kettle", "kettle"), ("washing machine", "washing_machine"),
                           ("tumble dryer", "dryer"), ("blender", "blender"), ("debit card", "bank_card"),
-                          ("sim card", "mobile_plan"), ("bank transfer", "bank_account")]:
+                          ("sim card", "mobile_plan"), ("bank transfer", "bank_account"), ("机顶盒", "tv_box"),
+                          ("视频会员", "streaming_subscription"), ("smart plug", "charger")]:
         match = catalog.match(f"{word}有问题" if not word.isascii() else f"problem with {word}")
         assert match is not None and match.product_id == product, word
     for entry in catalog.entries.values():
@@ -506,6 +507,8 @@ def test_a_thing_used_with_or_bought_beside_the_product_is_not_the_product(
         ("the kettle next to my microwave leaks from the base", None),
         ("电饭煲煮饭老夹生，同样的米用微波炉都能热熟", None),
         ("新手机充电特别慢，插耳机的线反而快", None),
+        ("视频会员自动续费扣了两次钱，我只在微波炉旁边的平板上看过", None),
+        ("the smart plug I use to start the air fryer from my phone will not connect", None),
         # ...unless the complaint turns to the product, or the first thing belongs to it or is a delivery of it.
         ("the phone case is lovely but the headphones keep cutting out in the left ear", "headphones"),
         ("电视柜没问题，问题是微波炉门关不上", "microwave"),
