@@ -253,7 +253,6 @@ class Catalog:
             self.entries[entry.id] = entry
         self._en = spacy.blank("en")
         # What may follow a product's name and still be the product: its related words and its names ("蒙牛牛奶").
-        self._own_words = {e.id: (*e.related, *e.names) for e in self.entries.values()}
         terms: list[tuple[str, str, MatchMethod]] = []
         for entry in self.entries.values():
             terms += [(n, entry.id, "exact") for n in entry.names]
@@ -261,10 +260,16 @@ class Catalog:
             terms += [(n, entry.id, "indirect") for n in entry.related]
         # Simplified and traditional Chinese are the same product: match both spellings of every term.
         converters = (opencc.OpenCC("t2s"), opencc.OpenCC("s2t"))
+        self._to_simplified = converters[0]
 
         def spellings(term: str) -> set[str]:
             return {term, *(c.convert(term) for c in converters)} if _CJK.search(term) else {term}
 
+        # What may follow a product's name and still be the product: its related words and its names ("蒙牛牛奶"), in
+        # both spellings (the text around a name is read in simplified characters).
+        self._own_words = {e.id: tuple(v for w in (*e.related, *e.names) for v in sorted(spellings(w)))
+                           for e in self.entries.values()}
+        self._names = {e.id: e.names for e in self.entries.values()}
         terms += [(variant, product_id, method) for term, product_id, method in list(terms)
                   for variant in spellings(term) - {term}]
         # Every known product's names, one group per product, to tell a longer name of another thing.
@@ -367,31 +372,39 @@ class Catalog:
         answer needs the related words of one product to outnumber every other product's.
         """
         matches, first_unsold = self._mentions(text)
+        if not matches:
+            return None
+        # The rules below read simplified Chinese (沒事 is 没事); the conversion keeps every offset.
+        plain = self._simplified(text[:MAX_MATCH_CHARS])
+
+        def said_before(pattern: re.Pattern[str], m: CatalogMatch) -> bool:
+            return pattern.search(plain[max(0, m.start - 24) : m.start]) is not None
+
         # "my phone drains fast, even playing to my headphones": a thing the shop does not sell, named first, is
         # what the complaint is about, unless it turns to the product ("the bag is lovely but the laptop...").
-        if first_unsold is not None and matches and first_unsold < matches[0].start and not any(
-                _TURNS_TO_IT_BEFORE.search(text[max(0, m.start - 24) : m.start]) for m in matches):
+        if (first_unsold is not None and first_unsold < matches[0].start
+                and not any(said_before(_TURNS_TO_IT_BEFORE, m) for m in matches)):
             return None
         # "it's not the kettle, it's the toaster": a product said not to be it loses to one that is not negated, and
-        # is not proposed when nothing else is named ("my phone drops bluetooth, not just my headphones").
-        affirmed = [m for m in matches if not _NEGATED_BEFORE.search(text[max(0, m.start - 24) : m.start])]
-        matches = affirmed
-        # Said to be fine: not proposed at all, even when nothing else is named ("my fridge is great, but the fridge
-        # lock I bought snapped"); the flow then asks which product it is.
-        # "the same phone casts fine to my friend's TV", 换了另一台电视也一样: another one of a product, not the one
-        # complained about, and no sign that it is fine.
-        matches = [m for m in matches if not _ANOTHER_ONE_BEFORE.search(text[max(0, m.start - 24) : m.start])]
+        # is not proposed when nothing else is named ("my phone drops bluetooth, not just my headphones"). "The same
+        # phone casts fine to my friend's TV", 换了另一台电视也一样: another one of a product is not the one
+        # complained about, nor a sign that it is fine.
+        matches = [m for m in matches
+                   if not said_before(_NEGATED_BEFORE, m) and not said_before(_ANOTHER_ONE_BEFORE, m)]
         # What the customer says is at fault: a product named there is the one; another thing means none of them.
-        blamed = blamed_thing(text[:MAX_MATCH_CHARS].lower()) if matches else None
+        blamed = blamed_thing(plain.lower()) if matches else None
         if blamed is not None:
             at_fault = [m for m in matches if blamed[0] <= m.start < blamed[1]]
             if at_fault:
                 matches = at_fault
-            elif all(names_another_thing_at_fault(blamed[2], self._own_words[m.product_id]) for m in matches):
+            elif all(names_another_thing_at_fault(blamed[2], self._own_words[m.product_id], self._names[m.product_id])
+                     for m in matches):
                 return None
-        cleared = {m.product_id for m in matches if _CLEARED_AFTER.match(text, m.end)}
-        if len({m.product_id for m in matches}) == 1 and _MACHINE_CLEARED.search(text[:MAX_MATCH_CHARS]):
-            return None  # "just the pods, the machine is fine": the one product named is said to be fine
+        # Said to be fine: not proposed at all, even when nothing else is named ("my fridge is great, but the fridge
+        # lock I bought snapped"; "just the pods, the machine is fine"); the flow then asks which product it is.
+        if len({m.product_id for m in matches}) == 1 and _MACHINE_CLEARED.search(plain):
+            return None
+        cleared = {m.product_id for m in matches if _CLEARED_AFTER.match(plain, m.end)}
         matches = [m for m in matches if m.product_id not in cleared]
         direct = [m for m in matches if m.method != "indirect"]
         if direct:
@@ -408,6 +421,13 @@ class Catalog:
         first = min(hits[product_id], key=lambda m: m.start)
         confidence = min(_MAX_INDIRECT, _CONFIDENCE["indirect"] + _INDIRECT_STEP * (best_count - 1))
         return CatalogMatch(product_id, first.span, "indirect", confidence, first.start, first.end)
+
+    def _simplified(self, text: str) -> str:
+        """`text` in simplified Chinese characters, when that keeps its length (so offsets still hold)."""
+        if not _CJK.search(text):
+            return text
+        converted: str = self._to_simplified.convert(text)
+        return converted if len(converted) == len(text) else text
 
     def match_all(self, text: str) -> list[CatalogMatch]:
         """Every catalog mention in `text` (overlaps resolved: stronger, then longer, then earlier wins);
@@ -453,21 +473,22 @@ class Catalog:
         kept.sort(key=lambda f: f[0])
         first_unsold: int | None = None
         if kept:
+            context = self._simplified(lowered)  # what is said around the names, read in simplified Chinese
             names = self._product_names_in(en_doc, lowered)
             first_unsold = min((start for start, end, group in names if group in self._unsold_groups
-                                and not _CLEARED_AFTER.match(lowered, end)
-                                and not _BELONGS_TO_AFTER.match(lowered, end)), default=None)
+                                and not _CLEARED_AFTER.match(context, end)
+                                and not _BELONGS_TO_AFTER.match(context, end)), default=None)
             around = _NamesAround(names)
             inside = {k for k in kept if around.holds(k[0], k[1], lowered[k[0]:k[1]])}
             kept = [k for k in kept if k not in inside]
             # A name or related word inside another thing's name ("toy toaster", "drum kit") is no mention; a
             # product named only so is not found by its related words either ("the toast pops out").
-            elsewhere = {k for k in kept if self._head_of_phrase_check and self._names_another_thing(k, lowered)}
+            elsewhere = {k for k in kept if self._head_of_phrase_check and self._names_another_thing(k, context)}
             if elsewhere or inside:
                 # In a complaint about another thing named after a product, a product named after a preposition is
                 # where that thing is used ("won't sit flat on top of my toaster", 对着我家电视按), not the complaint.
                 another_thing = set(elsewhere)
-                elsewhere |= {k for k in kept if _USED_WITH_BEFORE.search(lowered[max(0, k[0] - 30) : k[0]])}
+                elsewhere |= {k for k in kept if _USED_WITH_BEFORE.search(context[max(0, k[0] - 30) : k[0]])}
                 # A product first named as part of another thing's name is context after that too ("the laptop
                 # sleeve's zip broke, my laptop nearly slid out"), unless the message turns to it ("but the laptop").
                 first_named: dict[str, tuple[int, int, str, MatchMethod, float]] = {}
@@ -475,7 +496,7 @@ class Catalog:
                     if k[3] != "indirect":
                         first_named.setdefault(k[2], k)
                 elsewhere |= {k for k in kept if first_named.get(k[2]) in another_thing
-                              and not _TURNS_TO_IT_BEFORE.search(lowered[max(0, k[0] - 24) : k[0]])}
+                              and not _TURNS_TO_IT_BEFORE.search(context[max(0, k[0] - 24) : k[0]])}
             named = {k[2] for k in kept if k[3] != "indirect" and k not in elsewhere}
             dropped = {k[2] for k in elsewhere} - named
             kept = [k for k in kept if k not in elsewhere and not (k[3] == "indirect" and k[2] in dropped)]

@@ -215,18 +215,22 @@ def blamed_thing(text: str) -> tuple[int, int, str] | None:
     return last.start("thing"), last.end("thing"), last.group("thing")
 
 
-def names_another_thing_at_fault(thing: str, own_words: Iterable[str]) -> bool:
+def names_another_thing_at_fault(thing: str, own_words: Iterable[str], names: Iterable[str]) -> bool:
     """Whether the blamed `thing` is something other than the product, its parts or its aspects: "the liners",
-    "the new batch", 插座, 盒子 (not "the door", "the machine", 电脑本身)."""
+    "the new batch", 插座, 盒子 (not "the door", "the machine", "the fryer" of an air fryer, 电脑本身, 锅 of 空气炸锅).
+    `own_words`: the product's names and related words; `names`: its names alone."""
     if _CJK.search(thing):
         thing = thing.removesuffix("本身").removesuffix("自己")
+        # A name's own words or their end (锅 of 空气炸锅) are the product.
         if not thing or thing in _THE_PRODUCT_ITSELF or _leading_parts_zh(thing) == thing or any(
-                term in thing for term in own_words if _CJK.search(term)):
+                term in thing for term in own_words if _CJK.search(term)) or any(
+                name.endswith(thing) for name in names if _CJK.search(name)):
             return False
         last = list(_pos_tagger().cut(thing, HMM=False))[-1]
         return last.flag in _NOUN_TAGS_ZH or last.word in _THING_CHARS_ZH
     head = thing.split()[-1]
-    return head not in _THE_PRODUCT_ITSELF and _english_word_kind(head, own_words) == "noun"
+    return (head not in _THE_PRODUCT_ITSELF and _english_word_kind(head, own_words) == "noun"
+            and not any(name.split()[-1] == head for name in names if name))  # "the fryer"
 
 
 def imitation_of_the_product(before: str) -> bool:

@@ -491,6 +491,11 @@ def test_a_thing_for_the_product_is_not_the_product(home_catalog: Catalog, text:
         ("the microwave cover is fine but the microwave sparks", "microwave"),
         ("微波炉不转了，是不是电机坏了？", "microwave"),  # a question about its part, not a blame of another thing
         ("my mum's air fryer smells of burning plastic", "air_fryer"),
+        # Traditional characters around a name read as simplified ones (時候 is 时候, no thing used with it).
+        ("微波爐用的時候門縫會冒火花", "microwave"),
+        ("空气炸锅一开机就跳闸，换了三个插座都一样，肯定是锅的问题", "air_fryer"),  # 锅: the air fryer itself
+        ("the air fryer trips the fuse on every socket, it's the fryer.", "air_fryer"),
+        ("the filter clip on my air fryer snapped off", "air_fryer"),
     ],
 )
 def test_a_thing_used_with_or_bought_beside_the_product_is_not_the_product(
