@@ -10,7 +10,8 @@ product. English and Chinese noun compounds put the head last, so what matters i
 - any other noun: the head of a longer name of something else.
 No English part-of-speech tagger comes from the package index (spaCy's trained pipelines do not), so the other
 noun is what is left after the closed classes (spaCy's stop words, inflected verb forms, the verbs and adjectives
-customers use about products: `data/compound_words.yaml`); Chinese has jieba's part-of-speech tags.
+customers use about products: `data/compound_words.yaml`) and the words WordNet never calls nouns
+(`data/english_never_nouns.txt.gz`); Chinese has jieba's part-of-speech tags.
 Before a name only an imitation is looked for ("a toy toaster", 玩具烤面包机); other modifiers before a name
 ("pressure washer", 宠物烘干机) are left to the general catalog's longer names (`Catalog`).
 """
@@ -18,6 +19,7 @@ Before a name only an imitation is looked for ("a toy toaster", 玩具烤面包�
 from __future__ import annotations
 
 import functools
+import gzip
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,8 +40,10 @@ _CJK_WINDOW = 8
 _IMITATION_BEFORE = re.compile(
     r"(?:\b(?:toy|toys|pretend|replica|miniature|dollhouse|play)\s+|(?:玩具|仿真|过家家|模型)(?:小|迷你)?\s*)$")
 _WORDS_PATH = Path(__file__).parent / "data" / "compound_words.yaml"
-# Right after a name, an adjective made of it: "microwave-safe bowls", "laptop-compatible".
-_DESCRIBING_SUFFIX = re.compile(r"-(?:safe|proof|compatible|friendly|ready|shaped|style|themed|sized)\b")
+_NEVER_NOUNS_PATH = Path(__file__).parent / "data" / "english_never_nouns.txt.gz"
+# Right after a name, an adjective made of it: "microwave-safe bowls", "laptop-compatible", "'CM-200 compatible' pods".
+_DESCRIBING_SUFFIX = re.compile(
+    r"-(?:safe|proof|compatible|friendly|ready|shaped|style|themed|sized)\b|\s+compatible\b(?!\s+with)")
 # A model number right after a name: "washing machine WM-7", "laptop x1", "TV 55".
 _MODEL_NUMBER_AFTER = re.compile(r"\s*[a-z]{0,4}-?\d")
 # How far a longer name after a product's can run ("washing machine drain hose extension").
@@ -320,7 +324,17 @@ def _english_word_kind(word: str, own_words: Iterable[str]) -> Literal["part", "
         return "other"
     if word.endswith(("n't", "'s", "'ve", "'ll", "'d")) or (len(word) > 4 and word.endswith(("ed", "ing", "ly"))):
         return "other"
+    if word.endswith("ed") and {word[:-1], word[:-2]} & words.verbs_en:
+        return "other"  # a short past of a verb the lists know: "died", "used"
+    if singular & _never_nouns():
+        return "other"  # WordNet knows it only as a verb, adjective or adverb: "the washer ignores delay start"
     return "noun"
+
+
+@functools.cache
+def _never_nouns() -> frozenset[str]:
+    """English words that are never nouns (WordNet 3.0: `scripts/build_never_nouns.py`)."""
+    return frozenset(gzip.decompress(_NEVER_NOUNS_PATH.read_bytes()).decode().split())
 
 
 def _singular_forms(word: str) -> set[str]:
@@ -542,6 +556,7 @@ def warm_up(chinese: bool) -> None:
     """Load the word lists, and jieba's tagger for a catalog with Chinese names, before the first message needs
     them (the models load in a background thread; the tagger's tables take a third of a second)."""
     _words()
+    _never_nouns()
     if chinese:
         _pos_tagger()
 
