@@ -246,13 +246,13 @@ class Catalog:
         `head_of_phrase_check`: drop a name that only describes another thing ("toaster bags",
         `compound_names`); off only for the benchmark's reference."""
         self._head_of_phrase_check = head_of_phrase_check
+        other_products = tuple(other_products)
         self.entries: dict[str, CatalogEntry] = {}
         for entry in entries:
             if entry.id in self.entries:
                 raise CatalogError("duplicate product id", entry=entry.id)
             self.entries[entry.id] = entry
         self._en = spacy.blank("en")
-        # What may follow a product's name and still be the product: its related words and its names ("蒙牛牛奶").
         terms: list[tuple[str, str, MatchMethod]] = []
         for entry in self.entries.values():
             terms += [(n, entry.id, "exact") for n in entry.names]
@@ -277,7 +277,7 @@ class Catalog:
                              for e in (*self.entries.values(), *other_products)]
         sold_names = frozenset().union(*self._name_groups[: len(self.entries)])
         self._unsold_groups = frozenset(
-            group for product, group in zip(other_products, self._name_groups[len(self.entries) :], strict=False)
+            group for product, group in zip(other_products, self._name_groups[len(self.entries) :], strict=True)
             if not group & sold_names and product.id not in _AROUND_A_PURCHASE)
         self._group_matcher = PhraseMatcher(self._en.vocab, attr="LOWER")
         self._group_cjk_names: list[tuple[str, int]] = []
@@ -582,8 +582,7 @@ class _NamesAround:
 
     def holds(self, start: int, end: int, words: str) -> bool:
         """A longer name of another product covers the mention `words` at start..end ("toy toaster")."""
-        return any(n_start + self._longest >= end and n_end >= end and n_end - n_start > end - start
-                   and words not in group
+        return any(n_end >= end and n_end - n_start > end - start and words not in group
                    for n_start in range(max(0, start - self._longest), start + 1)
                    for n_end, group in self._by_start.get(n_start, ()))
 
