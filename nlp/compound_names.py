@@ -211,7 +211,8 @@ _THE_PRODUCT_ITSELF = frozenset({"machine", "one", "unit", "fault", "itself", "m
 
 
 def blamed_thing(text: str) -> tuple[int, int, str] | None:
-    """The last thing the lower-cased `text` says is at fault ("it's the liners", 是插线板的问题): its span and words."""
+    """The last thing the lower-cased `text` says is at fault ("it's the liners", 是插线板的问题): its span and
+    words."""
     found = [*_BLAMED_EN.finditer(text), *_BLAMED_ZH.finditer(text)]
     if not found:
         return None
@@ -221,7 +222,8 @@ def blamed_thing(text: str) -> tuple[int, int, str] | None:
 
 def names_another_thing_at_fault(thing: str, own_words: Iterable[str], names: Iterable[str]) -> bool:
     """Whether the blamed `thing` is something other than the product, its parts or its aspects: "the liners",
-    "the new batch", 插线板, 盒子 (not "the door", "the machine", "the fryer" of an air fryer, 电脑本身, 锅 of 空气炸锅).
+    "the new batch", 插线板, 盒子 (not "the door", "the machine", "the fryer" of an air fryer, 电脑本身, 锅 of
+    空气炸锅).
     `own_words`: the product's names and related words; `names`: its names alone."""
     if _CJK.search(thing):
         thing = thing.removesuffix("本身").removesuffix("自己")
