@@ -269,7 +269,6 @@ class Catalog:
         # both spellings (the text around a name is read in simplified characters).
         self._own_words = {e.id: tuple(v for w in (*e.related, *e.names) for v in sorted(spellings(w)))
                            for e in self.entries.values()}
-        self._names = {e.id: e.names for e in self.entries.values()}
         terms += [(variant, product_id, method) for term, product_id, method in list(terms)
                   for variant in spellings(term) - {term}]
         # Every known product's names, one group per product, to tell a longer name of another thing.
@@ -397,8 +396,8 @@ class Catalog:
             at_fault = [m for m in matches if blamed[0] <= m.start < blamed[1]]
             if at_fault:
                 matches = at_fault
-            elif all(names_another_thing_at_fault(blamed[2], self._own_words[m.product_id], self._names[m.product_id])
-                     for m in matches):
+            elif all(names_another_thing_at_fault(blamed[2], self._own_words[pid], self.entries[pid].names)
+                     for pid in {m.product_id for m in matches}):
                 return None
         # Said to be fine: not proposed at all, even when nothing else is named ("my fridge is great, but the fridge
         # lock I bought snapped"; "just the pods, the machine is fine"); the flow then asks which product it is.

@@ -326,7 +326,7 @@ def _english_word_kind(word: str, own_words: Iterable[str]) -> Literal["part", "
         return "other"
     if word.endswith(("n't", "'s", "'ve", "'ll", "'d")) or (len(word) > 4 and word.endswith(("ed", "ing", "ly"))):
         return "other"
-    if word.endswith("ed") and {word[:-1], word[:-2]} & words.verbs_en:
+    if word.endswith("ed") and _verb_stems(word[:-2]) & words.verbs_en:
         return "other"  # a short past of a verb the lists know: "died", "used"
     if singular & _never_nouns():
         return "other"  # WordNet knows it only as a verb, adjective or adverb: "the washer ignores delay start"
@@ -383,7 +383,8 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
     if len(tagged) > 1 and tagged[1].word in "了过着":
         return False
     if not (function or thing) and (word[0] in _ACTION_CHARS_ZH or word in words.function_words_zh):
-        # What it does, then 器: a device of its own (微波炉蒸蛋器), unless the product's part (加热器).
+        # What it does, then 器: a device of its own (微波炉蒸蛋器), unless the product's part (加热器); a verb not
+        # led by an action (研磨/器) stays the product's part.
         return len(tagged) > 1 and tagged[1].word == "器" and word + "器" not in words.parts_zh
     # Parts are read off the text too: jieba splits some (头梁: 头/梁).
     part = _leading_part_zh(rest)
@@ -462,8 +463,7 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
     for_it = _FOR_IT_ZH.match(after)
     if for_it is not None:
         # 配笔记本用的蓝牙键盘: what is bought to go with the product is another thing, even one of its parts.
-        return _names_a_thing_zh(after[for_it.end() :], () if _FOR_BEFORE_ZH.search(before) else own_words,
-                                 parts_count=_FOR_BEFORE_ZH.search(before) is None)
+        return _names_a_thing_zh(after[for_it.end() :], None if _FOR_BEFORE_ZH.search(before) else own_words)
     placed = _PLACED_BEFORE_ZH.search(before) is not None
     if placed and _BESIDE_AFTER_ZH.match(after):
         return True
@@ -527,10 +527,10 @@ def _names_a_purpose_zh(text: str) -> bool:
     return any(purpose in window for purpose in _words().purposes_zh)
 
 
-def _names_a_thing_zh(phrase: str, own_words: Iterable[str], parts_count: bool = True) -> bool:
+def _names_a_thing_zh(phrase: str, own_words: Iterable[str] | None) -> bool:
     """Whether `phrase` (what follows 用的, 上面的...) starts with the name of a thing that is not one of the
     product's parts or own words: 充电线, 除螨刷头, 置物架, 摄像头支架 (not 刀片, 电源适配器, 时候, 是); with
-    `parts_count` False, a part's name is such a thing too."""
+    `own_words` None, a part's or the product's own name is such a thing too."""
     phrase = phrase[_COUNTED_ZH.match(phrase).end() :]  # type: ignore[union-attr]  # matches the empty string
     words = _words()
     if _leading_purpose_zh(phrase):
@@ -545,7 +545,7 @@ def _names_a_thing_zh(phrase: str, own_words: Iterable[str], parts_count: bool =
                 return True  # 胶囊收纳架: what the thing is for comes after a word of the product's own
             if word in words.function_words_zh:
                 return False
-            products = (*(words.parts_zh if parts_count else ()), *(term for term in own_words if _CJK.search(term)))
+            products = () if own_words is None else (*words.parts_zh, *(t for t in own_words if _CJK.search(t)))
             if not any(phrase.startswith(term) for term in products):
                 return True
             # A part's name, then another noun: the last noun names the thing (摄像头支架 is a mount).

@@ -32,6 +32,12 @@ products:
 """
 
 
+def proposed(catalog: Catalog, text: str) -> str | None:
+    """The product the catalog proposes for `text`, None for none."""
+    match = catalog.match(text)
+    return match.product_id if match else None
+
+
 def _loaded(tmp_path_factory: pytest.TempPathFactory, document: str) -> Catalog:
     path = tmp_path_factory.mktemp("catalog") / "catalog.yaml"
     path.write_text(document, encoding="utf-8")
@@ -228,8 +234,7 @@ def test_a_catalog_name_inside_another_products_name_is_not_that_product(
     path.write_text(SMALL_SHOP_YAML, encoding="utf-8")
     # The business's catalog does not sell hair dryers; the shipped general catalog knows them.
     for catalog in (Catalog.load(path), Catalog.from_document(yaml.safe_load(SMALL_SHOP_YAML)["products"])):
-        match = catalog.match(text)
-        assert (match.product_id if match else None) == product
+        assert proposed(catalog, text) == product
 
 
 @pytest.mark.parametrize(("text", "product"), [
@@ -241,8 +246,7 @@ def test_a_catalog_name_inside_another_products_name_is_not_that_product(
 ])
 def test_a_product_said_not_to_be_it_loses_to_the_one_that_is(retailer: Catalog, text: str,
                                                                product: str | None) -> None:
-    match = retailer.match(text)
-    assert (match.product_id if match else None) == product
+    assert proposed(retailer, text) == product
 
 
 def test_match_all_spans_index_the_original_text(retailer: Catalog) -> None:
@@ -348,8 +352,7 @@ def home_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 )
 def test_a_name_inside_another_things_name_is_not_the_product(home_catalog: Catalog, text: str,
                                                                product: str | None) -> None:
-    match = home_catalog.match(text)
-    assert (match.product_id if match else None) == product
+    assert proposed(home_catalog, text) == product
 
 
 @pytest.mark.parametrize(
@@ -423,8 +426,7 @@ def test_a_name_inside_another_things_name_is_not_the_product(home_catalog: Cata
     ],
 )
 def test_a_thing_for_the_product_is_not_the_product(home_catalog: Catalog, text: str, product: str | None) -> None:
-    match = home_catalog.match(text)
-    assert (match.product_id if match else None) == product
+    assert proposed(home_catalog, text) == product
 
 
 @pytest.mark.parametrize(
@@ -506,8 +508,7 @@ def test_a_thing_for_the_product_is_not_the_product(home_catalog: Catalog, text:
 )
 def test_a_thing_used_with_or_bought_beside_the_product_is_not_the_product(
         home_catalog: Catalog, text: str, product: str | None) -> None:
-    match = home_catalog.match(text)
-    assert (match.product_id if match else None) == product
+    assert proposed(home_catalog, text) == product
 
 
 @pytest.mark.parametrize(
@@ -538,8 +539,7 @@ def test_a_thing_used_with_or_bought_beside_the_product_is_not_the_product(
 )
 def test_the_thing_named_first_or_blamed_decides_the_product(home_catalog: Catalog, text: str,
                                                              product: str | None) -> None:
-    match = home_catalog.match(text)
-    assert (match.product_id if match else None) == product
+    assert proposed(home_catalog, text) == product
 
 
 def test_another_products_chinese_name_after_a_purpose_is_that_product(
