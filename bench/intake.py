@@ -53,6 +53,8 @@ class Result:
     errors: int
     cases_filed: int
     database_work: str = ""
+    server_cpu: float = 0.0  # CPU seconds the server processes spent while the customers ran
+    client_cpu: float = 0.0  # CPU seconds this bench (the customers' side) spent meanwhile
 
     @property
     def rate(self) -> float:
@@ -67,6 +69,25 @@ class Result:
         p50 = statistics.median(self.latencies) * 1000
         return (f"{label:<36} {len(self.latencies):>8} {self.rate:>8.1f} {p50:>8.1f} {self.p99:>8.1f} "
                 f"{self.errors:>6} {self.cases_filed:>6}")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_line(result: Result) -> str:
+    """CPU per answered message: the server's and the customers' (the bench's) share of the two cores."""
+    answered = max(1, len(result.latencies) - result.errors)
+    return (f"{'':<36} CPU per message: server {result.server_cpu / answered * 1000:.2f} ms, "
+            f"bench client {result.client_cpu / answered * 1000:.2f} ms")
 
 
 def free_port() -> int:
@@ -256,7 +277,11 @@ async def run_plaint(env: dict[str, str], database_url: str, customers: int, wor
         before = await stored_counts(database_url)
         postgres = database_url.startswith("postgres")
         work_before = await pg_counters(database_url) if postgres else ()
+        pids = [server.pid for server in servers]
+        server_before, client_before = cpu_seconds(pids), time.process_time()
         result = await drive(bases, customers)
+        result.server_cpu = cpu_seconds(pids) - server_before
+        result.client_cpu = time.process_time() - client_before
         work_after = await pg_counters(database_url) if postgres else ()
         after = await stored_counts(database_url)
     finally:
@@ -284,7 +309,11 @@ async def run_floor(env: dict[str, str], database_url: str, customers: int, turn
                    "--port", str(port)], env)
     try:
         await wait_ready(f"http://127.0.0.1:{port}/chat/api/message")
-        return await drive_floor(f"http://127.0.0.1:{port}", customers, turns)
+        server_before, client_before = cpu_seconds([floor.pid]), time.process_time()
+        result = await drive_floor(f"http://127.0.0.1:{port}", customers, turns)
+        result.server_cpu = cpu_seconds([floor.pid]) - server_before
+        result.client_cpu = time.process_time() - client_before
+        return result
     finally:
         stop(floor)
 
@@ -335,6 +364,7 @@ async def main() -> None:
                         await drop_database(server, url)
                     label = "plaint web chat (whole flow)" if workers == 1 else f"plaint, {workers} workers"
                     print(results[-1].line(label), flush=True)
+                    print(cpu_line(results[-1]))
                     if results[-1].database_work:
                         print(f"{'':<36} {results[-1].database_work}")
                     if FIRST_ERROR:
@@ -346,6 +376,7 @@ async def main() -> None:
                 finally:
                     await drop_database(server, url)
                 print(floor.line("floor: bare aiohttp + 1 transaction"))
+                print(cpu_line(floor))
                 for result in results:
                     print(verdict(result, floor))
 
