@@ -56,6 +56,7 @@ from nlp.compound_names import (
     imitation_of_the_product,
     names_another_thing,
     names_another_thing_at_fault,
+    part_named_before,
     warm_up,
 )
 from nlp.errors import CatalogError
@@ -85,7 +86,7 @@ _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:just|only
 # 下面的洗衣机没事, 电视本身看直播很正常, 还好微波炉没掉下来: a product said to be fine is not the one complained about.
 _CLEARED_AFTER = re.compile(
     r"\s*(?:itself\s+|themselves\s+)?(?:has\s+no\s+(?:fault|problem|issue)s?"
-    r"|(?:is|'s|are|seems|seem|sounds?|looks?|works?)\s+(?:still\s+)?(?:[a-z]+ing\s+)?"
+    r"|(?:is|'s|are|seems|seem|sounds?|looks?|works?|runs?)\s+(?:still\s+)?(?:[a-z]+ing\s+)?"
     r"(?:fine|ok|okay|all\s+right|great|brilliant|perfect|perfectly\s+fine|solid|lovely)"
     r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
     r"|(?:倒|也|还)?没(?:有)?(?:掉下来|砸坏|摔坏|受损|被砸)"
@@ -407,6 +408,16 @@ class Catalog:
         matches = [m for m in matches if m.product_id not in cleared]
         direct = [m for m in matches if m.method != "indirect"]
         if direct:
+            if len({m.product_id for m in direct}) > 1:
+                # Several products named: the first one the message is about, not one named after a
+                # preposition ("won't pick up my console or my laptop" is what the TV fails with), nor the
+                # delivery of it ("the courier left my TV outside").
+                lowered = plain.lower()
+                subjects = [m for m in direct if m.product_id not in _AROUND_A_PURCHASE and (
+                    not said_before(_USED_WITH_BEFORE, m)
+                    or part_named_before(lowered[max(0, m.start - 40) : m.start], self._own_words[m.product_id]))]
+                if subjects:
+                    return min(subjects, key=lambda m: (-_RANK[m.method], m.start))
             return max(direct, key=lambda m: (_RANK[m.method], m.end - m.start, -m.start))
         hits: dict[str, list[CatalogMatch]] = {}
         for m in matches:
@@ -487,7 +498,9 @@ class Catalog:
                 # In a complaint about another thing named after a product, a product named after a preposition is
                 # where that thing is used ("won't sit flat on top of my toaster", 对着我家电视按), not the complaint.
                 another_thing = set(elsewhere)
-                elsewhere |= {k for k in kept if _USED_WITH_BEFORE.search(context[max(0, k[0] - 30) : k[0]])}
+                # "The ice maker on my fridge": where the product's own part is, is the product.
+                elsewhere |= {k for k in kept if _USED_WITH_BEFORE.search(context[max(0, k[0] - 30) : k[0]])
+                              and not part_named_before(context[max(0, k[0] - 40) : k[0]], self._own_words[k[2]])}
                 # A product first named as part of another thing's name is context after that too ("the laptop
                 # sleeve's zip broke, my laptop nearly slid out"), unless the message turns to it ("but the laptop").
                 first_named: dict[str, tuple[int, int, str, MatchMethod, float]] = {}

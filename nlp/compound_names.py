@@ -78,8 +78,9 @@ _LISTED_FOR_EN = re.compile(r"\b(?:listed|sold|advertised|marketed|described)\s+
                             r"(?:compatible\s+with|fits?|fitting|suitable\s+for|for)\s+(?:[a-z0-9.\-]+\s+){0,3}$")
 # After a product's part: "the fridge water filter cartridge I bought as a spare" is a thing sold on its own.
 _BOUGHT_ON_ITS_OWN_AFTER_EN = re.compile(
-    r"\s*[a-z][a-z\-]*(?:\s+[a-z][a-z\-]*){0,3}\s+(?:that\s+|which\s+)?(?:i|we)\s+(?:ordered|bought|got|purchased)\s+"
-    r"(?:as\s+(?:a\s+|an\s+)?(?:spares?|replacements?|backups?|extras?|add-?ons?)|separately|extra|on\s+(?:its|their)\s+own)\b")
+    r"\s*(?P<words>[a-z][a-z\-]*(?:\s+[a-z][a-z\-]*){0,3})\s+(?:that\s+|which\s+)?(?:i|we)\s+(?:ordered|bought|got|purchased)"
+    r"(?P<how>\s+(?:as\s+(?:a\s+|an\s+)?(?:spares?|replacements?|backups?|extras?|add-?ons?)|separately|extra|"
+    r"on\s+(?:its|their)\s+own)\b)?")
 # Where another thing stands or what it was tried or watched on: "my kettle (sits right next to the coffee
 # machine)", "the cable is dead, tested it on two different TVs", "i only ever watch it on my tv", "a box of 50
 # coffee pods": the product is only the setting.
@@ -125,9 +126,20 @@ def names_another_thing(after: str, own_words: Iterable[str]) -> bool:
         kind = _english_word_kind(words[1], own_words)
         if kind == "noun" or (kind == "part" and lead == "purpose"):
             return True
-    elif _english_word_kind(words[0], own_words) == "noun":
+    elif _english_word_kind(words[0], own_words) == "noun" and not _verb_with_an_object(words):
         return True
     return _ends_in_an_accessory(words, own_words) or _part_of_another_thing(words, own_words)
+
+
+# After a word ending in -s, these start its object: "the fridge floods the drawer", "the kettle leaks everywhere" (a
+# noun compound is not followed by one: "fridge magnets").
+_OBJECT_LEADS_EN = frozenset({"the", "my", "a", "an", "our", "your", "his", "her", "their", "its", "it", "me", "us",
+                              "them", "everything", "everywhere", "all", "water"})
+
+
+def _verb_with_an_object(words: list[str]) -> bool:
+    return (len(words) > 1 and words[0].endswith("s") and not words[0].endswith("ss")
+            and words[1] in _OBJECT_LEADS_EN)
 
 
 def _part_of_another_thing(words: list[str], own_words: Iterable[str]) -> bool:
@@ -145,7 +157,13 @@ def fits_another_thing(before: str, after: str, own_words: Iterable[str]) -> boo
     if _CJK.match(after.lstrip()) or _CJK.search(before[-1:]):
         return _fits_another_thing_zh(before, after.lstrip(), own_words)
     words = _words()
-    if _LISTED_FOR_EN.search(before) or _SETTING_BEFORE_EN.search(before) or _BOUGHT_ON_ITS_OWN_AFTER_EN.match(after):
+    if _LISTED_FOR_EN.search(before) or _SETTING_BEFORE_EN.search(before):
+        return True
+    bought_after = _BOUGHT_ON_ITS_OWN_AFTER_EN.match(after)
+    # "the fridge water filter cartridges I bought (as spares)": a part bought is a thing sold on its own.
+    if bought_after is not None and (bought_after.group("how") or (
+            _english_word_kind(bought_after.group("words").split()[-1], own_words) != "other"
+            and not any(word in STOP_WORDS for word in bought_after.group("words").split()))):
         return True
     for_thing = _FOR_ANOTHER_THING_EN.search(before)
     if for_thing is not None:
@@ -204,7 +222,7 @@ _BLAMED_EN = re.compile(
     r"surely|really)\s+)?(?:the|this|that|these|those|my|your)\s+(?P<thing>(?:[a-z0-9\-]+\s+){0,2}[a-z0-9\-]+)"
     r"\s*(?:[,.!?;)]|$)")
 _BLAMED_ZH = re.compile(r"(?<![不没])(?<!是不)(?:就是|肯定是|应该是|明显是|一定是|是)(?!不是|不)"
-                        r"(?P<thing>[^\s，。,.!！?？；;、]{1,8}?)(?:的问题|的毛病|的锅|有问题|坏了)")
+                        r"(?P<thing>[^\s，。,.!！?？；;、]{1,8}?)(?:的问题|的毛病|的锅|有问题|坏了|老化|接触不良)")
 # Words for the product itself in a blame: "it's the machine", 是机器本身的问题.
 _THE_PRODUCT_ITSELF = frozenset({"machine", "one", "unit", "fault", "itself", "model", "brand", "机器", "东西", "它",
                                  "这个", "那个", "质量", "产品"})
@@ -237,6 +255,23 @@ def names_another_thing_at_fault(thing: str, own_words: Iterable[str], names: It
     head = thing.split()[-1]
     return (head not in _THE_PRODUCT_ITSELF and _english_word_kind(head, own_words) == "noun"
             and not any(name.split()[-1] == head for name in names if name))  # "the fryer"
+
+
+# "the ice maker on my fridge", "noise cancelling on my headphones", "HDMI 2 on the TV": a part of the product, then
+# where it is.
+_PART_THEN_OWNER_EN = re.compile(r"(?P<part>[a-z][a-z\- ]{0,30}?)(?:\s+\d+)?\s+(?:on|of|in|inside)\s+"
+                                 r"(?:my|the|our|this|his|her|their)\s+$")
+
+
+def part_named_before(before: str, own_words: Iterable[str]) -> bool:
+    """True when the text `before` a product name (lower-cased) names one of its parts or own words as what is on
+    or in it: the product is then the owner of what the complaint is about, not a thing used with it."""
+    found = _PART_THEN_OWNER_EN.search(before)
+    if found is None:
+        return False
+    part = found.group("part")
+    return (any(part == term or part.endswith(" " + term) for term in own_words if term and not _CJK.search(term))
+            or _english_word_kind(part.split()[-1], own_words) == "part")
 
 
 def imitation_of_the_product(before: str) -> bool:
@@ -405,7 +440,8 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
 _FOR_IT_ZH = re.compile(r"[^\s，。,.!！?？；;、]{0,6}?[用配买吃垫送囤备]的")
 # Where another thing sits: 放在洗衣机上面的置物架, 电视下面垫的垫子 (the verb before the name or after the place).
 _PLACED_BEFORE_ZH = re.compile(r"[放垫摆挂铺搁贴夹]在$")
-_PLACE_AFTER_ZH = re.compile(r"(?:上面|下面|上方|下方|底下|旁边|侧面|侧边|后面|背后|顶上|上|下)([垫放摆挂铺])?的")
+_PLACE_AFTER_ZH = re.compile(
+    r"(?:上面|下面|上方|下方|底下|旁边|侧面|侧边|后面|背后|顶上|上|下)([垫放摆挂铺])?(?:的|那个|那台|这个|那)")
 _PART_THEN_PLACE_ZH = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:上面|背后|后面|旁边|上|下)()的")
 # 适用于 / 给 / 配 before the name and 的 after it: 适用于55寸电视的支架.
 _FOR_BEFORE_ZH = re.compile(r"(?:适用于|适用|适配|适合|配|给(?![我你他她它您]))[^\s，。,.!！?？；;、]{0,8}$")
@@ -419,14 +455,17 @@ _BOUGHT_ON_ITS_OWN_BEFORE_ZH = re.compile(r"(?:(?:单独|另外|额外|单|另)(
 _BOUGHT_WITH_IT_AFTER_ZH = re.compile(r"(?:时|的时候)[^，。,.!！?？；;、]{0,4}?(?:加购|送|赠|一起买|顺便买|搭配)")
 # Where another thing stands (就放在咖啡机边上), or the product doing fine with it (给笔记本充电都没问题).
 _BESIDE_AFTER_ZH = re.compile(r"(?:边上|旁边|附近|隔壁|对面|边)(?!的)")
+# Another thing standing by the product, pointed at right after: 咖啡机旁边那台磨豆机 (not 咖啡机旁边的墙被烫黑了).
+_BESIDE_THEN_A_THING_ZH = re.compile(r"(?:边上|旁边|隔壁|对面)的?(?:那台|那个|这台|这个|那)")
 _FINE_WITH_IT_AFTER_ZH = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:都|也)?(?:没问题|没事|正常|好好的)")
 # A cleaning or care product named after an appliance: 咖啡机除垢剂, 洗衣机的清洁片, 微波炉清洁膏, 冰箱除味盒.
 _CONSUMABLE_AFTER_ZH = re.compile(
     r"的?(?:[^\s了不没的，。,.!！?？；;、]{1,3}?[剂膏]|(?:清洁|清洗|除垢|洗涤|护理|消毒)[液粉片块球]"
-    r"|除[\u4e00-\u9fff]{1,2}?[盒袋包片贴块仪])")
+    r"|除[\u4e00-\u9fff]{1,2}?[盒袋包片贴块仪]|(?:集|吸)?尘袋)")
 # After a part's name: 扫地机器人的 side brush 另外买的, 冰箱门封条是按型号买的 (a part bought on its own).
 _BOUGHT_ON_ITS_OWN_AFTER_ZH = re.compile(
-    r"的?[^，。,.!！?？；;、]{1,12}?(?:是)?(?:另外|单独|额外|另|按型号|照型号)(?:加购|购买|买|购)的")
+    r"的?[^，。,.!！?？；;、]{1,12}?(?:是)?(?:另外|单独|额外|另|按型号|照型号)(?:加购|购买|买|购)(?P<done>了)?的?")
+_ACCESSORY_KIT_ZH = re.compile(r"[\u4e00-\u9fff]{0,3}?配件(?:包|套装|盒|套)")
 # What stands between 的 and the thing's name: 那种, 那根, 一个, 1米, 55寸.
 _COUNTED_ZH = re.compile(r"(?:[那这][种根块个只条台些把款]?|一[种根块个只条台把款]|[0-9.]+(?:米|寸|厘米|cm|m|l|升)?)*")
 # A film or cover for a part (键盘膜, 屏幕贴), and 防 + what it keeps off + the thing (防蓝光膜, 防撞条).
@@ -444,8 +483,16 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
         return True  # 防扫地机撞的防撞条, 万能电视遥控器
     if _FITS_ALL_BEFORE_ZH.search(before):
         return True  # 说适配各种咖啡机: what is said to fit the product
-    if _CONSUMABLE_AFTER_ZH.match(after) or _BOUGHT_ON_ITS_OWN_AFTER_ZH.match(after) or (
+    bought_after = _BOUGHT_ON_ITS_OWN_AFTER_ZH.match(after)
+    # 烘干机的除绒网我单独买了个替换件: bought on its own, said of a thing named right after the product.
+    if bought_after is not None and (bought_after.group("done") is None
+                                     or _names_a_thing_first_zh(after.removeprefix("的"))):
+        return True
+    if _CONSUMABLE_AFTER_ZH.match(after) or (
             _BOUGHT_ON_ITS_OWN_BEFORE_ZH.search(before) and _names_a_thing_first_zh(after)):
+        return True
+    beside = _BESIDE_THEN_A_THING_ZH.match(after)
+    if beside is not None and _names_a_thing_zh(after[beside.end() :], own_words):
         return True
     if (before.endswith("买") and _BOUGHT_WITH_IT_AFTER_ZH.match(after)) or (
             before.endswith(("给", "帮")) and _FINE_WITH_IT_AFTER_ZH.match(after)):
@@ -458,8 +505,8 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
     parts = _leading_parts_zh(rest)
     if parts and rest[len(parts) : len(parts) + 1] in _COVERS_ZH:
         return True  # 笔记本的键盘膜, 冰箱门把手套
-    if rest.startswith(("配件包", "配件套装", "配件盒")):
-        return True  # an accessory kit
+    if _ACCESSORY_KIT_ZH.match(rest):
+        return True  # an accessory kit: 配件包, 烘焙配件套装
     for_it = _FOR_IT_ZH.match(after)
     if for_it is not None:
         # 配笔记本用的蓝牙键盘: what is bought to go with the product is another thing, even one of its parts.
@@ -504,6 +551,8 @@ def _names_a_thing_first_zh(after: str) -> bool:
     phrase = re.split(r"[\s，。,.!！?？；;、（(]", after[:_CJK_WINDOW], maxsplit=1)[0]
     if not phrase or not _CJK.match(phrase):
         return False
+    if _leading_part_zh(phrase):
+        return True  # jieba splits some parts' names (边刷: 边/刷, 除绒网: 除/绒网)
     tokens = list(_pos_tagger().cut(phrase, HMM=False))
     # jieba tags the last character of many made things a measure word: 烤盘 (烤 v, 盘 q).
     if len(phrase) <= _CJK_WINDOW - 2 and (tokens[-1].flag in _NOUN_TAGS_ZH or tokens[-1].word in _THING_CHARS_ZH

@@ -542,6 +542,49 @@ def test_the_thing_named_first_or_blamed_decides_the_product(home_catalog: Catal
     assert proposed(home_catalog, text) == product
 
 
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        # A part of the product, then where it is: the product is the owner, not a thing used with it.
+        ("the turntable on my microwave squeals", "microwave"),
+        ("the left earbud on my headphones hisses", "headphones"),
+        # A verb ending in -s, then its object or a sound verb: no compound ("fridge floods" is no thing).
+        ("the microwave floods the kitchen with steam", "microwave"),
+        ("my headphones hisses in the left ear", "headphones"),
+        # Several products named: the first the message is about, not one after a preposition.
+        ("the microwave hums so loud I can't hear my headphones", "microwave"),
+        ("the air fryer trips the fuse when it runs beside my microwave", "air_fryer"),
+        # A part bought on its own ("I bought" after it, 单独买了 after, 另外买的 before), said to run fine, beside it.
+        ("the microwave wall bracket I bought is bending", None),
+        ("the vent hose for the air fryer split. The air fryer runs fine though", None),
+        ("耳机充电仓丢了就单独买了一个，结果充不进电", None),
+        ("另外买的耳机充电仓连不上", None),
+        ("耳机充电仓坏了", "headphones"),
+        ("耳机坏了就单独买了一个新的", "headphones"),
+        ("微波炉旁边那台烤箱一开就跳闸", None),
+        ("微波炉旁边的墙被烫黑了", "microwave"),
+        ("微波炉顶上那个置物架塌了", None),
+        ("买的空气炸锅烘焙配件套装里少了烤架", None),
+    ],
+)
+def test_a_part_on_it_or_bought_on_its_own_and_the_first_product_named(
+        home_catalog: Catalog, text: str, product: str | None) -> None:
+    assert proposed(home_catalog, text) == product
+
+
+def test_a_vacuums_dust_bags_are_a_consumable(tmp_path_factory: pytest.TempPathFactory) -> None:
+    vacuum = _loaded(tmp_path_factory, """
+products:
+  - id: vacuum_cleaner
+    label: {en: Vacuum cleaner, zh: 吸尘器}
+    names: {en: [vacuum cleaner], zh: [吸尘器, 扫地机器人]}
+""")
+    assert proposed(vacuum, "吸尘器尘袋用一次就破了") is None
+    assert proposed(vacuum, "吸尘器吸力变小了") == "vacuum_cleaner"
+    assert proposed(vacuum, "扫地机器人边刷掉了") == "vacuum_cleaner"  # its part
+    assert proposed(vacuum, "单独买的扫地机器人边刷配件尺寸不对") is None  # bought on its own
+
+
 def test_another_products_chinese_name_after_a_purpose_is_that_product(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     # The catalog adds its names to jieba's dictionary; untagged, jieba's tagger called 洗衣液 "x" (no noun), so the
