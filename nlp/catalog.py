@@ -88,15 +88,16 @@ _CLEARED_AFTER = re.compile(
     r"\s*(?:itself\s+|themselves\s+)?(?:has\s+no\s+(?:fault|problem|issue)s?"
     r"|(?:is|'s|are|seems|seem|sounds?|looks?|works?|runs?)\s+(?:still\s+)?(?:[a-z]+ing\s+)?"
     r"(?:fine|ok|okay|all\s+right|great|brilliant|perfect|perfectly\s+fine|solid|lovely)"
-    r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
+    r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的|(?:挺|很|还算|也)好用)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
     r"|(?:倒|也|还)?没(?:有)?(?:掉下来|砸坏|摔坏|受损|被砸)"
     r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
 _ANOTHER_ONE_BEFORE = re.compile(
-    r"(?:\b(?:friend's|friends|neighbour's|neighbor's|someone\s+else's|another|other|a\s+different|two\s+different|"
-    r"several)\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事)(?:家|的)(?:的|那台|那个)?|另一台|另外一台|另一个|别的|其他的?)$",
+    r"(?:\b(?:friend's|friends|neighbour's|neighbor's|landlord's|landlady's|someone\s+else's|another|other|"
+    r"a\s+different|two\s+different|several)\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事|房东)(?:家|的)(?:的|那台|那个)?|房东留下的(?:旧)?|另一台|另外一台|另一个|别的|其他的?)$",
     re.IGNORECASE)
 _MACHINE_CLEARED = re.compile(
-    r"\b(?:the|my|our)\s+(?:machine|appliance|unit)\s+(?:itself\s+)?(?:is|'s|seems|works)\s+(?:still\s+)?"
+    r"\b(?:(?:(?:the|my|our)\s+)?(?:machine|appliance|unit)|both\s+(?:machines|appliances|units|of\s+them))"
+    r"(?:\s+itself)?(?:'s|\s+(?:is|are|seems|seem|works|work))\s+(?:still\s+)?"
     r"(?:fine|ok|okay|perfect|perfectly\s+fine|great)\b|机器(?:本身)?(?:倒是|倒|也|还)?(?:没问题|没事|是好的|好好的|正常)",
     re.IGNORECASE)
 _USED_WITH_BEFORE = re.compile(
@@ -107,6 +108,35 @@ _USED_WITH_BEFORE = re.compile(
 _TURNS_TO_IT_BEFORE = re.compile(
     r"(?:\b(?:but|however|though|it's|its|it is)\b[^.!?]{0,16}|(?:问题是|但是|可是|只是|就是|而是)[^。！？]{0,6})$",
     re.IGNORECASE)
+# "Not from you", "it's not one of yours", 不是你们卖的: the thing named last before it was bought elsewhere, so it
+# is none of the catalog's products.
+_NOT_BOUGHT_HERE = re.compile(
+    r"\b(?:(?:not|wasn't|weren't|isn't|aren't|never)\s+(?:bought\s+|got\s+|purchased\s+)?(?:from|at|in|with)\s+"
+    r"(?:you|your\s+(?:shop|store|site|website|company))\b|(?:not|isn't|wasn't|aren't|weren't)\s+(?:one\s+of\s+"
+    r"yours|yours)\b|(?:didn't|did\s+not|never)\s+(?:buy|get|order)\s+(?:it|them|this|that)\s+(?:from|at|with)\s+"
+    r"(?:you|your)\b)|不是(?:在)?(?:你们|你家|贵店)(?:这|家|店|这里|这儿)?(?:里)?(?:买|卖|购买|出)的|不是你们(?:家|店)的",
+    re.IGNORECASE)
+# Said of the thing right before it ("my son's headphones from a market stall", "a kettle I bought elsewhere") or
+# right after it (别家买的面包机).
+_BOUGHT_ELSEWHERE_AFTER = re.compile(
+    r"\s*(?:(?!with\b|and\b|or\b)[a-z]+\s+)?(?:(?:(?:that|which)\s+)?(?:i\s+|we\s+)?(?:bought|got|ordered|purchased)\s+"
+    r"(?:it\s+|them\s+)?)?"
+    r"(?:from\s+(?:a\s+)?market\s+stall|from\s+another\s+(?:shop|store|retailer|seller)|elsewhere)\b")
+_BOUGHT_ELSEWHERE_BEFORE_ZH = re.compile(r"(?:别家|别的店|其他店|别处|外面|另一家)(?:店)?(?:买|购买|买来)的$")
+# A product named only as what was delivered to someone else or when ("delivering her washing machine", "dropping a
+# microwave at no. 12", "missed the dryer delivery slot", 给12栋送微波炉, 错过送电视的时间) or browsed
+# (看冰箱的时候): the setting of the complaint. (Its own delivery, 送冰箱的司机扔在门口, is the product's.)
+_DELIVERED_ELSEWHERE_BEFORE = re.compile(
+    r"(?:\b(?:deliver(?:ed|ing)?|dropping(?:\s+off)?|dropped\s+off)\s+(?:her|his|their|someone's|a|an)\s+"
+    r"(?:[a-z\-]+\s+)?|给[^，。,.!?！？]{1,8}送)$", re.IGNORECASE)
+_DELIVERY_TIME_AFTER = re.compile(r"\s*delivery\s+(?:slot|time|window|date|day)\b", re.IGNORECASE)
+_WHEN_BEFORE_ZH = re.compile(r"(?<![赠赔])送$|[看逛挑]$")
+_WHEN_AFTER_ZH = re.compile(r"的?(?:时间|时候|那天)")
+# What a customer tried before the product failed anyway: "tried three different sockets, even the extension lead",
+# 插线板、插座都换过了.
+_TRIED_BEFORE = re.compile(r"\b(?:tried|try|trying|swapped|changed|replaced|checked|even)\b[^.!?]{0,40}$",
+                           re.IGNORECASE)
+_TRIED_AFTER_ZH = re.compile(r"[^，。！？,.!?]{0,8}?(?:都|也)?(?:换过|换了|试过|试了|检查过)")
 # Services of the shop around what it sells: a delivery complaint names the product it delivered.
 _AROUND_A_PURCHASE = frozenset({"delivery_service"})
 # "the charger that came with my laptop", "the webcam on my laptop", "the charger for my earbuds": a thing of the
@@ -276,6 +306,9 @@ class Catalog:
         self._name_groups = [frozenset(v for n in e.names for v in spellings(n))
                              for e in (*self.entries.values(), *other_products)]
         sold_names = frozenset().union(*self._name_groups[: len(self.entries)])
+        # A word of a known name is a word, not another name misspelt: "the fryer works" is no dryer.
+        self._name_words = frozenset(word for group in self._name_groups for name in group
+                                     if not _CJK.search(name) for word in name.lower().split())
         self._unsold_groups = frozenset(
             group for product, group in zip(other_products, self._name_groups[len(self.entries) :], strict=True)
             if not group & sold_names and product.id not in _AROUND_A_PURCHASE)
@@ -391,6 +424,20 @@ class Catalog:
         # complained about, nor a sign that it is fine.
         matches = [m for m in matches
                    if not said_before(_NEGATED_BEFORE, m) and not said_before(_ANOTHER_ONE_BEFORE, m)]
+        def setting(m: CatalogMatch) -> bool:
+            return (said_before(_DELIVERED_ELSEWHERE_BEFORE, m) or _DELIVERY_TIME_AFTER.match(plain, m.end) is not None
+                    or (said_before(_WHEN_BEFORE_ZH, m) and _WHEN_AFTER_ZH.match(plain, m.end) is not None))
+
+        # Dropped only when every mention of the product is such a setting.
+        matches = [m for m in matches if not all(setting(n) for n in matches if n.product_id == m.product_id)]
+        # Bought elsewhere: the product said so is not the shop's.
+        not_ours = {m.product_id for m in matches if _BOUGHT_ELSEWHERE_AFTER.match(plain.lower(), m.end)
+                    or said_before(_BOUGHT_ELSEWHERE_BEFORE_ZH, m)}
+        statement = _NOT_BOUGHT_HERE.search(plain)
+        if statement is not None and matches:
+            before = [m for m in matches if m.start < statement.start()]
+            not_ours.add((before[-1] if before else matches[0]).product_id)
+        matches = [m for m in matches if m.product_id not in not_ours]
         # What the customer says is at fault: a product named there is the one; another thing means none of them.
         blamed = blamed_thing(plain.lower()) if matches else None
         if blamed is not None:
@@ -402,9 +449,12 @@ class Catalog:
                 return None
         # Said to be fine: not proposed at all, even when nothing else is named ("my fridge is great, but the fridge
         # lock I bought snapped"; "just the pods, the machine is fine"); the flow then asks which product it is.
-        if len({m.product_id for m in matches}) == 1 and _MACHINE_CLEARED.search(plain):
+        machine_cleared = _MACHINE_CLEARED.search(plain)
+        if machine_cleared and (len({m.product_id for m in matches}) == 1
+                                or machine_cleared.group().lower().startswith("both")):
             return None
-        cleared = {m.product_id for m in matches if _CLEARED_AFTER.match(plain, m.end)}
+        # Only a name clears its product: "the external keyboard works fine" says nothing of the laptop's own.
+        cleared = {m.product_id for m in matches if m.method != "indirect" and _CLEARED_AFTER.match(plain, m.end)}
         matches = [m for m in matches if m.product_id not in cleared]
         direct = [m for m in matches if m.method != "indirect"]
         if direct:
@@ -485,10 +535,15 @@ class Catalog:
         if kept:
             context = self._simplified(lowered)  # what is said around the names, read in simplified Chinese
             names = self._product_names_in(en_doc, lowered)
-            first_unsold = min((start for start, end, group in names if group in self._unsold_groups
-                                and not _CLEARED_AFTER.match(context, end)
-                                and not _BELONGS_TO_AFTER.match(context, end)), default=None)
+            # An unsold thing said to be fine anywhere ("Kettle's fine") or tried ("tried three sockets", 插座都换过了)
+            # is not what the complaint is about.
+            cleared_groups = {group for start, end, group in names if _CLEARED_AFTER.match(context, end)}
             around = _NamesAround(names)
+            first_unsold = min((start for start, end, group in names if group in self._unsold_groups
+                                and group not in cleared_groups and not around.holds(start, end, lowered[start:end])
+                                and not _BELONGS_TO_AFTER.match(context, end)
+                                and not _TRIED_BEFORE.search(context[max(0, start - 50) : start])
+                                and not _TRIED_AFTER_ZH.match(context, end)), default=None)
             inside = {k for k in kept if around.holds(k[0], k[1], lowered[k[0]:k[1]])}
             kept = [k for k in kept if k not in inside]
             # A name or related word inside another thing's name ("toy toaster", "drum kit") is no mention; a
@@ -565,7 +620,8 @@ class Catalog:
                         # phome"); short ones meet ordinary word pairs ("go over" was a "hoover").
                         exact_only = (len(name) < _MIN_FUZZY_CHARS or any(ch.isdigit() for ch in name)
                                       or (width != n_words and len(name) < _MIN_SPLIT_FUZZY_CHARS))
-                        if candidate != name and (exact_only or _inflected_verb(candidate, name)
+                        if candidate != name and (exact_only or candidate in self._name_words
+                                                  or _inflected_verb(candidate, name)
                                                   or OSA.distance(candidate, name, score_cutoff=1) > 1):
                             continue
                         span = doc[window[0].i : window[-1].i + 1]

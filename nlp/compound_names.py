@@ -72,6 +72,8 @@ _SOLD_ON_ITS_OWN_EN = frozenset({"spare", "replacement", "extra", "new", "second
                                  "purchased", "got"})
 # Right after the name: "the cable for my headphones I ordered as a spare" was bought for it.
 _BOUGHT_AFTER_A_NAME_EN = re.compile(r"\s+(?:that\s+|which\s+)?(?:i|we)\s+(?:ordered|bought|got|purchased)\b")
+# "the filter cartridge for my fridge doesn't fit": what fits or not was bought for it.
+_DOES_NOT_FIT_AFTER_EN = re.compile(r"\s+(?:doesn't|does\s+not|won't|will\s+not|didn't|don't|do\s+not)\s+fit\b")
 _WORD_BEFORE_A_NAME = re.compile(r"\b([a-z][a-z\-]*)\s+$")
 # "listed as fits all 20L microwaves", "sold as compatible with my TV": whatever is sold so is another thing.
 _LISTED_FOR_EN = re.compile(r"\b(?:listed|sold|advertised|marketed|described)\s+as\s+['\"]?"
@@ -99,7 +101,7 @@ _ACTION_CHARS_ZH = frozenset("热烤洗煮烘充打开关吹吸烧蒸炸榨磨�
 _NOUN_TAGS_ZH = frozenset({"n", "nr", "nz", "ng", "nl"})
 _THING_CHARS_ZH = frozenset("罩套贴垫架袋包绳刷膜夹杯")
 # After a verb, these name a made thing too (扩展坞, 保鲜盒, 延长线); right after a name 耳机盒 is the earbuds' case.
-_THINGS_AFTER_A_VERB_ZH = _THING_CHARS_ZH | frozenset("盒坞线")
+_THINGS_AFTER_A_VERB_ZH = _THING_CHARS_ZH | frozenset("盒坞线纸")
 
 
 def names_another_thing(after: str, own_words: Iterable[str]) -> bool:
@@ -173,7 +175,7 @@ def fits_another_thing(before: str, after: str, own_words: Iterable[str]) -> boo
         # filters for robot vacuums", "the replacement filters for my vacuum", "the cable for my headphones I
         # ordered as a spare") is not.
         if (bought or for_thing.group("bare") is None) and (kind == "noun" or (kind == "part" and (
-                bought or _BOUGHT_AFTER_A_NAME_EN.match(after) or any(
+                bought or _BOUGHT_AFTER_A_NAME_EN.match(after) or _DOES_NOT_FIT_AFTER_EN.match(after) or any(
                 word in words.fitting_before_en or word in _SOLD_ON_ITS_OWN_EN or word.startswith("anti-")
                 for word in before[: for_thing.start()].split()[-3:])))):
             return True
@@ -223,6 +225,9 @@ _BLAMED_EN = re.compile(
     r"\s*(?:[,.!?;)]|$)")
 _BLAMED_ZH = re.compile(r"(?<![不没])(?<!是不)(?:就是|肯定是|应该是|明显是|一定是|是)(?!不是|不)"
                         r"(?P<thing>[^\s，。,.!！?？；;、]{1,8}?)(?:的问题|的毛病|的锅|有问题|坏了|老化|接触不良)")
+# "Don't think that's the rain", 不觉得是…: what the customer doubts is no blame.
+_DOUBTED_BEFORE = re.compile(
+    r"(?:\b(?:don't|dont|do\s+not|didn't|doubt|not\s+sure)\s+(?:think\s+|believe\s+)?|不觉得|不认为)$")
 # Words for the product itself in a blame: "it's the machine", 是机器本身的问题.
 _THE_PRODUCT_ITSELF = frozenset({"machine", "one", "unit", "fault", "itself", "model", "brand", "机器", "东西", "它",
                                  "这个", "那个", "质量", "产品"})
@@ -231,7 +236,8 @@ _THE_PRODUCT_ITSELF = frozenset({"machine", "one", "unit", "fault", "itself", "m
 def blamed_thing(text: str) -> tuple[int, int, str] | None:
     """The last thing the lower-cased `text` says is at fault ("it's the liners", 是插线板的问题): its span and
     words."""
-    found = [*_BLAMED_EN.finditer(text), *_BLAMED_ZH.finditer(text)]
+    found = [m for m in (*_BLAMED_EN.finditer(text), *_BLAMED_ZH.finditer(text))
+             if not _DOUBTED_BEFORE.search(text, max(0, m.start() - 24), m.start())]
     if not found:
         return None
     last = max(found, key=lambda m: m.start("thing"))
@@ -471,6 +477,8 @@ _COUNTED_ZH = re.compile(r"(?:[那这][种根块个只条台些把款]?|一[种�
 # A film or cover for a part (键盘膜, 屏幕贴), and 防 + what it keeps off + the thing (防蓝光膜, 防撞条).
 _COVERS_ZH = frozenset("膜罩套贴")
 _GUARD_ZH = re.compile(r"防[\u4e00-\u9fff]{1,3}?[膜罩套贴垫条]")
+# What a made thing's name ends in (加长管, 转接头, 保护套): after a part and 的, another thing bought for it.
+_MADE_THING_ENDS_ZH = _THINGS_AFTER_A_VERB_ZH | frozenset("管头")
 # After a purpose, these say what happened, not what thing it is for (键盘清洁不了).
 _NOT_A_THING_ZH = frozenset("不了的过着很太都也就还没得地") | {""}
 # Tokens that end the phrase after 用的 without naming a thing: 用的是, 买的时候就.
@@ -505,6 +513,8 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
     parts = _leading_parts_zh(rest)
     if parts and rest[len(parts) : len(parts) + 1] in _COVERS_ZH:
         return True  # 笔记本的键盘膜, 冰箱门把手套
+    if parts and rest[len(parts) : len(parts) + 1] == "的" and _names_a_made_thing_zh(rest[len(parts) + 1 :]):
+        return True  # a thing made for one of its parts: 洗衣机排水管的加长管
     if _ACCESSORY_KIT_ZH.match(rest):
         return True  # an accessory kit: 配件包, 烘焙配件套装
     for_it = _FOR_IT_ZH.match(after)
@@ -564,6 +574,13 @@ def _names_a_thing_first_zh(after: str) -> bool:
         if token.flag in _NOUN_TAGS_ZH or token.word in _words().parts_zh:
             return True
     return False
+
+
+def _names_a_made_thing_zh(phrase: str) -> bool:
+    """A short phrase ending in a made thing's character (加长管, 保护套, 延长线): not a part's own name."""
+    head = re.split(r"[^\u4e00-\u9fff]", phrase[:4], maxsplit=1)[0]
+    return any(len(head) > n and head[n] in _MADE_THING_ENDS_ZH and not _leading_part_zh(head)
+               for n in (1, 2))
 
 
 def _leading_purpose_zh(text: str) -> str:
