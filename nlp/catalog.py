@@ -86,14 +86,15 @@ _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:just|only
 # 下面的洗衣机没事, 电视本身看直播很正常, 还好微波炉没掉下来: a product said to be fine is not the one complained about.
 _CLEARED_AFTER = re.compile(
     r"\s*(?:itself\s+|themselves\s+)?(?:has\s+no\s+(?:fault|problem|issue)s?"
+    r"|(?:is|'s|are)\s+(?:no|not\s+the)\s+problem|isn't\s+the\s+problem|survived|went\s+(?:up|in)\s+fine"
     r"|(?:is|'s|are|seems|seem|sounds?|looks?|works?|runs?)\s+(?:still\s+)?(?:[a-z]+ing\s+)?"
     r"(?:fine|ok|okay|all\s+right|great|brilliant|perfect|perfectly\s+fine|solid|lovely)"
-    r"|works\s+(?:fine|ok|perfectly)|(?:还|也)?(?:没事|没问题|没毛病|是好的|好好的|(?:挺|很|还算|也)好用)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
+    r"|works\s+(?:fine|ok|perfectly)|(?:还|也|倒是|倒)?(?:没事|没问题|没毛病|是好的|好好的|(?:挺|很|还算|也)好用)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
     r"|(?:倒|也|还)?没(?:有)?(?:掉下来|砸坏|摔坏|受损|被砸)"
     r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
 _ANOTHER_ONE_BEFORE = re.compile(
     r"(?:\b(?:friend's|friends|neighbour's|neighbor's|landlord's|landlady's|someone\s+else's|another|other|"
-    r"a\s+different|two\s+different|several)\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事|房东)(?:家|的)(?:的|那台|那个)?|房东留下的(?:旧)?|另一台|另外一台|另一个|别的|其他的?)$",
+    r"a\s+different|two\s+different|several|[a-z]+-issued)\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事|房东)(?:家|的)(?:的|那台|那个)?|房东留下的(?:旧)?|另一台|另外一台|另一个|别的|其他的?)$",
     re.IGNORECASE)
 _MACHINE_CLEARED = re.compile(
     r"\b(?:(?:(?:the|my|our)\s+)?(?:machine|appliance|unit)|both\s+(?:machines|appliances|units|of\s+them))"
@@ -106,7 +107,8 @@ _USED_WITH_BEFORE = re.compile(
     r"(?:[\w.\-]+\s+)?|(?:对着|插上?|连上?|接上?|接到|挂上?|放上?|放在|用在|装在|装到|放到|在)(?:我家|我的|家里的?|自己的?)?)$")
 # "the bag is lovely but the laptop's port is loose", 电视柜没问题，问题是电视…: the complaint turns to the product.
 _TURNS_TO_IT_BEFORE = re.compile(
-    r"(?:\b(?:but|however|though|it's|its|it is)\b[^.!?]{0,16}|(?:问题是|但是|可是|只是|就是|而是)[^。！？]{0,6})$",
+    r"(?:\b(?:but|however|though|meanwhile|whereas|it's|its|it is)\b[^.!?]{0,16}"
+    r"|(?:问题是|但是|可是|只是|就是|而是)[^。！？]{0,6})$",
     re.IGNORECASE)
 # "Not from you", "it's not one of yours", 不是你们卖的: the thing named last before it was bought elsewhere, so it
 # is none of the catalog's products.
@@ -114,28 +116,44 @@ _NOT_BOUGHT_HERE = re.compile(
     r"\b(?:(?:not|wasn't|weren't|isn't|aren't|never)\s+(?:bought\s+|got\s+|purchased\s+)?(?:from|at|in|with)\s+"
     r"(?:you|your\s+(?:shop|store|site|website|company))\b|(?:not|isn't|wasn't|aren't|weren't)\s+(?:one\s+of\s+"
     r"yours|yours)\b|(?:didn't|did\s+not|never)\s+(?:buy|get|order)\s+(?:it|them|this|that)\s+(?:from|at|with)\s+"
-    r"(?:you|your)\b)|不是(?:在)?(?:你们|你家|贵店)(?:这|家|店|这里|这儿)?(?:里)?(?:买|卖|购买|出)的|不是你们(?:家|店)的",
+    r"(?:you|your)\b|(?:wasn't|wasnt|was\s+not|not|weren't|isn't)\s+bought\s+here\b)"
+    r"|不是(?:在)?(?:你们|你家|贵店)(?:这|家|店|这里|这儿)?(?:里)?(?:买|卖|购买|出)的|不是你们(?:家|店)的"
+    r"|(?:是|买了?个?)(?:在)?(?:京东|淘宝|拼多多|天猫|苏宁|国美|亚马逊|第三方)(?:店铺|卖家|平台)?(?:买|购买|上买)?的",
     re.IGNORECASE)
+# "the toaster I got from you", "the earbuds from your shop", 你们的电视, 在你们店买的耳机: said to be the shop's, the
+# product the complaint is about, whatever else is named first.
+_BOUGHT_HERE_AFTER = re.compile(r"\s+(?:(?:that|which)\s+)?(?:(?:i|we)\s+)?(?:got|bought|ordered|purchased)?\s*"
+                                r"(?:from|off|at)\s+(?:you|your\s+(?:shop|store|site|website))\b")
+_BOUGHT_HERE_BEFORE_ZH = re.compile(r"(?:在)?(?:你们|你家|贵店)(?:店|这|家|这里|门店)?(?:里)?(?:买|购买|下单)?的$")
 # Said of the thing right before it ("my son's headphones from a market stall", "a kettle I bought elsewhere") or
 # right after it (别家买的面包机).
 _BOUGHT_ELSEWHERE_AFTER = re.compile(
     r"\s*(?:(?!with\b|and\b|or\b)[a-z]+\s+)?(?:(?:(?:that|which)\s+)?(?:i\s+|we\s+)?(?:bought|got|ordered|purchased)\s+"
     r"(?:it\s+|them\s+)?)?"
-    r"(?:from\s+(?:a\s+)?market\s+stall|from\s+another\s+(?:shop|store|retailer|seller)|elsewhere)\b")
+    r"(?:from\s+(?:a\s+)?market\s+stall|from\s+another\s+(?:shop|store|retailer|seller)|elsewhere"
+    r"|from\s+(?:her|his|their|my|our)\s+(?:school|work|office|company|employer|university))\b")
 _BOUGHT_ELSEWHERE_BEFORE_ZH = re.compile(r"(?:别家|别的店|其他店|别处|外面|另一家)(?:店)?(?:买|购买|买来)的$")
 # A product named only as what was delivered to someone else or when ("delivering her washing machine", "dropping a
 # microwave at no. 12", "missed the dryer delivery slot", 给12栋送微波炉, 错过送电视的时间) or browsed
 # (看冰箱的时候): the setting of the complaint. (Its own delivery, 送冰箱的司机扔在门口, is the product's.)
 _DELIVERED_ELSEWHERE_BEFORE = re.compile(
     r"(?:\b(?:deliver(?:ed|ing)?|dropping(?:\s+off)?|dropped\s+off)\s+(?:her|his|their|someone's|a|an)\s+"
-    r"(?:[a-z\-]+\s+)?|给[^，。,.!?！？]{1,8}送)$", re.IGNORECASE)
+    r"(?:[a-z\-]+\s+)?|\b(?:to\s+(?:look\s+at|browse)|browsing|browsed|shopping\s+for)\s+(?:the\s+|some\s+|new\s+)?"
+    r"|给[^，。,.!?！？]{1,8}送)$", re.IGNORECASE)
 _DELIVERY_TIME_AFTER = re.compile(r"\s*delivery\s+(?:slot|time|window|date|day)\b", re.IGNORECASE)
-_WHEN_BEFORE_ZH = re.compile(r"(?<![赠赔])送$|[看逛挑]$")
-_WHEN_AFTER_ZH = re.compile(r"的?(?:时间|时候|那天)")
+_WHEN_BEFORE_ZH = re.compile(r"(?<![赠赔])送[新旧]?$|[看逛挑]$")
+_WHEN_AFTER_ZH = re.compile(r"的?(?:时间|时候|那天|时)")
+# The old one taken away when the new one came ("take my old fridge away", 把旧冰箱拉走): the haul-away service.
+_OLD_BEFORE = re.compile(r"(?:\bold\s+(?:[a-z\-]+\s+)?|旧)$", re.IGNORECASE)
+_TAKEN_AWAY = re.compile(r"\b(?:take|took|taken|taking|haul|collect|collected|remove|removed|pick(?:ed)?\s+up)\b"
+                         r"[^.!?]{0,30}"
+                         r"\baway\b|\btake\s+away\b|\bhaul[\s-]away\b|拉走|收走|带走|回收|运走", re.IGNORECASE)
 # What a customer tried before the product failed anyway: "tried three different sockets, even the extension lead",
 # 插线板、插座都换过了.
 _TRIED_BEFORE = re.compile(r"\b(?:tried|try|trying|swapped|changed|replaced|checked|even)\b[^.!?]{0,40}$",
                            re.IGNORECASE)
+# A list of things said to be fine together: 鼠标和电脑包一起买的，都没问题, 床垫枕头都好.
+_ALL_FINE_AFTER_ZH = re.compile(r"[^。！？.!?]{0,12}?都(?:没问题|很好|挺好|好|正常|没事)")
 _TRIED_AFTER_ZH = re.compile(r"[^，。！？,.!?]{0,8}?(?:都|也)?(?:换过|换了|试过|试了|检查过)")
 # Services of the shop around what it sells: a delivery complaint names the product it delivered.
 _AROUND_A_PURCHASE = frozenset({"delivery_service"})
@@ -415,18 +433,30 @@ class Catalog:
 
         # "my phone drains fast, even playing to my headphones": a thing the shop does not sell, named first, is
         # what the complaint is about, unless it turns to the product ("the bag is lovely but the laptop...").
-        if (first_unsold is not None and first_unsold < matches[0].start
+        lowered_plain = plain.lower()
+        ours = [m for m in matches if m.method != "indirect" and (
+            _BOUGHT_HERE_AFTER.match(lowered_plain, m.end) or said_before(_BOUGHT_HERE_BEFORE_ZH, m))]
+        if (first_unsold is not None and first_unsold < matches[0].start and not ours
                 and not any(said_before(_TURNS_TO_IT_BEFORE, m) for m in matches)):
             return None
         # "it's not the kettle, it's the toaster": a product said not to be it loses to one that is not negated, and
         # is not proposed when nothing else is named ("my phone drops bluetooth, not just my headphones"). "The same
         # phone casts fine to my friend's TV", 换了另一台电视也一样: another one of a product is not the one
         # complained about, nor a sign that it is fine.
+        # Its related words go with a product's names: 房东留下的洗衣机…脱水响 is no washing machine of ours either.
+        kept_direct = [m for m in matches if m.method != "indirect"
+                       and not said_before(_NEGATED_BEFORE, m) and not said_before(_ANOTHER_ONE_BEFORE, m)]
+        named_ids = {m.product_id for m in kept_direct}
+        dropped_ids = {m.product_id for m in matches if m.method != "indirect"} - named_ids
         matches = [m for m in matches
-                   if not said_before(_NEGATED_BEFORE, m) and not said_before(_ANOTHER_ONE_BEFORE, m)]
+                   if m in kept_direct or (m.method == "indirect" and m.product_id not in dropped_ids)]
+
+        taken_away = _TAKEN_AWAY.search(plain) is not None
+
         def setting(m: CatalogMatch) -> bool:
             return (said_before(_DELIVERED_ELSEWHERE_BEFORE, m) or _DELIVERY_TIME_AFTER.match(plain, m.end) is not None
-                    or (said_before(_WHEN_BEFORE_ZH, m) and _WHEN_AFTER_ZH.match(plain, m.end) is not None))
+                    or (said_before(_WHEN_BEFORE_ZH, m) and _WHEN_AFTER_ZH.match(plain, m.end) is not None)
+                    or (taken_away and said_before(_OLD_BEFORE, m)))
 
         # Dropped only when every mention of the product is such a setting.
         matches = [m for m in matches if not all(setting(n) for n in matches if n.product_id == m.product_id)]
@@ -537,7 +567,8 @@ class Catalog:
             names = self._product_names_in(en_doc, lowered)
             # An unsold thing said to be fine anywhere ("Kettle's fine") or tried ("tried three sockets", 插座都换过了)
             # is not what the complaint is about.
-            cleared_groups = {group for start, end, group in names if _CLEARED_AFTER.match(context, end)}
+            cleared_groups = {group for start, end, group in names if _CLEARED_AFTER.match(context, end)
+                              or _ALL_FINE_AFTER_ZH.match(context, end)}
             around = _NamesAround(names)
             first_unsold = min((start for start, end, group in names if group in self._unsold_groups
                                 and group not in cleared_groups and not around.holds(start, end, lowered[start:end])
@@ -552,14 +583,14 @@ class Catalog:
             if elsewhere or inside:
                 # In a complaint about another thing named after a product, a product named after a preposition is
                 # where that thing is used ("won't sit flat on top of my toaster", 对着我家电视按), not the complaint.
-                another_thing = set(elsewhere)
+                another_thing = set(elsewhere) | inside
                 # "The ice maker on my fridge": where the product's own part is, is the product.
                 elsewhere |= {k for k in kept if _USED_WITH_BEFORE.search(context[max(0, k[0] - 30) : k[0]])
                               and not part_named_before(context[max(0, k[0] - 40) : k[0]], self._own_words[k[2]])}
                 # A product first named as part of another thing's name is context after that too ("the laptop
                 # sleeve's zip broke, my laptop nearly slid out"), unless the message turns to it ("but the laptop").
                 first_named: dict[str, tuple[int, int, str, MatchMethod, float]] = {}
-                for k in kept:
+                for k in sorted([*kept, *inside]):
                     if k[3] != "indirect":
                         first_named.setdefault(k[2], k)
                 elsewhere |= {k for k in kept if first_named.get(k[2]) in another_thing

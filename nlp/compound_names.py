@@ -43,7 +43,7 @@ _WORDS_PATH = Path(__file__).parent / "data" / "compound_words.yaml"
 _NEVER_NOUNS_PATH = Path(__file__).parent / "data" / "english_never_nouns.txt.gz"
 # Right after a name, an adjective made of it: "microwave-safe bowls", "laptop-compatible", "'CM-200 compatible' pods".
 _DESCRIBING_SUFFIX = re.compile(
-    r"-(?:safe|proof|compatible|friendly|ready|shaped|style|themed|sized)\b|\s+compatible\b(?!\s+with)")
+    r"-(?:safe|proof|compatible|friendly|ready|shaped|style|themed|sized|[a-z]+ed)\b|\s+compatible\b(?!\s+with)")
 # A model number right after a name: "washing machine WM-7", "laptop x1", "TV 55".
 _MODEL_NUMBER_AFTER = re.compile(r"\s*[a-z]{0,4}-?\d")
 # How far a longer name after a product's can run ("washing machine drain hose extension").
@@ -412,7 +412,7 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
         return True  # what the thing is like, then the thing: 微波炉专用脆皮烤盘
     # A verb and one character naming a made thing are that thing (扩展坞, 防晒罩, 叠放架), unless the verb is
     # one the product does (充电盒 is the earbuds' case).
-    if (flag.startswith("v") and len(word) > 1 and word[0] not in _ACTION_CHARS_ZH and len(tagged) > 1
+    if (flag.startswith("v") and len(word) > 1 and (purpose or word[0] not in _ACTION_CHARS_ZH) and len(tagged) > 1
             and tagged[1].word in _THINGS_AFTER_A_VERB_ZH):
         return True
     # Nouns, with the person names jieba tags many unknown two-character words as (黑屏, 盖子, 香薰).
@@ -447,7 +447,8 @@ _FOR_IT_ZH = re.compile(r"[^\s，。,.!！?？；;、]{0,6}?[用配买吃垫送�
 # Where another thing sits: 放在洗衣机上面的置物架, 电视下面垫的垫子 (the verb before the name or after the place).
 _PLACED_BEFORE_ZH = re.compile(r"[放垫摆挂铺搁贴夹]在$")
 _PLACE_AFTER_ZH = re.compile(
-    r"(?:上面|下面|上方|下方|底下|旁边|侧面|侧边|后面|背后|顶上|上|下)([垫放摆挂铺])?(?:的|那个|那台|这个|那)")
+    r"(?:上面|下面|上方|下方|底下|旁边|侧面|侧边|后面|背后|顶上|上|下)([垫放摆挂铺]|开|装|开通|订阅|下载|安装|预装)?"
+    r"(?:的|那个|那台|这个|那)")
 _PART_THEN_PLACE_ZH = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:上面|背后|后面|旁边|上|下)()的")
 # 适用于 / 给 / 配 before the name and 的 after it: 适用于55寸电视的支架.
 _FOR_BEFORE_ZH = re.compile(r"(?:适用于|适用|适配|适合|配|给(?![我你他她它您]))[^\s，。,.!！?？；;、]{0,8}$")
@@ -458,7 +459,10 @@ _HOLDS_BEFORE_ZH = re.compile(r"(?:放|摆|挂|垫|收纳)$")
 # Bought on its own before the name: 单独买的破壁机干磨杯, 另外加购的吸尘器刷头, 备用的冰箱滤芯.
 _BOUGHT_ON_ITS_OWN_BEFORE_ZH = re.compile(r"(?:(?:单独|另外|额外|单|另)(?:加购|购买|买|购|下单)|加购|备用|替换)的?$")
 # 买咖啡机时加购的杯子, 买电视的时候送的支架: the product is when the other thing was bought.
-_BOUGHT_WITH_IT_AFTER_ZH = re.compile(r"(?:时|的时候)[^，。,.!！?？；;、]{0,4}?(?:加购|送|赠|一起买|顺便买|搭配)")
+_BOUGHT_WITH_IT_AFTER_ZH = re.compile(r"(?:(?:时|的时候)[^，。,.!！?？；;、]{0,4}?(?:加购|送|赠|一起买|顺便买|搭配)"
+                                      r"|(?:时|的时候)?(?:顺便|办的|办了|说送|参加))")
+# 和干衣机一起下单的晾衣架: bought in the same order as the product.
+_ORDERED_TOGETHER_AFTER_ZH = re.compile(r"一起(?:下单|买|购买|订|送来)的")
 # Where another thing stands (就放在咖啡机边上), or the product doing fine with it (给笔记本充电都没问题).
 _BESIDE_AFTER_ZH = re.compile(r"(?:边上|旁边|附近|隔壁|对面|边)(?!的)")
 # Another thing standing by the product, pointed at right after: 咖啡机旁边那台磨豆机 (not 咖啡机旁边的墙被烫黑了).
@@ -502,6 +506,8 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
     beside = _BESIDE_THEN_A_THING_ZH.match(after)
     if beside is not None and _names_a_thing_zh(after[beside.end() :], own_words):
         return True
+    if before.endswith(("和", "跟", "与")) and (together := _ORDERED_TOGETHER_AFTER_ZH.match(after)):
+        return _names_a_thing_zh(after[together.end() :], own_words)
     if (before.endswith("买") and _BOUGHT_WITH_IT_AFTER_ZH.match(after)) or (
             before.endswith(("给", "帮")) and _FINE_WITH_IT_AFTER_ZH.match(after)):
         return True

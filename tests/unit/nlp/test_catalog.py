@@ -613,6 +613,41 @@ def test_bought_elsewhere_fine_tried_delivered_or_doubted(home_catalog: Catalog,
     assert proposed(home_catalog, text) == product
 
 
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        # Said to be the shop's: the product, whatever else is named first.
+        ("my sister's kettle works great, meanwhile the microwave I got from you sparks", "microwave"),
+        ("My son's phone connects to everything. The earbuds from your shop only play in the left ear",
+         "headphones"),
+        ("手机是朋友送的，连别的音箱都正常，一连你们的耳机就断", "headphones"),
+        # Bought elsewhere or issued by someone else, with its related words.
+        ("my daughter's headphones from her school stopped working, can you repair them?", None),
+        ("it wasn't bought here, but can you fix my microwave's door?", None),
+        ("空气炸锅是在京东买的，现在涂层掉了，你们能修吗", None),
+        ("房东留下的微波炉，转盘不转，你们修吗", None),
+        # Things said fine together, or surviving; the old one taken away; delivered or browsed: the setting.
+        ("鼠标和电脑包一起买的，都没问题，耳机左边没声音", "headphones"),
+        ("Headphones survived at least, but the airline ripped my bag", None),
+        ("paid you to take my old microwave away when the new one came, it's still in my garden", None),
+        ("说好送新微波炉时把旧微波炉拉走，结果旧的在楼道放了一周", None),
+        ("快递员送空气炸锅时态度很差，还骂人", None),
+        ("drove to your branch to look at microwaves and got a parking fine", None),
+        ("Your staff didn't even look at the microwave", "microwave"),
+        # Bought with it, for it, or made for it.
+        ("当时只是来买微波炉顺便办的手机套餐，每月多扣30", None),
+        ("买耳机说送一个收纳包，到现在还没寄来", None),
+        ("和空气炸锅一起下单的晾衣架卡住不动了", None),
+        ("空气炸锅专用烘焙纸只有60张", None),
+        ("the microwave-cooked rice pouches were mouldy", None),
+        ("the headphones boots into pairing mode every time", "headphones"),
+    ],
+)
+def test_said_to_be_ours_or_someone_elses_and_what_came_with_it(home_catalog: Catalog, text: str,
+                                                                product: str | None) -> None:
+    assert proposed(home_catalog, text) == product
+
+
 def test_a_word_of_another_products_name_is_no_typo(tmp_path_factory: pytest.TempPathFactory) -> None:
     # "fryer" was one slip from "dryer": the tumble dryer was proposed for liners that melted in an air fryer.
     kitchen = _loaded(tmp_path_factory, """
