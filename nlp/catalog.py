@@ -87,19 +87,24 @@ _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:just|only
 _CLEARED_AFTER = re.compile(
     r"\s*(?:itself\s+|themselves\s+)?(?:has\s+no\s+(?:fault|problem|issue)s?"
     r"|(?:is|'s|are)\s+(?:no|not\s+the)\s+problem|isn't\s+the\s+problem|survived|went\s+(?:up|in)\s+fine"
+    r"|(?:is|'s|are|was|were)\s+undamaged|still\s+(?:runs|works)|(?:was|were)\s+great(?!\s+(?:until|till|for|at|before|when))"
+    r"|\s*ok\b(?!\s+(?:until|till|for|at|before|when))|(?:'s|\s+is|\s+are)\s+(?:[a-z]+\s+){0,2}?and\s+(?:fine|ok|okay)\b"
     r"|(?:is|'s|are|seems|seem|sounds?|looks?|works?|runs?)\s+(?:still\s+)?(?:[a-z]+ing\s+)?"
     r"(?:fine|ok|okay|all\s+right|great|brilliant|perfect|perfectly\s+fine|solid|lovely)"
-    r"|works\s+(?:fine|ok|perfectly)|(?:还|也|倒是|倒)?(?:没事|没问题|没毛病|是好的|好好的|(?:挺|很|还算|也)好用)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好)"
+    r"|works\s+(?:fine|ok|perfectly)|(?:还|也|倒是|倒)?(?:没事|没问题|没毛病|是好的|好好的|(?:挺|很|还算|也)好用)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好|挺好|没毛病|好好的)"
+    r"|(?:挺|很)好的?(?![用看听吃])"
     r"|(?:倒|也|还)?没(?:有)?(?:掉下来|砸坏|摔坏|受损|被砸)"
     r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
 _ANOTHER_ONE_BEFORE = re.compile(
     r"(?:\b(?:friend's|friends|neighbour's|neighbor's|landlord's|landlady's|someone\s+else's|another|other|"
-    r"a\s+different|two\s+different|several|[a-z]+-issued)\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事|房东)(?:家|的)(?:的|那台|那个)?|房东留下的(?:旧)?|另一台|另外一台|另一个|别的|其他的?)$",
+    r"a\s+different|two\s+different|several|[a-z]+-issued)\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事|房东|楼上|楼下|隔壁)(?:家|的)(?:的|那台|那个)?|(?:人家|他们|她们)(?:家|的)?|房东留下的(?:旧)?"
+    r"|(?:公司|学校|单位|航空公司)发的|借(?:[他她我你]|来)的|另一台|另外一台|另一个|别的|其他的?)$",
     re.IGNORECASE)
 _MACHINE_CLEARED = re.compile(
     r"\b(?:(?:(?:the|my|our)\s+)?(?:machine|appliance|unit)|both\s+(?:machines|appliances|units|of\s+them))"
     r"(?:\s+itself)?(?:'s|\s+(?:is|are|seems|seem|works|work))\s+(?:still\s+)?"
-    r"(?:fine|ok|okay|perfect|perfectly\s+fine|great)\b|机器(?:本身)?(?:倒是|倒|也|还)?(?:没问题|没事|是好的|好好的|正常)",
+    r"(?:fine|ok|okay|perfect|perfectly\s+fine|great)\b|\bnothing\s+(?:wrong|faulty)\s+with\s+(?:the|my)\s+"
+    r"(?:machine|appliance|unit)\b|机器(?:本身)?(?:倒是|倒|也|还)?(?:没问题|没事|是好的|好好的|正常)",
     re.IGNORECASE)
 _USED_WITH_BEFORE = re.compile(
     r"(?:\b(?:with|on|onto|into|in|to|under|from|of|for|than|fits?|beside|next\s+to)\s+"
@@ -131,14 +136,15 @@ _BOUGHT_ELSEWHERE_AFTER = re.compile(
     r"\s*(?:(?!with\b|and\b|or\b)[a-z]+\s+)?(?:(?:(?:that|which)\s+)?(?:i\s+|we\s+)?(?:bought|got|ordered|purchased)\s+"
     r"(?:it\s+|them\s+)?)?"
     r"(?:from\s+(?:a\s+)?market\s+stall|from\s+another\s+(?:shop|store|retailer|seller)|elsewhere"
-    r"|from\s+(?:her|his|their|my|our)\s+(?:school|work|office|company|employer|university))\b")
+    r"|from\s+(?:her|his|their|my|our)\s+(?:school|work|office|company|employer|university)"
+    r"|(?:from|off)\s+a\s+marketplace|somewhere\s+else|\((?:which\s+)?i\s+got\s+at\s+(?!you)[a-z]+\))\b")
 _BOUGHT_ELSEWHERE_BEFORE_ZH = re.compile(r"(?:别家|别的店|其他店|别处|外面|另一家)(?:店)?(?:买|购买|买来)的$")
 # A product named only as what was delivered to someone else or when ("delivering her washing machine", "dropping a
 # microwave at no. 12", "missed the dryer delivery slot", 给12栋送微波炉, 错过送电视的时间) or browsed
 # (看冰箱的时候): the setting of the complaint. (Its own delivery, 送冰箱的司机扔在门口, is the product's.)
 _DELIVERED_ELSEWHERE_BEFORE = re.compile(
     r"(?:\b(?:deliver(?:ed|ing)?|dropping(?:\s+off)?|dropped\s+off)\s+(?:her|his|their|someone's|a|an)\s+"
-    r"(?:[a-z\-]+\s+)?|\b(?:to\s+(?:look\s+at|browse)|browsing|browsed|shopping\s+for)\s+(?:the\s+|some\s+|new\s+)?"
+    r"(?:[a-z\-]+\s+)?|\b(?:to\s+(?:look\s+at|browse)|browsing|browsed|shopping\s+for|choosing)\s+(?:the\s+|some\s+|new\s+|a\s+)?"
     r"|给[^，。,.!?！？]{1,8}送)$", re.IGNORECASE)
 _DELIVERY_TIME_AFTER = re.compile(r"\s*delivery\s+(?:slot|time|window|date|day)\b", re.IGNORECASE)
 _WHEN_BEFORE_ZH = re.compile(r"(?<![赠赔])送[新旧]?$|[看逛挑]$")
@@ -154,6 +160,11 @@ _TRIED_BEFORE = re.compile(r"\b(?:tried|try|trying|swapped|changed|replaced|chec
                            re.IGNORECASE)
 # A list of things said to be fine together: 鼠标和电脑包一起买的，都没问题, 床垫枕头都好.
 _ALL_FINE_AFTER_ZH = re.compile(r"[^。！？.!?]{0,12}?都(?:没问题|很好|挺好|好|正常|没事)")
+# After the end of a product's Chinese name: 炸锅本身是好的, 电脑本身没毛病.
+_SHORT_NAME_CLEARED_ZH = "(?:本身)?(?:倒是|倒|也|还)?(?:没事|没问题|没毛病|是好的|好好的|挺好的?|很好)"
+# "lights, boiler and router all came back", "bag and mouse are fine".
+_ALL_FINE_AFTER_EN = re.compile(r"[^.!?]{0,30}?\b(?:all|both)\s+(?:came\s+back|work(?:ed|s)?|fine|ok|okay)\b"
+                                r"|(?:\s+and\s+[a-z]+)?\s+(?:are|were)\s+(?:both\s+)?(?:fine|ok|okay)\b")
 _TRIED_AFTER_ZH = re.compile(r"[^，。！？,.!?]{0,8}?(?:都|也)?(?:换过|换了|试过|试了|检查过)")
 # Services of the shop around what it sells: a delivery complaint names the product it delivered.
 _AROUND_A_PURCHASE = frozenset({"delivery_service"})
@@ -324,6 +335,9 @@ class Catalog:
         self._name_groups = [frozenset(v for n in e.names for v in spellings(n))
                              for e in (*self.entries.values(), *other_products)]
         sold_names = frozenset().union(*self._name_groups[: len(self.entries)])
+        self._short_name_cleared = {
+            e.id: re.compile(f"(?:{'|'.join(re.escape(name[-2:]) for name in shorts)}){_SHORT_NAME_CLEARED_ZH}")
+            for e in self.entries.values() if (shorts := [n for n in e.names if _CJK.search(n) and len(n) >= 4])}
         # A word of a known name is a word, not another name misspelt: "the fryer works" is no dryer.
         self._name_words = frozenset(word for group in self._name_groups for name in group
                                      if not _CJK.search(name) for word in name.lower().split())
@@ -456,7 +470,8 @@ class Catalog:
         def setting(m: CatalogMatch) -> bool:
             return (said_before(_DELIVERED_ELSEWHERE_BEFORE, m) or _DELIVERY_TIME_AFTER.match(plain, m.end) is not None
                     or (said_before(_WHEN_BEFORE_ZH, m) and _WHEN_AFTER_ZH.match(plain, m.end) is not None)
-                    or (taken_away and said_before(_OLD_BEFORE, m)))
+                    or (taken_away and said_before(_OLD_BEFORE, m))
+                    or _TRIED_AFTER_ZH.match(plain, m.end) is not None)
 
         # Dropped only when every mention of the product is such a setting.
         matches = [m for m in matches if not all(setting(n) for n in matches if n.product_id == m.product_id)]
@@ -485,6 +500,9 @@ class Catalog:
             return None
         # Only a name clears its product: "the external keyboard works fine" says nothing of the laptop's own.
         cleared = {m.product_id for m in matches if m.method != "indirect" and _CLEARED_AFTER.match(plain, m.end)}
+        # Chinese shortens a name to its end: 笔记本电脑…电脑本身没毛病, 空气炸锅…炸锅本身是好的.
+        cleared |= {m.product_id for m in matches if m.method != "indirect" and m.product_id in self._short_name_cleared
+                    and self._short_name_cleared[m.product_id].search(plain, m.end)}
         matches = [m for m in matches if m.product_id not in cleared]
         direct = [m for m in matches if m.method != "indirect"]
         if direct:
@@ -568,13 +586,15 @@ class Catalog:
             # An unsold thing said to be fine anywhere ("Kettle's fine") or tried ("tried three sockets", 插座都换过了)
             # is not what the complaint is about.
             cleared_groups = {group for start, end, group in names if _CLEARED_AFTER.match(context, end)
-                              or _ALL_FINE_AFTER_ZH.match(context, end)}
+                              or _ALL_FINE_AFTER_ZH.match(context, end) or _ALL_FINE_AFTER_EN.match(context, end)}
             around = _NamesAround(names)
             first_unsold = min((start for start, end, group in names if group in self._unsold_groups
                                 and group not in cleared_groups and not around.holds(start, end, lowered[start:end])
                                 and not _BELONGS_TO_AFTER.match(context, end)
                                 and not _TRIED_BEFORE.search(context[max(0, start - 50) : start])
-                                and not _TRIED_AFTER_ZH.match(context, end)), default=None)
+                                and not _TRIED_AFTER_ZH.match(context, end)
+                                and not (_OLD_BEFORE.search(context, max(0, start - 20), start)
+                                         and _TAKEN_AWAY.search(context))), default=None)
             inside = {k for k in kept if around.holds(k[0], k[1], lowered[k[0]:k[1]])}
             kept = [k for k in kept if k not in inside]
             # A name or related word inside another thing's name ("toy toaster", "drum kit") is no mention; a

@@ -61,7 +61,7 @@ _FOR_ANOTHER_THING_EN = re.compile(
     r"(?P<bare>with|under(?:neath)?|on(?:to)?|on\s+top\s+of|behind|beside|next\s+to)|"
     r"(?:to\s+|that\s+|which\s+)?(?:go|goes|sit|sits|stand|stands|use|fit|put|place|hang|mount|attach|stack|stick)"
     r"\s+(?:under(?:neath)?|on(?:to)?|on\s+top\s+of|with|in(?:side)?|behind|beside|next\s+to|over|around|against)|"
-    r"to\s+(?:use|put|place|hang|mount|attach|stack|stick|raise|lift|level|protect|cover|store|carry)|"
+    r"(?P<purpose>to\s+(?:use|put|place|hang|mount|attach|stack|stick|raise|lift|level|protect|cover|store|carry))|"
     r"(?:designed|made|meant)\s+for)\s+"
     r"(?:(?:my|the|our|a|an|all|your|his|her|their|this|these|those|most|any)\s+)?(?:[a-z0-9.'\-]+\s+){0,2}"
     r"(?:(?:my|the|our|a|an|your|his|her|their|this|these|those)\s+)?$")
@@ -174,7 +174,9 @@ def fits_another_thing(before: str, after: str, own_words: Iterable[str]) -> boo
         # "the remote for my TV" is the TV's; a part bought for it ("the cable I ordered for the TV", "generic
         # filters for robot vacuums", "the replacement filters for my vacuum", "the cable for my headphones I
         # ordered as a spare") is not.
+        # "a stacking frame to put my dryer on": what holds the product is another thing, even a part's name.
         if (bought or for_thing.group("bare") is None) and (kind == "noun" or (kind == "part" and (
+                for_thing.group("purpose") or
                 bought or _BOUGHT_AFTER_A_NAME_EN.match(after) or _DOES_NOT_FIT_AFTER_EN.match(after) or any(
                 word in words.fitting_before_en or word in _SOLD_ON_ITS_OWN_EN or word.startswith("anti-")
                 for word in before[: for_thing.start()].split()[-3:])))):
@@ -521,6 +523,8 @@ def _fits_another_thing_zh(before: str, after: str, own_words: Iterable[str]) ->
         return True  # 笔记本的键盘膜, 冰箱门把手套
     if parts and rest[len(parts) : len(parts) + 1] == "的" and _names_a_made_thing_zh(rest[len(parts) + 1 :]):
         return True  # a thing made for one of its parts: 洗衣机排水管的加长管
+    if rest.startswith(("赠品", "赠送的", "送的")):
+        return True  # what came free with it: 破壁机的赠品随行杯
     if _ACCESSORY_KIT_ZH.match(rest):
         return True  # an accessory kit: 配件包, 烘焙配件套装
     for_it = _FOR_IT_ZH.match(after)

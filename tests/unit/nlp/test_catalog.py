@@ -648,6 +648,31 @@ def test_said_to_be_ours_or_someone_elses_and_what_came_with_it(home_catalog: Ca
     assert proposed(home_catalog, text) == product
 
 
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        # Things the shop does not sell said fine together, or fine in a list; the product's shortened name fine.
+        ("Power cut on Sunday, lights, kettle and router all came back. The microwave hasn't heated since",
+         "microwave"),
+        ("the kettle's from elsewhere and fine, the microwave sparks", "microwave"),
+        ("分期买的空气炸锅，分期平台多扣了一期利息，炸锅本身没毛病", None),
+        ("The plumber I hired to fit the microwave cracked a tile. Nothing wrong with the machine, it's his work",
+         None),
+        # Someone else's: a business's, issued, borrowed, next door's.
+        ("老板说是他们微波炉火力太大把饭盒烧化了", None),
+        ("航空公司发的耳机一边没声音", None),
+        ("同学借他的耳机被弄断了，想买个同款赔他", None),
+        ("隔壁的空气炸锅天天冒烟，味道飘过来", None),
+        # What came free with it, what holds it, where it was being chosen.
+        ("空气炸锅的赠品硅胶夹子断了", None),
+        ("a stacking frame to put my microwave on arrived without screws", None),
+        ("got clamped in your car park while choosing a microwave", None),
+    ],
+)
+def test_fine_together_someone_elses_or_free_with_it(home_catalog: Catalog, text: str, product: str | None) -> None:
+    assert proposed(home_catalog, text) == product
+
+
 def test_a_word_of_another_products_name_is_no_typo(tmp_path_factory: pytest.TempPathFactory) -> None:
     # "fryer" was one slip from "dryer": the tumble dryer was proposed for liners that melted in an air fryer.
     kitchen = _loaded(tmp_path_factory, """
