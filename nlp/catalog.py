@@ -85,26 +85,27 @@ _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:just|only
 # "the washer is fine but the dryer rattles", "tv is fine, its the soundbar", "the earbuds themselves sound great",
 # 下面的洗衣机没事, 电视本身看直播很正常, 还好微波炉没掉下来: a product said to be fine is not the one complained about.
 _CLEARED_AFTER = re.compile(
-    r"\s*(?:itself\s+|themselves\s+)?(?:has\s+no\s+(?:fault|problem|issue)s?"
+    r"\s*(?:\([^()]{0,30}\)\s*)?(?:itself\s+|themselves\s+)?(?:has\s+no\s+(?:fault|problem|issue)s?"
     r"|(?:is|'s|are)\s+(?:no|not\s+the)\s+problem|isn't\s+the\s+problem|survived|went\s+(?:up|in)\s+fine"
     r"|(?:is|'s|are|was|were)\s+undamaged|still\s+(?:runs|works)|(?:was|were)\s+great(?!\s+(?:until|till|for|at|before|when))"
     r"|\s*ok\b(?!\s+(?:until|till|for|at|before|when))|(?:'s|\s+is|\s+are)\s+(?:[a-z]+\s+){0,2}?and\s+(?:fine|ok|okay)\b"
     r"|(?:is|'s|are|seems|seem|sounds?|looks?|works?|runs?)\s+(?:still\s+)?(?:[a-z]+ing\s+)?"
-    r"(?:fine|ok|okay|all\s+right|great|brilliant|perfect|perfectly\s+fine|solid|lovely)"
-    r"|works\s+(?:fine|ok|perfectly)|(?:还|也|倒是|倒)?(?:没事|没问题|没毛病|是好的|好好的|(?:挺|很|还算|也)好用)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好|挺好|没毛病|好好的)"
+    r"(?:fine|ok|okay|all\s+right|alright|great|grand|brilliant|perfect|perfectly\s+fine|solid|lovely)"
+    r"|works\s+(?:fine|ok|perfectly)|(?:还|也|倒是|倒|都)正常|(?:还|也|倒是|倒)?(?:没事|没问题|没毛病|是好的|好好的|(?:挺|很|还算|也)好用)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好|挺好|没毛病|好好的)"
     r"|(?:挺|很)好的?(?![用看听吃])"
     r"|(?:倒|也|还)?没(?:有)?(?:掉下来|砸坏|摔坏|受损|被砸)"
     r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
 _ANOTHER_ONE_BEFORE = re.compile(
     r"(?:\b(?:friend's|friends|neighbour's|neighbor's|landlord's|landlady's|someone\s+else's|another|other|"
     r"a\s+different|two\s+different|several|[a-z]+-issued)\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事|房东|楼上|楼下|隔壁)(?:家|的)(?:的|那台|那个)?|(?:人家|他们|她们)(?:家|的)?|房东留下的(?:旧)?"
+    r"|[\u4e00-\u9fff]{0,3}自己带的|(?:自助)?洗衣房的|干洗店的"
     r"|(?:公司|学校|单位|航空公司)发的|借(?:[他她我你]|来)的|另一台|另外一台|另一个|别的|其他的?)$",
     re.IGNORECASE)
 _MACHINE_CLEARED = re.compile(
     r"\b(?:(?:(?:the|my|our)\s+)?(?:machine|appliance|unit)|both\s+(?:machines|appliances|units|of\s+them))"
     r"(?:\s+itself)?(?:'s|\s+(?:is|are|seems|seem|works|work))\s+(?:still\s+)?"
-    r"(?:fine|ok|okay|perfect|perfectly\s+fine|great)\b|\bnothing\s+(?:wrong|faulty)\s+with\s+(?:the|my)\s+"
-    r"(?:machine|appliance|unit)\b|机器(?:本身)?(?:倒是|倒|也|还)?(?:没问题|没事|是好的|好好的|正常)",
+    r"(?:fine|ok|okay|perfect|perfectly\s+fine|great|grand|lovely)\b|\bnothing\s+(?:wrong|faulty)\s+with\s+(?:the|my)\s+"
+    r"(?:machine|appliance|unit)\b|(?:机器|东西)(?:本身)?(?:倒是|倒|也|还)?(?:没问题|没事|是好的|好好的|正常|没坏)",
     re.IGNORECASE)
 _USED_WITH_BEFORE = re.compile(
     r"(?:\b(?:with|on|onto|into|in|to|under|from|of|for|than|fits?|beside|next\s+to)\s+"
@@ -123,7 +124,8 @@ _NOT_BOUGHT_HERE = re.compile(
     r"yours|yours)\b|(?:didn't|did\s+not|never)\s+(?:buy|get|order)\s+(?:it|them|this|that)\s+(?:from|at|with)\s+"
     r"(?:you|your)\b|(?:wasn't|wasnt|was\s+not|not|weren't|isn't)\s+bought\s+here\b)"
     r"|不是(?:在)?(?:你们|你家|贵店)(?:这|家|店|这里|这儿)?(?:里)?(?:买|卖|购买|出)的|不是你们(?:家|店)的"
-    r"|(?:是|买了?个?)(?:在)?(?:京东|淘宝|拼多多|天猫|苏宁|国美|亚马逊|第三方)(?:店铺|卖家|平台)?(?:买|购买|上买)?的",
+    r"|(?:是|买了?个?)(?:在)?(?:京东|淘宝|拼多多|天猫|苏宁|国美|亚马逊|第三方|别家|别的店|其他店)(?:店铺|卖家|平台)?"
+    r"(?:买|购买|上买)?的",
     re.IGNORECASE)
 # "the toaster I got from you", "the earbuds from your shop", 你们的电视, 在你们店买的耳机: said to be the shop's, the
 # product the complaint is about, whatever else is named first.
@@ -138,15 +140,20 @@ _BOUGHT_ELSEWHERE_AFTER = re.compile(
     r"(?:from\s+(?:a\s+)?market\s+stall|from\s+another\s+(?:shop|store|retailer|seller)|elsewhere"
     r"|from\s+(?:her|his|their|my|our)\s+(?:school|work|office|company|employer|university)"
     r"|(?:from|off)\s+a\s+marketplace|somewhere\s+else|\((?:which\s+)?i\s+got\s+at\s+(?!you)[a-z]+\))\b")
-_BOUGHT_ELSEWHERE_BEFORE_ZH = re.compile(r"(?:别家|别的店|其他店|别处|外面|另一家)(?:店)?(?:买|购买|买来)的$")
+_BOUGHT_ELSEWHERE_BEFORE_ZH = re.compile(
+    r"(?:别家|别的店|其他店|别处|外面|另一家|京东|淘宝|拼多多|天猫|亚马逊)(?:店|上)?(?:买|购买|买来)的$")
 # A product named only as what was delivered to someone else or when ("delivering her washing machine", "dropping a
 # microwave at no. 12", "missed the dryer delivery slot", 给12栋送微波炉, 错过送电视的时间) or browsed
 # (看冰箱的时候): the setting of the complaint. (Its own delivery, 送冰箱的司机扔在门口, is the product's.)
 _DELIVERED_ELSEWHERE_BEFORE = re.compile(
     r"(?:\b(?:deliver(?:ed|ing)?|dropping(?:\s+off)?|dropped\s+off)\s+(?:her|his|their|someone's|a|an)\s+"
-    r"(?:[a-z\-]+\s+)?|\b(?:to\s+(?:look\s+at|browse)|browsing|browsed|shopping\s+for|choosing)\s+(?:the\s+|some\s+|new\s+|a\s+)?"
+    r"(?:[a-z\-]+\s+)?|\b(?:to\s+(?:look\s+at|browse)|browsing|browsed|shopping\s+for|choosing"
+    r"|trying\s+to\s+(?:buy|order|pay\s+for))\s+(?:the\s+|some\s+|new\s+|a\s+)?"
     r"|给[^，。,.!?！？]{1,8}送)$", re.IGNORECASE)
 _DELIVERY_TIME_AFTER = re.compile(r"\s*delivery\s+(?:slot|time|window|date|day)\b", re.IGNORECASE)
+# "missed the microwave delivery": when it came, not what came.
+_MISSED_BEFORE = re.compile(r"\bmissed\s+(?:the|my|our)\s+$", re.IGNORECASE)
+_DELIVERY_AFTER = re.compile(r"\s*(?:re)?delivery\b", re.IGNORECASE)
 _WHEN_BEFORE_ZH = re.compile(r"(?<![赠赔])送[新旧]?$|[看逛挑]$")
 _WHEN_AFTER_ZH = re.compile(r"的?(?:时间|时候|那天|时)")
 # The old one taken away when the new one came ("take my old fridge away", 把旧冰箱拉走): the haul-away service.
@@ -160,6 +167,8 @@ _TRIED_BEFORE = re.compile(r"\b(?:tried|try|trying|swapped|changed|replaced|chec
                            re.IGNORECASE)
 # A list of things said to be fine together: 鼠标和电脑包一起买的，都没问题, 床垫枕头都好.
 _ALL_FINE_AFTER_ZH = re.compile(r"[^。！？.!?]{0,12}?都(?:没问题|很好|挺好|好|正常|没事)")
+# A thing blamed, then checked: 电工来查了说插座正常.
+_SAID_NORMAL_ZH = re.compile(r"(?:都|也|是|很|挺)?(?:正常|没问题|没事|好的)")
 # After the end of a product's Chinese name: 炸锅本身是好的, 电脑本身没毛病.
 _SHORT_NAME_CLEARED_ZH = "(?:本身)?(?:倒是|倒|也|还)?(?:没事|没问题|没毛病|是好的|好好的|挺好的?|很好)"
 # "lights, boiler and router all came back", "bag and mouse are fine".
@@ -470,6 +479,7 @@ class Catalog:
 
         def setting(m: CatalogMatch) -> bool:
             return (said_before(_DELIVERED_ELSEWHERE_BEFORE, m) or _DELIVERY_TIME_AFTER.match(plain, m.end) is not None
+                    or (said_before(_MISSED_BEFORE, m) and _DELIVERY_AFTER.match(plain, m.end) is not None)
                     or (said_before(_WHEN_BEFORE_ZH, m) and _WHEN_AFTER_ZH.match(plain, m.end) is not None)
                     or (taken_away and said_before(_OLD_BEFORE, m))
                     or _TRIED_AFTER_ZH.match(plain, m.end) is not None)
@@ -483,10 +493,15 @@ class Catalog:
         statement = _NOT_BOUGHT_HERE.search(plain)
         if statement is not None and matches:
             before = [m for m in matches if m.start < statement.start()]
-            not_ours.add((before[-1] if before else matches[0]).product_id)
+            # Said of no product before it: of the first one after, when it opens the message ("it wasn't bought
+            # here, but can you fix my microwave"), else of a thing the shop does not sell ("the oven (not yours)").
+            if before or statement.start() < 12:
+                not_ours.add((before[-1] if before else matches[0]).product_id)
         matches = [m for m in matches if m.product_id not in not_ours]
         # What the customer says is at fault: a product named there is the one; another thing means none of them.
-        blamed = blamed_thing(plain.lower()) if matches else None
+        blamed = blamed_thing(lowered_plain) if matches else None
+        if blamed is not None and self._cleared_later(lowered_plain, blamed[1], blamed[2]):
+            blamed = None  # "老公说是插座的问题，电工查了说插座正常": a blame taken back
         if blamed is not None:
             at_fault = [m for m in matches if blamed[0] <= m.start < blamed[1]]
             if at_fault:
@@ -535,6 +550,17 @@ class Catalog:
         first = min(hits[product_id], key=lambda m: m.start)
         confidence = min(_MAX_INDIRECT, _CONFIDENCE["indirect"] + _INDIRECT_STEP * (best_count - 1))
         return CatalogMatch(product_id, first.span, "indirect", confidence, first.start, first.end)
+
+    @staticmethod
+    def _cleared_later(text: str, after: int, thing: str) -> bool:
+        """Whether the blamed `thing` (its last word, or its last two characters in Chinese) is said fine later."""
+        head = thing[-2:] if _CJK.search(thing[-1:]) else thing.split()[-1]
+        position = text.find(head, after)
+        while position >= 0:
+            if _CLEARED_AFTER.match(text, position + len(head)) or _SAID_NORMAL_ZH.match(text, position + len(head)):
+                return True
+            position = text.find(head, position + len(head))
+        return False
 
     def _simplified(self, text: str) -> str:
         """`text` in simplified Chinese characters, when that keeps its length (so offsets still hold)."""

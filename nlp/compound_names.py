@@ -80,7 +80,8 @@ _LISTED_FOR_EN = re.compile(r"\b(?:listed|sold|advertised|marketed|described)\s+
                             r"(?:compatible\s+with|fits?|fitting|suitable\s+for|for)\s+(?:[a-z0-9.\-]+\s+){0,3}$")
 # After a product's part: "the fridge water filter cartridge I bought as a spare" is a thing sold on its own.
 _BOUGHT_ON_ITS_OWN_AFTER_EN = re.compile(
-    r"\s*(?P<words>[a-z][a-z\-]*(?:\s+[a-z][a-z\-]*){0,3})\s+(?:that\s+|which\s+)?(?:i|we)\s+(?:ordered|bought|got|purchased)"
+    r"\s*(?P<words>[a-z][a-z\-]*(?:\s+[a-z][a-z\-]*){0,3})\s+(?:that\s+|which\s+)?(?:(?:i|we)\s+(?:ordered|bought|got|purchased)"
+    r"|(?:ordered|purchased)\s+(?:twice|again|separately|online))"
     r"(?P<how>\s+(?:as\s+(?:a\s+|an\s+)?(?:spares?|replacements?|backups?|extras?|add-?ons?)|separately|extra|"
     r"on\s+(?:its|their)\s+own)\b)?")
 # Where another thing stands or what it was tried or watched on: "my kettle (sits right next to the coffee
@@ -477,7 +478,7 @@ _CONSUMABLE_AFTER_ZH = re.compile(
 # After a part's name: 扫地机器人的 side brush 另外买的, 冰箱门封条是按型号买的 (a part bought on its own).
 _BOUGHT_ON_ITS_OWN_AFTER_ZH = re.compile(
     r"的?[^，。,.!！?？；;、]{1,12}?(?:是)?(?:另外|单独|额外|另|按型号|照型号)(?:加购|购买|买|购)(?P<done>了)?的?")
-_ACCESSORY_KIT_ZH = re.compile(r"[\u4e00-\u9fff]{0,3}?配件(?:包|套装|盒|套)")
+_ACCESSORY_KIT_ZH = re.compile(r"[\u4e00-\u9fff]{0,3}?(?:配件(?:包|套装|盒|套)|耗材)")
 # What stands between 的 and the thing's name: 那种, 那根, 一个, 1米, 55寸.
 _COUNTED_ZH = re.compile(r"(?:[那这][种根块个只条台些把款]?|一[种根块个只条台把款]|[0-9.]+(?:米|寸|厘米|cm|m|l|升)?)*")
 # A film or cover for a part (键盘膜, 屏幕贴), and 防 + what it keeps off + the thing (防蓝光膜, 防撞条).
