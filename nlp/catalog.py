@@ -87,30 +87,34 @@ _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:just|only
 _CLEARED_AFTER = re.compile(
     r"\s*(?:\([^()]{0,30}\)\s*)?(?:itself\s+|themselves\s+)?(?:has\s+no\s+(?:fault|problem|issue)s?"
     r"|(?:is|'s|are)\s+(?:no|not\s+the)\s+problem|isn't\s+the\s+problem|survived|went\s+(?:up|in)\s+fine"
-    r"|(?:is|'s|are|was|were)\s+undamaged|still\s+(?:runs|works)|(?:was|were)\s+great(?!\s+(?:until|till|for|at|before|when))"
+    r"|(?:is|'s|are|was|were)\s+undamaged|still\s+(?:runs|works)|(?:'s|\s+is|\s+are)\s+in\s+and\s+(?:running|working)"
+    r"|\s+and\s+(?:[a-z\-]+\s+){1,3}(?:are\s+)?both\s+(?:fine|ok|okay)|\s+and\s+(?:sorted|fixed|repaired)\s+it"
+    r"|(?:was|were)\s+great(?!\s+(?:until|till|for|at|before|when))"
     r"|\s*ok\b(?!\s+(?:until|till|for|at|before|when))|(?:'s|\s+is|\s+are)\s+(?:[a-z]+\s+){0,2}?and\s+(?:fine|ok|okay)\b"
     r"|(?:is|'s|are|seems|seem|sounds?|looks?|works?|runs?)\s+(?:still\s+)?(?:[a-z]+ing\s+)?"
     r"(?:fine|ok|okay|all\s+right|alright|great|grand|brilliant|perfect|perfectly\s+fine|solid|lovely)"
+    r"(?!\s+(?:for|until|till|at\s+first))"
     r"|works\s+(?:fine|ok|perfectly)|(?:还|也|倒是|倒|都)正常|(?:还|也|倒是|倒)?(?:没事|没问题|没毛病|是好的|好好的|(?:挺|很|还算|也)好用)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好|挺好|没毛病|好好的)"
     r"|(?:挺|很)好的?(?![用看听吃])"
     r"|(?:倒|也|还)?没(?:有)?(?:掉下来|砸坏|摔坏|受损|被砸)"
     r"|的事[^，。,.!！?？]{0,4}解决了)(?![a-z])", re.IGNORECASE)
 _ANOTHER_ONE_BEFORE = re.compile(
     r"(?:\b(?:friend's|friends|neighbour's|neighbor's|landlord's|landlady's|someone\s+else's|another|other|"
-    r"a\s+different|two\s+different|several|[a-z]+-issued)\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事|房东|楼上|楼下|隔壁)(?:家|的)(?:的|那台|那个)?|(?:人家|他们|她们)(?:家|的)?|房东留下的(?:旧)?"
+    r"a\s+different|two\s+different|several|[a-z]+-issued|borrowed\s+(?:my\s+|a\s+|her\s+|his\s+)?[a-z]+'s)"
+    r"\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事|房东|楼上|楼下|隔壁)(?:家|的)(?:的|那台|那个)?|(?:人家|他们|她们)(?:家|的)?|房东留下的(?:旧)?"
     r"|[\u4e00-\u9fff]{0,3}自己带的|(?:自助)?洗衣房的|干洗店的"
     r"|(?:公司|学校|单位|航空公司)发的|借(?:[他她我你]|来)的|另一台|另外一台|另一个|别的|其他的?)$",
     re.IGNORECASE)
 _MACHINE_CLEARED = re.compile(
     r"\b(?:(?:(?:the|my|our)\s+)?(?:machine|appliance|unit)|both\s+(?:machines|appliances|units|of\s+them))"
-    r"(?:\s+itself)?(?:'s|\s+(?:is|are|seems|seem|works|work))\s+(?:still\s+)?"
-    r"(?:fine|ok|okay|perfect|perfectly\s+fine|great|grand|lovely)\b|\bnothing\s+(?:wrong|faulty)\s+with\s+(?:the|my)\s+"
-    r"(?:machine|appliance|unit)\b|(?:机器|东西)(?:本身)?(?:倒是|倒|也|还)?(?:没问题|没事|是好的|好好的|正常|没坏)",
+    r"(?:\s+itself)?(?:'s|\s+(?:is|are|seems|seem|works|work|runs|run))\s+(?:still\s+)?"
+    r"(?:fine|ok|okay|perfect|perfectly\s+fine|great|grand|lovely)\b|\b(?:nothing\s+(?:wrong|faulty)|nothing\s+to\s+do)"
+    r"\s+with\s+(?:the|my)\s+(?:machine|appliance|unit)\b|(?:机器|东西)(?:本身)?(?:倒是|倒|也|还)?(?:没问题|没事|是好的|好好的|正常|没坏)",
     re.IGNORECASE)
 _USED_WITH_BEFORE = re.compile(
     r"(?:\b(?:with|on|onto|into|in|to|under|from|of|for|than|fits?|beside|next\s+to)\s+"
     r"(?:(?:my|the|a|an|our|his|her|your|this|that|most|all|any)\s+)?"
-    r"(?:[\w.\-]+\s+)?|(?:对着|插上?|连上?|接上?|接到|挂上?|放上?|放在|用在|装在|装到|放到|在)(?:我家|我的|家里的?|自己的?)?)$")
+    r"(?:[\w.\-]+\s+)?|(?:对着|插上?|连上?|接上?|接到|挂上?|放上?|放在|放进|放入|扔进|用在|装在|装到|放到|在)(?:我家|我的|家里的?|自己的?)?)$")
 # "the bag is lovely but the laptop's port is loose", 电视柜没问题，问题是电视…: the complaint turns to the product.
 _TURNS_TO_IT_BEFORE = re.compile(
     r"(?:\b(?:but|however|though|meanwhile|whereas|it's|its|it is)\b[^.!?]{0,16}"
@@ -122,15 +126,20 @@ _NOT_BOUGHT_HERE = re.compile(
     r"\b(?:(?:not|wasn't|weren't|isn't|aren't|never)\s+(?:bought\s+|got\s+|purchased\s+)?(?:from|at|in|with)\s+"
     r"(?:you|your\s+(?:shop|store|site|website|company))\b|(?:not|isn't|wasn't|aren't|weren't)\s+(?:one\s+of\s+"
     r"yours|yours)\b|(?:didn't|did\s+not|never)\s+(?:buy|get|order)\s+(?:it|them|this|that)\s+(?:from|at|with)\s+"
-    r"(?:you|your)\b|(?:wasn't|wasnt|was\s+not|not|weren't|isn't)\s+bought\s+here\b)"
+    r"(?:you|your)\b|(?:wasn't|wasnt|was\s+not|not|weren't|isn't)\s+bought\s+here\b|(?<=[,(])\s*not\s+(?:from\s+)?you\b)"
     r"|不是(?:在)?(?:你们|你家|贵店)(?:这|家|店|这里|这儿)?(?:里)?(?:买|卖|购买|出)的|不是你们(?:家|店)的"
-    r"|(?:是|买了?个?)(?:在)?(?:京东|淘宝|拼多多|天猫|苏宁|国美|亚马逊|第三方|别家|别的店|其他店)(?:店铺|卖家|平台)?"
+    r"|(?:是|买了?个?)[\u4e00-\u9fff]{0,4}?(?:在)?(?:京东|淘宝|拼多多|天猫|苏宁|国美|亚马逊|第三方|别家|别的店|其他店)"
+    r"(?:店铺|卖家|平台)?"
     r"(?:买|购买|上买)?的",
     re.IGNORECASE)
 # "the toaster I got from you", "the earbuds from your shop", 你们的电视, 在你们店买的耳机: said to be the shop's, the
 # product the complaint is about, whatever else is named first.
 _BOUGHT_HERE_AFTER = re.compile(r"\s+(?:(?:that|which)\s+)?(?:(?:i|we)\s+)?(?:got|bought|ordered|purchased)?\s*"
-                                r"(?:from|off|at)\s+(?:you|your\s+(?:shop|store|site|website))\b")
+                                r"(?:from|off|at)\s+(?:you|your\s+(?:shop|store|site|website))\b"
+                                r"|\s+(?:was|is|were|are)\s+(?:yours|from\s+you)\b"
+                                r"|\s+(?:(?:that|which)\s+)?you\s+(?:sold|delivered|supplied)\s+(?:us|me)\b")
+# 跟你们的烤面包机摆一起: the shop's product as what another thing stood with.
+_WITH_BEFORE_ZH = re.compile(r"[跟和与同](?:在)?(?:你们|你家|贵店)[^，。,.!?！？]{0,4}$")
 _BOUGHT_HERE_BEFORE_ZH = re.compile(r"(?:在)?(?:你们|你家|贵店)(?:店|这|家|这里|门店)?(?:里)?(?:买|购买|下单)?的$")
 # Said of the thing right before it ("my son's headphones from a market stall", "a kettle I bought elsewhere") or
 # right after it (别家买的面包机).
@@ -139,7 +148,7 @@ _BOUGHT_ELSEWHERE_AFTER = re.compile(
     r"(?:it\s+|them\s+)?)?"
     r"(?:from\s+(?:a\s+)?market\s+stall|from\s+another\s+(?:shop|store|retailer|seller)|elsewhere"
     r"|from\s+(?:her|his|their|my|our)\s+(?:school|work|office|company|employer|university)"
-    r"|(?:from|off)\s+a\s+marketplace|somewhere\s+else|\((?:which\s+)?i\s+got\s+at\s+(?!you)[a-z]+\))\b")
+    r"|(?:from|off)\s+a\s+marketplace|somewhere\s+else|from\s+(?:the\s+)?(?:airport|duty[\s-]free)|\((?:which\s+)?i\s+got\s+at\s+(?!you)[a-z]+\))\b")
 _BOUGHT_ELSEWHERE_BEFORE_ZH = re.compile(
     r"(?:别家|别的店|其他店|别处|外面|另一家|京东|淘宝|拼多多|天猫|亚马逊)(?:店|上)?(?:买|购买|买来)的$")
 # A product named only as what was delivered to someone else or when ("delivering her washing machine", "dropping a
@@ -156,15 +165,18 @@ _MISSED_BEFORE = re.compile(r"\bmissed\s+(?:the|my|our)\s+$", re.IGNORECASE)
 _DELIVERY_AFTER = re.compile(r"\s*(?:re)?delivery\b", re.IGNORECASE)
 _WHEN_BEFORE_ZH = re.compile(r"(?<![赠赔])送[新旧]?$|[看逛挑]$")
 _WHEN_AFTER_ZH = re.compile(r"的?(?:时间|时候|那天|时)")
+# 错过了约的洗衣机安装时间: when a service of it was booked.
+_SERVICE_TIME_AFTER_ZH = re.compile(r"的?(?:安装|送货|配送|上门)时间")
 # The old one taken away when the new one came ("take my old fridge away", 把旧冰箱拉走): the haul-away service.
 _OLD_BEFORE = re.compile(r"(?:\bold\s+(?:[a-z\-]+\s+)?|旧)$", re.IGNORECASE)
 _TAKEN_AWAY = re.compile(r"\b(?:take|took|taken|taking|haul|collect|collected|remove|removed|pick(?:ed)?\s+up)\b"
                          r"[^.!?]{0,30}"
-                         r"\baway\b|\btake\s+away\b|\bhaul[\s-]away\b|拉走|收走|带走|回收|运走", re.IGNORECASE)
+                         r"\baway\b|\btake\s+away\b|\bhaul[\s-]away\b|\bcollection\s+of\b|\btrade[\s-]?in\b|拉走|收走|带走|回收|运走"
+    r"|以旧换新", re.IGNORECASE)
 # What a customer tried before the product failed anyway: "tried three different sockets, even the extension lead",
 # 插线板、插座都换过了.
-_TRIED_BEFORE = re.compile(r"\b(?:tried|try|trying|swapped|changed|replaced|checked|even)\b[^.!?]{0,40}$",
-                           re.IGNORECASE)
+_TRIED_BEFORE = re.compile(r"\b(?:tried|try|trying|swapped|changed|replaced|checked|even|everything\s+(?:came\s+back|"
+                           r"works?|worked|is\s+fine))\b[^.!?]{0,40}$", re.IGNORECASE)
 # A list of things said to be fine together: 鼠标和电脑包一起买的，都没问题, 床垫枕头都好.
 _ALL_FINE_AFTER_ZH = re.compile(r"[^。！？.!?]{0,12}?都(?:没问题|很好|挺好|好|正常|没事)")
 # A thing blamed, then checked: 电工来查了说插座正常.
@@ -460,7 +472,8 @@ class Catalog:
         if len(lowered_plain) != len(plain):  # a few letters lower-case to two characters: offsets would shift
             lowered_plain = plain
         ours = [m for m in matches if m.method != "indirect" and (
-            _BOUGHT_HERE_AFTER.match(lowered_plain, m.end) or said_before(_BOUGHT_HERE_BEFORE_ZH, m))]
+            _BOUGHT_HERE_AFTER.match(lowered_plain, m.end)
+            or (said_before(_BOUGHT_HERE_BEFORE_ZH, m) and not said_before(_WITH_BEFORE_ZH, m)))]
         if (first_unsold is not None and first_unsold < matches[0].start and not ours
                 and not any(said_before(_TURNS_TO_IT_BEFORE, m) for m in matches)):
             return None
@@ -480,6 +493,7 @@ class Catalog:
         def setting(m: CatalogMatch) -> bool:
             return (said_before(_DELIVERED_ELSEWHERE_BEFORE, m) or _DELIVERY_TIME_AFTER.match(plain, m.end) is not None
                     or (said_before(_MISSED_BEFORE, m) and _DELIVERY_AFTER.match(plain, m.end) is not None)
+                    or _SERVICE_TIME_AFTER_ZH.match(plain, m.end) is not None
                     or (said_before(_WHEN_BEFORE_ZH, m) and _WHEN_AFTER_ZH.match(plain, m.end) is not None)
                     or (taken_away and said_before(_OLD_BEFORE, m))
                     or _TRIED_AFTER_ZH.match(plain, m.end) is not None)

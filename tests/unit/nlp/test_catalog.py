@@ -699,6 +699,37 @@ def test_blame_taken_back_and_more_whose_it_is(home_catalog: Catalog, text: str,
     assert proposed(home_catalog, text) == product
 
 
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        # Said fine in more ways; "ok for" is no clearing.
+        ("The installer you sent to fit the microwave drilled through a pipe. Machine runs fine. Who pays?", None),
+        ("your driver reversed into my gatepost while dropping off the microwave. Microwave is in and running fine",
+         None),
+        ("The plastic trays from your homeware aisle crack. Microwave and turntable both fine", None),
+        ("Your technician came for the microwave and sorted it, thanks. But my gas oven still won't light", None),
+        ("Microwave's ok for soup but anything thicker stays cold in the middle", "microwave"),
+        # Said to be the shop's in more ways; placed with the shop's product is not that.
+        ("Kettle died the same week. Kettle was from the supermarket. The microwave was yours and sparks now",
+         "microwave"),
+        ("The fitter for the dishwasher (not one of yours) looked at the microwave you sold us: the door won't shut",
+         "microwave"),
+        ("电水壶是超市买的，跟你们的微波炉摆一起，现在水壶底座烧黑了", None),
+        # Bought elsewhere in more ways; borrowed; the old one traded in; a booked service's time.
+        ("my dad's earphones from airport duty free broke, can you look at them?", None),
+        ("my phone keeps dropping the earbuds, samsung, got it from the carrier, not you", None),
+        ("她的耳机是儿子网上别家买的，你们店员态度太差了", None),
+        ("Borrowed my sister's microwave and it sparked, do you repair other brands?", None),
+        ("以旧换新活动我把旧微波炉搬来了，说好抵200，只给抵了50", None),
+        ("航班延误，错过了跟你们约的微波炉安装时间", None),
+        # A verb of sputtering; a laptop's disk blamed is the laptop.
+        ("the microwave spits sparks at the back", "microwave"),
+    ],
+)
+def test_more_ways_of_saying_fine_ours_or_elsewhere(home_catalog: Catalog, text: str, product: str | None) -> None:
+    assert proposed(home_catalog, text) == product
+
+
 def test_a_word_of_another_products_name_is_no_typo(tmp_path_factory: pytest.TempPathFactory) -> None:
     # "fryer" was one slip from "dryer": the tumble dryer was proposed for liners that melted in an air fryer.
     kitchen = _loaded(tmp_path_factory, """
