@@ -79,7 +79,8 @@ _MAX_WINDOW_TOKENS = 3
 # Each further distinct related word adds this much, up to _MAX_INDIRECT (below auto-accept at 0.85).
 _INDIRECT_STEP = 0.08
 _MAX_INDIRECT = 0.8
-_NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never)\s+(?:(?:just|only|even)\s+)?(?:(?:a|an|the|my)\s+)?"
+_NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never|(?:don't|do\s+not)\s+(?:need|want))\s+"
+                             r"(?:(?:just|only|even)\s+)?(?:(?:a|an|the|my)\s+)?"
                              r"|不是(?:一个|个)?)$",
                              re.IGNORECASE)
 # "the washer is fine but the dryer rattles", "tv is fine, its the soundbar", "the earbuds themselves sound great",
@@ -89,7 +90,8 @@ _CLEARED_AFTER = re.compile(
     r"|(?:is|'s|are)\s+(?:no|not\s+the)\s+problem|isn't\s+the\s+problem|survived|went\s+(?:up|in)\s+fine"
     r"|(?:is|'s|are|was|were)\s+undamaged|still\s+(?:runs|works)|(?:'s|\s+is|\s+are)\s+in\s+and\s+(?:running|working)"
     r"|\s+and\s+(?:[a-z\-]+\s+){1,3}(?:are\s+)?both\s+(?:fine|ok|okay)|\s+and\s+(?:sorted|fixed|repaired)\s+it"
-    r"|(?:was|were)\s+great(?!\s+(?:until|till|for|at|before|when))"
+    r"|(?:was|were)\s+great(?!\s+(?:until|till|for|at|before|when))|(?:'s|\s+has)\s+never\s+been\s+better"
+    r"|\s+fine\s*[.,;!]"
     r"|\s*ok\b(?!\s+(?:until|till|for|at|before|when))|(?:'s|\s+is|\s+are)\s+(?:[a-z]+\s+){0,2}?and\s+(?:fine|ok|okay)\b"
     r"|(?:is|'s|are|seems|seem|sounds?|looks?|works?|runs?)\s+(?:still\s+)?(?:[a-z]+ing\s+)?"
     r"(?:fine|ok|okay|all\s+right|alright|great|grand|brilliant|perfect|perfectly\s+fine|solid|lovely)"
@@ -101,7 +103,7 @@ _CLEARED_AFTER = re.compile(
 _ANOTHER_ONE_BEFORE = re.compile(
     r"(?:\b(?:friend's|friends|neighbour's|neighbor's|landlord's|landlady's|someone\s+else's|another|other|"
     r"a\s+different|two\s+different|several|[a-z]+-issued|borrowed\s+(?:my\s+|a\s+|her\s+|his\s+)?[a-z]+'s)"
-    r"\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事|房东|楼上|楼下|隔壁)(?:家|的)(?:的|那台|那个)?|(?:人家|他们|她们)(?:家|的)?|房东留下的(?:旧)?"
+    r"\s+(?:[a-z0-9\-]+\s+)?|(?:朋友|邻居|别人|同事|房东|楼上|楼下|隔壁)(?:家|的)(?:的|那台|那个)?(?:老|旧)?|(?:人家|他们|她们)(?:家|的)?|房东留下的(?:旧)?"
     r"|[\u4e00-\u9fff]{0,3}自己带的|(?:自助)?洗衣房的|干洗店的"
     r"|(?:公司|学校|单位|航空公司)发的|借(?:[他她我你]|来)的|另一台|另外一台|另一个|别的|其他的?)$",
     re.IGNORECASE)
@@ -128,7 +130,7 @@ _NOT_BOUGHT_HERE = re.compile(
     r"yours|yours)\b|(?:didn't|did\s+not|never)\s+(?:buy|get|order)\s+(?:it|them|this|that)\s+(?:from|at|with)\s+"
     r"(?:you|your)\b|(?:wasn't|wasnt|was\s+not|not|weren't|isn't)\s+bought\s+here\b|(?<=[,(])\s*not\s+(?:from\s+)?you\b)"
     r"|不是(?:在)?(?:你们|你家|贵店)(?:这|家|店|这里|这儿)?(?:里)?(?:买|卖|购买|出)的|不是你们(?:家|店)的"
-    r"|(?:是|买了?个?)[\u4e00-\u9fff]{0,4}?(?:在)?(?:京东|淘宝|拼多多|天猫|苏宁|国美|亚马逊|第三方|别家|别的店|其他店)"
+    r"|(?:是|买了?个?)[\u4e00-\u9fff]{0,4}?(?:在)?(?:京东|淘宝|拼多多|天猫|苏宁|国美|亚马逊|第三方|别家|别的店|其他店|另一家)"
     r"(?:店铺|卖家|平台)?"
     r"(?:买|购买|上买)?的",
     re.IGNORECASE)
@@ -149,6 +151,14 @@ _BOUGHT_ELSEWHERE_AFTER = re.compile(
     r"(?:from\s+(?:a\s+)?market\s+stall|from\s+another\s+(?:shop|store|retailer|seller)|elsewhere"
     r"|from\s+(?:her|his|their|my|our)\s+(?:school|work|office|company|employer|university)"
     r"|(?:from|off)\s+a\s+marketplace|somewhere\s+else|from\s+(?:the\s+)?(?:airport|duty[\s-]free)|\((?:which\s+)?i\s+got\s+at\s+(?!you)[a-z]+\))\b")
+_NOT_OURS_AFTER_ZH = re.compile(r"是(?:借来|借|租来|租|别人送|别人)的")
+# "a blender she bought at John Lewis", "(she got it at Costco)", "the TV from Amazon": a shop's name (read with its
+# capital letter), not a month, a day or a holiday.
+_AT_ANOTHER_SHOP_AFTER = re.compile(
+    r"\s*\(?\s*(?:(?:that|which)\s+)?(?:(?:I|i|we|We|she|She|he|He|they|They)\s+)?(?:(?:bought|got|purchased|ordered)\s+)?"
+    r"(?:it\s+|them\s+)?(?:at|from|in)\s+(?!(?:You|Your|January|February|March|April|May|June|July|August|September|"
+    r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Christmas|Easter|Black|"
+    r"Boxing|Prime|The|A|An|My)\b)[A-Z][a-z]+\b(?!\s+(?:store|branch|shop|outlet))")
 _BOUGHT_ELSEWHERE_BEFORE_ZH = re.compile(
     r"(?:别家|别的店|其他店|别处|外面|另一家|京东|淘宝|拼多多|天猫|亚马逊)(?:店|上)?(?:买|购买|买来)的$")
 # A product named only as what was delivered to someone else or when ("delivering her washing machine", "dropping a
@@ -166,7 +176,7 @@ _DELIVERY_AFTER = re.compile(r"\s*(?:re)?delivery\b", re.IGNORECASE)
 _WHEN_BEFORE_ZH = re.compile(r"(?<![赠赔])送[新旧]?$|[看逛挑]$")
 _WHEN_AFTER_ZH = re.compile(r"的?(?:时间|时候|那天|时)")
 # 错过了约的洗衣机安装时间: when a service of it was booked.
-_SERVICE_TIME_AFTER_ZH = re.compile(r"的?(?:安装|送货|配送|上门)时间")
+_SERVICE_TIME_AFTER_ZH = re.compile(r"的?(?:(?:安装|送货|配送|上门)时间|旧机(?:回收|拆走|收走)?|以旧换新)")
 # The old one taken away when the new one came ("take my old fridge away", 把旧冰箱拉走): the haul-away service.
 _OLD_BEFORE = re.compile(r"(?:\bold\s+(?:[a-z\-]+\s+)?|旧)$", re.IGNORECASE)
 _TAKEN_AWAY = re.compile(r"\b(?:take|took|taken|taking|haul|collect|collected|remove|removed|pick(?:ed)?\s+up)\b"
@@ -179,6 +189,8 @@ _TRIED_BEFORE = re.compile(r"\b(?:tried|try|trying|swapped|changed|replaced|chec
                            r"works?|worked|is\s+fine))\b[^.!?]{0,40}$", re.IGNORECASE)
 # A list of things said to be fine together: 鼠标和电脑包一起买的，都没问题, 床垫枕头都好.
 _ALL_FINE_AFTER_ZH = re.compile(r"[^。！？.!?]{0,12}?都(?:没问题|很好|挺好|好|正常|没事)")
+_EVERYTHING_ELSE_FINE = re.compile(r"\beverything\s+else\s+(?:is|was|'s|seems)\s+(?:fine|ok|okay|good)\b"
+                                   r"|其他(?:的|东西)?都(?:好|正常|没问题|没事)", re.IGNORECASE)
 # A thing blamed, then checked: 电工来查了说插座正常.
 _SAID_NORMAL_ZH = re.compile(r"(?:都|也|是|很|挺)?(?:正常|没问题|没事|好的)")
 # After the end of a product's Chinese name: 炸锅本身是好的, 电脑本身没毛病.
@@ -503,6 +515,8 @@ class Catalog:
         matches = [m for m in matches if m.product_id in in_the_story]
         # Bought elsewhere: the product said so is not the shop's.
         not_ours = {m.product_id for m in matches if _BOUGHT_ELSEWHERE_AFTER.match(lowered_plain, m.end)
+                    or (m.method != "indirect" and _AT_ANOTHER_SHOP_AFTER.match(plain, m.end))
+                    or _NOT_OURS_AFTER_ZH.match(plain, m.end)
                     or said_before(_BOUGHT_ELSEWHERE_BEFORE_ZH, m)}
         statement = _NOT_BOUGHT_HERE.search(plain)
         if statement is not None and matches:
@@ -531,6 +545,11 @@ class Catalog:
             return None
         # Only a name clears its product: "the external keyboard works fine" says nothing of the laptop's own.
         cleared = {m.product_id for m in matches if m.method != "indirect" and _CLEARED_AFTER.match(plain, m.end)}
+        # "Movers carried the fridge, the sofa and the washer. Everything else is fine. The washer...": what is not
+        # named again after it is cleared.
+        if (everything_else := _EVERYTHING_ELSE_FINE.search(plain)) is not None:
+            again = {m.product_id for m in matches if m.start > everything_else.end()}
+            cleared |= {m.product_id for m in matches if m.product_id not in again}
         # Chinese shortens a name to its end: 笔记本电脑…电脑本身没毛病, 空气炸锅…炸锅本身是好的.
         first_named: dict[str, int] = {}
         for m in matches:

@@ -81,7 +81,7 @@ _LISTED_FOR_EN = re.compile(r"\b(?:listed|sold|advertised|marketed|described)\s+
 # After a product's part: "the fridge water filter cartridge I bought as a spare" is a thing sold on its own.
 _BOUGHT_ON_ITS_OWN_AFTER_EN = re.compile(
     r"\s*(?P<words>[a-z][a-z\-]*(?:\s+[a-z][a-z\-]*){0,3})\s+(?:that\s+|which\s+)?(?:(?:i|we)\s+(?:ordered|bought|got|purchased)"
-    r"|(?:ordered|purchased)\s+(?:twice|again|separately|online))"
+    r"|(?:ordered|purchased)\s+(?:twice|again|separately|online)|(?:doesn't|does\s+not|won't|will\s+not|didn't|don't)\s+fit\b)"
     r"(?P<how>\s+(?:as\s+(?:a\s+|an\s+)?(?:spares?|replacements?|backups?|extras?|add-?ons?)|separately|extra|"
     r"on\s+(?:its|their)\s+own)\b)?")
 # Where another thing stands or what it was tried or watched on: "my kettle (sits right next to the coffee
@@ -230,7 +230,8 @@ _BLAMED_ZH = re.compile(r"(?<![不没])(?<!是不)(?:就是|肯定是|应该是|
                         r"(?P<thing>[^\s，。,.!！?？；;、]{1,8}?)(?:的问题|的毛病|的锅|有问题|坏了|老化|接触不良)")
 # "Don't think that's the rain", 不觉得是…: what the customer doubts is no blame.
 _DOUBTED_BEFORE = re.compile(
-    r"(?:\b(?:don't|dont|do\s+not|didn't|doubt|not\s+sure)\s+(?:think\s+|believe\s+)?|不觉得|不认为)$")
+    r"(?:\b(?:don't|dont|do\s+not|didn't|doubt|not\s+sure)\s+(?:think\s+|believe\s+)?|(?:thought|i\s+thought)\s+"
+    r"|不觉得|不认为|以为)$")
 # Words for the product itself in a blame: "it's the machine", 是机器本身的问题.
 _THE_PRODUCT_ITSELF = frozenset({"machine", "one", "unit", "fault", "itself", "model", "brand", "机器", "东西", "它",
                                  "这个", "那个", "质量", "产品"})
@@ -446,7 +447,7 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
 
 # After a name, "用的 / 配的 / 买的 / 吃的 / 垫的 / 送的 / 囤的" (a few characters may come between: 热饭可以用的) and
 # the thing that is for it: 耳机用的充电线, 给吸尘器配的刷头, 配多士炉吃的吐司, 咖啡机下面垫的硅胶垫, 买耳机送的券.
-_FOR_IT_ZH = re.compile(r"[^\s，。,.!！?？；;、]{0,6}?[用配买吃垫送囤备]的")
+_FOR_IT_ZH = re.compile(r"[^\s，。,.!！?？；;、]{0,6}?(?:配套|[用配买吃垫送囤备])的")
 # Where another thing sits: 放在洗衣机上面的置物架, 电视下面垫的垫子 (the verb before the name or after the place).
 _PLACED_BEFORE_ZH = re.compile(r"[放垫摆挂铺搁贴夹]在$")
 _PLACE_AFTER_ZH = re.compile(

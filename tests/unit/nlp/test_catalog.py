@@ -730,6 +730,34 @@ def test_more_ways_of_saying_fine_ours_or_elsewhere(home_catalog: Catalog, text:
     assert proposed(home_catalog, text) == product
 
 
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        # Bought at another shop (its name has a capital; months, days and the shop's own branches do not count).
+        ("I bought a microwave at Argos and it broke, can you repair it?", None),
+        ("My sister's air fryer (she got it at Costco) is peeling in the basket", None),
+        ("the microwave I bought in March sparks", "microwave"),
+        ("the microwave I bought in Leeds branch sparks", "microwave"),
+        ("Bought coffee pods at Tesco and the air fryer still smokes", "air_fryer"),  # said of another thing
+        # Borrowed or rented; someone's old one upstairs; what goes with it (配套的); the old one's collection.
+        ("拉花课老师说微波炉是借来的不熟悉，学费白交", None),
+        ("楼上邻居家那台老微波炉冒烟，物业让我问你们", None),
+        ("空气炸锅配套的硅胶垫买了两个都是破的", None),
+        ("微波炉旧机回收说好上门拆走，结果要另加80块", None),
+        # Everything else fine; never been better; "fine." alone; a thought that was wrong; a crumb tray; not needed.
+        ("Movers carried the microwave, the sofa and the air fryer. Everything else is fine. The air fryer won't heat",
+         "air_fryer"),
+        ("The stand your installer recommended for the microwave wobbles. Microwave's never been better", None),
+        ("microwave fine. the air fryer bought with it smokes", "air_fryer"),
+        ("微波炉一直跳闸，一开始以为是插线板的问题，换了插线板还是跳", "microwave"),
+        ("replacement remote you sold me won't pair, I don't need a microwave", None),
+        ("the turntable ring for my microwave doesn't fit, sending it back", None),
+    ],
+)
+def test_another_shop_borrowed_or_fine_again(home_catalog: Catalog, text: str, product: str | None) -> None:
+    assert proposed(home_catalog, text) == product
+
+
 def test_a_word_of_another_products_name_is_no_typo(tmp_path_factory: pytest.TempPathFactory) -> None:
     # "fryer" was one slip from "dryer": the tumble dryer was proposed for liners that melted in an air fryer.
     kitchen = _loaded(tmp_path_factory, """
