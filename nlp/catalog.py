@@ -83,6 +83,12 @@ _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|isn't|wasn't|never|(?:don't|do\s+not)
                              r"(?:(?:just|only|even)\s+)?(?:(?:a|an|the|my)\s+)?"
                              r"|不是(?:一个|个)?)$",
                              re.IGNORECASE)
+# What "fine" is said with, in every rule below that reads a thing said to be fine.
+_FINE_EN = r"(?:fine|ok|okay|all\s+right|alright|great|grand|brilliant|perfect|perfectly\s+fine|solid|lovely)"
+# Bare 正常 is added only where a word before it makes it a verdict (都正常, 机器正常): 电视正常使用了两个月 is none.
+_FINE_ZH = "(?:没事|没问题|没毛病|是好的|好好的|挺好的?|很好|没坏)"
+# Other shops and marketplaces a customer names in Chinese.
+_OTHER_SHOPS_ZH = "京东|淘宝|拼多多|天猫|苏宁|国美|亚马逊"
 # "the washer is fine but the dryer rattles", "tv is fine, its the soundbar", "the earbuds themselves sound great",
 # 下面的洗衣机没事, 电视本身看直播很正常, 还好微波炉没掉下来: a product said to be fine is not the one complained about.
 _CLEARED_AFTER = re.compile(
@@ -94,8 +100,7 @@ _CLEARED_AFTER = re.compile(
     r"|\s+fine\s*[.,;!]"
     r"|\s*ok\b(?!\s+(?:until|till|for|at|before|when))|(?:'s|\s+is|\s+are)\s+(?:[a-z]+\s+){0,2}?and\s+(?:fine|ok|okay)\b"
     r"|(?:is|'s|are|seems|seem|sounds?|looks?|works?|runs?)\s+(?:still\s+)?(?:[a-z]+ing\s+)?"
-    r"(?:fine|ok|okay|all\s+right|alright|great|grand|brilliant|perfect|perfectly\s+fine|solid|lovely)"
-    r"(?!\s+(?:for|until|till|at\s+first))"
+    rf"{_FINE_EN}(?!\s+(?:for|until|till|at\s+first))"
     r"|works\s+(?:fine|ok|perfectly)|(?:还|也|倒是|倒|都)正常|(?:还|也|倒是|倒)?(?:没事|没问题|没毛病|是好的|好好的|(?:挺|很|还算|也)好用)|就(?:正常|好了|没事)|本身[^，。,.!！?？]{0,8}(?:正常|没问题|很好|挺好|没毛病|好好的)"
     r"|(?:挺|很)好的?(?![用看听吃])"
     r"|(?:倒|也|还)?没(?:有)?(?:掉下来|砸坏|摔坏|受损|被砸)"
@@ -109,9 +114,9 @@ _ANOTHER_ONE_BEFORE = re.compile(
     re.IGNORECASE)
 _MACHINE_CLEARED = re.compile(
     r"\b(?:(?:(?:the|my|our)\s+)?(?:machine|appliance|unit)|both\s+(?:machines|appliances|units|of\s+them))"
-    r"(?:\s+itself)?(?:'s|\s+(?:is|are|seems|seem|works|work|runs|run))\s+(?:still\s+)?"
-    r"(?:fine|ok|okay|perfect|perfectly\s+fine|great|grand|lovely)\b|\b(?:nothing\s+(?:wrong|faulty)|nothing\s+to\s+do)"
-    r"\s+with\s+(?:the|my)\s+(?:machine|appliance|unit)\b|(?:机器|东西)(?:本身)?(?:倒是|倒|也|还)?(?:没问题|没事|是好的|好好的|正常|没坏)",
+    rf"(?:\s+itself)?(?:'s|\s+(?:is|are|seems|seem|works|work|runs|run))\s+(?:still\s+)?{_FINE_EN}\b"
+    r"|\b(?:nothing\s+(?:wrong|faulty)|nothing\s+to\s+do)\s+with\s+(?:the|my)\s+(?:machine|appliance|unit)\b"
+    rf"|(?:机器|东西)(?:本身)?(?:倒是|倒|也|还)?(?:正常|{_FINE_ZH})",
     re.IGNORECASE)
 _USED_WITH_BEFORE = re.compile(
     r"(?:\b(?:with|on|onto|into|in|to|under|from|of|for|than|fits?|beside|next\s+to)\s+"
@@ -130,7 +135,7 @@ _NOT_BOUGHT_HERE = re.compile(
     r"yours|yours)\b|(?:didn't|did\s+not|never)\s+(?:buy|get|order)\s+(?:it|them|this|that)\s+(?:from|at|with)\s+"
     r"(?:you|your)\b|(?:wasn't|wasnt|was\s+not|not|weren't|isn't)\s+bought\s+here\b|(?<=[,(])\s*not\s+(?:from\s+)?you\b)"
     r"|不是(?:在)?(?:你们|你家|贵店)(?:这|家|店|这里|这儿)?(?:里)?(?:买|卖|购买|出)的|不是你们(?:家|店)的"
-    r"|(?:是|买了?个?)[\u4e00-\u9fff]{0,4}?(?:在)?(?:京东|淘宝|拼多多|天猫|苏宁|国美|亚马逊|第三方|别家|别的店|其他店|另一家)"
+    rf"|(?:是|买了?个?)[\u4e00-\u9fff]{{0,4}}?(?:在)?(?:{_OTHER_SHOPS_ZH}|第三方|别家|别的店|其他店|另一家)"
     r"(?:店铺|卖家|平台)?"
     r"(?:买|购买|上买)?的",
     re.IGNORECASE)
@@ -160,7 +165,7 @@ _AT_ANOTHER_SHOP_AFTER = re.compile(
     r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Christmas|Easter|Black|"
     r"Boxing|Prime|The|A|An|My)\b)[A-Z][a-z]+\b(?!\s+(?:store|branch|shop|outlet))")
 _BOUGHT_ELSEWHERE_BEFORE_ZH = re.compile(
-    r"(?:别家|别的店|其他店|别处|外面|另一家|京东|淘宝|拼多多|天猫|亚马逊)(?:店|上)?(?:买|购买|买来)的$")
+    rf"(?:别家|别的店|其他店|别处|外面|另一家|{_OTHER_SHOPS_ZH})(?:店|上)?(?:买|购买|买来)的$")
 # A product named only as what was delivered to someone else or when ("delivering her washing machine", "dropping a
 # microwave at no. 12", "missed the dryer delivery slot", 给12栋送微波炉, 错过送电视的时间) or browsed
 # (看冰箱的时候): the setting of the complaint. (Its own delivery, 送冰箱的司机扔在门口, is the product's.)
@@ -188,16 +193,16 @@ _TAKEN_AWAY = re.compile(r"\b(?:take|took|taken|taking|haul|collect|collected|re
 _TRIED_BEFORE = re.compile(r"\b(?:tried|try|trying|swapped|changed|replaced|checked|even|everything\s+(?:came\s+back|"
                            r"works?|worked|is\s+fine))\b[^.!?]{0,40}$", re.IGNORECASE)
 # A list of things said to be fine together: 鼠标和电脑包一起买的，都没问题, 床垫枕头都好.
-_ALL_FINE_AFTER_ZH = re.compile(r"[^。！？.!?]{0,12}?都(?:没问题|很好|挺好|好|正常|没事)")
-_EVERYTHING_ELSE_FINE = re.compile(r"\beverything\s+else\s+(?:is|was|'s|seems)\s+(?:fine|ok|okay|good)\b"
-                                   r"|其他(?:的|东西)?都(?:好|正常|没问题|没事)", re.IGNORECASE)
+_ALL_FINE_AFTER_ZH = re.compile(rf"[^。！？.!?]{{0,12}}?都(?:好|正常|{_FINE_ZH})")
+_EVERYTHING_ELSE_FINE = re.compile(rf"\beverything\s+else\s+(?:is|was|'s|seems)\s+(?:good|{_FINE_EN})\b"
+                                   rf"|其他(?:的|东西)?都(?:好|正常|{_FINE_ZH})", re.IGNORECASE)
 # A thing blamed, then checked: 电工来查了说插座正常.
-_SAID_NORMAL_ZH = re.compile(r"(?:都|也|是|很|挺)?(?:正常|没问题|没事|好的)")
+_SAID_NORMAL_ZH = re.compile(rf"(?:都|也|是|很|挺)?(?:好的|正常|{_FINE_ZH})")
 # After the end of a product's Chinese name: 炸锅本身是好的, 电脑本身没毛病.
-_SHORT_NAME_CLEARED_ZH = "(?:本身)?(?:倒是|倒|也|还)?(?:没事|没问题|没毛病|是好的|好好的|挺好的?|很好)"
+_SHORT_NAME_CLEARED_ZH = f"(?:本身)?(?:倒是|倒|也|还)?{_FINE_ZH}"
 # "lights, boiler and router all came back", "bag and mouse are fine".
-_ALL_FINE_AFTER_EN = re.compile(r"[^.!?]{0,30}?\b(?:all|both)\s+(?:came\s+back|work(?:ed|s)?|fine|ok|okay)\b"
-                                r"|(?:\s+and\s+[a-z]+)?\s+(?:are|were)\s+(?:both\s+)?(?:fine|ok|okay)\b")
+_ALL_FINE_AFTER_EN = re.compile(rf"[^.!?]{{0,30}}?\b(?:all|both)\s+(?:came\s+back|work(?:ed|s)?|{_FINE_EN})\b"
+                                rf"|(?:\s+and\s+[a-z]+)?\s+(?:are|were)\s+(?:both\s+)?{_FINE_EN}\b")
 _TRIED_AFTER_ZH = re.compile(r"[^，。！？,.!?]{0,8}?(?:都|也)?(?:换过|换了|试过|试了|检查过)")
 # Services of the shop around what it sells: a delivery complaint names the product it delivered.
 _AROUND_A_PURCHASE = frozenset({"delivery_service"})
@@ -464,125 +469,88 @@ class Catalog:
         return tuple(ProductChoice(e.id, e.label(lang)) for e in list(self.entries.values())[: max(0, n)])
 
     def match(self, text: str) -> CatalogMatch | None:
-        """The best product in `text`, or None when nothing in the catalog is mentioned.
+        """The best product in `text`, or None when nothing in the catalog is mentioned or the message is about
+        something else.
 
-        Direct mentions (exact/alias, then typo; longest, then earliest) beat indirect ones; an indirect
-        answer needs the related words of one product to outnumber every other product's.
+        The mentions are read as a story, step by step: a thing the shop does not sell named first, products said
+        not to be it or someone else's, named only as the setting, bought elsewhere, what is blamed, what is said to
+        be fine; then direct mentions (exact/alias, then typo; the first one the message is about) beat indirect
+        ones, and an indirect answer needs the related words of one product to outnumber every other product's.
         """
         matches, first_unsold = self._mentions(text)
         if not matches:
             return None
-        # The rules below read simplified Chinese (沒事 is 没事); the conversion keeps every offset.
-        plain = self._simplified(text[:MAX_MATCH_CHARS])
-
-        def said_before(pattern: re.Pattern[str], m: CatalogMatch) -> bool:
-            return pattern.search(plain[max(0, m.start - 24) : m.start]) is not None
-
+        story = _Story(self._simplified(text[:MAX_MATCH_CHARS]))
         # "my phone drains fast, even playing to my headphones": a thing the shop does not sell, named first, is
-        # what the complaint is about, unless it turns to the product ("the bag is lovely but the laptop...").
-        lowered_plain = plain.lower()
-        if len(lowered_plain) != len(plain):  # a few letters lower-case to two characters: offsets would shift
-            lowered_plain = plain
-        ours = [m for m in matches if m.method != "indirect" and (
-            _BOUGHT_HERE_AFTER.match(lowered_plain, m.end)
-            or (said_before(_BOUGHT_HERE_BEFORE_ZH, m) and not said_before(_WITH_BEFORE_ZH, m)))]
-        if (first_unsold is not None and first_unsold < matches[0].start and not ours
-                and not any(said_before(_TURNS_TO_IT_BEFORE, m) for m in matches)):
+        # what the complaint is about, unless it turns to the product ("the bag is lovely but the laptop...") or a
+        # product is said to be the shop's ("the toaster I got from you").
+        if (first_unsold is not None and first_unsold < matches[0].start
+                and not any(story.said_to_be_ours(m) for m in matches)
+                and not any(story.said_before(_TURNS_TO_IT_BEFORE, m) for m in matches)):
             return None
-        # "it's not the kettle, it's the toaster": a product said not to be it loses to one that is not negated, and
-        # is not proposed when nothing else is named ("my phone drops bluetooth, not just my headphones"). "The same
-        # phone casts fine to my friend's TV", 换了另一台电视也一样: another one of a product is not the one
-        # complained about, nor a sign that it is fine.
-        # Its related words go with a product's names: 房东留下的洗衣机…脱水响 is no washing machine of ours either.
-        dropped_direct = {m for m in matches if m.method != "indirect"
-                          and (said_before(_NEGATED_BEFORE, m) or said_before(_ANOTHER_ONE_BEFORE, m))}
-        named_ids = {m.product_id for m in matches if m.method != "indirect" and m not in dropped_direct}
-        dropped_ids = {m.product_id for m in dropped_direct} - named_ids
-        matches = [m for m in matches if m not in dropped_direct and m.product_id not in dropped_ids]
+        matches = _without_negated_or_someone_elses(matches, story)
+        matches = _without_settings(matches, story)
+        matches = _without_bought_elsewhere(matches, story)
+        at_fault = self._after_the_blame(matches, story)
+        remaining = None if at_fault is None else self._without_cleared(at_fault, story)
+        if remaining is None:
+            return None
+        direct = [m for m in remaining if m.method != "indirect"]
+        if direct:
+            return self._subject(direct, story)
+        return _by_related_words(remaining)
 
-        taken_away = _TAKEN_AWAY.search(plain) is not None
+    def _after_the_blame(self, matches: list[CatalogMatch], story: _Story) -> list[CatalogMatch] | None:
+        """What the customer says is at fault: a product named there is the one; another thing means none of them
+        (None). A blame taken back ("说是插座的问题，电工查了说插座正常") or doubted is none."""
+        blamed = blamed_thing(story.lowered) if matches else None
+        if blamed is None or self._cleared_later(story.lowered, blamed[1], blamed[2]):
+            return matches
+        at_fault = [m for m in matches if blamed[0] <= m.start < blamed[1]]
+        if at_fault:
+            return at_fault
+        if all(names_another_thing_at_fault(blamed[2], self._own_words[pid], self.entries[pid].names)
+               for pid in {m.product_id for m in matches}):
+            return None
+        return matches
 
-        def setting(m: CatalogMatch) -> bool:
-            return (said_before(_DELIVERED_ELSEWHERE_BEFORE, m) or _DELIVERY_TIME_AFTER.match(plain, m.end) is not None
-                    or (said_before(_MISSED_BEFORE, m) and _DELIVERY_AFTER.match(plain, m.end) is not None)
-                    or _SERVICE_TIME_AFTER_ZH.match(plain, m.end) is not None
-                    or (said_before(_WHEN_BEFORE_ZH, m) and _WHEN_AFTER_ZH.match(plain, m.end) is not None)
-                    or (taken_away and said_before(_OLD_BEFORE, m))
-                    or _TRIED_AFTER_ZH.match(plain, m.end) is not None)
-
-        # Dropped only when every mention of the product is such a setting.
-        in_the_story = {m.product_id for m in matches if not setting(m)}
-        matches = [m for m in matches if m.product_id in in_the_story]
-        # Bought elsewhere: the product said so is not the shop's.
-        not_ours = {m.product_id for m in matches if _BOUGHT_ELSEWHERE_AFTER.match(lowered_plain, m.end)
-                    or (m.method != "indirect" and _AT_ANOTHER_SHOP_AFTER.match(plain, m.end))
-                    or _NOT_OURS_AFTER_ZH.match(plain, m.end)
-                    or said_before(_BOUGHT_ELSEWHERE_BEFORE_ZH, m)}
-        statement = _NOT_BOUGHT_HERE.search(plain)
-        if statement is not None and matches:
-            before = [m for m in matches if m.start < statement.start()]
-            # Said of no product before it: of the first one after, when it opens the message ("it wasn't bought
-            # here, but can you fix my microwave"), else of a thing the shop does not sell ("the oven (not yours)").
-            if before or statement.start() < 12:
-                not_ours.add((before[-1] if before else matches[0]).product_id)
-        matches = [m for m in matches if m.product_id not in not_ours]
-        # What the customer says is at fault: a product named there is the one; another thing means none of them.
-        blamed = blamed_thing(lowered_plain) if matches else None
-        if blamed is not None and self._cleared_later(lowered_plain, blamed[1], blamed[2]):
-            blamed = None  # "老公说是插座的问题，电工查了说插座正常": a blame taken back
-        if blamed is not None:
-            at_fault = [m for m in matches if blamed[0] <= m.start < blamed[1]]
-            if at_fault:
-                matches = at_fault
-            elif all(names_another_thing_at_fault(blamed[2], self._own_words[pid], self.entries[pid].names)
-                     for pid in {m.product_id for m in matches}):
-                return None
-        # Said to be fine: not proposed at all, even when nothing else is named ("my fridge is great, but the fridge
-        # lock I bought snapped"; "just the pods, the machine is fine"); the flow then asks which product it is.
-        machine_cleared = _MACHINE_CLEARED.search(plain)
+    def _without_cleared(self, matches: list[CatalogMatch], story: _Story) -> list[CatalogMatch] | None:
+        """Products said to be fine are not proposed at all, even when nothing else is named ("my fridge is great,
+        but the fridge lock I bought snapped"; "just the pods, the machine is fine"): None when the machine itself
+        is cleared, and the flow then asks which product it is."""
+        machine_cleared = _MACHINE_CLEARED.search(story.plain)
         if machine_cleared and (len({m.product_id for m in matches}) == 1
                                 or machine_cleared.group().lower().startswith("both")):
             return None
         # Only a name clears its product: "the external keyboard works fine" says nothing of the laptop's own.
-        cleared = {m.product_id for m in matches if m.method != "indirect" and _CLEARED_AFTER.match(plain, m.end)}
+        direct = [m for m in matches if m.method != "indirect"]
+        cleared = {m.product_id for m in direct if _CLEARED_AFTER.match(story.plain, m.end)}
         # "Movers carried the fridge, the sofa and the washer. Everything else is fine. The washer...": what is not
         # named again after it is cleared.
-        if (everything_else := _EVERYTHING_ELSE_FINE.search(plain)) is not None:
+        if (everything_else := _EVERYTHING_ELSE_FINE.search(story.plain)) is not None:
             again = {m.product_id for m in matches if m.start > everything_else.end()}
             cleared |= {m.product_id for m in matches if m.product_id not in again}
-        # Chinese shortens a name to its end: 笔记本电脑…电脑本身没毛病, 空气炸锅…炸锅本身是好的.
+        # Chinese shortens a name to its end: 笔记本电脑…电脑本身没毛病, 空气炸锅…炸锅本身是好的 (searched once per
+        # product, from its first name on).
         first_named: dict[str, int] = {}
-        for m in matches:
-            if m.method != "indirect":
-                first_named.setdefault(m.product_id, m.end)
+        for m in direct:
+            first_named.setdefault(m.product_id, m.end)
         cleared |= {pid for pid, end in first_named.items()
-                    if pid in self._short_name_cleared and self._short_name_cleared[pid].search(plain, end)}
-        matches = [m for m in matches if m.product_id not in cleared]
-        direct = [m for m in matches if m.method != "indirect"]
-        if direct:
-            if len({m.product_id for m in direct}) > 1:
-                # Several products named: the first one the message is about, not one named after a
-                # preposition ("won't pick up my console or my laptop" is what the TV fails with), nor the
-                # delivery of it ("the courier left my TV outside").
-                subjects = [m for m in direct if m.product_id not in _AROUND_A_PURCHASE and (
-                    not said_before(_USED_WITH_BEFORE, m)
-                    or part_named_before(lowered_plain[max(0, m.start - 40) : m.start],
-                                         self._own_words[m.product_id]))]
-                if subjects:
-                    return min(subjects, key=lambda m: (-_RANK[m.method], m.start))
-            return max(direct, key=lambda m: (_RANK[m.method], m.end - m.start, -m.start))
-        hits: dict[str, list[CatalogMatch]] = {}
-        for m in matches:
-            hits.setdefault(m.product_id, []).append(m)
-        if not hits:
-            return None
-        counts = sorted(((len({m.span.lower() for m in ms}), pid) for pid, ms in hits.items()), reverse=True)
-        if len(counts) > 1 and counts[0][0] == counts[1][0]:
-            return None
-        best_count, product_id = counts[0]
-        first = min(hits[product_id], key=lambda m: m.start)
-        confidence = min(_MAX_INDIRECT, _CONFIDENCE["indirect"] + _INDIRECT_STEP * (best_count - 1))
-        return CatalogMatch(product_id, first.span, "indirect", confidence, first.start, first.end)
+                    if pid in self._short_name_cleared and self._short_name_cleared[pid].search(story.plain, end)}
+        return [m for m in matches if m.product_id not in cleared]
+
+    def _subject(self, direct: list[CatalogMatch], story: _Story) -> CatalogMatch:
+        """Of the products named, the first one the message is about: not one named after a preposition ("won't
+        pick up my console or my laptop" is what the TV fails with) unless its own part is what is on it ("HDMI 2
+        on the TV"), nor the delivery of it ("the courier left my TV outside"); with one product, its strongest,
+        longest, earliest name."""
+        if len({m.product_id for m in direct}) > 1:
+            subjects = [m for m in direct if m.product_id not in _AROUND_A_PURCHASE and (
+                not story.said_before(_USED_WITH_BEFORE, m)
+                or part_named_before(story.lowered[max(0, m.start - 40) : m.start], self._own_words[m.product_id]))]
+            if subjects:
+                return min(subjects, key=lambda m: (-_RANK[m.method], m.start))
+        return max(direct, key=lambda m: (_RANK[m.method], m.end - m.start, -m.start))
 
     @staticmethod
     def _cleared_later(text: str, after: int, thing: str) -> bool:
@@ -746,6 +714,94 @@ class Catalog:
                         method: MatchMethod = "exact" if candidate == name else "typo"
                         out.append((span.start_char, span.end_char, product_id, method, _CONFIDENCE[method]))
         return out
+
+
+class _Story:
+    """A message as the story rules read it: in simplified Chinese characters (沒事 is 没事), and lower-cased where
+    that keeps every offset."""
+
+    def __init__(self, plain: str) -> None:
+        self.plain = plain
+        lowered = plain.lower()
+        self.lowered = lowered if len(lowered) == len(plain) else plain  # a few letters lower-case to two
+        self.taken_away = _TAKEN_AWAY.search(plain) is not None
+
+    def said_before(self, pattern: re.Pattern[str], m: CatalogMatch) -> bool:
+        return pattern.search(self.plain[max(0, m.start - 24) : m.start]) is not None
+
+    def said_to_be_ours(self, m: CatalogMatch) -> bool:
+        """"the toaster I got from you", 你们的电视 (not 跟你们的烤面包机摆一起: what another thing stood with)."""
+        return m.method != "indirect" and (
+            _BOUGHT_HERE_AFTER.match(self.lowered, m.end) is not None
+            or (self.said_before(_BOUGHT_HERE_BEFORE_ZH, m) and not self.said_before(_WITH_BEFORE_ZH, m)))
+
+    def only_the_setting(self, m: CatalogMatch) -> bool:
+        """Delivered to someone else or when, browsed, taken away as the old one, tried with: not the subject."""
+        plain = self.plain
+        return (self.said_before(_DELIVERED_ELSEWHERE_BEFORE, m)
+                or _DELIVERY_TIME_AFTER.match(plain, m.end) is not None
+                or (self.said_before(_MISSED_BEFORE, m) and _DELIVERY_AFTER.match(plain, m.end) is not None)
+                or _SERVICE_TIME_AFTER_ZH.match(plain, m.end) is not None
+                or (self.said_before(_WHEN_BEFORE_ZH, m) and _WHEN_AFTER_ZH.match(plain, m.end) is not None)
+                or (self.taken_away and self.said_before(_OLD_BEFORE, m))
+                or _TRIED_AFTER_ZH.match(plain, m.end) is not None)
+
+    def bought_elsewhere(self, m: CatalogMatch) -> bool:
+        """Said right before or after the mention: "from a market stall", "(she got it at Costco)", 别家买的,
+        是借来的."""
+        return (_BOUGHT_ELSEWHERE_AFTER.match(self.lowered, m.end) is not None
+                or (m.method != "indirect" and _AT_ANOTHER_SHOP_AFTER.match(self.plain, m.end) is not None)
+                or _NOT_OURS_AFTER_ZH.match(self.plain, m.end) is not None
+                or self.said_before(_BOUGHT_ELSEWHERE_BEFORE_ZH, m))
+
+
+def _without_negated_or_someone_elses(matches: list[CatalogMatch], story: _Story) -> list[CatalogMatch]:
+    """"it's not the kettle, it's the toaster": a product said not to be it loses to one that is not negated, and is
+    not proposed when nothing else is named ("my phone drops bluetooth, not just my headphones"). "The same phone
+    casts fine to my friend's TV", 换了另一台电视也一样: another one of a product is neither the one complained about
+    nor a sign that it is fine. Its related words go with a product's names: 房东留下的洗衣机…脱水响 is no washing
+    machine of ours either."""
+    dropped = {m for m in matches if m.method != "indirect"
+               and (story.said_before(_NEGATED_BEFORE, m) or story.said_before(_ANOTHER_ONE_BEFORE, m))}
+    named_ids = {m.product_id for m in matches if m.method != "indirect" and m not in dropped}
+    dropped_ids = {m.product_id for m in dropped} - named_ids
+    return [m for m in matches if m not in dropped and m.product_id not in dropped_ids]
+
+
+def _without_settings(matches: list[CatalogMatch], story: _Story) -> list[CatalogMatch]:
+    """A product dropped when every mention of it is only the setting of the story."""
+    in_the_story = {m.product_id for m in matches if not story.only_the_setting(m)}
+    return [m for m in matches if m.product_id in in_the_story]
+
+
+def _without_bought_elsewhere(matches: list[CatalogMatch], story: _Story) -> list[CatalogMatch]:
+    """The products said to be bought elsewhere are not the shop's, whether said at the mention or in a statement
+    after it ("it's not one of yours", 不是你们卖的: of the product named last before it)."""
+    not_ours = {m.product_id for m in matches if story.bought_elsewhere(m)}
+    statement = _NOT_BOUGHT_HERE.search(story.plain)
+    if statement is not None and matches:
+        before = [m for m in matches if m.start < statement.start()]
+        # Said of no product before it: of the first one after, when it opens the message ("it wasn't bought here,
+        # but can you fix my microwave"), else of a thing the shop does not sell ("the oven (not yours)").
+        if before or statement.start() < 12:
+            not_ours.add((before[-1] if before else matches[0]).product_id)
+    return [m for m in matches if m.product_id not in not_ours]
+
+
+def _by_related_words(matches: list[CatalogMatch]) -> CatalogMatch | None:
+    """The product whose distinct related words outnumber every other product's, None on a tie or none."""
+    hits: dict[str, list[CatalogMatch]] = {}
+    for m in matches:
+        hits.setdefault(m.product_id, []).append(m)
+    if not hits:
+        return None
+    counts = sorted(((len({m.span.lower() for m in ms}), pid) for pid, ms in hits.items()), reverse=True)
+    if len(counts) > 1 and counts[0][0] == counts[1][0]:
+        return None
+    best_count, product_id = counts[0]
+    first = min(hits[product_id], key=lambda m: m.start)
+    confidence = min(_MAX_INDIRECT, _CONFIDENCE["indirect"] + _INDIRECT_STEP * (best_count - 1))
+    return CatalogMatch(product_id, first.span, "indirect", confidence, first.start, first.end)
 
 
 @functools.cache
