@@ -565,16 +565,6 @@ def test_the_thing_named_first_or_blamed_decides_the_product(home_catalog: Catal
         ("微波炉旁边的墙被烫黑了", "microwave"),
         ("微波炉顶上那个置物架塌了", None),
         ("买的空气炸锅烘焙配件套装里少了烤架", None),
-    ],
-)
-def test_a_part_on_it_or_bought_on_its_own_and_the_first_product_named(
-        home_catalog: Catalog, text: str, product: str | None) -> None:
-    assert proposed(home_catalog, text) == product
-
-
-@pytest.mark.parametrize(
-    ("text", "product"),
-    [
         # Bought elsewhere: said of the thing right before or after it, or of the product named last before it.
         ("my son's headphones from a market stall snapped at the band", None),
         ("the microwave broke after a week. It's not one of yours, can your engineers still fix it?", None),
@@ -606,16 +596,6 @@ def test_a_part_on_it_or_bought_on_its_own_and_the_first_product_named(
         ("the filter for my air fryer doesn't fit, the clips are different", None),
         ("微波炉电源线的延长线插不上", None),
         ("微波炉电源线的插头烧了", "microwave"),
-    ],
-)
-def test_bought_elsewhere_fine_tried_delivered_or_doubted(home_catalog: Catalog, text: str,
-                                                          product: str | None) -> None:
-    assert proposed(home_catalog, text) == product
-
-
-@pytest.mark.parametrize(
-    ("text", "product"),
-    [
         # Said to be the shop's: the product, whatever else is named first.
         ("my sister's kettle works great, meanwhile the microwave I got from you sparks", "microwave"),
         ("My son's phone connects to everything. The earbuds from your shop only play in the left ear",
@@ -641,16 +621,6 @@ def test_bought_elsewhere_fine_tried_delivered_or_doubted(home_catalog: Catalog,
         ("空气炸锅专用烘焙纸只有60张", None),
         ("the microwave-cooked rice pouches were mouldy", None),
         ("the headphones boots into pairing mode every time", "headphones"),
-    ],
-)
-def test_said_to_be_ours_or_someone_elses_and_what_came_with_it(home_catalog: Catalog, text: str,
-                                                                product: str | None) -> None:
-    assert proposed(home_catalog, text) == product
-
-
-@pytest.mark.parametrize(
-    ("text", "product"),
-    [
         # Things the shop does not sell said fine together, or fine in a list; the product's shortened name fine.
         ("Power cut on Sunday, lights, kettle and router all came back. The microwave hasn't heated since",
          "microwave"),
@@ -667,15 +637,6 @@ def test_said_to_be_ours_or_someone_elses_and_what_came_with_it(home_catalog: Ca
         ("空气炸锅的赠品硅胶夹子断了", None),
         ("a stacking frame to put my microwave on arrived without screws", None),
         ("got clamped in your car park while choosing a microwave", None),
-    ],
-)
-def test_fine_together_someone_elses_or_free_with_it(home_catalog: Catalog, text: str, product: str | None) -> None:
-    assert proposed(home_catalog, text) == product
-
-
-@pytest.mark.parametrize(
-    ("text", "product"),
-    [
         # A blame taken back is no blame; "grand" and "倒是正常" clear; the item itself "没坏".
         ("说是家里插座的问题，电工来查了说插座正常，微波炉还是一插上就跳闸", "microwave"),
         ("Got a microwave and an air fryer in the sale. The microwave's grand. The air fryer basket won't close",
@@ -693,15 +654,6 @@ def test_fine_together_someone_elses_or_free_with_it(home_catalog: Catalog, text
         ("microwave turntable motor ordered twice now, both times the wrong one", None),
         ("空气炸锅的烘焙纸耗材包少发了两个", None),
         ("air fryer jar cracked the first time", "air_fryer"),
-    ],
-)
-def test_blame_taken_back_and_more_whose_it_is(home_catalog: Catalog, text: str, product: str | None) -> None:
-    assert proposed(home_catalog, text) == product
-
-
-@pytest.mark.parametrize(
-    ("text", "product"),
-    [
         # Said fine in more ways; "ok for" is no clearing.
         ("The installer you sent to fit the microwave drilled through a pipe. Machine runs fine. Who pays?", None),
         ("your driver reversed into my gatepost while dropping off the microwave. Microwave is in and running fine",
@@ -724,15 +676,6 @@ def test_blame_taken_back_and_more_whose_it_is(home_catalog: Catalog, text: str,
         ("航班延误，错过了跟你们约的微波炉安装时间", None),
         # A verb of sputtering; a laptop's disk blamed is the laptop.
         ("the microwave spits sparks at the back", "microwave"),
-    ],
-)
-def test_more_ways_of_saying_fine_ours_or_elsewhere(home_catalog: Catalog, text: str, product: str | None) -> None:
-    assert proposed(home_catalog, text) == product
-
-
-@pytest.mark.parametrize(
-    ("text", "product"),
-    [
         # Bought at another shop (its name has a capital; months, days and the shop's own branches do not count).
         ("I bought a microwave at Argos and it broke, can you repair it?", None),
         ("My sister's air fryer (she got it at Costco) is peeling in the basket", None),
@@ -754,7 +697,9 @@ def test_more_ways_of_saying_fine_ours_or_elsewhere(home_catalog: Catalog, text:
         ("the turntable ring for my microwave doesn't fit, sending it back", None),
     ],
 )
-def test_another_shop_borrowed_or_fine_again(home_catalog: Catalog, text: str, product: str | None) -> None:
+def test_whose_it_is_its_setting_and_what_is_said_of_it(home_catalog: Catalog, text: str,
+                                                         product: str | None) -> None:
+    # Session 15's story rules, each case a shape measured on fresh complaints (docs/nlp-model-card.md).
     assert proposed(home_catalog, text) == product
 
 
