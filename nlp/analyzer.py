@@ -16,6 +16,7 @@ from nlp.catalog import SHIPPED_CATALOG_PATH, Catalog, ProductChoice
 from nlp.entities import extract_entities, without_identifiers, without_resolution_requests
 from nlp.errors import ModelLoadError
 from nlp.language import detect_language
+from nlp.subject_check import Mention, SubjectCheck
 from nlp.taxonomy import DEFAULT_TAXONOMY_PATH, Taxonomy
 from nlp.text_features import classifier_text, normalize_text
 from nlp.training import COMPONENT, load_model
@@ -51,8 +52,10 @@ class Analyzer:
     def __init__(self, *, category_models: Mapping[Lang, Language],
                  product_models: Mapping[Lang, Language] | None = None,
                  catalog: Catalog | None = None, taxonomy: Taxonomy | None = None,
-                 min_product_confidence: float = 0.7) -> None:
+                 min_product_confidence: float = 0.7, subject_check: SubjectCheck | None = None) -> None:
         self._category_models = dict(category_models)
+        # Vetoes a catalog product the message names but is not about (None: every product the rules find stands).
+        self.subject_check = subject_check
         self._product_models = dict(product_models or {})
         self.catalog = catalog
         self.taxonomy = taxonomy or Taxonomy.load(DEFAULT_TAXONOMY_PATH)
@@ -82,6 +85,7 @@ class Analyzer:
             product_models={lang: load_model(path) for lang, path in (product_dirs or {}).items()},
             catalog=Catalog.load(catalog_path) if catalog_path else None,
             taxonomy=Taxonomy.load(taxonomy_path or DEFAULT_TAXONOMY_PATH),
+            subject_check=SubjectCheck.load(),
         )
 
     @classmethod
@@ -91,7 +95,8 @@ class Analyzer:
         if nlp.lang not in ("en", "zh"):
             raise ModelLoadError(f"unsupported language {nlp.lang!r}", path=model_dir)
         lang: Lang = "zh" if nlp.lang == "zh" else "en"
-        return cls(category_models={lang: nlp}, catalog=Catalog.load(catalog_path) if catalog_path else None)
+        return cls(category_models={lang: nlp}, catalog=Catalog.load(catalog_path) if catalog_path else None,
+                   subject_check=SubjectCheck.load())
 
     def analyze(self, text: str | bytes, lang: Lang | None = None, *, now: datetime | None = None) -> Analysis:
         """Analyse one message; never raises for bad text, answers low confidence instead.
@@ -112,6 +117,9 @@ class Analyzer:
         with self._lock:
             matches = self.catalog.match_all(text) if self.catalog else []
             match = self.catalog.match(text) if self.catalog else None
+            if match is not None and self.subject_check is not None and not self.subject_check.holds(
+                    text, lang, match.product_id, [Mention(m.start, m.end, m.product_id, m.method) for m in matches]):
+                match = None
             category = self._classify(self._category_models, category_text(normalised), lang)
             product = None if match else self._classify(self._product_models, classifier_text(normalised), lang)
         entities = extract_entities(text, lang, now or datetime.now(), matches)
@@ -133,7 +141,7 @@ class Analyzer:
         The copy shares this analyzer's lock: the pipelines' vocab is shared too."""
         copy = Analyzer(category_models=self._category_models, product_models=self._product_models,
                         catalog=catalog or self.catalog, taxonomy=taxonomy or self.taxonomy,
-                        min_product_confidence=self.min_product_confidence)
+                        min_product_confidence=self.min_product_confidence, subject_check=self.subject_check)
         copy._lock = self._lock
         return copy
 

@@ -1,0 +1,97 @@
+"""The subject check: a product the catalog rules find is proposed only when the complaint is about it."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from nlp import Analyzer
+from nlp.catalog import Catalog
+from nlp.errors import ModelLoadError
+from nlp.subject_check import SHIPPED_SUBJECT_CHECK_PATH, Mention, SubjectCheck
+
+ROOT = Path(__file__).resolve().parents[3]
+RETAILER_CATALOG = ROOT / "data" / "open_set" / "retailer_catalog.yaml"
+
+
+@pytest.fixture(scope="module")
+def retailer_analyzer() -> Analyzer:
+    return Analyzer.load_default(RETAILER_CATALOG)
+
+
+# Written for this test (no training set holds them): services sold around a product, not the product.
+@pytest.mark.parametrize(("text", "named"), [
+    ("The extended warranty on my fridge was never registered and now you want me to pay for the repair.",
+     "refrigerator"),
+    ("I paid for a two year care plan with my laptop and your website says it has expired.", "laptop"),
+    ("The store charged me a £40 delivery fee for the microwave even though the site said free delivery.",
+     "microwave"),
+    ("My gift card was rejected when I tried to buy a toaster online.", "toaster"),
+    ("The voucher for 10% off a coffee machine would not work at checkout.", "coffee_machine"),
+])
+def test_a_complaint_about_a_service_around_a_product_gets_no_product(
+        retailer_analyzer: Analyzer, text: str, named: str) -> None:
+    assert retailer_analyzer.catalog is not None
+    rules_alone = retailer_analyzer.catalog.match(text)
+    assert rules_alone is not None and rules_alone.product_id == named  # what the rules alone would propose
+    analysis = retailer_analyzer.analyze(text, "en")
+    assert analysis.product is None
+    assert analysis.to_json()["product"] is None
+
+
+@pytest.mark.parametrize(("text", "lang", "product"), [
+    ("The coffee machine I bought from you leaks water from the bottom.", "en", "coffee_machine"),
+    ("My toaster burns one side of the bread every time.", "en", "toaster"),
+    ("我的洗衣机脱水的时候声音特别大。", "zh", "washing_machine"),
+    ("电视机屏幕有一条竖线。", "zh", "television"),
+])
+def test_a_complaint_about_the_product_keeps_it(retailer_analyzer: Analyzer, text: str, lang: str,
+                                                product: str) -> None:
+    assert retailer_analyzer.analyze(text, lang).product == product
+
+
+def test_what_it_learned_carries_over_to_any_product() -> None:
+    """Product names are masked: the same complaint about two products scores the same, so a business's own
+    catalog gets what the check learned from the retailer's."""
+    catalog = Catalog.load(RETAILER_CATALOG)
+    check = SubjectCheck.load()
+
+    def probability(text: str) -> float:
+        mentions = [Mention(m.start, m.end, m.product_id, m.method) for m in catalog.match_all(text)]
+        return check.probability(text, "en", mentions[0].product_id, mentions)
+
+    assert probability("The toaster I bought last week stopped working.") == pytest.approx(
+        probability("The blender I bought last week stopped working."))
+    assert probability("The toaster I bought last week stopped working.") >= check.threshold
+    assert probability("My neighbour's toaster I heard about last week stopped working.") < probability(
+        "The toaster I bought last week stopped working.")
+
+
+def test_a_damaged_weights_file_is_a_model_load_error(tmp_path: Path) -> None:
+    broken = tmp_path / "subject_check.json.gz"
+    broken.write_bytes(gzip.compress(b'{"weights": []}'))
+    with pytest.raises(ModelLoadError):
+        SubjectCheck.load(broken)
+    broken.write_bytes(b"not gzip")
+    with pytest.raises(ModelLoadError):
+        SubjectCheck.load(broken)
+
+
+def test_the_shipped_weights_are_what_the_training_script_makes() -> None:
+    """scripts/train_subject_check.py reproduces the shipped file from the project's own sets (to rounding)."""
+    spec = importlib.util.spec_from_file_location("train_subject_check", ROOT / "scripts" / "train_subject_check.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    trained = script.train()
+    with gzip.open(SHIPPED_SUBJECT_CHECK_PATH, "rt", encoding="utf-8") as handle:
+        shipped = json.load(handle)
+    assert trained["examples"] == shipped["examples"]
+    assert trained["intercept"] == pytest.approx(shipped["intercept"], abs=1e-4)
+    assert set(trained["weights"]) ^ set(shipped["weights"]) <= {
+        name for name, weight in {**trained["weights"], **shipped["weights"]}.items() if abs(weight) < 1e-5}
+    assert max(abs(weight - trained["weights"].get(name, 0.0)) for name, weight in shipped["weights"].items()) < 1e-4
