@@ -314,8 +314,8 @@ def main() -> None:
                       f"| {s.recall:.1%} |")
         first_sight = nlp_open_set.NEVER_TRAINED_ON[1:]
         for name, s in nlp_open_set.pooled(first_sight):
-            print(f"| {len(first_sight)} sets the subject check never saw (40-) | {name} | {s.n} | {s.n_in_catalog} "
-                  f"| {s.wrong} ({s.wrong_rate:.1%}) | {s.recall:.1%} |")
+            print(f"| the {len(first_sight)} compound sets the subject check never saw | {name} | {s.n} "
+                  f"| {s.n_in_catalog} | {s.wrong} ({s.wrong_rate:.1%}) | {s.recall:.1%} |")
         print(flush=True)
     if "entities" in sections:
         import nlp_entities

@@ -86,6 +86,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
+import json
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -97,6 +99,7 @@ sys.path.insert(0, str(ROOT))
 
 from nlp.analyzer import Analyzer  # noqa: E402
 from nlp.catalog import Catalog, CatalogEntry, catalog_document  # noqa: E402
+from nlp.subject_check import SHIPPED_SUBJECT_CHECK_PATH  # noqa: E402
 
 OPEN_SET = ROOT / "data" / "open_set"
 # The open set, then forty-three sets of compound names each written by someone who had not seen the matcher's rules.
@@ -105,10 +108,12 @@ COMPLAINT_SETS = (OPEN_SET / "complaints.csv", OPEN_SET / "heldout_compounds.csv
                   OPEN_SET / "heldout_compounds_5.csv", OPEN_SET / "heldout_compounds_6.csv",
                   OPEN_SET / "heldout_compounds_7.csv", OPEN_SET / "heldout_compounds_8.csv",
                   OPEN_SET / "heldout_compounds_9.csv",
-                  *(OPEN_SET / f"heldout_compounds_{n}.csv" for n in range(10, 44)))
-# The subject check (nlp/subject_check.py) learned from sets 1-39 (scripts/train_subject_check.py); the main open
-# set and the sets after them measure it on complaints it never saw.
-NEVER_TRAINED_ON = (COMPLAINT_SETS[0], *COMPLAINT_SETS[40:])
+                  *(OPEN_SET / f"heldout_compounds_{n}.csv" for n in range(10, 48)))
+# The subject check (nlp/subject_check.py) names the sets it learned from (scripts/train_subject_check.py); the
+# main open set and the sets after them measure it on complaints it never saw.
+with gzip.open(SHIPPED_SUBJECT_CHECK_PATH, "rt", encoding="utf-8") as _weights:
+    _TRAINED_ON = set(json.load(_weights)["trained_on"])
+NEVER_TRAINED_ON = tuple(path for path in COMPLAINT_SETS if path.name not in _TRAINED_ON)
 
 
 def pooled(paths: tuple[Path, ...]) -> list[tuple[str, OpenSetScore]]:
