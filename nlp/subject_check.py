@@ -8,7 +8,7 @@ any other catalog product), so what it learned carries over to any business's ca
 probability of being the subject is below ``THRESHOLD``; the flow then asks an open product question.
 
 Its weights (``data/subject_check.json.gz``) are trained by ``scripts/train_subject_check.py`` from complaints
-written for this project only: the open-set compound sets (data/open_set/, sets 1-47; set 0 and sets 48 and up
+written for this project only: the open-set compound sets (data/open_set/, sets 1-51; set 0 and sets 52 and up
 are never trained on: they measure it) and the training split of data/own. Scoring is a dictionary lookup per
 feature: linear in the message, no model to load beyond one small file.
 """

@@ -2,9 +2,9 @@
 
     python scripts/train_subject_check.py [--check]
 
-Learns from complaints written for this project only (the project's licence): the open-set compound sets 1-47
+Learns from complaints written for this project only (the project's licence): the open-set compound sets 1-51
 (data/open_set/, read with the retailer catalog there) and the training split of data/own (read with the shipped
-catalog). The main open set (complaints.csv, set 0) and sets 48 and up are never trained on: bench/nlp_open_set.py
+catalog). The main open set (complaints.csv, set 0) and sets 52 and up are never trained on: bench/nlp_open_set.py
 measures the check on them. One example per message: the product the catalog rules propose, or, when they
 propose none, every product the message names; the label is whether it is the complaint's product.
 
@@ -32,7 +32,7 @@ from nlp.catalog import SHIPPED_CATALOG_PATH, Catalog  # noqa: E402
 from nlp.subject_check import SHIPPED_SUBJECT_CHECK_PATH, THRESHOLD, Mention, features  # noqa: E402
 
 OPEN_SET = ROOT / "data" / "open_set"
-TRAINING_SETS = [OPEN_SET / ("heldout_compounds.csv" if n == 1 else f"heldout_compounds_{n}.csv") for n in range(1, 48)]
+TRAINING_SETS = [OPEN_SET / ("heldout_compounds.csv" if n == 1 else f"heldout_compounds_{n}.csv") for n in range(1, 52)]
 OWN = ROOT / "data" / "own" / "complaints.csv"
 
 
