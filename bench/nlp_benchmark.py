@@ -316,7 +316,9 @@ def main() -> None:
         for name, s in nlp_open_set.pooled(first_sight):
             print(f"| the {len(first_sight)} compound sets the subject check never saw | {name} | {s.n} "
                   f"| {s.n_in_catalog} | {s.wrong} ({s.wrong_rate:.1%}) | {s.recall:.1%} |")
-        print(flush=True)
+        kept, n = nlp_open_set.reviews_kept()
+        print(f"\nReal Chinese shop reviews (shopping_zh) where the rules propose the listing's product: the subject "
+              f"check keeps {kept} of {n} ({kept / n:.1%})\n", flush=True)
     if "entities" in sections:
         import nlp_entities
 
