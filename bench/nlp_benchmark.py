@@ -313,9 +313,11 @@ def main() -> None:
                 print(f"| {complaints.name} | {name} | {s.n} | {s.n_in_catalog} | {s.wrong} ({s.wrong_rate:.1%}) "
                       f"| {s.recall:.1%} |")
         first_sight = nlp_open_set.NEVER_TRAINED_ON[1:]
-        for name, s in nlp_open_set.pooled(first_sight):
-            print(f"| the {len(first_sight)} compound sets the subject check never saw | {name} | {s.n} "
-                  f"| {s.n_in_catalog} | {s.wrong} ({s.wrong_rate:.1%}) | {s.recall:.1%} |")
+        for what, paths in ((f"the {len(first_sight)} compound sets the subject check never saw", first_sight),
+                            ("ordinary messy complaints (ordinary_*.csv)", nlp_open_set.ORDINARY_SETS)):
+            for name, s in nlp_open_set.pooled(paths):
+                print(f"| {what} | {name} | {s.n} | {s.n_in_catalog} | {s.wrong} ({s.wrong_rate:.1%}) "
+                      f"| {s.recall:.1%} |")
         kept, n = nlp_open_set.reviews_kept()
         print(f"\nReal Chinese shop reviews (shopping_zh) where the rules propose the listing's product: the subject "
               f"check keeps {kept} of {n} ({kept / n:.1%})\n", flush=True)
