@@ -95,7 +95,8 @@ _CLEARED_AFTER = re.compile(
     r"\s*(?:\([^()]{0,30}\)\s*)?(?:itself\s+|themselves\s+)?(?:has\s+no\s+(?:fault|problem|issue)s?"
     r"|(?:is|'s|are)\s+(?:no|not\s+the)\s+problem|isn't\s+the\s+problem|survived|went\s+(?:up|in)\s+fine"
     r"|(?:is|'s|are|was|were)\s+undamaged|still\s+(?:runs|works)|(?:'s|\s+is|\s+are)\s+in\s+and\s+(?:running|working)"
-    r"|\s+and\s+(?:[a-z\-]+\s+){1,3}(?:are\s+)?both\s+(?:fine|ok|okay)|\s+and\s+(?:sorted|fixed|repaired)\s+it"
+    r"|(?:\s+and\s+(?:[a-z\-]+\s+){1,3})?(?:are\s+|were\s+)?(?:both|all)\s+(?:fine|ok|okay)\b"
+    r"|\s+and\s+(?:sorted|fixed|repaired)\s+it"
     r"|(?:was|were)\s+great(?!\s+(?:until|till|for|at|before|when))|(?:'s|\s+has)\s+never\s+been\s+better"
     r"|\s+fine\s*[.,;!]"
     r"|\s*ok\b(?!\s+(?:until|till|for|at|before|when))|(?:'s|\s+is|\s+are)\s+(?:[a-z]+\s+){0,2}?and\s+(?:fine|ok|okay)\b"
@@ -129,6 +130,9 @@ _TURNS_TO_IT_BEFORE = re.compile(
     re.IGNORECASE)
 # "Not from you", "it's not one of yours", 不是你们卖的: the thing named last before it was bought elsewhere, so it
 # is none of the catalog's products.
+# A new sentence opening on its own subject, a noun right before the statement: "Soundbar's not from you".
+_OWN_SUBJECT = re.compile(r"[.!?]\s+(?:(?:the|my|our|his|her)\s+)?(?!(?:i|it|this|that|they|he|she|we|you|mine)\b)"
+                          r"[a-z][a-z-]+(?:'s|\s+(?:is|was))?\s*$", re.IGNORECASE)
 _NOT_BOUGHT_HERE = re.compile(
     r"\b(?:(?:not|wasn't|weren't|isn't|aren't|never)\s+(?:bought\s+|got\s+|purchased\s+)?(?:from|at|in|with)\s+"
     r"(?:you|your\s+(?:shop|store|site|website|company))\b|(?:not|isn't|wasn't|aren't|weren't)\s+(?:one\s+of\s+"
@@ -782,8 +786,10 @@ def _without_bought_elsewhere(matches: list[CatalogMatch], story: _Story) -> lis
     if statement is not None and matches:
         before = [m for m in matches if m.start < statement.start()]
         # Said of no product before it: of the first one after, when it opens the message ("it wasn't bought here,
-        # but can you fix my microwave"), else of a thing the shop does not sell ("the oven (not yours)").
-        if before or statement.start() < 12:
+        # but can you fix my microwave"), else of a thing the shop does not sell ("the oven (not yours)"); a sentence
+        # of its own with another subject is of that thing ("...black screen. Soundbar's not from you").
+        said_of_another = bool(before) and _OWN_SUBJECT.search(story.plain[before[-1].end : statement.start()])
+        if not said_of_another and (before or statement.start() < 12):
             not_ours.add((before[-1] if before else matches[0]).product_id)
     return [m for m in matches if m.product_id not in not_ours]
 

@@ -101,6 +101,8 @@ _DETERMINERS_EN = frozenset({"my", "the", "our", "a", "an", "all", "your", "his"
 _ACTION_CHARS_ZH = frozenset("热烤洗煮烘充打开关吹吸烧蒸炸榨磨煎冲放装用看听插连拍制加出进漏响跳停坏掉卡被")
 _NOUN_TAGS_ZH = frozenset({"n", "nr", "nz", "ng", "nl"})
 _THING_CHARS_ZH = frozenset("罩套贴垫架袋包绳刷膜夹杯")
+# A verb and its result (塞满, 摔坏, 烧断), which jieba tags a person's name: what was done to the product, no thing.
+_RESULTS_ZH = frozenset("满坏断破烂掉完")
 # After a verb, these name a made thing too (扩展坞, 保鲜盒, 延长线); right after a name 耳机盒 is the earbuds' case.
 _THINGS_AFTER_A_VERB_ZH = _THING_CHARS_ZH | frozenset("盒坞线纸")
 
@@ -420,7 +422,7 @@ def _chinese_noun_of_another_thing(window: str, own_words: Iterable[str]) -> boo
             and tagged[1].word in _THINGS_AFTER_A_VERB_ZH):
         return True
     # Nouns, with the person names jieba tags many unknown two-character words as (黑屏, 盖子, 香薰).
-    if flag not in _NOUN_TAGS_ZH and not thing:
+    if (flag not in _NOUN_TAGS_ZH and not thing) or (flag == "nr" and len(word) == 2 and word[1] in _RESULTS_ZH):
         return False
     if purpose:
         return True

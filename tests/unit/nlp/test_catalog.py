@@ -695,6 +695,11 @@ def test_the_thing_named_first_or_blamed_decides_the_product(home_catalog: Catal
         ("微波炉一直跳闸，一开始以为是插线板的问题，换了插线板还是跳", "microwave"),
         ("replacement remote you sold me won't pair, I don't need a microwave", None),
         ("the turntable ring for my microwave doesn't fit, sending it back", None),
+        # Several products all said fine; "not from you" in a sentence of another thing's; a verb and its result.
+        ("microwave and earbuds all fine in my bag, but the air fryer at home stopped heating", "air_fryer"),
+        ("The microwave sparks every time. Soundbar's not from you and it's fine.", "microwave"),
+        ("The microwave sparks every time. It's not from you, I know.", None),
+        ("过年亲戚多，微波炉塞满我理解，但是转盘一直不转", "microwave"),
     ],
 )
 def test_whose_it_is_its_setting_and_what_is_said_of_it(home_catalog: Catalog, text: str,
