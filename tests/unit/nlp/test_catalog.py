@@ -700,6 +700,11 @@ def test_the_thing_named_first_or_blamed_decides_the_product(home_catalog: Catal
         ("The microwave sparks every time. Soundbar's not from you and it's fine.", "microwave"),
         ("The microwave sparks every time. It's not from you, I know.", None),
         ("过年亲戚多，微波炉塞满我理解，但是转盘一直不转", "microwave"),
+        # One verdict for a list of things: "were fine", "all work", "work fine".
+        ("Power cut last night. The microwave and earbuds were fine but the air fryer won't heat", "air_fryer"),
+        ("Afterwards the kettle, microwave and earbuds all work, but the air fryer keeps tripping", "air_fryer"),
+        ("Microwave and earbuds work fine in the new flat but the air fryer smokes", "air_fryer"),
+        ("The microwave was fine until Monday, now it sparks", "microwave"),
     ],
 )
 def test_whose_it_is_its_setting_and_what_is_said_of_it(home_catalog: Catalog, text: str,
