@@ -82,11 +82,14 @@ set 2.0 / 94.0, 2.0 / 96.0, 4.0 / 98.0, 5.0 / 84.0); the rules alone 25.75 % / 9
 --complaints data/open_set/heldout_compounds_52.csv to _55.csv: the check trained on sets 1-51, never trained on:
 5.0 % / 89.5 % (4.0 / 100, 6.0 / 80.0, 5.0 / 98.0, 5.0 / 80.0); the rules alone 30.75 % / 92.5 %. Three rules were then
 built from their recall misses (so these four are no longer untouched): 5.0 % / 91.0 % with the final rules and check.
---complaints data/open_set/heldout_compounds_56.csv to _59.csv: the shipped check and rules, never trained on or read:
-2.0 % / 88.0 % pooled (2.0 / 100, 0.0 / 84.0, 2.0 / 98.0, 4.0 / 70.0); the rules alone 31.5 % / 90.5 %: the figure
+--complaints data/open_set/heldout_compounds_56.csv to _59.csv: the check and rules of the day, never trained on:
+2.0 % / 88.0 % pooled (2.0 / 100, 0.0 / 84.0, 2.0 / 98.0, 4.0 / 70.0); the rules alone 31.5 % / 90.5 %. One rule built
+from their recall misses (one verdict for a list: "the fridge and TV were fine but"): 2.25 % / 88.5 % after.
+--complaints data/open_set/heldout_compounds_60.csv to _63.csv: the shipped rules and check, never trained on or read:
+3.25 % / 91.5 % pooled (2.0 / 96.0, 2.0 / 94.0, 2.0 / 100, 7.0 / 76.0); the rules alone 28.75 % / 93.0 %: the figure
 to beat.
 --complaints data/open_set/ordinary_1.csv and ordinary_2.csv: long, messy everyday complaints (80 % about a catalog
-product, its fault among grumbles about the courier, service and price), never trained on: 2.5 % / 96.2 % pooled
+product, its fault among grumbles about the courier, service and price), never trained on: 2.5 % / 96.9 % pooled
 (the rules alone 9.0 % / 98.8 %).
 
 The shipped subject check (nlp/subject_check.py) learned from sets 1-51: on them its figures are fit, not first sight.
@@ -123,7 +126,7 @@ COMPLAINT_SETS = (OPEN_SET / "complaints.csv", OPEN_SET / "heldout_compounds.csv
                   OPEN_SET / "heldout_compounds_5.csv", OPEN_SET / "heldout_compounds_6.csv",
                   OPEN_SET / "heldout_compounds_7.csv", OPEN_SET / "heldout_compounds_8.csv",
                   OPEN_SET / "heldout_compounds_9.csv",
-                  *(OPEN_SET / f"heldout_compounds_{n}.csv" for n in range(10, 60)))
+                  *(OPEN_SET / f"heldout_compounds_{n}.csv" for n in range(10, 64)))
 # The subject check (nlp/subject_check.py) names the sets it learned from (scripts/train_subject_check.py); the
 # main open set and the sets after them measure it on complaints it never saw.
 with gzip.open(SHIPPED_SUBJECT_CHECK_PATH, "rt", encoding="utf-8") as _weights:
