@@ -104,11 +104,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
-import json
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +115,7 @@ sys.path.insert(0, str(ROOT))
 
 from nlp.analyzer import Analyzer  # noqa: E402
 from nlp.catalog import Catalog, CatalogEntry, catalog_document  # noqa: E402
-from nlp.subject_check import SHIPPED_SUBJECT_CHECK_PATH  # noqa: E402
+from nlp.subject_check import SubjectCheck  # noqa: E402
 
 OPEN_SET = ROOT / "data" / "open_set"
 # The open set, then forty-three sets of compound names each written by someone who had not seen the matcher's rules.
@@ -129,25 +127,24 @@ COMPLAINT_SETS = (OPEN_SET / "complaints.csv", OPEN_SET / "heldout_compounds.csv
                   *(OPEN_SET / f"heldout_compounds_{n}.csv" for n in range(10, 64)))
 # The subject check (nlp/subject_check.py) names the sets it learned from (scripts/train_subject_check.py); the
 # main open set and the sets after them measure it on complaints it never saw.
-with gzip.open(SHIPPED_SUBJECT_CHECK_PATH, "rt", encoding="utf-8") as _weights:
-    _TRAINED_ON = set(json.load(_weights)["trained_on"])
-NEVER_TRAINED_ON = tuple(path for path in COMPLAINT_SETS if path.name not in _TRAINED_ON)
+NEVER_TRAINED_ON = tuple(path for path in COMPLAINT_SETS if path.name not in SubjectCheck.load().trained_on)
 # Long, messy everyday complaints (the product's fault among grumbles about the courier, service, price; 80 % about a
 # catalog product, like real traffic), written once the check was final: what it costs where most messages are
 # about the product they name.
 ORDINARY_SETS = (OPEN_SET / "ordinary_1.csv", OPEN_SET / "ordinary_2.csv")
 
 
-def pooled(paths: tuple[Path, ...]) -> list[tuple[str, OpenSetScore]]:
-    """`run` over several sets, each matcher's counts summed."""
+def pooled(runs: Iterable[list[tuple[str, OpenSetScore]]]) -> list[tuple[str, OpenSetScore]]:
+    """Several sets' `run`s, each matcher's counts summed."""
     totals: dict[str, OpenSetScore] = {}
-    for path in paths:
-        for name, s in run(complaints_path=path):
+    for scores in runs:
+        for name, s in scores:
             t = totals.setdefault(name, OpenSetScore(0, 0, 0, 0, {}, []))
-            kinds = {k: tuple(a + b for a, b in zip(t.by_kind.get(k, (0, 0)), s.by_kind.get(k, (0, 0)), strict=True))
+            kinds = {k: (t.by_kind.get(k, (0, 0))[0] + s.by_kind.get(k, (0, 0))[0],
+                         t.by_kind.get(k, (0, 0))[1] + s.by_kind.get(k, (0, 0))[1])
                      for k in sorted({*t.by_kind, *s.by_kind})}
             totals[name] = OpenSetScore(t.n + s.n, t.n_in_catalog + s.n_in_catalog, t.wrong + s.wrong,
-                                        t.found + s.found, kinds, t.wrong_rows + s.wrong_rows)  # type: ignore[arg-type]
+                                        t.found + s.found, kinds, t.wrong_rows + s.wrong_rows)
     return list(totals.items())
 
 

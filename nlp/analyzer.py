@@ -16,7 +16,7 @@ from nlp.catalog import SHIPPED_CATALOG_PATH, Catalog, ProductChoice
 from nlp.entities import extract_entities, without_identifiers, without_resolution_requests
 from nlp.errors import ModelLoadError
 from nlp.language import detect_language
-from nlp.subject_check import Mention, SubjectCheck
+from nlp.subject_check import SubjectCheck
 from nlp.taxonomy import DEFAULT_TAXONOMY_PATH, Taxonomy
 from nlp.text_features import classifier_text, normalize_text
 from nlp.training import COMPONENT, load_model
@@ -54,10 +54,10 @@ class Analyzer:
                  catalog: Catalog | None = None, taxonomy: Taxonomy | None = None,
                  min_product_confidence: float = 0.7, subject_check: SubjectCheck | None = None) -> None:
         self._category_models = dict(category_models)
-        # Vetoes a catalog product the message names but is not about (None: every product the rules find stands).
-        self.subject_check = subject_check
         self._product_models = dict(product_models or {})
         self.catalog = catalog
+        # Vetoes a catalog product the message names but is not about (None: every product the rules find stands).
+        self.subject_check = subject_check
         self.taxonomy = taxonomy or Taxonomy.load(DEFAULT_TAXONOMY_PATH)
         self.min_product_confidence = min_product_confidence
         # spaCy adds unseen words to the shared vocab while tokenising: serialise pipeline calls.
@@ -115,10 +115,9 @@ class Analyzer:
         if not _has_readable_text(normalised):
             return Analysis.nothing(lang)
         with self._lock:
-            matches = self.catalog.match_all(text) if self.catalog else []
-            match = self.catalog.match(text) if self.catalog else None
-            if match is not None and self.subject_check is not None and not self.subject_check.holds(
-                    text, lang, match.product_id, [Mention(m.start, m.end, m.product_id, m.method) for m in matches]):
+            matches, match = self.catalog.read(text) if self.catalog else ([], None)
+            if (match is not None and self.subject_check is not None
+                    and not self.subject_check.holds(text, lang, match.product_id, matches)):
                 match = None
             category = self._classify(self._category_models, category_text(normalised), lang)
             product = None if match else self._classify(self._product_models, classifier_text(normalised), lang)

@@ -95,12 +95,11 @@ _CLEARED_AFTER = re.compile(
     r"\s*(?:\([^()]{0,30}\)\s*)?(?:itself\s+|themselves\s+)?(?:has\s+no\s+(?:fault|problem|issue)s?"
     r"|(?:is|'s|are)\s+(?:no|not\s+the)\s+problem|isn't\s+the\s+problem|survived|went\s+(?:up|in)\s+fine"
     r"|(?:is|'s|are|was|were)\s+undamaged|still\s+(?:runs|works)|(?:'s|\s+is|\s+are)\s+in\s+and\s+(?:running|working)"
-    r"|(?:\s+and\s+(?:[a-z\-]+\s+){1,3})?(?:are\s+|were\s+)?(?:both|all)\s+(?:fine|ok|okay|work(?:ed|s)?|came\s+back)\b"
-    # A list of things, then one verdict for all: "coffee machine and blender were fine", "the kettle, toaster and
-    # fridge all work", "washer and telly work fine".
-    r"|(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+)(?:(?:the|my|our|even)\s+)?[a-z\-]+(?:\s+[a-z\-]+)?){1,4}\s+(?:"
-    rf"(?:are|were)\s+(?:both\s+|all\s+)?{_FINE_EN}|(?:both|all)\s+(?:work(?:ed|s)?|came\s+back)|work(?:ed)?\s+fine)\b"
-    r"(?!\s+(?:until|till|before|when|at\s+first))"
+    # One verdict for the product, or for a list of things it opens: "all fine", "coffee machine and blender were
+    # fine", "the kettle, toaster and fridge all work", "washer and telly work fine".
+    r"|(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+)(?:(?:the|my|our|even)\s+)?[a-z\-]+(?:\s+[a-z\-]+){0,2}){0,4}\s+(?:"
+    rf"(?:(?:are|were)\s+)?(?:both|all)\s+(?:{_FINE_EN}|work(?:ed|s)?|came\s+back)|(?:are|were)\s+{_FINE_EN}"
+    r"|work(?:ed)?\s+fine)\b(?!\s+(?:until|till|for|before|when|at\s+first))"
     r"|\s+and\s+(?:sorted|fixed|repaired)\s+it"
     r"|(?:was|were)\s+great(?!\s+(?:until|till|for|at|before|when))|(?:'s|\s+has)\s+never\s+been\s+better"
     r"|\s+fine\s*[.,;!]"
@@ -479,14 +478,21 @@ class Catalog:
 
     def match(self, text: str) -> CatalogMatch | None:
         """The best product in `text`, or None when nothing in the catalog is mentioned or the message is about
-        something else.
+        something else (see `read`)."""
+        return self.read(text)[1]
+
+    def read(self, text: str) -> tuple[list[CatalogMatch], CatalogMatch | None]:
+        """Every mention in `text` (`match_all`'s) and the best product (`match`'s), the text read once.
 
         The mentions are read as a story, step by step: a thing the shop does not sell named first, products said
         not to be it or someone else's, named only as the setting, bought elsewhere, what is blamed, what is said to
         be fine; then direct mentions (exact/alias, then typo; the first one the message is about) beat indirect
         ones, and an indirect answer needs the related words of one product to outnumber every other product's.
         """
-        matches, first_unsold = self._mentions(text)
+        mentions, first_unsold = self._mentions(text)
+        return mentions, self._best(text, mentions, first_unsold)
+
+    def _best(self, text: str, matches: list[CatalogMatch], first_unsold: int | None) -> CatalogMatch | None:
         if not matches:
             return None
         story = _Story(self._simplified(text[:MAX_MATCH_CHARS]))

@@ -20,10 +20,10 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
+from nlp.catalog import CatalogMatch
 from nlp.errors import ModelLoadError
 
 SHIPPED_SUBJECT_CHECK_PATH = Path(__file__).parent / "data" / "subject_check.json.gz"
@@ -37,16 +37,6 @@ _PIECES = re.compile(r"[\u4e00-\u9fff]+|[a-z']+|\d+|\S")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]")
 
 
-@dataclass(frozen=True)
-class Mention:
-    """A catalog product named in the text: `start`/`end` index the text, `method` is how it was found."""
-
-    start: int
-    end: int
-    product_id: str
-    method: str
-
-
 def _words(text: str) -> list[str]:
     # Chinese by character (the bigrams then hold its two-character words): no segmenter whose dictionary each
     # loaded catalog changes, so the same text always has the same features.
@@ -56,7 +46,7 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def features(text: str, lang: str, product_id: str, mentions: Iterable[Mention]) -> dict[str, float]:
+def features(text: str, lang: str, product_id: str, mentions: Iterable[CatalogMatch]) -> dict[str, float]:
     """The features of "`product_id` is what `text` is about": unigrams and bigrams of the masked text, the words
     around each mention of the product, how many products and mentions there are, how the product was found."""
     ordered = sorted(mentions, key=lambda m: (m.start, m.end))
@@ -85,10 +75,12 @@ def features(text: str, lang: str, product_id: str, mentions: Iterable[Mention])
 class SubjectCheck:
     """Trained weights; `probability` of a product being the complaint's subject."""
 
-    def __init__(self, weights: Mapping[str, float], intercept: float, threshold: float = THRESHOLD) -> None:
+    def __init__(self, weights: Mapping[str, float], intercept: float, threshold: float = THRESHOLD,
+                 trained_on: Iterable[str] = ()) -> None:
         self._weights = dict(weights)
         self._intercept = intercept
         self.threshold = threshold
+        self.trained_on = frozenset(trained_on)  # the training files' names (the benchmark measures the others)
 
     @classmethod
     def load(cls, path: Path = SHIPPED_SUBJECT_CHECK_PATH) -> SubjectCheck:
@@ -96,15 +88,15 @@ class SubjectCheck:
             with gzip.open(path, "rt", encoding="utf-8") as handle:
                 document = json.load(handle)
             return cls({str(k): float(v) for k, v in document["weights"].items()}, float(document["intercept"]),
-                       float(document.get("threshold", THRESHOLD)))
+                       float(document.get("threshold", THRESHOLD)), map(str, document.get("trained_on", ())))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ModelLoadError(f"cannot read the subject check: {exc}", path=path) from exc
 
-    def probability(self, text: str, lang: str, product_id: str, mentions: Iterable[Mention]) -> float:
+    def probability(self, text: str, lang: str, product_id: str, mentions: Iterable[CatalogMatch]) -> float:
         score = self._intercept + sum(self._weights.get(name, 0.0) * value
                                       for name, value in features(text, lang, product_id, mentions).items())
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, score))))
 
-    def holds(self, text: str, lang: str, product_id: str, mentions: Iterable[Mention]) -> bool:
+    def holds(self, text: str, lang: str, product_id: str, mentions: Iterable[CatalogMatch]) -> bool:
         """Whether `product_id` may be proposed: its probability is at least the threshold."""
         return self.probability(text, lang, product_id, mentions) >= self.threshold

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nlp.catalog import SHIPPED_CATALOG_PATH, Catalog  # noqa: E402
-from nlp.subject_check import SHIPPED_SUBJECT_CHECK_PATH, THRESHOLD, Mention, features  # noqa: E402
+from nlp.subject_check import SHIPPED_SUBJECT_CHECK_PATH, THRESHOLD, features  # noqa: E402
 
 OPEN_SET = ROOT / "data" / "open_set"
 TRAINING_SETS = [OPEN_SET / ("heldout_compounds.csv" if n == 1 else f"heldout_compounds_{n}.csv") for n in range(1, 52)]
@@ -41,8 +41,7 @@ OWN = ROOT / "data" / "own" / "complaints.csv"
 def _examples(catalog: Catalog, rows: list[dict[str, str]]) -> Iterator[tuple[dict[str, float], int]]:
     for row in rows:
         text, expected = row["text"], row["product"] or None
-        mentions = [Mention(m.start, m.end, m.product_id, m.method) for m in catalog.match_all(text)]
-        proposed = catalog.match(text)
+        mentions, proposed = catalog.read(text)
         candidates = [proposed.product_id] if proposed else sorted({m.product_id for m in mentions})
         for product_id in candidates:
             yield features(text, row["lang"], product_id, mentions), int(product_id == expected)

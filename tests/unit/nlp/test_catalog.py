@@ -705,6 +705,7 @@ def test_the_thing_named_first_or_blamed_decides_the_product(home_catalog: Catal
         ("Afterwards the kettle, microwave and earbuds all work, but the air fryer keeps tripping", "air_fryer"),
         ("Microwave and earbuds work fine in the new flat but the air fryer smokes", "air_fryer"),
         ("The microwave was fine until Monday, now it sparks", "microwave"),
+        ("We wiped everything down: kettle, microwave, earbuds all fine. The air fryer trips the fuse", "air_fryer"),
     ],
 )
 def test_whose_it_is_its_setting_and_what_is_said_of_it(home_catalog: Catalog, text: str,

@@ -13,7 +13,7 @@ import pytest
 from nlp import Analyzer
 from nlp.catalog import Catalog
 from nlp.errors import ModelLoadError
-from nlp.subject_check import SHIPPED_SUBJECT_CHECK_PATH, Mention, SubjectCheck
+from nlp.subject_check import SHIPPED_SUBJECT_CHECK_PATH, SubjectCheck
 
 ROOT = Path(__file__).resolve().parents[3]
 RETAILER_CATALOG = ROOT / "data" / "open_set" / "retailer_catalog.yaml"
@@ -62,7 +62,7 @@ def test_what_it_learned_carries_over_to_any_product() -> None:
     check = SubjectCheck.load()
 
     def probability(text: str) -> float:
-        mentions = [Mention(m.start, m.end, m.product_id, m.method) for m in catalog.match_all(text)]
+        mentions = catalog.match_all(text)
         return check.probability(text, "en", mentions[0].product_id, mentions)
 
     assert probability("The toaster I bought last week stopped working.") == pytest.approx(
