@@ -129,32 +129,44 @@ def test_analyze_jsonl_refuses_a_text_argument() -> None:
     assert result.exit_code != 0 and "--jsonl reads standard input" in result.output
 
 
-def test_analyze_a_product_name_inside_another_things_name_gives_product_null(tmp_path: Path) -> None:
+def _products_of_lines(tmp_path: Path, catalog_yaml: str, lines: list[str]) -> list[str | None]:
+    """`plaint nlp analyze --jsonl --catalog FILE` over `lines`: the product of each."""
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text("products:\n  - id: toaster\n    label: {en: Toaster, zh: 烤面包机}\n"
-                       "    names: {en: [toaster], zh: [烤面包机]}\n    related: {en: [toast], zh: [吐司]}\n",
-                       encoding="utf-8")
-    lines = ["The toaster bags melted at the seams", "a toy toaster, the toast won't pop up", "烤面包机防尘罩尺寸不对",
-             "The toaster button is stuck", "烤面包机的弹起按钮坏了"]
+    catalog.write_text(catalog_yaml, encoding="utf-8")
     result = CliRunner().invoke(nlp_cli, ["analyze", "--jsonl", "--catalog", str(catalog)],
                                 input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
-    products = [json.loads(line)["product"] for line in result.stdout.splitlines()]
-    assert products == [None, None, None, "toaster", "toaster"]
+    return [json.loads(line)["product"] for line in result.stdout.splitlines()]
+
+
+def test_analyze_a_product_name_inside_another_things_name_gives_product_null(tmp_path: Path) -> None:
+    catalog = ("products:\n  - id: toaster\n    label: {en: Toaster, zh: 烤面包机}\n"
+               "    names: {en: [toaster], zh: [烤面包机]}\n    related: {en: [toast], zh: [吐司]}\n")
+    lines = ["The toaster bags melted at the seams", "a toy toaster, the toast won't pop up", "烤面包机防尘罩尺寸不对",
+             "The toaster button is stuck", "烤面包机的弹起按钮坏了"]
+    assert _products_of_lines(tmp_path, catalog, lines) == [None, None, None, "toaster", "toaster"]
 
 
 def test_analyze_a_thing_bought_for_the_product_or_a_product_said_to_be_fine_gives_product_null(
         tmp_path: Path) -> None:
-    catalog = tmp_path / "catalog.yaml"
-    catalog.write_text("products:\n  - id: toaster\n    label: {en: Toaster, zh: 烤面包机}\n"
-                       "    names: {en: [toaster], zh: [烤面包机]}\n", encoding="utf-8")
+    catalog = ("products:\n  - id: toaster\n    label: {en: Toaster, zh: 烤面包机}\n"
+               "    names: {en: [toaster], zh: [烤面包机]}\n")
     lines = ["the bread bin I bought to match my toaster came in the wrong colour",
              "the toaster is fine, it's the crumb brush you sold me that fell apart",
              "给烤面包机买的防尘罩尺寸不对",
              "the remote for my toaster... no, the toaster itself burns everything",
              "I waited all day for the toaster and nobody came"]
-    result = CliRunner().invoke(nlp_cli, ["analyze", "--jsonl", "--catalog", str(catalog)],
-                                input="\n".join(lines) + "\n")
-    assert result.exit_code == 0, result.output
-    products = [json.loads(line)["product"] for line in result.stdout.splitlines()]
-    assert products == [None, None, None, "toaster", "toaster"]
+    assert _products_of_lines(tmp_path, catalog, lines) == [None, None, None, "toaster", "toaster"]
+
+
+def test_analyze_a_service_around_a_product_gives_product_null(tmp_path: Path) -> None:
+    """The subject check, with a business's own catalog: the voucher, the care plan and the gift card are what
+    these complaints are about, not the product they name."""
+    catalog = ("products:\n  - id: coffee_machine\n    label: {en: Coffee machine, zh: 咖啡机}\n"
+               "    names: {en: [coffee machine], zh: [咖啡机]}\n"
+               "  - id: laptop\n    label: {en: Laptop, zh: 笔记本电脑}\n    names: {en: [laptop], zh: [笔记本电脑]}\n")
+    lines = ["The voucher for 10% off a coffee machine would not work at checkout.",
+             "I paid for a two year care plan with my laptop and your website says it has expired.",
+             "The coffee machine I bought from you leaks water from the bottom.",
+             "My laptop shuts down whenever I unplug the charger."]
+    assert _products_of_lines(tmp_path, catalog, lines) == [None, None, "coffee_machine", "laptop"]
