@@ -116,8 +116,9 @@ class Analyzer:
             return Analysis.nothing(lang)
         with self._lock:
             matches, match = self.catalog.read(text) if self.catalog else ([], None)
-            if (match is not None and self.subject_check is not None
-                    and not self.subject_check.holds(text, lang, match.product_id, matches)):
+            if (match is not None and self.subject_check is not None and self.catalog is not None
+                    and not self.subject_check.holds(text, lang, match.product_id, matches,
+                                                     self.catalog.services_under_product)):
                 match = None
             category = self._classify(self._category_models, category_text(normalised), lang)
             product = None if match else self._classify(self._product_models, classifier_text(normalised), lang)

@@ -10,9 +10,11 @@ Catalog file (YAML or CSV) -- one entry per product, in the order the business w
         skus: [KT-200]                           # exact model / article numbers
         model_prefixes: [KT-]                    # a model family: KT-<digits...>
         related: {en: [boil water, limescale], zh: [烧水, 水垢]}  # words that point to it indirectly
+    services_under_product: true   # a complaint about a service around a product (its delivery, installation,
+                                   # repair visit, refund, warranty) is filed under that product; false: no product
 
 CSV: columns id,label_en,label_zh,names_en,names_zh,aliases,skus (and optionally model_prefixes,
-related_en, related_zh) with `|` between list items.
+related_en, related_zh) with `|` between list items; services then count as their product (the default).
 
 How a product is found, strongest first (`CatalogMatch.method`):
 - exact: a name or label as whole tokens (spaCy PhraseMatcher on LOWER after NFKC, so full-width text
@@ -345,13 +347,17 @@ class Catalog:
     """Compiled catalog; `match` is read-only and safe to call from several threads."""
 
     def __init__(self, entries: Iterable[CatalogEntry], other_products: Iterable[CatalogEntry] = (), *,
-                 head_of_phrase_check: bool = True) -> None:
+                 head_of_phrase_check: bool = True, services_under_product: bool = True) -> None:
         """`other_products`: things the business may not sell (the shipped general catalog): a match inside a
         longer name of one of them is dropped unless that name's product is also called by the matched words
         ("hair dryer" holds "dryer", but a hair dryer is no tumble dryer; a "condenser dryer" still is one).
         `head_of_phrase_check`: drop a name that only describes another thing ("toaster bags",
-        `compound_names`); off only for the benchmark's reference."""
+        `compound_names`); off only for the benchmark's reference.
+        `services_under_product`: the business's line for a complaint about a service around a product it names
+        (delivery, installation, a repair visit, a refund): that product (True), or another thing (False). The
+        rules read both alike; the subject check (nlp/subject_check.py) draws the line."""
         self._head_of_phrase_check = head_of_phrase_check
+        self.services_under_product = services_under_product
         other_products = tuple(other_products)
         self.entries: dict[str, CatalogEntry] = {}
         for entry in entries:
@@ -447,12 +453,14 @@ class Catalog:
     @classmethod
     def load(cls, path: Path) -> Catalog:
         shipped = path.resolve() == SHIPPED_CATALOG_PATH.resolve()
-        return cls.from_document(catalog_document(path), path, other_products=() if shipped else None)
+        products, services_under_product = catalog_file(path)
+        return cls.from_document(products, path, other_products=() if shipped else None,
+                                 services_under_product=services_under_product)
 
     @classmethod
     def from_document(cls, raw_entries: object, path: Path | None = None, *,
                       other_products: Iterable[CatalogEntry] | None = None,
-                      head_of_phrase_check: bool = True) -> Catalog:
+                      head_of_phrase_check: bool = True, services_under_product: bool = True) -> Catalog:
         """A catalog from its entries as mappings (the YAML file's `products`, or an admin's edit);
         `other_products` defaults to the shipped general catalog's (see `__init__`)."""
         if not isinstance(raw_entries, list):
@@ -465,7 +473,7 @@ class Catalog:
         if not entries:
             raise CatalogError("the catalog lists no products", path=path)
         return cls(entries, general_products() if other_products is None else other_products,
-                   head_of_phrase_check=head_of_phrase_check)
+                   head_of_phrase_check=head_of_phrase_check, services_under_product=services_under_product)
 
     @cached_property
     def product_ids(self) -> frozenset[str]:
@@ -847,19 +855,28 @@ class _NamesAround:
 
 def catalog_document(path: Path) -> list[Mapping[str, object]]:
     """The products of a catalog file (YAML or CSV) as mappings in the YAML file's shape, not yet checked."""
+    return catalog_file(path)[0]
+
+
+def catalog_file(path: Path) -> tuple[list[Mapping[str, object]], bool]:
+    """A catalog file's products (as `catalog_document`) and its `services_under_product` (true unless the YAML
+    file says false; a CSV file has no place for it)."""
     if not path.is_file():
         raise CatalogError("file not found", path=path)
     try:
         if path.suffix.lower() == ".csv":
             with path.open(encoding="utf-8-sig", newline="") as handle:
-                return catalog_rows(csv.DictReader(handle))
+                return catalog_rows(csv.DictReader(handle)), True
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_YAML_LOADER)
     except (UnicodeDecodeError, yaml.YAMLError, csv.Error) as exc:
         raise CatalogError(f"cannot read: {exc}", path=path) from exc
     if not isinstance(document, Mapping) or not isinstance(document.get("products"), list):
         raise CatalogError("expected a mapping with a `products` list", path=path)
     products: list[Mapping[str, object]] = document["products"]
-    return products
+    services_under_product = document.get("services_under_product", True)
+    if not isinstance(services_under_product, bool):
+        raise CatalogError("services_under_product must be true or false", path=path)
+    return products, services_under_product
 
 
 CSV_COLUMNS = ("id", "label_en", "label_zh", "names_en", "names_zh", "aliases", "skus", "model_prefixes",

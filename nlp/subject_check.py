@@ -7,8 +7,14 @@ voucher, a neighbour's machine, a cable bought separately. This check is a logis
 any other catalog product), so what it learned carries over to any business's catalog. It vetoes a proposal whose
 probability of being the subject is below ``THRESHOLD``; the flow then asks an open product question.
 
+Businesses draw one line differently: whether a complaint about a service around a product (its delivery,
+installation, repair visit, refund) is about that product (the catalog's ``services_under_product``). The check
+learns both lines at once: every feature also counts once more under the line of the complaint's writer (``W|`` for
+"under the product", ``A|`` for "apart"), so what both share is learned from all complaints and what differs from
+each side's own (feature augmentation, Daumé 2007); scoring uses the catalog's line.
+
 Its weights (``data/subject_check.json.gz``) are trained by ``scripts/train_subject_check.py`` from complaints
-written for this project only: the open-set compound sets (data/open_set/, sets 1-51; set 0 and sets 52 and up
+written for this project only: the open-set compound sets (data/open_set/, sets 1-63; set 0 and sets 64 and up
 are never trained on: they measure it) and the training split of data/own. Scoring is a dictionary lookup per
 feature: linear in the message, no model to load beyond one small file.
 """
@@ -46,9 +52,11 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def features(text: str, lang: str, product_id: str, mentions: Iterable[CatalogMatch]) -> dict[str, float]:
+def features(text: str, lang: str, product_id: str, mentions: Iterable[CatalogMatch],
+             services_under_product: bool = True) -> dict[str, float]:
     """The features of "`product_id` is what `text` is about": unigrams and bigrams of the masked text, the words
-    around each mention of the product, how many products and mentions there are, how the product was found."""
+    around each mention of the product, how many products and mentions there are, how the product was found; each
+    once as it is and once under the catalog's line for services."""
     ordered = sorted(mentions, key=lambda m: (m.start, m.end))
     pieces: list[str] = []
     last = 0
@@ -69,7 +77,8 @@ def features(text: str, lang: str, product_id: str, mentions: Iterable[CatalogMa
     found["nment"] = float(min(3, len(at)))
     found.update({f"m:{m.method}": 1.0 for m in ordered if m.product_id == product_id})
     found[f"lang:{lang}"] = 1.0
-    return found
+    line = "W|" if services_under_product else "A|"
+    return {**found, **{line + name: value for name, value in found.items()}}
 
 
 class SubjectCheck:
@@ -92,11 +101,14 @@ class SubjectCheck:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ModelLoadError(f"cannot read the subject check: {exc}", path=path) from exc
 
-    def probability(self, text: str, lang: str, product_id: str, mentions: Iterable[CatalogMatch]) -> float:
-        score = self._intercept + sum(self._weights.get(name, 0.0) * value
-                                      for name, value in features(text, lang, product_id, mentions).items())
+    def probability(self, text: str, lang: str, product_id: str, mentions: Iterable[CatalogMatch],
+                    services_under_product: bool = True) -> float:
+        found = features(text, lang, product_id, mentions, services_under_product)
+        score = self._intercept + sum(self._weights.get(name, 0.0) * value for name, value in found.items())
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, score))))
 
-    def holds(self, text: str, lang: str, product_id: str, mentions: Iterable[CatalogMatch]) -> bool:
-        """Whether `product_id` may be proposed: its probability is at least the threshold."""
-        return self.probability(text, lang, product_id, mentions) >= self.threshold
+    def holds(self, text: str, lang: str, product_id: str, mentions: Iterable[CatalogMatch],
+              services_under_product: bool = True) -> bool:
+        """Whether `product_id` may be proposed under the catalog's line for services: its probability is at least
+        the threshold."""
+        return self.probability(text, lang, product_id, mentions, services_under_product) >= self.threshold

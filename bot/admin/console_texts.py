@@ -131,6 +131,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "model_prefixes": ("Model prefixes", "型号前缀"),
     "related": ("Related words", "相关词"),
     "remove": ("Remove", "删除"),
+    "services_under_product": ("A complaint about a service around a product counts as about that product",
+                               "关于产品周边服务的投诉也算作该产品的投诉"),
+    "services_under_product_hint": (
+        "The delivery, installation, repair visit, refund or warranty of a product the customer names. Ticked: "
+        "Plaint proposes that product (the category tells it was the delivery). Unticked: it proposes no product "
+        "for such a complaint and asks the product question instead, so the product's team gets complaints about "
+        "the product itself.",
+        "客户提到的产品的送货、安装、上门维修、退款或保修。勾选：Plaint 会推荐该产品（类别说明是送货等问题）。"
+        "不勾选：这类投诉不推荐产品，改为询问客户是哪个产品，负责该产品的团队只收到关于产品本身的投诉。"),
     "comma_separated": ("Lists: separate words with commas.", "列表：词语之间用逗号分隔。"),
     "new_row": ("new", "新增"),
     "export_csv": ("Export CSV", "导出 CSV"),

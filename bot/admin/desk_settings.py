@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import json
 import logging
@@ -117,9 +118,10 @@ def _terms(value: object) -> dict[str, list[str]]:
 def _catalog_file_document(path: Path) -> dict[str, Any]:
     """A catalog file (YAML or CSV) in the console's shape: every list per language, both labels."""
     import_nlp()
-    from nlp.catalog import catalog_document
+    from nlp.catalog import catalog_file
 
-    return catalog_in_console_shape(catalog_document(path))
+    products, services_under_product = catalog_file(path)
+    return {**catalog_in_console_shape(products), "services_under_product": services_under_product}
 
 
 def _taxonomy_of(categories: object) -> Taxonomy:
@@ -445,7 +447,8 @@ class DeskSettings:
 
         try:
             # Compiling the matchers takes a moment (spaCy, jieba): off the event loop.
-            return await asyncio.to_thread(Catalog.from_document, products)
+            return await asyncio.to_thread(functools.partial(
+                Catalog.from_document, products, services_under_product=document.services_under_product))
         except CatalogError as error:
             index = next((i for i, p in enumerate(document.products) if p.id == error.entry), None)
             location: tuple[str | int, ...] = ("products", index) if index is not None else ("products",)

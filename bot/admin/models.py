@@ -341,6 +341,9 @@ class CatalogDocument(_Model):
     """The product catalog, in the order products are offered as buttons."""
 
     products: list[CatalogProduct] = Field(min_length=1, max_length=2000)
+    services_under_product: bool = Field(
+        True, description="A complaint about a service around a product (its delivery, installation, repair visit, "
+                          "refund, warranty) is filed under that product; false: under no product")
 
 
 class TaxonomyCategory(_Model):

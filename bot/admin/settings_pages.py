@@ -64,7 +64,8 @@ def problems_by_field(problems: tuple[DocumentProblem, ...]) -> tuple[dict[str, 
 
 
 def catalog_from_form(form: MultiDictProxy[str]) -> dict[str, Any]:
-    return {"products": [
+    # A checkbox: unticked, the browser sends nothing.
+    return {"services_under_product": form.get("services_under_product") == "1", "products": [
         {"id": row.get("id", ""), "label": {"en": row.get("label_en", ""), "zh": row.get("label_zh", "")},
          "names": {"en": words(row.get("names_en", "")), "zh": words(row.get("names_zh", ""))},
          "aliases": words(row.get("aliases", "")), "skus": words(row.get("skus", "")),
@@ -221,7 +222,9 @@ async def catalog_import(current: Page) -> web.StreamResponse:
         problem = DocumentProblem((), text("csv_needed", current.lang))
         return await _settings_page(current, "catalog", None, (problem,))
     try:
-        document = catalog_from_csv(raw.decode("utf-8"))
+        # CSV holds the products only: the catalog's line for services stays as it is.
+        current_line = (await current.deps.desk_settings.current("catalog")).document.get("services_under_product")
+        document = {**catalog_from_csv(raw.decode("utf-8")), "services_under_product": current_line is not False}
     except (UnicodeDecodeError, ValueError) as error:
         problem = DocumentProblem((), f"{text('csv_needed', current.lang)} ({error})")
         return await _settings_page(current, "catalog", None, (problem,))

@@ -10,6 +10,7 @@ import yaml
 from aiohttp import FormData
 
 from tests.integration.admin.harness import AdminHarness, csrf_from
+from tests.integration.admin.test_api_settings import products_proposed
 
 pytestmark = pytest.mark.one_database("sqlite")
 
@@ -142,3 +143,34 @@ async def test_webhooks_and_saved_views_through_their_forms(admin: AdminHarness)
     assert response.status == 200 and 'data-view="Chinese kettles"' in html
     assert 'href="/admin/cases?product=kettle&amp;language=zh"' in html
     assert csrf_from(html)
+
+
+async def test_an_editor_draws_the_catalogs_line_for_services(admin: AdminHarness) -> None:
+    """The catalog page's "services count as the product" box: unticked, a complaint about a product's repair
+    visit gets no product proposed (the product's own faults still do); a CSV import keeps the line; the audit
+    log says it changed."""
+    repair_visit, fault = "The engineer booked to repair my dryer never turned up.", "The tumble dryer stopped heating."
+    assert await products_proposed(admin, repair_visit, "en") == ["dryer"]
+    csrf = await admin.login("editor")
+    html = await (await admin.client.get("/admin/catalog")).text()
+    assert re.search(r'name="services_under_product" value="1" id="services-under-product"\s+checked', html)
+    rows = dict(re.findall(r'name="(products\.\d+\.(?!remove)\w+)" value="([^"]*)"', html))
+    response = await admin.client.post("/admin/catalog", data={**rows, "csrf_token": csrf})
+    assert response.status == 200 and "version 1" in await response.text()
+    _, body = await admin.api("GET", "/catalog", "viewer")
+    assert body["document"]["services_under_product"] is False
+    assert await products_proposed(admin, repair_visit, "en") == []
+    assert await products_proposed(admin, fault, "en") == ["dryer"]
+    html = await (await admin.client.get("/admin/catalog")).text()
+    assert re.search(r'id="services-under-product"\s+>', html)  # shown unticked
+    _, body = await admin.api("GET", "/audit?object=catalog", "admin")
+    assert body["entries"][0]["changes"] == ["services_under_product changed"]
+
+    data = FormData()
+    data.add_field("csrf_token", csrf)
+    exported = await (await admin.client.get("/admin/catalog.csv")).text()
+    data.add_field("file", exported.encode(), filename="catalog.csv", content_type="text/csv")
+    assert (await admin.client.post("/admin/catalog/import", data=data)).status == 200
+    _, body = await admin.api("GET", "/catalog", "viewer")
+    assert (body["version"], body["document"]["services_under_product"]) == (2, False)
+    assert await products_proposed(admin, repair_visit, "en") == []

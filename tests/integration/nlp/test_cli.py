@@ -159,14 +159,20 @@ def test_analyze_a_thing_bought_for_the_product_or_a_product_said_to_be_fine_giv
     assert _products_of_lines(tmp_path, catalog, lines) == [None, None, None, "toaster", "toaster"]
 
 
-def test_analyze_a_service_around_a_product_gives_product_null(tmp_path: Path) -> None:
-    """The subject check, with a business's own catalog: the voucher, the care plan and the gift card are what
-    these complaints are about, not the product they name."""
-    catalog = ("products:\n  - id: coffee_machine\n    label: {en: Coffee machine, zh: 咖啡机}\n"
-               "    names: {en: [coffee machine], zh: [咖啡机]}\n"
-               "  - id: laptop\n    label: {en: Laptop, zh: 笔记本电脑}\n    names: {en: [laptop], zh: [笔记本电脑]}\n")
+def test_analyze_a_service_around_a_product_follows_the_catalogs_line_for_services(tmp_path: Path) -> None:
+    """The subject check, with a business's own catalog: where its catalog says services are not the product
+    (`services_under_product: false`), the voucher, the care plan and the delivery are what these complaints are
+    about, not the product they name; by default they are filed under it. A complaint about the product itself
+    keeps it either way."""
+    products = ("products:\n  - id: coffee_machine\n    label: {en: Coffee machine, zh: 咖啡机}\n"
+                "    names: {en: [coffee machine], zh: [咖啡机]}\n"
+                "  - id: laptop\n    label: {en: Laptop, zh: 笔记本电脑}\n    names: {en: [laptop], zh: [笔记本电脑]}\n")
     lines = ["The voucher for 10% off a coffee machine would not work at checkout.",
              "I paid for a two year care plan with my laptop and your website says it has expired.",
+             "Delivery of my laptop was three days late and nobody called.",
              "The coffee machine I bought from you leaks water from the bottom.",
              "My laptop shuts down whenever I unplug the charger."]
-    assert _products_of_lines(tmp_path, catalog, lines) == [None, None, "coffee_machine", "laptop"]
+    assert _products_of_lines(tmp_path, "services_under_product: false\n" + products, lines) == [
+        None, None, None, "coffee_machine", "laptop"]
+    assert _products_of_lines(tmp_path, products, lines) == [
+        "coffee_machine", "laptop", "laptop", "coffee_machine", "laptop"]

@@ -116,6 +116,7 @@ def test_catalog_from_csv(tmp_path: Path) -> None:
         ("products:\n  - label: {en: X}\n", "missing id"),
         ("products:\n  - id: a\n  - id: a\n", "duplicate"),
         ("products: [\n", "cannot read"),
+        ("services_under_product: no way\nproducts:\n  - id: a\n", "services_under_product must be true or false"),
     ],
 )
 def test_malformed_catalog_is_a_clear_error(tmp_path: Path, content: str, message: str) -> None:
@@ -123,6 +124,19 @@ def test_malformed_catalog_is_a_clear_error(tmp_path: Path, content: str, messag
     path.write_text(content, encoding="utf-8")
     with pytest.raises(CatalogError, match=message):
         Catalog.load(path)
+
+
+def test_the_catalog_file_says_its_line_for_services(tmp_path: Path) -> None:
+    """Services count as their product unless a YAML catalog says otherwise (a CSV file has no place for it)."""
+    products = "products:\n  - id: toaster\n    names: {en: [toaster]}\n"
+    path = tmp_path / "catalog.yaml"
+    path.write_text(products, encoding="utf-8")
+    assert Catalog.load(path).services_under_product is True
+    path.write_text("services_under_product: false\n" + products, encoding="utf-8")
+    assert Catalog.load(path).services_under_product is False
+    csv_path = tmp_path / "catalog.csv"
+    csv_path.write_text("id,label_en,label_zh,names_en,names_zh,aliases,skus\ntoaster,Toaster,,toaster,,,\n")
+    assert Catalog.load(csv_path).services_under_product is True
 
 
 def test_shipped_catalog_is_a_general_bilingual_catalog() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from nlp import Analyzer
-from nlp.catalog import Catalog
+from nlp.catalog import Catalog, catalog_document
 from nlp.errors import ModelLoadError
 from nlp.subject_check import SHIPPED_SUBJECT_CHECK_PATH, SubjectCheck
 
@@ -44,6 +44,22 @@ def test_a_complaint_about_a_service_around_a_product_gets_no_product(
     assert analysis.to_json()["product"] is None
 
 
+@pytest.mark.parametrize(("text", "named"), [
+    ("The engineer booked to repair my tumble dryer never turned up.", "dryer"),
+    ("Delivery of my fridge was three days late and nobody called.", "refrigerator"),
+    ("送冰箱的师傅把我家门框撞坏了。", "refrigerator"),
+])
+def test_a_business_that_files_services_under_the_product_keeps_it(
+        retailer_analyzer: Analyzer, text: str, named: str) -> None:
+    """The same catalog with the other line for services (`services_under_product: true`, the default): the
+    complaint about the product's repair visit, delivery or installation is filed under the product."""
+    assert retailer_analyzer.catalog is not None and retailer_analyzer.catalog.services_under_product is False
+    apart = retailer_analyzer.analyze(text)
+    catalog = Catalog.from_document(catalog_document(RETAILER_CATALOG), services_under_product=True)
+    under = retailer_analyzer.with_catalog(catalog, None).analyze(text)
+    assert (apart.product, under.product) == (None, named)
+
+
 @pytest.mark.parametrize(("text", "lang", "product"), [
     ("The coffee machine I bought from you leaks water from the bottom.", "en", "coffee_machine"),
     ("My toaster burns one side of the bread every time.", "en", "toaster"),
@@ -53,6 +69,8 @@ def test_a_complaint_about_a_service_around_a_product_gets_no_product(
 def test_a_complaint_about_the_product_keeps_it(retailer_analyzer: Analyzer, text: str, lang: str,
                                                 product: str) -> None:
     assert retailer_analyzer.analyze(text, lang).product == product
+    under = Catalog.from_document(catalog_document(RETAILER_CATALOG), services_under_product=True)
+    assert retailer_analyzer.with_catalog(under, None).analyze(text, lang).product == product
 
 
 def test_what_it_learned_carries_over_to_any_product() -> None:
