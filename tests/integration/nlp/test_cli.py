@@ -166,7 +166,8 @@ def test_analyze_a_service_around_a_product_follows_the_catalogs_line_for_servic
     keeps it either way."""
     products = ("products:\n  - id: coffee_machine\n    label: {en: Coffee machine, zh: 咖啡机}\n"
                 "    names: {en: [coffee machine], zh: [咖啡机]}\n"
-                "  - id: laptop\n    label: {en: Laptop, zh: 笔记本电脑}\n    names: {en: [laptop], zh: [笔记本电脑]}\n")
+                "  - id: laptop\n    label: {en: Laptop, zh: 笔记本电脑}\n"
+                "    names: {en: [laptop], zh: [笔记本电脑]}\n")
     lines = ["The voucher for 10% off a coffee machine would not work at checkout.",
              "I paid for a two year care plan with my laptop and your website says it has expired.",
              "Delivery of my laptop was three days late and nobody called.",
