@@ -19,7 +19,7 @@ pytestmark = pytest.mark.one_database("sqlite")
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from playwright.async_api import Browser
+    from playwright.async_api import Browser, Page
 
 
 @pytest_asyncio.fixture
@@ -58,6 +58,38 @@ async def test_an_editor_adds_a_product_and_the_preview_finds_it(browser: Browse
     await page.click("#preview-send")
     # The customer named the new product: the NLP proposes it from the edited catalog.
     await page.locator("#preview").get_by_text("Espresso machine").first.wait_for()
+    await page.close()
+
+
+REPAIR_VISIT_MESSAGES = "\n".join(["hi", "Ada", "email", "ada@example.com",
+                                   "The engineer booked to repair my dryer never turned up.", "yesterday", "at home"])
+
+
+async def _preview_repair_visit(page: Page, base: str) -> None:
+    await page.goto(f"{base}/admin/flows/complaint")
+    await page.select_option("select[name=channel]", "telegram")
+    await page.fill("textarea[name=messages]", REPAIR_VISIT_MESSAGES)
+    await page.click("#preview-send")
+
+
+async def test_an_editor_unticks_services_under_the_product_and_the_preview_stops_proposing_it(
+        browser: Browser, console: AdminHarness) -> None:
+    """By default a complaint about a dryer's repair visit is put to the customer as the dryer; a business whose
+    product teams should only get the products' own faults unticks the box, and the question turns open."""
+    base = str(console.client.make_url("")).rstrip("/")
+    page = await sign_in(browser, base, "editor", LAPTOP)
+    await _preview_repair_visit(page, base)
+    await page.locator("#preview").get_by_text("Is this about Tumble dryer?").wait_for()
+    await page.click("header nav >> text=Catalog")
+    box = page.locator("#services-under-product")
+    assert await box.is_checked()
+    await box.uncheck()
+    await page.click("#save")
+    await page.get_by_text("version 1 is in force").wait_for()
+    assert not await page.locator("#services-under-product").is_checked()
+    await _preview_repair_visit(page, base)
+    await page.locator("#preview").get_by_text("Which product or service is this about?").wait_for()
+    assert await page.locator("#preview").get_by_text("Is this about Tumble dryer?").count() == 0
     await page.close()
 
 
