@@ -343,7 +343,8 @@ class CatalogDocument(_Model):
     products: list[CatalogProduct] = Field(min_length=1, max_length=2000)
     services_under_product: bool = Field(
         True, description="A complaint about a service around a product (its delivery, installation, repair visit, "
-                          "refund, warranty) is about that product; false: no product is proposed for it (the customer is asked)")
+                          "refund, warranty) is about that product; false: no product is proposed for it (the "
+                          "customer is asked)")
 
 
 class TaxonomyCategory(_Model):
