@@ -14,6 +14,9 @@ _ENTRIES: dict[str, tuple[str, str, str]] = {
     "sla": ("policies", "name", "policy"),
 }
 SETTINGS_KINDS = frozenset(_ENTRIES)
+# Settings a document may leave out, as their default: a version saved before the setting existed (or without it)
+# has not changed it.
+_DEFAULTS: dict[str, dict[str, Any]] = {"catalog": {"services_under_product": True}}
 
 
 def _changed_paths(before: Any, after: Any, prefix: str = "") -> list[str]:
@@ -34,6 +37,8 @@ def _named(document: Mapping[str, Any], list_key: str, id_key: str) -> dict[str,
 
 def describe_settings_changes(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     list_key, id_key, noun = _ENTRIES[kind]
+    defaults = _DEFAULTS.get(kind, {})
+    before, after = {**defaults, **before}, {**defaults, **after}
     old, new = _named(before, list_key, id_key), _named(after, list_key, id_key)
     lines = [f"{noun} {name} added" for name in new if name not in old]
     lines += [f"{noun} {name} removed" for name in old if name not in new]

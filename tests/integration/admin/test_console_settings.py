@@ -174,3 +174,9 @@ async def test_an_editor_draws_the_catalogs_line_for_services(admin: AdminHarnes
     _, body = await admin.api("GET", "/catalog", "viewer")
     assert (body["version"], body["document"]["services_under_product"]) == (2, False)
     assert await products_proposed(admin, repair_visit, "en") == []
+    # Through the API, a document without the setting takes the default: the audit names that change only.
+    document = {key: value for key, value in body["document"].items() if key != "services_under_product"}
+    assert (await admin.api("PUT", "/catalog", "editor", json=document))[0] == 200
+    assert await products_proposed(admin, repair_visit, "en") == ["dryer"]
+    _, body = await admin.api("GET", "/audit?object=catalog", "admin")
+    assert body["entries"][0]["changes"] == ["services_under_product changed"]
