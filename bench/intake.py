@@ -7,7 +7,9 @@ doing one Tortoise transaction per message on the same kind of database.
 
 Prints messages/s and p50/p99 turn latency for Plaint (with each number of `plaint serve` workers, messages
 handed out in turn) and the floor, per database and number of customers, and the ratios against issue 18's
-bar. After each Plaint run it counts what the database holds: a lost or doubled message or case stops it."""
+bar. After each Plaint run it counts what the database holds: a lost or doubled message or case stops it.
+`--database-url "postgres://root@/?host=/var/run/postgresql"` reaches PostgreSQL over its Unix socket (session 17:
+no different from TCP on this machine, 216-251 vs 274-283 msg/s in runs minutes apart)."""
 
 from __future__ import annotations
 
@@ -198,23 +200,31 @@ async def drive_floor(base: str, customers: int, turns: int) -> Result:
     return Result(latencies, elapsed, sum(errors), 0)
 
 
+def database_on(server_url: str, name: str) -> str:
+    """The URL of database `name` on the server of `server_url`, its options kept (`?host=/var/run/postgresql`:
+    over the Unix socket)."""
+    base, _, options = server_url.partition("?")
+    return f"{base.rstrip('/')}/{name}" + (f"?{options}" if options else "")
+
+
 async def fresh_database(server_url: str | None, directory: Path, label: str) -> str:
     if not server_url:
         return f"sqlite:///{directory / (label + '.sqlite3')}"
     name = f"plaint_bench_{label}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(f"{server_url}/postgres")
+    admin = await asyncpg.connect(database_on(server_url, "postgres"))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    return f"{server_url}/{name}"
+    return database_on(server_url, name)
 
 
 async def drop_database(server_url: str | None, database_url: str) -> None:
     if server_url:
-        admin = await asyncpg.connect(f"{server_url}/postgres")
+        admin = await asyncpg.connect(database_on(server_url, "postgres"))
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            name = database_url.partition("?")[0].rsplit("/", 1)[1]
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
 
