@@ -216,11 +216,13 @@ def run(catalog_path: Path = OPEN_SET / "retailer_catalog.yaml",
     analyzer = Analyzer.load_default(catalog_path)
     rules = analyzer.catalog
     assert rules is not None
+    document = catalog_document(catalog_path)
     # Each set is measured under the line for services its writer drew (the catalog file says the usual one).
-    rules.services_under_product = rules.services_under_product or complaints_path.name in SERVICES_UNDER_PRODUCT_SETS
+    if complaints_path.name in SERVICES_UNDER_PRODUCT_SETS and not rules.services_under_product:
+        analyzer = analyzer.with_catalog(Catalog.from_document(document, catalog_path, services_under_product=True),
+                                         None)
     ours = score(lambda text, lang: analyzer.analyze(text, lang).product, rows)
     rules_alone = score(lambda text, _lang: (m.product_id if (m := rules.match(text)) else None), rows)
-    document = catalog_document(catalog_path)
     no_head_check = Catalog.from_document(document, catalog_path, head_of_phrase_check=False)
     names_only = Catalog([CatalogEntry(e.id, e.label_en, e.label_zh, e.names) for e in no_head_check.entries.values()],
                          head_of_phrase_check=False)

@@ -24,6 +24,13 @@ def retailer_analyzer() -> Analyzer:
     return Analyzer.load_default(RETAILER_CATALOG)
 
 
+@pytest.fixture(scope="module")
+def services_under_product(retailer_analyzer: Analyzer) -> Analyzer:
+    """The retailer's catalog with the other line for services (`services_under_product: true`, the default)."""
+    catalog = Catalog.from_document(catalog_document(RETAILER_CATALOG), services_under_product=True)
+    return retailer_analyzer.with_catalog(catalog, None)
+
+
 # Written for this test (no training set holds them): services sold around a product, not the product.
 @pytest.mark.parametrize(("text", "named"), [
     ("The extended warranty on my fridge was never registered and now you want me to pay for the repair.",
@@ -50,13 +57,12 @@ def test_a_complaint_about_a_service_around_a_product_gets_no_product(
     ("送冰箱的师傅把我家门框撞坏了。", "refrigerator"),
 ])
 def test_a_business_that_files_services_under_the_product_keeps_it(
-        retailer_analyzer: Analyzer, text: str, named: str) -> None:
-    """The same catalog with the other line for services (`services_under_product: true`, the default): the
-    complaint about the product's repair visit, delivery or installation is filed under the product."""
+        retailer_analyzer: Analyzer, services_under_product: Analyzer, text: str, named: str) -> None:
+    """The same catalog with the other line for services: the complaint about the product's repair visit,
+    delivery or installation is filed under the product."""
     assert retailer_analyzer.catalog is not None and retailer_analyzer.catalog.services_under_product is False
     apart = retailer_analyzer.analyze(text)
-    catalog = Catalog.from_document(catalog_document(RETAILER_CATALOG), services_under_product=True)
-    under = retailer_analyzer.with_catalog(catalog, None).analyze(text)
+    under = services_under_product.analyze(text)
     assert (apart.product, under.product) == (None, named)
 
 
@@ -66,11 +72,10 @@ def test_a_business_that_files_services_under_the_product_keeps_it(
     ("我的洗衣机脱水的时候声音特别大。", "zh", "washing_machine"),
     ("电视机屏幕有一条竖线。", "zh", "television"),
 ])
-def test_a_complaint_about_the_product_keeps_it(retailer_analyzer: Analyzer, text: str, lang: str,
-                                                product: str) -> None:
+def test_a_complaint_about_the_product_keeps_it(retailer_analyzer: Analyzer, services_under_product: Analyzer,
+                                                text: str, lang: str, product: str) -> None:
     assert retailer_analyzer.analyze(text, lang).product == product
-    under = Catalog.from_document(catalog_document(RETAILER_CATALOG), services_under_product=True)
-    assert retailer_analyzer.with_catalog(under, None).analyze(text, lang).product == product
+    assert services_under_product.analyze(text, lang).product == product
 
 
 def test_what_it_learned_carries_over_to_any_product() -> None:
